@@ -1,0 +1,62 @@
+// Bit-plane kernels for Holon hypervectors.
+//
+// A ternary hypervector of W words is stored as two planes of W uint64_t each, contiguous:
+// `sign` (bit set = -1) then `mask` (bit set = non-zero). Invariant kept by every kernel:
+// sign & ~mask == 0, and bits past the dimension are zero in both planes.
+// Each kernel is compiled for several CPUs and picked at load time (ifunc).
+#ifndef CHOLON_KERNELS_H
+#define CHOLON_KERNELS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/// Population count of `n` words.
+int64_t holon_popcount(const uint64_t *words, size_t n);
+
+/// The four counts cosine and dot need, in one pass over both vectors:
+/// out[0] = nnz(a), out[1] = nnz(b), out[2] = |support(a) ∩ support(b)|,
+/// out[3] = positions in the common support where the signs differ.
+void holon_dot_counts(const uint64_t *a, const uint64_t *b, size_t w, int64_t out[4]);
+
+/// out = a ⊙ b (elementwise product of ternary vectors). `out` may alias `a` or `b`.
+void holon_bind(const uint64_t *a, const uint64_t *b, uint64_t *out, size_t w);
+
+/// out = sign(Σ vectors[i]) elementwise, 0 where the sum is 0. k < 2^24.
+/// Bit-sliced: per 512-bit block, vertical counters of the +1s and the -1s.
+void holon_bundle(const uint64_t *const *vectors, size_t k, size_t w, uint64_t *out);
+
+/// sums[j] += weight * v[j] for j < dim.
+void holon_acc_add(float *sums, const uint64_t *v, size_t w, size_t dim, float weight);
+
+/// Σ sums[j] * v[j].
+double holon_acc_dot(const float *sums, const uint64_t *v, size_t w, size_t dim);
+
+/// Σ x[j] * y[j] and Σ x[j]^2 over float vectors (float accumulators in 8 lanes, summed in double).
+double holon_f32_dot(const float *x, const float *y, size_t n);
+
+/// x[j] *= factor.
+void holon_f32_scale(float *x, size_t n, float factor);
+
+/// x[j] += factor * y[j].
+void holon_f32_axpy(float *x, const float *y, size_t n, float factor);
+
+/// Ternary threshold of float sums: +1 where s > t, -1 where s < -t, else 0. t >= 0.
+void holon_threshold(const float *sums, size_t dim, float t, uint64_t *out, size_t w);
+
+/// Cyclic rotation by `shift` positions (0 <= shift < dim) of one plane of `dim` bits:
+/// bit i of `in` moves to bit (i + shift) mod dim of `out`. `out` must not alias `in`.
+void holon_rotate_plane(const uint64_t *in, uint64_t *out, size_t dim, size_t shift);
+
+/// Prefix-sum argmax used by scalar decoding: returns the index s in [0, n] maximising
+/// base - 2 * Σ_{j<s} c[j]; ties go to the smallest s.
+size_t holon_prefix_argmax(const float *c, size_t n, double base, double *best);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,63 @@
+import ArgumentParser
+import Foundation
+
+struct BenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench",
+        abstract: "Run benchmarks and print medians (build with -c release for real numbers).",
+        subcommands: [
+            BenchVSA.self,
+        ]
+    )
+}
+
+/// Options every bench subcommand shares.
+struct BenchOptions: ParsableArguments {
+    @Flag(help: "Print one JSON object per line: {\"name\", \"median_ns\", \"iterations\"}.")
+    var json = false
+
+    @Option(help: "Run only benchmarks whose name contains this text.")
+    var filter: String?
+
+    @Option(help: "Samples per benchmark (the median of these is reported).")
+    var samples = 21
+
+    /// Runs the benchmarks, printing a table (or JSON lines) as results arrive; progress goes to
+    /// stderr so stdout stays machine-readable.
+    func run(_ benchmarks: [Benchmark]) {
+        var runner = BenchRunner()
+        runner.samples = samples
+        let selected = benchmarks.filter { filter == nil || $0.name.contains(filter!) }
+        if !json {
+            print(pad("benchmark", 36) + lpad("median", 14) + lpad("iterations", 14))
+        }
+        for (i, b) in selected.enumerated() {
+            FileHandle.standardError.write("[\(i + 1)/\(selected.count)] \(b.name)…\r".data(using: .utf8)!)
+            let r = runner.run(b)
+            if json {
+                let data = try! JSONEncoder().encode(r)
+                print(String(decoding: data, as: UTF8.self))
+            } else {
+                print(pad(r.name, 36) + lpad(formatNanoseconds(r.median_ns), 14) + lpad(String(r.iterations), 14))
+            }
+        }
+        FileHandle.standardError.write("\u{1B}[2K".data(using: .utf8)!)
+    }
+}
+
+func formatNanoseconds(_ ns: Double) -> String {
+    switch ns {
+    case ..<1_000: return String(format: "%.1f ns", ns)
+    case ..<1_000_000: return String(format: "%.2f µs", ns / 1_000)
+    case ..<1_000_000_000: return String(format: "%.2f ms", ns / 1_000_000)
+    default: return String(format: "%.3f s", ns / 1_000_000_000)
+    }
+}
+
+func pad(_ s: String, _ width: Int) -> String {
+    s.count >= width ? s + " " : s + String(repeating: " ", count: width - s.count)
+}
+
+func lpad(_ s: String, _ width: Int) -> String {
+    s.count >= width ? " " + s : String(repeating: " ", count: width - s.count) + s
+}

@@ -1,0 +1,12 @@
+import ArgumentParser
+
+@main
+struct HolonCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "holon",
+        abstract: "Autonomous DDoS detection and mitigation with vector symbolic algebra.",
+        subcommands: [
+            BenchCommand.self,
+        ]
+    )
+}
