@@ -6,6 +6,10 @@ let package = Package(
     name: "Holon",
     products: [
         .library(name: "Holon", targets: ["Holon"]),
+        .library(name: "Packets", targets: ["Packets"]),
+        .library(name: "Rules", targets: ["Rules"]),
+        .library(name: "Traffic", targets: ["Traffic"]),
+        .library(name: "Detection", targets: ["Detection"]),
         .executable(name: "holon", targets: ["HolonCLI"]),
     ],
     dependencies: [
@@ -16,13 +20,22 @@ let package = Package(
         // kept in C because Swift cannot multiversion a function for several ISAs in one binary.
         .target(name: "CHolonKernels"),
         .target(name: "Holon", dependencies: ["CHolonKernels"]),
+        // Packets depends on Holon only for the Walkable protocol PacketFeatures conforms to.
+        .target(name: "Packets", dependencies: ["Holon"]),
+        .target(name: "Rules", dependencies: ["Packets"]),
+        .target(name: "Traffic", dependencies: ["Packets"]),
+        .target(name: "Detection", dependencies: ["Holon", "Packets", "Rules"]),
         .executableTarget(
             name: "HolonCLI",
             dependencies: [
-                "Holon",
+                "Holon", "Packets", "Rules", "Traffic", "Detection",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .testTarget(name: "HolonTests", dependencies: ["Holon"]),
+        .testTarget(name: "PacketsTests", dependencies: ["Packets", "Holon"]),
+        .testTarget(name: "RulesTests", dependencies: ["Rules", "Packets"]),
+        .testTarget(name: "TrafficTests", dependencies: ["Traffic", "Packets"]),
+        .testTarget(name: "DetectionTests", dependencies: ["Detection", "Traffic", "Rules", "Packets", "Holon"]),
     ]
 )

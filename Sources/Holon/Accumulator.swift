@@ -112,6 +112,17 @@ public struct Accumulator: Sendable {
         return n == 0 || nv == 0 ? 0 : dot(v) / (n * nv)
     }
 
+    /// Cosine between two accumulators' sums (0 when either is empty).
+    public func cosine(_ other: Accumulator) -> Double {
+        precondition(other.dimension == dimension, "Accumulator.cosine: dimension \(other.dimension), expected \(dimension)")
+        let n = dimension
+        let dot = sums.withUnsafeBufferPointer { a in
+            other.sums.withUnsafeBufferPointer { b in holon_f32_dot(a.baseAddress!, b.baseAddress!, n) }
+        }
+        let d = norm * other.norm
+        return d == 0 ? 0 : dot / d
+    }
+
     /// Euclidean norm of the sums.
     public var norm: Double {
         let n = dimension

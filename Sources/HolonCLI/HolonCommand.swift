@@ -6,7 +6,10 @@ struct HolonCommand: ParsableCommand {
         commandName: "holon",
         abstract: "Autonomous DDoS detection and mitigation with vector symbolic algebra.",
         subcommands: [
+            DemoCommand.self,
+            AnalyzeCommand.self,
             BenchCommand.self,
+            PcapCommand.self,
         ]
     )
 }

@@ -74,3 +74,13 @@ import Holon
         #expect(left.sums == whole.sums && left.count == 20 && left.weight == 20)
     }
 }
+
+@Suite struct AccumulatorCosineTests {
+    @Test func cosineBetweenAccumulators() {
+        var a = Accumulator(dimension: 4), b = Accumulator(dimension: 4)
+        a.add(Hypervector(values: [1, 1, -1, 0]))
+        b.add(Hypervector(values: [1, -1, -1, 0]), weight: 2)
+        #expect(abs(a.cosine(b) - 1.0 / 3.0) < 1e-6)
+        #expect(Accumulator(dimension: 4).cosine(a) == 0)
+    }
+}

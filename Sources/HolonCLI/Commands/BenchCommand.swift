@@ -7,6 +7,7 @@ struct BenchCommand: ParsableCommand {
         abstract: "Run benchmarks and print medians (build with -c release for real numbers).",
         subcommands: [
             BenchVSA.self,
+            BenchPackets.self,
         ]
     )
 }

@@ -1,0 +1,120 @@
+import Packets
+
+/// A field the detector may put in a rule, with the value it has in a packet (nil when the
+/// packet lacks it: a predicate on a missing field is false, as in the rule engine).
+enum CandidateField: String, CaseIterable, Sendable {
+    case proto, src_ip, dst_ip, src_port, dst_port, tcp_flags, ttl, df, mf, frag_offset
+    case tcp_window, dscp, icmp_type, icmp_code, size_class, ip_len
+
+    @inline(__always)
+    func value(_ f: PacketFeatures) -> UInt64? {
+        switch self {
+        case .proto: return UInt64(f.proto)
+        case .src_ip: return UInt64(truncatingIfNeeded: f.srcIP.fieldValue)
+        case .dst_ip: return UInt64(truncatingIfNeeded: f.dstIP.fieldValue)
+        case .src_port: return f.hasPorts ? UInt64(f.srcPort) : nil
+        case .dst_port: return f.hasPorts ? UInt64(f.dstPort) : nil
+        case .tcp_flags: return f.hasTransportHeader && f.isTCP ? UInt64(f.tcpFlags) : nil
+        case .ttl: return UInt64(f.ttl)
+        case .df: return f.df ? 1 : 0
+        case .mf: return f.mf ? 1 : 0
+        case .frag_offset: return UInt64(f.fragOffset)
+        case .tcp_window: return f.hasTransportHeader && f.isTCP ? UInt64(f.tcpWindow) : nil
+        case .dscp: return UInt64(f.dscp)
+        case .icmp_type: return f.hasTransportHeader && f.isICMP ? UInt64(f.icmpType) : nil
+        case .icmp_code: return f.hasTransportHeader && f.isICMP ? UInt64(f.icmpCode) : nil
+        case .size_class: return UInt64(f.sizeClass.rawValue)
+        case .ip_len: return UInt64(f.ipLen)
+        }
+    }
+
+    /// Fields whose exact values are rule material. ip_len only enters through size_class and
+    /// ranges; src_ip through prefixes.
+    static let equalityFields: [CandidateField] = [
+        .proto, .dst_ip, .src_port, .dst_port, .tcp_flags, .ttl, .df, .mf, .tcp_window, .dscp,
+        .icmp_type, .icmp_code, .size_class,
+    ]
+}
+
+/// One predicate the detector considers for a rule.
+struct Candidate: Hashable, Sendable, CustomStringConvertible {
+    enum Kind: Hashable, Sendable {
+        case equals(UInt64)
+        /// IPv4 prefix on src_ip / dst_ip: `value >> (32 - length) == network >> (32 - length)`.
+        case prefix(network: UInt32, length: Int)
+        /// Inclusive numeric range.
+        case range(UInt64, UInt64)
+    }
+
+    let field: CandidateField
+    let kind: Kind
+
+    @inline(__always)
+    func matches(_ f: PacketFeatures) -> Bool {
+        switch kind {
+        case .equals(let v):
+            return field.value(f) == v
+        case .prefix(let net, let len):
+            guard case .v4(let a) = field == .src_ip ? f.srcIP : f.dstIP else { return false }
+            let shift = UInt32(32 - len)
+            return len == 0 || a >> shift == net >> shift
+        case .range(let lo, let hi):
+            guard let v = field.value(f) else { return false }
+            return v >= lo && v <= hi
+        }
+    }
+
+    /// Preference between candidates that match the same packets: exact and narrow first.
+    var specificity: Int {
+        switch kind {
+        case .equals: return 3
+        case .prefix(_, let len): return len >= 24 ? 2 : 1
+        case .range: return 0
+        }
+    }
+
+    var description: String {
+        switch kind {
+        case .equals(let v):
+            if field == .dst_ip || field == .src_ip { return "\(field.rawValue)=\(IPAddress.v4(UInt32(truncatingIfNeeded: v)))" }
+            return "\(field.rawValue)=\(v)"
+        case .prefix(let net, let len):
+            return "\(field.rawValue) in \(IPAddress.v4(net))/\(len)"
+        case .range(let lo, let hi):
+            return "\(field.rawValue) in \(lo)...\(hi)"
+        }
+    }
+}
+
+/// Which of a fixed list of packets a predicate (or a conjunction) matches.
+struct PacketSet: Equatable {
+    var words: [UInt64]
+    let count: Int
+
+    init(count: Int, all: Bool) {
+        self.count = count
+        words = [UInt64](repeating: all ? ~0 : 0, count: (count + 63) / 64)
+        if all, count % 64 != 0 { words[words.count - 1] = (1 << UInt64(count % 64)) - 1 }
+    }
+
+    init(_ packets: [PacketFeatures], matching c: Candidate) {
+        self.init(count: packets.count, all: false)
+        for (i, p) in packets.enumerated() where c.matches(p) { words[i >> 6] |= 1 << UInt64(i & 63) }
+    }
+
+    var population: Int { words.reduce(0) { $0 + $1.nonzeroBitCount } }
+
+    func intersection(_ o: PacketSet) -> PacketSet {
+        var r = self
+        for i in words.indices { r.words[i] &= o.words[i] }
+        return r
+    }
+
+    func subtracting(_ o: PacketSet) -> PacketSet {
+        var r = self
+        for i in words.indices { r.words[i] &= ~o.words[i] }
+        return r
+    }
+
+    func contains(_ i: Int) -> Bool { words[i >> 6] >> UInt64(i & 63) & 1 == 1 }
+}

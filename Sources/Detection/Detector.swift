@@ -1,0 +1,326 @@
+import Foundation
+import Holon
+import Packets
+
+/// The detector of DESIGN.md: learns a baseline, watches drift, attributes, derives rules.
+///
+/// Feed it packets (or 1-in-N samples) in timestamp order with ``ingest(_:)``; read what happened
+/// with ``drainEvents()``. Time is the packets' own: decay, ticks, rates and durations all come
+/// from timestamps, so a capture replayed gives the same incidents as the live stream did.
+///
+/// The detector watches the traffic its own rules do not already handle. Once a rule covers an
+/// attack, those packets stop feeding the drift measure, which returns to normal; a second attack
+/// during the first shows up as new unexplained drift or as an unexplained sample rate.
+public struct Detector {
+    public let config: DetectorConfig
+    public let space: VectorSpace
+    var encoder: VectorEncoder
+    var vector: Hypervector
+    var recent: Accumulator
+    var baseline: Baseline
+    var ring: SampleRing
+    let namer: AttackNamer
+    let tickNs: UInt64
+    let decayPerTick: Double
+
+    enum Phase { case warmup, armed, settling }
+    var phase = Phase.warmup
+    var startedAt: UInt64?
+    var nextTick: UInt64 = 0
+    var now: UInt64 = 0
+    public private(set) var openThreshold = Double.infinity
+    public private(set) var closeThreshold = Double.infinity
+    public private(set) var lastDrift = 0.0
+    var ticksAbove = 0
+
+    public private(set) var incidents: [Incident] = []
+    var activeRules: [(incident: Int, rule: DetectedRule)] = []
+    var pendingAttribution: (incident: Int, ringMark: Int, at: UInt64)?
+    var nextResidualCheck: UInt64 = 0
+    var residualMark: (written: Int, at: UInt64) = (0, 0)
+    var nextRuleID: UInt32 = 1
+    var events: [DetectorEvent] = []
+    /// Samples ingested.
+    public private(set) var samples = 0
+
+    public init(config: DetectorConfig = DetectorConfig()) {
+        self.config = config
+        space = VectorSpace(dimension: config.dimension, seed: config.seed)
+        encoder = VectorEncoder(space: space)
+        vector = Hypervector(dimension: config.dimension)
+        recent = Accumulator(dimension: config.dimension)
+        baseline = Baseline(dimension: config.dimension, reservoirCapacity: config.reservoirCapacity, seed: config.seed)
+        ring = SampleRing(capacity: config.ringCapacity)
+        namer = AttackNamer(encoder: &encoder)
+        tickNs = max(1, DetectorConfig.ns(config.tick))
+        let half = Double(DetectorConfig.ns(config.halfLife)) / 1e9
+        decayPerTick = exp2(-(Double(tickNs) / 1e9) / half)
+    }
+
+    public var isWarmedUp: Bool { phase != .warmup }
+
+    /// Events since the last call.
+    public mutating func drainEvents() -> [DetectorEvent] {
+        defer { events.removeAll(keepingCapacity: true) }
+        return events
+    }
+
+    /// Rules in force now.
+    public var rules: [DetectedRule] { activeRules.map(\.rule) }
+
+    // MARK: The per-packet path
+
+    public mutating func ingest(_ f: PacketFeatures) {
+        advance(to: f.timestamp)
+        samples += 1
+        if phase == .warmup {
+            encoder.encode(DetectorRecord(f), into: &vector)
+            baseline.learn(f, vector: vector)
+            recent.add(vector)
+            return
+        }
+        for i in activeRules.indices where activeRules[i].rule.matches(f) {
+            recordMatch(f, incident: activeRules[i].incident)
+            return
+        }
+        encoder.encode(DetectorRecord(f), into: &vector)
+        recent.add(vector)
+        ring.append(f)
+    }
+
+    /// Moves traffic time forward (also call at the end of a stream to flush the last ticks).
+    public mutating func advance(to t: UInt64) {
+        if startedAt == nil {
+            startedAt = t
+            nextTick = t &+ tickNs
+        }
+        if t > now { now = t }
+        guard t >= nextTick else { return }
+        let ticks = (t - nextTick) / tickNs + 1
+        recent.decay(by: ticks == 1 ? decayPerTick : pow(decayPerTick, Double(ticks)))
+        let tickTime = nextTick &+ (ticks - 1) &* tickNs
+        nextTick = tickTime &+ tickNs
+        onTick(tickTime)
+    }
+
+    mutating func recordMatch(_ f: PacketFeatures, incident id: Int) {
+        guard let i = incidents.firstIndex(where: { $0.id == id }) else { return }
+        if incidents[i].matchedSamples == 0 { incidents[i].firstMatch = f.timestamp }
+        incidents[i].matchedSamples += 1
+        incidents[i].lastMatch = f.timestamp
+        incidents[i].matchesThisTick += 1
+        if case .v4(let a) = f.srcIP { incidents[i].sources.insert(UInt64(a)) }
+        if incidents[i].attack.count < 2048 {
+            encoder.encode(DetectorRecord(f), into: &vector)
+            incidents[i].attack.add(vector)
+        }
+    }
+
+    // MARK: Ticks
+
+    mutating func onTick(_ t: UInt64) {
+        guard let start = startedAt else { return }
+        let warm = DetectorConfig.ns(config.warmup)
+        let drift = 1 - recent.cosine(baseline.accumulator)
+        lastDrift = drift
+        if phase == .warmup {
+            if t >= start + warm / 2 { baseline.drift.add(drift) }
+            if t >= start + warm { finishWarmup() }
+            return
+        }
+        checkIncidents(t)
+        switch phase {
+        case .warmup: break
+        case .armed:
+            ticksAbove = drift > openThreshold ? ticksAbove + 1 : 0
+            if ticksAbove >= config.ticksToOpen {
+                open(at: t, drift: drift)
+            }
+        case .settling:
+            if drift < closeThreshold && pendingAttribution == nil {
+                phase = .armed
+                ticksAbove = 0
+            } else if pendingAttribution == nil && t >= nextResidualCheck {
+                checkResidualRate(t)
+            }
+        }
+        if let p = pendingAttribution, ring.written - p.ringMark >= 128 || t >= p.at + 100_000_000 {
+            attribute(incident: p.incident, at: t)
+            pendingAttribution = nil
+        }
+    }
+
+    mutating func finishWarmup() {
+        let s = baseline.drift
+        let sigma = max(s.standardDeviation, 1e-6)
+        openThreshold = s.mean + max(config.openSigmas * sigma, 2 * (s.max - s.mean))
+        closeThreshold = s.mean + max(config.closeSigmas * sigma, s.max - s.mean)
+        phase = .armed
+        events.append(.calibrated(openThreshold: openThreshold, closeThreshold: closeThreshold,
+                                  baselinePps: baseline.sampleRate * Double(config.samplingRate)))
+    }
+
+    mutating func open(at t: UInt64, drift: Double) {
+        let inc = Incident(id: incidents.count + 1, openedAt: t, drift: drift, dimension: config.dimension)
+        incidents.append(inc)
+        events.append(.opened(inc))
+        // The ring already holds the samples that raised the drift: attribute now when there are
+        // enough of them, else as soon as there are.
+        let since = t &- 4 &* tickNs
+        let fresh = ring.last(min(ring.capacity, 256)).filter { $0.timestamp >= since }.count
+        pendingAttribution = (inc.id, ring.written - fresh, t)
+        phase = .settling
+        ticksAbove = 0
+        nextResidualCheck = t + 250_000_000
+        residualMark = (ring.written, t)
+    }
+
+    /// While settling, unexplained traffic arriving much faster than normal means another attack
+    /// (or a part of this one the rules miss).
+    mutating func checkResidualRate(_ t: UInt64) {
+        let n = ring.written - residualMark.written
+        let seconds = Double(t - residualMark.at) / 1e9
+        let expected = baseline.sampleRate * seconds
+        residualMark = (ring.written, t)
+        nextResidualCheck = t + 250_000_000
+        if Double(n) > 3 * expected + 5 * expected.squareRoot() + 20 {
+            open(at: t, drift: lastDrift)
+        }
+    }
+
+    mutating func checkIncidents(_ t: UInt64) {
+        let quiet = DetectorConfig.ns(config.quietToClose)
+        let tickSeconds = Double(tickNs) / 1e9
+        for i in incidents.indices where incidents[i].isOpen {
+            let expected = incidents[i].rules.reduce(0.0) { $0 + $1.baselineShare } * baseline.sampleRate * tickSeconds
+            if Double(incidents[i].matchesThisTick) > 3 * expected + 2 { incidents[i].lastSeen = t }
+            incidents[i].matchesThisTick = 0
+            let attributed = !incidents[i].rules.isEmpty || pendingAttribution?.incident != incidents[i].id
+            if attributed && t > incidents[i].lastSeen + quiet {
+                close(i, at: t)
+            }
+        }
+    }
+
+    mutating func close(_ i: Int, at t: UInt64) {
+        incidents[i].closedAt = t
+        updateRate(i)
+        let id = incidents[i].id
+        activeRules.removeAll { $0.incident == id }
+        events.append(.closed(incidents[i]))
+    }
+
+    mutating func updateRate(_ i: Int) {
+        let inc = incidents[i]
+        guard inc.matchedSamples > 1, inc.lastMatch > inc.firstMatch else { return }
+        let measured = Double(inc.matchedSamples - 1) / (Double(inc.lastMatch - inc.firstMatch) / 1e9)
+            * Double(config.samplingRate)
+        // Carried as a log-scalar vector, as the sidecar shares it; the decoded value is reported.
+        let scalars = space.scalarEncoder
+        incidents[i].estimatedPps = scalars.decode(scalars.encode(measured, .log), .log)
+        incidents[i].name = namer.name(inc.attack)
+    }
+
+    /// The current estimate for an open incident (updates the incident's rate and name).
+    public mutating func refreshEstimates() {
+        for i in incidents.indices { updateRate(i) }
+    }
+
+    // MARK: Attribution
+
+    mutating func attribute(incident id: Int, at t: UInt64) {
+        guard let i = incidents.firstIndex(where: { $0.id == id }) else { return }
+        // What arrived since shortly before the drift crossed the threshold: mostly the change.
+        let since = incidents[i].openedAt &- 4 &* tickNs
+        var recentSamples = ring.last(ring.capacity).filter { $0.timestamp >= since }
+        if recentSamples.count < 64 { recentSamples = ring.last(ring.capacity) }
+        let baselinePps = baseline.sampleRate * Double(config.samplingRate)
+        let space = self.space
+        let recentAcc = recent, baseAcc = baseline.accumulator
+        let deriver = RuleDeriver(
+            baseline: baseline, spareShare: config.spareShare, baselinePps: baselinePps,
+            presence: { c in
+                guard let pair = Self.encodedPair(c, space: space) else { return nil }
+                return (recentAcc.presence(of: pair), baseAcc.presence(of: pair))
+            })
+        var derived: [DetectedRule] = []
+        let spanSeconds = recentSamples.count > 1
+            ? Double(recentSamples.last!.timestamp - recentSamples.first!.timestamp) / 1e9 : 0
+        // Packets of different shapes (with ports, non-first fragments, others) cannot share a
+        // rule on their distinguishing fields, so each shape that is a real part of the change
+        // gets its own rule; what no rule covers is tried again as long as it is abnormal.
+        while derived.count < config.maxRulesPerIncident {
+            let expected = baseline.sampleRate * spanSeconds
+            if !derived.isEmpty && Double(recentSamples.count) <= 3 * expected + 5 * expected.squareRoot() + 20 { break }
+            let groups = Dictionary(grouping: recentSamples, by: Self.shape).values
+                .filter { Double($0.count) >= 0.1 * Double(recentSamples.count) }
+                .sorted { $0.count > $1.count }
+            var progressed = false
+            for group in groups where derived.count < config.maxRulesPerIncident {
+                guard let rule = deriver.derive(from: group) else { continue }
+                let made = makeRule(rule, implyingProtocolOf: group, at: t)
+                derived.append(made)
+                recentSamples.removeAll { made.matches($0) }
+                progressed = true
+            }
+            if !progressed { break }
+        }
+        guard !derived.isEmpty else { return }
+        incidents[i].rules += derived
+        for r in derived { activeRules.append((id, r)) }
+        events.append(.rules(incident: id, derived))
+    }
+
+    /// Transport shape: 0 ports, 1 non-first fragment, 2 other.
+    static func shape(_ f: PacketFeatures) -> Int { f.hasPorts ? 0 : (f.fragOffset != 0 ? 1 : 2) }
+
+    mutating func makeRule(_ d: DerivedRule, implyingProtocolOf group: [PacketFeatures], at t: UInt64) -> DetectedRule {
+        var d = d
+        // A rule on flags, windows or ICMP types already implies its protocol; saying it makes the
+        // rule read as what it is and never widens it.
+        if !d.predicates.contains(where: { $0.field == .proto }) {
+            let covered = group.filter { f in d.predicates.allSatisfy { $0.matches(f) } }
+            if let p = covered.first?.proto, covered.allSatisfy({ $0.proto == p }) {
+                d.predicates.insert(Candidate(field: .proto, kind: .equals(UInt64(p))), at: 0)
+            }
+        }
+        let id = nextRuleID
+        nextRuleID += 1
+        var why: [String] = []
+        for p in d.predicates {
+            if let pr = d.presence[p] {
+                why.append("\(p) presence \(fmt(pr.baseline))→\(fmt(pr.recent))")
+            }
+        }
+        why.append(String(format: "covers %.1f%% of unexplained recent traffic, %.3f%% of baseline", d.recentShare * 100, d.baselineShare * 100))
+        let limit: UInt64? = d.baselineShare > 0 ? UInt64(max(10, (2 * d.baselinePps).rounded(.up))) : nil
+        return DetectedRule(id: id, rateLimitPps: limit, derivedAt: t, explanation: why.joined(separator: "; "),
+                            predicates: d.predicates, baselineShare: d.baselineShare)
+    }
+
+    func fmt(_ x: Double) -> String { String(format: "%.3f", x) }
+
+    /// The role–filler pair a candidate corresponds to in ``DetectorRecord``, if it is encoded.
+    static func encodedPair(_ c: Candidate, space: VectorSpace) -> Hypervector? {
+        typealias F = PacketFeatures.Field
+        switch (c.field, c.kind) {
+        case (.proto, .equals(let v)): return space.pair(F.proto, .int(Int(v)))
+        case (.dst_ip, .equals(let v)): return space.pair(F.dstIP, .int(Int(v)))
+        case (.src_port, .equals(let v)) where v < 1024: return space.pair(F.srcPort, .int(Int(v)))
+        case (.dst_port, .equals(let v)) where v < 1024: return space.pair(F.dstPort, .int(Int(v)))
+        case (.tcp_flags, .equals(let v)): return space.pair(F.tcpFlags, .int(Int(v)))
+        case (.ttl, .equals(let v)): return space.pair(F.ttl, .int(Int(v)))
+        case (.df, .equals(let v)): return space.pair(F.df, .int(Int(v)))
+        case (.dscp, .equals(let v)): return space.pair(F.dscp, .int(Int(v)))
+        case (.size_class, .equals(let v)): return space.pair(F.sizeClass, .int(Int(v)))
+        case (.tcp_window, .equals(let v)): return space.pair(F.tcpWindow, .int(Int(v)))
+        case (.icmp_type, .equals(let v)): return space.pair(F.icmpType, .int(Int(v)))
+        case (.icmp_code, .equals(let v)): return space.pair(F.icmpCode, .int(Int(v)))
+        case (.mf, .equals(let v)): return space.pair(DetectorRecord.fragment, .int(Int(v)))
+        case (.frag_offset, .range(let lo, _)) where lo >= 1: return space.pair(DetectorRecord.fragment, .int(2))
+        case (.src_ip, .prefix(let net, 8)): return space.pair(DetectorRecord.srcPrefix8, .int(Int(net >> 24)))
+        case (.src_ip, .prefix(let net, 16)): return space.pair(DetectorRecord.srcPrefix16, .int(Int(net >> 16)))
+        default: return nil
+        }
+    }
+}

@@ -1,0 +1,45 @@
+/// What the detector may be told. It is never told rates, phases or labels: only how its input is
+/// sampled (so it can turn sample counts into packet rates) and how long to learn.
+///
+/// The statistical constants below are not tuned for a scenario: thresholds come from the spread
+/// the detector measures on its own baseline, expressed in standard deviations.
+public struct DetectorConfig: Sendable {
+    public var dimension = 4096
+    public var seed: UInt64 = 42
+    /// Traffic time spent learning normal before detecting. The second half also calibrates the
+    /// drift threshold.
+    public var warmup: Duration = .seconds(20)
+    /// Half-life of the recent-traffic accumulator.
+    public var halfLife: Duration = .milliseconds(250)
+    /// Granularity at which decay is applied and drift evaluated (traffic time).
+    public var tick: Duration = .milliseconds(10)
+    /// The detector sees one packet in `samplingRate` (1 = every packet).
+    public var samplingRate = 1
+    /// Recent unmatched samples kept for attribution.
+    public var ringCapacity = 4096
+    /// Baseline packets kept to check candidate rules against.
+    public var reservoirCapacity = 65_536
+    /// A derived rule may match at most this share of baseline traffic.
+    public var spareShare = 0.0005
+    /// Drift threshold in standard deviations of the calibrated drift.
+    public var openSigmas = 8.0
+    /// Drift below this many standard deviations re-arms detection (hysteresis).
+    public var closeSigmas = 4.0
+    /// Consecutive ticks above the threshold needed to open an incident.
+    public var ticksToOpen = 2
+    /// An incident closes when its rules have seen no attack for this long.
+    public var quietToClose: Duration = .seconds(1)
+    /// Rule lifetime in the data plane; refreshed while the attack is seen.
+    public var ruleTTL: Duration = .seconds(60)
+    /// Rule priority given to derived rules.
+    public var rulePriority: Int32 = 100
+    /// Most rules one incident may derive (e.g. a reflection's first fragments and the rest).
+    public var maxRulesPerIncident = 3
+
+    public init() {}
+
+    @inlinable static func ns(_ d: Duration) -> UInt64 {
+        let c = d.components
+        return UInt64(c.seconds) * 1_000_000_000 + UInt64(c.attoseconds / 1_000_000_000)
+    }
+}

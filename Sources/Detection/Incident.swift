@@ -1,0 +1,69 @@
+import Holon
+import Packets
+
+/// A rule the detector wrote, in the detector's terms; ``RuleExport`` turns it into a `Rules.Rule`.
+public struct DetectedRule: Sendable, CustomStringConvertible {
+    public let id: UInt32
+    /// Canonical predicate text, e.g. `proto=17`, `src_ip in 10.1.0.0/16`.
+    public var predicateText: [String] { predicates.map(\.description) }
+    /// nil = drop; otherwise the packets per second normal traffic needs.
+    public let rateLimitPps: UInt64?
+    public let derivedAt: UInt64
+    public let explanation: String
+    let predicates: [Candidate]
+    let baselineShare: Double
+
+    /// Exactly the predicates' semantics (AND), for the detector's own bookkeeping.
+    @inline(__always) func matches(_ f: PacketFeatures) -> Bool {
+        for p in predicates where !p.matches(f) { return false }
+        return true
+    }
+
+    public var description: String {
+        predicateText.joined(separator: " AND ") + " -> " + (rateLimitPps.map { "rate-limit \($0)pps" } ?? "drop")
+    }
+}
+
+/// One attack, from the drift that opened it to the quiet that closed it.
+public struct Incident: Sendable {
+    public let id: Int
+    /// Traffic time (ns) the drift crossed the threshold.
+    public let openedAt: UInt64
+    public internal(set) var closedAt: UInt64?
+    public internal(set) var rules: [DetectedRule] = []
+    /// Label from the prototype codebook; the rules never depend on it.
+    public internal(set) var name: String = "unknown"
+    public internal(set) var drift: Double
+    /// Packets per second matching the incident's rules, measured from sample timestamps,
+    /// corrected for sampling, and carried through a log-scalar vector (decoded value).
+    public internal(set) var estimatedPps: Double?
+    /// Distinct source addresses among the matching samples (HyperLogLog).
+    public var distinctSources: Int { sources.count }
+
+    var sources = HyperLogLog()
+    var matchedSamples = 0
+    var firstMatch: UInt64 = 0
+    var lastMatch: UInt64 = 0
+    var matchesThisTick = 0
+    var lastSeen: UInt64
+    var attack: Accumulator
+
+    init(id: Int, openedAt: UInt64, drift: Double, dimension: Int) {
+        self.id = id
+        self.openedAt = openedAt
+        self.drift = drift
+        self.lastSeen = openedAt
+        self.attack = Accumulator(dimension: dimension)
+    }
+
+    public var isOpen: Bool { closedAt == nil }
+}
+
+/// What the detector reports as it goes.
+public enum DetectorEvent: Sendable {
+    /// Warmup ended: the learned drift thresholds.
+    case calibrated(openThreshold: Double, closeThreshold: Double, baselinePps: Double)
+    case opened(Incident)
+    case rules(incident: Int, [DetectedRule])
+    case closed(Incident)
+}

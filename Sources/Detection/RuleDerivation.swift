@@ -1,0 +1,160 @@
+import Packets
+
+/// A rule the detector proposes: a conjunction of candidates, checked against the baseline.
+struct DerivedRule: Sendable {
+    var predicates: [Candidate]
+    /// Share of the recent unexplained samples it matches.
+    var recentShare: Double
+    /// Share of baseline packets it matches (what it would cost normal traffic).
+    var baselineShare: Double
+    /// Baseline packets per second it matches: the base of its rate limit.
+    var baselinePps: Double
+    /// Presence of each predicate in recent vs baseline vectors (nil when not encoded).
+    var presence: [Candidate: (recent: Double, baseline: Double)]
+}
+
+/// Finds the smallest conjunction that covers what is new and spares what was normal.
+///
+/// 1. Candidates are the values (and source prefixes, and "non-first fragment") that are common
+///    in the recent unexplained samples and at least twice as common there as in the baseline.
+/// 2. The vectors decide: a candidate that is encoded must also have gained presence in the
+///    recent accumulator relative to the baseline accumulator.
+/// 3. Greedy: keep every step's coverage of the recent samples within 3 % of the best possible,
+///    and among those prefer the most descriptive field (protocol, ports, flags before
+///    destination before fingerprints before sources) that cuts baseline matches; stop once the
+///    rule matches at most `spareShare` of baseline traffic.
+/// 4. Prune: drop any non-signature predicate the rule does not need.
+struct RuleDeriver {
+    let baseline: Baseline
+    let spareShare: Double
+    /// Baseline packets per second (sample rate × sampling rate).
+    let baselinePps: Double
+    /// Presence (recent, baseline) of a candidate, or nil when the detector does not encode it.
+    let presence: (Candidate) -> (recent: Double, baseline: Double)?
+
+    /// Field order for readability and for how an operator thinks about an attack.
+    static func rank(_ f: CandidateField) -> Int {
+        switch f {
+        case .proto: return 0
+        case .tcp_flags, .icmp_type, .icmp_code: return 1
+        case .src_port, .dst_port: return 2
+        case .frag_offset, .mf: return 3
+        case .dst_ip: return 4
+        case .size_class: return 5
+        case .ttl, .tcp_window, .df, .dscp, .ip_len: return 6
+        case .src_ip: return 7
+        }
+    }
+
+    /// Predicates that name the attack: never pruned.
+    static func isSignature(_ c: Candidate) -> Bool {
+        switch c.field {
+        case .proto, .tcp_flags, .icmp_type: return true
+        case .src_port: if case .equals(let v) = c.kind { return v < 1024 } else { return false }
+        default: return false
+        }
+    }
+
+    /// A rule must say what about the traffic is new, not only where it goes: "all UDP to the
+    /// victim" is not a rule Holon writes while a fingerprint is available.
+    static func describes(_ predicates: [Candidate]) -> Bool {
+        predicates.contains { $0.field != .proto && $0.field != .dst_ip }
+    }
+
+    func candidates(in recent: [PacketFeatures]) -> [Candidate] {
+        let n = Double(recent.count)
+        var out: [Candidate] = []
+        var counts: [UInt64: Int] = [:]
+        for field in CandidateField.equalityFields {
+            counts.removeAll(keepingCapacity: true)
+            for p in recent { if let v = field.value(p) { counts[v, default: 0] += 1 } }
+            for (v, c) in counts where Double(c) / n >= 0.1 { out.append(Candidate(field: field, kind: .equals(v))) }
+        }
+        for len in [8, 16, 24] {
+            counts.removeAll(keepingCapacity: true)
+            for p in recent { if case .v4(let a) = p.srcIP { counts[UInt64(a >> UInt32(32 - len)), default: 0] += 1 } }
+            for (v, c) in counts where Double(c) / n >= 0.1 {
+                out.append(Candidate(field: .src_ip, kind: .prefix(network: UInt32(v) << UInt32(32 - len), length: len)))
+            }
+        }
+        let nonFirst = recent.reduce(0) { $0 + ($1.fragOffset != 0 ? 1 : 0) }
+        if Double(nonFirst) / n >= 0.1 { out.append(Candidate(field: .frag_offset, kind: .range(1, 8191))) }
+        return out
+    }
+
+    func derive(from recent: [PacketFeatures]) -> DerivedRule? {
+        guard recent.count >= 16, !baseline.reservoir.isEmpty else { return nil }
+        let recentAll = PacketSet(count: recent.count, all: true)
+        let baseAll = PacketSet(count: baseline.reservoir.count, all: true)
+        var pool: [(c: Candidate, recent: PacketSet, base: PacketSet, jump: Double)] = []
+        var presences: [Candidate: (recent: Double, baseline: Double)] = [:]
+        for c in candidates(in: recent) {
+            let r = PacketSet(recent, matching: c)
+            let b = PacketSet(baseline.reservoir, matching: c)
+            let rs = Double(r.population) / Double(recent.count)
+            guard rs >= 2 * baseline.share(b) else { continue }
+            var jump = 0.0
+            if let p = presence(c) {
+                presences[c] = p
+                jump = p.recent - p.baseline
+                guard jump > 0 else { continue }  // the vectors decide
+            }
+            pool.append((c, r, b, jump))
+        }
+        guard !pool.isEmpty else { return nil }
+
+        var chosen: [Candidate] = []
+        var curR = recentAll, curB = baseAll
+        while chosen.count < 8 {
+            if Self.describes(chosen) && baseline.share(curB) <= spareShare { break }
+            let options = pool.filter { o in !chosen.contains(o.c) && !chosen.contains { $0.field == o.c.field && $0.kind == o.c.kind } }
+                .map { o in (o: o, r: curR.intersection(o.recent), b: curB.intersection(o.base)) }
+            guard let bestR = options.map({ $0.r.population }).max(), bestR > 0 else { break }
+            let needDescriptor = !Self.describes(chosen)
+            let useful = options.filter {
+                Double($0.r.population) >= 0.97 * Double(bestR)
+                    && ($0.b.population < curB.population || (needDescriptor && Self.describes([$0.o.c])))
+            }
+            guard let pick = useful.min(by: { a, b in
+                let ra = Self.rank(a.o.c.field), rb = Self.rank(b.o.c.field)
+                if ra != rb { return ra < rb }
+                if a.b.population != b.b.population { return a.b.population < b.b.population }
+                if a.o.c.specificity != b.o.c.specificity { return a.o.c.specificity > b.o.c.specificity }
+                return a.o.jump > b.o.jump
+            }) else { break }
+            chosen.append(pick.o.c)
+            curR = pick.r
+            curB = pick.b
+        }
+        // A rule that cannot spare normal traffic entirely is still returned: its action becomes
+        // a rate limit at the rate normal traffic needs, never a drop.
+        guard !chosen.isEmpty else { return nil }
+
+        // Prune what the rule does not need, least descriptive first.
+        // The destination stays: a rule scoped to the victim is the exact one.
+        for c in chosen.sorted(by: { Self.rank($0.field) > Self.rank($1.field) })
+        where !Self.isSignature(c) && c.field != .dst_ip && chosen.count > 2 {
+            let rest = chosen.filter { $0 != c }
+            guard Self.describes(rest) else { continue }
+            var r = recentAll, b = baseAll
+            for x in rest {
+                let e = pool.first { $0.c == x }!
+                r = r.intersection(e.recent)
+                b = b.intersection(e.base)
+            }
+            if baseline.share(b) <= max(spareShare, baseline.share(curB)) {
+                chosen = rest
+                curR = r
+                curB = b
+            }
+        }
+        chosen.sort { Self.rank($0.field) < Self.rank($1.field) }
+        let bs = baseline.share(curB)
+        return DerivedRule(
+            predicates: chosen,
+            recentShare: Double(curR.population) / Double(recent.count),
+            baselineShare: bs,
+            baselinePps: bs * baselinePps,
+            presence: presences.filter { chosen.contains($0.key) })
+    }
+}

@@ -1,0 +1,29 @@
+import Packets
+import Rules
+
+extension DetectedRule {
+    /// The rule in the shared model: what the data plane installs and the rule language prints.
+    public func rule(priority: Int32 = 100, ttlSeconds: UInt32? = 60, name: String? = nil) -> Rule {
+        Rule(
+            id: id,
+            match: predicates.map(\.predicate),
+            action: rateLimitPps.map { .rateLimit(pps: $0, burst: nil) } ?? .drop,
+            priority: priority,
+            ttlSeconds: ttlSeconds,
+            name: name,
+            explanation: explanation,
+            createdAt: derivedAt)
+    }
+}
+
+extension Candidate {
+    var predicate: Predicate {
+        // CandidateField's raw values are the canonical field names RuleField uses.
+        let field = RuleField(rawValue: self.field.rawValue)!
+        switch kind {
+        case .equals(let v): return .equals(field, v)
+        case .prefix(let net, let len): return .prefix(field, .v4(net), length: UInt8(len))
+        case .range(let lo, let hi): return .range(field, lo...hi)
+        }
+    }
+}

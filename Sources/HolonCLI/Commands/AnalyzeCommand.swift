@@ -1,0 +1,119 @@
+import ArgumentParser
+import Detection
+import Foundation
+import Packets
+import Rules
+
+struct AnalyzeCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "analyze",
+        abstract: "Run the detector over a pcap/pcapng capture and print incidents and rules."
+    )
+
+    @Argument(help: "Capture file (pcap or pcapng).")
+    var file: String
+
+    @Option(help: "Warmup: traffic time learned as normal before detecting (e.g. 30s, 500ms).")
+    var warmup: String = "30s"
+
+    @Option(help: "The capture holds one packet in N of the real traffic (for rates).")
+    var sampled = 1
+
+    @Flag(help: "Print one JSON object.")
+    var json = false
+
+    func run() throws {
+        var config = DetectorConfig()
+        config.warmup = try parseDuration(warmup)
+        config.samplingRate = max(1, sampled)
+        var detector = Detector(config: config)
+        let reader: CaptureReader
+        do { reader = try CaptureReader(path: file) } catch { throw ValidationError("\(error)") }
+        var packets = 0, unparsable = 0
+        var first: UInt64?, last: UInt64 = 0
+        var stoppedBy: String?
+        let size = (try? FileManager.default.attributesOfItem(atPath: file)[.size] as? Int) ?? 0
+        let progress = Progress(total: max(1, size / 100), label: "analyze \(file)")
+        do {
+            while let p = try reader.next() {
+                packets += 1
+                if packets & 0xFFFF == 0 { progress.update(packets) }
+                guard let f = try? p.features() else { unparsable += 1; continue }
+                if first == nil { first = f.timestamp }
+                last = max(last, f.timestamp)
+                detector.ingest(f)
+            }
+        } catch {
+            stoppedBy = "\(error)"
+        }
+        progress.finish()
+        detector.advance(to: last)
+        detector.refreshEstimates()
+        let start = first ?? 0
+        let report = AnalyzeReport(
+            file: file, packets: packets, unparsable: unparsable,
+            duration_s: Double(last &- start) / 1e9, warmed_up: detector.isWarmedUp,
+            stopped_by: stoppedBy,
+            incidents: detector.incidents.map { inc in
+                AnalyzeReport.IncidentReport(
+                    id: inc.id, opened_s: Double(inc.openedAt &- start) / 1e9,
+                    closed_s: inc.closedAt.map { Double($0 &- start) / 1e9 }, name: inc.name,
+                    estimated_pps: inc.estimatedPps, distinct_sources: inc.distinctSources,
+                    rules: inc.rules.map { $0.rule(priority: config.rulePriority).text },
+                    explanations: inc.rules.map(\.explanation))
+            })
+        if json {
+            printJSON(report)
+        } else {
+            print(report.rendered)
+        }
+        if let stoppedBy { FileHandle.standardError.write("warning: \(stoppedBy)\n".data(using: .utf8)!) }
+    }
+}
+
+struct AnalyzeReport: Codable {
+    struct IncidentReport: Codable {
+        let id: Int
+        let opened_s: Double
+        let closed_s: Double?
+        let name: String
+        let estimated_pps: Double?
+        let distinct_sources: Int
+        let rules: [String]
+        let explanations: [String]
+    }
+
+    let file: String
+    let packets: Int
+    let unparsable: Int
+    let duration_s: Double
+    let warmed_up: Bool
+    let stopped_by: String?
+    let incidents: [IncidentReport]
+
+    var rendered: String {
+        var out = "\(file): \(packets) packets over \(String(format: "%.1f", duration_s)) s"
+        if unparsable > 0 { out += ", \(unparsable) unparsable" }
+        if !warmed_up { out += "\nthe capture ended during warmup: no detection (lower --warmup)" }
+        if incidents.isEmpty { return out + "\nno incidents" }
+        var t = TextTable(["incident", "opened", "closed", "name", "est pps", "sources", "rule"])
+        for i in incidents {
+            for (k, r) in (i.rules.isEmpty ? ["(no rule derived)"] : i.rules).enumerated() {
+                t.add(k == 0 ? [String(i.id), String(format: "%.3f s", i.opened_s), i.closed_s.map { String(format: "%.3f s", $0) } ?? "open",
+                                i.name, i.estimated_pps.map { String(format: "%.0f", $0) } ?? "-", String(i.distinct_sources), r]
+                             : ["", "", "", "", "", "", r])
+            }
+        }
+        return out + "\n\n" + t.render()
+    }
+}
+
+/// Parses `30s`, `500ms`, `2m`, or a bare number of seconds.
+func parseDuration(_ text: String) throws -> Duration {
+    let units: [(String, Double)] = [("ms", 1e-3), ("us", 1e-6), ("s", 1), ("m", 60)]
+    for (suffix, scale) in units where text.hasSuffix(suffix) {
+        if let v = Double(text.dropLast(suffix.count)), v >= 0 { return .nanoseconds(Int64(v * scale * 1e9)) }
+    }
+    if let v = Double(text), v >= 0 { return .nanoseconds(Int64(v * 1e9)) }
+    throw ValidationError("cannot read duration \"\(text)\": use e.g. 30s, 500ms, 2m")
+}

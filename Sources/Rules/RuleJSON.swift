@@ -1,0 +1,174 @@
+import Packets
+
+/// The JSON (API) form of a rule. Keys are stable and snake_case; optional members are omitted
+/// when absent; numbers are plain JSON numbers.
+///
+///     {
+///       "id": 1, "priority": 100,
+///       "match": [
+///         {"field": "proto", "eq": 17},
+///         {"field": "src_ip", "prefix": "10.0.0.0/8"},
+///         {"field": "ip_len", "range": [1000, 1500]},
+///         {"field": "tcp_flags", "mask": 18, "value": 2}
+///       ],
+///       "action": {"rate_limit": 5000, "burst": 500},     // or "drop", "pass", "count"
+///       "ttl_s": 300, "name": "dns-amp", "created_ns": 1700000000000000000,
+///       "explanation": "src_port=53 presence 0.02→0.91"
+///     }
+///
+/// Decoding is a little more forgiving than encoding: values (`eq`, `range` bounds, `mask`,
+/// `value`) may also be the symbols of the rule text (`"udp"`, `"syn|ack"`, `"10.0.0.1"`), an
+/// IPv6 `eq` becomes a `/128` prefix, and `priority` defaults to 0. `id`, `match` and `action`
+/// are required — a missing `match` must not silently mean "match everything". Decoded rules
+/// are validated (``Rule/validate()``).
+extension Rule: Codable {
+    enum CodingKeys: String, CodingKey {
+        case id, priority, match, action
+        case ttl = "ttl_s", name, explanation, createdAt = "created_ns"
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(
+            id: try c.decode(UInt32.self, forKey: .id),
+            match: try c.decode([Predicate].self, forKey: .match),
+            action: try c.decode(Action.self, forKey: .action),
+            priority: try c.decodeIfPresent(Int32.self, forKey: .priority) ?? 0,
+            ttlSeconds: try c.decodeIfPresent(UInt32.self, forKey: .ttl),
+            name: try c.decodeIfPresent(String.self, forKey: .name),
+            explanation: try c.decodeIfPresent(String.self, forKey: .explanation),
+            createdAt: try c.decodeIfPresent(UInt64.self, forKey: .createdAt)
+        )
+        do { try validate() } catch {
+            throw DecodingError.dataCorruptedError(forKey: .match, in: c, debugDescription: error.description)
+        }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(id, forKey: .id)
+        try c.encode(priority, forKey: .priority)
+        try c.encode(predicates, forKey: .match)
+        try c.encode(action, forKey: .action)
+        try c.encodeIfPresent(ttlSeconds, forKey: .ttl)
+        try c.encodeIfPresent(name, forKey: .name)
+        try c.encodeIfPresent(createdAt, forKey: .createdAt)
+        try c.encodeIfPresent(explanation, forKey: .explanation)
+    }
+}
+
+extension Predicate: Codable {
+    enum CodingKeys: String, CodingKey {
+        case field, eq, prefix, range, mask, value
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let field = try c.decode(RuleField.self, forKey: .field)
+        func value(_ key: CodingKeys) throws -> UInt64 {
+            try Self.decodeValue(field, in: c, forKey: key)
+        }
+        if c.contains(.eq) {
+            if field.isAddress, let s = try? c.decode(String.self, forKey: .eq), s.contains(":"),
+               let a = IPAddress(s), !a.isV4 {
+                self = .prefix(field, a, length: 128)
+            } else {
+                self = .equals(field, try value(.eq))
+            }
+        } else if c.contains(.prefix) {
+            let s = try c.decode(String.self, forKey: .prefix)
+            let parts = s.split(separator: "/", maxSplits: 1, omittingEmptySubsequences: false)
+            guard let a = IPAddress(String(parts[0])) else {
+                throw DecodingError.dataCorruptedError(forKey: .prefix, in: c, debugDescription: "bad address \(s)")
+            }
+            let maxLen: UInt8 = a.isV4 ? 32 : 128
+            var len = maxLen
+            if parts.count == 2 {
+                guard let l = UInt8(parts[1]), l <= maxLen else {
+                    throw DecodingError.dataCorruptedError(forKey: .prefix, in: c, debugDescription: "bad prefix length in \(s)")
+                }
+                len = l
+            }
+            self = .prefix(field, a, length: len)
+        } else if c.contains(.range) {
+            var bounds = try c.nestedUnkeyedContainer(forKey: .range)
+            let lo = try Self.decodeValue(field, from: &bounds)
+            let hi = try Self.decodeValue(field, from: &bounds)
+            guard bounds.isAtEnd, lo <= hi else {
+                throw DecodingError.dataCorruptedError(forKey: .range, in: c, debugDescription: "range must be [lo, hi] with lo ≤ hi")
+            }
+            self = .range(field, lo...hi)
+        } else if c.contains(.mask) {
+            self = .mask(field, mask: try value(.mask), value: try value(.value))
+        } else {
+            throw DecodingError.dataCorrupted(.init(codingPath: c.codingPath,
+                debugDescription: "a predicate needs one of eq, prefix, range, mask"))
+        }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(field, forKey: .field)
+        switch self {
+        case .equals(_, let v): try c.encode(v, forKey: .eq)
+        case .prefix(_, let a, let len): try c.encode("\(a)/\(len)", forKey: .prefix)
+        case .range(_, let r): try c.encode([r.lowerBound, r.upperBound], forKey: .range)
+        case .mask(_, let m, let v):
+            try c.encode(m, forKey: .mask)
+            try c.encode(v, forKey: .value)
+        }
+    }
+
+    static func decodeValue(_ field: RuleField, in c: KeyedDecodingContainer<CodingKeys>, forKey key: CodingKeys) throws -> UInt64 {
+        if let n = try? c.decode(UInt64.self, forKey: key) { return n }
+        let s = try c.decode(String.self, forKey: key)
+        guard let v = field.parseValue(s) else {
+            throw DecodingError.dataCorruptedError(forKey: key, in: c, debugDescription: "expected \(field.valueHint), found \"\(s)\"")
+        }
+        return v
+    }
+
+    static func decodeValue(_ field: RuleField, from c: inout any UnkeyedDecodingContainer) throws -> UInt64 {
+        if let n = try? c.decode(UInt64.self) { return n }
+        let s = try c.decode(String.self)
+        guard let v = field.parseValue(s) else {
+            throw DecodingError.dataCorruptedError(in: c, debugDescription: "expected \(field.valueHint), found \"\(s)\"")
+        }
+        return v
+    }
+}
+
+extension Action: Codable {
+    enum CodingKeys: String, CodingKey {
+        case rateLimit = "rate_limit", burst
+    }
+
+    public init(from decoder: any Decoder) throws {
+        if let single = try? decoder.singleValueContainer(), let s = try? single.decode(String.self) {
+            switch s {
+            case "drop": self = .drop
+            case "pass": self = .pass
+            case "count": self = .count
+            default:
+                throw DecodingError.dataCorruptedError(in: single,
+                    debugDescription: "expected \"drop\", \"pass\", \"count\" or {\"rate_limit\": pps}, found \"\(s)\"")
+            }
+            return
+        }
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self = .rateLimit(pps: try c.decode(UInt64.self, forKey: .rateLimit),
+                          burst: try c.decodeIfPresent(UInt64.self, forKey: .burst))
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        switch self {
+        case .drop, .pass, .count:
+            var c = encoder.singleValueContainer()
+            try c.encode(self == .drop ? "drop" : self == .pass ? "pass" : "count")
+        case .rateLimit(let pps, let burst):
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(pps, forKey: .rateLimit)
+            try c.encodeIfPresent(burst, forKey: .burst)
+        }
+    }
+}

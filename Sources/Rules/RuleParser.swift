@@ -1,0 +1,236 @@
+import Packets
+
+/// The reader of the rule language: one rule per line.
+///
+/// Grammar (tokens are separated by white space; `;` starts a comment):
+///
+///     rule      = "(" "rule" match action option* ")"
+///     match     = predicate | "(" "and" predicate* ")"
+///     predicate = "(" "=" field value ")"            ; equality
+///               | "(" "in" addr-field prefix ")"     ; 10.0.0.0/8, 2001:db8::/32, bare address = full length
+///               | "(" "range" field value value ")"  ; inclusive, lo ≤ hi
+///               | "(" "mask" field value value ")"   ; field & mask == value, value ⊆ mask
+///     action    = "(" "drop" ")" | "(" "pass" ")" | "(" "count" ")" | "(" "rate-limit" pps ")"
+///     option    = ":id" u32 | ":priority" i32 | ":burst" n | ":ttl" n["s"|"m"|"h"|"d"]
+///               | ":name" string | ":created" ns | ":explain" string
+///     value     = decimal | 0xhex | symbol of the field (udp, syn|ack, ephemeral, 10.0.0.1, …)
+///     string    = '"' chars with \" \\ \n \t \r \u{hex} '"'
+///
+/// `(= src_ip 2001:db8::1)` reads as the prefix `/128` (an exact IPv6 address).
+/// Each option may appear once; `:burst` only with `rate-limit`. A rule without `:id` gets id 0
+/// (``RuleFile`` numbers such rules instead).
+public enum RuleParser {
+    /// Parses one rule; `line` is used in error positions.
+    public static func parse(_ text: some StringProtocol, line: Int = 1) throws(RuleParseError) -> Rule {
+        try parseLine(text, line: line).rule
+    }
+
+    /// The rule and whether it named its id.
+    static func parseLine(_ text: some StringProtocol, line: Int) throws(RuleParseError) -> (rule: Rule, hasID: Bool) {
+        var p = Parser(lexer: RuleLexer(text, line: line))
+        return try p.rule()
+    }
+
+    static let operators = ["=", "in", "range", "mask"]
+    static let actions = ["drop", "pass", "count", "rate-limit"]
+    static let options = [":id", ":priority", ":burst", ":ttl", ":name", ":created", ":explain"]
+}
+
+extension Rule {
+    /// Parses the text form (see ``RuleParser``).
+    public init(parsing text: some StringProtocol) throws(RuleParseError) {
+        self = try RuleParser.parse(text)
+    }
+}
+
+private struct Parser {
+    var lexer: RuleLexer
+
+    func fail(_ t: RuleLexer.Token, _ expected: String, among candidates: [String] = []) -> RuleParseError {
+        RuleParseError(line: lexer.line, column: t.column, expected: expected, found: t.found,
+                       suggestion: t.atom.flatMap { RuleParseError.nearest($0, in: candidates) })
+    }
+
+    mutating func expectOpen(_ expected: String) throws(RuleParseError) {
+        let t = try lexer.next()
+        guard t.kind == .open else { throw fail(t, expected) }
+    }
+
+    mutating func expectClose() throws(RuleParseError) {
+        let t = try lexer.next()
+        guard t.kind == .close else { throw fail(t, "\")\"") }
+    }
+
+    mutating func rule() throws(RuleParseError) -> (rule: Rule, hasID: Bool) {
+        try expectOpen("\"(\" to start a rule")
+        let head = try lexer.next()
+        guard head.atom == "rule" else { throw fail(head, "\"rule\"", among: ["rule"]) }
+        let predicates = try match()
+        var rule = Rule(match: predicates, action: try action())
+        var seen: Set<String> = []
+        while true {
+            let t = try lexer.next()
+            if t.kind == .close { break }
+            guard let name = t.atom, RuleParser.options.contains(name) else {
+                throw fail(t, "an option (\(RuleParser.options.joined(separator: ", "))) or \")\"",
+                           among: RuleParser.options)
+            }
+            guard seen.insert(name).inserted else { throw fail(t, "each option at most once") }
+            try option(name, at: t, into: &rule)
+        }
+        let end = try lexer.next()
+        guard end.kind == .end else { throw fail(end, "the end of the line") }
+        return (rule, seen.contains(":id"))
+    }
+
+    mutating func match() throws(RuleParseError) -> [Predicate] {
+        try expectOpen("a match like (= proto udp) or (and …)")
+        let op = try lexer.next()
+        guard op.atom == "and" else { return [try predicate(op)] }
+        var list: [Predicate] = []
+        while true {
+            let t = try lexer.next()
+            if t.kind == .close { return list }
+            guard t.kind == .open else { throw fail(t, "a predicate in parentheses or \")\"") }
+            let inner = try lexer.next()
+            list.append(try predicate(inner))
+        }
+    }
+
+    /// Parses a predicate whose "(" is consumed and whose operator is `op`.
+    mutating func predicate(_ op: RuleLexer.Token) throws(RuleParseError) -> Predicate {
+        guard let name = op.atom, RuleParser.operators.contains(name) else {
+            throw fail(op, "a predicate (\"=\", \"in\", \"range\", \"mask\")", among: RuleParser.operators + ["and"])
+        }
+        let ft = try lexer.next()
+        guard let fname = ft.atom, let field = RuleField(name: fname) else {
+            throw fail(ft, "a field name", among: RuleField.allCases.map(\.rawValue))
+        }
+        let p: Predicate
+        switch name {
+        case "=":
+            let t = try lexer.next()
+            if field.isAddress, let s = t.atom, s.contains(":"), let a = IPAddress(s), !a.isV4 {
+                p = .prefix(field, a, length: 128)
+            } else {
+                p = .equals(field, try value(field, t))
+            }
+        case "in":
+            guard field.isAddress else { throw fail(ft, "an address field (src_ip, dst_ip)", among: ["src_ip", "dst_ip"]) }
+            p = try prefix(field)
+        case "range":
+            let lo = try value(field, try lexer.next())
+            let ht = try lexer.next()
+            let hi = try value(field, ht)
+            guard lo <= hi else { throw fail(ht, "an upper bound ≥ \(field.format(lo))") }
+            p = .range(field, lo...hi)
+        default:
+            let m = try value(field, try lexer.next())
+            let vt = try lexer.next()
+            let v = try value(field, vt)
+            guard v & ~m == 0 else { throw fail(vt, "a value within the mask \(Predicate.maskOperand(field, m))") }
+            p = .mask(field, mask: m, value: v)
+        }
+        try expectClose()
+        return p
+    }
+
+    mutating func value(_ field: RuleField, _ t: RuleLexer.Token) throws(RuleParseError) -> UInt64 {
+        guard let s = t.atom, let v = field.parseValue(s) else {
+            throw fail(t, field.valueHint, among: field.symbolNames)
+        }
+        return v
+    }
+
+    mutating func prefix(_ field: RuleField) throws(RuleParseError) -> Predicate {
+        let t = try lexer.next()
+        let expected = "an address prefix like 10.0.0.0/8 or 2001:db8::/32"
+        guard let s = t.atom else { throw fail(t, expected) }
+        let parts = s.split(separator: "/", maxSplits: 1, omittingEmptySubsequences: false)
+        guard let addr = IPAddress(String(parts[0])) else { throw fail(t, expected) }
+        let maxLen: UInt8 = addr.isV4 ? 32 : 128
+        guard parts.count == 2 else { return .prefix(field, addr, length: maxLen) }
+        guard let len = RuleField.parseNumber(String(parts[1])), len <= UInt64(maxLen) else {
+            var lt = t
+            lt.column += parts[0].unicodeScalars.count + 1
+            lt.kind = .atom(String(parts[1]))
+            throw fail(lt, "a prefix length 0…\(maxLen)")
+        }
+        return .prefix(field, addr, length: UInt8(len))
+    }
+
+    mutating func action() throws(RuleParseError) -> Action {
+        try expectOpen("an action like (drop) or (rate-limit 5000)")
+        let t = try lexer.next()
+        let a: Action
+        switch t.atom {
+        case "drop": a = .drop
+        case "pass": a = .pass
+        case "count": a = .count
+        case "rate-limit":
+            let r = try lexer.next()
+            guard let s = r.atom, let pps = RuleField.parseNumber(s) else {
+                throw fail(r, "a rate in packets per second")
+            }
+            a = .rateLimit(pps: pps, burst: nil)
+        default:
+            throw fail(t, "an action (\"drop\", \"pass\", \"count\", \"rate-limit\")", among: RuleParser.actions)
+        }
+        try expectClose()
+        return a
+    }
+
+    mutating func option(_ name: String, at ot: RuleLexer.Token, into rule: inout Rule) throws(RuleParseError) {
+        let t = try lexer.next()
+        switch name {
+        case ":id":
+            guard let s = t.atom, let n = RuleField.parseNumber(s), n <= UInt32.max else {
+                throw fail(t, "a rule id 0…\(UInt32.max)")
+            }
+            rule.id = UInt32(n)
+        case ":priority":
+            guard let s = t.atom, let n = Int32(s), s.first != "+" else {
+                throw fail(t, "a priority \(Int32.min)…\(Int32.max)")
+            }
+            rule.priority = n
+        case ":burst":
+            guard case .rateLimit(let pps, _) = rule.action else {
+                throw fail(ot, "\":burst\" only with (rate-limit …)")
+            }
+            guard let s = t.atom, let n = RuleField.parseNumber(s), n <= TokenBucket.maxBurst else {
+                throw fail(t, "a burst 0…\(TokenBucket.maxBurst) packets")
+            }
+            rule.action = .rateLimit(pps: pps, burst: n)
+        case ":ttl":
+            guard let s = t.atom, let secs = Self.duration(s) else {
+                throw fail(t, "a duration like 300s, 5m, 2h or 1d")
+            }
+            rule.ttlSeconds = secs
+        case ":created":
+            guard let s = t.atom, let n = RuleField.parseNumber(s) else {
+                throw fail(t, "a timestamp in nanoseconds")
+            }
+            rule.createdAt = n
+        default: // :name, :explain
+            guard case .string(let s) = t.kind else { throw fail(t, "a string in double quotes") }
+            if name == ":name" { rule.name = s } else { rule.explanation = s }
+        }
+    }
+
+    /// Whole seconds from `N`, `Ns`, `Nm`, `Nh`, `Nd`; nil if malformed or beyond `UInt32`.
+    static func duration(_ s: String) -> UInt32? {
+        var digits = Substring(s)
+        var unit: UInt64 = 1
+        switch s.last {
+        case "s": digits = digits.dropLast()
+        case "m": digits = digits.dropLast(); unit = 60
+        case "h": digits = digits.dropLast(); unit = 3600
+        case "d": digits = digits.dropLast(); unit = 86400
+        default: break
+        }
+        guard let n = RuleField.parseNumber(String(digits)) else { return nil }
+        let (total, overflow) = n.multipliedReportingOverflow(by: unit)
+        guard !overflow, total <= UInt32.max else { return nil }
+        return UInt32(total)
+    }
+}

@@ -1,0 +1,95 @@
+/// The printer of the rule language (grammar in `RuleParser.swift`).
+///
+/// Canonical form, one line, options in a fixed order and omitted at their defaults:
+///
+///     (rule MATCH ACTION [:id N] [:priority P] [:burst B] [:ttl Ns] [:name "…"] [:created NS] [:explain "…"])
+///
+/// MATCH is `(and)` for no predicates, the predicate itself for one, `(and P1 P2 …)` otherwise.
+/// Values print symbolically where the field has names (`udp`, `syn|ack`, `ephemeral`,
+/// `10.0.0.1`), masks of plain numeric fields in hexadecimal.
+/// Strings escape `"` `\` and control characters, so a rule never spans two lines.
+extension Rule: CustomStringConvertible {
+    /// The canonical text; `Rule(parsing: text) == self` for every rule.
+    public var text: String {
+        var out = "(rule "
+        switch predicates.count {
+        case 0: out += "(and)"
+        case 1: out += predicates[0].text
+        default: out += "(and " + predicates.map(\.text).joined(separator: " ") + ")"
+        }
+        out += " " + action.text
+        if id != 0 { out += " :id \(id)" }
+        if priority != 0 { out += " :priority \(priority)" }
+        if case .rateLimit(_, let b?) = action { out += " :burst \(b)" }
+        if let t = ttlSeconds { out += " :ttl \(t)s" }
+        if let n = name { out += " :name " + Self.quote(n) }
+        if let c = createdAt { out += " :created \(c)" }
+        if let e = explanation { out += " :explain " + Self.quote(e) }
+        return out + ")"
+    }
+
+    public var description: String { text }
+
+    /// A string literal of the rule language.
+    static func quote(_ s: String) -> String {
+        var out = "\""
+        for u in s.unicodeScalars {
+            switch u {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\t": out += "\\t"
+            case "\r": out += "\\r"
+            default:
+                if u.value < 0x20 || u.value == 0x7F || u.properties.generalCategory == .lineSeparator
+                    || u.properties.generalCategory == .paragraphSeparator {
+                    out += "\\u{" + String(u.value, radix: 16) + "}"
+                } else {
+                    out.unicodeScalars.append(u)
+                }
+            }
+        }
+        return out + "\""
+    }
+}
+
+extension Predicate: CustomStringConvertible {
+    /// Canonical text of the predicate, e.g. `(= proto udp)`, `(in src_ip 10.0.0.0/8)`.
+    public var text: String {
+        switch self {
+        case .equals(let f, let v):
+            return "(= \(f.rawValue) \(f.format(v)))"
+        case .prefix(let f, let a, let len):
+            return "(in \(f.rawValue) \(a)/\(len))"
+        case .range(let f, let r):
+            let symbolic = f != .proto && f != .tcpFlags
+            return "(range \(f.rawValue) \(f.format(r.lowerBound, symbolic: symbolic)) \(f.format(r.upperBound, symbolic: symbolic)))"
+        case .mask(let f, let m, let v):
+            return "(mask \(f.rawValue) \(Self.maskOperand(f, m)) \(Self.maskOperand(f, v)))"
+        }
+    }
+
+    public var description: String { text }
+
+    static func maskOperand(_ f: RuleField, _ v: UInt64) -> String {
+        switch f {
+        case .tcpFlags, .srcIP, .dstIP: return f.format(v)
+        default: return "0x" + String(v, radix: 16)
+        }
+    }
+}
+
+extension Action: CustomStringConvertible {
+    /// `(drop)`, `(pass)`, `(count)`, `(rate-limit PPS)`; a rate limit's burst is the rule
+    /// option `:burst`.
+    public var text: String {
+        switch self {
+        case .drop: return "(drop)"
+        case .pass: return "(pass)"
+        case .count: return "(count)"
+        case .rateLimit(let pps, _): return "(rate-limit \(pps))"
+        }
+    }
+
+    public var description: String { text }
+}

@@ -1,0 +1,32 @@
+/// The attacks a scenario can stage. Raw values are the JSON names.
+public enum AttackKind: String, Sendable, CaseIterable, Codable, CustomStringConvertible {
+    /// TCP SYN to 80/443 from spoofed sources, fixed window, no options.
+    case synFlood = "syn-flood"
+    /// TCP ACK to 80/443 from spoofed sources.
+    case ackFlood = "ack-flood"
+    /// UDP to random destination ports, fixed payload size.
+    case udpFlood = "udp-flood"
+    /// DNS responses (UDP source port 53) of 1200–4000 bytes from open resolvers, fragmented.
+    case dnsReflection = "dns-reflection"
+    /// NTP monlist responses (UDP source port 123, 468-byte IP packets) from NTP servers.
+    case ntpAmplification = "ntp-amplification"
+    /// ICMP echo requests.
+    case icmpFlood = "icmp-flood"
+    /// Non-first IP fragments with random offsets and identifications.
+    case fragmentFlood = "fragment-flood"
+
+    public var description: String { rawValue }
+
+    /// Reflection attacks come from a fixed set of real servers, not from spoofed addresses.
+    public var isReflection: Bool { self == .dnsReflection || self == .ntpAmplification }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.singleValueContainer()
+        let text = try c.decode(String.self)
+        guard let kind = AttackKind(rawValue: text) else {
+            let names = AttackKind.allCases.map(\.rawValue).joined(separator: ", ")
+            throw DecodingError.dataCorruptedError(in: c, debugDescription: "unknown attack kind '\(text)' (one of: \(names))")
+        }
+        self = kind
+    }
+}

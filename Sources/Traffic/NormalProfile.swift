@@ -1,0 +1,71 @@
+/// What normal traffic toward the protected network looks like: who sends it and in what mix.
+///
+/// Shares are weights over packets (normalized): web (TCP 80/443 flows from clients), DNS
+/// queries to the network's server, DNS responses from upstream resolvers to its resolvers, NTP
+/// (client requests and server responses, 76 bytes), ICMP echo requests.
+public struct NormalProfile: Codable, Hashable, Sendable {
+    /// The protected network. Hosts: .2/.3 resolvers, .10–.29 web servers, .53 DNS, .123 NTP.
+    public var network: AddressBlock = AddressBlock("198.51.100.0/24")!
+    /// Distinct client addresses (spread over public IPv4 space).
+    public var clients: Int = 20_000
+    /// Upstream DNS resolvers whose responses arrive.
+    public var resolvers: Int = 64
+    /// TCP connections open at once.
+    public var concurrentFlows: Int = 1024
+    public var web: Double = 0.75
+    public var dnsQueries: Double = 0.06
+    public var dnsResponses: Double = 0.12
+    public var ntp: Double = 0.04
+    public var icmp: Double = 0.03
+
+    public init() {}
+
+    /// The five shares normalized to sum to 1 (web, dnsQueries, dnsResponses, ntp, icmp).
+    public var normalizedShares: [Double] {
+        let w = [web, dnsQueries, dnsResponses, ntp, icmp]
+        let s = w.reduce(0, +)
+        return w.map { $0 / s }
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case network, clients, resolvers, concurrentFlows, web, dnsQueries, dnsResponses, ntp, icmp
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let d = NormalProfile()
+        network = try c.decodeIfPresent(AddressBlock.self, forKey: .network) ?? d.network
+        func count(_ key: CodingKeys, _ fallback: Int, _ range: ClosedRange<Int>) throws -> Int {
+            let v = try c.decodeIfPresent(Int.self, forKey: key) ?? fallback
+            guard range.contains(v) else {
+                throw DecodingError.dataCorruptedError(forKey: key, in: c,
+                    debugDescription: "\(key.stringValue) must be \(range.lowerBound)…\(range.upperBound), got \(v)")
+            }
+            return v
+        }
+        clients = try count(.clients, d.clients, 1...10_000_000)
+        resolvers = try count(.resolvers, d.resolvers, 1...1_000_000)
+        concurrentFlows = try count(.concurrentFlows, d.concurrentFlows, 1...1_000_000)
+        func share(_ key: CodingKeys, _ fallback: Double) throws -> Double {
+            let v = try c.decodeIfPresent(Double.self, forKey: key) ?? fallback
+            guard v.isFinite, v >= 0 else {
+                throw DecodingError.dataCorruptedError(forKey: key, in: c,
+                    debugDescription: "\(key.stringValue) must be a share ≥ 0, got \(v)")
+            }
+            return v
+        }
+        web = try share(.web, d.web)
+        dnsQueries = try share(.dnsQueries, d.dnsQueries)
+        dnsResponses = try share(.dnsResponses, d.dnsResponses)
+        ntp = try share(.ntp, d.ntp)
+        icmp = try share(.icmp, d.icmp)
+        guard web + dnsQueries + dnsResponses + ntp + icmp > 0 else {
+            throw DecodingError.dataCorruptedError(forKey: .web, in: c, debugDescription: "the traffic shares must not all be zero")
+        }
+    }
+}
+
+/// The classes of normal traffic, in the order of ``NormalProfile/normalizedShares``.
+public enum NormalClass: Int, Sendable, CaseIterable {
+    case web, dnsQuery, dnsResponse, ntp, icmp
+}
