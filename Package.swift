@@ -10,6 +10,9 @@ let package = Package(
         .library(name: "Rules", targets: ["Rules"]),
         .library(name: "Traffic", targets: ["Traffic"]),
         .library(name: "Detection", targets: ["Detection"]),
+        .library(name: "Dataplane", targets: ["Dataplane"]),
+        .library(name: "Lab", targets: ["Lab"]),
+        .library(name: "Generator", targets: ["Generator"]),
         .executable(name: "holon", targets: ["HolonCLI"]),
     ],
     dependencies: [
@@ -25,17 +28,28 @@ let package = Package(
         .target(name: "Rules", dependencies: ["Packets"]),
         .target(name: "Traffic", dependencies: ["Packets"]),
         .target(name: "Detection", dependencies: ["Holon", "Packets", "Rules"]),
+        // Debian's libbpf-dev (scripts/setup installs it).
+        .systemLibrary(name: "CLibBPF", pkgConfig: "libbpf", providers: [.apt(["libbpf-dev"])]),
+        // The XDP program's shared header (map layouts) and C helpers for the loader.
+        .target(name: "CHolonXDP"),
+        .target(name: "Dataplane", dependencies: ["Packets", "Rules", "CLibBPF", "CHolonXDP"]),
+        .target(name: "Lab"),
+        // sockaddr_ll, mmsghdr/sendmmsg, PACKET_QDISC_BYPASS: missing from Glibc's Swift overlay.
+        .target(name: "CGeneratorShim"),
+        .target(name: "Generator", dependencies: ["Packets", "Traffic", "CGeneratorShim", "CLibBPF", "Lab"]),
         .executableTarget(
             name: "HolonCLI",
             dependencies: [
-                "Holon", "Packets", "Rules", "Traffic", "Detection",
+                "Holon", "Packets", "Rules", "Traffic", "Detection", "Dataplane", "Lab", "Generator",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .testTarget(name: "HolonTests", dependencies: ["Holon"]),
-        .testTarget(name: "PacketsTests", dependencies: ["Packets", "Holon"]),
+        .testTarget(name: "PacketsTests", dependencies: ["Packets", "Holon"], exclude: ["Corpus"]),
         .testTarget(name: "RulesTests", dependencies: ["Rules", "Packets"]),
         .testTarget(name: "TrafficTests", dependencies: ["Traffic", "Packets"]),
         .testTarget(name: "DetectionTests", dependencies: ["Detection", "Traffic", "Rules", "Packets", "Holon"]),
+        .testTarget(name: "DataplaneTests", dependencies: ["Dataplane", "Lab", "Rules", "Packets", "Traffic"]),
+        .testTarget(name: "GeneratorTests", dependencies: ["Generator", "Lab", "Packets", "Traffic"]),
     ]
 )

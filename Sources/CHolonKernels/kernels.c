@@ -160,7 +160,64 @@ static double acc_dot_avx512(const float *sums, const uint64_t *s, const uint64_
     for (int c = 0; c < 4; c++) total += _mm512_reduce_add_ps(acc[c]);
     return total;
 }
+
+__attribute__((target("avx512f")))
+static void counter_flush_avx512(const uint64_t *counter, size_t w, size_t full, float *sums, float weight) {
+    const int P = HOLON_COUNTER_PLANES;
+    for (size_t i = 0; i < full; i++) {
+        for (int c = 0; c < 4; c++) {
+            float *x = sums + i * 64 + c * 16;
+            __m512 v = _mm512_loadu_ps(x);
+            for (int p = 0; p < P; p++) {
+                __m512 step = _mm512_set1_ps(weight * (float)(1 << p));
+                v = _mm512_mask_add_ps(v, (__mmask16)(counter[p * w + i] >> (16 * c)), v, step);
+                v = _mm512_mask_sub_ps(v, (__mmask16)(counter[(P + p) * w + i] >> (16 * c)), v, step);
+            }
+            _mm512_storeu_ps(x, v);
+        }
+    }
+}
 #endif
+
+HOLON_CLONES
+void holon_counter_add(uint64_t *counter, const uint64_t *v, size_t w) {
+    const int P = HOLON_COUNTER_PLANES;
+    uint64_t *pos = counter, *neg = counter + P * w;
+    for (size_t i = 0; i < w; i++) {
+        uint64_t m = v[w + i], s = v[i];
+        uint64_t cp = m & ~s, cn = s;
+        for (int p = 0; p < P; p++) {
+            uint64_t tp = pos[p * w + i] & cp, tn = neg[p * w + i] & cn;
+            pos[p * w + i] ^= cp;
+            neg[p * w + i] ^= cn;
+            cp = tp;
+            cn = tn;
+        }
+    }
+}
+
+void holon_counter_flush(uint64_t *counter, size_t w, size_t dim, float *sums, float weight) {
+    const int P = HOLON_COUNTER_PLANES;
+    size_t first = 0;
+#if defined(__x86_64__)
+    if (cpu_has_avx512()) {
+        first = dim / 64;
+        counter_flush_avx512(counter, w, first, sums, weight);
+    }
+#endif
+    for (size_t i = first; i < w; i++) {
+        size_t lanes = dim - i * 64 < 64 ? dim - i * 64 : 64;
+        for (size_t j = 0; j < lanes; j++) {
+            int count = 0;
+            for (int p = 0; p < P; p++) {
+                count += (int)((counter[p * w + i] >> j) & 1) << p;
+                count -= (int)((counter[(P + p) * w + i] >> j) & 1) << p;
+            }
+            sums[i * 64 + j] += weight * (float)count;
+        }
+    }
+    memset(counter, 0, 2 * P * w * sizeof(uint64_t));
+}
 
 HOLON_CLONES
 static void acc_add_generic(float *sums, const uint64_t *v, size_t w, size_t first, size_t dim, float weight);

@@ -4,7 +4,8 @@ import Packets
 /// What normal looked like during warmup: the packet vectors' sum, a reservoir of packets to
 /// check rules against, the sample rate, and the spread of the detector's own drift measure.
 struct Baseline {
-    var accumulator: Accumulator
+    private(set) var accumulator: Accumulator
+    private var batch: LaneCounter
     /// Uniform sample of warmup packets (reservoir sampling, seeded: reproducible).
     private(set) var reservoir: [PacketFeatures] = []
     let reservoirCapacity: Int
@@ -16,13 +17,15 @@ struct Baseline {
 
     init(dimension: Int, reservoirCapacity: Int, seed: UInt64) {
         accumulator = Accumulator(dimension: dimension)
+        batch = LaneCounter(dimension: dimension)
         self.reservoirCapacity = reservoirCapacity
         rng = Xoshiro256(seed: seed ^ 0x6261_7365)
         reservoir.reserveCapacity(reservoirCapacity)
     }
 
     mutating func learn(_ f: PacketFeatures, vector: Hypervector) {
-        accumulator.add(vector)
+        batch.add(vector)
+        if batch.isFull { batch.flush(into: &accumulator) }
         if firstTimestamp == nil { firstTimestamp = f.timestamp }
         lastTimestamp = f.timestamp
         samples += 1
@@ -33,6 +36,9 @@ struct Baseline {
             if j < reservoirCapacity { reservoir[j] = f }
         }
     }
+
+    /// Makes `accumulator` include every vector learned so far.
+    mutating func settle() { batch.flush(into: &accumulator) }
 
     /// Samples per second seen during warmup (multiply by the sampling rate for packets).
     var sampleRate: Double {

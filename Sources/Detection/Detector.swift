@@ -17,6 +17,8 @@ public struct Detector {
     var encoder: VectorEncoder
     var vector: Hypervector
     var recent: Accumulator
+    /// Packet vectors not yet in `recent`: flushed when full and at every tick.
+    var recentBatch: LaneCounter
     var baseline: Baseline
     var ring: SampleRing
     let namer: AttackNamer
@@ -49,6 +51,7 @@ public struct Detector {
         encoder = VectorEncoder(space: space)
         vector = Hypervector(dimension: config.dimension)
         recent = Accumulator(dimension: config.dimension)
+        recentBatch = LaneCounter(dimension: config.dimension)
         baseline = Baseline(dimension: config.dimension, reservoirCapacity: config.reservoirCapacity, seed: config.seed)
         ring = SampleRing(capacity: config.ringCapacity)
         namer = AttackNamer(encoder: &encoder)
@@ -76,7 +79,7 @@ public struct Detector {
         if phase == .warmup {
             encoder.encode(DetectorRecord(f), into: &vector)
             baseline.learn(f, vector: vector)
-            recent.add(vector)
+            addRecent(vector)
             return
         }
         for i in activeRules.indices where activeRules[i].rule.matches(f) {
@@ -84,8 +87,14 @@ public struct Detector {
             return
         }
         encoder.encode(DetectorRecord(f), into: &vector)
-        recent.add(vector)
+        addRecent(vector)
         ring.append(f)
+    }
+
+    @inline(__always)
+    mutating func addRecent(_ v: Hypervector) {
+        recentBatch.add(v)
+        if recentBatch.isFull { recentBatch.flush(into: &recent) }
     }
 
     /// Moves traffic time forward (also call at the end of a stream to flush the last ticks).
@@ -96,6 +105,7 @@ public struct Detector {
         }
         if t > now { now = t }
         guard t >= nextTick else { return }
+        recentBatch.flush(into: &recent)
         let ticks = (t - nextTick) / tickNs + 1
         recent.decay(by: ticks == 1 ? decayPerTick : pow(decayPerTick, Double(ticks)))
         let tickTime = nextTick &+ (ticks - 1) &* tickNs
@@ -121,6 +131,7 @@ public struct Detector {
     mutating func onTick(_ t: UInt64) {
         guard let start = startedAt else { return }
         let warm = DetectorConfig.ns(config.warmup)
+        if phase == .warmup { baseline.settle() }
         let drift = 1 - recent.cosine(baseline.accumulator)
         lastDrift = drift
         if phase == .warmup {

@@ -37,6 +37,17 @@ public struct Accumulator: Sendable {
         count += 1
     }
 
+    /// Direct access for batch adders (``LaneCounter``); they report what they added with
+    /// ``recordAdded(count:weight:)``.
+    mutating func withMutableSums(_ body: (UnsafeMutablePointer<Float>) -> Void) {
+        sums.withUnsafeMutableBufferPointer { body($0.baseAddress!) }
+    }
+
+    mutating func recordAdded(count n: Int, weight w: Double) {
+        count += n
+        weight += w
+    }
+
     /// Adds another accumulator's sums, weight and count (e.g. per-thread partials).
     public mutating func merge(_ other: Accumulator) {
         precondition(other.dimension == dimension, "Accumulator.merge: dimension \(other.dimension), expected \(dimension)")

@@ -11,7 +11,15 @@ import Packets
 /// verdict). Shapes are visited in order of their best slot and the search stops as soon as no
 /// remaining shape can beat the best match found; rules with neither equality nor prefix
 /// predicates form the empty shape, a single bucket scanned in order.
-final class RuleIndex: Sendable {
+///
+/// Small tables (≤ ``linearLimit`` rules) skip the hashing: scanning the rules in slot order and
+/// stopping at the first match is the same semantics and cheaper than one lookup per shape.
+///
+/// The arrays are read-only after `init`; the per-packet loops read them through unsafe buffers
+/// so they pay no bounds checks (every index comes from `init`'s own bookkeeping).
+final class RuleIndex: @unchecked Sendable {
+    static let linearLimit = 16
+
     struct CompiledPredicate {
         enum Kind: UInt8 { case maskEq, range, v4Prefix, v6Prefix }
         var field: RuleField
@@ -49,6 +57,33 @@ final class RuleIndex: Sendable {
     let listStart: [Int32]
     let listCount: [Int32]
     let candidates: [Int32]
+    let linear: Bool
+
+    // Unsafe views of the arrays above, for the per-packet path; valid for self's lifetime
+    // (the arrays are immutable `let`s owned by self and never mutated, so their storage stays put).
+    private let predBuf: UnsafeMutableBufferPointer<CompiledPredicate>
+    private let pStartBuf: UnsafeMutableBufferPointer<Int32>
+    private let pEndBuf: UnsafeMutableBufferPointer<Int32>
+    private let elemBuf: UnsafeMutableBufferPointer<Element>
+    private let shapeBuf: UnsafeMutableBufferPointer<Shape>
+    private let keyBuf: UnsafeMutableBufferPointer<UInt64>
+    private let lStartBuf: UnsafeMutableBufferPointer<Int32>
+    private let lCountBuf: UnsafeMutableBufferPointer<Int32>
+    private let candBuf: UnsafeMutableBufferPointer<Int32>
+
+    private static func copy<T>(_ a: [T]) -> UnsafeMutableBufferPointer<T> {
+        let b = UnsafeMutableBufferPointer<T>.allocate(capacity: max(a.count, 1))
+        _ = b.initialize(from: a)
+        return UnsafeMutableBufferPointer(rebasing: b[0..<a.count])
+    }
+
+    deinit {
+        for b in [pStartBuf, pEndBuf, lStartBuf, lCountBuf, candBuf] { b.baseAddress?.deallocate() }
+        predBuf.baseAddress?.deallocate()
+        elemBuf.baseAddress?.deallocate()
+        shapeBuf.baseAddress?.deallocate()
+        keyBuf.baseAddress?.deallocate()
+    }
 
     static let seed: UInt64 = 0x243F_6A88_85A3_08D3
 
@@ -165,12 +200,27 @@ final class RuleIndex: Sendable {
         listStart = lStart
         listCount = lCount
         candidates = cands
+        linear = rules.count <= Self.linearLimit
+        predBuf = Self.copy(preds)
+        pStartBuf = Self.copy(pStart)
+        pEndBuf = Self.copy(pEnd)
+        elemBuf = Self.copy(elements)
+        shapeBuf = Self.copy(shapes)
+        keyBuf = Self.copy(keys)
+        lStartBuf = Self.copy(lStart)
+        lCountBuf = Self.copy(lCount)
+        candBuf = Self.copy(cands)
     }
 
     /// The best matching slot, or nil.
     func match(_ f: PacketFeatures) -> Int32? {
+        if linear {
+            for slot in 0..<Int32(pStartBuf.count) where matches(slot: slot, f) { return slot }
+            return nil
+        }
+        let elements = elemBuf, keys = keyBuf, listCount = lCountBuf, listStart = lStartBuf, candidates = candBuf
         var best = Int32.max
-        shapeLoop: for s in shapes {
+        shapeLoop: for s in shapeBuf {
             if s.minSlot >= best { break }
             var h = Self.seed
             var e = s.elementStart
@@ -215,10 +265,10 @@ final class RuleIndex: Sendable {
 
     @inline(__always)
     func matches(slot: Int32, _ f: PacketFeatures) -> Bool {
-        var k = Int(predicateStart[Int(slot)])
-        let end = Int(predicateEnd[Int(slot)])
+        var k = Int(pStartBuf[Int(slot)])
+        let end = Int(pEndBuf[Int(slot)])
         while k < end {
-            let p = predicates[k]
+            let p = predBuf[k]
             switch p.kind {
             case .maskEq:
                 guard let v = p.field.value(in: f), v & p.a == p.b else { return false }

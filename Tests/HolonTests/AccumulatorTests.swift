@@ -84,3 +84,23 @@ import Holon
         #expect(Accumulator(dimension: 4).cosine(a) == 0)
     }
 }
+
+@Suite struct LaneCounterTests {
+    @Test func flushEqualsAddingOneByOne() {
+        for d in [5, 64, 100, 4096] {
+            let space = VectorSpace(dimension: d, seed: 3)
+            var rng = Xoshiro256(seed: UInt64(d))
+            var direct = Accumulator(dimension: d), batched = Accumulator(dimension: d)
+            var counter = LaneCounter(dimension: d)
+            for i in 0..<100 {
+                let v = i % 2 == 0 ? space.atom(i % 7) : Hypervector(values: (0..<d).map { _ in Int(rng.next() % 3) - 1 })
+                direct.add(v, weight: 0.5)
+                counter.add(v)
+                if counter.isFull { counter.flush(into: &batched, weight: 0.5) }
+            }
+            counter.flush(into: &batched, weight: 0.5)
+            #expect(direct.sums == batched.sums, "d=\(d)")
+            #expect(direct.count == batched.count && direct.weight == batched.weight)
+        }
+    }
+}

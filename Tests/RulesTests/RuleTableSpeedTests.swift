@@ -4,7 +4,7 @@ import Rules
 
 /// Measures classify cost and prints it (no timing assertions: machines differ). Numbers worth
 /// quoting come from a release build: `swift test -c release --filter RuleTableSpeedTests`.
-@Suite struct RuleTableSpeedTests {
+@Suite(.serialized) struct RuleTableSpeedTests {
     func measure(_ name: String, _ table: RuleTable, _ packets: [PacketFeatures], rounds: Int) -> Double {
         var t = table
         var drops = 0

@@ -3,8 +3,21 @@ import Testing
 import Rules
 
 @Suite struct RuleTableTests {
+    /// The rules, padded with rules no test packet can match so the table exceeds the
+    /// linear-scan size and lookups go through the tuple-space index (small tables are
+    /// covered by `indexAgreesWithNaive` and the counter tests).
     func table(_ lines: String...) throws -> RuleTable {
-        try RuleTable(RuleFile.parse(lines.joined(separator: "\n")))
+        var rules = try RuleFile.parse(lines.joined(separator: "\n"))
+        for i in 0..<20 {
+            let filler: [Predicate] = switch i % 4 {
+            case 0: [.equals(.proto, 255), .equals(.srcPort, UInt64(i))]
+            case 1: [.prefix(.srcIP, .v4(0xCB00_7100 | UInt32(i)), length: 32)]
+            case 2: [.range(.ttl, 0...UInt64(i))]
+            default: [.prefix(.dstIP, .v6(high: 0x3FFF_0000_0000_0000, low: UInt64(i)), length: 128), .equals(.proto, 254)]
+            }
+            rules.append(Rule(id: 10_000 + UInt32(i), match: filler, action: .drop, priority: Int32(i % 3) * 100 - 100))
+        }
+        return try RuleTable(rules)
     }
 
     @Test func fieldsMatchTheContract() {

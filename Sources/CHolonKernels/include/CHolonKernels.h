@@ -32,6 +32,17 @@ void holon_bundle(const uint64_t *const *vectors, size_t k, size_t w, uint64_t *
 /// sums[j] += weight * v[j] for j < dim.
 void holon_acc_add(float *sums, const uint64_t *v, size_t w, size_t dim, float weight);
 
+/// Bit-sliced lane counters: `HOLON_COUNTER_PLANES` planes of +1 counts then as many of -1
+/// counts, each plane `w` words. Adding a vector costs a few word operations per plane; up to
+/// 2^planes - 1 vectors fit before the counter must be flushed.
+#define HOLON_COUNTER_PLANES 5
+
+/// counter += v (lanes of +1 into the positive counter, -1 into the negative).
+void holon_counter_add(uint64_t *counter, const uint64_t *v, size_t w);
+
+/// sums[j] += weight * (positive[j] - negative[j]); clears the counter.
+void holon_counter_flush(uint64_t *counter, size_t w, size_t dim, float *sums, float weight);
+
 /// Σ sums[j] * v[j].
 double holon_acc_dot(const float *sums, const uint64_t *v, size_t w, size_t dim);
 

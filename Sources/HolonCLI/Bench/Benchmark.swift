@@ -20,6 +20,8 @@ struct BenchResult: Codable {
     let name: String
     let median_ns: Double
     let iterations: Int
+    /// A derived figure when the benchmark reports a rate rather than a time.
+    var value: Double? = nil
 }
 
 /// Keeps a value alive and opaque to the optimiser so timed work is not removed.

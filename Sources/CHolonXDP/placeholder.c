@@ -1,0 +1,1 @@
+// Placeholder: the shared map-layout header and helpers land here.

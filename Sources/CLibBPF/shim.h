@@ -1,0 +1,3 @@
+// libbpf from Debian's libbpf-dev: the BPF loader Holon uses (never raw bpf(2) syscalls).
+#include <bpf/libbpf.h>
+#include <bpf/bpf.h>

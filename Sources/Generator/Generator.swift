@@ -1,0 +1,1 @@
+// The Generator module: see ../shared/DESIGN.md.

@@ -1,0 +1,1 @@
+// The Lab module: see ../shared/DESIGN.md.
