@@ -295,6 +295,20 @@ double holon_f32_dot(const float *x, const float *y, size_t n) {
 }
 
 HOLON_CLONES
+void holon_f32_dot_norm(const float *x, const float *y, size_t n, double *xy, double *xx) {
+    double txy = 0, txx = 0;
+    for (size_t base = 0; base < n; base += 256) {
+        size_t end = base + 256 < n ? base + 256 : n;
+        float a = 0, b = 0;
+        for (size_t j = base; j < end; j++) { a += x[j] * y[j]; b += x[j] * x[j]; }
+        txy += a;
+        txx += b;
+    }
+    *xy = txy;
+    *xx = txx;
+}
+
+HOLON_CLONES
 void holon_f32_scale(float *x, size_t n, float factor) {
     for (size_t j = 0; j < n; j++) x[j] *= factor;
 }

@@ -3,38 +3,91 @@ import Packets
 
 /// Names an attack by the prototype its packets resemble most. A label for people: rules never
 /// depend on it.
+///
+/// Prototypes are example packets of each kind, encoded exactly as the detector encodes traffic
+/// but keeping only the fields that characterise a kind (protocol, ports, flags, ICMP type,
+/// fragmentation, size), so the example's addresses and TTL do not count.
 struct AttackNamer {
     let book: Codebook
 
-    /// A partial packet: the fields that characterise a kind of attack.
+    static let characteristic: Set<FieldName> = {
+        typealias F = PacketFeatures.Field
+        return [F.proto, F.srcPort, F.dstPort, F.srcPortBand, F.dstPortBand, F.tcpFlags, F.icmpType,
+                F.icmpCode, F.sizeClass, DetectorRecord.fragment]
+    }()
+
+    /// Walks a packet as ``DetectorRecord`` does, keeping only the characteristic fields.
     struct Prototype: Walkable {
-        let fields: [(FieldName, Int)]
-        func walk<V: WalkVisitor>(into v: inout V) {
-            for (f, x) in fields { v.visit(f, x) }
+        let packet: PacketFeatures
+
+        struct Filter<V: WalkVisitor>: WalkVisitor {
+            var inner: V
+            mutating func visit(_ f: FieldName, _ v: Int) { if characteristic.contains(f) { inner.visit(f, v) } }
+            mutating func visit(_ f: FieldName, _ v: String) { if characteristic.contains(f) { inner.visit(f, v) } }
+            mutating func visit(_ f: FieldName, _ v: Bool) { if characteristic.contains(f) { inner.visit(f, v) } }
+            mutating func visit(_ f: FieldName, _ v: Double) { if characteristic.contains(f) { inner.visit(f, v) } }
+            mutating func visit(_ f: FieldName, scalar v: Double, _ e: ScalarEncoding) {
+                if characteristic.contains(f) { inner.visit(f, scalar: v, e) }
+            }
+            mutating func visit<W: Walkable>(_ f: FieldName, record: W) {}
+            mutating func visitList<W: Walkable>(_ f: FieldName, _ items: some Collection<W>) {}
+            mutating func visitSet<W: Walkable>(_ f: FieldName, _ items: some Collection<W>) {}
+            mutating func visitList(_ f: FieldName, scalars items: some Collection<ScalarValue>) {}
+            mutating func visitSet(_ f: FieldName, scalars items: some Collection<ScalarValue>) {}
         }
+
+        func walk<V: WalkVisitor>(into v: inout V) {
+            var filter = Filter(inner: v)
+            DetectorRecord(packet).walk(into: &filter)
+            v = filter.inner
+        }
+    }
+
+    static func example(proto: UInt8, src: UInt16 = 0, dst: UInt16 = 0, flags: UInt8 = 0, icmp: UInt8 = 0,
+                        ipLen: UInt32, fragOffset: UInt16 = 0, mf: Bool = false) -> PacketFeatures {
+        var f = PacketFeatures()
+        f.proto = proto
+        f.srcIP = .v4(0xC633_6401)
+        f.dstIP = .v4(0xC633_640A)
+        f.ipLen = ipLen
+        f.fragOffset = fragOffset
+        f.mf = mf
+        f.hasTransportHeader = fragOffset == 0
+        f.srcPort = src
+        f.dstPort = dst
+        f.tcpFlags = flags
+        f.icmpType = icmp
+        return f
     }
 
     init(encoder: inout VectorEncoder) {
-        typealias F = PacketFeatures.Field
-        let prototypes: [(String, [(FieldName, Int)])] = [
-            ("syn-flood", [(F.proto, 6), (F.tcpFlags, 0x02)]),
-            ("ack-flood", [(F.proto, 6), (F.tcpFlags, 0x10)]),
-            ("rst-flood", [(F.proto, 6), (F.tcpFlags, 0x04)]),
-            ("dns-reflection", [(F.proto, 17), (F.srcPort, 53), (F.srcPortBand, 0)]),
-            ("ntp-amplification", [(F.proto, 17), (F.srcPort, 123), (F.srcPortBand, 0)]),
-            ("udp-flood", [(F.proto, 17), (F.dstPortBand, 1), (F.srcPortBand, 1)]),
-            ("icmp-flood", [(F.proto, 1), (F.icmpType, 8), (F.icmpCode, 0)]),
-            ("fragment-flood", [(DetectorRecord.fragment, 2), (DetectorRecord.fragment, 2)]),
+        // A kind whose packets come in several shapes (a DNS response, fragmented or not) bundles
+        // one example of each.
+        let examples: [(String, [PacketFeatures])] = [
+            ("syn-flood", [Self.example(proto: 6, src: 40000, dst: 80, flags: 0x02, ipLen: 40)]),
+            ("ack-flood", [Self.example(proto: 6, src: 40000, dst: 80, flags: 0x10, ipLen: 40)]),
+            ("rst-flood", [Self.example(proto: 6, src: 40000, dst: 80, flags: 0x04, ipLen: 40)]),
+            ("dns-reflection", [Self.example(proto: 17, src: 53, dst: 40000, ipLen: 1500, mf: true),
+                                Self.example(proto: 17, src: 53, dst: 40000, ipLen: 1400)]),
+            ("ntp-amplification", [Self.example(proto: 17, src: 123, dst: 40000, ipLen: 496)]),
+            ("udp-flood", [Self.example(proto: 17, src: 40000, dst: 30000, ipLen: 540)]),
+            ("icmp-flood", [Self.example(proto: 1, icmp: 8, ipLen: 84)]),
+            ("fragment-flood", [Self.example(proto: 17, ipLen: 1500, fragOffset: 185, mf: true)]),
         ]
         var book = Codebook(dimension: encoder.dimension)
-        for (name, fields) in prototypes { book.set(name, encoder.encode(Prototype(fields: fields))) }
+        for (name, packets) in examples {
+            book.set(name, Hypervector.bundle(packets.map { encoder.encode(Prototype(packet: $0)) }))
+        }
         self.book = book
     }
 
+    /// The closest prototypes to an attack's packets, best first.
+    func candidates(_ attack: Accumulator) -> [Codebook.Match] {
+        attack.count > 0 ? book.cleanup(attack, top: 3) : []
+    }
+
     func name(_ attack: Accumulator) -> String {
-        guard attack.count > 0, let best = book.cleanup(attack.thresholded(), top: 1).first, best.similarity > 0.05 else {
-            return "unknown"
-        }
+        guard let best = candidates(attack).first, best.similarity > 0.05 else { return "unknown" }
         return best.name
     }
 }

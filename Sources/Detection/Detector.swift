@@ -33,6 +33,8 @@ public struct Detector {
     public private(set) var openThreshold = Double.infinity
     public private(set) var closeThreshold = Double.infinity
     public private(set) var lastDrift = 0.0
+    /// The baseline accumulator's norm: fixed once warmup ends.
+    var baselineNorm = 0.0
     var ticksAbove = 0
 
     public private(set) var incidents: [Incident] = []
@@ -48,7 +50,7 @@ public struct Detector {
     public init(config: DetectorConfig = DetectorConfig()) {
         self.config = config
         space = VectorSpace(dimension: config.dimension, seed: config.seed)
-        encoder = VectorEncoder(space: space)
+        encoder = VectorEncoder(space: space, pairCacheSlots: 8192)
         vector = Hypervector(dimension: config.dimension)
         recent = Accumulator(dimension: config.dimension)
         recentBatch = LaneCounter(dimension: config.dimension)
@@ -120,9 +122,14 @@ public struct Detector {
         incidents[i].lastMatch = f.timestamp
         incidents[i].matchesThisTick += 1
         if case .v4(let a) = f.srcIP { incidents[i].sources.insert(UInt64(a)) }
-        if incidents[i].attack.count < 2048 {
+        if f.hasTransportHeader {
+            if incidents[i].attack.count < 2048 {
+                encoder.encode(DetectorRecord(f), into: &vector)
+                incidents[i].attack.add(vector)
+            }
+        } else if incidents[i].attackWithoutTransport.count < 2048 {
             encoder.encode(DetectorRecord(f), into: &vector)
-            incidents[i].attack.add(vector)
+            incidents[i].attackWithoutTransport.add(vector)
         }
     }
 
@@ -131,8 +138,11 @@ public struct Detector {
     mutating func onTick(_ t: UInt64) {
         guard let start = startedAt else { return }
         let warm = DetectorConfig.ns(config.warmup)
-        if phase == .warmup { baseline.settle() }
-        let drift = 1 - recent.cosine(baseline.accumulator)
+        if phase == .warmup {
+            baseline.settle()
+            baselineNorm = baseline.accumulator.norm
+        }
+        let drift = 1 - recent.cosine(baseline.accumulator, otherNorm: baselineNorm)
         lastDrift = drift
         if phase == .warmup {
             if t >= start + warm / 2 { baseline.drift.add(drift) }
@@ -229,7 +239,8 @@ public struct Detector {
         // Carried as a log-scalar vector, as the sidecar shares it; the decoded value is reported.
         let scalars = space.scalarEncoder
         incidents[i].estimatedPps = scalars.decode(scalars.encode(measured, .log), .log)
-        incidents[i].name = namer.name(inc.attack)
+        // A transport header says what an attack is; continuations only say it was large.
+        incidents[i].name = namer.name(inc.attack.count > 0 ? inc.attack : inc.attackWithoutTransport)
     }
 
     /// The current estimate for an open incident (updates the incident's rate and name).
@@ -322,7 +333,6 @@ public struct Detector {
         case (.tcp_flags, .equals(let v)): return space.pair(F.tcpFlags, .int(Int(v)))
         case (.ttl, .equals(let v)): return space.pair(F.ttl, .int(Int(v)))
         case (.df, .equals(let v)): return space.pair(F.df, .int(Int(v)))
-        case (.dscp, .equals(let v)): return space.pair(F.dscp, .int(Int(v)))
         case (.size_class, .equals(let v)): return space.pair(F.sizeClass, .int(Int(v)))
         case (.tcp_window, .equals(let v)): return space.pair(F.tcpWindow, .int(Int(v)))
         case (.icmp_type, .equals(let v)): return space.pair(F.icmpType, .int(Int(v)))
@@ -330,7 +340,6 @@ public struct Detector {
         case (.mf, .equals(let v)): return space.pair(DetectorRecord.fragment, .int(Int(v)))
         case (.frag_offset, .range(let lo, _)) where lo >= 1: return space.pair(DetectorRecord.fragment, .int(2))
         case (.src_ip, .prefix(let net, 8)): return space.pair(DetectorRecord.srcPrefix8, .int(Int(net >> 24)))
-        case (.src_ip, .prefix(let net, 16)): return space.pair(DetectorRecord.srcPrefix16, .int(Int(net >> 16)))
         default: return nil
         }
     }

@@ -62,6 +62,26 @@ public struct Evaluation {
             case estimated_pps, true_pps, distinct_sources, attack_dropped, legit_dropped, incidents
             case attack_after_detection, attack_dropped_after_detection
         }
+
+        /// Absent values are written as `null` (not left out), so every phase has every key.
+        public func encode(to encoder: any Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(name, forKey: .name)
+            try c.encode(is_attack, forKey: .is_attack)
+            try c.encode(packets, forKey: .packets)
+            try c.encode(attack_packets, forKey: .attack_packets)
+            try c.encode(detected_after_ms, forKey: .detected_after_ms)
+            try c.encode(rules, forKey: .rules)
+            try c.encode(attack_name, forKey: .attack_name)
+            try c.encode(estimated_pps, forKey: .estimated_pps)
+            try c.encode(true_pps, forKey: .true_pps)
+            try c.encode(distinct_sources, forKey: .distinct_sources)
+            try c.encode(attack_dropped, forKey: .attack_dropped)
+            try c.encode(legit_dropped, forKey: .legit_dropped)
+            try c.encode(incidents, forKey: .incidents)
+            try c.encode(attack_after_detection, forKey: .attack_after_detection)
+            try c.encode(attack_dropped_after_detection, forKey: .attack_dropped_after_detection)
+        }
     }
 
     public struct Replay: Sendable, Codable {

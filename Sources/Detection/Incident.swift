@@ -46,7 +46,10 @@ public struct Incident: Sendable {
     var lastMatch: UInt64 = 0
     var matchesThisTick = 0
     var lastSeen: UInt64
+    /// Vectors of matched samples that carry a transport header, and of those that do not
+    /// (non-first fragments): an attack is named by the former when it has any.
     var attack: Accumulator
+    var attackWithoutTransport: Accumulator
 
     init(id: Int, openedAt: UInt64, drift: Double, dimension: Int) {
         self.id = id
@@ -54,6 +57,7 @@ public struct Incident: Sendable {
         self.drift = drift
         self.lastSeen = openedAt
         self.attack = Accumulator(dimension: dimension)
+        self.attackWithoutTransport = Accumulator(dimension: dimension)
     }
 
     public var isOpen: Bool { closedAt == nil }

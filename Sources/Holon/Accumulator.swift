@@ -125,12 +125,18 @@ public struct Accumulator: Sendable {
 
     /// Cosine between two accumulators' sums (0 when either is empty).
     public func cosine(_ other: Accumulator) -> Double {
+        cosine(other, otherNorm: other.norm)
+    }
+
+    /// Cosine with an accumulator whose norm the caller already knows (one pass over both).
+    public func cosine(_ other: Accumulator, otherNorm: Double) -> Double {
         precondition(other.dimension == dimension, "Accumulator.cosine: dimension \(other.dimension), expected \(dimension)")
         let n = dimension
-        let dot = sums.withUnsafeBufferPointer { a in
-            other.sums.withUnsafeBufferPointer { b in holon_f32_dot(a.baseAddress!, b.baseAddress!, n) }
+        var dot = 0.0, selfSquared = 0.0
+        sums.withUnsafeBufferPointer { a in
+            other.sums.withUnsafeBufferPointer { b in holon_f32_dot_norm(a.baseAddress!, b.baseAddress!, n, &dot, &selfSquared) }
         }
-        let d = norm * other.norm
+        let d = selfSquared.squareRoot() * otherNorm
         return d == 0 ? 0 : dot / d
     }
 

@@ -16,8 +16,14 @@ import CHolonKernels
 public struct VectorEncoder: WalkVisitor {
     public let space: VectorSpace
     public let scalars: ScalarEncoder
-    /// Bound pairs of the records being encoded, innermost record last.
-    @usableFromInline var items: [Hypervector] = []
+    /// Planes of the bound pairs of the records being encoded, innermost record last. Raw
+    /// pointers (no reference counting on the hot path): each points into a vector owned by the
+    /// pair cache or by `keepAlive` until the outermost `encode` returns.
+    @usableFromInline var items: [UnsafePointer<UInt64>] = []
+    /// Vectors made during an encode (nested records, pairs evicted from the cache) that `items`
+    /// may still point into.
+    @usableFromInline var keepAlive: [Hypervector] = []
+    @usableFromInline var depth = 0
     @usableFromInline var pairs: PairCache
 
     public init(space: VectorSpace, pairCacheSlots: Int = 4096) {
@@ -42,8 +48,11 @@ public struct VectorEncoder: WalkVisitor {
     /// values have been seen before.
     public mutating func encode<W: Walkable>(_ value: W, into out: inout Hypervector) {
         let start = items.count
+        depth += 1
         value.walk(into: &self)
         bundleItems(from: start, into: &out)
+        depth -= 1
+        if depth == 0 && !keepAlive.isEmpty { keepAlive.removeAll(keepingCapacity: true) }
     }
 
     // MARK: WalkVisitor
@@ -56,17 +65,16 @@ public struct VectorEncoder: WalkVisitor {
     public mutating func visit(_ field: FieldName, scalar value: Double, _ encoding: ScalarEncoding) {
         let level = scalars.level(of: value, encoding)
         let key = AtomKey.pair(field.key, Self.scalarKey(level: level, encoding))
-        if let v = pairs[key] { items.append(v); return }
+        if let p = pairs.planes(key) { items.append(p); return }
         var v = Hypervector(dimension: dimension)
         scalars.encode(level: level, into: &v)
         v.formBind(space.atom(field.key))
-        pairs[key] = v
-        items.append(v)
+        cache(key, v)
     }
 
     public mutating func visit<W: Walkable>(_ field: FieldName, record: W) {
         let inner = encode(record)
-        items.append(Hypervector.bind(space.atom(field.key), inner))
+        append(Hypervector.bind(space.atom(field.key), inner))
     }
 
     public mutating func visitList<W: Walkable>(_ field: FieldName, _ list: some Collection<W>) {
@@ -104,18 +112,29 @@ public struct VectorEncoder: WalkVisitor {
     @inlinable
     mutating func addPair(_ field: FieldName, _ value: AtomKey) {
         let key = AtomKey.pair(field.key, value)
-        if let v = pairs[key] {
-            items.append(v)
+        if let p = pairs.planes(key) {
+            items.append(p)
             return
         }
-        let v = Hypervector.bind(space.atom(field.key), space.atom(value))
-        pairs[key] = v
-        items.append(v)
+        cache(key, Hypervector.bind(space.atom(field.key), space.atom(value)))
+    }
+
+    /// Caches a new pair and appends it; a vector the cache evicts stays alive until the
+    /// outermost encode returns, since `items` may point into it.
+    @usableFromInline
+    mutating func cache(_ key: AtomKey, _ v: Hypervector) {
+        if let evicted = pairs.insert(key, v) { keepAlive.append(evicted) }
+        items.append(UnsafePointer(v.storage.words))
+    }
+
+    mutating func append(_ v: Hypervector) {
+        keepAlive.append(v)
+        items.append(UnsafePointer(v.storage.words))
     }
 
     mutating func appendCollection(_ field: FieldName, _ members: [Hypervector]) {
         let filler = members.isEmpty ? Hypervector(dimension: dimension) : Hypervector.bundle(members)
-        items.append(Hypervector.bind(space.atom(field.key), filler))
+        append(Hypervector.bind(space.atom(field.key), filler))
     }
 
     @usableFromInline
@@ -129,55 +148,112 @@ public struct VectorEncoder: WalkVisitor {
             return
         }
         let w = out.wordCount
-        withUnsafeTemporaryAllocation(of: UnsafePointer<UInt64>?.self, capacity: n) { ptrs in
-            for i in 0..<n { ptrs[i] = UnsafePointer(items[start + i].storage.words) }
-            holon_bundle(ptrs.baseAddress!, n, w, out.storage.words)
+        items.withUnsafeBufferPointer { p in
+            p.baseAddress!.advanced(by: start).withMemoryRebound(to: UnsafePointer<UInt64>?.self, capacity: n) {
+                holon_bundle($0, n, w, out.storage.words)
+            }
         }
         items.removeSubrange(start...)
     }
 }
 
-/// A fixed-size, lock-free (single-owner) map from pair keys to bound vectors: open addressing
-/// with a short linear probe; when the probe window is full the home slot is overwritten, so the
-/// cache never grows and never rehashes.
+/// A fixed-size map from pair keys to bound vectors, owned by one encoder: open addressing with a
+/// short linear probe; when the probe window is full the home slot is overwritten, so the cache
+/// never grows and never rehashes. Storage is a class with copy-on-write, and lookups hand out
+/// plane pointers without touching reference counts.
 @usableFromInline
 struct PairCache {
-    @usableFromInline var keys: [UInt64]
-    @usableFromInline var values: [Hypervector?]
-    @usableFromInline let mask: Int
+    @usableFromInline final class Storage {
+        @usableFromInline let mask: Int
+        @usableFromInline let keys: UnsafeMutablePointer<UInt64>
+        /// The planes of `values[i]`, kept beside the key so a hit costs one cache line.
+        @usableFromInline let planes: UnsafeMutablePointer<UnsafePointer<UInt64>?>
+        @usableFromInline let values: UnsafeMutablePointer<Hypervector?>
+
+        init(slots: Int) {
+            mask = slots - 1
+            keys = .allocate(capacity: slots)
+            keys.initialize(repeating: 0, count: slots)
+            planes = .allocate(capacity: slots)
+            planes.initialize(repeating: nil, count: slots)
+            values = .allocate(capacity: slots)
+            values.initialize(repeating: nil, count: slots)
+        }
+
+        func copy() -> Storage {
+            let c = Storage(slots: mask + 1)
+            c.keys.update(from: keys, count: mask + 1)
+            c.values.update(from: values, count: mask + 1)
+            c.planes.update(from: planes, count: mask + 1)
+            return c
+        }
+
+        deinit {
+            values.deinitialize(count: mask + 1)
+            values.deallocate()
+            planes.deallocate()
+            keys.deallocate()
+        }
+    }
+
+    @usableFromInline var storage: Storage
     @usableFromInline static let probe = 4
 
     init(slots: Int) {
         var n = 16
         while n < slots { n <<= 1 }
-        keys = [UInt64](repeating: 0, count: n)
-        values = [Hypervector?](repeating: nil, count: n)
-        mask = n - 1
+        storage = Storage(slots: n)
+    }
+
+    /// 0 marks an empty slot; a key of 0 is stored as 1 (a 2^-64 coincidence, like any key clash).
+    @inlinable @inline(__always)
+    static func slotKey(_ key: AtomKey) -> UInt64 { key.rawValue == 0 ? 1 : key.rawValue }
+
+    /// The planes of the cached pair, valid while the cache holds it.
+    @inlinable
+    func planes(_ key: AtomKey) -> UnsafePointer<UInt64>? {
+        let s = storage
+        let k = Self.slotKey(key)
+        var i = Int(truncatingIfNeeded: k) & s.mask
+        for _ in 0..<Self.probe {
+            let found = s.keys[i]
+            if found == k { return s.planes[i] }
+            if found == 0 { return nil }
+            i = (i + 1) & s.mask
+        }
+        return nil
     }
 
     @inlinable
     subscript(key: AtomKey) -> Hypervector? {
-        get {
-            let k = key.rawValue == 0 ? 1 : key.rawValue  // 0 marks an empty slot
-            var i = Int(truncatingIfNeeded: k) & mask
-            for _ in 0..<Self.probe {
-                if keys[i] == k { return values[i] }
-                if keys[i] == 0 { return nil }
-                i = (i + 1) & mask
-            }
-            return nil
+        let s = storage
+        let k = Self.slotKey(key)
+        var i = Int(truncatingIfNeeded: k) & s.mask
+        for _ in 0..<Self.probe {
+            if s.keys[i] == k { return s.values[i] }
+            if s.keys[i] == 0 { return nil }
+            i = (i + 1) & s.mask
         }
-        set {
-            let k = key.rawValue == 0 ? 1 : key.rawValue
-            let home = Int(truncatingIfNeeded: k) & mask
-            var i = home
-            for _ in 0..<Self.probe {
-                if keys[i] == 0 || keys[i] == k { break }
-                i = (i + 1) & mask
-            }
-            if keys[i] != 0 && keys[i] != k { i = home }
-            keys[i] = k
-            values[i] = newValue
+        return nil
+    }
+
+    /// Stores `v` under `key`; returns the vector it displaced, if any.
+    @usableFromInline
+    mutating func insert(_ key: AtomKey, _ v: Hypervector) -> Hypervector? {
+        if !isKnownUniquelyReferenced(&storage) { storage = storage.copy() }
+        let s = storage
+        let k = Self.slotKey(key)
+        let home = Int(truncatingIfNeeded: k) & s.mask
+        var i = home
+        for _ in 0..<Self.probe {
+            if s.keys[i] == 0 || s.keys[i] == k { break }
+            i = (i + 1) & s.mask
         }
+        if s.keys[i] != 0 && s.keys[i] != k { i = home }
+        let old = s.values[i]
+        s.keys[i] = k
+        s.values[i] = v
+        s.planes[i] = UnsafePointer(v.storage.words)
+        return old
     }
 }

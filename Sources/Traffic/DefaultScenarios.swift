@@ -1,4 +1,4 @@
-/// Built-in scenarios. Attacks run at 50–100× the 5,000 pps baseline and last a few seconds, so
+/// Built-in scenarios. Attacks run at 50–500× the 5,000 pps baseline and last a few seconds, so
 /// each scenario is at most a few million packets.
 extension Scenario {
     static let victim = AddressBlock("198.51.100.10")!
@@ -14,13 +14,13 @@ extension Scenario {
                       attack: AttackSpec(kind: kind, rate: rate, sources: sources, victim: victim))
     }
 
-    /// 30 s of baseline, then DNS reflection, SYN flood and ICMP flood, each followed by 5 s of
-    /// recovery (≈ 2.5 M packets over 54 s).
+    /// 30 s of baseline, then DNS reflection (100×), a SYN flood (500×) and an ICMP flood (50×),
+    /// each followed by 5 s of recovery (≈ 7.3 M packets over 53 s).
     public static let `default` = Scenario(name: "default", seed: 1, phases: [
         calm("baseline", 30),
-        attack("dns-reflection", 3, .dnsReflection, rate: 250_000, sources: .reflectors(2000)),
+        attack("dns-reflection", 3, .dnsReflection, rate: 500_000, sources: .reflectors(2000)),
         calm("recovery-1", 5),
-        attack("syn-flood", 3, .synFlood, rate: 250_000, sources: .spoofed),
+        attack("syn-flood", 2, .synFlood, rate: 2_500_000, sources: .spoofed),
         calm("recovery-2", 5),
         attack("icmp-flood", 3, .icmpFlood, rate: 250_000, sources: .block("45.83.0.0/16")),
         calm("recovery-3", 5),

@@ -49,6 +49,9 @@ double holon_acc_dot(const float *sums, const uint64_t *v, size_t w, size_t dim)
 /// Σ x[j] * y[j] and Σ x[j]^2 over float vectors (float accumulators in 8 lanes, summed in double).
 double holon_f32_dot(const float *x, const float *y, size_t n);
 
+/// One pass for a cosine: *xy = Σ x[j] y[j], *xx = Σ x[j]^2.
+void holon_f32_dot_norm(const float *x, const float *y, size_t n, double *xy, double *xx);
+
 /// x[j] *= factor.
 void holon_f32_scale(float *x, size_t n, float factor);
 
