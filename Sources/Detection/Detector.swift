@@ -174,8 +174,12 @@ public struct Detector {
     mutating func finishWarmup() {
         let s = baseline.drift
         let sigma = max(s.standardDeviation, 1e-6)
-        openThreshold = s.mean + max(config.openSigmas * sigma, 2 * (s.max - s.mean))
-        closeThreshold = s.mean + max(config.closeSigmas * sigma, s.max - s.mean)
+        // Normal traffic's drift is sampling noise plus slow changes of mix that a few seconds of
+        // calibration under-sample; an attack moves it by orders of magnitude. So the line sits
+        // above the calibrated spread, above twice the worst value seen, and at a multiple of
+        // the mean: all relative to what this traffic showed, none tuned to a scenario.
+        openThreshold = max(s.mean + config.openSigmas * sigma, 2 * s.max, 4 * s.mean)
+        closeThreshold = max(s.mean + config.closeSigmas * sigma, s.max, 2 * s.mean)
         phase = .armed
         events.append(.calibrated(openThreshold: openThreshold, closeThreshold: closeThreshold,
                                   baselinePps: baseline.sampleRate * Double(config.samplingRate)))

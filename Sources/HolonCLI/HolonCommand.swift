@@ -8,6 +8,7 @@ struct HolonCommand: ParsableCommand {
         subcommands: [
             DemoCommand.self,
             AnalyzeCommand.self,
+            ScenarioCommand.self,
             BenchCommand.self,
             PcapCommand.self,
         ]

@@ -89,13 +89,14 @@ enum Harness {
         #expect(ntp.rules.contains { $0.contains("(= proto udp)") && $0.contains("(= src_port 123)") }, "\(ntp.rules)")
     }
 
-    @Test func noIncidentInNormalTraffic() {
-        let s = Scenario(name: "calm", seed: 13, phases: [
-            ScenarioPhase(name: "baseline", duration: 12, normalRate: 2_000),
-            ScenarioPhase(name: "later", duration: 20, normalRate: 2_000),
+    @Test(arguments: [(13, 1, ArrivalModel.jittered), (14, 4, .poisson), (15, 1, .poisson), (16, 8, .jittered)])
+    func noIncidentInNormalTraffic(seed: UInt64, sampling: Int, arrivals: ArrivalModel) {
+        let s = Scenario(name: "calm", seed: seed, arrivals: arrivals, phases: [
+            ScenarioPhase(name: "baseline", duration: 12, normalRate: 3_000),
+            ScenarioPhase(name: "later", duration: 40, normalRate: 3_000),
         ])
-        let eval = Harness.run(s)
-        #expect(eval.detector.incidents.isEmpty, "\(eval.detector.incidents.map(\.rules))")
+        let eval = Harness.run(s, sampling: sampling)
+        #expect(eval.detector.incidents.isEmpty, "seed \(seed): \(eval.detector.incidents)")
         #expect(eval.replay.legit_dropped == 0)
     }
 }

@@ -26,35 +26,22 @@ struct AnalyzeCommand: ParsableCommand {
         var config = DetectorConfig()
         config.warmup = try parseDuration(warmup)
         config.samplingRate = max(1, sampled)
-        var detector = Detector(config: config)
-        let reader: CaptureReader
-        do { reader = try CaptureReader(path: file) } catch { throw ValidationError("\(error)") }
-        var packets = 0, unparsable = 0
-        var first: UInt64?, last: UInt64 = 0
-        var stoppedBy: String?
         let size = (try? FileManager.default.attributesOfItem(atPath: file)[.size] as? Int) ?? 0
         let progress = Progress(total: max(1, size / 100), label: "analyze \(file)")
+        let result: CaptureAnalysis
         do {
-            while let p = try reader.next() {
-                packets += 1
-                if packets & 0xFFFF == 0 { progress.update(packets) }
-                guard let f = try? p.features() else { unparsable += 1; continue }
-                if first == nil { first = f.timestamp }
-                last = max(last, f.timestamp)
-                detector.ingest(f)
-            }
+            result = try CaptureAnalysis.run(path: file, config: config) { progress.update($0) }
         } catch {
-            stoppedBy = "\(error)"
+            throw ValidationError("\(error)")
         }
         progress.finish()
-        detector.advance(to: last)
-        detector.refreshEstimates()
-        let start = first ?? 0
+        let start = result.firstTimestamp ?? 0
+        let stoppedBy = result.stoppedBy.map { "\($0)" }
         let report = AnalyzeReport(
-            file: file, packets: packets, unparsable: unparsable,
-            duration_s: Double(last &- start) / 1e9, warmed_up: detector.isWarmedUp,
+            file: file, packets: result.packets, unparsable: result.unparsable,
+            duration_s: result.duration, warmed_up: result.warmedUp,
             stopped_by: stoppedBy,
-            incidents: detector.incidents.map { inc in
+            incidents: result.incidents.map { inc in
                 AnalyzeReport.IncidentReport(
                     id: inc.id, opened_s: Double(inc.openedAt &- start) / 1e9,
                     closed_s: inc.closedAt.map { Double($0 &- start) / 1e9 }, name: inc.name,
