@@ -41,6 +41,8 @@ public struct Evaluation {
         public var detected_after_ms: Double?
         public var incidents: [Int] = []
         public var rules: [String] = []
+        /// The same rules without provenance, for tables.
+        public var short_rules: [String] = []
         public var attack_name: String?
         public var estimated_pps: Double?
         /// Attack packets per second (attack phases) or all packets per second (normal phases),
@@ -161,6 +163,7 @@ public struct Evaluation {
                 for r in rules {
                     writtenRules.append(r.rule(priority: detector.config.rulePriority))
                     phases[phase].rules.append(r.rule(priority: detector.config.rulePriority).text)
+                    phases[phase].short_rules.append(r.shortText)
                 }
                 changed = true
             case .closed:

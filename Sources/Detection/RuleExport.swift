@@ -16,6 +16,16 @@ extension DetectedRule {
     }
 }
 
+extension DetectedRule {
+    /// The rule in the rule language without its provenance (`:created`, `:explain`): for tables.
+    public var shortText: String {
+        var r = rule()
+        r.explanation = nil
+        r.createdAt = nil
+        return r.text
+    }
+}
+
 extension Candidate {
     var predicate: Predicate {
         // CandidateField's raw values are the canonical field names RuleField uses.

@@ -47,7 +47,8 @@ struct AnalyzeCommand: ParsableCommand {
                     closed_s: inc.closedAt.map { Double($0 &- start) / 1e9 }, name: inc.name,
                     estimated_pps: inc.estimatedPps, distinct_sources: inc.distinctSources,
                     rules: inc.rules.map { $0.rule(priority: config.rulePriority).text },
-                    explanations: inc.rules.map(\.explanation))
+                    explanations: inc.rules.map(\.explanation),
+                    short_rules: inc.rules.map(\.shortText))
             })
         if json {
             printJSON(report)
@@ -68,6 +69,7 @@ struct AnalyzeReport: Codable {
         let distinct_sources: Int
         let rules: [String]
         let explanations: [String]
+        let short_rules: [String]
     }
 
     let file: String
@@ -85,7 +87,7 @@ struct AnalyzeReport: Codable {
         if incidents.isEmpty { return out + "\nno incidents" }
         var t = TextTable(["incident", "opened", "closed", "name", "est pps", "sources", "rule"])
         for i in incidents {
-            for (k, r) in (i.rules.isEmpty ? ["(no rule derived)"] : i.rules).enumerated() {
+            for (k, r) in (i.short_rules.isEmpty ? ["(no rule derived)"] : i.short_rules).enumerated() {
                 t.add(k == 0 ? [String(i.id), String(format: "%.3f s", i.opened_s), i.closed_s.map { String(format: "%.3f s", $0) } ?? "open",
                                 i.name, i.estimated_pps.map { String(format: "%.0f", $0) } ?? "-", String(i.distinct_sources), r]
                              : ["", "", "", "", "", "", r])

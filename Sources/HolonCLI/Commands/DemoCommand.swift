@@ -80,7 +80,7 @@ struct DemoCommand: ParsableCommand {
             } else {
                 detected = p.is_attack ? "MISSED" : "-"
             }
-            let rules = p.rules.isEmpty ? ["-"] : p.rules
+            let rules = p.short_rules.isEmpty ? ["-"] : p.short_rules
             for (i, r) in rules.enumerated() {
                 t.add(i == 0 ? [p.name, String(p.packets), String(format: "%.1f%%", share * 100), detected,
                                 p.attack_name ?? "-", p.estimated_pps.map { String(format: "%.0f", $0) } ?? "-",
