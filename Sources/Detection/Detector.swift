@@ -302,12 +302,14 @@ public struct Detector {
 
     mutating func makeRule(_ d: DerivedRule, implyingProtocolOf group: [PacketFeatures], at t: UInt64) -> DetectedRule {
         var d = d
-        // A rule on flags, windows or ICMP types already implies its protocol; saying it makes the
-        // rule read as what it is and never widens it.
-        if !d.predicates.contains(where: { $0.field == .proto }) {
-            let covered = group.filter { f in d.predicates.allSatisfy { $0.matches(f) } }
-            if let p = covered.first?.proto, covered.allSatisfy({ $0.proto == p }) {
-                d.predicates.insert(Candidate(field: .proto, kind: .equals(UInt64(p))), at: 0)
+        // Name what every covered packet shares on the fields that say what an attack is (its
+        // protocol, TCP flags, ICMP type) even when normal traffic shares it too: the rule then
+        // reads as what it is, and it can only narrow.
+        let covered = group.filter { f in d.predicates.allSatisfy { $0.matches(f) } }
+        for field in [CandidateField.proto, .tcp_flags, .icmp_type] where !d.predicates.contains(where: { $0.field == field }) {
+            if let v = covered.first.flatMap(field.value), covered.allSatisfy({ field.value($0) == v }) {
+                let at = d.predicates.firstIndex { RuleDeriver.rank($0.field) > RuleDeriver.rank(field) } ?? d.predicates.count
+                d.predicates.insert(Candidate(field: field, kind: .equals(v)), at: at)
             }
         }
         let id = nextRuleID

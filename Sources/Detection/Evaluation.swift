@@ -62,7 +62,7 @@ public struct Evaluation {
         enum CodingKeys: String, CodingKey {
             case name, is_attack, packets, attack_packets, detected_after_ms, rules, attack_name
             case estimated_pps, true_pps, distinct_sources, attack_dropped, legit_dropped, incidents
-            case attack_after_detection, attack_dropped_after_detection
+            case attack_after_detection, attack_dropped_after_detection, short_rules
         }
 
         /// Absent values are written as `null` (not left out), so every phase has every key.
@@ -74,6 +74,7 @@ public struct Evaluation {
             try c.encode(attack_packets, forKey: .attack_packets)
             try c.encode(detected_after_ms, forKey: .detected_after_ms)
             try c.encode(rules, forKey: .rules)
+            try c.encode(short_rules, forKey: .short_rules)
             try c.encode(attack_name, forKey: .attack_name)
             try c.encode(estimated_pps, forKey: .estimated_pps)
             try c.encode(true_pps, forKey: .true_pps)

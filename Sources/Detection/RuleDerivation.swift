@@ -55,6 +55,15 @@ struct RuleDeriver {
         }
     }
 
+    /// How narrow a destination predicate is (an address beats any prefix, longer beats shorter).
+    static func narrowness(_ c: Candidate) -> Int {
+        switch c.kind {
+        case .equals: return 33
+        case .prefix(_, let len): return len
+        case .range: return 0
+        }
+    }
+
     /// A rule must say what about the traffic is new, not only where it goes: "all UDP to the
     /// victim" is not a rule Holon writes while a fingerprint is available.
     static func describes(_ predicates: [Candidate]) -> Bool {
@@ -75,6 +84,13 @@ struct RuleDeriver {
             for p in recent { if case .v4(let a) = p.srcIP { counts[UInt64(a >> UInt32(32 - len)), default: 0] += 1 } }
             for (v, c) in counts where Double(c) / n >= 0.1 {
                 out.append(Candidate(field: .src_ip, kind: .prefix(network: UInt32(v) << UInt32(32 - len), length: len)))
+            }
+        }
+        for len in [16, 24, 26, 28, 30] {
+            counts.removeAll(keepingCapacity: true)
+            for p in recent { if case .v4(let a) = p.dstIP { counts[UInt64(a >> UInt32(32 - len)), default: 0] += 1 } }
+            for (v, c) in counts where Double(c) / n >= 0.1 {
+                out.append(Candidate(field: .dst_ip, kind: .prefix(network: UInt32(v) << UInt32(32 - len), length: len)))
             }
         }
         let nonFirst = recent.reduce(0) { $0 + ($1.fragOffset != 0 ? 1 : 0) }
@@ -129,6 +145,20 @@ struct RuleDeriver {
         // A rule that cannot spare normal traffic entirely is still returned: its action becomes
         // a rate limit at the rate normal traffic needs, never a drop.
         guard !chosen.isEmpty else { return nil }
+
+        // Scope the rule to the destination under attack when there is one: the narrowest
+        // destination that keeps the coverage (an exact rule, not a network-wide one).
+        if !chosen.contains(where: { $0.field == .dst_ip }) {
+            let scoped = pool.filter { $0.c.field == .dst_ip }
+                .map { o in (o: o, r: curR.intersection(o.recent), b: curB.intersection(o.base)) }
+                .filter { Double($0.r.population) >= 0.97 * Double(curR.population) }
+                .max { a, b in Self.narrowness(a.o.c) < Self.narrowness(b.o.c) }
+            if let s = scoped {
+                chosen.append(s.o.c)
+                curR = s.r
+                curB = s.b
+            }
+        }
 
         // Prune what the rule does not need, least descriptive first.
         // The destination stays: a rule scoped to the victim is the exact one.
