@@ -26,7 +26,7 @@ let package = Package(
         // Packets depends on Holon only for the Walkable protocol PacketFeatures conforms to.
         .target(name: "Packets", dependencies: ["Holon"]),
         .target(name: "Rules", dependencies: ["Packets"]),
-        .target(name: "Traffic", dependencies: ["Packets"]),
+        .target(name: "Traffic", dependencies: ["Holon", "Packets"]),
         .target(name: "Detection", dependencies: ["Holon", "Packets", "Rules"]),
         // Debian's libbpf-dev (scripts/setup installs it).
         .systemLibrary(name: "CLibBPF", pkgConfig: "libbpf", providers: [.apt(["libbpf-dev"])]),

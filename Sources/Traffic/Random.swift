@@ -1,3 +1,5 @@
+import Holon
+
 /// SplitMix64: expands one 64-bit seed into well-mixed words (seeds ``TrafficRandom`` and derives
 /// independent sub-streams).
 public struct SplitMix64: Sendable {
@@ -23,29 +25,16 @@ public struct SplitMix64: Sendable {
     }
 }
 
-/// xoshiro256**: the small, fast, seeded generator behind every scenario. Same seed, same
-/// sequence, on every machine.
+/// The seeded generator behind every scenario: Holon's specified xoshiro256** (one generator in
+/// the project, so "same seed, same sequence, on every machine" has one definition), with the
+/// draws traffic synthesis needs.
 public struct TrafficRandom: RandomNumberGenerator, Sendable {
-    @usableFromInline var s0, s1, s2, s3: UInt64
+    @usableFromInline var core: Xoshiro256
 
-    public init(seed: UInt64) {
-        var sm = SplitMix64(seed: seed)
-        s0 = sm.next(); s1 = sm.next(); s2 = sm.next(); s3 = sm.next()
-        if s0 | s1 | s2 | s3 == 0 { s0 = 1 }
-    }
+    public init(seed: UInt64) { core = Xoshiro256(seed: seed) }
 
     @inlinable @inline(__always)
-    public mutating func next() -> UInt64 {
-        let result = ((s1 &* 5) << 7 | (s1 &* 5) >> 57) &* 9
-        let t = s1 << 17
-        s2 ^= s0
-        s3 ^= s1
-        s1 ^= s2
-        s0 ^= s3
-        s2 ^= t
-        s3 = s3 << 45 | s3 >> 19
-        return result
-    }
+    public mutating func next() -> UInt64 { core.next() }
 
     /// Uniform in [0, 1) with 53 bits.
     @inlinable @inline(__always)
