@@ -52,6 +52,11 @@ void holon_bind(const uint64_t *a, const uint64_t *b, uint64_t *out, size_t w) {
         } \
     } while (0)
 
+#define STORE8(ptr, src, avail) do { \
+        if ((avail) >= 8) memcpy((ptr), &(src), 64); \
+        else { for (size_t j_ = 0; j_ < (avail); j_++) (ptr)[j_] = (src)[j_]; } \
+    } while (0)
+
 #define LOAD8(dst, ptr, avail) do { \
         if ((avail) >= 8) memcpy(&(dst), (ptr), 64); \
         else { (dst) = (v8u){0}; for (size_t j_ = 0; j_ < (avail); j_++) (dst)[j_] = (ptr)[j_]; } \
@@ -98,6 +103,54 @@ void holon_bind(const uint64_t *a, const uint64_t *b, uint64_t *out, size_t w) {
             for (size_t j = 0; j < avail; j++) { out[base + j] = lt[j]; out[w + base + j] = mask[j]; } \
         } \
     } while (0)
+
+// Dense block: count the -1s two inputs at a time (a full adder into plane 0, then the carry
+// rippled up), compare with k/2. `valid` is the first input's mask: the lanes inside the dimension.
+#define DENSE_BLOCK(PL) do { \
+        const int planes_ = (PL); \
+        v8u neg[PL]; \
+        for (int p = 0; p < planes_; p++) neg[p] = (v8u){0}; \
+        size_t i = 0; \
+        for (; i + 1 < k; i += 2) { \
+            v8u a, b; \
+            LOAD8(a, vectors[i] + base, avail); \
+            LOAD8(b, vectors[i + 1] + base, avail); \
+            v8u u = neg[0] ^ a; \
+            v8u carry = (neg[0] & a) | (u & b); \
+            neg[0] = u ^ b; \
+            for (int p = 1; p < planes_; p++) { v8u t = neg[p] & carry; neg[p] ^= carry; carry = t; } \
+        } \
+        if (i < k) { v8u a; LOAD8(a, vectors[i] + base, avail); CSA_ADD(neg, planes_, a); } \
+        v8u valid; \
+        LOAD8(valid, vectors[0] + w + base, avail); \
+        size_t half = k / 2; \
+        v8u gt = {0}, eq = ~(v8u){0}; \
+        for (int p = planes_ - 1; p >= 0; p--) { \
+            if ((half >> p) & 1) eq &= neg[p]; \
+            else { gt |= eq & neg[p]; eq &= ~neg[p]; } \
+        } \
+        v8u mask = valid & ((k & 1) ? ~(v8u){0} : ~eq); \
+        v8u sign = gt & mask; \
+        STORE8(out + base, sign, avail); \
+        STORE8(out + w + base, mask, avail); \
+    } while (0)
+
+HOLON_CLONES
+void holon_bundle_dense(const uint64_t *const *vectors, size_t k, size_t w, uint64_t *out) {
+    int planes = 1;
+    while (planes < 24 && ((size_t)1 << planes) <= k) planes++;
+    for (size_t base = 0; base < w; base += 8) {
+        size_t avail = w - base < 8 ? w - base : 8;
+        switch (planes) {
+        case 1: DENSE_BLOCK(1); break;
+        case 2: DENSE_BLOCK(2); break;
+        case 3: DENSE_BLOCK(3); break;
+        case 4: DENSE_BLOCK(4); break;
+        case 5: DENSE_BLOCK(5); break;
+        default: DENSE_BLOCK(24); break;
+        }
+    }
+}
 
 HOLON_CLONES
 void holon_bundle(const uint64_t *const *vectors, size_t k, size_t w, uint64_t *out) {
@@ -183,15 +236,23 @@ HOLON_CLONES
 void holon_counter_add(uint64_t *counter, const uint64_t *v, size_t w) {
     const int P = HOLON_COUNTER_PLANES;
     uint64_t *pos = counter, *neg = counter + P * w;
-    for (size_t i = 0; i < w; i++) {
-        uint64_t m = v[w + i], s = v[i];
-        uint64_t cp = m & ~s, cn = s;
+    for (size_t base = 0; base < w; base += 8) {
+        size_t avail = w - base < 8 ? w - base : 8;
+        v8u s, m;
+        LOAD8(s, v + base, avail);
+        LOAD8(m, v + w + base, avail);
+        v8u cp = m & ~s, cn = s;
         for (int p = 0; p < P; p++) {
-            uint64_t tp = pos[p * w + i] & cp, tn = neg[p * w + i] & cn;
-            pos[p * w + i] ^= cp;
-            neg[p * w + i] ^= cn;
+            v8u xp, xn;
+            LOAD8(xp, pos + p * w + base, avail);
+            LOAD8(xn, neg + p * w + base, avail);
+            v8u tp = xp & cp, tn = xn & cn;
+            xp ^= cp;
+            xn ^= cn;
             cp = tp;
             cn = tn;
+            STORE8(pos + p * w + base, xp, avail);
+            STORE8(neg + p * w + base, xn, avail);
         }
     }
 }

@@ -23,6 +23,9 @@ public struct VectorEncoder: WalkVisitor {
     /// Vectors made during an encode (nested records, pairs evicted from the cache) that `items`
     /// may still point into.
     @usableFromInline var keepAlive: [Hypervector] = []
+    /// Positions in `items` of vectors that may have zero lanes (nested records, lists, sets);
+    /// every other item is a bound pair of dense atoms, so most bundles take the dense kernel.
+    @usableFromInline var sparseItems: [Int] = []
     @usableFromInline var depth = 0
     @usableFromInline var pairs: PairCache
 
@@ -129,6 +132,7 @@ public struct VectorEncoder: WalkVisitor {
 
     mutating func append(_ v: Hypervector) {
         keepAlive.append(v)
+        sparseItems.append(items.count)
         items.append(UnsafePointer(v.storage.words))
     }
 
@@ -148,12 +152,18 @@ public struct VectorEncoder: WalkVisitor {
             return
         }
         let w = out.wordCount
+        let dense = (sparseItems.last ?? -1) < start
         items.withUnsafeBufferPointer { p in
             p.baseAddress!.advanced(by: start).withMemoryRebound(to: UnsafePointer<UInt64>?.self, capacity: n) {
-                holon_bundle($0, n, w, out.storage.words)
+                if dense {
+                    holon_bundle_dense($0, n, w, out.storage.words)
+                } else {
+                    holon_bundle($0, n, w, out.storage.words)
+                }
             }
         }
         items.removeSubrange(start...)
+        while let last = sparseItems.last, last >= start { sparseItems.removeLast() }
     }
 }
 

@@ -179,3 +179,24 @@ import Testing
         #expect(book.count == 1 && book["a"] == space.atom(2) && book["b"] == nil)
     }
 }
+
+@Suite struct DenseBundleTests {
+    /// The encoder's dense kernel against the general one, for every input count up to 40 and
+    /// dimensions with partial blocks.
+    @Test func denseKernelMatchesTheGeneralOne() {
+        struct Many: Walkable {
+            let n: Int
+            func walk<V: WalkVisitor>(into v: inout V) {
+                for i in 0..<n { v.visit(FieldName("f\(i)"), i * 7) }
+            }
+        }
+        for d in [64, 100, 512, 1000, 4096] {
+            let space = VectorSpace(dimension: d, seed: 5)
+            var enc = VectorEncoder(space: space)
+            for n in 1...40 {
+                let pairs = (0..<n).map { space.pair(FieldName("f\($0)"), .int($0 * 7)) }
+                #expect(enc.encode(Many(n: n)) == Hypervector.bundle(pairs), "d=\(d) n=\(n)")
+            }
+        }
+    }
+}

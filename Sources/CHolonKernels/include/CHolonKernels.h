@@ -25,6 +25,10 @@ void holon_dot_counts(const uint64_t *a, const uint64_t *b, size_t w, int64_t ou
 /// out = a ⊙ b (elementwise product of ternary vectors). `out` may alias `a` or `b`.
 void holon_bind(const uint64_t *a, const uint64_t *b, uint64_t *out, size_t w);
 
+/// holon_bundle for inputs the caller knows are all dense (every lane ±1 within the dimension):
+/// counts only the -1s, with full adders taking two inputs at a time. k < 2^24.
+void holon_bundle_dense(const uint64_t *const *vectors, size_t k, size_t w, uint64_t *out);
+
 /// out = sign(Σ vectors[i]) elementwise, 0 where the sum is 0. k < 2^24.
 /// Bit-sliced: per 512-bit block, vertical counters of the +1s and the -1s.
 void holon_bundle(const uint64_t *const *vectors, size_t k, size_t w, uint64_t *out);
