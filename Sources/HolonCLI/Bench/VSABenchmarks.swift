@@ -116,6 +116,17 @@ func vsaBenchmarks() -> [Benchmark] {
         for i in 0..<n { acc.add(atoms[i & 63]) }
         blackHole(acc)
     })
+    results.append(Benchmark("accumulator.add.batched.d4096") { n in
+        // The same sums through a LaneCounter, as the detector adds packet vectors.
+        var acc = Accumulator(dimension: d)
+        var counter = LaneCounter(dimension: d)
+        for i in 0..<n {
+            counter.add(atoms[i & 63])
+            if counter.isFull { counter.flush(into: &acc) }
+        }
+        counter.flush(into: &acc)
+        blackHole(acc)
+    })
     results.append(Benchmark("accumulator.presence.d4096") { n in
         var acc = Accumulator(dimension: d)
         for i in 0..<64 { acc.add(atoms[i]) }

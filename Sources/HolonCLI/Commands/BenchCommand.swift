@@ -42,7 +42,9 @@ struct BenchOptions: ParsableArguments {
                                 value: 1e9 / r.median_ns)
             }
             if json {
-                let data = try! JSONEncoder().encode(r)
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = .sortedKeys
+                let data = try! encoder.encode(r)
                 print(String(decoding: data, as: UTF8.self))
             } else {
                 let shown = r.value.map { String(format: "%.0f/s", $0) } ?? formatNanoseconds(r.median_ns)
