@@ -8,7 +8,7 @@ public struct DetectorConfig: Sendable {
     public var seed: UInt64 = 42
     /// Traffic time spent learning normal before detecting. The second half also calibrates the
     /// drift threshold.
-    public var warmup: Duration = .seconds(20)
+    public var warmup: Duration = .seconds(10)
     /// Half-life of the recent-traffic accumulator.
     public var halfLife: Duration = .milliseconds(250)
     /// Granularity at which decay is applied and drift evaluated (traffic time).

@@ -14,7 +14,7 @@ struct AnalyzeCommand: ParsableCommand {
     var file: String
 
     @Option(help: "Warmup: traffic time learned as normal before detecting (e.g. 30s, 500ms).")
-    var warmup: String = "30s"
+    var warmup: String = "10s"
 
     @Option(help: "The capture holds one packet in N of the real traffic (for rates).")
     var sampled = 1

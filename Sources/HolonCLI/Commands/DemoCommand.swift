@@ -23,8 +23,8 @@ struct DemoCommand: ParsableCommand {
     @Option(help: "The detector sees one packet in N.")
     var sample = 4
 
-    @Option(help: "Warmup in seconds of traffic time.")
-    var warmup: Double = 20
+    @Option(help: "Warmup: traffic time learned as normal before detecting (e.g. 10s, 500ms).")
+    var warmup: String = "10s"
 
     @Flag(help: "Print one JSON object with phases and replay.")
     var json = false
@@ -33,7 +33,7 @@ struct DemoCommand: ParsableCommand {
         let sc = try loadScenario()
         var config = DetectorConfig()
         config.samplingRate = max(1, sample)
-        config.warmup = .milliseconds(Int64(warmup * 1000))
+        config.warmup = try parseDuration(warmup)
         let phases = sc.phases.map { Evaluation.PhaseInfo(name: $0.name, isAttack: $0.attack != nil) }
         var eval = Evaluation(config: config, phases: phases, samplingSeed: sc.seed)
         let total = sc.totalPackets
