@@ -11,6 +11,7 @@ struct HolonCommand: ParsableCommand {
             ScenarioCommand.self,
             BenchCommand.self,
             PcapCommand.self,
+            GenerateCommand.self,
         ]
     )
 }

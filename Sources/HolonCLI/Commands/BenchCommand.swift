@@ -9,6 +9,7 @@ struct BenchCommand: ParsableCommand {
             BenchVSA.self,
             BenchDetect.self,
             BenchPackets.self,
+            BenchGenerate.self,
         ]
     )
 }

@@ -1,0 +1,238 @@
+import CGeneratorShim
+import CLibBPF
+import Foundation
+
+/// The three ways the generator puts frames on an interface.
+public enum EngineKind: String, CaseIterable, Sendable, Codable {
+    /// AF_PACKET, `sendmmsg` batches, PACKET_QDISC_BYPASS.
+    case sendmmsg
+    /// AF_PACKET PACKET_MMAP TX ring (TPACKET_V2), PACKET_QDISC_BYPASS.
+    case txring
+    /// BPF_PROG_RUN with BPF_F_TEST_XDP_LIVE_FRAMES: an XDP_TX program run `repeat` times per
+    /// frame; the kernel transmits each run out of the interface.
+    case xdpLive = "xdp-live"
+
+    /// Fastest first: the order `auto` tries.
+    public static let preference: [EngineKind] = [.xdpLive, .sendmmsg, .txring]
+}
+
+/// Counts from one `transmit` call.
+public struct SendResult: Sendable {
+    public var sent: Int
+    public var errors: Int
+    /// An errno that means this engine cannot go on (the interface vanished, say).
+    public var fatal: Int32?
+}
+
+/// A per-thread transmitter. Create it on the thread that will use it, inside the interface's
+/// namespace.
+public protocol FrameSender: AnyObject {
+    var kind: EngineKind { get }
+    /// Most frames one `transmit` call takes.
+    var maxBatch: Int { get }
+    /// Seconds of traffic one paced call should carry (calls that cost more send bigger chunks).
+    var pacingQuantum: Double { get }
+    /// Sends up to `count` frames; `fill` writes a frame into a buffer of `frameCapacity` bytes
+    /// and returns its length. The XDP engine calls `fill` once and sends that frame `count` times.
+    func transmit(count: Int, fill: (UnsafeMutableRawPointer) -> Int) -> SendResult
+    func close()
+}
+
+/// Bytes reserved per frame buffer (any Ethernet frame up to a 1500-byte MTU, plus VLAN tags).
+public let frameCapacity = 2048
+
+func isFatal(_ e: Int32) -> Bool { e == ENXIO || e == ENODEV || e == ENETDOWN || e == EBADF || e == EPERM || e == EINVAL || e == EMSGSIZE }
+
+/// AF_PACKET + sendmmsg.
+public final class SendmmsgSender: FrameSender {
+    public let kind = EngineKind.sendmmsg
+    public let maxBatch: Int
+    public let pacingQuantum = 0.0002
+    let fd: Int32
+    let buffers: UnsafeMutableRawPointer
+    let pointers: UnsafeMutablePointer<UnsafeMutableRawPointer?>
+    let lengths: UnsafeMutablePointer<UInt32>
+
+    public init(ifindex: Int32, batch: Int = 64) throws(GeneratorError) {
+        let fd = hg_packet_socket(ifindex, 1, 4 << 20)
+        if fd < 0 {
+            if fd == -EPERM { throw .notRoot }
+            throw .system("AF_PACKET socket", -fd)
+        }
+        self.fd = fd
+        maxBatch = max(1, min(batch, 1024))
+        buffers = .allocate(byteCount: maxBatch * frameCapacity, alignment: 64)
+        pointers = .allocate(capacity: maxBatch)
+        lengths = .allocate(capacity: maxBatch)
+        for i in 0..<maxBatch { pointers[i] = buffers + i * frameCapacity }
+    }
+
+    public func transmit(count: Int, fill: (UnsafeMutableRawPointer) -> Int) -> SendResult {
+        let n = min(count, maxBatch)
+        for i in 0..<n { lengths[i] = UInt32(fill(buffers + i * frameCapacity)) }
+        var off = 0
+        while off < n {
+            let r = hg_sendmmsg(fd, pointers + off, lengths + off, Int32(n - off))
+            if r > 0 { off += Int(r); continue }
+            let e = -r
+            return SendResult(sent: off, errors: n - off, fatal: r < 0 && isFatal(e) ? e : nil)
+        }
+        return SendResult(sent: n, errors: 0, fatal: nil)
+    }
+
+    public func close() {
+        Glibc.close(fd)
+        buffers.deallocate()
+        pointers.deallocate()
+        lengths.deallocate()
+    }
+}
+
+/// AF_PACKET PACKET_MMAP TX ring (TPACKET_V2).
+public final class TxRingSender: FrameSender {
+    public let kind = EngineKind.txring
+    public let maxBatch: Int
+    public let pacingQuantum = 0.0002
+    let fd: Int32
+    let ring: UnsafeMutableRawPointer
+    let ringLength: Int
+    let slots: Int
+    let slotSize = 2048
+    var head = 0
+
+    public init(ifindex: Int32, slots requested: Int = 2048, batch: Int = 256) throws(GeneratorError) {
+        let fd = hg_packet_socket(ifindex, 1, 4 << 20)
+        if fd < 0 {
+            if fd == -EPERM { throw .notRoot }
+            throw .system("AF_PACKET socket", -fd)
+        }
+        var ring: UnsafeMutableRawPointer?
+        var len = 0
+        let n = hg_txring_setup(fd, UInt32(slotSize), UInt32(requested), &ring, &len)
+        if n < 0 {
+            Glibc.close(fd)
+            throw .engineUnavailable(.txring, "PACKET_TX_RING: \(String(cString: strerror(-n)))")
+        }
+        self.fd = fd
+        self.ring = ring!
+        ringLength = len
+        slots = Int(n)
+        maxBatch = min(batch, slots / 2)
+    }
+
+    public func transmit(count: Int, fill: (UnsafeMutableRawPointer) -> Int) -> SendResult {
+        let n = min(count, maxBatch)
+        var filled = 0
+        var kicked = false
+        while filled < n {
+            let slot = ring + head * slotSize
+            if hg_txring_busy(slot) != 0 {
+                // The kernel still owns it: push what is queued, then wait for it once.
+                if kicked { break }
+                let r = hg_txring_kick(fd, 1)
+                kicked = true
+                if r < 0 && isFatal(Int32(-r)) { return SendResult(sent: 0, errors: n, fatal: Int32(-r)) }
+                if hg_txring_busy(slot) != 0 { break }
+            }
+            let len = fill(hg_txring_data(slot))
+            hg_txring_commit(slot, UInt32(len))
+            head += 1
+            if head == slots { head = 0 }
+            filled += 1
+        }
+        if filled == 0 { return SendResult(sent: 0, errors: n, fatal: nil) }
+        let r = hg_txring_kick(fd, 0)
+        if r < 0 && r != -Int(EAGAIN) && r != -Int(ENOBUFS) {
+            let e = Int32(-r)
+            return SendResult(sent: 0, errors: n, fatal: isFatal(e) ? e : nil)
+        }
+        return SendResult(sent: filled, errors: n - filled, fatal: nil)
+    }
+
+    public func close() {
+        munmap(ring, ringLength)
+        Glibc.close(fd)
+    }
+}
+
+/// XDP live frames: BPF_PROG_RUN of an XDP_TX program with BPF_F_TEST_XDP_LIVE_FRAMES. Each call
+/// sends one frame `count` times (the kernel builds `count` frames from it); the run happens on
+/// the calling thread's CPU, in its network namespace.
+public final class XDPLiveSender: FrameSender {
+    public let kind = EngineKind.xdpLive
+    public let maxBatch: Int
+    /// Every BPF_PROG_RUN call in live mode sets up and tears down a page pool, which costs
+    /// ~25–30 ms here (the teardown waits for RCU) whatever the repeat count: pace in 50 ms
+    /// chunks, sent back to back.
+    public let pacingQuantum = 0.05
+    let progFD: Int32
+    let ownsProgram: Bool
+    let ifindex: Int32
+    let buffer: UnsafeMutableRawPointer
+    let kernelBatch: UInt32
+
+    /// `repeatLimit`: most copies of one frame per BPF_PROG_RUN call (the variety/throughput
+    /// trade-off); `kernelBatch`: frames per kernel batch (≤ 256).
+    public init(ifindex: Int32, programFD: Int32? = nil, repeatLimit: Int = 1 << 16, kernelBatch: Int = 64) throws(GeneratorError) {
+        if let programFD {
+            progFD = programFD
+            ownsProgram = false
+        } else {
+            progFD = try BPFPrograms.loadTransmitter()
+            ownsProgram = true
+        }
+        self.ifindex = ifindex
+        maxBatch = max(1, repeatLimit)
+        self.kernelBatch = UInt32(max(1, min(256, kernelBatch)))
+        buffer = .allocate(byteCount: frameCapacity, alignment: 64)
+    }
+
+    public func transmit(count: Int, fill: (UnsafeMutableRawPointer) -> Int) -> SendResult {
+        let n = min(count, maxBatch)
+        let len = fill(buffer)
+        var ctx = xdp_md()
+        ctx.data = 0
+        ctx.data_end = UInt32(len)
+        ctx.ingress_ifindex = UInt32(ifindex)
+        var opts = bpf_test_run_opts()
+        opts.sz = MemoryLayout<bpf_test_run_opts>.size
+        opts.data_in = UnsafeRawPointer(buffer)
+        opts.data_size_in = UInt32(len)
+        opts.repeat = Int32(n)
+        opts.flags = UInt32(BPF_F_TEST_XDP_LIVE_FRAMES)
+        opts.batch_size = kernelBatch
+        let rc = withUnsafePointer(to: &ctx) { p -> Int32 in
+            opts.ctx_in = UnsafeRawPointer(p)
+            opts.ctx_size_in = UInt32(MemoryLayout<xdp_md>.size)
+            return bpf_prog_test_run_opts(progFD, &opts)
+        }
+        if rc < 0 {
+            let e = Int32(-rc)
+            return SendResult(sent: 0, errors: n, fatal: isFatal(e) || e == EOPNOTSUPP ? e : nil)
+        }
+        return SendResult(sent: n, errors: 0, fatal: nil)
+    }
+
+    public func close() {
+        if ownsProgram { Glibc.close(progFD) }
+        buffer.deallocate()
+    }
+}
+
+/// Engine settings shared by every thread.
+public struct EngineSettings: Sendable {
+    public var batch = 64
+    public var txRingSlots = 2048
+    public var xdpRepeat = 1 << 16
+    public var xdpKernelBatch = 64
+
+    public init() {}
+
+    func make(_ kind: EngineKind, ifindex: Int32, xdpProgram: Int32?) throws(GeneratorError) -> any FrameSender {
+        switch kind {
+        case .sendmmsg: return try SendmmsgSender(ifindex: ifindex, batch: batch)
+        case .txring: return try TxRingSender(ifindex: ifindex, slots: txRingSlots, batch: max(batch, 64) * 4)
+        case .xdpLive: return try XDPLiveSender(ifindex: ifindex, programFD: xdpProgram, repeatLimit: xdpRepeat, kernelBatch: xdpKernelBatch)
+        }
+    }
+}

@@ -1,1 +1,0 @@
-// The Generator module: see ../shared/DESIGN.md.

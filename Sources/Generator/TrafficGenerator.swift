@@ -1,0 +1,332 @@
+import CGeneratorShim
+import Foundation
+import Packets
+import Synchronization
+import Traffic
+
+/// Where and how to send.
+public struct GeneratorOptions: Sendable {
+    public var interface: String
+    public var namespace: String?
+    /// nil: the fastest engine that works on this interface.
+    public var engine: EngineKind?
+    /// nil: one thread below 300 kpps, a sender per core above (and when unlimited).
+    public var threads: Int?
+    public var destinationMAC: MACAddress?
+    /// An address on the link to resolve the destination MAC from (ping once if needed).
+    public var peer: String?
+    public var settings = EngineSettings()
+    /// Pin sender thread i to CPU i (mod the CPU count).
+    public var pinThreads = true
+
+    public init(interface: String, namespace: String? = nil, engine: EngineKind? = nil, threads: Int? = nil,
+                destinationMAC: MACAddress? = nil, peer: String? = nil) {
+        self.interface = interface
+        self.namespace = namespace
+        self.engine = engine
+        self.threads = threads
+        self.destinationMAC = destinationMAC
+        self.peer = peer
+    }
+}
+
+/// One second of sending.
+public struct SecondReport: Sendable, Codable, Hashable {
+    public var second: Int
+    public var phase: String
+    public var sent: UInt64
+    public var errors: UInt64
+    /// Achieved packets per second over this interval.
+    public var pps: Double
+    public var totalSent: UInt64
+}
+
+public struct PhaseReport: Sendable, Codable, Hashable {
+    public var name: String
+    /// Seconds actually spent in the phase.
+    public var seconds: Double
+    /// Target packets per second (nil: unlimited).
+    public var targetPPS: Double?
+    public var sent: UInt64
+    public var errors: UInt64
+    public var pps: Double
+}
+
+public struct GeneratorReport: Sendable, Codable {
+    public var plan: String
+    public var engine: EngineKind
+    public var threads: Int
+    public var interface: String
+    public var namespace: String?
+    public var sourceMAC: String
+    public var destinationMAC: String
+    public var seconds: Double
+    public var sent: UInt64
+    public var errors: UInt64
+    public var pps: Double
+    public var interrupted: Bool
+    public var phases: [PhaseReport]
+    public var perSecond: [SecondReport]
+}
+
+/// Live counters of one sender thread.
+final class WorkerState: @unchecked Sendable {
+    let sent = Atomic<UInt64>(0)
+    let errors = Atomic<UInt64>(0)
+    let phase = Atomic<Int>(0)
+    let done = Atomic<Bool>(false)
+    // Written by the worker only, read after it is joined.
+    var phaseSent: [UInt64]
+    var phaseErrors: [UInt64]
+    var phaseEnd: [UInt64]
+    var setupError: GeneratorError?
+    var fatal: GeneratorError?
+
+    init(phases: Int) {
+        phaseSent = Array(repeating: 0, count: phases)
+        phaseErrors = Array(repeating: 0, count: phases)
+        phaseEnd = Array(repeating: 0, count: phases)
+    }
+}
+
+/// Sends a ``TrafficPlan`` out of an interface: a sender thread per core, each holding its share
+/// of the phase rate, phases switching on the clock, counters sampled every second.
+public final class TrafficGenerator: @unchecked Sendable {
+    public let plan: TrafficPlan
+    public let options: GeneratorOptions
+
+    public init(plan: TrafficPlan, options: GeneratorOptions) {
+        self.plan = plan
+        self.options = options
+    }
+
+    /// Checks root, the namespace and the interface; returns the interface and the MACs.
+    public func resolveEndpoints() throws(GeneratorError) -> (InterfaceInfo, MACAddress) {
+        guard geteuid() == 0 else { throw .notRoot }
+        let ns = options.namespace.map(NetworkNamespace.init)
+        if let ns, !ns.exists { throw .noSuchNamespace(ns.name) }
+        let info: InterfaceInfo
+        do {
+            info = try NetworkNamespace.run(in: ns) { try InterfaceInfo.lookup(options.interface, namespace: options.namespace) }
+        } catch let e as GeneratorError { throw e } catch { throw .badArgument("\(error)") }
+        guard info.isUp else { throw .interfaceDown(options.interface) }
+        if let m = options.destinationMAC { return (info, m) }
+        guard let m = Neighbours.resolve(interface: options.interface, namespace: options.namespace, peer: options.peer) else {
+            throw .noDestinationMAC(options.interface)
+        }
+        return (info, m)
+    }
+
+    /// Runs the plan to its end, or until `hg_request_stop()` / SIGINT (when the caller installed
+    /// the handler). `progress` is called once a second from the calling thread.
+    public func run(progress: ((SecondReport) -> Void)? = nil) throws(GeneratorError) -> GeneratorReport {
+        let (info, dstMAC) = try resolveEndpoints()
+        let pools = plan.phases.map { FramePool($0.packets, source: info.mac, destination: dstMAC) }
+        if let p = pools.first(where: { $0.maxLength > info.mtu + 14 + 8 }) {
+            throw .badArgument("frames of \(p.maxLength) bytes do not fit the MTU \(info.mtu) of \(info.name): raise it with `ip link set \(info.name) mtu 9000`")
+        }
+        let ns = options.namespace.map(NetworkNamespace.init)
+        let cpus = Int(hg_online_cpus())
+        let maxRate = plan.phases.map { $0.pps ?? .infinity }.max() ?? 0
+        let threads = max(1, options.threads ?? (maxRate > 300_000 ? cpus : 1))
+
+        // Engine: the one asked for, else the first that works here.
+        var xdpProgram: Int32?
+        defer { if let fd = xdpProgram { close(fd) } }
+        let engine: EngineKind
+        if let e = options.engine {
+            engine = e
+            if e == .xdpLive { xdpProgram = try BPFPrograms.loadTransmitter() }
+            try probe(e, ifindex: info.index, ns: ns, xdpProgram: xdpProgram, pool: pools.first { $0.count > 0 }, strict: false)
+        } else {
+            var chosen: EngineKind?
+            for e in EngineKind.preference {
+                do {
+                    if e == .xdpLive { xdpProgram = try BPFPrograms.loadTransmitter() }
+                    try probe(e, ifindex: info.index, ns: ns, xdpProgram: xdpProgram, pool: pools.first { $0.count > 0 }, strict: true)
+                    chosen = e
+                    break
+                } catch {
+                    if e == .xdpLive, let fd = xdpProgram { close(fd); xdpProgram = nil }
+                    if error == .notRoot { throw error }
+                }
+            }
+            guard let c = chosen else { throw .engineUnavailable(.sendmmsg, "no engine could send on \(info.name)") }
+            engine = c
+        }
+
+        let states = (0..<threads).map { _ in WorkerState(phases: plan.phases.count) }
+        let ready = DispatchSemaphore(value: 0)
+        let finished = DispatchSemaphore(value: 0)
+        let boundaries: [UInt64] = {
+            var out: [UInt64] = [0]
+            var s = 0.0
+            for p in plan.phases { s += p.duration; out.append(UInt64((s * 1e9).rounded())) }
+            return out
+        }()
+        let settings = options.settings
+        let pin = options.pinThreads
+        let phases = plan.phases
+        let xdpFD = xdpProgram
+        let startBox = StartBox()
+        for t in 0..<threads {
+            let state = states[t]
+            let thread = Thread {
+                defer { state.done.store(true, ordering: .releasing); finished.signal() }
+                var sender: (any FrameSender)?
+                do {
+                    if let ns { try ns.enter() }
+                    if pin { _ = hg_pin_cpu(Int32(t % max(cpus, 1))) }
+                    sender = try settings.make(engine, ifindex: info.index, xdpProgram: xdpFD)
+                } catch let e as GeneratorError {
+                    state.setupError = e
+                } catch {
+                    state.setupError = .badArgument("\(error)")
+                }
+                ready.signal()
+                guard let sender else { return }
+                defer { sender.close() }
+                while !startBox.go.load(ordering: .acquiring) { usleep(200) }
+                if hg_stop_requested() != 0 { return }
+                Worker.run(sender: sender, state: state, thread: t, threads: threads, phases: phases, pools: pools,
+                           start: startBox.start.load(ordering: .acquiring), boundaries: boundaries)
+            }
+            thread.stackSize = 1 << 20
+            thread.start()
+        }
+        for _ in 0..<threads { ready.wait() }
+        if let e = states.compactMap(\.setupError).first {
+            hg_request_stop()
+            startBox.go.store(true, ordering: .releasing)
+            for _ in 0..<threads { finished.wait() }
+            hg_clear_stop()
+            throw e
+        }
+        let t0 = hg_now_ns() + 2_000_000
+        startBox.start.store(t0, ordering: .releasing)
+        startBox.go.store(true, ordering: .releasing)
+
+        // Monitor: a report a second until every worker is done.
+        var perSecond: [SecondReport] = []
+        var lastSent: UInt64 = 0, lastErrors: UInt64 = 0, lastT = t0
+        var second = 0
+        func sample(final: Bool) {
+            let now = hg_now_ns()
+            let sent = states.reduce(0) { $0 + $1.sent.load(ordering: .relaxed) }
+            let errors = states.reduce(0) { $0 + $1.errors.load(ordering: .relaxed) }
+            let elapsed = Double(now &- lastT) / 1e9
+            if final && elapsed < 0.05 && sent == lastSent { return }
+            second += 1
+            let mid = (lastT / 2 + now / 2)
+            let rel = mid > t0 ? mid - t0 : 0
+            let k = min(phases.count - 1, max(0, boundaries.lastIndex { $0 <= rel } ?? 0))
+            let r = SecondReport(second: second, phase: phases.isEmpty ? "" : phases[k].name, sent: sent - lastSent,
+                                 errors: errors - lastErrors, pps: elapsed > 0 ? Double(sent - lastSent) / elapsed : 0,
+                                 totalSent: sent)
+            perSecond.append(r)
+            progress?(r)
+            lastSent = sent; lastErrors = errors; lastT = now
+        }
+        var next = t0 + 1_000_000_000
+        while true {
+            let allDone = states.allSatisfy { $0.done.load(ordering: .acquiring) }
+            if allDone { break }
+            if hg_stop_requested() != 0 {
+                // Workers see the flag within a batch; wait for them.
+                for s in states { while !s.done.load(ordering: .acquiring) { usleep(1000) } }
+                break
+            }
+            let now = hg_now_ns()
+            if now >= next {
+                sample(final: false)
+                next += 1_000_000_000
+            }
+            usleep(10_000)
+        }
+        for _ in 0..<threads { finished.wait() }
+        sample(final: true)
+        let end = hg_now_ns()
+        let interrupted = hg_stop_requested() != 0
+        if let e = states.compactMap(\.fatal).first, !interrupted { throw e }
+
+        var phaseReports: [PhaseReport] = []
+        for (k, p) in phases.enumerated() {
+            let sent = states.reduce(0) { $0 + $1.phaseSent[k] }
+            let errors = states.reduce(0) { $0 + $1.phaseErrors[k] }
+            let phaseEnd = states.map { $0.phaseEnd[k] }.max() ?? 0
+            let begin = t0 + boundaries[k]
+            let secs = phaseEnd > begin ? Double(phaseEnd - begin) / 1e9 : 0
+            if secs == 0 && sent == 0 && interrupted { continue }
+            phaseReports.append(PhaseReport(name: p.name, seconds: secs, targetPPS: p.pps, sent: sent, errors: errors,
+                                            pps: secs > 0 ? Double(sent) / secs : 0))
+        }
+        let total = states.reduce(0) { $0 + $1.sent.load(ordering: .relaxed) }
+        let errors = states.reduce(0) { $0 + $1.errors.load(ordering: .relaxed) }
+        let secs = Double(end - t0) / 1e9
+        return GeneratorReport(plan: plan.name, engine: engine, threads: threads, interface: info.name,
+                               namespace: options.namespace, sourceMAC: "\(info.mac)", destinationMAC: "\(dstMAC)",
+                               seconds: secs, sent: total, errors: errors, pps: secs > 0 ? Double(total) / secs : 0,
+                               interrupted: interrupted, phases: phaseReports, perSecond: perSecond)
+    }
+
+    /// Opens the engine on a short-lived thread in the namespace and sends a few frames. With
+    /// `strict`, an XDP engine must also show the frames leaving (a veth whose peer cannot take
+    /// XDP frames drops them silently).
+    func probe(_ kind: EngineKind, ifindex: Int32, ns: NetworkNamespace?, xdpProgram: Int32?, pool: FramePool?,
+               strict: Bool) throws(GeneratorError) {
+        guard let pool else { return }
+        let box = ProbeBox()
+        let done = DispatchSemaphore(value: 0)
+        let iface = options.interface, nsName = options.namespace
+        let settings = options.settings
+        let t = Thread {
+            defer { done.signal() }
+            do {
+                if let ns { try ns.enter() }
+                let s = try settings.make(kind, ifindex: ifindex, xdpProgram: xdpProgram)
+                defer { s.close() }
+                guard strict else { return }
+                let before = InterfaceCounters.read(interface: iface, namespace: nsName)
+                var cursor = FrameCursor(pool: pool, start: 0, seed: 99)
+                var sent = 0
+                for _ in 0..<4 {
+                    let r = s.transmit(count: 16) { cursor.write(into: $0) }
+                    if let f = r.fatal { throw GeneratorError.engineUnavailable(kind, String(cString: strerror(f))) }
+                    sent += r.sent
+                }
+                usleep(20_000)
+                let after = InterfaceCounters.read(interface: iface, namespace: nsName)
+                if let b = before, let a = after {
+                    let out = a.txPackets &- b.txPackets, dropped = a.txDropped &- b.txDropped
+                    if sent == 0 || out < UInt64(sent) / 2 || dropped > 0 {
+                        throw GeneratorError.engineUnavailable(kind, "frames do not leave \(iface) (sent \(sent), left \(out), dropped \(dropped))")
+                    }
+                }
+            } catch let e as GeneratorError {
+                box.error = e
+            } catch {
+                box.error = .badArgument("\(error)")
+            }
+        }
+        t.start()
+        done.wait()
+        if let e = box.error { throw e }
+    }
+}
+
+final class ProbeBox: @unchecked Sendable { var error: GeneratorError? }
+
+final class StartBox: Sendable {
+    let start = Atomic<UInt64>(0)
+    let go = Atomic<Bool>(false)
+}
+
+/// Ctrl-C handling: while installed, SIGINT and SIGTERM ask the generator to stop (it finishes
+/// the current batch and still reports) instead of killing the process.
+public enum StopSignal {
+    public static func install() { hg_clear_stop(); hg_install_stop_handler() }
+    public static func restore() { hg_restore_default_handlers() }
+    public static var requested: Bool { hg_stop_requested() != 0 }
+    public static func request() { hg_request_stop() }
+    public static func clear() { hg_clear_stop() }
+}

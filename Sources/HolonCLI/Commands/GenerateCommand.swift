@@ -1,0 +1,130 @@
+import ArgumentParser
+import Foundation
+import Generator
+import Packets
+import Traffic
+
+struct GenerateCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "generate",
+        abstract: "Send a scenario's traffic out of an interface at a controlled rate (root).",
+        discussion: """
+        Examples:
+          holon generate --interface holon-gen0 --netns holon-gen --builtin udp-flood
+          holon generate --interface holon-gen0 --netns holon-gen --profile syn-flood --pps 100000 --duration 10
+          holon generate --interface holon-gen0 --netns holon-gen --scenario my.json --engine sendmmsg --json
+        Ctrl-C stops cleanly and prints the summary.
+        """
+    )
+
+    @Option(help: "Interface to send on.") var interface: String
+    @Option(help: "Network namespace the interface lives in (entered with setns).") var netns: String?
+    @Option(help: "Scenario JSON file.") var scenario: String?
+    @Option(help: "Built-in scenario: \(Scenario.builtIn.map(\.name).joined(separator: ", ")).") var builtin: String?
+    @Option(help: "Single-phase traffic: \(TrafficProfile.names.joined(separator: ", ")).") var profile: String?
+    @Option(help: "Packets per second (a number, or 'max'); overrides every scenario phase's rate.") var pps: String?
+    @Option(help: "Seconds (with --profile).") var duration: Double?
+    @Option(help: "Send engine: sendmmsg, txring or xdp-live (default: the fastest that works).") var engine: String?
+    @Option(help: "Sender threads (default: 1 below 300 kpps, one per core above).") var threads: Int?
+    @Option(name: .customLong("dst-mac"), help: "Destination MAC (default: from the neighbour table).") var dstMAC: String?
+    @Option(help: "Peer address whose MAC to use (pinged once if not yet resolved).") var peer: String?
+    @Option(help: "Most copies of one frame per BPF_PROG_RUN call (xdp-live; each call costs ~30 ms of setup).") var xdpRepeat: Int = 65536
+    @Flag(help: "Print the summary as JSON.") var json = false
+
+    func fail(_ message: String) -> ExitCode {
+        FileHandle.standardError.write("holon generate: \(message)\n".data(using: .utf8)!)
+        return ExitCode(2)
+    }
+
+    func makePlan() throws(ExitCode) -> TrafficPlan {
+        let sources = [scenario != nil, builtin != nil, profile != nil].filter { $0 }.count
+        guard sources == 1 else {
+            throw fail("give exactly one of --scenario FILE, --builtin NAME or --profile NAME (with --pps N --duration S)")
+        }
+        var rate: Double?
+        var unlimited = false
+        if let p = pps {
+            if p == "max" || p == "unlimited" { unlimited = true } else {
+                guard let v = Double(p), v.isFinite, v >= 1 else {
+                    throw fail("--pps must be a number of packets per second ≥ 1 or 'max', got '\(p)'")
+                }
+                rate = v
+            }
+        }
+        if let path = scenario {
+            do {
+                return TrafficPlan.scenario(try Scenario.load(path: path), pps: rate, unlimited: unlimited)
+            } catch {
+                throw fail("\(error) (see `holon scenario show default` for a valid file)")
+            }
+        }
+        if let name = builtin {
+            guard let s = Scenario.named(name) else { throw fail(GeneratorError.unknownScenario(name).description) }
+            return TrafficPlan.scenario(s, pps: rate, unlimited: unlimited)
+        }
+        let name = profile!
+        guard let prof = TrafficProfile(name) else { throw fail(GeneratorError.unknownProfile(name).description) }
+        guard let d = duration, d.isFinite, d > 0 else { throw fail("--profile needs --duration SECONDS (> 0)") }
+        guard rate != nil || unlimited else { throw fail("--profile needs --pps N (or --pps max)") }
+        return TrafficPlan.profile(prof, pps: rate, duration: d)
+    }
+
+    func run() throws {
+        let plan = try makePlan()
+        var options = GeneratorOptions(interface: interface, namespace: netns, threads: threads, peer: peer)
+        if let e = engine {
+            guard let k = EngineKind(rawValue: e) else {
+                throw fail("unknown engine '\(e)': use sendmmsg, txring or xdp-live")
+            }
+            options.engine = k
+        }
+        if let m = dstMAC {
+            guard let mac = MACAddress(m) else { throw fail("--dst-mac must look like 02:00:00:00:00:02, got '\(m)'") }
+            options.destinationMAC = mac
+        }
+        if let t = threads, t < 1 { throw fail("--threads must be ≥ 1") }
+        guard xdpRepeat >= 1 else { throw fail("--xdp-repeat must be ≥ 1") }
+        options.settings.xdpRepeat = xdpRepeat
+
+        let tty = isatty(2) != 0
+        StopSignal.install()
+        defer { StopSignal.restore() }
+        let generator = TrafficGenerator(plan: plan, options: options)
+        let report: GeneratorReport
+        do {
+            report = try generator.run { s in
+                let line = String(format: "[%@] %4ds  %12@ pps  sent %@  errors %@", s.phase, s.second,
+                                  grouped(UInt64(s.pps.rounded())), grouped(s.totalSent), grouped(s.errors))
+                FileHandle.standardError.write((tty ? "\r\u{1B}[2K" + line : line + "\n").data(using: .utf8)!)
+            }
+        } catch {
+            throw fail(error.description)
+        }
+        if tty { FileHandle.standardError.write("\r\u{1B}[2K".data(using: .utf8)!) }
+        if json {
+            let e = JSONEncoder()
+            e.outputFormatting = [.sortedKeys]
+            print(String(decoding: try e.encode(report), as: UTF8.self))
+            return
+        }
+        var t = TextTable(["phase", "seconds", "target pps", "sent", "errors", "pps"])
+        for p in report.phases {
+            t.add([p.name, String(format: "%.2f", p.seconds), p.targetPPS.map { grouped(UInt64($0)) } ?? "max",
+                   grouped(p.sent), grouped(p.errors), grouped(UInt64(p.pps.rounded()))])
+        }
+        t.add(["total", String(format: "%.2f", report.seconds), "", grouped(report.sent), grouped(report.errors),
+               grouped(UInt64(report.pps.rounded()))])
+        print(t.render())
+        print("engine \(report.engine.rawValue), \(report.threads) thread(s), \(report.interface)\(report.namespace.map { " in \($0)" } ?? ""), \(report.sourceMAC) → \(report.destinationMAC)\(report.interrupted ? ", interrupted" : "")")
+    }
+}
+
+func grouped(_ v: UInt64) -> String {
+    let s = String(v)
+    var out = ""
+    for (i, c) in s.enumerated() {
+        if i > 0 && (s.count - i) % 3 == 0 { out.append(",") }
+        out.append(c)
+    }
+    return out
+}

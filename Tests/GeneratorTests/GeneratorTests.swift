@@ -1,0 +1,245 @@
+import Foundation
+import Generator
+import Packets
+import Testing
+import Traffic
+
+let isRoot = geteuid() == 0
+
+/// Checks the IPv4 header checksum and the TCP/UDP/ICMP checksum of an Ethernet/IPv4 frame.
+func checksumsValid(_ frame: UnsafeRawBufferPointer) -> Bool {
+    guard frame.count >= 34, frame[12] == 0x08, frame[13] == 0x00 else { return false }
+    let ihl = Int(frame[14] & 0x0F) * 4
+    let header = UnsafeRawBufferPointer(rebasing: frame[14..<(14 + ihl)])
+    guard Checksum.internet(header) == 0 else { return false }
+    let total = Int(frame[16]) << 8 | Int(frame[17])
+    let fragment = (Int(frame[20]) << 8 | Int(frame[21])) & 0x3FFF
+    if fragment != 0 { return true }  // no whole transport segment to check
+    let proto = frame[23]
+    let l4 = UnsafeRawBufferPointer(rebasing: frame[(14 + ihl)..<(14 + total)])
+    func be32(_ o: Int) -> UInt32 { UInt32(frame[o]) << 24 | UInt32(frame[o + 1]) << 16 | UInt32(frame[o + 2]) << 8 | UInt32(frame[o + 3]) }
+    switch proto {
+    case IPProtocol.udp, IPProtocol.tcp:
+        let pseudo = Checksum.pseudoHeaderV4(source: be32(26), destination: be32(30), proto: proto, length: l4.count)
+        return Checksum.finish(Checksum.sum(l4, initial: pseudo)) == 0
+    case IPProtocol.icmp:
+        return Checksum.internet(l4) == 0
+    default:
+        return true
+    }
+}
+
+@Suite("Frames (no root)")
+struct FrameTests {
+    @Test func variedFramesKeepValidChecksums() {
+        let s = Scenario(name: "t", seed: 7, phases: [
+            ScenarioPhase(name: "mix", duration: 1, normalRate: 2000,
+                          attack: AttackSpec(kind: .synFlood, rate: 8000, sources: .block("45.83.0.0/16"),
+                                             victim: AddressBlock("198.51.100.0/24")!)),
+        ])
+        let plan = TrafficPlan.scenario(s, samples: 2048)
+        let pool = FramePool(plan.phases[0].packets, source: MACAddress(0x02_00_00_00_00_01), destination: MACAddress(0x02_00_00_00_00_02))
+        #expect(pool.count > 1900)
+        let buf = UnsafeMutableRawPointer.allocate(byteCount: frameCapacity, alignment: 64)
+        defer { buf.deallocate() }
+        var cursor = FrameWriter(pool: pool, seed: 3)
+        var sources = Set<UInt32>()
+        for _ in 0..<5000 {
+            let n = cursor.write(into: buf)
+            let frame = UnsafeRawBufferPointer(start: buf, count: n)
+            #expect(checksumsValid(frame))
+            if frame[23] == IPProtocol.tcp && frame[47] == 0x02 && frame[22] == 243 {  // the SYN flood's TTL
+                let src = UInt32(frame[26]) << 24 | UInt32(frame[27]) << 16 | UInt32(frame[28]) << 8 | UInt32(frame[29])
+                #expect(src >> 16 == 0x2D53)
+                sources.insert(src)
+            }
+        }
+        #expect(sources.count > 3000)  // fresh spoofed sources, not the pool's 2048
+    }
+
+    @Test func profilesAndErrorsHaveNamesAndHints() {
+        #expect(TrafficProfile("syn-flood") == .attack(.synFlood))
+        #expect(TrafficProfile("udp64") == .udp64)
+        #expect(TrafficProfile("nope") == nil)
+        #expect(GeneratorError.unknownProfile("nope").description.contains("syn-flood"))
+        #expect(GeneratorError.notRoot.description.contains("sudo"))
+        #expect(GeneratorError.noSuchInterface("x0", namespace: "ns").description.contains("ip -n ns link"))
+        #expect(GeneratorError.noDestinationMAC("x0").description.contains("--dst-mac"))
+        let plan = TrafficPlan.scenario(.default)
+        #expect(plan.phases.count == Scenario.default.phases.count)
+        #expect(plan.phases[3].pps == 2_505_000)
+    }
+
+    @Test func badScenarioFileIsReported() throws {
+        let path = NSTemporaryDirectory() + "holon-gtest-bad-\(getpid()).json"
+        try #"{"name": "x", "seed": 1, "phases": [{"name": "a", "duration": -1}]}"#.write(toFile: path, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        #expect(throws: ScenarioError.self) { _ = try Scenario.load(path: path) }
+    }
+}
+
+@Suite("Generator on veth (root)", .serialized, .enabled(if: isRoot))
+struct LiveTests {
+    init() { VethTestbed.removeStale() }
+
+    func generate(_ plan: TrafficPlan, bed: VethTestbed, engine: EngineKind, threads: Int = 1) throws -> GeneratorReport {
+        var o = GeneratorOptions(interface: bed.senderInterface, namespace: bed.sender.name, engine: engine, threads: threads)
+        o.peer = bed.receiverAddress  // exercise neighbour resolution
+        return try TrafficGenerator(plan: plan, options: o).run()
+    }
+
+    @Test func capturedFramesAreValidAndFollowTheScenario() throws {
+        let bed = try VethTestbed()
+        defer { bed.destroy() }
+        let pcap = NSTemporaryDirectory() + "holon-gtest-\(getpid())-cap.pcap"
+        defer { try? FileManager.default.removeItem(atPath: pcap) }
+        let tcpdump = try ChildProcess("/usr/sbin/ip", ["netns", "exec", bed.receiver.name, "tcpdump", "-i", bed.receiverInterface,
+                                                         "-n", "-U", "-c", "4000", "-w", pcap, "ip and not net 10.78.0.0/24"])
+        defer { tcpdump.stop() }
+        usleep(1_000_000)
+        let s = Scenario(name: "capture", seed: 11, phases: [
+            ScenarioPhase(name: "flood", duration: 2, normalRate: 1000,
+                          attack: AttackSpec(kind: .udpFlood, rate: 4000, sources: .block("45.83.0.0/16"))),
+        ])
+        let report = try generate(.scenario(s), bed: bed, engine: .sendmmsg)
+        #expect(report.sent >= 9_800)
+        tcpdump.wait(timeout: 5)
+
+        // tcpdump's own verdict on every checksum.
+        let check = try ChildProcess("/bin/sh", ["-c", "tcpdump -nn -vv -r \(pcap) 2>/dev/null | grep -ciE 'bad (udp |tcp |)cksum|incorrect' > \(pcap).bad"])
+        check.wait(timeout: 30)
+        let bad = (try? String(contentsOfFile: pcap + ".bad", encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines)
+        try? FileManager.default.removeItem(atPath: pcap + ".bad")
+        #expect(bad == "0")
+
+        let reader = try PcapReader(path: pcap)
+        var total = 0, attack = 0, invalid = 0
+        var attackSources = Set<UInt32>(), attackPorts = Set<UInt16>()
+        while let p = try reader.next() {
+            total += 1
+            if !checksumsValid(p.bytes) { invalid += 1 }
+            var f = PacketFeatures()
+            _ = try PacketParser.parse(p.bytes, into: &f)
+            guard case .v4(let src) = f.srcIP else { continue }
+            if f.proto == IPProtocol.udp && f.ttl == 52 && f.payloadLen == 512 {
+                attack += 1
+                #expect(src >> 16 == 0x2D53, "attack source \(IPAddress.v4(src)) outside 45.83.0.0/16")
+                #expect(f.dstIP == .v4(0xC633_640A))
+                attackSources.insert(src)
+                attackPorts.insert(f.dstPort)
+            } else {
+                guard case .v4(let dst) = f.dstIP else { continue }
+                #expect(dst >> 8 == 0xC63364, "normal traffic goes to 198.51.100.0/24")
+            }
+        }
+        #expect(total == 4000)
+        #expect(invalid == 0)
+        // 4000 of 5000 pps are attack: 80 % ± 3 % (≈ 6 σ for 4000 packets).
+        let share = Double(attack) / Double(total)
+        #expect(abs(share - 0.8) < 0.03, "attack share \(share)")
+        #expect(Double(attackSources.count) > 0.95 * Double(attack))   // spoofed: nearly all distinct
+        #expect(Double(attackPorts.count) > 0.9 * Double(attack))      // random destination ports
+    }
+
+    func measureRate(_ pps: Double, engine: EngineKind) throws -> Double {
+        let bed = try VethTestbed()
+        defer { bed.destroy() }
+        let plan = TrafficPlan.profile(.udp64, pps: pps, duration: 4.5)
+        var o = GeneratorOptions(interface: bed.senderInterface, namespace: bed.sender.name, engine: engine, threads: 1)
+        o.destinationMAC = try bed.receiverMAC()
+        let gen = TrafficGenerator(plan: plan, options: o)
+        let box = ResultBox()
+        let done = DispatchSemaphore(value: 0)
+        Thread {
+            do { box.report = try gen.run() } catch { box.error = error }
+            done.signal()
+        }.start()
+        // Receive side, over 2.5 s of steady sending.
+        usleep(1_200_000)
+        let t0 = Date(), c0 = bed.receiverCounters()?.rxPackets ?? 0
+        usleep(2_500_000)
+        let c1 = bed.receiverCounters()?.rxPackets ?? 0, t1 = Date()
+        done.wait()
+        if let e = box.error { throw e }
+        return Double(c1 - c0) / t1.timeIntervalSince(t0)
+    }
+
+    @Test(arguments: [10_000.0, 100_000.0])
+    func rateHeldWithinTwoPercent(_ pps: Double) throws {
+        let measured = try measureRate(pps, engine: .sendmmsg)
+        let error = abs(measured - pps) / pps
+        print("rate: target \(Int(pps)) pps, received \(Int(measured.rounded())) pps, error \(String(format: "%.3f", error * 100)) %")
+        #expect(error <= 0.02, "target \(pps), received \(measured) pps (error \(error * 100) %)")
+    }
+
+    @Test(arguments: [EngineKind.txring, .xdpLive])
+    func otherEnginesDeliverEveryPacket(_ engine: EngineKind) throws {
+        let bed = try VethTestbed()
+        defer { bed.destroy() }
+        let mac = try bed.receiverMAC()
+        // The counter drops everything, ARP included: give the MAC.
+        let counter = try PacketCounter(interface: bed.receiverInterface, namespace: bed.receiver)
+        defer { counter.detach() }
+        var o = GeneratorOptions(interface: bed.senderInterface, namespace: bed.sender.name, engine: engine, threads: 1)
+        o.destinationMAC = mac
+        let report = try TrafficGenerator(plan: .profile(.udp64, pps: 20_000, duration: 1), options: o).run()
+        usleep(100_000)
+        #expect(report.sent > 19_000 && report.sent <= 20_050)
+        #expect(counter.count == report.sent)
+    }
+
+    @Test func badArgumentsSayWhatToDo() throws {
+        let bed = try VethTestbed()
+        defer { bed.destroy() }
+        let plan = TrafficPlan.profile(.udp64, pps: 1000, duration: 0.2)
+        var o = GeneratorOptions(interface: "nosuch0", namespace: bed.sender.name, engine: .sendmmsg)
+        #expect(throws: GeneratorError.noSuchInterface("nosuch0", namespace: bed.sender.name)) {
+            _ = try TrafficGenerator(plan: plan, options: o).run()
+        }
+        o = GeneratorOptions(interface: "x", namespace: "holon-gtest-does-not-exist", engine: .sendmmsg)
+        #expect(throws: GeneratorError.noSuchNamespace("holon-gtest-does-not-exist")) {
+            _ = try TrafficGenerator(plan: plan, options: o).run()
+        }
+        _ = ip(["-n", bed.sender.name, "link", "set", bed.senderInterface, "down"])
+        o = GeneratorOptions(interface: bed.senderInterface, namespace: bed.sender.name, engine: .sendmmsg)
+        #expect(throws: GeneratorError.interfaceDown(bed.senderInterface)) {
+            _ = try TrafficGenerator(plan: plan, options: o).run()
+        }
+    }
+
+    @Test func stopRequestEndsEarlyWithAReport() throws {
+        let bed = try VethTestbed()
+        defer { bed.destroy() }
+        let plan = TrafficPlan.profile(.udp64, pps: 10_000, duration: 30)
+        var o = GeneratorOptions(interface: bed.senderInterface, namespace: bed.sender.name, engine: .sendmmsg)
+        o.destinationMAC = try bed.receiverMAC()
+        Thread { usleep(1_500_000); StopSignal.request() }.start()
+        let start = Date()
+        let report = try TrafficGenerator(plan: plan, options: o).run()
+        StopSignal.clear()
+        #expect(Date().timeIntervalSince(start) < 5)
+        #expect(report.interrupted)
+        #expect(report.sent > 10_000)
+    }
+
+    @Test func leavesNothingBehind() throws {
+        do {
+            let bed = try VethTestbed()
+            bed.destroy()
+        }
+        let mine = VethTestbed.existing().filter { $0.hasPrefix("\(VethTestbed.namespacePrefix)\(getpid())-") }
+        #expect(mine.isEmpty, "left over: \(mine)")
+    }
+}
+
+final class ResultBox: @unchecked Sendable {
+    var report: GeneratorReport?
+    var error: (any Error)?
+}
+
+@discardableResult
+func ip(_ args: [String]) -> Int32 {
+    guard let p = try? ChildProcess("/usr/sbin/ip", args) else { return -1 }
+    p.wait(timeout: 10)
+    return p.status
+}
