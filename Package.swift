@@ -31,8 +31,10 @@ let package = Package(
         // Debian's libbpf-dev (scripts/setup installs it).
         .systemLibrary(name: "CLibBPF", pkgConfig: "libbpf", providers: [.apt(["libbpf-dev"])]),
         // The XDP program's shared header (map layouts) and C helpers for the loader.
-        .target(name: "CHolonXDP"),
-        .target(name: "Dataplane", dependencies: ["Packets", "Rules", "CLibBPF", "CHolonXDP"]),
+        .target(name: "CHolonXDP", exclude: ["bpf"]),
+        .target(name: "Dataplane", dependencies: ["Packets", "Rules", "CLibBPF", "CHolonXDP"], plugins: ["BPFObject"]),
+        // Compiles CHolonXDP/bpf/holon_xdp.bpf.c (clang -target bpf) into Dataplane, no manual step.
+        .plugin(name: "BPFObject", capability: .buildTool()),
         .target(name: "Lab"),
         // sockaddr_ll, mmsghdr/sendmmsg, PACKET_QDISC_BYPASS: missing from Glibc's Swift overlay.
         .target(name: "CGeneratorShim"),

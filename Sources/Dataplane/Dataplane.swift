@@ -1,1 +1,166 @@
-// The Dataplane module: see ../shared/DESIGN.md.
+import CHolonXDP
+import CLibBPF
+import Foundation
+import Rules
+
+/// Handle on the XDP filter's maps (and program, when this process loaded it).
+///
+/// Three ways to get one:
+/// - ``attach(_:generic:)`` loads the program, attaches it to the interface and pins maps,
+///   program and link under the pin directory: the filter keeps enforcing after the process exits;
+/// - ``open(_:)`` reopens the pinned maps of an attached filter (another process, a restart);
+/// - ``transient()`` loads a private, unpinned, unattached copy for `BPF_PROG_RUN` (tests,
+///   benchmarks).
+///
+/// Methods are thread-safe; table installs are serialised.
+public final class Dataplane: @unchecked Sendable {
+    /// nil for a transient instance.
+    public let options: DataplaneOptions?
+    let object: OpaquePointer?
+    /// The program, or -1 when opened from pins without it.
+    public let programFD: Int32
+    let maps: [String: Int32]
+    let lock = NSLock()
+    /// The table as installed (slot order), the base for add/delete and state carry-over.
+    var installedRules: [Rule]
+
+    init(options: DataplaneOptions?, object: OpaquePointer?, programFD: Int32, maps: [String: Int32], rules: [Rule]) {
+        self.options = options
+        self.object = object
+        self.programFD = programFD
+        self.maps = maps
+        self.installedRules = rules
+    }
+
+    deinit {
+        if let object {
+            bpf_object__close(object)   // closes the program and map fds it owns
+        } else {
+            for fd in maps.values { close(fd) }
+            if programFD >= 0 { close(programFD) }
+        }
+    }
+
+    func fd(_ name: String) -> Int32 { maps[name]! }
+
+    static func requireRoot() throws(DataplaneError) {
+        guard geteuid() == 0 else { throw .notRoot }
+    }
+
+    /// Loads a private copy: nothing pinned, nothing attached, sampling off.
+    public static func transient() throws(DataplaneError) -> Dataplane {
+        try requireRoot()
+        let obj = try EmbeddedObject.open(pinDirectory: nil)
+        let dp = try load(obj, options: nil)
+        var cfg = try dp.config()
+        cfg.sample_every = 0
+        try dp.writeConfig(cfg)
+        return dp
+    }
+
+    static func load(_ obj: OpaquePointer, options: DataplaneOptions?) throws(DataplaneError) -> Dataplane {
+        let r = bpf_object__load(obj)
+        if r < 0 {
+            bpf_object__close(obj)
+            throw .system("loading the XDP program (verifier or map pin mismatch; `holon filter detach` clears old pins)", code: -r)
+        }
+        let prog = bpf_object__find_program_by_name(obj, EmbeddedObject.programName)
+        var maps: [String: Int32] = [:]
+        for name in EmbeddedObject.pinnedMaps { maps[name] = bpf_object__find_map_fd_by_name(obj, name) }
+        let rules = options.flatMap { try? RuleState.read($0) } ?? []
+        return Dataplane(options: options, object: obj, programFD: bpf_program__fd(prog), maps: maps, rules: rules)
+    }
+
+    /// Reopens the maps (and program) pinned by an earlier ``attach(_:generic:)``.
+    public static func open(_ options: DataplaneOptions = .standard) throws(DataplaneError) -> Dataplane {
+        try requireRoot()
+        var maps: [String: Int32] = [:]
+        for name in EmbeddedObject.pinnedMaps {
+            let fd = bpf_obj_get("\(options.pinDirectory)/\(name)")
+            guard fd >= 0 else {
+                for f in maps.values { close(f) }
+                throw .notAttached(options.pinDirectory)
+            }
+            maps[name] = fd
+        }
+        let prog = bpf_obj_get("\(options.pinDirectory)/prog")
+        let rules: [Rule]
+        do { rules = try RuleState.read(options) } catch { rules = [] }
+        return Dataplane(options: options, object: nil, programFD: prog, maps: maps, rules: rules)
+    }
+
+    /// The rules installed now, in evaluation order.
+    public var rules: [Rule] {
+        lock.withLock { installedRules }
+    }
+
+    // MARK: Configuration
+
+    func config() throws(DataplaneError) -> holon_config {
+        var zero: UInt32 = 0
+        var c = holon_config()
+        try DataplaneError.check(bpf_map_lookup_elem(fd("config"), &zero, &c), "reading config")
+        return c
+    }
+
+    func writeConfig(_ c: holon_config) throws(DataplaneError) {
+        var zero: UInt32 = 0
+        var c = c
+        try DataplaneError.check(bpf_map_update_elem(fd("config"), &zero, &c, UInt64(BPF_ANY)), "writing config")
+    }
+
+    /// Sample one packet in `n` to the ring (0: none). Takes effect on the next packet.
+    public func setSampleEvery(_ n: UInt32) throws(DataplaneError) {
+        try locked { () throws(DataplaneError) in
+            var c = try config()
+            c.sample_every = n
+            try writeConfig(c)
+        }
+    }
+
+    /// Observe mode: classify and count everything, drop nothing.
+    public func setObserve(_ on: Bool) throws(DataplaneError) {
+        try locked { () throws(DataplaneError) in
+            var c = try config()
+            c.observe = on ? 1 : 0
+            try writeConfig(c)
+        }
+    }
+
+    /// The value rules see in the `direction` field (nil: packets have no direction).
+    public func setDirection(_ d: UInt8?) throws(DataplaneError) {
+        try locked { () throws(DataplaneError) in
+            var c = try config()
+            c.direction = d.map(UInt32.init) ?? HOLON_DIRECTION_NONE
+            try writeConfig(c)
+        }
+    }
+
+    /// Current sampling, observe flag and table size.
+    public func settings() throws(DataplaneError) -> DataplaneSettings {
+        let c = try config()
+        let t = c.gen & 1 == 0 ? c.table.0 : c.table.1
+        return DataplaneSettings(sampleEvery: c.sample_every, observe: c.observe != 0,
+                                 direction: c.direction == HOLON_DIRECTION_NONE ? nil : UInt8(c.direction),
+                                 generation: c.gen, rules: Int(t.nrules), shapes: Int(t.nshapes))
+    }
+}
+
+/// The filter's knobs as read back from its config map.
+public struct DataplaneSettings: Sendable, Hashable, Codable {
+    public var sampleEvery: UInt32
+    public var observe: Bool
+    public var direction: UInt8?
+    public var generation: UInt32
+    public var rules: Int
+    public var shapes: Int
+}
+
+extension Dataplane {
+    /// NSLock.withLock loses the typed error; this keeps it.
+    func locked<T>(_ body: () throws(DataplaneError) -> T) throws(DataplaneError) -> T {
+        lock.lock()
+        defer { lock.unlock() }
+        return try body()
+    }
+}

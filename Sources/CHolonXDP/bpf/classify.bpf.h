@@ -1,0 +1,82 @@
+// Tuple-space search over the active rule table: one hash lookup per shape, shapes visited in
+// order of their best rule, stopping as soon as no remaining shape can win. Same semantics as
+// Sources/Rules/RuleTable.swift: the lowest slot (highest priority, then lowest id) matching
+// every predicate wins; a predicate on a field the packet lacks is false.
+#pragma once
+
+struct classify_ctx {
+    __u32 gen;
+    __u32 best;              /* best slot so far, HOLON_NO_SLOT if none */
+    struct holon_rule rule;  /* the best slot's rule */
+};
+
+static __always_inline int checks_pass(struct holon_scratch *s, void *checks, const struct holon_rule *r)
+{
+    __u32 n = r->nchecks;
+    for (__u32 k = 0; k < HOLON_MAX_CHECKS; k++) {
+        if (k >= n)
+            break;
+        __u32 idx = r->check_start + k;
+        struct holon_check *c = bpf_map_lookup_elem(checks, &idx);
+        if (!c)
+            return 0;
+        __u32 f = c->field & (HOLON_F_SLOTS - 1);
+        if (!(s->present & (1u << f)))
+            return 0;
+        __u64 x = s->v[f];
+        if (c->kind == HOLON_C_RANGE) {
+            if (x < c->a || x > c->b)
+                return 0;
+        } else if ((x & c->a) != c->b) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+// bpf_loop callback: looks up shape `i`. Returns 1 to stop the loop.
+static long classify_shape(__u32 i, void *arg)
+{
+    struct classify_ctx *c = arg;
+    __u32 zero = 0, gen = c->gen;
+    struct holon_scratch *s = bpf_map_lookup_elem(&scratch, &zero);
+    void *shapes = bpf_map_lookup_elem(&shapes_out, &gen);
+    void *keys = bpf_map_lookup_elem(&keys_out, &gen);
+    void *rules = bpf_map_lookup_elem(&rules_out, &gen);
+    void *checks = bpf_map_lookup_elem(&checks_out, &gen);
+    if (!s || !shapes || !keys || !rules || !checks)
+        return 1;
+    struct holon_shape *sh = bpf_map_lookup_elem(shapes, &i);
+    if (!sh || sh->min_slot >= c->best)
+        return 1;
+
+    struct holon_key k = {};
+    k.shape = i;
+    __u32 n = sh->nelems;
+    for (__u32 e = 0; e < HOLON_MAX_KEY_ELEMS; e++) {
+        if (e >= n)
+            break;
+        __u32 f = sh->field[e] & (HOLON_F_SLOTS - 1);
+        if (!(s->present & (1u << f)))
+            return 0;        /* the packet lacks a field of this shape: no rule of it matches */
+        k.value[e] = s->v[f] & sh->mask[e];
+    }
+    __u32 *first = bpf_map_lookup_elem(keys, &k);
+    if (!first)
+        return 0;
+    __u32 slot = *first;
+    for (int j = 0; j < HOLON_MAX_CHAIN; j++) {
+        if (slot >= c->best)  /* also ends the chain at HOLON_NO_SLOT */
+            break;
+        struct holon_rule *r = bpf_map_lookup_elem(rules, &slot);
+        if (!r)
+            break;
+        if (checks_pass(s, checks, r)) {
+            c->best = slot;
+            c->rule = *r;
+            break;
+        }
+        slot = r->next;
+    }
+    return 0;
+}

@@ -1,0 +1,173 @@
+// Holon's XDP filter: parse → classify against the active rule table → drop / rate-limit /
+// pass / count, with an allowlist, an observe mode, counters and 1-in-N samples to a ring.
+// Built by the BPFObject plugin (Plugins/BPFObject) into bytes the Dataplane module embeds;
+// map layouts come from ../include/holon_xdp_shared.h, shared with the Swift loader.
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+#include "holon_xdp_shared.h"
+#include "maps.bpf.h"
+#include "parse.bpf.h"
+#include "classify.bpf.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+// TokenBucket.take, line by line; the spin lock makes it one step across CPUs.
+static __always_inline int bucket_take(struct holon_bucket *b, __u64 now)
+{
+    int ok = 0;
+    bpf_spin_lock(&b->lock);
+    if (!b->started) {
+        b->started = 1;
+        b->last = now;
+        b->tokens = b->capacity;
+    } else if (now > b->last) {
+        __u64 elapsed = now - b->last;
+        __u64 room = b->capacity - b->tokens;
+        b->last = now;
+        if (b->pps != 0) {
+            if (elapsed > room / b->pps)
+                b->tokens = b->capacity;
+            else
+                b->tokens += b->pps * elapsed;
+        }
+    }
+    if (b->tokens >= 1000000000ull) {
+        b->tokens -= 1000000000ull;
+        ok = 1;
+    }
+    bpf_spin_unlock(&b->lock);
+    return ok;
+}
+
+static __always_inline int allowlisted(struct holon_scratch *s)
+{
+    if (s->version == 4) {
+        struct holon_lpm_v4 k = { .prefixlen = 32 };
+        __u32 a = __builtin_bswap32((__u32)s->v[HOLON_F_SRC_V4]);
+        __builtin_memcpy(k.addr, &a, 4);
+        return bpf_map_lookup_elem(&allow_v4, &k) != 0;
+    }
+    struct holon_lpm_v6 k = { .prefixlen = 128 };
+    __u64 hi = __builtin_bswap64(s->v[HOLON_F_SRC_V6_HI]), lo = __builtin_bswap64(s->v[HOLON_F_SRC_V6_LO]);
+    __builtin_memcpy(k.addr, &hi, 8);
+    __builtin_memcpy(k.addr + 8, &lo, 8);
+    return bpf_map_lookup_elem(&allow_v6, &k) != 0;
+}
+
+static __always_inline struct holon_rule_counters *rule_counters(__u32 id)
+{
+    struct holon_rule_counters *c = bpf_map_lookup_elem(&rule_ctrs, &id);
+    if (c)
+        return c;
+    struct holon_rule_counters zero = {};
+    bpf_map_update_elem(&rule_ctrs, &id, &zero, BPF_NOEXIST);
+    return bpf_map_lookup_elem(&rule_ctrs, &id);
+}
+
+static __always_inline void sample(struct xdp_md *ctx, struct holon_stats *st, __u64 now, __u32 len,
+                                   __u8 verdict, __u8 flags, __u32 rule_id)
+{
+    struct holon_sample *r = bpf_ringbuf_reserve(&samples, sizeof(*r), 0);
+    if (!r) {
+        st->ring_full++;   /* never wait for the reader */
+        return;
+    }
+    __u32 cap = len < HOLON_SAMPLE_BYTES ? len : HOLON_SAMPLE_BYTES;
+    // The verifier rejects a possibly-zero length for bpf_xdp_load_bytes, even clamped.
+    __u32 n = ((cap - 1) & (HOLON_SAMPLE_BYTES - 1)) + 1;
+    if (cap == 0 || bpf_xdp_load_bytes(ctx, 0, r->data, n) != 0) {
+        bpf_ringbuf_discard(r, 0);
+        return;
+    }
+    r->timestamp = now;
+    r->wire_len = len;
+    r->cap_len = n;
+    r->rule_id = rule_id;
+    r->verdict = verdict;
+    r->flags = flags;
+    r->pad = 0;
+    bpf_ringbuf_submit(r, 0);
+    st->sampled++;
+}
+
+SEC("xdp")
+int holon_xdp(struct xdp_md *ctx)
+{
+    __u32 zero = 0;
+    struct holon_config *cfg = bpf_map_lookup_elem(&config, &zero);
+    struct holon_stats *st = bpf_map_lookup_elem(&stats, &zero);
+    struct holon_scratch *s = bpf_map_lookup_elem(&scratch, &zero);
+    if (!cfg || !st || !s)
+        return XDP_PASS;
+    __u64 now = bpf_ktime_get_tai_ns();
+    __u32 len = bpf_xdp_get_buff_len(ctx);
+    st->packets++;
+    st->bytes += len;
+
+    __u8 verdict = HOLON_V_PASS, flags = 0;
+    __u32 rule_id = 0;
+    int action = XDP_PASS;
+    if (holon_parse(ctx, len, cfg->direction) != 0) {
+        verdict = HOLON_V_UNPARSED;
+        st->unparsed++;
+    } else if (allowlisted(s)) {
+        verdict = HOLON_V_ALLOWLISTED;
+        st->allowlisted++;
+    } else {
+        struct classify_ctx c = { .gen = cfg->gen & 1, .best = HOLON_NO_SLOT };
+        __u32 nshapes = cfg->table[c.gen].nshapes;
+        if (nshapes > HOLON_MAX_SHAPES)
+            nshapes = HOLON_MAX_SHAPES;
+        if (nshapes)
+            bpf_loop(nshapes, classify_shape, &c, 0);
+        if (c.best != HOLON_NO_SLOT) {
+            rule_id = c.rule.id;
+            flags |= HOLON_SAMPLE_MATCHED;
+            st->matched++;
+            struct holon_rule_counters *rc = rule_counters(rule_id);
+            if (rc)
+                rc->hits++;
+            switch (c.rule.action) {
+            case HOLON_A_DROP:
+                verdict = HOLON_V_DROP;
+                break;
+            case HOLON_A_COUNT:
+                verdict = HOLON_V_COUNTED;
+                st->counted++;
+                break;
+            case HOLON_A_RATE: {
+                struct holon_bucket *b = bpf_map_lookup_elem(&buckets, &rule_id);
+                // A missing bucket (never left by the loader) fails open.
+                if (b && !bucket_take(b, now))
+                    verdict = HOLON_V_RATE_LIMITED;
+                break;
+            }
+            default:
+                break;
+            }
+            if (rc && (verdict == HOLON_V_DROP || verdict == HOLON_V_RATE_LIMITED))
+                rc->drops++;
+        }
+        if (verdict == HOLON_V_DROP || verdict == HOLON_V_RATE_LIMITED) {
+            if (cfg->observe) {
+                flags |= HOLON_SAMPLE_OBSERVED;
+                st->observed_drops++;
+            } else {
+                action = XDP_DROP;
+                if (verdict == HOLON_V_RATE_LIMITED)
+                    st->rate_limited++;
+            }
+        }
+    }
+    if (action == XDP_DROP)
+        st->dropped++;
+    else
+        st->passed++;
+
+    __u32 every = cfg->sample_every;
+    if (every && ++s->sample_ctr >= every) {
+        s->sample_ctr = 0;
+        sample(ctx, st, now, len, verdict, flags, rule_id);
+    }
+    return action;
+}

@@ -1,0 +1,140 @@
+// Maps of the XDP program. The loader pins them under /sys/fs/bpf/holon/ (same names), so
+// rules and counters outlive the process that installed them.
+#pragma once
+
+// The IPv6 extension-header walk in progress (see ext_step in parse.bpf.h).
+struct holon_ext_walk {
+    __u32 cur, endb, frag_off, ip_id;
+    __u8 next, is_frag, mf, err;
+};
+
+// Per-packet working memory: the parsed fields. A map value rather than the stack so the
+// classifier callbacks can index fields by number.
+struct holon_scratch {
+    __u64 v[HOLON_F_SLOTS];
+    __u32 present;           /* bit f: the packet has field f */
+    __u32 sample_ctr;
+    __u32 version;           /* 4 or 6 */
+    __u32 pad;
+    struct holon_ext_walk walk;
+};
+
+struct {
+    __uint(type, BPF_MAP_TYPE_ARRAY);
+    __uint(max_entries, 1);
+    __type(key, __u32);
+    __type(value, struct holon_config);
+} config SEC(".maps");
+
+struct {
+    __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+    __uint(max_entries, 1);
+    __type(key, __u32);
+    __type(value, struct holon_stats);
+} stats SEC(".maps");
+
+struct {
+    __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+    __uint(max_entries, 1);
+    __type(key, __u32);
+    __type(value, struct holon_scratch);
+} scratch SEC(".maps");
+
+// Created lazily by the program on a rule's first hit; the loader deletes ids that leave the
+// table or change action.
+struct {
+    __uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+    __uint(map_flags, BPF_F_NO_PREALLOC);
+    __uint(max_entries, HOLON_MAX_RULES);
+    __type(key, __u32);
+    __type(value, struct holon_rule_counters);
+} rule_ctrs SEC(".maps");
+
+// One bucket per rate-limit rule id, shared across CPUs (spin lock inside).
+struct {
+    __uint(type, BPF_MAP_TYPE_HASH);
+    __uint(map_flags, BPF_F_NO_PREALLOC);
+    __uint(max_entries, HOLON_MAX_RULES);
+    __type(key, __u32);
+    __type(value, struct holon_bucket);
+} buckets SEC(".maps");
+
+struct {
+    __uint(type, BPF_MAP_TYPE_LPM_TRIE);
+    __uint(map_flags, BPF_F_NO_PREALLOC);
+    __uint(max_entries, 65536);
+    __type(key, struct holon_lpm_v4);
+    __type(value, __u8);
+} allow_v4 SEC(".maps");
+
+struct {
+    __uint(type, BPF_MAP_TYPE_LPM_TRIE);
+    __uint(map_flags, BPF_F_NO_PREALLOC);
+    __uint(max_entries, 65536);
+    __type(key, struct holon_lpm_v6);
+    __type(value, __u8);
+} allow_v6 SEC(".maps");
+
+struct {
+    __uint(type, BPF_MAP_TYPE_RINGBUF);
+    __uint(max_entries, HOLON_RING_BYTES);
+} samples SEC(".maps");
+
+// The rule table: two generations (outer index = config.gen), each a set of inner maps the
+// loader builds whole and then swaps in. The templates below only fix the inner maps' types;
+// the loader creates the real ones sized to the table. Sizes, not BTF types: the structs are
+// only used through pointers, so clang would emit them as bare forward declarations.
+struct shapes_inner {
+    __uint(type, BPF_MAP_TYPE_ARRAY);
+    __uint(max_entries, HOLON_MAX_SHAPES);
+    __uint(key_size, sizeof(__u32));
+    __uint(value_size, sizeof(struct holon_shape));
+};
+struct keys_inner {
+    __uint(type, BPF_MAP_TYPE_HASH);
+    __uint(max_entries, 1);
+    __uint(key_size, sizeof(struct holon_key));
+    __uint(value_size, sizeof(__u32));
+};
+struct rules_inner {
+    __uint(type, BPF_MAP_TYPE_ARRAY);
+    __uint(map_flags, BPF_F_INNER_MAP);
+    __uint(max_entries, 1);
+    __uint(key_size, sizeof(__u32));
+    __uint(value_size, sizeof(struct holon_rule));
+};
+struct checks_inner {
+    __uint(type, BPF_MAP_TYPE_ARRAY);
+    __uint(map_flags, BPF_F_INNER_MAP);
+    __uint(max_entries, 1);
+    __uint(key_size, sizeof(__u32));
+    __uint(value_size, sizeof(struct holon_check));
+};
+
+struct {
+    __uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+    __uint(max_entries, 2);
+    __type(key, __u32);
+    __array(values, struct shapes_inner);
+} shapes_out SEC(".maps");
+
+struct {
+    __uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+    __uint(max_entries, 2);
+    __type(key, __u32);
+    __array(values, struct keys_inner);
+} keys_out SEC(".maps");
+
+struct {
+    __uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+    __uint(max_entries, 2);
+    __type(key, __u32);
+    __array(values, struct rules_inner);
+} rules_out SEC(".maps");
+
+struct {
+    __uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+    __uint(max_entries, 2);
+    __type(key, __u32);
+    __array(values, struct checks_inner);
+} checks_out SEC(".maps");

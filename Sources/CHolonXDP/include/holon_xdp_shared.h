@@ -1,0 +1,163 @@
+// The one header the XDP program (bpf/holon_xdp.bpf.c) and the Swift loader (Dataplane) share:
+// map layouts, value structs and constants. Change it and both sides rebuild.
+//
+// Only uapi types (<linux/types.h>, <linux/bpf.h>), so it compiles for `-target bpf` and the host.
+#ifndef HOLON_XDP_SHARED_H
+#define HOLON_XDP_SHARED_H
+
+#include <linux/types.h>
+#include <linux/bpf.h> /* struct bpf_spin_lock */
+
+// ---- Fields -------------------------------------------------------------------------------
+// Field slots 0…21 are the canonical fields of DESIGN.md in RuleField order; the rest are the
+// raw address views prefix predicates need (an IPv4 prefix tests the 32-bit address and only
+// exists on IPv4 packets; an IPv6 prefix tests the two 64-bit halves, only on IPv6 packets),
+// while `src_ip`/`dst_ip` hold `IPAddress.fieldValue` for equality and ranges.
+enum holon_field {
+    HOLON_F_PROTO = 0, HOLON_F_SRC_IP, HOLON_F_DST_IP, HOLON_F_SRC_PORT, HOLON_F_DST_PORT,
+    HOLON_F_TCP_FLAGS, HOLON_F_TTL, HOLON_F_DF, HOLON_F_MF, HOLON_F_FRAG_OFFSET, HOLON_F_IP_ID,
+    HOLON_F_IP_LEN, HOLON_F_TCP_WINDOW, HOLON_F_DSCP, HOLON_F_ECN, HOLON_F_ICMP_TYPE,
+    HOLON_F_ICMP_CODE, HOLON_F_PAYLOAD_LEN, HOLON_F_SIZE_CLASS, HOLON_F_SRC_PORT_BAND,
+    HOLON_F_DST_PORT_BAND, HOLON_F_DIRECTION,
+    HOLON_F_SRC_V4, HOLON_F_DST_V4, HOLON_F_SRC_V6_HI, HOLON_F_SRC_V6_LO, HOLON_F_DST_V6_HI,
+    HOLON_F_DST_V6_LO,
+    HOLON_F_COUNT
+};
+#define HOLON_F_SLOTS 32 /* power of two ≥ HOLON_F_COUNT: field indexes are masked with 31 */
+
+// ---- Table limits ---------------------------------------------------------------------------
+// Per-packet work is bounded by these, never by the number of rules.
+#define HOLON_MAX_SHAPES 64      /* distinct (field, mask) sets in one table */
+#define HOLON_MAX_KEY_ELEMS 8    /* hashed fields per shape; more spill into checks */
+#define HOLON_MAX_CHECKS 8       /* ranges (and spilled masks) verified per rule */
+#ifndef HOLON_MAX_CHAIN_OVERRIDE
+#define HOLON_MAX_CHAIN 32
+#else
+#define HOLON_MAX_CHAIN HOLON_MAX_CHAIN_OVERRIDE
+#endif
+/* HOLON_MAX_CHAIN: rules sharing one shape+key that differ only by checks */
+#define HOLON_MAX_RULES (1u << 21)
+#define HOLON_NO_SLOT 0xFFFFFFFFu
+#define HOLON_SAMPLE_BYTES 256
+#define HOLON_RING_BYTES (1u << 23)
+
+// One shape: which fields (and masks) make up the hash key of its rules. Shapes are stored
+// sorted by `min_slot`, so the search stops once no remaining shape can beat the best match.
+struct holon_shape {
+    __u32 min_slot;          /* best (lowest) slot among the shape's rules */
+    __u32 nelems;
+    __u8 field[HOLON_MAX_KEY_ELEMS];
+    __u64 mask[HOLON_MAX_KEY_ELEMS];
+};
+
+// Hash key: shape index then masked field values; unused elements are zero.
+struct holon_key {
+    __u32 shape;
+    __u32 pad;
+    __u64 value[HOLON_MAX_KEY_ELEMS];
+};
+
+// A rule in evaluation order (slot = rank by priority desc, id asc), in the rules array.
+enum holon_action { HOLON_A_DROP = 0, HOLON_A_PASS = 1, HOLON_A_COUNT = 2, HOLON_A_RATE = 3 };
+struct holon_rule {
+    __u32 id;
+    __u32 next;              /* next slot with the same shape+key, HOLON_NO_SLOT at the end */
+    __u32 check_start;       /* index into the checks array */
+    __u8 action;             /* enum holon_action */
+    __u8 nchecks;
+    __u16 pad;
+};
+
+// A predicate not in the hash key: a range, or a mask that did not fit in the key.
+enum holon_check_kind { HOLON_C_RANGE = 0, HOLON_C_MASK = 1 };
+struct holon_check {
+    __u8 field;
+    __u8 kind;
+    __u8 pad[6];
+    __u64 a;                 /* range: lo; mask: mask */
+    __u64 b;                 /* range: hi; mask: value */
+};
+
+// ---- Configuration ----------------------------------------------------------------------------
+struct holon_table_info {
+    __u32 nshapes;
+    __u32 nrules;
+};
+
+// Single element of the config array. The loader writes the inactive generation's info first
+// and flips `gen` last; `gen` is only ever 0 or 1, so the flip changes one byte and a packet
+// can never read a torn value.
+struct holon_config {
+    __u32 gen;
+    __u32 sample_every;      /* 0: no sampling; N: one packet in N (per CPU) */
+    __u32 observe;           /* 1: classify and count, never drop */
+    __u32 direction;         /* value of the `direction` field: 0 inbound, 1 outbound, 0xFF absent */
+    struct holon_table_info table[2];
+};
+#define HOLON_DIRECTION_NONE 0xFFu
+
+// ---- Counters -------------------------------------------------------------------------------
+// Per-CPU global counters: packets = passed + dropped.
+struct holon_stats {
+    __u64 packets;
+    __u64 bytes;
+    __u64 passed;
+    __u64 dropped;           /* by drop rules and rate limits */
+    __u64 rate_limited;      /* of dropped, by rate limits */
+    __u64 matched;           /* a rule won */
+    __u64 counted;           /* a count rule won */
+    __u64 allowlisted;
+    __u64 unparsed;          /* not IP or malformed: passed unclassified */
+    __u64 observed_drops;    /* observe mode: would have dropped */
+    __u64 sampled;
+    __u64 ring_full;         /* samples lost because the ring was full */
+};
+
+// Per-CPU, per rule id (survives table replacement while id and action are unchanged).
+struct holon_rule_counters {
+    __u64 hits;
+    __u64 drops;
+};
+
+// Token bucket of one rate-limit rule, shared by all CPUs: the lock makes refill-and-take one
+// step. Arithmetic mirrors Sources/Rules/TokenBucket.swift exactly (nanotokens, 10^9 per token).
+struct holon_bucket {
+    struct bpf_spin_lock lock;
+    __u32 started;
+    __u64 pps;
+    __u64 capacity;
+    __u64 tokens;
+    __u64 last;
+};
+
+// Allowlist keys (LPM tries): prefix length then the address in network byte order.
+struct holon_lpm_v4 {
+    __u32 prefixlen;
+    __u8 addr[4];
+};
+struct holon_lpm_v6 {
+    __u32 prefixlen;
+    __u8 addr[16];
+};
+
+// ---- Samples ----------------------------------------------------------------------------------
+// Verdict codes match Rules' Verdict.Decision (0…3), plus what only the data plane sees.
+enum holon_verdict {
+    HOLON_V_PASS = 0, HOLON_V_DROP = 1, HOLON_V_RATE_LIMITED = 2, HOLON_V_COUNTED = 3,
+    HOLON_V_ALLOWLISTED = 4, HOLON_V_UNPARSED = 5
+};
+#define HOLON_SAMPLE_MATCHED 1   /* rule_id is valid */
+#define HOLON_SAMPLE_OBSERVED 2  /* observe mode: a drop verdict was not enforced */
+
+struct holon_sample {
+    __u64 timestamp;         /* CLOCK_TAI ns (bpf_ktime_get_tai_ns); the loader converts to Unix */
+    __u32 wire_len;
+    __u32 cap_len;           /* bytes of data[] that hold the frame */
+    __u32 rule_id;
+    __u8 verdict;            /* enum holon_verdict */
+    __u8 flags;
+    __u16 pad;
+    __u8 data[HOLON_SAMPLE_BYTES];
+};
+
+#endif

@@ -1,1 +1,0 @@
-// Placeholder: the shared map-layout header and helpers land here.

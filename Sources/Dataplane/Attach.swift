@@ -1,0 +1,133 @@
+import CHolonXDP
+import CLibBPF
+import Foundation
+import Rules
+
+// XDP attach flags from <linux/if_link.h> (not reachable through libbpf's headers).
+private let xdpFlagsSKBMode: UInt32 = 1 << 1
+private let xdpFlagsDrvMode: UInt32 = 1 << 2
+
+extension Dataplane {
+    /// Loads the program, attaches it to `options.interface` (native, else generic unless
+    /// `generic` forces generic) through a BPF link, and pins maps, program and link.
+    ///
+    /// A pinned link is what keeps the filter enforcing after this process exits, and — unlike
+    /// a plain attach — it cannot be left stuck: `detach` unpins and detaches it. Attaching when
+    /// a live link is already pinned changes nothing and reports the existing mode.
+    public static func attach(_ options: DataplaneOptions = .standard, generic: Bool = false) throws(DataplaneError) -> (Dataplane, AttachMode) {
+        try requireRoot()
+        let root = (options.pinDirectory as NSString).deletingLastPathComponent
+        try DataplaneError.check(holon_bpffs_ensure(root.isEmpty ? "/" : root), "mounting bpffs at \(root)")
+        try? FileManager.default.createDirectory(atPath: options.pinDirectory, withIntermediateDirectories: true)
+
+        let linkPath = "\(options.pinDirectory)/link"
+        if let mode = try liveAttachMode(options) {
+            return (try open(options), mode)
+        }
+        unlink(linkPath)   // a defunct link (its namespace was deleted) or none
+
+        let fresh = !FileManager.default.fileExists(atPath: "\(options.pinDirectory)/config")
+        let obj = try EmbeddedObject.open(pinDirectory: options.pinDirectory)
+        let dp = try load(obj, options: options)
+        if fresh {
+            var c = holon_config()
+            c.sample_every = options.initialSampleEvery
+            c.direction = 0   // XDP sees ingress: inbound
+            try dp.writeConfig(c)
+        }
+        let mode = try inNetworkNamespace(options.namespace) { () throws(DataplaneError) -> AttachMode in
+            let ifindex = if_nametoindex(options.interface)
+            guard ifindex != 0 else { throw .interfaceMissing(options.interface, namespace: options.namespace) }
+            var linkFD: Int32 = -1
+            var mode = AttachMode.native
+            for (m, flags) in [(AttachMode.native, xdpFlagsDrvMode), (.generic, xdpFlagsSKBMode)] where !(generic && m == .native) {
+                var lo = bpf_link_create_opts()
+                lo.sz = MemoryLayout<bpf_link_create_opts>.size
+                lo.flags = flags
+                linkFD = bpf_link_create(dp.programFD, Int32(ifindex), BPF_XDP, &lo)
+                mode = m
+                if linkFD >= 0 { break }
+            }
+            try DataplaneError.check(linkFD, "attaching XDP to \(options.interface)")
+            defer { close(linkFD) }
+            try DataplaneError.check(bpf_obj_pin(linkFD, linkPath), "pinning the XDP link")
+            unlink("\(options.pinDirectory)/prog")
+            try DataplaneError.check(bpf_obj_pin(dp.programFD, "\(options.pinDirectory)/prog"), "pinning the program")
+            return mode
+        }
+        return (dp, mode)
+    }
+
+    /// The mode of the pinned link when it is alive (still bound to an interface), else nil.
+    static func liveAttachMode(_ options: DataplaneOptions) throws(DataplaneError) -> AttachMode? {
+        let fd = bpf_obj_get("\(options.pinDirectory)/link")
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var info = bpf_link_info()
+        var len = UInt32(MemoryLayout<bpf_link_info>.size)
+        guard bpf_obj_get_info_by_fd(fd, &info, &len) == 0, info.xdp.ifindex != 0 else { return nil }
+        let ifindex = info.xdp.ifindex
+        return try? inNetworkNamespace(options.namespace) { () throws(DataplaneError) -> AttachMode? in
+            var q = bpf_xdp_query_opts()
+            q.sz = MemoryLayout<bpf_xdp_query_opts>.size
+            guard bpf_xdp_query(Int32(ifindex), 0, &q) == 0 else { return nil }
+            return q.attach_mode == 2 ? .generic : .native   // XDP_ATTACHED_SKB = 2
+        } ?? nil
+    }
+
+    /// Detaches the link, removes every pin and the rule state. True if something was attached
+    /// or pinned. Safe to call when nothing is.
+    @discardableResult
+    public static func detach(_ options: DataplaneOptions = .standard) throws(DataplaneError) -> Bool {
+        try requireRoot()
+        let dir = options.pinDirectory
+        var found = false
+        let linkFD = bpf_obj_get("\(dir)/link")
+        if linkFD >= 0 {
+            found = true
+            _ = bpf_link_detach(linkFD)   // fails harmlessly on a defunct link
+            close(linkFD)
+        }
+        if let names = try? FileManager.default.contentsOfDirectory(atPath: dir) {
+            found = found || !names.isEmpty
+            for n in names { unlink("\(dir)/\(n)") }
+            rmdir(dir)
+        }
+        unlink(options.stateFile)
+        return found
+    }
+
+    /// What is attached where, without loading anything.
+    public static func status(_ options: DataplaneOptions = .standard) throws(DataplaneError) -> FilterStatus {
+        try requireRoot()
+        var s = FilterStatus(pinDirectory: options.pinDirectory, namespace: options.namespace, interface: options.interface)
+        s.pinned = FileManager.default.fileExists(atPath: "\(options.pinDirectory)/config")
+        s.mode = try liveAttachMode(options)
+        s.attached = s.mode != nil
+        let prog = bpf_obj_get("\(options.pinDirectory)/prog")
+        if prog >= 0 {
+            var info = bpf_prog_info()
+            var len = UInt32(MemoryLayout<bpf_prog_info>.size)
+            if bpf_obj_get_info_by_fd(prog, &info, &len) == 0 { s.programID = info.id }
+            close(prog)
+        }
+        if s.pinned, let dp = try? open(options) {
+            s.settings = try? dp.settings()
+            s.stats = try? dp.stats()
+        }
+        return s
+    }
+}
+
+/// `holon filter status`.
+public struct FilterStatus: Sendable, Codable {
+    public var pinDirectory: String
+    public var namespace: String?
+    public var interface: String
+    public var attached = false
+    public var mode: AttachMode?
+    public var pinned = false
+    public var programID: UInt32?
+    public var settings: DataplaneSettings?
+    public var stats: DataplaneStats?
+}

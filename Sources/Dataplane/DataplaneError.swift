@@ -1,0 +1,30 @@
+import Glibc
+
+/// What went wrong loading, attaching or driving the XDP program.
+public enum DataplaneError: Error, Sendable, CustomStringConvertible {
+    case notRoot
+    /// A libbpf or system call failed; `code` is the (positive) errno.
+    case system(String, code: Int32)
+    case namespaceMissing(String)
+    case interfaceMissing(String, namespace: String?)
+    case notAttached(String)
+    case compile(RuleCompileError)
+    case stateFile(String)
+
+    public var description: String {
+        switch self {
+        case .notRoot: return "the data plane needs root (BPF, network namespaces)"
+        case .system(let what, let code): return "\(what): \(String(cString: strerror(code))) (errno \(code))"
+        case .namespaceMissing(let n): return "network namespace \(n) does not exist (run `holon lab up`)"
+        case .interfaceMissing(let i, let n): return "interface \(i) not found" + (n.map { " in namespace \($0)" } ?? "")
+        case .notAttached(let dir): return "no filter is attached (nothing pinned in \(dir)); run `holon filter attach`"
+        case .compile(let e): return "rule table: \(e)"
+        case .stateFile(let m): return "rule state file: \(m)"
+        }
+    }
+
+    /// Turns a libbpf-style return (negative errno, or -1 with errno set) into a throw.
+    static func check(_ r: Int32, _ what: @autoclosure () -> String) throws(DataplaneError) {
+        if r < 0 { throw .system(what(), code: r == -1 ? errno : -r) }
+    }
+}

@@ -1,0 +1,172 @@
+import CHolonXDP
+import CLibBPF
+import Foundation
+import Rules
+
+/// What an install did.
+public struct InstallReport: Sendable, Hashable, Codable {
+    public var rules: Int
+    public var shapes: Int
+    public var keys: Int
+    /// The generation (0/1) now active.
+    public var generation: UInt32
+    public var nanoseconds: UInt64
+}
+
+extension Dataplane {
+    /// Replaces the whole rule table atomically: the new table is built in fresh inner maps of
+    /// the inactive generation, then one config write flips the generation, so each packet sees
+    /// the old table or the new one, never a mix. Buckets and counters of rules that keep their
+    /// id and action carry over (refreshing a rule must not hand an attacker a fresh burst);
+    /// the rest are removed.
+    @discardableResult
+    public func install(_ rules: [Rule]) throws(DataplaneError) -> InstallReport {
+        let t0 = DispatchTime.now().uptimeNanoseconds
+        let table: CompiledTable
+        do { table = try RuleCompiler.compile(rules) } catch { throw .compile(error) }
+        return try locked { () throws(DataplaneError) -> InstallReport in
+            var cfg = try config()
+            let inactive: UInt32 = (cfg.gen & 1) ^ 1
+            let previous = Dictionary(installedRules.map { ($0.id, $0.action) }, uniquingKeysWith: { a, _ in a })
+            try prepareBuckets(table.ordered, previous: previous)
+
+            let shapesFD = try createMap(BPF_MAP_TYPE_ARRAY, "holon_shapes", key: 4, value: MemoryLayout<holon_shape>.size,
+                                         entries: Int(HOLON_MAX_SHAPES), flags: 0)
+            defer { close(shapesFD) }
+            let keysFD = try createMap(BPF_MAP_TYPE_HASH, "holon_keys", key: MemoryLayout<holon_key>.size, value: 4,
+                                       entries: max(1, table.keys.count), flags: 0)
+            defer { close(keysFD) }
+            let innerFlag = UInt32(BPF_F_INNER_MAP)
+            let rulesFD = try createMap(BPF_MAP_TYPE_ARRAY, "holon_rules", key: 4, value: MemoryLayout<holon_rule>.size,
+                                        entries: max(1, table.rules.count), flags: innerFlag)
+            defer { close(rulesFD) }
+            let checksFD = try createMap(BPF_MAP_TYPE_ARRAY, "holon_checks", key: 4, value: MemoryLayout<holon_check>.size,
+                                         entries: max(1, table.checks.count), flags: innerFlag)
+            defer { close(checksFD) }
+            try updateArray(shapesFD, table.shapes, "shapes")
+            try updateArray(rulesFD, table.rules, "rules")
+            try updateArray(checksFD, table.checks, "checks")
+            try updateBatch(keysFD, keys: table.keys, values: table.firstSlots, "keys")
+
+            for (outer, inner) in [("shapes_out", shapesFD), ("keys_out", keysFD), ("rules_out", rulesFD), ("checks_out", checksFD)] {
+                var k = inactive
+                var v = inner
+                try DataplaneError.check(bpf_map_update_elem(fd(outer), &k, &v, UInt64(BPF_ANY)), "swapping in \(outer)")
+            }
+            let info = holon_table_info(nshapes: UInt32(table.shapes.count), nrules: UInt32(table.rules.count))
+            if inactive == 0 { cfg.table.0 = info } else { cfg.table.1 = info }
+            try writeConfig(cfg)        // the inactive generation's size, not yet read by anyone
+            cfg.gen = inactive
+            try writeConfig(cfg)        // the flip: one byte changes
+
+            try dropStaleState(table.ordered, previous: previous)
+            installedRules = table.ordered
+            if let options { try RuleState.write(table.ordered, options) }
+            return InstallReport(rules: table.rules.count, shapes: table.shapes.count, keys: table.keys.count,
+                                 generation: inactive, nanoseconds: DispatchTime.now().uptimeNanoseconds - t0)
+        }
+    }
+
+    /// Adds rules to the installed table (ids must be new) and reinstalls it.
+    @discardableResult
+    public func add(_ rules: [Rule]) throws(DataplaneError) -> InstallReport {
+        try install(self.rules + rules)
+    }
+
+    /// Removes rules by id and reinstalls. Returns the ids that were not installed.
+    public func delete(ids: Set<UInt32>) throws(DataplaneError) -> Set<UInt32> {
+        let current = rules
+        let missing = ids.subtracting(current.map(\.id))
+        try install(current.filter { !ids.contains($0.id) })
+        return missing
+    }
+
+    func createMap(_ type: bpf_map_type, _ name: String, key: Int, value: Int, entries: Int, flags: UInt32) throws(DataplaneError) -> Int32 {
+        var o = bpf_map_create_opts()
+        o.sz = MemoryLayout<bpf_map_create_opts>.size
+        o.map_flags = flags
+        let fd = bpf_map_create(type, name, UInt32(key), UInt32(value), UInt32(entries), &o)
+        try DataplaneError.check(fd, "creating map \(name) (\(entries) entries)")
+        return fd
+    }
+
+    func updateArray<T>(_ fd: Int32, _ values: [T], _ what: String) throws(DataplaneError) {
+        guard !values.isEmpty else { return }
+        let keys = (0..<UInt32(values.count)).map { $0 }
+        try updateBatch(fd, keys: keys, values: values, what)
+    }
+
+    /// One batch syscall per chunk instead of one per element (what keeps 100k rules well under
+    /// a second).
+    func updateBatch<K, V>(_ fd: Int32, keys: [K], values: [V], _ what: String) throws(DataplaneError) {
+        let chunk = 1 << 16
+        var start = 0
+        while start < keys.count {
+            let n = min(chunk, keys.count - start)
+            var count = UInt32(n)
+            let r = keys.withUnsafeBufferPointer { k in
+                values.withUnsafeBufferPointer { v in
+                    bpf_map_update_batch(fd, k.baseAddress! + start, v.baseAddress! + start, &count, nil)
+                }
+            }
+            try DataplaneError.check(r, "writing \(what)")
+            start += n
+        }
+    }
+
+    /// Makes sure every rate-limit rule has its bucket before the table that uses it goes live;
+    /// a rule keeping its id and exact action keeps its bucket.
+    func prepareBuckets(_ rules: [Rule], previous: [UInt32: Action]) throws(DataplaneError) {
+        for r in rules {
+            guard case .rateLimit(let pps, _) = r.action, let burst = r.action.effectiveBurst else { continue }
+            var id = r.id
+            var existing = holon_bucket()
+            if previous[r.id] == r.action, bpf_map_lookup_elem(fd("buckets"), &id, &existing) == 0 { continue }
+            var b = holon_bucket()
+            b.pps = pps
+            b.capacity = min(burst, TokenBucket.maxBurst) * TokenBucket.nanotokensPerToken
+            b.tokens = b.capacity
+            try DataplaneError.check(bpf_map_update_elem(fd("buckets"), &id, &b, UInt64(BPF_ANY)), "writing bucket \(r.id)")
+        }
+    }
+
+    /// After the flip: forget buckets and counters of rules that left or changed action.
+    func dropStaleState(_ rules: [Rule], previous: [UInt32: Action]) throws(DataplaneError) {
+        var now: [UInt32: Action] = [:]
+        now.reserveCapacity(rules.count)
+        for r in rules { now[r.id] = r.action }
+        for name in ["rule_ctrs", "buckets"] {
+            for id in allKeys(fd(name)) {
+                let keep: Bool
+                if let a = now[id] {
+                    if name == "buckets" {
+                        // prepareBuckets already wrote a fresh bucket where the action changed.
+                        if case .rateLimit = a { keep = true } else { keep = false }
+                    } else {
+                        keep = previous[id].map { $0 == a } ?? true
+                    }
+                } else {
+                    keep = false
+                }
+                if !keep {
+                    var k = id
+                    _ = bpf_map_delete_elem(fd(name), &k)
+                }
+            }
+        }
+    }
+
+    /// Every UInt32 key of a hash map.
+    func allKeys(_ fd: Int32) -> [UInt32] {
+        var out: [UInt32] = []
+        var key: UInt32 = 0
+        var next: UInt32 = 0
+        var r = bpf_map_get_next_key(fd, nil, &next)
+        while r == 0 {
+            out.append(next)
+            key = next
+            r = bpf_map_get_next_key(fd, &key, &next)
+        }
+        return out
+    }
+}

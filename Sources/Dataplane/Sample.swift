@@ -1,0 +1,49 @@
+import CHolonXDP
+import Packets
+import Rules
+
+/// What the filter did to a sampled packet.
+public enum SampleVerdict: UInt8, Sendable, Codable, CustomStringConvertible {
+    case pass = 0, drop = 1, rateLimited = 2, counted = 3, allowlisted = 4, unparsed = 5
+
+    /// The reference matcher's decision, for verdicts it can produce.
+    public var decision: Verdict.Decision? { Verdict.Decision(rawValue: rawValue) }
+
+    public var description: String {
+        ["pass", "drop", "rate-limited", "counted", "allowlisted", "unparsed"][Int(rawValue)]
+    }
+}
+
+/// One packet sampled by the XDP program: its first bytes, when and what was decided.
+public struct DataplaneSample: Sendable, Hashable {
+    /// Nanoseconds since the Unix epoch (the kernel stamps CLOCK_TAI; converted on read).
+    public var timestamp: UInt64
+    public var wireLength: UInt32
+    public var verdict: SampleVerdict
+    /// The winning rule, nil when none matched.
+    public var ruleID: UInt32?
+    /// Observe mode: the verdict is a drop that was not enforced.
+    public var observed: Bool
+    /// The first bytes of the frame (up to 256).
+    public var bytes: [UInt8]
+
+    /// The packet's fields, as the detector and the reference matcher see them.
+    public func features() throws(PacketParseError) -> PacketFeatures {
+        let b = UnsafeMutableRawBufferPointer.allocate(byteCount: bytes.count, alignment: 8)
+        defer { b.deallocate() }
+        b.copyBytes(from: bytes)
+        return try PacketParser.features(UnsafeRawBufferPointer(b), timestamp: timestamp, wireLength: Int(wireLength))
+    }
+
+    init(_ raw: UnsafeRawPointer, size: Int, taiOffset: Int64) {
+        let s = raw.loadUnaligned(as: holon_sample.self)
+        timestamp = UInt64(bitPattern: Int64(bitPattern: s.timestamp) &- taiOffset)
+        wireLength = s.wire_len
+        verdict = SampleVerdict(rawValue: s.verdict) ?? .pass
+        ruleID = s.flags & UInt8(HOLON_SAMPLE_MATCHED) != 0 ? s.rule_id : nil
+        observed = s.flags & UInt8(HOLON_SAMPLE_OBSERVED) != 0
+        let n = min(Int(s.cap_len), Int(HOLON_SAMPLE_BYTES))
+        let dataOffset = MemoryLayout<holon_sample>.offset(of: \holon_sample.data)!
+        bytes = Array(UnsafeRawBufferPointer(start: raw + dataOffset, count: n))
+    }
+}

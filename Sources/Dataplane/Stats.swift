@@ -1,0 +1,80 @@
+import Glibc
+import CHolonXDP
+import CLibBPF
+import Rules
+
+/// Global counters summed over CPUs. `packets == passed + dropped`.
+public struct DataplaneStats: Sendable, Hashable, Codable {
+    public var packets: UInt64 = 0
+    public var bytes: UInt64 = 0
+    public var passed: UInt64 = 0
+    public var dropped: UInt64 = 0
+    public var rateLimited: UInt64 = 0
+    public var matched: UInt64 = 0
+    public var counted: UInt64 = 0
+    public var allowlisted: UInt64 = 0
+    public var unparsed: UInt64 = 0
+    public var observedDrops: UInt64 = 0
+    public var sampled: UInt64 = 0
+    public var ringFull: UInt64 = 0
+
+    public init() {}
+}
+
+extension Dataplane {
+    /// Per-CPU map values come back as one value per *possible* CPU.
+    static let possibleCPUs = Int(max(1, libbpf_num_possible_cpus()))
+
+    /// Reads a per-CPU value and returns the per-CPU copies.
+    func perCPU<T>(_ fd: Int32, key: inout UInt32, as: T.Type) -> [T]? {
+        let stride = (MemoryLayout<T>.size + 7) & ~7
+        let buf = UnsafeMutableRawBufferPointer.allocate(byteCount: stride * Self.possibleCPUs, alignment: 8)
+        defer { buf.deallocate() }
+        guard bpf_map_lookup_elem(fd, &key, buf.baseAddress) == 0 else { return nil }
+        return (0..<Self.possibleCPUs).map { buf.load(fromByteOffset: $0 * stride, as: T.self) }
+    }
+
+    public func stats() throws(DataplaneError) -> DataplaneStats {
+        var zero: UInt32 = 0
+        guard let all = perCPU(fd("stats"), key: &zero, as: holon_stats.self) else {
+            throw .system("reading stats", code: errno)
+        }
+        var s = DataplaneStats()
+        for c in all {
+            s.packets &+= c.packets
+            s.bytes &+= c.bytes
+            s.passed &+= c.passed
+            s.dropped &+= c.dropped
+            s.rateLimited &+= c.rate_limited
+            s.matched &+= c.matched
+            s.counted &+= c.counted
+            s.allowlisted &+= c.allowlisted
+            s.unparsed &+= c.unparsed
+            s.observedDrops &+= c.observed_drops
+            s.sampled &+= c.sampled
+            s.ringFull &+= c.ring_full
+        }
+        return s
+    }
+
+    /// Zeroes the global counters (per-rule counters are reset by reinstalling).
+    public func resetStats() throws(DataplaneError) {
+        var zero: UInt32 = 0
+        let buf = [UInt8](repeating: 0, count: ((MemoryLayout<holon_stats>.size + 7) & ~7) * Self.possibleCPUs)
+        try DataplaneError.check(bpf_map_update_elem(fd("stats"), &zero, buf, UInt64(BPF_ANY)), "resetting stats")
+    }
+
+    /// Hits and drops of one rule (zero when it has not been hit).
+    public func counters(forRule id: UInt32) -> RuleCounters {
+        var k = id
+        guard let all = perCPU(fd("rule_ctrs"), key: &k, as: holon_rule_counters.self) else { return RuleCounters() }
+        return all.reduce(into: RuleCounters()) { $0.hits &+= $1.hits; $0.drops &+= $1.drops }
+    }
+
+    /// Counters of every rule that has been hit, by id.
+    public func allCounters() -> [UInt32: RuleCounters] {
+        var out: [UInt32: RuleCounters] = [:]
+        for id in allKeys(fd("rule_ctrs")) { out[id] = counters(forRule: id) }
+        return out
+    }
+}

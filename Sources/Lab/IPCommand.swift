@@ -1,0 +1,39 @@
+import Foundation
+
+/// Runs iproute2's `ip`. The lab drives `ip` rather than netlink: it is what an operator would
+/// type, and what they can run by hand to see the same state.
+enum IPCommand {
+    static let searchPath = ["/usr/sbin/ip", "/sbin/ip", "/usr/bin/ip", "/bin/ip"]
+
+    static func executable() throws(LabError) -> String {
+        for p in searchPath where FileManager.default.isExecutableFile(atPath: p) { return p }
+        throw .ipMissing
+    }
+
+    /// Runs `ip args…`, returning stdout; throws with stderr on a non-zero exit.
+    @discardableResult
+    static func run(_ args: [String]) throws(LabError) -> String {
+        let r = try runStatus(args)
+        guard r.status == 0 else {
+            throw .commandFailed(command: "ip " + args.joined(separator: " "), status: r.status, stderr: r.stderr)
+        }
+        return r.stdout
+    }
+
+    /// Runs `ip args…` and reports the exit status instead of throwing on failure.
+    static func runStatus(_ args: [String]) throws(LabError) -> (status: Int32, stdout: String, stderr: String) {
+        let exe = try executable()
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: exe)
+        p.arguments = args
+        let out = Pipe(), err = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        do { try p.run() } catch { throw .commandFailed(command: exe, status: -1, stderr: "\(error)") }
+        // Read before waiting so a large output cannot fill the pipe and stall the child.
+        let o = out.fileHandleForReading.readDataToEndOfFile()
+        let e = err.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+    }
+}
