@@ -11,6 +11,10 @@ struct HolonCommand: ParsableCommand {
             ScenarioCommand.self,
             BenchCommand.self,
             PcapCommand.self,
+            LabCommand.self,
+            FilterCommand.self,
+            RulesCommand.self,
+            CaptureCommand.self,
             GenerateCommand.self,
         ]
     )

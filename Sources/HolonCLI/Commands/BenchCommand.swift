@@ -9,6 +9,7 @@ struct BenchCommand: ParsableCommand {
             BenchVSA.self,
             BenchDetect.self,
             BenchPackets.self,
+            BenchXDP.self,
             BenchGenerate.self,
         ]
     )

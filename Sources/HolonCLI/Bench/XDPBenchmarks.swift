@@ -1,0 +1,81 @@
+import ArgumentParser
+import Dataplane
+import Foundation
+import Packets
+import Rules
+
+/// `holon bench xdp`: the XDP classifier in the kernel, through BPF_PROG_RUN on a private
+/// (unpinned, unattached) copy of the program. Root only.
+struct BenchXDP: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "xdp",
+        abstract: "Time the XDP filter: drop rate with 100k rules, rule installs, per-packet cost at 10 and 1M rules."
+    )
+
+    @Flag(help: "Print one JSON object per line: {\"name\", \"value\", \"unit\"}.") var json = false
+    @Option(help: "Samples per measurement (the median is reported).") var samples = 5
+    @Option(help: "Live frames per thread per drop-rate sample.") var frames: UInt32 = 4_000_000
+
+    /// Rules of one shape: UDP from one /32 to port 9; the bench frame matches rule 0.
+    static func rules(_ n: Int) -> [Rule] {
+        (0..<n).map { i in
+            Rule(id: UInt32(i), match: [.equals(.proto, 17), .prefix(.srcIP, .v4(0x0B00_0000 &+ UInt32(i)), length: 32),
+                                        .equals(.dstPort, 9)], action: .drop, priority: 10)
+        }
+    }
+
+    static let frame = PacketBuilder.bytes(.udp4(source: 0x0B00_0000, destination: 0x0A4D_0002, sourcePort: 1234,
+                                                 destinationPort: 9, frameLength: 64))
+
+    func report(_ name: String, _ value: Double, _ unit: String) {
+        if json {
+            print("{\"name\": \"\(name)\", \"value\": \(String(format: "%.3f", value)), \"unit\": \"\(unit)\"}")
+        } else {
+            print(pad(name, 36) + lpad(String(format: "%.1f", value), 16) + " " + unit)
+        }
+    }
+
+    func median(_ xs: [Double]) -> Double { xs.sorted()[xs.count / 2] }
+
+    func run() throws {
+        guard geteuid() == 0 else { throw ValidationError("bench xdp needs root (BPF)") }
+        let dp = try dataplaneStep { () throws(DataplaneError) in try Dataplane.transient() }
+
+        // Install time: whole-table replacement, compile included.
+        let r100k = Self.rules(100_000)
+        var ms: [Double] = []
+        for _ in 0..<samples {
+            let r = try dataplaneStep { () throws(DataplaneError) in try dp.install(r100k) }
+            ms.append(Double(r.nanoseconds) / 1e6)
+        }
+        report("rules.install.100k_ms", median(ms), "ms")
+
+        // Drop rate with 100k rules installed: live frames on every CPU at once.
+        let cpus = ProcessInfo.processInfo.activeProcessorCount
+        var rates: [Double] = []
+        for _ in 0..<samples {
+            let before = try dataplaneStep { () throws(DataplaneError) in try dp.stats() }
+            let t0 = DispatchTime.now().uptimeNanoseconds
+            DispatchQueue.concurrentPerform(iterations: cpus) { _ in
+                _ = try? dp.liveFrames(Self.frame, count: frames)
+            }
+            let dt = Double(DispatchTime.now().uptimeNanoseconds - t0)
+            let after = try dataplaneStep { () throws(DataplaneError) in try dp.stats() }
+            rates.append(Double(after.dropped - before.dropped) / dt * 1e9)
+        }
+        report("xdp.drop_pps", median(rates), "pps")
+
+        // Per-packet cost (kernel-timed BPF_PROG_RUN repeat) at 10 and 1,000,000 rules.
+        for (n, name) in [(10, "10"), (1_000_000, "1m")] {
+            let r = try dataplaneStep { () throws(DataplaneError) in try dp.install(Self.rules(n)) }
+            if n == 1_000_000 { report("rules.install.1m_ms", Double(r.nanoseconds) / 1e6, "ms") }
+            var ns: [Double] = []
+            for _ in 0..<samples {
+                let (action, t) = try dataplaneStep { () throws(DataplaneError) in try dp.testRun(Self.frame, repeat: 1_000_000) }
+                guard action == .drop else { throw ValidationError("bench frame was not dropped (\(action))") }
+                ns.append(Double(t))
+            }
+            report("xdp.packet_ns.\(name)_rules", median(ns), "ns")
+        }
+    }
+}

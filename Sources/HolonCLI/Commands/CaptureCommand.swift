@@ -1,0 +1,36 @@
+import ArgumentParser
+import Dataplane
+import Foundation
+import Packets
+
+struct CaptureCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "capture",
+        abstract: "Write the filter's samples (first 256 bytes, dropped packets too) to a pcap file.")
+
+    @Option(help: "Output pcap file.") var out: String
+    @Option(help: "Stop after this many samples (default: until interrupted).") var count: Int?
+    @Option(help: "Also set the sampling rate: one packet in N.") var sampleEvery: UInt32?
+
+    func run() throws {
+        let dp = try openFilter()
+        if let n = sampleEvery { try dataplaneStep { () throws(DataplaneError) in try dp.setSampleEvery(n) } }
+        let reader = try dataplaneStep { () throws(DataplaneError) in try dp.sampleReader() }
+        let writer = try PcapWriter(path: out)
+        // Flush and close on Ctrl-C so the file is always readable.
+        signal(SIGINT) { _ in CaptureCommand.interrupted = true }
+        var written = 0
+        while !CaptureCommand.interrupted && (count.map { written < $0 } ?? true) {
+            let batch = try dataplaneStep { () throws(DataplaneError) in try reader.poll(timeoutMilliseconds: 200) }
+            for s in batch {
+                if let c = count, written >= c { break }
+                try writer.write(s.bytes, timestamp: s.timestamp, originalLength: Int(s.wireLength))
+                written += 1
+            }
+        }
+        try writer.close()
+        FileHandle.standardError.write("captured \(written) samples to \(out)\n".data(using: .utf8)!)
+    }
+
+    nonisolated(unsafe) static var interrupted = false
+}

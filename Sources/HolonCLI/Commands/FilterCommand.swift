@@ -1,0 +1,100 @@
+import ArgumentParser
+import Dataplane
+import Foundation
+
+struct FilterCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "filter",
+        abstract: "Attach, inspect or detach the XDP filter on holon-in (namespace holon-filter).",
+        subcommands: [FilterAttach.self, FilterDetach.self, FilterStatusCommand.self, FilterSet.self, FilterAllow.self]
+    )
+}
+
+/// Runs a data-plane step, turning DataplaneError into a clean message and exit status.
+func dataplaneStep<T>(_ body: () throws(DataplaneError) -> T) throws -> T {
+    do { return try body() } catch {
+        FileHandle.standardError.write("holon: \(error)\n".data(using: .utf8)!)
+        throw ExitCode.failure
+    }
+}
+
+func printDataplaneJSON<T: Encodable>(_ value: T) {
+    let e = JSONEncoder()
+    e.outputFormatting = [.sortedKeys]
+    print(String(decoding: try! e.encode(value), as: UTF8.self))
+}
+
+struct FilterAttach: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "attach",
+        abstract: "Load and attach the filter (native XDP, else generic); pins keep it running after exit.")
+    @Flag(help: "Force generic (skb) mode.") var generic = false
+    @Flag(help: "Print JSON.") var json = false
+    func run() throws {
+        let (_, mode) = try dataplaneStep { () throws(DataplaneError) in try Dataplane.attach(.standard, generic: generic) }
+        let o = DataplaneOptions.standard
+        if json {
+            printDataplaneJSON(["attached": "true", "mode": mode.rawValue, "interface": o.interface, "pins": o.pinDirectory])
+        } else {
+            print("attached to \(o.interface) in \(o.namespace ?? "-") (\(mode.rawValue) XDP), pinned in \(o.pinDirectory)")
+        }
+    }
+}
+
+struct FilterDetach: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "detach", abstract: "Detach the filter and remove every pin.")
+    @Flag(help: "Print JSON.") var json = false
+    func run() throws {
+        let found = try dataplaneStep { () throws(DataplaneError) in try Dataplane.detach() }
+        if json { printDataplaneJSON(["detached": found]) } else { print(found ? "detached" : "nothing was attached") }
+    }
+}
+
+struct FilterStatusCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "status", abstract: "Attachment, settings and counters.")
+    @Flag(help: "Print JSON.") var json = false
+    func run() throws {
+        let s = try dataplaneStep { () throws(DataplaneError) in try Dataplane.status() }
+        if json { printDataplaneJSON(s); return }
+        print("filter: " + (s.attached ? "attached (\(s.mode!.rawValue)) to \(s.interface) in \(s.namespace ?? "-")" : "not attached")
+              + (s.programID.map { ", program id \($0)" } ?? ""))
+        if let c = s.settings {
+            print("rules: \(c.rules) in \(c.shapes) shapes, generation \(c.generation); sampling 1 in \(c.sampleEvery)"
+                  + (c.observe ? "; OBSERVE mode (nothing dropped)" : ""))
+        }
+        if let st = s.stats {
+            print("packets \(st.packets)  passed \(st.passed)  dropped \(st.dropped) (rate-limited \(st.rateLimited))"
+                  + "  matched \(st.matched)  allowlisted \(st.allowlisted)  unparsed \(st.unparsed)")
+            print("observed drops \(st.observedDrops)  sampled \(st.sampled)  ring full \(st.ringFull)")
+        }
+    }
+}
+
+struct FilterSet: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "set", abstract: "Change sampling or observe mode live.")
+    @Option(help: "Sample one packet in N (0: off).") var sampleEvery: UInt32?
+    @Option(help: "Observe mode: count but never drop (on/off).") var observe: String?
+    func run() throws {
+        let dp = try dataplaneStep { () throws(DataplaneError) in try Dataplane.open() }
+        if let n = sampleEvery { try dataplaneStep { () throws(DataplaneError) in try dp.setSampleEvery(n) } }
+        if let o = observe {
+            guard o == "on" || o == "off" else { throw ValidationError("--observe takes on or off") }
+            try dataplaneStep { () throws(DataplaneError) in try dp.setObserve(o == "on") }
+        }
+    }
+}
+
+struct FilterAllow: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "allow", abstract: "Allowlist source prefixes (always pass).")
+    @Argument(help: "Prefixes such as 10.0.0.0/8 or 2001:db8::/32.") var prefixes: [String] = []
+    @Flag(help: "Empty the allowlist first.") var clear = false
+    func run() throws {
+        let parsed = try prefixes.map { p -> AllowPrefix in
+            guard let a = AllowPrefix(p) else { throw ValidationError("not a prefix: \(p)") }
+            return a
+        }
+        let dp = try dataplaneStep { () throws(DataplaneError) in try Dataplane.open() }
+        if clear { dp.clearAllowlist() }
+        try dataplaneStep { () throws(DataplaneError) in try dp.allow(parsed) }
+    }
+}
