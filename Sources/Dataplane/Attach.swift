@@ -69,7 +69,9 @@ extension Dataplane {
         let ifindex = info.xdp.ifindex
         return try? inNetworkNamespace(options.namespace) { () throws(DataplaneError) -> AttachMode? in
             var q = bpf_xdp_query_opts()
-            q.sz = MemoryLayout<bpf_xdp_query_opts>.size
+            // Up to the last field: Swift's size of this struct counts the C tail padding, whose
+            // bytes are not zeroed, and libbpf rejects non-zero bytes past the fields it knows.
+            q.sz = MemoryLayout<bpf_xdp_query_opts>.offset(of: \.attach_mode)! + 1
             guard bpf_xdp_query(Int32(ifindex), 0, &q) == 0 else { return nil }
             return q.attach_mode == 2 ? .generic : .native   // XDP_ATTACHED_SKB = 2
         } ?? nil
