@@ -62,48 +62,6 @@ void holon_bind(const uint64_t *a, const uint64_t *b, uint64_t *out, size_t w) {
         else { (dst) = (v8u){0}; for (size_t j_ = 0; j_ < (avail); j_++) (dst)[j_] = (ptr)[j_]; } \
     } while (0)
 
-// One 512-bit block of a bundle with a compile-time plane count, so the counters live in
-// registers. `dense` blocks (every input ±1 there) count only the -1s and compare with k/2.
-#define BUNDLE_BLOCK(PL) do { \
-        const int planes_ = (PL); \
-        v8u allm = ~(v8u){0}; \
-        for (size_t i = 0; i < k; i++) { v8u m; LOAD8(m, vectors[i] + w + base, avail); allm &= m; } \
-        int dense = avail == 8; \
-        for (int j = 0; j < 8; j++) dense &= allm[j] == ~(uint64_t)0; \
-        if (dense) { \
-            v8u neg[PL]; \
-            for (int p = 0; p < planes_; p++) neg[p] = (v8u){0}; \
-            for (size_t i = 0; i < k; i++) { v8u s; LOAD8(s, vectors[i] + base, avail); CSA_ADD(neg, planes_, s); } \
-            size_t half = k / 2; \
-            v8u gt = {0}, eq = ~(v8u){0}; \
-            for (int p = planes_ - 1; p >= 0; p--) { \
-                if ((half >> p) & 1) eq &= neg[p]; \
-                else { gt |= eq & neg[p]; eq &= ~neg[p]; } \
-            } \
-            v8u mask = (k & 1) ? ~(v8u){0} : ~eq; \
-            memcpy(out + base, &gt, 64); \
-            memcpy(out + w + base, &mask, 64); \
-        } else { \
-            v8u pos[PL], neg[PL]; \
-            for (int p = 0; p < planes_; p++) { pos[p] = (v8u){0}; neg[p] = (v8u){0}; } \
-            for (size_t i = 0; i < k; i++) { \
-                v8u s, m; \
-                LOAD8(s, vectors[i] + base, avail); \
-                LOAD8(m, vectors[i] + w + base, avail); \
-                CSA_ADD(pos, planes_, m & ~s); \
-                CSA_ADD(neg, planes_, s); \
-            } \
-            v8u gt = {0}, lt = {0}, eq = ~(v8u){0}; \
-            for (int p = planes_ - 1; p >= 0; p--) { \
-                gt |= eq & pos[p] & ~neg[p]; \
-                lt |= eq & neg[p] & ~pos[p]; \
-                eq &= ~(pos[p] ^ neg[p]); \
-            } \
-            v8u mask = gt | lt; \
-            for (size_t j = 0; j < avail; j++) { out[base + j] = lt[j]; out[w + base + j] = mask[j]; } \
-        } \
-    } while (0)
-
 // Dense block: count the -1s two inputs at a time (a full adder into plane 0, then the carry
 // rippled up), compare with k/2. `valid` is the first input's mask: the lanes inside the dimension.
 #define DENSE_BLOCK(PL) do { \
@@ -133,6 +91,37 @@ void holon_bind(const uint64_t *a, const uint64_t *b, uint64_t *out, size_t w) {
         v8u sign = gt & mask; \
         STORE8(out + base, sign, avail); \
         STORE8(out + w + base, mask, avail); \
+    } while (0)
+
+// One 512-bit block of a bundle with a compile-time plane count, so the counters live in
+// registers. `dense` blocks (every input ±1 there) count only the -1s and compare with k/2.
+#define BUNDLE_BLOCK(PL) do { \
+        const int planes_ = (PL); \
+        v8u allm = ~(v8u){0}; \
+        for (size_t i = 0; i < k; i++) { v8u m; LOAD8(m, vectors[i] + w + base, avail); allm &= m; } \
+        int dense = avail == 8; \
+        for (int j = 0; j < 8; j++) dense &= allm[j] == ~(uint64_t)0; \
+        if (dense) { \
+            DENSE_BLOCK(PL); \
+        } else { \
+            v8u pos[PL], neg[PL]; \
+            for (int p = 0; p < planes_; p++) { pos[p] = (v8u){0}; neg[p] = (v8u){0}; } \
+            for (size_t i = 0; i < k; i++) { \
+                v8u s, m; \
+                LOAD8(s, vectors[i] + base, avail); \
+                LOAD8(m, vectors[i] + w + base, avail); \
+                CSA_ADD(pos, planes_, m & ~s); \
+                CSA_ADD(neg, planes_, s); \
+            } \
+            v8u gt = {0}, lt = {0}, eq = ~(v8u){0}; \
+            for (int p = planes_ - 1; p >= 0; p--) { \
+                gt |= eq & pos[p] & ~neg[p]; \
+                lt |= eq & neg[p] & ~pos[p]; \
+                eq &= ~(pos[p] ^ neg[p]); \
+            } \
+            v8u mask = gt | lt; \
+            for (size_t j = 0; j < avail; j++) { out[base + j] = lt[j]; out[w + base + j] = mask[j]; } \
+        } \
     } while (0)
 
 HOLON_CLONES

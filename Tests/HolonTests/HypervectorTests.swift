@@ -80,6 +80,17 @@ import Testing
         }
     }
 
+    @Test func denseBundlesMatchLaneArithmetic() {
+        // All-atom inputs take the dense path (full adders, -1 counts only); odd and even counts.
+        for (d, k) in [(512, 2), (4096, 7), (1000, 16), (4096, 31), (640, 64)] {
+            let s = VectorSpace(dimension: d, seed: UInt64(k))
+            let vs = (0..<k).map { s.atom($0) }
+            var sums = [Int](repeating: 0, count: d)
+            for v in vs { for (j, x) in v.values.enumerated() { sums[j] += Int(x) } }
+            #expect(Hypervector.bundle(vs).values == sums.map { Int8($0.signum()) }, "d=\(d) k=\(k)")
+        }
+    }
+
     @Test func bundleKeepsItsParts() {
         let parts = (0..<5).map { space.atom("part\($0)") }
         let b = Hypervector.bundle(parts)
