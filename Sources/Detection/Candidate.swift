@@ -1,4 +1,5 @@
 import Packets
+import Rules
 
 /// A field the detector may put in a rule, with the value it has in a packet (nil when the
 /// packet lacks it: a predicate on a missing field is false, as in the rule engine).
@@ -6,27 +7,32 @@ enum CandidateField: String, CaseIterable, Sendable {
     case proto, src_ip, dst_ip, src_port, dst_port, tcp_flags, ttl, df, mf, frag_offset
     case tcp_window, dscp, icmp_type, icmp_code, size_class, ip_len
 
+    /// The shared field this is (same name); its value in a packet is the rule engine's, so a
+    /// candidate matches exactly what the rule it becomes will match.
     @inline(__always)
-    func value(_ f: PacketFeatures) -> UInt64? {
+    var ruleField: RuleField {
         switch self {
-        case .proto: return UInt64(f.proto)
-        case .src_ip: return UInt64(truncatingIfNeeded: f.srcIP.fieldValue)
-        case .dst_ip: return UInt64(truncatingIfNeeded: f.dstIP.fieldValue)
-        case .src_port: return f.hasPorts ? UInt64(f.srcPort) : nil
-        case .dst_port: return f.hasPorts ? UInt64(f.dstPort) : nil
-        case .tcp_flags: return f.hasTransportHeader && f.isTCP ? UInt64(f.tcpFlags) : nil
-        case .ttl: return UInt64(f.ttl)
-        case .df: return f.df ? 1 : 0
-        case .mf: return f.mf ? 1 : 0
-        case .frag_offset: return UInt64(f.fragOffset)
-        case .tcp_window: return f.hasTransportHeader && f.isTCP ? UInt64(f.tcpWindow) : nil
-        case .dscp: return UInt64(f.dscp)
-        case .icmp_type: return f.hasTransportHeader && f.isICMP ? UInt64(f.icmpType) : nil
-        case .icmp_code: return f.hasTransportHeader && f.isICMP ? UInt64(f.icmpCode) : nil
-        case .size_class: return UInt64(f.sizeClass.rawValue)
-        case .ip_len: return UInt64(f.ipLen)
+        case .proto: return .proto
+        case .src_ip: return .srcIP
+        case .dst_ip: return .dstIP
+        case .src_port: return .srcPort
+        case .dst_port: return .dstPort
+        case .tcp_flags: return .tcpFlags
+        case .ttl: return .ttl
+        case .df: return .df
+        case .mf: return .mf
+        case .frag_offset: return .fragOffset
+        case .tcp_window: return .tcpWindow
+        case .dscp: return .dscp
+        case .icmp_type: return .icmpType
+        case .icmp_code: return .icmpCode
+        case .size_class: return .sizeClass
+        case .ip_len: return .ipLen
         }
     }
+
+    @inline(__always)
+    func value(_ f: PacketFeatures) -> UInt64? { ruleField.value(in: f) }
 
     /// Fields whose exact values are rule material. ip_len only enters through size_class and
     /// ranges; src_ip through prefixes.

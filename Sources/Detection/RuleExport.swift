@@ -28,8 +28,7 @@ extension DetectedRule {
 
 extension Candidate {
     var predicate: Predicate {
-        // CandidateField's raw values are the canonical field names RuleField uses.
-        let field = RuleField(rawValue: self.field.rawValue)!
+        let field = self.field.ruleField
         switch kind {
         case .equals(let v): return .equals(field, v)
         case .prefix(let net, let len): return .prefix(field, .v4(net), length: UInt8(len))

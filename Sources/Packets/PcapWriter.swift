@@ -24,34 +24,33 @@ public final class PcapWriter {
     private var closed = false
 
     /// Creates `path` atomically: nothing appears there until ``close()`` succeeds.
-    public init(path: String, linkType: LinkType = .ethernet, nanosecondTimestamps: Bool = true,
-                bigEndian: Bool = false, snapLength: UInt32 = 262_144) throws(CaptureError) {
+    public convenience init(path: String, linkType: LinkType = .ethernet, nanosecondTimestamps: Bool = true,
+                            bigEndian: Bool = false, snapLength: UInt32 = 262_144) throws(CaptureError) {
         let temp = "\(path).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         let fd = open(temp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw CaptureError(.cannotOpen(errno: errno), offset: 0, packetsRead: 0, path: path) }
-        self.fd = fd
-        ownsDescriptor = true
-        finalPath = path
-        tempPath = temp
-        self.linkType = linkType
-        self.nanosecondTimestamps = nanosecondTimestamps
-        self.bigEndian = bigEndian
-        capacity = 1 << 20
-        buffer = .allocate(byteCount: capacity, alignment: 16)
-        try writeHeader(snapLength: snapLength)
+        try self.init(fd: fd, owned: true, finalPath: path, tempPath: temp, capacity: 1 << 20, linkType: linkType,
+                      nanosecondTimestamps: nanosecondTimestamps, bigEndian: bigEndian, snapLength: snapLength)
     }
 
     /// Streams to an open descriptor (a pipe, stdout); the caller keeps ownership of it.
-    public init(fileDescriptor: Int32, linkType: LinkType = .ethernet, nanosecondTimestamps: Bool = true,
-                bigEndian: Bool = false, snapLength: UInt32 = 262_144) throws(CaptureError) {
-        fd = fileDescriptor
-        ownsDescriptor = false
-        finalPath = nil
-        tempPath = nil
+    public convenience init(fileDescriptor: Int32, linkType: LinkType = .ethernet, nanosecondTimestamps: Bool = true,
+                            bigEndian: Bool = false, snapLength: UInt32 = 262_144) throws(CaptureError) {
+        try self.init(fd: fileDescriptor, owned: false, finalPath: nil, tempPath: nil, capacity: 1 << 16,
+                      linkType: linkType, nanosecondTimestamps: nanosecondTimestamps, bigEndian: bigEndian,
+                      snapLength: snapLength)
+    }
+
+    private init(fd: Int32, owned: Bool, finalPath: String?, tempPath: String?, capacity: Int, linkType: LinkType,
+                 nanosecondTimestamps: Bool, bigEndian: Bool, snapLength: UInt32) throws(CaptureError) {
+        self.fd = fd
+        ownsDescriptor = owned
+        self.finalPath = finalPath
+        self.tempPath = tempPath
         self.linkType = linkType
         self.nanosecondTimestamps = nanosecondTimestamps
         self.bigEndian = bigEndian
-        capacity = 1 << 16
+        self.capacity = capacity
         buffer = .allocate(byteCount: capacity, alignment: 16)
         try writeHeader(snapLength: snapLength)
     }

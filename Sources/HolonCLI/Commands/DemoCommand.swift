@@ -30,7 +30,7 @@ struct DemoCommand: ParsableCommand {
     var json = false
 
     func run() throws {
-        let sc = try loadScenario()
+        let sc = try loadScenario(file: scenario, builtin: builtin)
         var config = DetectorConfig()
         config.samplingRate = max(1, sample)
         config.warmup = try parseDuration(warmup)
@@ -54,19 +54,6 @@ struct DemoCommand: ParsableCommand {
         } else {
             printTable(eval, scenario: sc.name, seconds: seconds, packets: done)
         }
-    }
-
-    func loadScenario() throws -> Scenario {
-        if let path = scenario {
-            do { return try Scenario.load(path: path) } catch { throw ValidationError("\(error)") }
-        }
-        if let name = builtin {
-            guard let s = Scenario.builtIn.first(where: { $0.name == name }) else {
-                throw ValidationError("no embedded scenario named \(name); try: \(Scenario.builtIn.map(\.name).joined(separator: ", "))")
-            }
-            return s
-        }
-        return .default
     }
 
     func printTable(_ eval: Evaluation, scenario: String, seconds: Double, packets: Int) {

@@ -43,12 +43,7 @@ struct ScenarioCommand: ParsableCommand {
         @Option(help: "Write at most this many packets.") var limit: Int?
 
         func run() throws {
-            let s: Scenario
-            if let path = scenario {
-                do { s = try Scenario.load(path: path) } catch { throw ValidationError("\(error)") }
-            } else {
-                s = try scenarioNamed(builtin ?? "default")
-            }
+            let s = try loadScenario(file: scenario, builtin: builtin)
             let n: Int
             do { n = try ScenarioPcap.write(s, to: out, limit: limit) } catch { throw ValidationError("\(error)") }
             print("wrote \(n) packets of \(s.name) to \(out)")
@@ -57,8 +52,16 @@ struct ScenarioCommand: ParsableCommand {
 }
 
 func scenarioNamed(_ name: String) throws -> Scenario {
-    guard let s = Scenario.builtIn.first(where: { $0.name == name }) else {
+    guard let s = Scenario.named(name) else {
         throw ValidationError("no embedded scenario named \(name); try: \(Scenario.builtIn.map(\.name).joined(separator: ", "))")
     }
     return s
+}
+
+/// A scenario from a JSON file, else an embedded one by name, else the default.
+func loadScenario(file: String?, builtin: String?) throws -> Scenario {
+    if let path = file {
+        do { return try Scenario.load(path: path) } catch { throw ValidationError("\(error)") }
+    }
+    return try builtin.map(scenarioNamed) ?? .default
 }
