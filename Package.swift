@@ -33,12 +33,13 @@ let package = Package(
         // The XDP program's shared header (map layouts) and C helpers for the loader.
         .target(name: "CHolonXDP", exclude: ["bpf"]),
         .target(name: "Dataplane", dependencies: ["Packets", "Rules", "CLibBPF", "CHolonXDP"], plugins: ["BPFObject"]),
-        // Compiles CHolonXDP/bpf/holon_xdp.bpf.c (clang -target bpf) into Dataplane, no manual step.
+        // Compiles the bpf/*.bpf.c of a target's C dependencies (clang -target bpf) into it, no manual step.
         .plugin(name: "BPFObject", capability: .buildTool()),
         .target(name: "Lab"),
         // sockaddr_ll, mmsghdr/sendmmsg, PACKET_QDISC_BYPASS: missing from Glibc's Swift overlay.
-        .target(name: "CGeneratorShim"),
-        .target(name: "Generator", dependencies: ["Packets", "Traffic", "CGeneratorShim", "CLibBPF", "Lab"]),
+        // Also holds the live-frames XDP program (bpf/holon_gen.bpf.c, built by BPFObject).
+        .target(name: "CGeneratorShim", exclude: ["bpf"]),
+        .target(name: "Generator", dependencies: ["Packets", "Traffic", "CGeneratorShim", "CLibBPF"], plugins: ["BPFObject"]),
         .executableTarget(
             name: "HolonCLI",
             dependencies: [

@@ -186,14 +186,7 @@ static int put(uint64_t *out, int *n, int cap, struct bpf_insn insn) {
 
 #define INSN(c, d, s, o, i) ((struct bpf_insn){ .code = (c), .dst_reg = (d), .src_reg = (s), .off = (o), .imm = (i) })
 
-int hg_xdp_tx_program(uint64_t *out, int capacity) {
-    int n = 0;
-    if (put(out, &n, capacity, INSN(BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_0, 0, 0, XDP_TX))) return -1;
-    if (put(out, &n, capacity, INSN(BPF_JMP | BPF_EXIT, 0, 0, 0, 0))) return -1;
-    return n;
-}
-
-int hg_xdp_count_drop_program(uint64_t *out, int capacity, int map_fd) {
+int hg_count_drop_program(uint64_t *out, int capacity, int map_fd, int verdict) {
     int n = 0;
     struct bpf_insn prog[] = {
         // *(u32 *)(r10 - 4) = 0: the key
@@ -209,8 +202,8 @@ int hg_xdp_count_drop_program(uint64_t *out, int capacity, int map_fd) {
         INSN(BPF_LDX | BPF_MEM | BPF_DW, BPF_REG_1, BPF_REG_0, 0, 0),
         INSN(BPF_ALU64 | BPF_ADD | BPF_K, BPF_REG_1, 0, 0, 1),
         INSN(BPF_STX | BPF_MEM | BPF_DW, BPF_REG_0, BPF_REG_1, 0, 0),
-        // out: return XDP_DROP
-        INSN(BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_0, 0, 0, XDP_DROP),
+        // out: return the caller's verdict
+        INSN(BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_0, 0, 0, verdict),
         INSN(BPF_JMP | BPF_EXIT, 0, 0, 0, 0),
     };
     for (size_t i = 0; i < sizeof(prog) / sizeof(prog[0]); i++)

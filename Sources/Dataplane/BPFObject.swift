@@ -1,11 +1,11 @@
 import CLibBPF
 import Foundation
 
-/// The compiled XDP program, embedded by the BPFObject build plugin (holonXDPObjectBase64).
+/// The compiled XDP program, embedded by the BPFObject build plugin (holonXdpObjectBase64).
 enum EmbeddedObject {
     /// Decoded once and never freed: libbpf reads the ELF from this buffer while it loads.
     nonisolated(unsafe) static let bytes: UnsafeRawBufferPointer = {
-        let data = Data(base64Encoded: holonXDPObjectBase64)!
+        let data = Data(base64Encoded: holonXdpObjectBase64)!
         let buf = UnsafeMutableRawBufferPointer.allocate(byteCount: data.count, alignment: 16)
         data.copyBytes(to: buf)
         return UnsafeRawBufferPointer(buf)

@@ -8,12 +8,15 @@ public enum EngineKind: String, CaseIterable, Sendable, Codable {
     case sendmmsg
     /// AF_PACKET PACKET_MMAP TX ring (TPACKET_V2), PACKET_QDISC_BYPASS.
     case txring
-    /// BPF_PROG_RUN with BPF_F_TEST_XDP_LIVE_FRAMES: an XDP_TX program run `repeat` times per
-    /// frame; the kernel transmits each run out of the interface.
+    /// BPF_PROG_RUN with BPF_F_TEST_XDP_LIVE_FRAMES: an XDP program run `repeat` times per frame
+    /// varies each copy and returns XDP_TX; the kernel transmits it out of the interface.
     case xdpLive = "xdp-live"
 
-    /// Fastest first: the order `auto` tries.
+    /// Fastest first: the order `auto` tries for rates above ``socketEngineRate``.
     public static let preference: [EngineKind] = [.xdpLive, .sendmmsg, .txring]
+    /// Up to this many packets per second `auto` prefers sendmmsg, which varies every packet
+    /// of a mix (XDP live frames repeat one template per kernel call).
+    public static let socketEngineRate = 400_000.0
 }
 
 /// Counts from one `transmit` call.
@@ -32,9 +35,10 @@ public protocol FrameSender: AnyObject {
     var maxBatch: Int { get }
     /// Seconds of traffic one paced call should carry (calls that cost more send bigger chunks).
     var pacingQuantum: Double { get }
-    /// Sends up to `count` frames; `fill` writes a frame into a buffer of `frameCapacity` bytes
-    /// and returns its length. The XDP engine calls `fill` once and sends that frame `count` times.
-    func transmit(count: Int, fill: (UnsafeMutableRawPointer) -> Int) -> SendResult
+    /// Sends up to `count` frames; `fill` writes a frame into a buffer of `frameCapacity` bytes.
+    /// The XDP engine calls `fill` once and sends `count` copies of that frame, each varied by the
+    /// BPF program as the frame's metadata says.
+    func transmit(count: Int, fill: (UnsafeMutableRawPointer) -> WrittenFrame) -> SendResult
     func close()
 }
 
@@ -67,9 +71,9 @@ public final class SendmmsgSender: FrameSender {
         for i in 0..<maxBatch { pointers[i] = buffers + i * frameCapacity }
     }
 
-    public func transmit(count: Int, fill: (UnsafeMutableRawPointer) -> Int) -> SendResult {
+    public func transmit(count: Int, fill: (UnsafeMutableRawPointer) -> WrittenFrame) -> SendResult {
         let n = min(count, maxBatch)
-        for i in 0..<n { lengths[i] = UInt32(fill(buffers + i * frameCapacity)) }
+        for i in 0..<n { lengths[i] = UInt32(fill(buffers + i * frameCapacity).length) }
         var off = 0
         while off < n {
             let r = hg_sendmmsg(fd, pointers + off, lengths + off, Int32(n - off))
@@ -120,7 +124,7 @@ public final class TxRingSender: FrameSender {
         maxBatch = min(batch, slots / 2)
     }
 
-    public func transmit(count: Int, fill: (UnsafeMutableRawPointer) -> Int) -> SendResult {
+    public func transmit(count: Int, fill: (UnsafeMutableRawPointer) -> WrittenFrame) -> SendResult {
         let n = min(count, maxBatch)
         var filled = 0
         var kicked = false
@@ -134,7 +138,7 @@ public final class TxRingSender: FrameSender {
                 if r < 0 && isFatal(Int32(-r)) { return SendResult(sent: 0, errors: n, fatal: Int32(-r)) }
                 if hg_txring_busy(slot) != 0 { break }
             }
-            let len = fill(hg_txring_data(slot))
+            let len = fill(hg_txring_data(slot)).length
             hg_txring_commit(slot, UInt32(len))
             head += 1
             if head == slots { head = 0 }
@@ -155,9 +159,10 @@ public final class TxRingSender: FrameSender {
     }
 }
 
-/// XDP live frames: BPF_PROG_RUN of an XDP_TX program with BPF_F_TEST_XDP_LIVE_FRAMES. Each call
-/// sends one frame `count` times (the kernel builds `count` frames from it); the run happens on
-/// the calling thread's CPU, in its network namespace.
+/// XDP live frames: BPF_PROG_RUN of the generator's XDP program (``LiveFrameProgram``) with
+/// BPF_F_TEST_XDP_LIVE_FRAMES. Each call sends `count` copies of one frame, each varied by the
+/// program and transmitted with XDP_TX; the run happens on the calling thread's CPU, in its
+/// network namespace.
 public final class XDPLiveSender: FrameSender {
     public let kind = EngineKind.xdpLive
     public let maxBatch: Int
@@ -165,33 +170,32 @@ public final class XDPLiveSender: FrameSender {
     /// ~25–30 ms here (the teardown waits for RCU) whatever the repeat count: pace in 50 ms
     /// chunks, sent back to back.
     public let pacingQuantum = 0.05
-    let progFD: Int32
-    let ownsProgram: Bool
+    let program: LiveFrameProgram
     let ifindex: Int32
     let buffer: UnsafeMutableRawPointer
     let kernelBatch: UInt32
 
-    /// `repeatLimit`: most copies of one frame per BPF_PROG_RUN call (the variety/throughput
-    /// trade-off); `kernelBatch`: frames per kernel batch (≤ 256).
-    public init(ifindex: Int32, programFD: Int32? = nil, repeatLimit: Int = 1 << 16, kernelBatch: Int = 64) throws(GeneratorError) {
-        if let programFD {
-            progFD = programFD
-            ownsProgram = false
-        } else {
-            progFD = try BPFPrograms.loadTransmitter()
-            ownsProgram = true
-        }
+    /// `repeatLimit`: most copies of one frame per BPF_PROG_RUN call (how long one template
+    /// lasts before the next); `kernelBatch`: frames per kernel batch (≤ 256). Without a
+    /// `program`, frames go out as built.
+    public init(ifindex: Int32, program: LiveFrameProgram? = nil, repeatLimit: Int = 1 << 16, kernelBatch: Int = 64) throws(GeneratorError) {
+        if let program { self.program = program } else { self.program = try LiveFrameProgram() }
         self.ifindex = ifindex
         maxBatch = max(1, repeatLimit)
         self.kernelBatch = UInt32(max(1, min(256, kernelBatch)))
-        buffer = .allocate(byteCount: frameCapacity, alignment: 64)
+        buffer = .allocate(byteCount: frameCapacity + 64, alignment: 64)
     }
 
-    public func transmit(count: Int, fill: (UnsafeMutableRawPointer) -> Int) -> SendResult {
+    public func transmit(count: Int, fill: (UnsafeMutableRawPointer) -> WrittenFrame) -> SendResult {
         let n = min(count, maxBatch)
-        let len = fill(buffer)
+        // The metadata goes in front of the frame: BPF_PROG_RUN takes the first ctx.data bytes
+        // of data_in as XDP metadata.
+        let metaSize = MemoryLayout<hg_frame_meta>.size
+        let frame = fill(buffer + metaSize)
+        buffer.storeBytes(of: frame.meta, as: hg_frame_meta.self)
+        let len = metaSize + frame.length
         var ctx = xdp_md()
-        ctx.data = 0
+        ctx.data = UInt32(metaSize)
         ctx.data_end = UInt32(len)
         ctx.ingress_ifindex = UInt32(ifindex)
         var opts = bpf_test_run_opts()
@@ -204,7 +208,7 @@ public final class XDPLiveSender: FrameSender {
         let rc = withUnsafePointer(to: &ctx) { p -> Int32 in
             opts.ctx_in = UnsafeRawPointer(p)
             opts.ctx_size_in = UInt32(MemoryLayout<xdp_md>.size)
-            return bpf_prog_test_run_opts(progFD, &opts)
+            return bpf_prog_test_run_opts(program.programFD, &opts)
         }
         if rc < 0 {
             let e = Int32(-rc)
@@ -214,25 +218,24 @@ public final class XDPLiveSender: FrameSender {
     }
 
     public func close() {
-        if ownsProgram { Glibc.close(progFD) }
         buffer.deallocate()
     }
 }
 
 /// Engine settings shared by every thread.
 public struct EngineSettings: Sendable {
-    public var batch = 64
+    public var batch = 256
     public var txRingSlots = 2048
     public var xdpRepeat = 1 << 16
     public var xdpKernelBatch = 64
 
     public init() {}
 
-    func make(_ kind: EngineKind, ifindex: Int32, xdpProgram: Int32?) throws(GeneratorError) -> any FrameSender {
+    func make(_ kind: EngineKind, ifindex: Int32, xdpProgram: LiveFrameProgram?) throws(GeneratorError) -> any FrameSender {
         switch kind {
         case .sendmmsg: return try SendmmsgSender(ifindex: ifindex, batch: batch)
         case .txring: return try TxRingSender(ifindex: ifindex, slots: txRingSlots, batch: max(batch, 64) * 4)
-        case .xdpLive: return try XDPLiveSender(ifindex: ifindex, programFD: xdpProgram, repeatLimit: xdpRepeat, kernelBatch: xdpKernelBatch)
+        case .xdpLive: return try XDPLiveSender(ifindex: ifindex, program: xdpProgram, repeatLimit: xdpRepeat, kernelBatch: xdpKernelBatch)
         }
     }
 }

@@ -1,3 +1,4 @@
+import CGeneratorShim
 import Packets
 import Traffic
 
@@ -209,8 +210,13 @@ public final class FramePool: @unchecked Sendable {
     let slab: UnsafeMutableRawPointer
     let offsets: UnsafeMutablePointer<Int>
     let layouts: UnsafeMutablePointer<PacketLayout>
-    let variations: [FrameVariation]
+    /// The distinct variations of the pool's frames.
+    public let variations: [FrameVariation]
     let variationIndex: UnsafeMutablePointer<Int32>
+    /// Per frame, what the XDP program needs to vary its copies (variation indexes local).
+    let metas: UnsafeMutablePointer<hg_frame_meta>
+    /// Where this pool's variations start in the XDP program's table (set before sending).
+    var variationBase: UInt32 = 0
     /// The largest frame.
     public let maxLength: Int
 
@@ -227,6 +233,7 @@ public final class FramePool: @unchecked Sendable {
         offsets = .allocate(capacity: max(count, 1))
         layouts = .allocate(capacity: max(count, 1))
         variationIndex = .allocate(capacity: max(count, 1))
+        metas = .allocate(capacity: max(count, 1))
         var vars: [FrameVariation] = []
         var index: [FrameVariation: Int32] = [:]
         var off = 0
@@ -241,6 +248,7 @@ public final class FramePool: @unchecked Sendable {
             if let j = index[v] { variationIndex[i] = j } else {
                 index[v] = Int32(vars.count); variationIndex[i] = Int32(vars.count); vars.append(v)
             }
+            metas[i] = hg_frame_meta(layout, variation: UInt32(variationIndex[i]))
             off += (len + 63) & ~63
             maxLen = max(maxLen, len)
         }
@@ -254,6 +262,7 @@ public final class FramePool: @unchecked Sendable {
         layouts.deinitialize(count: count)
         layouts.deallocate()
         variationIndex.deallocate()
+        metas.deallocate()
     }
 
     /// The frame's bytes as built (no variation).
@@ -276,10 +285,18 @@ struct FrameCursor {
         ipID = rng.word16()
     }
 
-    /// Writes one frame into `dst` (at least `pool.maxLength` bytes); returns its length.
+    /// Writes one frame into `dst` (at least `pool.maxLength` bytes); returns its length and what
+    /// the XDP program needs to vary further copies of it.
     @inline(__always)
-    mutating func write(into dst: UnsafeMutableRawPointer) -> Int {
+    mutating func write(into dst: UnsafeMutableRawPointer) -> WrittenFrame {
         let i = next
+        var meta = pool.metas[i]
+        if meta.variation != UInt32.max { meta.variation &+= pool.variationBase }
+        return WrittenFrame(length: vary(i, into: dst), meta: meta)
+    }
+
+    @inline(__always)
+    mutating func vary(_ i: Int, into dst: UnsafeMutableRawPointer) -> Int {
         next += 1
         if next == pool.count { next = 0 }
         let layout = pool.layouts[i]
@@ -326,5 +343,11 @@ public struct FrameWriter {
     }
 
     /// Writes the next frame into `buffer` (at least ``frameCapacity`` bytes); returns its length.
-    public mutating func write(into buffer: UnsafeMutableRawPointer) -> Int { cursor.write(into: buffer) }
+    public mutating func write(into buffer: UnsafeMutableRawPointer) -> Int { cursor.write(into: buffer).length }
+}
+
+/// A frame a cursor wrote: its length, and its metadata for the XDP live-frames program.
+public struct WrittenFrame {
+    public var length: Int
+    public var meta: hg_frame_meta
 }

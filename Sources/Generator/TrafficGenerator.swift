@@ -130,24 +130,39 @@ public final class TrafficGenerator: @unchecked Sendable {
         let maxRate = plan.phases.map { $0.pps ?? .infinity }.max() ?? 0
         let threads = max(1, options.threads ?? (maxRate > 300_000 ? cpus : 1))
 
-        // Engine: the one asked for, else the first that works here.
-        var xdpProgram: Int32?
-        defer { if let fd = xdpProgram { close(fd) } }
+        // Engine: the one asked for, else the first that works here. XDP live frames send
+        // copies of one frame per kernel call (each copy varied by the program), so a mix of
+        // many flows keeps its per-packet variety only on the socket engines: auto picks them
+        // when they can carry the rate.
+        var xdpProgram: LiveFrameProgram?
+        func loadProgram() throws(GeneratorError) -> LiveFrameProgram {
+            let program = try LiveFrameProgram()
+            var base: UInt32 = 0
+            var all: [FrameVariation] = []
+            for pool in pools {
+                pool.variationBase = base
+                all += pool.variations
+                base += UInt32(pool.variations.count)
+            }
+            try program.setVariations(all)
+            return program
+        }
         let engine: EngineKind
         if let e = options.engine {
             engine = e
-            if e == .xdpLive { xdpProgram = try BPFPrograms.loadTransmitter() }
+            if e == .xdpLive { xdpProgram = try loadProgram() }
             try probe(e, ifindex: info.index, ns: ns, xdpProgram: xdpProgram, pool: pools.first { $0.count > 0 }, strict: false)
         } else {
             var chosen: EngineKind?
-            for e in EngineKind.preference {
+            let order = maxRate <= EngineKind.socketEngineRate ? [EngineKind.sendmmsg, .txring, .xdpLive] : EngineKind.preference
+            for e in order {
                 do {
-                    if e == .xdpLive { xdpProgram = try BPFPrograms.loadTransmitter() }
+                    if e == .xdpLive { xdpProgram = try loadProgram() }
                     try probe(e, ifindex: info.index, ns: ns, xdpProgram: xdpProgram, pool: pools.first { $0.count > 0 }, strict: true)
                     chosen = e
                     break
                 } catch {
-                    if e == .xdpLive, let fd = xdpProgram { close(fd); xdpProgram = nil }
+                    if e == .xdpLive { xdpProgram = nil }
                     if error == .notRoot { throw error }
                 }
             }
@@ -167,7 +182,7 @@ public final class TrafficGenerator: @unchecked Sendable {
         let settings = options.settings
         let pin = options.pinThreads
         let phases = plan.phases
-        let xdpFD = xdpProgram
+        let liveProgram = xdpProgram
         let startBox = StartBox()
         for t in 0..<threads {
             let state = states[t]
@@ -177,7 +192,7 @@ public final class TrafficGenerator: @unchecked Sendable {
                 do {
                     if let ns { try ns.enter() }
                     if pin { _ = hg_pin_cpu(Int32(t % max(cpus, 1))) }
-                    sender = try settings.make(engine, ifindex: info.index, xdpProgram: xdpFD)
+                    sender = try settings.make(engine, ifindex: info.index, xdpProgram: liveProgram)
                 } catch let e as GeneratorError {
                     state.setupError = e
                 } catch {
@@ -272,7 +287,7 @@ public final class TrafficGenerator: @unchecked Sendable {
     /// Opens the engine on a short-lived thread in the namespace and sends a few frames. With
     /// `strict`, an XDP engine must also show the frames leaving (a veth whose peer cannot take
     /// XDP frames drops them silently).
-    func probe(_ kind: EngineKind, ifindex: Int32, ns: NetworkNamespace?, xdpProgram: Int32?, pool: FramePool?,
+    func probe(_ kind: EngineKind, ifindex: Int32, ns: NetworkNamespace?, xdpProgram: LiveFrameProgram?, pool: FramePool?,
                strict: Bool) throws(GeneratorError) {
         guard let pool else { return }
         let box = ProbeBox()

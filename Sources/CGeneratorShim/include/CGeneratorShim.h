@@ -1,11 +1,13 @@
 // The Generator's window on Linux APIs Glibc's Swift overlay does not expose: AF_PACKET
 // (sockaddr_ll, PACKET_QDISC_BYPASS, PACKET_TX_RING), sendmmsg, setns, CPU affinity, a SIGINT
-// flag, and the instruction arrays of the two tiny XDP programs the generator loads with libbpf.
+// flag, and the instruction array of the counting program tests and benchmarks attach.
 #ifndef HOLON_GENERATOR_SHIM_H
 #define HOLON_GENERATOR_SHIM_H
 
 #include <stdint.h>
 #include <stddef.h>
+
+#include "holon_gen_shared.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -62,12 +64,10 @@ int hg_stop_requested(void);
 void hg_request_stop(void);
 void hg_clear_stop(void);
 
-/// Instruction arrays (8 bytes each, struct bpf_insn layout) of the generator's XDP programs.
-/// `return XDP_TX`: what BPF_PROG_RUN with live frames turns into a transmission.
-int hg_xdp_tx_program(uint64_t *out, int capacity);
-/// Counts packets in slot 0 of a per-CPU array map (`map_fd`) and returns XDP_DROP: the far
-/// side of a benchmark or test.
-int hg_xdp_count_drop_program(uint64_t *out, int capacity, int map_fd);
+/// Instruction array (8 bytes each, struct bpf_insn layout) of the far side's counter.
+/// Counts packets in slot 0 of a per-CPU array map (`map_fd`) and returns `verdict` (for XDP:
+/// DROP = 1, PASS = 2; for tc: SHOT = 2, OK = 0): the far side of a benchmark or test.
+int hg_count_drop_program(uint64_t *out, int capacity, int map_fd, int verdict);
 
 /// Monotonic clock in nanoseconds; absolute sleep until a monotonic deadline.
 uint64_t hg_now_ns(void);

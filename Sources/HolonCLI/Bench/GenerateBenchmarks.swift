@@ -5,7 +5,14 @@ import Packets
 
 /// `holon bench generate`: every send engine and netsniff-ng's trafgen, in the same run, sending
 /// the same 64-byte UDP frames over a veth pair in namespaces the bench makes; packets are
-/// counted on the far side by an XDP program that counts and drops.
+/// counted on the far side by a BPF program that counts and drops.
+///
+/// The engines take turns (sendmmsg, txring, trafgen, then again) for `--rounds` rounds and each
+/// line is the median of its rounds, so a slow spell on a shared machine lands on all of them.
+/// The far side drops at tc ingress: the ordinary skb receive path without its IP layer, which on
+/// a veth runs on the sender's CPU, so what is left to compare is the senders' own cost. XDP live
+/// frames need native XDP on the far side (a veth only turns XDP_TX frames into receives when its
+/// peer runs XDP), so that engine runs last, against an XDP counter.
 struct BenchGenerate: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "generate",
@@ -14,26 +21,35 @@ struct BenchGenerate: ParsableCommand {
 
     @OptionGroup var options: BenchOptions
 
-    @Option(help: "Seconds per engine.") var seconds = 5
+    @Option(help: "Seconds per engine per round.") var seconds = 3
+    @Option(help: "Rounds; each line is the median over rounds.") var rounds = 3
     @Option(help: "Sender threads (default: one per core).") var threads: Int?
-    @Option(help: "Frames per sendmmsg call.") var batch = 64
+    @Option(help: "Frames per sendmmsg call.") var batch = 256
     @Option(help: "trafgen binary.") var trafgen = "/usr/sbin/trafgen"
 
     struct Line: Encodable {
         let name: String
         let value: Double
-        let sent: UInt64?
+        let rounds: [Double]
         let seconds: Double
     }
 
-    func emit(_ name: String, _ pps: Double, sent: UInt64?, seconds: Double) {
-        if options.filter != nil && !name.contains(options.filter!) { return }
+    func emit(_ name: String, _ samples: [Double], seconds: Double) {
+        let pps = median(samples)
         if options.json {
-            print(String(decoding: try! JSONEncoder().encode(Line(name: name, value: pps.rounded(), sent: sent, seconds: seconds)), as: UTF8.self))
+            let line = Line(name: name, value: pps.rounded(), rounds: samples.map { $0.rounded() }, seconds: seconds)
+            print(String(decoding: try! JSONEncoder().encode(line), as: UTF8.self))
         } else {
-            print(pad(name, 36) + lpad(String(format: "%.0f pps", pps), 16))
+            let spread = samples.count > 1 ? String(format: "%.0f–%.0f", samples.min()!, samples.max()!) : ""
+            print(pad(name, 36) + lpad(String(format: "%.0f pps", pps), 16) + "  " + spread)
         }
         fflush(nil)
+    }
+
+    func median(_ xs: [Double]) -> Double {
+        guard !xs.isEmpty else { return 0 }
+        let s = xs.sorted()
+        return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
     }
 
     /// Median of the per-second deltas, leaving out the first second (warm-up).
@@ -48,60 +64,78 @@ struct BenchGenerate: ParsableCommand {
         return steady.sorted()[steady.count / 2]
     }
 
+    func selected(_ name: String) -> Bool { options.filter.map { "generate.pps.\(name)".contains($0) } ?? true }
+
+    func progress(_ text: String) {
+        FileHandle.standardError.write("\u{1B}[2K\(text)\r".data(using: .utf8)!)
+    }
+
     func run() throws {
         guard geteuid() == 0 else {
             FileHandle.standardError.write("holon bench generate: needs root (namespaces, raw sockets, BPF): run it with sudo\n".data(using: .utf8)!)
             throw ExitCode(2)
         }
+        guard seconds >= 2, rounds >= 1 else { throw ValidationError("--seconds must be at least 2 and --rounds at least 1") }
         VethTestbed.removeStale()
         let bed = try VethTestbed(tag: "\(getpid())-bench")
         defer { bed.destroy() }
         let dst = try bed.receiverMAC()
-        // sendmmsg, txring and trafgen run against the receiver's ordinary stack, counted by its
-        // rx counter: trafgen stalls once a veth with XDP applies backpressure. XDP live frames
-        // need a native XDP program on the far side, so it runs last, against a counting one.
-        let rxCount: @Sendable () -> UInt64 = { bed.receiverCounters()?.rxPackets ?? 0 }
-        var counter: PacketCounter?
-        defer { counter?.detach() }
-        if !options.json { print(pad("benchmark", 36) + lpad("received", 16)) }
+        if !options.json { print(pad("benchmark", 36) + lpad("received", 16) + "  rounds (min–max)") }
 
-        let names = ["sendmmsg", "txring", "trafgen", "xdp-live"]
-        for name in names {
-            if let f = options.filter, !"generate.pps.\(name)".contains(f) { continue }
-            FileHandle.standardError.write("generate.pps.\(name)…\r".data(using: .utf8)!)
-            if name == "trafgen" {
-                let (pps, secs) = try runTrafgen(bed: bed, count: rxCount, destination: dst)
-                emit("generate.pps.trafgen", pps, sent: nil, seconds: secs)
-                continue
-            }
-            var count = rxCount
-            if name == "xdp-live" {
-                let c = try PacketCounter(interface: bed.receiverInterface, namespace: bed.receiver)
-                bed.threadedReceive()
-                counter = c
-                count = { c.count }
-            }
-            let plan = TrafficPlan.profile(.udp64, pps: nil, duration: Double(seconds))
-            var o = GeneratorOptions(interface: bed.senderInterface, namespace: bed.sender.name,
-                                     engine: EngineKind(rawValue: name)!, threads: threads ?? Int(ProcessInfo.processInfo.activeProcessorCount),
-                                     destinationMAC: dst)
-            o.settings.batch = batch
-            let gen = TrafficGenerator(plan: plan, options: o)
-            let box = SampleBox()
-            box.samples.append((monotonicNanoseconds(), count()))
-            do {
-                let report = try gen.run { _ in box.samples.append((monotonicNanoseconds(), count())) }
-                box.samples.append((monotonicNanoseconds(), count()))
-                emit("generate.pps.\(name)", Self.steadyRate(box.samples), sent: report.sent, seconds: report.seconds)
-            } catch {
-                FileHandle.standardError.write("generate.pps.\(name): \(error)\n".data(using: .utf8)!)
+        var results: [String: [Double]] = [:]
+        let turns = ["sendmmsg", "txring", "trafgen"].filter(selected)
+        if !turns.isEmpty {
+            let tc = try PacketCounter(interface: bed.receiverInterface, namespace: bed.receiver, hook: .tcIngress)
+            defer { tc.detach() }
+            for round in 1...rounds {
+                for name in turns {
+                    progress("generate.pps.\(name) round \(round)/\(rounds)…")
+                    let pps = name == "trafgen"
+                        ? try runTrafgen(bed: bed, count: { tc.count }, destination: dst)
+                        : try runEngine(name, bed: bed, destination: dst, count: { tc.count })
+                    if let pps { results[name, default: []].append(pps) }
+                }
             }
         }
-        FileHandle.standardError.write("\u{1B}[2K".data(using: .utf8)!)
+        if selected("xdp-live") {
+            let c = try PacketCounter(interface: bed.receiverInterface, namespace: bed.receiver)
+            defer { c.detach() }
+            bed.threadedReceive()
+            for round in 1...rounds {
+                progress("generate.pps.xdp-live round \(round)/\(rounds)…")
+                if let pps = try runEngine("xdp-live", bed: bed, destination: dst, count: { c.count }) {
+                    results["xdp-live", default: []].append(pps)
+                }
+            }
+        }
+        progress("")
+        for name in ["sendmmsg", "txring", "trafgen", "xdp-live"] {
+            if let r = results[name], !r.isEmpty { emit("generate.pps.\(name)", r, seconds: Double(seconds)) }
+        }
+    }
+
+    /// One engine for `seconds`, unlimited: the steady received rate (nil if it failed).
+    func runEngine(_ name: String, bed: VethTestbed, destination: MACAddress, count: @escaping @Sendable () -> UInt64) throws -> Double? {
+        let plan = TrafficPlan.profile(.udp64, pps: nil, duration: Double(seconds))
+        var o = GeneratorOptions(interface: bed.senderInterface, namespace: bed.sender.name,
+                                 engine: EngineKind(rawValue: name)!, threads: threads ?? Int(ProcessInfo.processInfo.activeProcessorCount),
+                                 destinationMAC: destination)
+        o.settings.batch = batch
+        let gen = TrafficGenerator(plan: plan, options: o)
+        let box = SampleBox()
+        box.samples.append((monotonicNanoseconds(), count()))
+        do {
+            _ = try gen.run { _ in box.samples.append((monotonicNanoseconds(), count())) }
+            box.samples.append((monotonicNanoseconds(), count()))
+            return Self.steadyRate(box.samples)
+        } catch {
+            FileHandle.standardError.write("generate.pps.\(name): \(error)\n".data(using: .utf8)!)
+            return nil
+        }
     }
 
     /// trafgen with the generator's own first udp64 frame, all CPUs, for `seconds`.
-    func runTrafgen(bed: VethTestbed, count: () -> UInt64, destination: MACAddress) throws -> (Double, Double) {
+    func runTrafgen(bed: VethTestbed, count: () -> UInt64, destination: MACAddress) throws -> Double? {
         let src = try NetworkNamespace.run(in: bed.sender) { try InterfaceInfo.lookup(bed.senderInterface).mac }
         let plan = TrafficPlan.profile(.udp64, pps: nil, duration: 1)
         let pool = FramePool(plan.phases[0].packets, source: src, destination: destination)
@@ -125,9 +159,9 @@ struct BenchGenerate: ParsableCommand {
         if samples.last!.1 == samples.first!.1 {
             let errText = (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? ""
             FileHandle.standardError.write("trafgen sent nothing: \(errText.suffix(400))\n".data(using: .utf8)!)
+            return nil
         }
-        let secs = Double(samples.last!.0 - samples.first!.0) / 1e9
-        return (Self.steadyRate(samples), secs)
+        return Self.steadyRate(samples)
     }
 }
 

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Generator
+import Lab
 import Packets
 import Traffic
 
@@ -9,7 +10,12 @@ struct GenerateCommand: ParsableCommand {
         commandName: "generate",
         abstract: "Send a scenario's traffic out of an interface at a controlled rate (root).",
         discussion: """
+        Without --interface it sends from the lab's generator side (holon-gen0 in holon-gen,
+        after `holon lab up`) to the filter side; xdp-live frames arrive there only while an XDP
+        program runs on it (`holon filter attach`).
+
         Examples:
+          holon generate --builtin udp-flood
           holon generate --interface holon-gen0 --netns holon-gen --builtin udp-flood
           holon generate --interface holon-gen0 --netns holon-gen --profile syn-flood --pps 100000 --duration 10
           holon generate --interface holon-gen0 --netns holon-gen --scenario my.json --engine sendmmsg --json
@@ -17,14 +23,14 @@ struct GenerateCommand: ParsableCommand {
         """
     )
 
-    @Option(help: "Interface to send on.") var interface: String
+    @Option(help: "Interface to send on (default: the lab's generator side).") var interface: String?
     @Option(help: "Network namespace the interface lives in (entered with setns).") var netns: String?
     @Option(help: "Scenario JSON file.") var scenario: String?
     @Option(help: "Built-in scenario: \(Scenario.builtIn.map(\.name).joined(separator: ", ")).") var builtin: String?
     @Option(help: "Single-phase traffic: \(TrafficProfile.names.joined(separator: ", ")).") var profile: String?
     @Option(help: "Packets per second (a number, or 'max'); overrides every scenario phase's rate.") var pps: String?
     @Option(help: "Seconds (with --profile).") var duration: Double?
-    @Option(help: "Send engine: sendmmsg, txring or xdp-live (default: the fastest that works).") var engine: String?
+    @Option(help: "Send engine: sendmmsg, txring or xdp-live (default: sendmmsg up to 400 kpps, else the fastest that works).") var engine: String?
     @Option(help: "Sender threads (default: 1 below 300 kpps, one per core above).") var threads: Int?
     @Option(name: .customLong("dst-mac"), help: "Destination MAC (default: from the neighbour table).") var dstMAC: String?
     @Option(help: "Peer address whose MAC to use (pinged once if not yet resolved).") var peer: String?
@@ -69,9 +75,23 @@ struct GenerateCommand: ParsableCommand {
         return TrafficPlan.profile(prof, pps: rate, duration: d)
     }
 
+    /// The interface, its namespace and the peer to resolve: as given, else the lab's.
+    func endpoint() throws(ExitCode) -> (interface: String, namespace: String?, peer: String?) {
+        if let interface { return (interface, netns, peer) }
+        guard netns == nil else { throw fail("--netns needs --interface") }
+        let lab = Lab()
+        guard lab.status().isUp else {
+            throw fail("no --interface given and the lab is not up: run `holon lab up`, or pass --interface IF [--netns NS]")
+        }
+        let t = lab.topology
+        let filterAddress = t.filterAddress.split(separator: "/").first.map(String.init)
+        return (t.generatorInterface, t.generatorNamespace, peer ?? filterAddress)
+    }
+
     func run() throws {
         let plan = try makePlan()
-        var options = GeneratorOptions(interface: interface, namespace: netns, threads: threads, peer: peer)
+        let (interface, namespace, peer) = try endpoint()
+        var options = GeneratorOptions(interface: interface, namespace: namespace, threads: threads, peer: peer)
         if let e = engine {
             guard let k = EngineKind(rawValue: e) else {
                 throw fail("unknown engine '\(e)': use sendmmsg, txring or xdp-live")
