@@ -13,6 +13,7 @@ let package = Package(
         .library(name: "Dataplane", targets: ["Dataplane"]),
         .library(name: "Lab", targets: ["Lab"]),
         .library(name: "Generator", targets: ["Generator"]),
+        .library(name: "Sidecar", targets: ["Sidecar"]),
         .executable(name: "holon", targets: ["HolonCLI"]),
     ],
     dependencies: [
@@ -40,10 +41,12 @@ let package = Package(
         // Also holds the live-frames XDP program (bpf/holon_gen.bpf.c, built by BPFObject).
         .target(name: "CGeneratorShim", exclude: ["bpf"]),
         .target(name: "Generator", dependencies: ["Packets", "Traffic", "CGeneratorShim", "CLibBPF"], plugins: ["BPFObject"]),
+        // The live loop: the filter's samples → Detector → rules into the filter.
+        .target(name: "Sidecar", dependencies: ["Detection", "Dataplane", "Packets", "Rules"]),
         .executableTarget(
             name: "HolonCLI",
             dependencies: [
-                "Holon", "Packets", "Rules", "Traffic", "Detection", "Dataplane", "Lab", "Generator",
+                "Holon", "Packets", "Rules", "Traffic", "Detection", "Dataplane", "Lab", "Generator", "Sidecar",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -54,5 +57,6 @@ let package = Package(
         .testTarget(name: "DetectionTests", dependencies: ["Detection", "Traffic", "Rules", "Packets", "Holon"]),
         .testTarget(name: "DataplaneTests", dependencies: ["Dataplane", "Lab", "Rules", "Packets", "Traffic"]),
         .testTarget(name: "GeneratorTests", dependencies: ["Generator", "Lab", "Packets", "Traffic"]),
+        .testTarget(name: "SidecarTests", dependencies: ["Sidecar", "Dataplane", "Detection", "Generator", "Lab", "Traffic", "Rules"]),
     ]
 )

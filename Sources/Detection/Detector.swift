@@ -166,8 +166,19 @@ public struct Detector {
             }
         }
         if let p = pendingAttribution, ring.written - p.ringMark >= 128 || t >= p.at + 100_000_000 {
-            attribute(incident: p.incident, at: t)
             pendingAttribution = nil
+            if !attribute(incident: p.incident, since: p.at &- 4 &* tickNs, at: t) {
+                // Nothing abnormal to blame yet. While the drift stays up, look again at what
+                // arrives next (an attack's first packets may have been too few); once it is
+                // back to normal, the crossing was a false alarm: close it and re-arm.
+                if drift >= closeThreshold {
+                    pendingAttribution = (p.incident, ring.written, t)
+                } else if let i = incidents.firstIndex(where: { $0.id == p.incident }) {
+                    close(i, at: t)
+                    phase = .armed
+                    ticksAbove = 0
+                }
+            }
         }
     }
 
@@ -254,10 +265,12 @@ public struct Detector {
 
     // MARK: Attribution
 
-    mutating func attribute(incident id: Int, at t: UInt64) {
-        guard let i = incidents.firstIndex(where: { $0.id == id }) else { return }
+    /// Derives the incident's rules from the samples since `since`; false when nothing abnormal
+    /// could be blamed.
+    @discardableResult
+    mutating func attribute(incident id: Int, since: UInt64, at t: UInt64) -> Bool {
+        guard let i = incidents.firstIndex(where: { $0.id == id }) else { return true }
         // What arrived since shortly before the drift crossed the threshold: mostly the change.
-        let since = incidents[i].openedAt &- 4 &* tickNs
         var recentSamples = ring.last(ring.capacity).filter { $0.timestamp >= since }
         if recentSamples.count < 64 { recentSamples = ring.last(ring.capacity) }
         let baselinePps = baseline.sampleRate * Double(config.samplingRate)
@@ -291,10 +304,11 @@ public struct Detector {
             }
             if !progressed { break }
         }
-        guard !derived.isEmpty else { return }
+        guard !derived.isEmpty else { return false }
         incidents[i].rules += derived
         for r in derived { activeRules.append((id, r)) }
         events.append(.rules(incident: id, derived))
+        return true
     }
 
     /// Transport shape: 0 ports, 1 non-first fragment, 2 other.

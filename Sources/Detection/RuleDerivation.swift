@@ -178,6 +178,21 @@ struct RuleDeriver {
                 curB = b
             }
         }
+        // A prefix implied by a narrower predicate on the same field (the exact address inside
+        // it, a longer prefix) matches nothing less: keep only the narrower one.
+        let picked = chosen
+        chosen.removeAll { c in
+            guard case .prefix(let net, let len) = c.kind else { return false }
+            let mask: UInt32 = len == 0 ? 0 : UInt32.max << UInt32(32 - len)
+            return picked.contains { o in
+                guard o != c, o.field == c.field else { return false }
+                switch o.kind {
+                case .equals(let v): return UInt32(truncatingIfNeeded: v) & mask == net
+                case .prefix(let n2, let l2): return l2 > len && n2 & mask == net
+                case .range: return false
+                }
+            }
+        }
         chosen.sort { Self.rank($0.field) < Self.rank($1.field) }
         let bs = baseline.share(curB)
         return DerivedRule(

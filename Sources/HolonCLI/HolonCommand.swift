@@ -16,6 +16,7 @@ struct HolonCommand: ParsableCommand {
             RulesCommand.self,
             CaptureCommand.self,
             GenerateCommand.self,
+            RunCommand.self,
         ]
     )
 }

@@ -1,0 +1,181 @@
+import Dataplane
+import Detection
+import Foundation
+import Packets
+import Rules
+
+/// The live loop: the filter's samples → the detector → rules into the filter's maps, and out
+/// again when the attack is gone.
+///
+/// Ownership: rules with ids from ``SidecarConfig/ruleIDBase`` up are the sidecar's; it adds and
+/// removes only those, so operators' rules (`holon rules add`) are never touched. Every change
+/// is a whole-table swap in the filter and lands in its state file, so rules outlive this
+/// process; a new run adopts the ones it finds and lets them expire at their TTL.
+///
+/// What the detector sees: during warmup only traffic the filter let through (the baseline must
+/// not learn an attack that earlier rules are dropping); afterwards also the samples of packets
+/// the sidecar's own rules dropped, which keep their incident open. Traffic dropped by an
+/// operator's rule or allowlisted is the operator's business and stays out.
+public final class Sidecar {
+    public let dataplane: Dataplane
+    public let config: SidecarConfig
+    public private(set) var detector: Detector
+    public private(set) var stats = SidecarStats()
+
+    struct Owned {
+        var rule: Rule
+        /// nil while its incident is open.
+        var incident: Int?
+        var expiresAt: UInt64?
+        /// Found in the filter at start (an earlier run's).
+        var adopted = false
+    }
+    var owned: [UInt32: Owned] = [:]
+    /// Added to the detector's rule ids (which start at 1 every run) above the adopted ones.
+    var idShift: UInt32 = 0
+
+    public init(dataplane: Dataplane, config: SidecarConfig = SidecarConfig()) {
+        self.dataplane = dataplane
+        self.config = config
+        detector = Detector(config: config.effectiveDetector)
+    }
+
+    /// Rules of this sidecar now in the filter.
+    public var ownedRules: [Rule] { owned.values.map(\.rule).sorted { $0.id < $1.id } }
+
+    /// Runs until `shouldStop` says so (checked every ~50 ms).
+    public func run(until shouldStop: () -> Bool, onEvent: (SidecarEvent) -> Void) throws(DataplaneError) {
+        try dataplane.setSampleEvery(config.sampleEvery)
+        let reader = try dataplane.sampleReader()
+        adopt(now: Self.wallClock(), onEvent)
+        var nextBeat = Self.wallClock() + 1_000_000_000
+        while !shouldStop() {
+            let batch = try reader.poll(timeoutMilliseconds: 50)
+            for s in batch { ingest(s) }
+            let now = Self.wallClock()
+            // With no traffic, time still passes: incidents close, thresholds tick.
+            if batch.isEmpty { detector.advance(to: now &- 100_000_000) }
+            try handle(detector.drainEvents(), now: now, onEvent)
+            try expire(now: now, onEvent)
+            if now >= nextBeat {
+                nextBeat = now + 1_000_000_000
+                if let s = try? dataplane.stats() {
+                    stats.filterPackets = s.packets
+                    stats.filterDropped = s.dropped
+                    stats.ringFull = s.ringFull
+                }
+                onEvent(.heartbeat(stats))
+            }
+        }
+    }
+
+    func ingest(_ s: DataplaneSample) {
+        stats.samples += 1
+        let ours = s.ruleID.map { $0 >= config.ruleIDBase } ?? false
+        switch s.verdict {
+        case .pass, .counted, .allowlisted:
+            break
+        case .drop, .rateLimited:
+            guard ours, detector.isWarmedUp else {
+                if !detector.isWarmedUp { stats.skippedDuringWarmup += 1 }
+                return
+            }
+        case .unparsed:
+            stats.unparsed += 1
+            return
+        }
+        guard let f = try? s.features() else {
+            stats.unparsed += 1
+            return
+        }
+        detector.ingest(f)
+    }
+
+    func handle(_ events: [DetectorEvent], now: UInt64, _ onEvent: (SidecarEvent) -> Void) throws(DataplaneError) {
+        for e in events {
+            switch e {
+            case .calibrated(let open, let close, let pps):
+                stats.warmedUp = true
+                onEvent(.calibrated(openThreshold: open, closeThreshold: close, baselinePps: pps))
+            case .opened(let inc):
+                stats.incidents += 1
+                stats.openIncidents += 1
+                onEvent(.opened(inc))
+            case .rules(let incident, let detected):
+                try install(detected, incident: incident, now: now, onEvent)
+            case .closed(let inc):
+                stats.openIncidents = max(0, stats.openIncidents - 1)
+                let until = now + UInt64(config.hold.components.seconds) * 1_000_000_000
+                for (id, o) in owned where o.incident == inc.id {
+                    owned[id]?.incident = nil
+                    owned[id]?.expiresAt = until
+                }
+                onEvent(.closed(inc))
+            }
+        }
+    }
+
+    func install(_ detected: [DetectedRule], incident: Int, now: UInt64, _ onEvent: (SidecarEvent) -> Void) throws(DataplaneError) {
+        let ttl = UInt32(clamping: detector.config.ruleTTL.components.seconds)
+        let rules = detected.map { d -> Rule in
+            var r = d.rule(priority: detector.config.rulePriority, ttlSeconds: ttl, name: "holon-incident-\(incident)")
+            r.id = config.ruleIDBase &+ idShift &+ d.id
+            return r
+        }
+        // A held rule (its incident closed) that the new incident derives again is replaced.
+        let newMatches = Set(rules.map { $0.predicates.map(\.description).sorted() })
+        let superseded = owned.filter { $0.value.incident == nil && newMatches.contains($0.value.rule.predicates.map(\.description).sorted()) }.map(\.key)
+        let kept = owned.count - superseded.count
+        guard kept + rules.count <= config.maxRules else {
+            onEvent(.refused(incident: incident, rules, reason: "the sidecar already holds \(kept) rules (limit \(config.maxRules), --max-rules)"))
+            return
+        }
+        let installed = dataplane.rules.filter { !superseded.contains($0.id) }
+        do {
+            let report = try dataplane.install(installed + rules)
+            for id in superseded { owned[id] = nil }
+            for r in rules { owned[r.id] = Owned(rule: r, incident: incident, expiresAt: nil) }
+            stats.rulesInstalled = owned.count
+            if !superseded.isEmpty { onEvent(.removed(superseded.sorted(), reason: "derived again by incident \(incident)")) }
+            onEvent(.installed(incident: incident, rules, nanoseconds: report.nanoseconds))
+        } catch {
+            if case .compile = error {
+                onEvent(.refused(incident: incident, rules, reason: error.description))
+                return
+            }
+            throw error
+        }
+    }
+
+    func expire(now: UInt64, _ onEvent: (SidecarEvent) -> Void) throws(DataplaneError) {
+        let due = owned.filter { ($0.value.expiresAt ?? .max) <= now }.map(\.key)
+        guard !due.isEmpty else { return }
+        _ = try dataplane.delete(ids: Set(due))
+        let adopted = due.contains { owned[$0]?.adopted == true }
+        for id in due { owned[id] = nil }
+        stats.rulesInstalled = owned.count
+        onEvent(.removed(due.sorted(), reason: adopted ? "TTL over (adopted from an earlier run)" : "attack gone for the hold time"))
+    }
+
+    /// Takes over the sidecar-range rules already in the filter (a restart): each stays until
+    /// its TTL from when it was derived, and at least one hold from now.
+    func adopt(now: UInt64, _ onEvent: (SidecarEvent) -> Void) {
+        let mine = dataplane.rules.filter { $0.id >= config.ruleIDBase }
+        guard !mine.isEmpty else { return }
+        let hold = UInt64(config.hold.components.seconds) * 1_000_000_000
+        for r in mine {
+            let ttlEnd = r.expiresAt ?? now
+            owned[r.id] = Owned(rule: r, incident: nil, expiresAt: max(ttlEnd, now + hold), adopted: true)
+        }
+        idShift = (mine.map(\.id).max() ?? config.ruleIDBase) - config.ruleIDBase
+        stats.rulesInstalled = owned.count
+        onEvent(.adopted(mine))
+    }
+
+    /// Nanoseconds since the Unix epoch: the clock the filter's sample timestamps are in.
+    static func wallClock() -> UInt64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
+    }
+}

@@ -1,0 +1,27 @@
+import Detection
+
+/// How the live loop runs.
+public struct SidecarConfig: Sendable {
+    /// The detector; its `samplingRate` is set from ``sampleEvery``.
+    public var detector = DetectorConfig()
+    /// The filter samples one packet in this many (dropped packets too).
+    public var sampleEvery: UInt32 = 100
+    /// Rule ids from here up belong to the sidecar; operators' rules stay below and are never
+    /// touched.
+    public var ruleIDBase: UInt32 = 1_000_000_000
+    /// Guardrail: most rules the sidecar keeps installed at once; incidents beyond it are
+    /// reported, not enforced.
+    public var maxRules = 64
+    /// How long a rule stays after its incident closes (the attack stopped being seen), so an
+    /// attack that pauses and resumes meets the rule still in place.
+    public var hold: Duration = .seconds(10)
+
+    public init() {}
+
+    /// The detector as the loop runs it: rates scaled by the sampling.
+    var effectiveDetector: DetectorConfig {
+        var d = detector
+        d.samplingRate = Int(max(1, sampleEvery))
+        return d
+    }
+}

@@ -1,0 +1,101 @@
+import Detection
+import Foundation
+import Rules
+
+/// What the live loop did, in the order it did it: for a log line, a JSON line, a dashboard.
+public enum SidecarEvent: Sendable {
+    /// Warmup ended: what the detector learned.
+    case calibrated(openThreshold: Double, closeThreshold: Double, baselinePps: Double)
+    case opened(Incident)
+    /// Rules written to the filter for an incident (ids in the sidecar's range).
+    case installed(incident: Int, [Rule], nanoseconds: UInt64)
+    /// An incident's rules were not enforced: the guardrail on the number of rules.
+    case refused(incident: Int, [Rule], reason: String)
+    case closed(Incident)
+    /// Rules taken out of the filter: their hold after the incident ran out, or (adopted from an
+    /// earlier run) their TTL did.
+    case removed([UInt32], reason: String)
+    /// Rules of an earlier run found in the filter at start; they stay until their TTL.
+    case adopted([Rule])
+    /// Once a second: traffic and loop counters.
+    case heartbeat(SidecarStats)
+}
+
+/// Counters of the loop.
+public struct SidecarStats: Sendable, Codable, Hashable {
+    public var samples = 0
+    /// Samples the parser rejected (counted, skipped).
+    public var unparsed = 0
+    /// Samples of traffic the filter had already dropped, kept out of the warmup's baseline.
+    public var skippedDuringWarmup = 0
+    public var incidents = 0
+    public var openIncidents = 0
+    public var rulesInstalled = 0
+    public var warmedUp = false
+    public var filterPackets: UInt64 = 0
+    public var filterDropped: UInt64 = 0
+    public var ringFull: UInt64 = 0
+
+    public init() {}
+}
+
+extension SidecarEvent {
+    /// One line for a person.
+    public var text: String {
+        switch self {
+        case .calibrated(let open, let close, let pps):
+            return String(format: "calibrated: baseline %.0f pps, open above drift %.4f, close below %.4f", pps, open, close)
+        case .opened(let i):
+            return "incident \(i.id) opened (drift \(String(format: "%.4f", i.drift)))"
+        case .installed(let id, let rules, let ns):
+            return "incident \(id): installed \(rules.count) rule(s) in \(String(format: "%.1f", Double(ns) / 1e6)) ms\n"
+                + rules.map { "  \($0.id): \(Self.short($0))" }.joined(separator: "\n")
+        case .refused(let id, let rules, let reason):
+            return "incident \(id): \(rules.count) rule(s) not installed: \(reason)"
+        case .closed(let i):
+            let rate = i.estimatedPps.map { String(format: ", %.0f pps", $0) } ?? ""
+            return "incident \(i.id) closed: \(i.name)\(rate), \(i.distinctSources) sources"
+        case .removed(let ids, let reason):
+            return "removed rule(s) \(ids.map(String.init).joined(separator: ", ")): \(reason)"
+        case .adopted(let rules):
+            return "adopted \(rules.count) rule(s) of an earlier run (kept until their TTL)"
+        case .heartbeat(let s):
+            return "samples \(s.samples)  incidents \(s.openIncidents) open / \(s.incidents)  rules \(s.rulesInstalled)  filter: packets \(s.filterPackets) dropped \(s.filterDropped)\(s.warmedUp ? "" : "  (warming up)")"
+        }
+    }
+
+    static func short(_ r: Rule) -> String {
+        var r = r
+        r.explanation = nil
+        r.createdAt = nil
+        return r.text
+    }
+
+    /// One JSON object for a program (`holon run --json`), keys sorted.
+    public var json: String {
+        var o: [String: Any] = [:]
+        switch self {
+        case .calibrated(let open, let close, let pps):
+            o = ["event": "calibrated", "open_threshold": open, "close_threshold": close, "baseline_pps": pps]
+        case .opened(let i):
+            o = ["event": "opened", "incident": i.id, "drift": i.drift, "at_ns": i.openedAt]
+        case .installed(let id, let rules, let ns):
+            o = ["event": "installed", "incident": id, "rules": rules.map(\.text), "ids": rules.map(\.id), "install_ns": ns]
+        case .refused(let id, let rules, let reason):
+            o = ["event": "refused", "incident": id, "rules": rules.map(\.text), "reason": reason]
+        case .closed(let i):
+            o = ["event": "closed", "incident": i.id, "name": i.name, "estimated_pps": i.estimatedPps ?? NSNull(),
+                 "distinct_sources": i.distinctSources]
+        case .removed(let ids, let reason):
+            o = ["event": "removed", "ids": ids, "reason": reason]
+        case .adopted(let rules):
+            o = ["event": "adopted", "rules": rules.map(\.text), "ids": rules.map(\.id)]
+        case .heartbeat(let s):
+            o = ["event": "heartbeat", "samples": s.samples, "unparsed": s.unparsed, "incidents": s.incidents,
+                 "open_incidents": s.openIncidents, "rules": s.rulesInstalled, "warmed_up": s.warmedUp,
+                 "filter_packets": s.filterPackets, "filter_dropped": s.filterDropped, "ring_full": s.ringFull]
+        }
+        let data = (try? JSONSerialization.data(withJSONObject: o, options: [.sortedKeys])) ?? Data("{}".utf8)
+        return String(decoding: data, as: UTF8.self)
+    }
+}

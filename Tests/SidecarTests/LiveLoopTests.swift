@@ -1,0 +1,104 @@
+import Dataplane
+import Detection
+import Foundation
+import Generator
+import Lab
+import Packets
+import Rules
+import Sidecar
+import Testing
+import Traffic
+
+/// The whole loop on a private lab: the generator sends normal traffic, then a SYN flood, then
+/// normal traffic again through the XDP filter; the sidecar, reading only the filter's samples,
+/// must learn, detect, install a rule that drops the flood and no normal packet, and retire it.
+@Suite("Sidecar live loop (root)", .serialized, .enabled(if: geteuid() == 0))
+struct LiveLoopTests {
+    final class Box: @unchecked Sendable {
+        var events: [SidecarEvent] = []
+        var stats = SidecarStats()
+        var error: (any Error)?
+        var report: GeneratorReport?
+        let stop = NSLock()
+        var stopped = false
+        func requestStop() { stop.withLock { stopped = true } }
+        var shouldStop: Bool { stop.withLock { stopped } }
+    }
+
+    @Test func learnsDetectsDropsAndRetires() throws {
+        let tag = "hs\(getpid() % 100_000)"
+        let lab = Lab(.scratch(prefix: "holon-stest", tag: tag))
+        try? lab.down()
+        try lab.up()
+        let options = DataplaneOptions(pinDirectory: "/sys/fs/bpf/holon-stest-\(tag)", namespace: lab.topology.filterNamespace,
+                                       interface: lab.topology.filterInterface, stateDirectory: NSTemporaryDirectory() + "holon-stest-\(tag)")
+        defer {
+            _ = try? Dataplane.detach(options)
+            try? lab.down()
+            try? FileManager.default.removeItem(atPath: options.stateDirectory)
+        }
+        _ = try? Dataplane.detach(options)
+        let (dataplane, _) = try Dataplane.attach(options)
+
+        var config = SidecarConfig()
+        config.sampleEvery = 4
+        config.detector.warmup = .seconds(6)
+        config.hold = .seconds(2)
+        let settings = config
+        let box = Box()
+        let loop = Thread {
+            let sidecar = Sidecar(dataplane: dataplane, config: settings)
+            do {
+                try sidecar.run(until: { box.shouldStop }) { box.events.append($0) }
+            } catch {
+                box.error = error
+            }
+            box.stats = sidecar.stats
+        }
+        loop.start()
+
+        let victim = AddressBlock("198.51.100.10")!
+        let scenario = Scenario(name: "live", seed: 9, phases: [
+            ScenarioPhase(name: "baseline", duration: 9, normalRate: 4000),
+            ScenarioPhase(name: "syn-flood", duration: 3, normalRate: 4000,
+                          attack: AttackSpec(kind: .synFlood, rate: 40_000, victim: victim)),
+            ScenarioPhase(name: "after", duration: 4, normalRate: 4000),
+        ])
+        let plan = TrafficPlan.scenario(scenario)
+        var o = GeneratorOptions(interface: lab.topology.generatorInterface, namespace: lab.topology.generatorNamespace,
+                                 engine: .sendmmsg, threads: 1)
+        o.peer = lab.topology.filterAddress.split(separator: "/").first.map(String.init)
+        let before = try dataplane.stats()
+        let report = try TrafficGenerator(plan: plan, options: o).run()
+        usleep(1_500_000)  // the hold (2 s) runs out after "after" ends
+        box.requestStop()
+        while !loop.isFinished { usleep(10_000) }
+        if let e = box.error { throw e }
+        let after = try dataplane.stats()
+
+        // What happened, in order.
+        let opened = box.events.compactMap { if case .opened(let i) = $0 { i } else { nil } }
+        let installed = box.events.compactMap { if case .installed(_, let r, _) = $0 { r } else { nil } }.flatMap { $0 }
+        let removed = box.events.compactMap { if case .removed(let ids, _) = $0 { ids } else { nil } }.flatMap { $0 }
+        #expect(box.events.contains { if case .calibrated = $0 { true } else { false } })
+        #expect(opened.count == 1, "incidents: \(opened.map(\.id))")
+        #expect(!installed.isEmpty)
+        #expect(installed.allSatisfy { $0.id >= config.ruleIDBase })
+        #expect(Set(removed) == Set(installed.map(\.id)), "every rule retired after the hold")
+        #expect(dataplane.rules.isEmpty)
+
+        // The flood went to the victim: the rules name it, and none matches a normal packet.
+        let table = try RuleTable(installed)
+        let normal = FramePool(plan.phases[0].packets, source: MACAddress(0x02_00_00_00_00_01), destination: MACAddress(0x02_00_00_00_00_02))
+        #expect(normal.count > 4000)
+        for i in 0..<normal.count {
+            let f = try normal.frame(i).withUnsafeBytes { try PacketParser.features($0) }
+            #expect(table.matchingRule(for: f) == nil, "a rule matches normal traffic: \(f)")
+        }
+        let attackSent = report.phases[1].sent * 40 / 44   // the flood's share of that phase
+        let dropped = after.dropped - before.dropped
+        #expect(dropped <= attackSent + attackSent / 100)
+        #expect(Double(dropped) >= 0.9 * Double(attackSent), "dropped \(dropped) of ~\(attackSent) flood packets")
+        print("sidecar: opened \(opened.count), rules \(installed.map(\.text)), dropped \(dropped) of ~\(attackSent) flood packets")
+    }
+}
