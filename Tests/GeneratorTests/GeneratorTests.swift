@@ -106,6 +106,19 @@ struct LiveTests {
         return pcap
     }
 
+    /// Every frame of a capture parsed, and how many had a bad checksum (by our own check).
+    func readCapture(_ pcap: String) throws -> (frames: [PacketFeatures], invalid: Int) {
+        let reader = try PcapReader(path: pcap)
+        var frames: [PacketFeatures] = [], invalid = 0
+        while let p = try reader.next() {
+            if !checksumsValid(p.bytes) { invalid += 1 }
+            var f = PacketFeatures()
+            _ = try PacketParser.parse(p.bytes, into: &f)
+            frames.append(f)
+        }
+        return (frames, invalid)
+    }
+
     @Test func capturedFramesAreValidAndFollowTheScenario() throws {
         let bed = try VethTestbed()
         defer { bed.destroy() }
@@ -119,14 +132,11 @@ struct LiveTests {
         }
         defer { try? FileManager.default.removeItem(atPath: pcap) }
 
-        let reader = try PcapReader(path: pcap)
-        var total = 0, attack = 0, invalid = 0
+        let (frames, invalid) = try readCapture(pcap)
+        let total = frames.count
+        var attack = 0
         var attackSources = Set<UInt32>(), attackPorts = Set<UInt16>()
-        while let p = try reader.next() {
-            total += 1
-            if !checksumsValid(p.bytes) { invalid += 1 }
-            var f = PacketFeatures()
-            _ = try PacketParser.parse(p.bytes, into: &f)
+        for f in frames {
             guard case .v4(let src) = f.srcIP else { continue }
             if f.proto == IPProtocol.udp && f.ttl == 52 && f.payloadLen == 512 {
                 attack += 1
@@ -167,14 +177,10 @@ struct LiveTests {
             #expect(report.sent >= 19_000)
         }
         defer { try? FileManager.default.removeItem(atPath: pcap) }
-        let reader = try PcapReader(path: pcap)
-        var total = 0, invalid = 0
+        let (frames, invalid) = try readCapture(pcap)
+        let total = frames.count
         var sources = Set<UInt32>(), ports = Set<UInt16>(), ids = Set<UInt32>()
-        while let p = try reader.next() {
-            total += 1
-            if !checksumsValid(p.bytes) { invalid += 1 }
-            var f = PacketFeatures()
-            _ = try PacketParser.parse(p.bytes, into: &f)
+        for f in frames {
             guard case .v4(let src) = f.srcIP else { continue }
             #expect(src >> 16 == 0x2D53, "source \(IPAddress.v4(src)) outside 45.83.0.0/16")
             sources.insert(src)
