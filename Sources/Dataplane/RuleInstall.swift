@@ -67,17 +67,32 @@ extension Dataplane {
         }
     }
 
+    /// Changes the table in one step, also across processes: under the state file's lock the
+    /// table is re-read from the state file (another process may have changed it since this one
+    /// last looked), `change` makes the new table from it, and that is installed.
+    @discardableResult
+    public func update(_ change: ([Rule]) throws(DataplaneError) -> [Rule]) throws(DataplaneError) -> InstallReport {
+        guard let options else { return try install(change(rules)) }
+        return try RuleState.locked(options) { () throws(DataplaneError) -> InstallReport in
+            let current = try RuleState.read(options)
+            lock.withLock { installedRules = current }
+            return try install(change(current))
+        }
+    }
+
     /// Adds rules to the installed table (ids must be new) and reinstalls it.
     @discardableResult
     public func add(_ rules: [Rule]) throws(DataplaneError) -> InstallReport {
-        try install(self.rules + rules)
+        try update { $0 + rules }
     }
 
     /// Removes rules by id and reinstalls. Returns the ids that were not installed.
     public func delete(ids: Set<UInt32>) throws(DataplaneError) -> Set<UInt32> {
-        let current = rules
-        let missing = ids.subtracting(current.map(\.id))
-        try install(current.filter { !ids.contains($0.id) })
+        var missing = Set<UInt32>()
+        try update { current in
+            missing = ids.subtracting(current.map(\.id))
+            return current.filter { !ids.contains($0.id) }
+        }
         return missing
     }
 

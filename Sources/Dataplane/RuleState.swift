@@ -22,4 +22,20 @@ enum RuleState {
             throw .stateFile("\(o.stateFile): \(error)")
         }
     }
+
+    /// Runs `body` holding an exclusive lock on the state file's lock file, so that
+    /// read–change–install sequences of several processes (a sidecar, `holon rules add`) run one
+    /// after the other instead of overwriting each other's rules.
+    static func locked<T>(_ o: DataplaneOptions, _ body: () throws(DataplaneError) -> T) throws(DataplaneError) -> T {
+        try? FileManager.default.createDirectory(atPath: o.stateDirectory, withIntermediateDirectories: true)
+        let path = o.stateFile + ".lock"
+        let fd = open(path, O_CREAT | O_RDWR | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw .stateFile("\(path): \(String(cString: strerror(errno)))") }
+        defer { close(fd) }
+        while flock(fd, LOCK_EX) != 0 {
+            if errno != EINTR { throw .stateFile("locking \(path): \(String(cString: strerror(errno)))") }
+        }
+        defer { flock(fd, LOCK_UN) }
+        return try body()
+    }
 }

@@ -130,9 +130,9 @@ public final class Sidecar {
             onEvent(.refused(incident: incident, rules, reason: "the sidecar already holds \(kept) rules (limit \(config.maxRules), --max-rules)"))
             return
         }
-        let installed = dataplane.rules.filter { !superseded.contains($0.id) }
         do {
-            let report = try dataplane.install(installed + rules)
+            // Through `update`: rules an operator added meanwhile (another process) are kept.
+            let report = try dataplane.update { $0.filter { !superseded.contains($0.id) } + rules }
             for id in superseded { owned[id] = nil }
             for r in rules { owned[r.id] = Owned(rule: r, incident: incident, expiresAt: nil) }
             stats.rulesInstalled = owned.count

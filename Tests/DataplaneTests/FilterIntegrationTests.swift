@@ -11,6 +11,21 @@ import Testing
 struct FilterIntegrationTests {
     let udp9 = Rule(id: 1, match: [.equals(.proto, 17), .equals(.dstPort, 9)], action: .drop, priority: 10)
 
+    /// Two handles on one filter, as a sidecar and `holon rules add` in another process: each
+    /// change starts from the table as it is now, so neither loses the other's rules.
+    @Test func twoWritersKeepEachOthersRules() throws {
+        let t = try TestLab("two")
+        defer { t.close() }
+        let other = try Dataplane.open(t.options)
+        try other.add([udp9])
+        let mine = Rule(id: 1_000_000_001, match: [.equals(.proto, 6)], action: .drop, priority: 100)
+        try t.dataplane.update { $0 + [mine] }   // this handle never saw rule 1
+        #expect(Set(t.dataplane.rules.map(\.id)) == [1, 1_000_000_001])
+        let missing = try other.delete(ids: [1_000_000_001, 5])
+        #expect(missing == [5])
+        #expect(try Dataplane.open(t.options).rules.map(\.id) == [1])
+    }
+
     @Test func dropCountsExactly() throws {
         let t = try TestLab("drop")
         defer { t.close() }

@@ -78,7 +78,7 @@ struct RulesLoad: ParsableCommand {
         let text = try String(contentsOfFile: file, encoding: .utf8)
         let parsed = try RuleFile.parse(text)
         let dp = try openFilter()
-        let r = try dataplaneStep { () throws(DataplaneError) in try dp.install(parsed) }
+        let r = try dataplaneStep { () throws(DataplaneError) in try dp.update { _ in parsed } }
         printInstall(r, json: json)
     }
 }
