@@ -14,10 +14,14 @@ let package = Package(
         .library(name: "Lab", targets: ["Lab"]),
         .library(name: "Generator", targets: ["Generator"]),
         .library(name: "Sidecar", targets: ["Sidecar"]),
+        .library(name: "ControlPlane", targets: ["ControlPlane"]),
         .executable(name: "holon", targets: ["HolonCLI"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.0.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.0.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.0.0"),
     ],
     targets: [
         // Bit-plane kernels with per-CPU dispatch (AVX-512 VPOPCNTDQ / AVX2 / POPCNT / baseline),
@@ -43,10 +47,18 @@ let package = Package(
         .target(name: "Generator", dependencies: ["Packets", "Traffic", "CGeneratorShim", "CLibBPF"], plugins: ["BPFObject"]),
         // The live loop: the filter's samples → Detector → rules into the filter.
         .target(name: "Sidecar", dependencies: ["Detection", "Dataplane", "Packets", "Rules"]),
+        // HTTP API, Prometheus /metrics, server-sent events and the dashboard; the only target
+        // with Hummingbird, so the rest builds without it.
+        .target(name: "ControlPlane", dependencies: [
+            "Sidecar", "Dataplane", "Rules",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "Prometheus", package: "swift-prometheus"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ]),
         .executableTarget(
             name: "HolonCLI",
             dependencies: [
-                "Holon", "Packets", "Rules", "Traffic", "Detection", "Dataplane", "Lab", "Generator", "Sidecar",
+                "Holon", "Packets", "Rules", "Traffic", "Detection", "Dataplane", "Lab", "Generator", "Sidecar", "ControlPlane",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -57,6 +69,10 @@ let package = Package(
         .testTarget(name: "DetectionTests", dependencies: ["Detection", "Traffic", "Rules", "Packets", "Holon"]),
         .testTarget(name: "DataplaneTests", dependencies: ["Dataplane", "Lab", "Rules", "Packets", "Traffic"]),
         .testTarget(name: "GeneratorTests", dependencies: ["Generator", "Lab", "Packets", "Traffic"]),
+        .testTarget(name: "ControlPlaneTests", dependencies: [
+            "ControlPlane", "Sidecar", "Dataplane", "Rules", "Detection",
+            .product(name: "HummingbirdTesting", package: "hummingbird"),
+        ]),
         .testTarget(name: "SidecarTests", dependencies: ["Sidecar", "Dataplane", "Detection", "Generator", "Lab", "Traffic", "Rules"]),
     ]
 )

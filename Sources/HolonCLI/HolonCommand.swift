@@ -1,7 +1,7 @@
 import ArgumentParser
 
 @main
-struct HolonCommand: ParsableCommand {
+struct HolonCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "holon",
         abstract: "Autonomous DDoS detection and mitigation with vector symbolic algebra.",

@@ -64,7 +64,8 @@ extension SidecarEvent {
         }
     }
 
-    static func short(_ r: Rule) -> String {
+    /// A rule in the rule language without its provenance (`:created`, `:explain`): for tables.
+    public static func short(_ r: Rule) -> String {
         var r = r
         r.explanation = nil
         r.createdAt = nil

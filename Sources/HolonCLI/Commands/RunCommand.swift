@@ -1,11 +1,15 @@
 import ArgumentParser
+import ControlPlane
 import Dataplane
 import Foundation
 import Generator
+import Logging
+import ServiceLifecycle
 import Sidecar
 
-/// `holon run`: the live loop over the attached filter (the sidecar).
-struct RunCommand: ParsableCommand {
+/// `holon run`: the live loop over the attached filter (the sidecar), with the control plane's
+/// HTTP server beside it.
+struct RunCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "run",
         abstract: "Protect the filtered interface: learn normal traffic, detect attacks, install and retire rules (root).",
@@ -16,6 +20,10 @@ struct RunCommand: ParsableCommand {
         attack is no longer seen. Rules with ids from 1,000,000,000 up are the sidecar's; rules you
         add with `holon rules add` are never touched. Ctrl-C stops the loop; installed rules stay
         (a later run adopts them and retires them at their TTL).
+
+        While it runs, http://127.0.0.1:9477/ is the dashboard, /metrics the Prometheus
+        metrics, /api/status, /api/rules, /api/incidents JSON and /api/events server-sent events
+        (--http HOST:PORT to move it, --no-http to turn it off).
         """
     )
 
@@ -24,9 +32,18 @@ struct RunCommand: ParsableCommand {
     @Option(help: "How long rules stay after their attack is last seen.") var hold = "10s"
     @Option(help: "Most rules the sidecar keeps installed.") var maxRules = 64
     @Option(help: "Stop after this long (default: until Ctrl-C).") var duration: String?
+    @Option(help: "Where the dashboard, /metrics and the API listen.") var http = "127.0.0.1:9477"
+    @Flag(help: "No HTTP server.") var noHttp = false
     @Flag(help: "One JSON object per event and per second, instead of log lines.") var json = false
 
-    func run() throws {
+    func listenAddress() throws -> (String, Int) {
+        guard let colon = http.lastIndex(of: ":"), let port = Int(http[http.index(after: colon)...]), (1...65535).contains(port) else {
+            throw ValidationError("--http must be HOST:PORT, e.g. 127.0.0.1:9477, got '\(http)'")
+        }
+        return (String(http[..<colon]), port)
+    }
+
+    func run() async throws {
         var config = SidecarConfig()
         guard sampleEvery >= 1 else { throw ValidationError("--sample-every must be ≥ 1") }
         guard maxRules >= 1 else { throw ValidationError("--max-rules must be ≥ 1") }
@@ -37,7 +54,6 @@ struct RunCommand: ParsableCommand {
         let stopAfter = try duration.map(parseDuration)
 
         let dp = try openFilter()
-        let sidecar = Sidecar(dataplane: dp, config: config)
         StopSignal.install()
         defer { StopSignal.restore() }
         let start = Date()
@@ -46,29 +62,89 @@ struct RunCommand: ParsableCommand {
             print("holon run: sampling 1 in \(sampleEvery), learning for \(warmup); Ctrl-C stops (rules stay)")
         }
         let tty = isatty(1) != 0
-        try dataplaneStep { () throws(DataplaneError) in
-            try sidecar.run(until: {
-                StopSignal.requested || (limit.map { Date().timeIntervalSince(start) >= $0 } ?? false)
-            }) { event in
-                if json {
-                    print(event.json)
-                } else if case .heartbeat = event {
-                    // The status line rewrites itself on a terminal; a log gets one every 10 s.
-                    if tty {
-                        print("\r\u{1B}[2K" + event.text, terminator: "")
-                    } else if Int(Date().timeIntervalSince(start)) % 10 == 0 {
-                        print(event.text)
-                    }
-                } else {
-                    print((tty ? "\r\u{1B}[2K" : "") + event.text)
+        let control = ControlState()
+        let emit: @Sendable (SidecarEvent) -> Void = { event in
+            control.record(event)
+            if json {
+                print(event.json)
+            } else if case .heartbeat = event {
+                // The status line rewrites itself on a terminal; a log gets one every 10 s.
+                if tty {
+                    print("\r\u{1B}[2K" + event.text, terminator: "")
+                } else if Int(Date().timeIntervalSince(start)) % 10 == 0 {
+                    print(event.text)
                 }
-                fflush(nil)
+            } else {
+                print((tty ? "\r\u{1B}[2K" : "") + event.text)
+            }
+            fflush(nil)
+        }
+
+        // The HTTP server runs in this task; the loop on its own thread (it blocks in poll).
+        var server: (group: ServiceGroup, task: Task<Void, any Error>)?
+        if !noHttp {
+            let (host, port) = try listenAddress()
+            let app = ControlServer.application(host: host, port: port, state: control, filter: dp,
+                                                metrics: MetricsExporter(sidecarRuleBase: config.ruleIDBase))
+            let group = ServiceGroup(configuration: .init(services: [app], logger: Logger(label: "holon.run")))
+            server = (group, Task { try await group.run() })
+            if !json { print("dashboard: http://\(host):\(port)/  metrics: http://\(host):\(port)/metrics") }
+        }
+        let loop = LoopThread()
+        let settings = config
+        let thread = Thread {
+            // Made on the thread that runs it: the loop is single-threaded by design.
+            let sidecar = Sidecar(dataplane: dp, config: settings)
+            defer { loop.stats = sidecar.stats }
+            do {
+                try sidecar.run(until: {
+                    StopSignal.requested || (limit.map { Date().timeIntervalSince(start) >= $0 } ?? false)
+                }, onEvent: emit)
+            } catch {
+                loop.error = error
+            }
+            loop.finish()
+        }
+        thread.start()
+        while !loop.isFinished {
+            if let task = server?.task, task.isCancelled { break }
+            try? await Task.sleep(for: .milliseconds(100))
+        }
+        if let server {
+            control.finishSubscriptions()
+            await server.group.triggerGracefulShutdown()
+            do {
+                try await server.task.value
+            } catch {
+                FileHandle.standardError.write("holon run: http server: \(error)\n".data(using: .utf8)!)
             }
         }
+        if let e = loop.error {
+            FileHandle.standardError.write("holon: \(e)\n".data(using: .utf8)!)
+            throw ExitCode.failure
+        }
         if tty && !json { print("") }
-        let s = sidecar.stats
+        let s = loop.stats
         if !json {
             print("stopped: \(s.samples) samples, \(s.incidents) incident(s), \(s.rulesInstalled) rule(s) left in the filter")
         }
     }
+}
+
+/// The loop thread's outcome, read by the command's task.
+final class LoopThread: @unchecked Sendable {
+    private let lock = NSLock()
+    private var done = false
+    var error: (any Error)? {
+        get { lock.withLock { storedError } }
+        set { lock.withLock { storedError = newValue } }
+    }
+    private var storedError: (any Error)?
+    var stats: SidecarStats {
+        get { lock.withLock { storedStats } }
+        set { lock.withLock { storedStats = newValue } }
+    }
+    private var storedStats = SidecarStats()
+    var isFinished: Bool { lock.withLock { done } }
+    func finish() { lock.withLock { done = true } }
 }

@@ -1,0 +1,122 @@
+import Dataplane
+import Foundation
+import Hummingbird
+import Logging
+import Rules
+import Sidecar
+
+/// The HTTP face of the live loop:
+///
+/// | route | what |
+/// |---|---|
+/// | `GET /` | the dashboard |
+/// | `GET /metrics` | Prometheus text format |
+/// | `GET /api/status` | filter and loop counters, calibration, uptime |
+/// | `GET /api/rules` | the filter's table with per-rule counters and owner |
+/// | `GET /api/incidents` | incidents, newest first |
+/// | `GET /api/events` | server-sent events: the kept events, then each new one (`?follow=false`: only the kept ones) |
+public enum ControlServer {
+    public static func router(state: ControlState, filter: any FilterSource, metrics: MetricsExporter) -> Router<BasicRequestContext> {
+        let router = Router()
+        router.get("/") { _, _ in
+            Response(status: .ok, headers: [.contentType: "text/html; charset=utf-8"],
+                     body: .init(byteBuffer: ByteBuffer(string: Dashboard.html)))
+        }
+        router.get("/metrics") { _, _ in
+            let text = metrics.render(filter: filter.filterStats(), sidecar: state.stats, rules: filter.filterRules,
+                                      counters: filter.ruleCounters())
+            return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                            body: .init(byteBuffer: ByteBuffer(string: text)))
+        }
+        router.get("/api/status") { _, _ in
+            try json(StatusBody(uptime_s: Date().timeIntervalSince(state.startedAt), sidecar: state.stats,
+                                calibration: state.calibration, filter: filter.filterStats(), rules: filter.filterRules.count))
+        }
+        router.get("/api/rules") { _, _ in
+            let counters = filter.ruleCounters()
+            let base = metrics.sidecarRuleBase
+            return try json(filter.filterRules.map { r in
+                RuleBody(id: r.id, rule: SidecarEvent.short(r), name: r.name, owner: r.id >= base ? "sidecar" : "operator",
+                         ttl_s: r.ttlSeconds, created_ns: r.createdAt, explanation: r.explanation,
+                         hits: counters[r.id]?.hits ?? 0, drops: counters[r.id]?.drops ?? 0)
+            })
+        }
+        router.get("/api/incidents") { _, _ in try json(state.incidents) }
+        router.get("/api/events") { request, _ in
+            let follow = request.uri.queryParameters.get("follow") != "false"
+            let headers: HTTPFields = [.contentType: "text/event-stream", .cacheControl: "no-cache"]
+            guard follow else {
+                let text = state.recentEvents.map { "data: \($0)\n\n" }.joined()
+                return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: text)))
+            }
+            let (replay, stream) = state.subscribe()
+            return Response(status: .ok, headers: headers, body: ResponseBody { writer in
+                for line in replay { try await writer.write(ByteBuffer(string: "data: \(line)\n\n")) }
+                for await line in stream { try await writer.write(ByteBuffer(string: "data: \(line)\n\n")) }
+                try await writer.finish(nil)
+            })
+        }
+        return router
+    }
+
+    /// The server on `host:port` (run it in a ServiceGroup, or with `runService()`).
+    public static func application(host: String, port: Int, state: ControlState, filter: any FilterSource,
+                                   metrics: MetricsExporter) -> some ApplicationProtocol {
+        var logger = Logger(label: "holon.http")
+        logger.logLevel = .warning
+        return Application(router: router(state: state, filter: filter, metrics: metrics),
+                           configuration: .init(address: .hostname(host, port: port)), logger: logger)
+    }
+
+    static func json<T: Encodable>(_ value: T) throws -> Response {
+        let e = JSONEncoder()
+        e.outputFormatting = [.sortedKeys]
+        return Response(status: .ok, headers: [.contentType: "application/json"],
+                        body: .init(byteBuffer: ByteBuffer(data: try e.encode(value))))
+    }
+
+    struct StatusBody: Encodable {
+        var uptime_s: Double
+        var sidecar: SidecarStats
+        var calibration: [String: Double]?
+        var filter: DataplaneStats?
+        var rules: Int
+
+        // Absent values are null, not missing: every key is always there.
+        enum CodingKeys: String, CodingKey { case uptime_s, sidecar, calibration, filter, rules }
+        func encode(to encoder: any Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(uptime_s, forKey: .uptime_s)
+            try c.encode(sidecar, forKey: .sidecar)
+            try c.encode(calibration, forKey: .calibration)
+            try c.encode(filter, forKey: .filter)
+            try c.encode(rules, forKey: .rules)
+        }
+    }
+
+    struct RuleBody: Encodable {
+        var id: UInt32
+        var rule: String
+        var name: String?
+        var owner: String
+        var ttl_s: UInt32?
+        var created_ns: UInt64?
+        var explanation: String?
+        var hits: UInt64
+        var drops: UInt64
+
+        enum CodingKeys: String, CodingKey { case id, rule, name, owner, ttl_s, created_ns, explanation, hits, drops }
+        func encode(to encoder: any Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(id, forKey: .id)
+            try c.encode(rule, forKey: .rule)
+            try c.encode(name, forKey: .name)
+            try c.encode(owner, forKey: .owner)
+            try c.encode(ttl_s, forKey: .ttl_s)
+            try c.encode(created_ns, forKey: .created_ns)
+            try c.encode(explanation, forKey: .explanation)
+            try c.encode(hits, forKey: .hits)
+            try c.encode(drops, forKey: .drops)
+        }
+    }
+}

@@ -1,0 +1,204 @@
+import ControlPlane
+import Dataplane
+@testable import Detection
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import Rules
+import Sidecar
+import Synchronization
+import Testing
+
+/// A filter that exists only in memory: counters and a table the test sets.
+final class FakeFilter: FilterSource {
+    struct State {
+        var stats = DataplaneStats()
+        var rules: [Rule] = []
+        var counters: [UInt32: RuleCounters] = [:]
+    }
+    let state = Mutex(State())
+    func filterStats() -> DataplaneStats? { state.withLock { $0.stats } }
+    var filterRules: [Rule] { state.withLock { $0.rules } }
+    func ruleCounters() -> [UInt32: RuleCounters] { state.withLock { $0.counters } }
+}
+
+let operatorRule = Rule(id: 7, match: [.equals(.proto, 17), .equals(.dstPort, 9)], action: .drop, priority: 10)
+let sidecarRule = Rule(id: 1_000_000_001, match: [.equals(.proto, 6), .equals(.tcpFlags, 2)], action: .drop, priority: 100,
+                       ttlSeconds: 60, name: "holon-incident-1", explanation: "tcp_flags=2 presence 0.0→0.9", createdAt: 1)
+
+/// The events of one attack, as the sidecar reports them.
+func attackEvents() -> [SidecarEvent] {
+    var incident = Incident(id: 1, openedAt: 5_000_000_000, drift: 0.4, dimension: 64)
+    var stats = SidecarStats()
+    stats.samples = 1234
+    stats.incidents = 1
+    stats.openIncidents = 1
+    stats.rulesInstalled = 1
+    stats.warmedUp = true
+    var events: [SidecarEvent] = [
+        .calibrated(openThreshold: 0.01, closeThreshold: 0.005, baselinePps: 5000),
+        .opened(incident),
+        .installed(incident: 1, [sidecarRule], nanoseconds: 1_500_000),
+        .heartbeat(stats),
+    ]
+    incident.closedAt = 9_000_000_000
+    incident.name = "syn-flood"
+    incident.estimatedPps = 99_500
+    events.append(.closed(incident))
+    return events
+}
+
+func filled() -> (ControlState, FakeFilter) {
+    let state = ControlState()
+    for e in attackEvents() { state.record(e) }
+    let filter = FakeFilter()
+    filter.state.withLock {
+        $0.stats.packets = 1_000_000
+        $0.stats.passed = 200_000
+        $0.stats.dropped = 800_000
+        $0.stats.matched = 800_000
+        $0.stats.sampled = 100_000
+        $0.rules = [operatorRule, sidecarRule]
+        $0.counters = [7: RuleCounters(hits: 10, drops: 10), 1_000_000_001: RuleCounters(hits: 799_990, drops: 799_990)]
+    }
+    return (state, filter)
+}
+
+@Suite("Control plane")
+struct ControlPlaneTests {
+    @Test func stateFollowsTheIncident() {
+        let (state, _) = filled()
+        let incidents = state.incidents
+        #expect(incidents.count == 1)
+        #expect(incidents[0].name == "syn-flood")
+        #expect(incidents[0].closed_at_ns == 9_000_000_000)
+        #expect(incidents[0].estimated_pps == 99_500)
+        #expect(incidents[0].rules == [SidecarEvent.short(sidecarRule)])
+        #expect(state.stats.samples == 1234)
+        #expect(state.calibration?["baseline_pps"] == 5000)
+        #expect(state.recentEvents.count == 5)
+    }
+
+    @Test func keptEventsAreBounded() {
+        let state = ControlState(keepEvents: 10)
+        for _ in 0..<25 { state.record(.heartbeat(SidecarStats())) }
+        #expect(state.recentEvents.count == 10)
+    }
+
+    @Test func subscribersGetTheKeptEventsThenNewOnes() async {
+        let state = ControlState()
+        state.record(.calibrated(openThreshold: 1, closeThreshold: 0.5, baselinePps: 10))
+        let (replay, stream) = state.subscribe()
+        #expect(replay.count == 1 && replay[0].contains("calibrated"))
+        #expect(state.subscriberCount == 1)
+        state.record(.removed([5], reason: "test"))
+        state.finishSubscriptions()
+        var got: [String] = []
+        for await line in stream { got.append(line) }
+        #expect(got.count == 1 && got[0].contains("\"removed\""))
+        #expect(state.subscriberCount == 0)
+    }
+
+    /// The exposition passes Prometheus' own checker and says what the filter says.
+    @Test func metricsPassPromtool() throws {
+        let (state, filter) = filled()
+        let metrics = MetricsExporter()
+        var text = metrics.render(filter: filter.filterStats(), sidecar: state.stats, rules: filter.filterRules, counters: filter.ruleCounters())
+        #expect(text.contains("holon_filter_packets_total 1000000"))
+        #expect(text.contains("holon_filter_dropped_total 800000"))
+        #expect(text.contains(#"holon_rule_drops_total{id="1000000001",owner="sidecar"} 799990"#))
+        #expect(text.contains(#"holon_rule_hits_total{id="7",owner="operator"} 10"#))
+        #expect(text.contains("holon_incidents_open 1"))
+        #expect(try promtool(text) == 0)
+
+        // Counters follow the filter's totals on every scrape; a removed rule's series goes.
+        filter.state.withLock {
+            $0.stats.packets = 1_500_000
+            $0.rules = [operatorRule]
+        }
+        text = metrics.render(filter: filter.filterStats(), sidecar: state.stats, rules: filter.filterRules, counters: filter.ruleCounters())
+        #expect(text.contains("holon_filter_packets_total 1500000"))
+        #expect(!text.contains("1000000001"))
+        #expect(try promtool(text) == 0)
+    }
+
+    func promtool(_ text: String) throws -> Int32 {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/promtool")
+        p.arguments = ["check", "metrics"]
+        let input = Pipe()
+        p.standardInput = input
+        p.standardOutput = FileHandle.nullDevice
+        try p.run()
+        input.fileHandleForWriting.write(Data(text.utf8))
+        try input.fileHandleForWriting.close()
+        p.waitUntilExit()
+        return p.terminationStatus
+    }
+
+    @Test func apiRoutes() async throws {
+        let (state, filter) = filled()
+        let app = Application(router: ControlServer.router(state: state, filter: filter, metrics: MetricsExporter()))
+        try await app.test(.router) { client in
+            try await client.execute(uri: "/api/status", method: .get) { r in
+                #expect(r.status == .ok)
+                let o = try JSONSerialization.jsonObject(with: Data(buffer: r.body)) as? [String: Any]
+                #expect(Set(o?.keys.map { $0 } ?? []) == ["uptime_s", "sidecar", "calibration", "filter", "rules"])
+                #expect((o?["rules"] as? Int) == 2)
+            }
+            try await client.execute(uri: "/api/rules", method: .get) { r in
+                let rules = try JSONSerialization.jsonObject(with: Data(buffer: r.body)) as? [[String: Any]]
+                #expect(rules?.map { $0["owner"] as? String } == ["operator", "sidecar"])
+                #expect((rules?[1]["drops"] as? Int) == 799_990)
+            }
+            try await client.execute(uri: "/api/incidents", method: .get) { r in
+                let list = try JSONSerialization.jsonObject(with: Data(buffer: r.body)) as? [[String: Any]]
+                #expect(list?.first?["name"] as? String == "syn-flood")
+            }
+            try await client.execute(uri: "/metrics", method: .get) { r in
+                #expect(r.headers[.contentType]?.hasPrefix("text/plain; version=0.0.4") == true)
+                #expect(String(buffer: r.body).contains("holon_filter_matched_total 800000"))
+            }
+            try await client.execute(uri: "/api/events?follow=false", method: .get) { r in
+                #expect(r.headers[.contentType] == "text/event-stream")
+                let lines = String(buffer: r.body).split(separator: "\n\n")
+                #expect(lines.count == 5 && lines.allSatisfy { $0.hasPrefix("data: {") })
+            }
+            try await client.execute(uri: "/", method: .get) { r in
+                #expect(String(buffer: r.body).contains("<title>Holon</title>"))
+            }
+        }
+    }
+
+    /// The dashboard as a browser renders it: headless Chromium (installed by scripts/setup)
+    /// against a live server.
+    @Test func dashboardRendersInABrowser() async throws {
+        let (state, filter) = filled()
+        let app = Application(router: ControlServer.router(state: state, filter: filter, metrics: MetricsExporter()),
+                              configuration: .init(address: .hostname("127.0.0.1", port: 0)))
+        try await app.test(.live) { client in
+            let port = try #require(client.port)
+            let dom = try await Task.detached { try chromiumDOM("http://127.0.0.1:\(port)/?events=0") }.value
+            #expect(dom.contains(#"id="state" class="incident">under attack: mitigating"#), "state badge")
+            #expect(dom.contains(#"id="rules">1 / 2"#))
+            #expect(dom.contains("(rule (and (= proto tcp) (= tcp_flags syn))"))
+            #expect(dom.contains("syn-flood"))
+            #expect(dom.contains("99,500"))
+            #expect(dom.contains("<div>calibrated"))
+        }
+    }
+}
+
+/// The DOM after the page's scripts ran (virtual time, so timers fire without waiting).
+func chromiumDOM(_ url: String) throws -> String {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: "/usr/bin/chromium")
+    p.arguments = ["--headless", "--no-sandbox", "--disable-gpu", "--virtual-time-budget=3000", "--dump-dom", url]
+    let out = Pipe()
+    p.standardOutput = out
+    p.standardError = FileHandle.nullDevice
+    try p.run()
+    let data = out.fileHandleForReading.readDataToEndOfFile()
+    p.waitUntilExit()
+    return String(decoding: data, as: UTF8.self)
+}
