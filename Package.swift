@@ -71,7 +71,10 @@ let package = Package(
         .testTarget(name: "GeneratorTests", dependencies: ["Generator", "Lab", "Packets", "Traffic"]),
         .testTarget(name: "ControlPlaneTests", dependencies: [
             "ControlPlane", "Sidecar", "Dataplane", "Rules", "Detection",
-            .product(name: "HummingbirdTesting", package: "hummingbird"),
+            // A real server on a loopback port, not HummingbirdTesting: that would build
+            // AsyncHTTPClient and BoringSSL for the tests alone.
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
         .testTarget(name: "SidecarTests", dependencies: ["Sidecar", "Dataplane", "Detection", "Generator", "Lab", "Traffic", "Rules"]),
     ]

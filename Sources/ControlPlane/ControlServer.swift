@@ -59,13 +59,17 @@ public enum ControlServer {
         return router
     }
 
-    /// The server on `host:port` (run it in a ServiceGroup, or with `runService()`).
+    /// The server on `host:port` (run it in a ServiceGroup, or with `runService()`);
+    /// `onListening` gets the bound port once it listens.
     public static func application(host: String, port: Int, state: ControlState, filter: any FilterSource,
-                                   metrics: MetricsExporter) -> some ApplicationProtocol {
+                                   metrics: MetricsExporter,
+                                   onListening: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol {
         var logger = Logger(label: "holon.http")
         logger.logLevel = .warning
         return Application(router: router(state: state, filter: filter, metrics: metrics),
-                           configuration: .init(address: .hostname(host, port: port)), logger: logger)
+                           configuration: .init(address: .hostname(host, port: port)),
+                           onServerRunning: { channel in await onListening(channel.localAddress?.port ?? port) },
+                           logger: logger)
     }
 
     static func json<T: Encodable>(_ value: T) throws -> Response {

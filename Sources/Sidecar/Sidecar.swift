@@ -53,8 +53,9 @@ public final class Sidecar {
             let batch = try reader.poll(timeoutMilliseconds: 50)
             for s in batch { ingest(s) }
             let now = Self.wallClock()
-            // With no traffic, time still passes: incidents close, thresholds tick.
-            if batch.isEmpty { detector.advance(to: now &- 100_000_000) }
+            // With no traffic, time still passes: incidents close, thresholds tick. Not during
+            // warmup: the baseline is learned over traffic, so it starts with the first sample.
+            if batch.isEmpty && detector.isWarmedUp { detector.advance(to: now &- 100_000_000) }
             try handle(detector.drainEvents(), now: now, onEvent)
             try expire(now: now, onEvent)
             if now >= nextBeat {

@@ -2,9 +2,13 @@ import ControlPlane
 import Dataplane
 @testable import Detection
 import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
 import Hummingbird
-import HummingbirdTesting
+import Logging
 import Rules
+import ServiceLifecycle
 import Sidecar
 import Synchronization
 import Testing
@@ -138,35 +142,31 @@ struct ControlPlaneTests {
 
     @Test func apiRoutes() async throws {
         let (state, filter) = filled()
-        let app = Application(router: ControlServer.router(state: state, filter: filter, metrics: MetricsExporter()))
-        try await app.test(.router) { client in
-            try await client.execute(uri: "/api/status", method: .get) { r in
-                #expect(r.status == .ok)
-                let o = try JSONSerialization.jsonObject(with: Data(buffer: r.body)) as? [String: Any]
-                #expect(Set(o?.keys.map { $0 } ?? []) == ["uptime_s", "sidecar", "calibration", "filter", "rules"])
-                #expect((o?["rules"] as? Int) == 2)
+        try await withServer(ControlServer.router(state: state, filter: filter, metrics: MetricsExporter())) { port in
+            func json(_ path: String) async throws -> Any {
+                let r = try await get(port, path)
+                #expect(r.status == 200 && r.contentType == "application/json", "\(path)")
+                return try JSONSerialization.jsonObject(with: Data(r.body.utf8))
             }
-            try await client.execute(uri: "/api/rules", method: .get) { r in
-                let rules = try JSONSerialization.jsonObject(with: Data(buffer: r.body)) as? [[String: Any]]
-                #expect(rules?.map { $0["owner"] as? String } == ["operator", "sidecar"])
-                #expect((rules?[1]["drops"] as? Int) == 799_990)
-            }
-            try await client.execute(uri: "/api/incidents", method: .get) { r in
-                let list = try JSONSerialization.jsonObject(with: Data(buffer: r.body)) as? [[String: Any]]
-                #expect(list?.first?["name"] as? String == "syn-flood")
-            }
-            try await client.execute(uri: "/metrics", method: .get) { r in
-                #expect(r.headers[.contentType]?.hasPrefix("text/plain; version=0.0.4") == true)
-                #expect(String(buffer: r.body).contains("holon_filter_matched_total 800000"))
-            }
-            try await client.execute(uri: "/api/events?follow=false", method: .get) { r in
-                #expect(r.headers[.contentType] == "text/event-stream")
-                let lines = String(buffer: r.body).split(separator: "\n\n")
-                #expect(lines.count == 5 && lines.allSatisfy { $0.hasPrefix("data: {") })
-            }
-            try await client.execute(uri: "/", method: .get) { r in
-                #expect(String(buffer: r.body).contains("<title>Holon</title>"))
-            }
+            let status = try await json("/api/status") as? [String: Any]
+            #expect(Set(status?.keys.map { $0 } ?? []) == ["uptime_s", "sidecar", "calibration", "filter", "rules"])
+            #expect((status?["rules"] as? Int) == 2)
+            let rules = try await json("/api/rules") as? [[String: Any]]
+            #expect(rules?.map { $0["owner"] as? String } == ["operator", "sidecar"])
+            #expect((rules?[1]["drops"] as? Int) == 799_990)
+            #expect(rules?[0]["name"] is NSNull, "absent values are null")
+            let incidents = try await json("/api/incidents") as? [[String: Any]]
+            #expect(incidents?.first?["name"] as? String == "syn-flood")
+
+            let metrics = try await get(port, "/metrics")
+            #expect(metrics.contentType.hasPrefix("text/plain; version=0.0.4"))
+            #expect(metrics.body.contains("holon_filter_matched_total 800000"))
+            let events = try await get(port, "/api/events?follow=false")
+            #expect(events.contentType == "text/event-stream")
+            let lines = events.body.split(separator: "\n\n")
+            #expect(lines.count == 5 && lines.allSatisfy { $0.hasPrefix("data: {") })
+            #expect(try await get(port, "/").body.contains("<title>Holon</title>"))
+            #expect(try await get(port, "/nope").status == 404)
         }
     }
 
@@ -174,10 +174,7 @@ struct ControlPlaneTests {
     /// against a live server.
     @Test func dashboardRendersInABrowser() async throws {
         let (state, filter) = filled()
-        let app = Application(router: ControlServer.router(state: state, filter: filter, metrics: MetricsExporter()),
-                              configuration: .init(address: .hostname("127.0.0.1", port: 0)))
-        try await app.test(.live) { client in
-            let port = try #require(client.port)
+        try await withServer(ControlServer.router(state: state, filter: filter, metrics: MetricsExporter())) { port in
             let dom = try await Task.detached { try chromiumDOM("http://127.0.0.1:\(port)/?events=0") }.value
             #expect(dom.contains(#"id="state" class="incident">under attack: mitigating"#), "state badge")
             #expect(dom.contains(#"id="rules">1 / 2"#))
@@ -187,6 +184,36 @@ struct ControlPlaneTests {
             #expect(dom.contains("<div>calibrated"))
         }
     }
+}
+
+/// Runs `router` on an ephemeral loopback port while `body` runs, then shuts it down.
+func withServer(_ router: Router<BasicRequestContext>, _ body: @escaping @Sendable (Int) async throws -> Void) async throws {
+    let bound = Mutex<Int?>(nil)
+    let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
+                          onServerRunning: { channel in bound.withLock { $0 = channel.localAddress?.port } })
+    let group = ServiceGroup(configuration: .init(services: [app], logger: Logger(label: "test")))
+    try await withThrowingTaskGroup(of: Void.self) { tasks in
+        tasks.addTask { try await group.run() }
+        var port: Int?
+        for _ in 0..<500 where port == nil {
+            try await Task.sleep(for: .milliseconds(10))
+            port = bound.withLock { $0 }
+        }
+        do {
+            try await body(try #require(port))
+        } catch {
+            await group.triggerGracefulShutdown()
+            throw error
+        }
+        await group.triggerGracefulShutdown()
+        try await tasks.waitForAll()
+    }
+}
+
+func get(_ port: Int, _ path: String) async throws -> (status: Int, contentType: String, body: String) {
+    let (data, response) = try await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(port)\(path)")!)
+    let http = response as! HTTPURLResponse
+    return (http.statusCode, http.value(forHTTPHeaderField: "Content-Type") ?? "", String(decoding: data, as: UTF8.self))
 }
 
 /// The DOM after the page's scripts ran (virtual time, so timers fire without waiting).

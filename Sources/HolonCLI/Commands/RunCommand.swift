@@ -59,7 +59,7 @@ struct RunCommand: AsyncParsableCommand {
         let start = Date()
         let limit = stopAfter.map { Double($0.components.seconds) + Double($0.components.attoseconds) / 1e18 }
         if !json {
-            print("holon run: sampling 1 in \(sampleEvery), learning for \(warmup); Ctrl-C stops (rules stay)")
+            print("holon run: sampling 1 in \(sampleEvery), learning for \(warmup) of traffic; Ctrl-C stops (rules stay)")
         }
         let tty = isatty(1) != 0
         let control = ControlState()
@@ -81,14 +81,20 @@ struct RunCommand: AsyncParsableCommand {
         }
 
         // The HTTP server runs in this task; the loop on its own thread (it blocks in poll).
-        var server: (group: ServiceGroup, task: Task<Void, any Error>)?
+        var server: (group: ServiceGroup, task: Task<Void, Never>)?
+        let serverOutcome = LoopThread()
         if !noHttp {
             let (host, port) = try listenAddress()
+            let quiet = json
             let app = ControlServer.application(host: host, port: port, state: control, filter: dp,
-                                                metrics: MetricsExporter(sidecarRuleBase: config.ruleIDBase))
+                                                metrics: MetricsExporter(sidecarRuleBase: config.ruleIDBase)) { bound in
+                if !quiet { print((tty ? "\r\u{1B}[2K" : "") + "dashboard: http://\(host):\(bound)/  metrics: http://\(host):\(bound)/metrics") }
+            }
             let group = ServiceGroup(configuration: .init(services: [app], logger: Logger(label: "holon.run")))
-            server = (group, Task { try await group.run() })
-            if !json { print("dashboard: http://\(host):\(port)/  metrics: http://\(host):\(port)/metrics") }
+            server = (group, Task {
+                do { try await group.run() } catch { serverOutcome.error = error }
+                serverOutcome.finish()
+            })
         }
         let loop = LoopThread()
         let settings = config
@@ -107,16 +113,17 @@ struct RunCommand: AsyncParsableCommand {
         }
         thread.start()
         while !loop.isFinished {
-            if let task = server?.task, task.isCancelled { break }
+            // A server that stops by itself could not listen: stop the loop too, and say why.
+            if server != nil && serverOutcome.isFinished { StopSignal.request() }
             try? await Task.sleep(for: .milliseconds(100))
         }
         if let server {
             control.finishSubscriptions()
             await server.group.triggerGracefulShutdown()
-            do {
-                try await server.task.value
-            } catch {
-                FileHandle.standardError.write("holon run: http server: \(error)\n".data(using: .utf8)!)
+            await server.task.value
+            if let e = serverOutcome.error {
+                FileHandle.standardError.write("holon run: the HTTP server on \(http) failed: \(e) (another --http HOST:PORT, or --no-http)\n".data(using: .utf8)!)
+                throw ExitCode.failure
             }
         }
         if let e = loop.error {
