@@ -1,0 +1,79 @@
+import Dataplane
+@testable import Detection
+import Foundation
+import Rules
+@testable import Sidecar
+import Testing
+
+/// The sidecar's bookkeeping against a private, unattached copy of the filter: what it may
+/// install, what it takes over from an earlier run, and what it never touches.
+@Suite("Sidecar guardrails (root: BPF)", .serialized, .enabled(if: geteuid() == 0))
+struct GuardrailTests {
+    let operatorRule = Rule(id: 7, match: [.equals(.proto, 17), .equals(.dstPort, 9)], action: .drop, priority: 10)
+
+    func detected(_ id: UInt32, port: UInt64) -> DetectedRule {
+        DetectedRule(id: id, rateLimitPps: nil, derivedAt: 1, explanation: "test",
+                     predicates: [Candidate(field: .proto, kind: .equals(6)), Candidate(field: .dst_port, kind: .equals(port))],
+                     baselineShare: 0)
+    }
+
+    @Test func ruleBudgetRefusesWithAReason() throws {
+        let dp = try Dataplane.transient()
+        try dp.install([operatorRule])
+        var config = SidecarConfig()
+        config.maxRules = 2
+        let sidecar = Sidecar(dataplane: dp, config: config)
+        var events: [SidecarEvent] = []
+        try sidecar.install([detected(1, port: 80), detected(2, port: 443)], incident: 1, now: 0) { events.append($0) }
+        try sidecar.install([detected(3, port: 22)], incident: 2, now: 0) { events.append($0) }
+        #expect(Set(dp.rules.map(\.id)) == [7, 1_000_000_001, 1_000_000_002])
+        guard case .refused(let incident, let rules, let reason)? = events.last else {
+            Issue.record("expected a refusal, got \(events.map(\.text))")
+            return
+        }
+        #expect(incident == 2 && rules.map(\.id) == [1_000_000_003])
+        #expect(reason.contains("limit 2"))
+    }
+
+    @Test func closedIncidentsRulesGoAfterTheHoldAndOperatorsStay() throws {
+        let dp = try Dataplane.transient()
+        try dp.install([operatorRule])
+        var config = SidecarConfig()
+        config.hold = .seconds(5)
+        let sidecar = Sidecar(dataplane: dp, config: config)
+        var events: [SidecarEvent] = []
+        try sidecar.install([detected(1, port: 80)], incident: 1, now: 0) { events.append($0) }
+        var incident = Incident(id: 1, openedAt: 0, drift: 1, dimension: 64)
+        incident.closedAt = 10
+        try sidecar.handle([.closed(incident)], now: 10_000_000_000) { events.append($0) }
+        try sidecar.expire(now: 14_000_000_000) { events.append($0) }
+        #expect(Set(dp.rules.map(\.id)) == [7, 1_000_000_001], "held for 5 s after the close")
+        try sidecar.expire(now: 15_000_000_001) { events.append($0) }
+        #expect(dp.rules.map(\.id) == [7])
+        guard case .removed(let ids, _)? = events.last else { Issue.record("no removal"); return }
+        #expect(ids == [1_000_000_001])
+    }
+
+    @Test func anEarlierRunsRulesAreAdoptedAndExpireAtTheirTTL() throws {
+        let dp = try Dataplane.transient()
+        let now: UInt64 = 1_000_000_000_000
+        let old = Rule(id: 1_000_000_005, match: [.equals(.proto, 6)], action: .drop, priority: 100, ttlSeconds: 60,
+                       name: "holon-incident-3", createdAt: now - 30_000_000_000)
+        try dp.install([operatorRule, old])
+        var config = SidecarConfig()
+        config.hold = .seconds(5)
+        let sidecar = Sidecar(dataplane: dp, config: config)
+        var events: [SidecarEvent] = []
+        sidecar.adopt(now: now) { events.append($0) }
+        guard case .adopted(let rules)? = events.first else { Issue.record("nothing adopted"); return }
+        #expect(rules.map(\.id) == [1_000_000_005])
+        // New rules are numbered above the adopted ones.
+        try sidecar.install([detected(1, port: 80)], incident: 1, now: now) { events.append($0) }
+        #expect(Set(dp.rules.map(\.id)) == [7, 1_000_000_005, 1_000_000_006])
+        // 30 s of its 60 s TTL are left.
+        try sidecar.expire(now: now + 29_000_000_000) { events.append($0) }
+        #expect(dp.rules.contains { $0.id == 1_000_000_005 })
+        try sidecar.expire(now: now + 30_000_000_001) { events.append($0) }
+        #expect(Set(dp.rules.map(\.id)) == [7, 1_000_000_006])
+    }
+}
