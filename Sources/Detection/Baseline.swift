@@ -27,7 +27,7 @@ struct Baseline {
         batch.add(vector)
         if batch.isFull { batch.flush(into: &accumulator) }
         if firstTimestamp == nil { firstTimestamp = f.timestamp }
-        lastTimestamp = f.timestamp
+        lastTimestamp = max(lastTimestamp, f.timestamp)
         samples += 1
         if reservoir.count < reservoirCapacity {
             reservoir.append(f)

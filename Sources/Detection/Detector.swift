@@ -119,7 +119,7 @@ public struct Detector {
         guard let i = incidents.firstIndex(where: { $0.id == id }) else { return }
         if incidents[i].matchedSamples == 0 { incidents[i].firstMatch = f.timestamp }
         incidents[i].matchedSamples += 1
-        incidents[i].lastMatch = f.timestamp
+        incidents[i].lastMatch = max(incidents[i].lastMatch, f.timestamp)
         incidents[i].matchesThisTick += 1
         if case .v4(let a) = f.srcIP { incidents[i].sources.insert(UInt64(a)) }
         if f.hasTransportHeader {
@@ -283,8 +283,10 @@ public struct Detector {
                 return (recentAcc.presence(of: pair), baseAcc.presence(of: pair))
             })
         var derived: [DetectedRule] = []
-        let spanSeconds = recentSamples.count > 1
-            ? Double(recentSamples.last!.timestamp - recentSamples.first!.timestamp) / 1e9 : 0
+        // Samples from several CPUs reach the ring slightly out of order: the span is from the
+        // earliest to the latest, not first to last.
+        let stamps = recentSamples.lazy.map(\.timestamp)
+        let spanSeconds = recentSamples.count > 1 ? Double(stamps.max()! - stamps.min()!) / 1e9 : 0
         // Packets of different shapes (with ports, non-first fragments, others) cannot share a
         // rule on their distinguishing fields, so each shape that is a real part of the change
         // gets its own rule; what no rule covers is tried again as long as it is abnormal.
@@ -297,6 +299,12 @@ public struct Detector {
             var progressed = false
             for group in groups where derived.count < config.maxRulesPerIncident {
                 guard let rule = deriver.derive(from: group) else { continue }
+                // Only traffic that is abnormal earns a rule: what the rule covers must arrive
+                // well above the rate its baseline share predicts (a bursty normal flow left
+                // over after the attack's rule does not).
+                let covered = recentSamples.reduce(0) { n, f in rule.predicates.allSatisfy { $0.matches(f) } ? n + 1 : n }
+                let predicted = rule.baselineShare * baseline.sampleRate * spanSeconds
+                guard Double(covered) > 3 * predicted + 5 * predicted.squareRoot() + 20 else { continue }
                 let made = makeRule(rule, implyingProtocolOf: group, at: t)
                 derived.append(made)
                 recentSamples.removeAll { made.matches($0) }

@@ -67,6 +67,9 @@ public struct GeneratorReport: Sendable, Codable {
     public var interrupted: Bool
     public var phases: [PhaseReport]
     public var perSecond: [SecondReport]
+    /// When the first phase began, in nanoseconds since the Unix epoch; phase k began its
+    /// planned offset later.
+    public var startedAtNs: UInt64
 }
 
 /// Live counters of one sender thread.
@@ -218,6 +221,8 @@ public final class TrafficGenerator: @unchecked Sendable {
             throw e
         }
         let t0 = hg_now_ns() + 2_000_000
+        // The same instant on the wall clock (what the filter's sample timestamps are in).
+        let startWall = UInt64(Date().timeIntervalSince1970 * 1e9) &+ (t0 &- hg_now_ns())
         startBox.start.store(t0, ordering: .releasing)
         startBox.go.store(true, ordering: .releasing)
 
@@ -281,7 +286,8 @@ public final class TrafficGenerator: @unchecked Sendable {
         return GeneratorReport(plan: plan.name, engine: engine, threads: threads, interface: info.name,
                                namespace: options.namespace, sourceMAC: "\(info.mac)", destinationMAC: "\(dstMAC)",
                                seconds: secs, sent: total, errors: errors, pps: secs > 0 ? Double(total) / secs : 0,
-                               interrupted: interrupted, phases: phaseReports, perSecond: perSecond)
+                               interrupted: interrupted, phases: phaseReports, perSecond: perSecond,
+                               startedAtNs: startWall)
     }
 
     /// Opens the engine on a short-lived thread in the namespace and sends a few frames. With

@@ -11,6 +11,7 @@ struct BenchCommand: ParsableCommand {
             BenchPackets.self,
             BenchXDP.self,
             BenchGenerate.self,
+            BenchLoop.self,
         ]
     )
 }

@@ -138,7 +138,7 @@ struct RunCommand: AsyncParsableCommand {
     }
 }
 
-/// The loop thread's outcome, read by the command's task.
+/// A thread's outcome, read by the command: finished, its error, its last stats; and a stop flag.
 final class LoopThread: @unchecked Sendable {
     private let lock = NSLock()
     private var done = false
@@ -154,4 +154,7 @@ final class LoopThread: @unchecked Sendable {
     private var storedStats = SidecarStats()
     var isFinished: Bool { lock.withLock { done } }
     func finish() { lock.withLock { done = true } }
+    private var stop = false
+    var stopRequested: Bool { lock.withLock { stop } }
+    func requestStop() { lock.withLock { stop = true } }
 }

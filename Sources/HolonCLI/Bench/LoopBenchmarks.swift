@@ -1,0 +1,191 @@
+import ArgumentParser
+import Dataplane
+import Foundation
+import Generator
+import Lab
+import Sidecar
+import Traffic
+
+/// `holon bench loop`: the whole live loop in a lab the bench builds — the generator sends
+/// normal traffic, then a series of attacks with quiet gaps; the sidecar, reading only the XDP
+/// filter's samples, must detect each and install its rule. Reports, per attack and as medians,
+/// the time from the attack's first packet to the incident (detection, in traffic time) and to
+/// the rule being in the filter (mitigation, wall clock).
+struct BenchLoop: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "loop",
+        abstract: "Time from an attack's first packet to its rule in the XDP filter (root; builds its own lab)."
+    )
+
+    @OptionGroup var options: BenchOptions
+    @Option(help: "Attacks to send (kinds in turn: syn-flood, udp-flood, icmp-flood, ack-flood, ntp-amplification).") var attacks = 5
+    @Option(help: "Attack packets per second.") var rate = 100_000.0
+    @Option(help: "Normal packets per second, throughout.") var normal = 5_000.0
+    @Option(help: "Seconds of normal traffic the detector learns from.") var warmup = 6
+    @Option(help: "The filter samples one packet in this many.") var sampleEvery: UInt32 = 10
+
+    static let kinds: [AttackKind] = [.synFlood, .udpFlood, .icmpFlood, .ackFlood, .ntpAmplification]
+
+    struct Line: Encodable {
+        let name: String
+        let value: Double
+        let rounds: [Double]
+    }
+
+    struct AttackResult {
+        var kind: AttackKind
+        var detectMs: Double?
+        var mitigateMs: Double?
+        var rules: [String] = []
+    }
+
+    func run() throws {
+        guard geteuid() == 0 else {
+            FileHandle.standardError.write("holon bench loop: needs root (namespaces, XDP): run it with sudo\n".data(using: .utf8)!)
+            throw ExitCode(2)
+        }
+        guard attacks >= 1, warmup >= 2, rate >= 1_000, normal >= 100 else {
+            throw ValidationError("need --attacks ≥ 1, --warmup ≥ 2, --rate ≥ 1000, --normal ≥ 100")
+        }
+        let tag = "hb\(getpid() % 100_000)"
+        let lab = Lab(.scratch(prefix: "holon-bench", tag: tag))
+        try? lab.down()
+        try lab.up()
+        defer { try? lab.down() }
+        let dpOptions = DataplaneOptions(pinDirectory: "/sys/fs/bpf/holon-bench-\(tag)", namespace: lab.topology.filterNamespace,
+                                         interface: lab.topology.filterInterface,
+                                         stateDirectory: NSTemporaryDirectory() + "holon-bench-\(tag)")
+        defer {
+            _ = try? Dataplane.detach(dpOptions)
+            try? FileManager.default.removeItem(atPath: dpOptions.stateDirectory)
+        }
+        _ = try? Dataplane.detach(dpOptions)
+        let (dataplane, _) = try dataplaneStep { () throws(DataplaneError) in try Dataplane.attach(dpOptions) }
+
+        // The scenario: learning, then each attack followed by a gap longer than the hold.
+        var phases = [ScenarioPhase(name: "baseline", duration: Double(warmup) + 3, normalRate: normal)]
+        for i in 0..<attacks {
+            let kind = Self.kinds[i % Self.kinds.count]
+            phases.append(ScenarioPhase(name: "\(kind.rawValue)-\(i + 1)", duration: 3, normalRate: normal,
+                                        attack: AttackSpec(kind: kind, rate: rate, victim: AddressBlock("198.51.100.10")!)))
+            phases.append(ScenarioPhase(name: "gap-\(i + 1)", duration: 4, normalRate: normal))
+        }
+        let scenario = Scenario(name: "bench-loop", seed: 17, phases: phases)
+
+        var config = SidecarConfig()
+        config.sampleEvery = sampleEvery
+        config.detector.warmup = .seconds(warmup)
+        config.hold = .seconds(1)
+        let settings = config
+        let log = EventLog()
+        let loop = LoopThread()
+        let thread = Thread {
+            let sidecar = Sidecar(dataplane: dataplane, config: settings)
+            do {
+                try sidecar.run(until: { loop.stopRequested }) { log.append($0) }
+            } catch {
+                loop.error = error
+            }
+            loop.finish()
+        }
+        thread.start()
+
+        var o = GeneratorOptions(interface: lab.topology.generatorInterface, namespace: lab.topology.generatorNamespace,
+                                 engine: .sendmmsg)
+        o.peer = lab.topology.filterAddress.split(separator: "/").first.map(String.init)
+        let total = scenario.phases.reduce(0) { $0 + $1.duration }
+        let report: GeneratorReport
+        do {
+            report = try TrafficGenerator(plan: .scenario(scenario), options: o).run { s in
+                FileHandle.standardError.write("\u{1B}[2K[\(s.phase)] \(s.second)/\(Int(total)) s\r".data(using: .utf8)!)
+            }
+        } catch {
+            loop.requestStop()
+            throw error
+        }
+        FileHandle.standardError.write("\u{1B}[2K".data(using: .utf8)!)
+        usleep(300_000)
+        loop.requestStop()
+        while !loop.isFinished { usleep(10_000) }
+        if let e = loop.error { throw e }
+
+        // Score each attack from the events: incidents opened while it ran, their rules.
+        var results: [AttackResult] = []
+        var offset = 0.0
+        var falseIncidents = 0
+        let events = log.events
+        for phase in scenario.phases {
+            let start = report.startedAtNs &+ UInt64(offset * 1e9)
+            let end = start &+ UInt64(phase.duration * 1e9)
+            offset += phase.duration
+            let opened = events.compactMap { e -> (Int, UInt64)? in
+                if case .opened(let i) = e.event, i.openedAt >= start, i.openedAt < end { return (i.id, i.openedAt) }
+                return nil
+            }
+            guard let attack = phase.attack else {
+                falseIncidents += opened.count
+                continue
+            }
+            var r = AttackResult(kind: attack.kind)
+            if let (id, at) = opened.first {
+                r.detectMs = Double(Int64(bitPattern: at &- start)) / 1e6
+                for e in events {
+                    if case .installed(let incident, let rules, _) = e.event, incident == id {
+                        if r.mitigateMs == nil { r.mitigateMs = Double(Int64(bitPattern: e.wallNs &- start)) / 1e6 }
+                        r.rules += rules.map(SidecarEvent.short)
+                    }
+                }
+            }
+            results.append(r)
+        }
+
+        let detect = results.compactMap(\.detectMs), mitigate = results.compactMap(\.mitigateMs)
+        let lines = [
+            Line(name: "loop.detect_ms", value: median(detect), rounds: detect),
+            Line(name: "loop.mitigate_ms", value: median(mitigate), rounds: mitigate),
+            Line(name: "loop.attacks_mitigated", value: Double(mitigate.count), rounds: []),
+            Line(name: "loop.false_incidents", value: Double(falseIncidents), rounds: []),
+        ].filter { options.filter.map($0.name.contains) ?? true }
+        if options.json {
+            let e = JSONEncoder()
+            e.outputFormatting = [.sortedKeys]
+            for l in lines { print(String(decoding: try e.encode(l), as: UTF8.self)) }
+            return
+        }
+        var t = TextTable(["attack", "detected after", "rule in the filter after", "rule"])
+        for r in results {
+            t.add([r.kind.rawValue, r.detectMs.map { String(format: "%.0f ms", $0) } ?? "not detected",
+                   r.mitigateMs.map { String(format: "%.0f ms", $0) } ?? "-", r.rules.first ?? "-"])
+            for extra in r.rules.dropFirst() { t.add(["", "", "", extra]) }
+        }
+        print(t.render())
+        print("")
+        for l in lines {
+            let unit = l.name.hasSuffix("_ms") ? " ms (median)" : ""
+            print(pad(l.name, 28) + lpad(String(format: "%.0f", l.value) + unit, 20))
+        }
+    }
+
+    func median(_ xs: [Double]) -> Double {
+        guard !xs.isEmpty else { return .nan }
+        let s = xs.sorted()
+        return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
+    }
+}
+
+/// Events with the wall-clock time the loop reported them.
+final class EventLog: @unchecked Sendable {
+    struct Entry {
+        var wallNs: UInt64
+        var event: SidecarEvent
+    }
+    private let lock = NSLock()
+    private var entries: [Entry] = []
+
+    func append(_ e: SidecarEvent) {
+        let now = UInt64(Date().timeIntervalSince1970 * 1e9)
+        lock.withLock { entries.append(Entry(wallNs: now, event: e)) }
+    }
+
+    var events: [Entry] { lock.withLock { entries } }
+}
