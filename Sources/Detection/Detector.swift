@@ -316,6 +316,10 @@ public struct Detector {
         incidents[i].rules += derived
         for r in derived { activeRules.append((id, r)) }
         events.append(.rules(incident: id, derived))
+        // What is unexplained from here on is measured from here on: the attack's samples that
+        // waited for these rules must not count as a second attack.
+        residualMark = (ring.written, t)
+        nextResidualCheck = t + 250_000_000
         return true
     }
 
