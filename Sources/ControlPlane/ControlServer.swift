@@ -79,48 +79,24 @@ public enum ControlServer {
                         body: .init(byteBuffer: ByteBuffer(data: try e.encode(value))))
     }
 
+    /// Every key is always there: absent values are null.
     struct StatusBody: Encodable {
         var uptime_s: Double
         var sidecar: SidecarStats
-        var calibration: [String: Double]?
-        var filter: DataplaneStats?
+        @NullWhenAbsent var calibration: [String: Double]?
+        @NullWhenAbsent var filter: DataplaneStats?
         var rules: Int
-
-        // Absent values are null, not missing: every key is always there.
-        enum CodingKeys: String, CodingKey { case uptime_s, sidecar, calibration, filter, rules }
-        func encode(to encoder: any Encoder) throws {
-            var c = encoder.container(keyedBy: CodingKeys.self)
-            try c.encode(uptime_s, forKey: .uptime_s)
-            try c.encode(sidecar, forKey: .sidecar)
-            try c.encode(calibration, forKey: .calibration)
-            try c.encode(filter, forKey: .filter)
-            try c.encode(rules, forKey: .rules)
-        }
     }
 
     struct RuleBody: Encodable {
         var id: UInt32
         var rule: String
-        var name: String?
+        @NullWhenAbsent var name: String?
         var owner: String
-        var ttl_s: UInt32?
-        var created_ns: UInt64?
-        var explanation: String?
+        @NullWhenAbsent var ttl_s: UInt32?
+        @NullWhenAbsent var created_ns: UInt64?
+        @NullWhenAbsent var explanation: String?
         var hits: UInt64
         var drops: UInt64
-
-        enum CodingKeys: String, CodingKey { case id, rule, name, owner, ttl_s, created_ns, explanation, hits, drops }
-        func encode(to encoder: any Encoder) throws {
-            var c = encoder.container(keyedBy: CodingKeys.self)
-            try c.encode(id, forKey: .id)
-            try c.encode(rule, forKey: .rule)
-            try c.encode(name, forKey: .name)
-            try c.encode(owner, forKey: .owner)
-            try c.encode(ttl_s, forKey: .ttl_s)
-            try c.encode(created_ns, forKey: .created_ns)
-            try c.encode(explanation, forKey: .explanation)
-            try c.encode(hits, forKey: .hits)
-            try c.encode(drops, forKey: .drops)
-        }
     }
 }

@@ -7,33 +7,15 @@ import Synchronization
 public struct IncidentSummary: Sendable, Codable, Hashable {
     public var id: Int
     public var opened_at_ns: UInt64
-    public var closed_at_ns: UInt64?
+    @NullWhenAbsent public var closed_at_ns: UInt64? = nil
     public var drift: Double
-    public var name: String?
-    public var estimated_pps: Double?
-    public var distinct_sources: Int?
+    @NullWhenAbsent public var name: String? = nil
+    @NullWhenAbsent public var estimated_pps: Double? = nil
+    @NullWhenAbsent public var distinct_sources: Int? = nil
     /// Rules installed for it (rule-language text, without provenance).
     public var rules: [String] = []
     /// Rules refused by a guardrail, with why.
-    public var refused: String?
-
-    enum CodingKeys: String, CodingKey {
-        case id, opened_at_ns, closed_at_ns, drift, name, estimated_pps, distinct_sources, rules, refused
-    }
-
-    /// Absent values are `null`, not missing: every incident has every key.
-    public func encode(to encoder: any Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(id, forKey: .id)
-        try c.encode(opened_at_ns, forKey: .opened_at_ns)
-        try c.encode(closed_at_ns, forKey: .closed_at_ns)
-        try c.encode(drift, forKey: .drift)
-        try c.encode(name, forKey: .name)
-        try c.encode(estimated_pps, forKey: .estimated_pps)
-        try c.encode(distinct_sources, forKey: .distinct_sources)
-        try c.encode(rules, forKey: .rules)
-        try c.encode(refused, forKey: .refused)
-    }
+    @NullWhenAbsent public var refused: String? = nil
 }
 
 /// What the control plane knows of the live loop. The sidecar's thread writes it through
