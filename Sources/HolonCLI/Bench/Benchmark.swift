@@ -30,6 +30,13 @@ func blackHole<T>(_ value: T) {
     withExtendedLifetime(value) {}
 }
 
+/// The median (the mean of the two middle values for an even count); NaN for none.
+func median(_ xs: [Double]) -> Double {
+    guard !xs.isEmpty else { return .nan }
+    let s = xs.sorted()
+    return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
+}
+
 @inline(__always)
 func monotonicNanoseconds() -> UInt64 {
     var ts = timespec()

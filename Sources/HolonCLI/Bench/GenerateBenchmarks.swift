@@ -46,12 +46,6 @@ struct BenchGenerate: ParsableCommand {
         fflush(nil)
     }
 
-    func median(_ xs: [Double]) -> Double {
-        guard !xs.isEmpty else { return 0 }
-        let s = xs.sorted()
-        return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
-    }
-
     /// Median of the per-second deltas, leaving out the first second (warm-up).
     static func steadyRate(_ samples: [(UInt64, UInt64)]) -> Double {
         var rates: [Double] = []

@@ -1,4 +1,5 @@
 import ArgumentParser
+import ControlPlane
 import Dataplane
 import Foundation
 import Generator
@@ -28,8 +29,15 @@ struct BenchLoop: ParsableCommand {
 
     struct Line: Encodable {
         let name: String
-        let value: Double
+        /// null when nothing was measured (no attack detected).
+        @NullWhenAbsent var value: Double?
         let rounds: [Double]
+
+        init(name: String, value: Double, rounds: [Double]) {
+            self.name = name
+            self.value = value.isNaN ? nil : value
+            self.rounds = rounds
+        }
     }
 
     struct AttackResult {
@@ -162,14 +170,8 @@ struct BenchLoop: ParsableCommand {
         print("")
         for l in lines {
             let unit = l.name.hasSuffix("_ms") ? " ms (median)" : ""
-            print(pad(l.name, 28) + lpad(String(format: "%.0f", l.value) + unit, 20))
+            print(pad(l.name, 28) + lpad(l.value.map { String(format: "%.0f", $0) + unit } ?? "-", 20))
         }
-    }
-
-    func median(_ xs: [Double]) -> Double {
-        guard !xs.isEmpty else { return .nan }
-        let s = xs.sorted()
-        return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
     }
 }
 

@@ -35,8 +35,6 @@ struct BenchXDP: ParsableCommand {
         }
     }
 
-    func median(_ xs: [Double]) -> Double { xs.sorted()[xs.count / 2] }
-
     func run() throws {
         guard geteuid() == 0 else { throw ValidationError("bench xdp needs root (BPF)") }
         let dp = try dataplaneStep { () throws(DataplaneError) in try Dataplane.transient() }
