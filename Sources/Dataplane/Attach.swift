@@ -96,6 +96,7 @@ extension Dataplane {
             rmdir(dir)
         }
         unlink(options.stateFile)
+        unlink(options.stateFile + ".lock")
         return found
     }
 
