@@ -7,7 +7,7 @@ struct RulesCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "rules",
         abstract: "Change the attached filter's rule table (every change replaces it atomically).",
-        subcommands: [RulesAdd.self, RulesDel.self, RulesList.self, RulesLoad.self]
+        subcommands: [RulesAdd.self, RulesDel.self, RulesList.self, RulesLoad.self, RulesExport.self]
     )
 }
 
@@ -80,5 +80,44 @@ struct RulesLoad: ParsableCommand {
         let dp = try openFilter()
         let r = try dataplaneStep { () throws(DataplaneError) in try dp.update { _ in parsed } }
         printInstall(r, json: json)
+    }
+}
+
+struct RulesExport: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "export",
+        abstract: "Write the rules as an nftables ruleset (for hosts that filter with nftables).",
+        discussion: """
+        Reads the attached filter's table, or --from a rule file. The ruleset replaces its own
+        table when loaded (`nft -f FILE`), so loading a newer export swaps the rules atomically.
+        """
+    )
+    @Option(help: "Output format (nft).") var format = "nft"
+    @Option(help: "A rule file to export instead of the attached filter's table.") var from: String?
+    @Option(help: "Hook this device's ingress (netdev family) instead of inet prerouting.") var device: String?
+    @Option(help: "nftables table name.") var table = "holon"
+    @Option(help: "Write to this file (atomically) instead of standard output.") var out: String?
+
+    func run() throws {
+        guard format == "nft" else { throw ValidationError("unknown --format '\(format)': use nft") }
+        let rules: [Rule]
+        if let from {
+            let text: String
+            do { text = try String(contentsOfFile: from, encoding: .utf8) } catch {
+                throw ValidationError("cannot read \(from): \(error.localizedDescription)")
+            }
+            rules = try RuleFile.parse(text)
+        } else {
+            rules = try openFilter().rules
+        }
+        let text: String
+        do { text = try NftablesExport.ruleset(rules, table: table, device: device) } catch {
+            FileHandle.standardError.write("holon rules export: \(error)\n".data(using: .utf8)!)
+            throw ExitCode.failure
+        }
+        guard let out else { print(text, terminator: ""); return }
+        let tmp = out + ".tmp"
+        try text.write(toFile: tmp, atomically: false, encoding: .utf8)
+        guard rename(tmp, out) == 0 else { throw ValidationError("cannot write \(out): \(String(cString: strerror(errno)))") }
     }
 }

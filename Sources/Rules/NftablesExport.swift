@@ -1,0 +1,148 @@
+import Packets
+
+/// A rule the nftables exporter cannot express, and why.
+public struct NftablesExportError: Error, Hashable, Sendable, CustomStringConvertible {
+    public var ruleID: UInt32
+    public var reason: String
+    public var description: String { "rule \(ruleID): \(reason) has no nftables form" }
+}
+
+/// Rules as an nftables ruleset, for hosts and routers that filter with nftables instead of XDP.
+///
+/// Same semantics as the filter: rules are tried by priority (highest first, then id), the first
+/// that matches decides; a rate limit drops what is over its rate and passes the rest; `count`
+/// passes and counts (in the filter too, it decides). Transport fields match only packets that have that header (not later
+/// fragments), as in the filter. The ruleset replaces its table in one transaction, so loading it
+/// again swaps the rules atomically. Before defragmentation: the `inet` chain hooks prerouting
+/// at priority -450; with a device, a `netdev` chain hooks that device's ingress instead.
+public enum NftablesExport {
+    public static func ruleset(_ rules: [Rule], table: String = "holon", device: String? = nil) throws(NftablesExportError) -> String {
+        let family = device == nil ? "inet" : "netdev"
+        var lines = [
+            "# \(rules.count) rule(s) from holon. Load with: nft -f FILE (replaces table \(family) \(table))",
+            "table \(family) \(table)",
+            "delete table \(family) \(table)",
+            "table \(family) \(table) {",
+            "\tchain filter {",
+        ]
+        if let device {
+            lines.append("\t\ttype filter hook ingress device \"\(device)\" priority -500; policy accept;")
+        } else {
+            lines.append("\t\ttype filter hook prerouting priority -450; policy accept;")
+        }
+        let ordered = rules.sorted { $0.priority != $1.priority ? $0.priority > $1.priority : $0.id < $1.id }
+        for r in ordered {
+            let match = try self.match(r)
+            let comment = "comment \"holon \(r.id)\(r.name.map { " \(sanitize($0))" } ?? "")\""
+            switch r.action {
+            case .drop:
+                lines.append("\t\t\(match) counter drop \(comment)")
+            case .pass, .count:
+                lines.append("\t\t\(match) counter accept \(comment)")
+            case .rateLimit(let pps, let burst):
+                let b = burst.map { " burst \($0) packets" } ?? ""
+                lines.append("\t\t\(match) limit rate over \(pps)/second\(b) counter drop \(comment)")
+                lines.append("\t\t\(match) counter accept \(comment)")
+            }
+        }
+        lines += ["\t}", "}", ""]
+        return lines.joined(separator: "\n")
+    }
+
+    /// The rule's predicates as one nftables match (empty rules match everything).
+    static func match(_ r: Rule) throws(NftablesExportError) -> String {
+        let v6 = r.predicates.contains { p in
+            if case .prefix(_, .v6, _) = p { return true }
+            return false
+        }
+        let proto = r.predicates.lazy.compactMap { p -> UInt64? in
+            if case .equals(.proto, let v) = p { return v }
+            return nil
+        }.first
+        if v6 && r.predicates.contains(where: { [.df, .mf, .fragOffset, .ipID].contains($0.field) }) {
+            throw NftablesExportError(ruleID: r.id, reason: "an IPv4 header field with an IPv6 address")
+        }
+        var parts: [String] = []
+        for p in r.predicates {
+            parts.append(try expression(p, v6: v6, proto: proto, rule: r.id))
+        }
+        // nft adds the protocol dependencies a header field needs (`ip ttl` matches IPv4 only);
+        // an empty rule still matches only IP packets, as in the filter (l4proto is set for IP).
+        return parts.isEmpty ? "meta l4proto 0-255" : parts.joined(separator: " ")
+    }
+
+    static func expression(_ p: Predicate, v6: Bool, proto: UInt64?, rule id: UInt32) throws(NftablesExportError) -> String {
+        let ip = v6 ? "ip6" : "ip"
+        // Ports: the protocol's own header when the rule names it, else either transport.
+        let transport: String = switch proto {
+        case UInt64(IPProtocol.tcp)?: "tcp"
+        case UInt64(IPProtocol.udp)?: "udp"
+        default: "meta l4proto { tcp, udp } th"
+        }
+        let icmp = v6 ? "icmpv6" : "icmp"
+        func lhs(_ f: RuleField) throws(NftablesExportError) -> String {
+            switch f {
+            case .proto: return "meta l4proto"
+            case .srcIP: return "\(ip) saddr"
+            case .dstIP: return "\(ip) daddr"
+            case .srcPort, .srcPortBand: return "\(transport) sport"
+            case .dstPort, .dstPortBand: return "\(transport) dport"
+            case .tcpFlags: return "tcp flags"
+            case .ttl: return v6 ? "ip6 hoplimit" : "ip ttl"
+            case .ipID: return "ip id"
+            case .ipLen, .sizeClass: return v6 ? "ip6 length" : "ip length"
+            case .tcpWindow: return "tcp window"
+            case .dscp: return "\(ip) dscp"
+            case .ecn: return "\(ip) ecn"
+            case .icmpType: return "\(icmp) type"
+            case .icmpCode: return "\(icmp) code"
+            case .df, .mf, .fragOffset: return "ip frag-off"
+            case .payloadLen, .direction:
+                throw NftablesExportError(ruleID: id, reason: f.rawValue)
+            }
+        }
+        switch p {
+        case .equals(.df, let v): return "ip frag-off & 0x4000 \(v == 0 ? "==" : "!=") 0"
+        case .equals(.mf, let v): return "ip frag-off & 0x2000 \(v == 0 ? "==" : "!=") 0"
+        case .equals(.fragOffset, let v): return "ip frag-off & 0x1fff \(v)"
+        case .range(.fragOffset, let r): return "ip frag-off & 0x1fff \(r.lowerBound)-\(r.upperBound)"
+        case .equals(.sizeClass, let v):
+            guard let c = SizeClass(rawValue: Int(truncatingIfNeeded: v)) else {
+                throw NftablesExportError(ruleID: id, reason: "size_class \(v)")
+            }
+            let r = sizeRange(c)
+            // ip6 length is the payload length: the class is of the whole IP packet.
+            return v6 ? "ip6 length \(max(0, r.lowerBound - 40))-\(r.upperBound - 40)" : "ip length \(r.lowerBound)-\(r.upperBound)"
+        case .equals(let f, let v) where f == .srcPortBand || f == .dstPortBand:
+            let r: ClosedRange<Int> = switch v { case 0: 0...1023; case 1: 1024...49151; default: 49152...65535 }
+            return "\(try lhs(f)) \(r.lowerBound)-\(r.upperBound)"
+        case .equals(.tcpFlags, let v): return "tcp flags == 0x\(String(v, radix: 16))"
+        case .equals(let f, let v) where f.isAddress:
+            // An IPv6 address is folded to 64 bits in an equality: only IPv4 has a readable form.
+            guard v <= 0xFFFF_FFFF, !v6 else { throw NftablesExportError(ruleID: id, reason: "an IPv6 address equality (write it as a /128 prefix)") }
+            return "\(try lhs(f)) \(IPAddress.v4(UInt32(v)))"
+        case .equals(let f, let v): return "\(try lhs(f)) \(v)"
+        case .prefix(let f, let a, let len): return "\(try lhs(f)) \(a)/\(len)"
+        case .range(let f, let r): return "\(try lhs(f)) \(r.lowerBound)-\(r.upperBound)"
+        case .mask(let f, let m, let v):
+            return "\(try lhs(f)) & 0x\(String(m, radix: 16)) == 0x\(String(v, radix: 16))"
+        }
+    }
+
+    /// The IP total lengths of a size class (what `SizeClass(ipLength:)` maps to it).
+    static func sizeRange(_ c: SizeClass) -> ClosedRange<Int> {
+        switch c {
+        case .tiny: return 0...64
+        case .small: return 65...128
+        case .medium: return 129...256
+        case .large: return 257...512
+        case .larger: return 513...1024
+        case .full: return 1025...1500
+        case .jumbo: return 1501...65535
+        }
+    }
+
+    static func sanitize(_ s: String) -> String {
+        String(s.filter { $0.isLetter || $0.isNumber || "-_. ".contains($0) }.prefix(64))
+    }
+}

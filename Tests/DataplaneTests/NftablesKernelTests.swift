@@ -1,0 +1,77 @@
+import Dataplane
+import Foundation
+import Packets
+import Rules
+import Testing
+
+/// The exported ruleset in the kernel's nftables, on the lab's filter interface: every rule's
+/// counter must equal what the reference matcher says of the same frames.
+@Suite(.serialized, .enabled(if: TestLab.isRoot, "needs root: namespaces, nftables"))
+struct NftablesKernelTests {
+    @Test func kernelCountsWhatTheReferenceMatcherSays() throws {
+        let t = try TestLab("nft")
+        defer { t.close() }
+        let rules = try RuleFile.parse("""
+            (rule (and (= proto udp) (= dst_port 9) (in src_ip 10.77.0.0/24)) (drop) :id 1 :priority 100)
+            (rule (and (= proto udp) (range dst_port 10 19)) (count) :id 2 :priority 50)
+            (rule (and (= proto udp) (= size_class small)) (pass) :id 3 :priority 10)
+            """)
+        let path = NSTemporaryDirectory() + "holon-nft-\(getpid()).nft"
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try NftablesExport.ruleset(rules, table: "holontest", device: t.options.interface).write(toFile: path, atomically: true, encoding: .utf8)
+        let ns = t.options.namespace!
+        #expect(shell("ip netns exec \(ns) nft -f \(path)") == 0)
+
+        var frames: [[UInt8]] = []
+        for i in 0..<300 {
+            let port: UInt16 = [9, 12, 40][i % 3]
+            let source: UInt32 = i % 5 == 0 ? 0x0A4E_0001 : 0x0A4D_0001   // one in five from outside /24
+            frames.append(Frames.udp(source: source, port: port, sequence: i, length: i % 2 == 0 ? 64 : 100))
+        }
+        t.sender.send(frames)
+        _ = try t.settle(packets: UInt64(frames.count))
+
+        var table = try RuleTable(rules)
+        var expected: [UInt32: Int] = [:]
+        for f in frames {
+            let features = try f.withUnsafeBytes { try PacketParser.features($0) }
+            if let id = table.classify(features).ruleID { expected[id, default: 0] += 1 }
+        }
+        let counters = try nftCounters(namespace: ns, table: "holontest")
+        #expect(counters[1] == expected[1] ?? 0, "drop rule: kernel \(counters[1] ?? -1), reference \(expected[1] ?? 0)")
+        #expect(counters[2] == expected[2] ?? 0, "count rule")
+        #expect(counters[3] == expected[3] ?? 0, "pass rule")
+        #expect((expected[1] ?? 0) > 0 && (expected[2] ?? 0) > 0 && (expected[3] ?? 0) > 0)
+    }
+
+    func shell(_ command: String) -> Int32 {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/bin/sh")
+        p.arguments = ["-c", command]
+        try? p.run()
+        p.waitUntilExit()
+        return p.terminationStatus
+    }
+
+    /// Packets per rule id, from the rules' counters and "holon ID" comments.
+    func nftCounters(namespace: String, table: String) throws -> [UInt32: Int] {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/sbin/ip")
+        p.arguments = ["netns", "exec", namespace, "nft", "-j", "list", "table", "netdev", table]
+        let out = Pipe()
+        p.standardOutput = out
+        try p.run()
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        let root = try JSONSerialization.jsonObject(with: data) as? [String: Any]
+        var counts: [UInt32: Int] = [:]
+        for item in (root?["nftables"] as? [[String: Any]]) ?? [] {
+            guard let rule = item["rule"] as? [String: Any], let comment = rule["comment"] as? String,
+                  let id = comment.split(separator: " ").dropFirst().first.flatMap({ UInt32($0) }) else { continue }
+            for e in (rule["expr"] as? [[String: Any]]) ?? [] {
+                if let c = e["counter"] as? [String: Any], let n = c["packets"] as? Int { counts[id, default: 0] += n }
+            }
+        }
+        return counts
+    }
+}

@@ -1,0 +1,44 @@
+import Packets
+import Rules
+import Testing
+
+@Suite("nftables export")
+struct NftablesExportTests {
+    @Test func rulesInPriorityOrderWithTheirActions() throws {
+        let rules = try RuleFile.parse("""
+            (rule (and (= proto udp) (= src_port 53) (in src_ip 10.0.0.0/8)) (rate-limit 5000) :id 3 :priority 100 :burst 100)
+            (rule (and (= proto tcp) (= tcp_flags syn) (= dst_ip 198.51.100.10) (= ttl 243)) (drop) :id 9 :priority 200 :name "holon-incident-1")
+            (rule (and (= proto icmp) (= icmp_type 8) (= size_class larger)) (pass) :id 1 :priority 100)
+            (rule (and (= df 1) (range frag_offset 1 8191)) (count) :id 4 :priority 10)
+            """)
+        let text = try NftablesExport.ruleset(rules)
+        let body = text.split(separator: "\n").filter { $0.hasPrefix("\t\t") && !$0.contains("type filter") }.map { String($0.dropFirst(2)) }
+        #expect(body == [
+            #"meta l4proto 6 tcp flags == 0x2 ip daddr 198.51.100.10 ip ttl 243 counter drop comment "holon 9 holon-incident-1""#,
+            #"meta l4proto 1 icmp type 8 ip length 513-1024 counter accept comment "holon 1""#,
+            #"meta l4proto 17 udp sport 53 ip saddr 10.0.0.0/8 limit rate over 5000/second burst 100 packets counter drop comment "holon 3""#,
+            #"meta l4proto 17 udp sport 53 ip saddr 10.0.0.0/8 counter accept comment "holon 3""#,
+            #"ip frag-off & 0x4000 != 0 ip frag-off & 0x1fff 1-8191 counter accept comment "holon 4""#,
+        ])
+        #expect(text.contains("table inet holon\ndelete table inet holon\ntable inet holon {"))
+        #expect(text.contains("type filter hook prerouting priority -450; policy accept;"))
+        let dev = try NftablesExport.ruleset(rules, table: "t", device: "eth0")
+        #expect(dev.contains(#"table netdev t {"#) && dev.contains(#"type filter hook ingress device "eth0" priority -500"#))
+    }
+
+    @Test func portsWithoutAProtocolNameBothTransports() throws {
+        let r = try RuleFile.parse("(rule (and (= dst_port 123)) (drop) :id 1)")
+        #expect(try NftablesExport.ruleset(r).contains("meta l4proto { tcp, udp } th dport 123 counter drop"))
+    }
+
+    @Test func whatNftablesCannotSayIsAnError() throws {
+        for (text, reason) in [
+            ("(rule (and (= payload_len 100)) (drop) :id 5)", "payload_len"),
+            ("(rule (and (in src_ip 2001:db8::/32) (= df 1)) (drop) :id 6)", "IPv4 header field"),
+        ] {
+            let rules = try RuleFile.parse(text)
+            #expect(throws: NftablesExportError.self) { _ = try NftablesExport.ruleset(rules) }
+            do { _ = try NftablesExport.ruleset(rules) } catch { #expect(error.description.contains(reason)) }
+        }
+    }
+}
