@@ -58,6 +58,8 @@ public final class ControlState: Sendable {
                 if s.incidents.count > keepIncidents, let oldest = s.incidents.keys.min() { s.incidents[oldest] = nil }
             case .installed(let id, let rules, _):
                 s.incidents[id]?.rules += rules.map(SidecarEvent.short)
+            case .proposed(let id, let rules):
+                s.incidents[id]?.rules += rules.map { "(dry run) " + SidecarEvent.short($0) }
             case .refused(let id, _, let reason):
                 s.incidents[id]?.refused = reason
             case .closed(let i):

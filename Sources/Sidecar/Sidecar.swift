@@ -47,7 +47,7 @@ public final class Sidecar {
     public func run(until shouldStop: () -> Bool, onEvent: (SidecarEvent) -> Void) throws(DataplaneError) {
         try dataplane.setSampleEvery(config.sampleEvery)
         let reader = try dataplane.sampleReader()
-        adopt(now: Self.wallClock(), onEvent)
+        if !config.dryRun { adopt(now: Self.wallClock(), onEvent) }
         var nextBeat = Self.wallClock() + 1_000_000_000
         while !shouldStop() {
             let batch = try reader.poll(timeoutMilliseconds: 50)
@@ -122,6 +122,10 @@ public final class Sidecar {
             var r = d.rule(priority: detector.config.rulePriority, ttlSeconds: ttl, name: "holon-incident-\(incident)")
             r.id = config.ruleIDBase &+ idShift &+ d.id
             return r
+        }
+        if config.dryRun {
+            onEvent(.proposed(incident: incident, rules))
+            return
         }
         // A held rule (its incident closed) that the new incident derives again is replaced.
         let newMatches = Set(rules.map { $0.predicates.map(\.description).sorted() })

@@ -15,6 +15,9 @@ public struct SidecarConfig: Sendable {
     /// How long a rule stays after its incident closes (the attack stopped being seen), so an
     /// attack that pauses and resumes meets the rule still in place.
     public var hold: Duration = .seconds(10)
+    /// Detect and derive, but leave the rule table alone: rules are reported as proposed (the
+    /// filter's sampling is still set, or there would be nothing to see).
+    public var dryRun = false
 
     public init() {}
 

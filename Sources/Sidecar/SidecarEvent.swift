@@ -9,6 +9,8 @@ public enum SidecarEvent: Sendable {
     case opened(Incident)
     /// Rules written to the filter for an incident (ids in the sidecar's range).
     case installed(incident: Int, [Rule], nanoseconds: UInt64)
+    /// Rules a dry run would have installed for an incident.
+    case proposed(incident: Int, [Rule])
     /// An incident's rules were not enforced: the guardrail on the number of rules.
     case refused(incident: Int, [Rule], reason: String)
     case closed(Incident)
@@ -50,6 +52,9 @@ extension SidecarEvent {
         case .installed(let id, let rules, let ns):
             return "incident \(id): installed \(rules.count) rule(s) in \(String(format: "%.1f", Double(ns) / 1e6)) ms\n"
                 + rules.map { "  \($0.id): \(Self.short($0))" }.joined(separator: "\n")
+        case .proposed(let id, let rules):
+            return "incident \(id): would install \(rules.count) rule(s) (dry run)\n"
+                + rules.map { "  \($0.id): \(Self.short($0))" }.joined(separator: "\n")
         case .refused(let id, let rules, let reason):
             return "incident \(id): \(rules.count) rule(s) not installed: \(reason)"
         case .closed(let i):
@@ -82,6 +87,8 @@ extension SidecarEvent {
             o = ["event": "opened", "incident": i.id, "drift": i.drift, "at_ns": i.openedAt]
         case .installed(let id, let rules, let ns):
             o = ["event": "installed", "incident": id, "rules": rules.map(\.text), "ids": rules.map(\.id), "install_ns": ns]
+        case .proposed(let id, let rules):
+            o = ["event": "proposed", "incident": id, "rules": rules.map(\.text), "ids": rules.map(\.id)]
         case .refused(let id, let rules, let reason):
             o = ["event": "refused", "incident": id, "rules": rules.map(\.text), "reason": reason]
         case .closed(let i):

@@ -76,4 +76,18 @@ struct GuardrailTests {
         try sidecar.expire(now: now + 30_000_000_001) { events.append($0) }
         #expect(Set(dp.rules.map(\.id)) == [7, 1_000_000_006])
     }
+
+    @Test func aDryRunProposesAndLeavesTheTableAlone() throws {
+        let dp = try Dataplane.transient()
+        try dp.install([operatorRule])
+        var config = SidecarConfig()
+        config.dryRun = true
+        let sidecar = Sidecar(dataplane: dp, config: config)
+        var events: [SidecarEvent] = []
+        try sidecar.install([detected(1, port: 80)], incident: 1, now: 0) { events.append($0) }
+        #expect(dp.rules.map(\.id) == [7])
+        guard case .proposed(1, let rules)? = events.last else { Issue.record("no proposal: \(events.map(\.text))"); return }
+        #expect(rules.map(\.id) == [1_000_000_001])
+        #expect(events.last?.json.contains("\"event\":\"proposed\"") == true)
+    }
 }

@@ -32,6 +32,7 @@ struct RunCommand: AsyncParsableCommand {
     @Option(help: "How long rules stay after their attack is last seen.") var hold = "10s"
     @Option(help: "Most rules the sidecar keeps installed.") var maxRules = 64
     @Option(help: "Stop after this long (default: until Ctrl-C).") var duration: String?
+    @Flag(help: "Detect and report the rules it would install, without touching the filter.") var dryRun = false
     @Option(help: "Where the dashboard, /metrics and the API listen.") var http = "127.0.0.1:9477"
     @Flag(help: "No HTTP server.") var noHttp = false
     @Flag(help: "One JSON object per event and per second, instead of log lines.") var json = false
@@ -51,6 +52,7 @@ struct RunCommand: AsyncParsableCommand {
         config.detector.warmup = try parseDuration(warmup)
         config.hold = try parseDuration(hold)
         config.maxRules = maxRules
+        config.dryRun = dryRun
         let stopAfter = try duration.map(parseDuration)
 
         let dp = try openFilter()
@@ -59,7 +61,7 @@ struct RunCommand: AsyncParsableCommand {
         let start = Date()
         let limit = stopAfter.map { Double($0.components.seconds) + Double($0.components.attoseconds) / 1e18 }
         if !json {
-            print("holon run: sampling 1 in \(sampleEvery), learning for \(warmup) of traffic; Ctrl-C stops (rules stay)")
+            print("holon run: sampling 1 in \(sampleEvery), learning for \(warmup) of traffic\(dryRun ? ", dry run (the filter is not touched)" : ""); Ctrl-C stops (rules stay)")
         }
         let tty = isatty(1) != 0
         let control = ControlState()
