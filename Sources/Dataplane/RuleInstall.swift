@@ -1,6 +1,7 @@
 import CHolonXDP
 import CLibBPF
 import Foundation
+import Synchronization
 import Rules
 
 /// What an install did.
@@ -48,10 +49,20 @@ extension Dataplane {
             try updateArray(checksFD, table.checks, "checks")
             try updateBatch(keysFD, keys: table.keys, values: table.firstSlots, "keys")
 
-            for (outer, inner) in [("shapes_out", shapesFD), ("keys_out", keysFD), ("rules_out", rulesFD), ("checks_out", checksFD)] {
+            // Each outer-map update waits for an RCU grace period in the kernel; four updates
+            // issued together share one instead of waiting for four in a row.
+            let swaps = [("shapes_out", shapesFD), ("keys_out", keysFD), ("rules_out", rulesFD), ("checks_out", checksFD)]
+            let outerFDs = swaps.map { fd($0.0) }
+            let errors = Mutex([Int32](repeating: 0, count: swaps.count))
+            DispatchQueue.concurrentPerform(iterations: swaps.count) { i in
                 var k = inactive
-                var v = inner
-                try DataplaneError.check(bpf_map_update_elem(fd(outer), &k, &v, UInt64(BPF_ANY)), "swapping in \(outer)")
+                var v = swaps[i].1
+                let rc = bpf_map_update_elem(outerFDs[i], &k, &v, UInt64(BPF_ANY))
+                // errno belongs to this thread: read it here.
+                if rc < 0 { errors.withLock { $0[i] = rc == -1 ? errno : -rc } }
+            }
+            for (i, e) in errors.withLock({ $0 }).enumerated() where e != 0 {
+                throw .system("swapping in \(swaps[i].0)", code: e)
             }
             let info = holon_table_info(nshapes: UInt32(table.shapes.count), nrules: UInt32(table.rules.count))
             if inactive == 0 { cfg.table.0 = info } else { cfg.table.1 = info }
