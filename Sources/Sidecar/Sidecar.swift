@@ -31,6 +31,8 @@ public final class Sidecar {
         var adopted = false
     }
     var owned: [UInt32: Owned] = [:]
+    /// The filter's counters at the last heartbeat, for rates.
+    var lastBeat: (at: UInt64, packets: UInt64, dropped: UInt64)?
     /// Added to the detector's rule ids (which start at 1 every run) above the adopted ones.
     var idShift: UInt32 = 0
 
@@ -61,6 +63,12 @@ public final class Sidecar {
             if now >= nextBeat {
                 nextBeat = now + 1_000_000_000
                 if let s = try? dataplane.stats() {
+                    if let (t, packets, dropped) = lastBeat, now > t {
+                        let seconds = Double(now - t) / 1e9
+                        stats.filterPps = Double(s.packets &- packets) / seconds
+                        stats.filterDropPps = Double(s.dropped &- dropped) / seconds
+                    }
+                    lastBeat = (now, s.packets, s.dropped)
                     stats.filterPackets = s.packets
                     stats.filterDropped = s.dropped
                     stats.ringFull = s.ringFull

@@ -36,6 +36,9 @@ public struct SidecarStats: Sendable, Codable, Hashable {
     public var warmedUp = false
     public var filterPackets: UInt64 = 0
     public var filterDropped: UInt64 = 0
+    /// Packets per second through the filter, and dropped per second, over the last heartbeat.
+    public var filterPps = 0.0
+    public var filterDropPps = 0.0
     public var ringFull: UInt64 = 0
 
     public init() {}
@@ -65,7 +68,8 @@ extension SidecarEvent {
         case .adopted(let rules):
             return "adopted \(rules.count) rule(s) of an earlier run (kept until their TTL)"
         case .heartbeat(let s):
-            return "samples \(s.samples)  incidents \(s.openIncidents) open / \(s.incidents)  rules \(s.rulesInstalled)  filter: packets \(s.filterPackets) dropped \(s.filterDropped)\(s.warmedUp ? "" : "  (warming up)")"
+            return String(format: "filter %.0f pps, dropping %.0f pps  |  incidents %d open / %d  rules %d  samples %d", s.filterPps, s.filterDropPps,
+                          s.openIncidents, s.incidents, s.rulesInstalled, s.samples) + (s.warmedUp ? "" : "  (learning)")
         }
     }
 
@@ -101,7 +105,8 @@ extension SidecarEvent {
         case .heartbeat(let s):
             o = ["event": "heartbeat", "samples": s.samples, "unparsed": s.unparsed, "incidents": s.incidents,
                  "open_incidents": s.openIncidents, "rules": s.rulesInstalled, "warmed_up": s.warmedUp,
-                 "filter_packets": s.filterPackets, "filter_dropped": s.filterDropped, "ring_full": s.ringFull]
+                 "filter_packets": s.filterPackets, "filter_dropped": s.filterDropped, "ring_full": s.ringFull,
+                 "filter_pps": s.filterPps, "filter_drop_pps": s.filterDropPps]
         }
         let data = (try? JSONSerialization.data(withJSONObject: o, options: [.sortedKeys])) ?? Data("{}".utf8)
         return String(decoding: data, as: UTF8.self)
