@@ -44,7 +44,7 @@ let package = Package(
         // sockaddr_ll, mmsghdr/sendmmsg, PACKET_QDISC_BYPASS: missing from Glibc's Swift overlay.
         // Also holds the live-frames XDP program (bpf/holon_gen.bpf.c, built by BPFObject).
         .target(name: "CGeneratorShim", exclude: ["bpf"]),
-        .target(name: "Generator", dependencies: ["Packets", "Traffic", "CGeneratorShim", "CLibBPF"], plugins: ["BPFObject"]),
+        .target(name: "Generator", dependencies: ["Packets", "Traffic", "CGeneratorShim", "CLibBPF", "Lab"], plugins: ["BPFObject"]),
         // The live loop: the filter's samples → Detector → rules into the filter.
         .target(name: "Sidecar", dependencies: ["Detection", "Dataplane", "Packets", "Rules"]),
         // HTTP API, Prometheus /metrics, server-sent events and the dashboard; the only target

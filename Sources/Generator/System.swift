@@ -1,5 +1,6 @@
 import CGeneratorShim
 import Foundation
+import Lab
 import Packets
 import Traffic
 
@@ -100,31 +101,11 @@ public struct InterfaceInfo: Sendable, Hashable {
     }
 }
 
-/// Runs a program and returns its status and output. Used for iproute2, ping, tcpdump, trafgen.
-@discardableResult
-func runProcess(_ path: String, _ args: [String], input: String? = nil) -> (status: Int32, stdout: String, stderr: String) {
-    let p = Process()
-    p.executableURL = URL(fileURLWithPath: path)
-    p.arguments = args
-    let out = Pipe(), err = Pipe()
-    p.standardOutput = out
-    p.standardError = err
-    if input != nil { p.standardInput = Pipe() } else { p.standardInput = FileHandle.nullDevice }
-    do { try p.run() } catch { return (127, "", "\(error)") }
-    if let input, let pipe = p.standardInput as? Pipe {
-        pipe.fileHandleForWriting.write(input.data(using: .utf8)!)
-        try? pipe.fileHandleForWriting.close()
-    }
-    // Read both pipes concurrently-enough: outputs here are small.
-    let o = out.fileHandleForReading.readDataToEndOfFile()
-    let e = err.fileHandleForReading.readDataToEndOfFile()
-    p.waitUntilExit()
-    return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+/// `ip args…` through the lab's runner: status and output, never a throw (a missing `ip` reads
+/// as a failed command whose stderr says so).
+func ip(_ args: [String]) -> (status: Int32, stdout: String, stderr: String) {
+    do { return try IPCommand.runStatus(args) } catch { return (127, "", "\(error)") }
 }
-
-let ipTool: String = ["/usr/sbin/ip", "/sbin/ip", "/usr/bin/ip", "/bin/ip"].first { FileManager.default.isExecutableFile(atPath: $0) } ?? "/usr/sbin/ip"
-
-func ip(_ args: [String]) -> (status: Int32, stdout: String, stderr: String) { runProcess(ipTool, args) }
 
 /// The kernel neighbour table: the MAC of a peer on an interface.
 public enum Neighbours {

@@ -2,17 +2,17 @@ import Foundation
 
 /// Runs iproute2's `ip`. The lab drives `ip` rather than netlink: it is what an operator would
 /// type, and what they can run by hand to see the same state.
-enum IPCommand {
+public enum IPCommand {
     static let searchPath = ["/usr/sbin/ip", "/sbin/ip", "/usr/bin/ip", "/bin/ip"]
 
-    static func executable() throws(LabError) -> String {
+    public static func executable() throws(LabError) -> String {
         for p in searchPath where FileManager.default.isExecutableFile(atPath: p) { return p }
         throw .ipMissing
     }
 
     /// Runs `ip args…`, returning stdout; throws with stderr on a non-zero exit.
     @discardableResult
-    static func run(_ args: [String]) throws(LabError) -> String {
+    public static func run(_ args: [String]) throws(LabError) -> String {
         let r = try runStatus(args)
         guard r.status == 0 else {
             throw .commandFailed(command: "ip " + args.joined(separator: " "), status: r.status, stderr: r.stderr)
@@ -21,7 +21,7 @@ enum IPCommand {
     }
 
     /// Runs `ip args…` and reports the exit status instead of throwing on failure.
-    static func runStatus(_ args: [String]) throws(LabError) -> (status: Int32, stdout: String, stderr: String) {
+    public static func runStatus(_ args: [String]) throws(LabError) -> (status: Int32, stdout: String, stderr: String) {
         let exe = try executable()
         let p = Process()
         p.executableURL = URL(fileURLWithPath: exe)

@@ -1,5 +1,6 @@
 import Foundation
 import Generator
+import Lab
 import Packets
 import Testing
 import Traffic
@@ -255,7 +256,7 @@ struct LiveTests {
         #expect(throws: GeneratorError.noSuchNamespace("holon-gtest-does-not-exist")) {
             _ = try TrafficGenerator(plan: plan, options: o).run()
         }
-        _ = ip(["-n", bed.sender.name, "link", "set", bed.senderInterface, "down"])
+        try IPCommand.run(["-n", bed.sender.name, "link", "set", bed.senderInterface, "down"])
         o = GeneratorOptions(interface: bed.senderInterface, namespace: bed.sender.name, engine: .sendmmsg)
         #expect(throws: GeneratorError.interfaceDown(bed.senderInterface)) {
             _ = try TrafficGenerator(plan: plan, options: o).run()
@@ -290,11 +291,4 @@ struct LiveTests {
 final class ResultBox: @unchecked Sendable {
     var report: GeneratorReport?
     var error: (any Error)?
-}
-
-@discardableResult
-func ip(_ args: [String]) -> Int32 {
-    guard let p = try? ChildProcess("/usr/sbin/ip", args) else { return -1 }
-    p.wait(timeout: 10)
-    return p.status
 }

@@ -61,6 +61,16 @@ static __always_inline __u64 fold6(__u64 hi, __u64 lo)
 
 #define SET(s, f, x) do { (s)->v[f] = (x); (s)->present |= 1u << (f); } while (0)
 
+/* TCP and UDP put their ports in the same first four bytes. */
+static __always_inline void set_ports(struct holon_scratch *s, const __u8 *q)
+{
+    __u16 sp = be16(q), dp = be16(q + 2);
+    SET(s, HOLON_F_SRC_PORT, sp);
+    SET(s, HOLON_F_DST_PORT, dp);
+    SET(s, HOLON_F_SRC_PORT_BAND, port_band(sp));
+    SET(s, HOLON_F_DST_PORT_BAND, port_band(dp));
+}
+
 // PacketParser.transport: the header at l4, or none for non-first fragments, tiny first
 // fragments and protocols without one. Returns -1 where the Swift parser throws.
 // The header is copied with bpf_xdp_load_bytes rather than read in place: an offset used in
@@ -85,11 +95,7 @@ static __always_inline int parse_transport(struct xdp_md *ctx, struct holon_scra
         __u32 ulen = be16(q + 4);
         if (ulen < 8 || (!mf && ulen > ip_end - l4))   /* a first fragment's length spans the datagram */
             return -1;
-        __u16 sp = be16(q), dp = be16(q + 2);
-        SET(s, HOLON_F_SRC_PORT, sp);
-        SET(s, HOLON_F_DST_PORT, dp);
-        SET(s, HOLON_F_SRC_PORT_BAND, port_band(sp));
-        SET(s, HOLON_F_DST_PORT_BAND, port_band(dp));
+        set_ports(s, q);
         hl = 8;
     } else if (proto == 6) {
         if (endb - l4 < 20 || bpf_xdp_load_bytes(ctx, l4, q, 20) != 0)
@@ -97,11 +103,7 @@ static __always_inline int parse_transport(struct xdp_md *ctx, struct holon_scra
         hl = (q[12] >> 4) * 4;
         if (hl < 20 || endb - l4 < hl)
             return -1;
-        __u16 sp = be16(q), dp = be16(q + 2);
-        SET(s, HOLON_F_SRC_PORT, sp);
-        SET(s, HOLON_F_DST_PORT, dp);
-        SET(s, HOLON_F_SRC_PORT_BAND, port_band(sp));
-        SET(s, HOLON_F_DST_PORT_BAND, port_band(dp));
+        set_ports(s, q);
         SET(s, HOLON_F_TCP_FLAGS, q[13]);
         SET(s, HOLON_F_TCP_WINDOW, be16(q + 14));
     } else if (proto == 1 || proto == 58) {
