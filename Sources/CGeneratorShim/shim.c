@@ -13,7 +13,6 @@
 #include <time.h>
 #include <unistd.h>
 #include <arpa/inet.h>
-#include <linux/bpf.h>
 #include <linux/if_ether.h>
 #include <linux/if_packet.h>
 
@@ -176,40 +175,6 @@ void hg_restore_default_handlers(void) {
 int hg_stop_requested(void) { return stop_flag != 0; }
 void hg_request_stop(void) { stop_flag = 1; }
 void hg_clear_stop(void) { stop_flag = 0; }
-
-static int put(uint64_t *out, int *n, int cap, struct bpf_insn insn) {
-    if (*n >= cap) return -1;
-    memcpy(&out[*n], &insn, sizeof(insn));
-    (*n)++;
-    return 0;
-}
-
-#define INSN(c, d, s, o, i) ((struct bpf_insn){ .code = (c), .dst_reg = (d), .src_reg = (s), .off = (o), .imm = (i) })
-
-int hg_count_drop_program(uint64_t *out, int capacity, int map_fd, int verdict) {
-    int n = 0;
-    struct bpf_insn prog[] = {
-        // *(u32 *)(r10 - 4) = 0: the key
-        INSN(BPF_ST | BPF_MEM | BPF_W, BPF_REG_10, 0, -4, 0),
-        INSN(BPF_ALU64 | BPF_MOV | BPF_X, BPF_REG_2, BPF_REG_10, 0, 0),
-        INSN(BPF_ALU64 | BPF_ADD | BPF_K, BPF_REG_2, 0, 0, -4),
-        // r1 = map (ld_imm64 with a map fd)
-        INSN(BPF_LD | BPF_DW | BPF_IMM, BPF_REG_1, BPF_PSEUDO_MAP_FD, 0, map_fd),
-        INSN(0, 0, 0, 0, 0),
-        INSN(BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_map_lookup_elem),
-        // if r0 == 0 goto out
-        INSN(BPF_JMP | BPF_JEQ | BPF_K, BPF_REG_0, 0, 3, 0),
-        INSN(BPF_LDX | BPF_MEM | BPF_DW, BPF_REG_1, BPF_REG_0, 0, 0),
-        INSN(BPF_ALU64 | BPF_ADD | BPF_K, BPF_REG_1, 0, 0, 1),
-        INSN(BPF_STX | BPF_MEM | BPF_DW, BPF_REG_0, BPF_REG_1, 0, 0),
-        // out: return the caller's verdict
-        INSN(BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_0, 0, 0, verdict),
-        INSN(BPF_JMP | BPF_EXIT, 0, 0, 0, 0),
-    };
-    for (size_t i = 0; i < sizeof(prog) / sizeof(prog[0]); i++)
-        if (put(out, &n, capacity, prog[i])) return -1;
-    return n;
-}
 
 uint64_t hg_now_ns(void) {
     struct timespec ts;

@@ -2,29 +2,49 @@ import CGeneratorShim
 import CLibBPF
 import Foundation
 
-/// Tiny BPF programs built as instruction arrays (no clang step) and loaded with libbpf.
-public enum BPFPrograms {
-    static func load(_ insns: [UInt64], name: String, type: bpf_prog_type = BPF_PROG_TYPE_XDP) throws(GeneratorError) -> Int32 {
-        var log = [CChar](repeating: 0, count: 64 * 1024)
-        let fd: Int32 = insns.withUnsafeBufferPointer { buf in
-            log.withUnsafeMutableBufferPointer { logBuf in
-                var opts = bpf_prog_load_opts()
-                opts.sz = MemoryLayout<bpf_prog_load_opts>.size
-                opts.log_buf = logBuf.baseAddress
-                opts.log_size = UInt32(logBuf.count)
-                opts.log_level = 0
-                return buf.baseAddress!.withMemoryRebound(to: bpf_insn.self, capacity: buf.count) { p in
-                    bpf_prog_load(type, name, "GPL", p, buf.count, &opts)
-                }
-            }
+/// A BPF object the BPFObject plugin compiled and embedded as base64, opened and loaded with
+/// libbpf. Closing the object closes its programs and maps.
+final class EmbeddedBPF: @unchecked Sendable {
+    let object: OpaquePointer
+
+    /// `bytes` must stay alive while libbpf opens the object: callers keep them in a static.
+    init(_ bytes: UnsafeRawBufferPointer, name: String) throws(GeneratorError) {
+        guard geteuid() == 0 else { throw .notRoot }
+        var opts = bpf_object_open_opts()
+        opts.sz = MemoryLayout<bpf_object_open_opts>.size
+        let obj: OpaquePointer? = name.withCString { n in
+            opts.object_name = n
+            return bpf_object__open_mem(bytes.baseAddress, bytes.count, &opts)
         }
-        if fd < 0 {
-            let e = errno
-            if e == EPERM { throw .notRoot }
-            throw .system("load BPF program \(name)", e)
+        guard let obj else { throw .system("open the BPF object \(name)", errno) }
+        let rc = bpf_object__load(obj)
+        if rc < 0 {
+            bpf_object__close(obj)
+            throw rc == -EPERM ? .notRoot : .system("load the BPF object \(name)", -rc)
         }
+        object = obj
+    }
+
+    static func decode(_ base64: String) -> UnsafeRawBufferPointer {
+        let data = Data(base64Encoded: base64)!
+        let buf = UnsafeMutableRawBufferPointer.allocate(byteCount: data.count, alignment: 16)
+        data.copyBytes(to: buf)
+        return UnsafeRawBufferPointer(buf)
+    }
+
+    func program(_ name: String) throws(GeneratorError) -> Int32 {
+        let fd = bpf_object__find_program_by_name(object, name).map { bpf_program__fd($0) } ?? -1
+        guard fd >= 0 else { throw .system("find BPF program \(name)", ENOENT) }
         return fd
     }
+
+    func map(_ name: String) throws(GeneratorError) -> Int32 {
+        let fd = bpf_object__find_map_fd_by_name(object, name)
+        guard fd >= 0 else { throw .system("find BPF map \(name)", ENOENT) }
+        return fd
+    }
+
+    deinit { bpf_object__close(object) }
 }
 
 /// A program that counts every packet arriving on an interface and drops it (or, `passing`, lets
@@ -43,60 +63,41 @@ public final class PacketCounter: @unchecked Sendable {
 
     public let ifindex: Int32
     public let hook: Hook
+    let object: EmbeddedBPF
     let mapFD: Int32
-    let progFD: Int32
     let cpus: Int
     let namespace: NetworkNamespace?
     var attached = true
+
+    /// Decoded once and kept: libbpf reads the ELF from it while opening.
+    nonisolated(unsafe) static let bytes = EmbeddedBPF.decode(holonCountObjectBase64)
 
     /// Attaches to `interface` (inside `namespace`).
     public init(interface: String, namespace: NetworkNamespace?, hook: Hook = .xdp, passing: Bool = false) throws {
         cpus = Int(libbpf_num_possible_cpus())
         self.hook = hook
-        let m = bpf_map_create(BPF_MAP_TYPE_PERCPU_ARRAY, "holon_gen_cnt", 4, 8, 1, nil)
-        if m < 0 { throw GeneratorError.system("create counter map", errno) }
-        mapFD = m
-        var insns = [UInt64](repeating: 0, count: 32)
-        let verdict: Int32 = switch (hook, passing) {
-        case (.xdp, false): 1        // XDP_DROP
-        case (.xdp, true): 2         // XDP_PASS
-        case (.tcIngress, false): 2  // TC_ACT_SHOT
-        case (.tcIngress, true): 0   // TC_ACT_OK
-        }
-        let n = hg_count_drop_program(&insns, Int32(insns.count), m, verdict)
-        do {
-            progFD = try BPFPrograms.load(Array(insns.prefix(Int(n))), name: "holon_gen_count",
-                                          type: hook == .xdp ? BPF_PROG_TYPE_XDP : BPF_PROG_TYPE_SCHED_CLS)
-        } catch {
-            close(m)
-            throw error
-        }
+        object = try EmbeddedBPF(Self.bytes, name: "holon_count")
+        mapFD = try object.map("counts")
+        let prog = try object.program("count_\(hook == .xdp ? "xdp" : "tc")_\(passing ? "pass" : "drop")")
         self.namespace = namespace
-        let prog = progFD
-        do {
-            ifindex = try NetworkNamespace.run(in: namespace) { () throws -> Int32 in
-                let info = try InterfaceInfo.lookup(interface, namespace: namespace?.name)
-                switch hook {
-                case .xdp:
-                    let rc = bpf_xdp_attach(info.index, prog, 4 /* XDP_FLAGS_DRV_MODE */, nil)
-                    if rc < 0 { throw GeneratorError.system("attach XDP counter to \(interface)", -rc) }
-                    return info.index
-                case .tcIngress:
-                    var hook = Self.tcHook(info.index)
-                    var rc = bpf_tc_hook_create(&hook)
-                    if rc < 0 && rc != -EEXIST { throw GeneratorError.system("add clsact to \(interface)", -rc) }
-                    var opts = bpf_tc_opts()
-                    // libbpf rejects non-zero bytes past the last field it knows: size up to `priority`.
-                    opts.sz = MemoryLayout<bpf_tc_opts>.offset(of: \bpf_tc_opts.priority)! + 4
-                    opts.prog_fd = prog
-                    rc = bpf_tc_attach(&hook, &opts)
-                    if rc < 0 { throw GeneratorError.system("attach tc counter to \(interface)", -rc) }
-                    return info.index
-                }
+        ifindex = try NetworkNamespace.run(in: namespace) { () throws -> Int32 in
+            let info = try InterfaceInfo.lookup(interface, namespace: namespace?.name)
+            switch hook {
+            case .xdp:
+                let rc = bpf_xdp_attach(info.index, prog, 4 /* XDP_FLAGS_DRV_MODE */, nil)
+                if rc < 0 { throw GeneratorError.system("attach XDP counter to \(interface)", -rc) }
+            case .tcIngress:
+                var hook = Self.tcHook(info.index)
+                var rc = bpf_tc_hook_create(&hook)
+                if rc < 0 && rc != -EEXIST { throw GeneratorError.system("add clsact to \(interface)", -rc) }
+                var opts = bpf_tc_opts()
+                // libbpf rejects non-zero bytes past the last field it knows: size up to `priority`.
+                opts.sz = MemoryLayout<bpf_tc_opts>.offset(of: \bpf_tc_opts.priority)! + 4
+                opts.prog_fd = prog
+                rc = bpf_tc_attach(&hook, &opts)
+                if rc < 0 { throw GeneratorError.system("attach tc counter to \(interface)", -rc) }
             }
-        } catch {
-            close(progFD); close(mapFD)
-            throw error
+            return info.index
         }
     }
 
@@ -134,9 +135,5 @@ public final class PacketCounter: @unchecked Sendable {
         return hook
     }
 
-    deinit {
-        detach()
-        close(progFD)
-        close(mapFD)
-    }
+    deinit { detach() }
 }

@@ -7,39 +7,17 @@ import Packets
 /// plugin) with its variation table: what BPF_PROG_RUN runs for every copy of a frame the
 /// xdp-live engine sends.
 public final class LiveFrameProgram: @unchecked Sendable {
-    let object: OpaquePointer
+    let object: EmbeddedBPF
     public let programFD: Int32
     let variationsFD: Int32
 
-    /// Decoded once and kept: libbpf reads the ELF from this buffer while it opens the object.
-    nonisolated(unsafe) static let bytes: UnsafeRawBufferPointer = {
-        let data = Data(base64Encoded: holonGenObjectBase64)!
-        let buf = UnsafeMutableRawBufferPointer.allocate(byteCount: data.count, alignment: 16)
-        data.copyBytes(to: buf)
-        return UnsafeRawBufferPointer(buf)
-    }()
+    /// Decoded once and kept: libbpf reads the ELF from it while opening.
+    nonisolated(unsafe) static let bytes = EmbeddedBPF.decode(holonGenObjectBase64)
 
     public init() throws(GeneratorError) {
-        guard geteuid() == 0 else { throw .notRoot }
-        var opts = bpf_object_open_opts()
-        opts.sz = MemoryLayout<bpf_object_open_opts>.size
-        let obj: OpaquePointer? = "holon_gen".withCString { name in
-            opts.object_name = name
-            return bpf_object__open_mem(Self.bytes.baseAddress, Self.bytes.count, &opts)
-        }
-        guard let obj else { throw .system("open the generator's BPF object", errno) }
-        let rc = bpf_object__load(obj)
-        if rc < 0 {
-            bpf_object__close(obj)
-            throw rc == -EPERM ? .notRoot : .system("load the generator's XDP program", -rc)
-        }
-        object = obj
-        programFD = bpf_program__fd(bpf_object__find_program_by_name(obj, "holon_gen"))
-        variationsFD = bpf_object__find_map_fd_by_name(obj, "variations")
-        if programFD < 0 || variationsFD < 0 {
-            bpf_object__close(obj)
-            throw .system("find the generator's XDP program and maps", ENOENT)
-        }
+        object = try EmbeddedBPF(Self.bytes, name: "holon_gen")
+        programFD = try object.program("holon_gen")
+        variationsFD = try object.map("variations")
     }
 
     /// Writes `variations` at indexes 0… of the table (what `hg_frame_meta.variation` names).
@@ -54,7 +32,6 @@ public final class LiveFrameProgram: @unchecked Sendable {
         }
     }
 
-    deinit { bpf_object__close(object) }
 }
 
 extension hg_variation {

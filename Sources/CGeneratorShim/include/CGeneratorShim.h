@@ -1,6 +1,6 @@
 // The Generator's window on Linux APIs Glibc's Swift overlay does not expose: AF_PACKET
 // (sockaddr_ll, PACKET_QDISC_BYPASS, PACKET_TX_RING), sendmmsg, setns, CPU affinity, a SIGINT
-// flag, and the instruction array of the counting program tests and benchmarks attach.
+// flag. (Its bpf/ folder holds the generator's BPF programs, built by the BPFObject plugin.)
 #ifndef HOLON_GENERATOR_SHIM_H
 #define HOLON_GENERATOR_SHIM_H
 
@@ -63,11 +63,6 @@ void hg_restore_default_handlers(void);
 int hg_stop_requested(void);
 void hg_request_stop(void);
 void hg_clear_stop(void);
-
-/// Instruction array (8 bytes each, struct bpf_insn layout) of the far side's counter.
-/// Counts packets in slot 0 of a per-CPU array map (`map_fd`) and returns `verdict` (for XDP:
-/// DROP = 1, PASS = 2; for tc: SHOT = 2, OK = 0): the far side of a benchmark or test.
-int hg_count_drop_program(uint64_t *out, int capacity, int map_fd, int verdict);
 
 /// Monotonic clock in nanoseconds; absolute sleep until a monotonic deadline.
 uint64_t hg_now_ns(void);
