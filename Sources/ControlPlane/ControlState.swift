@@ -67,7 +67,7 @@ public final class ControlState: Sendable {
                 s.incidents[i.id]?.name = i.name
                 s.incidents[i.id]?.estimated_pps = i.estimatedPps
                 s.incidents[i.id]?.distinct_sources = i.distinctSources
-            case .removed, .adopted:
+            case .removed, .adopted, .notice:
                 break
             }
             s.events.append(line)

@@ -34,6 +34,7 @@ extension Dataplane {
             c.sample_every = options.initialSampleEvery
             c.direction = 0   // XDP sees ingress: inbound
             try dp.writeConfig(c)
+            try dp.restoreSaved(options)
         }
         let mode = try inNetworkNamespace(options.namespace) { () throws(DataplaneError) -> AttachMode in
             let ifindex = if_nametoindex(options.interface)
@@ -77,11 +78,39 @@ extension Dataplane {
         } ?? nil
     }
 
-    /// Detaches the link, removes every pin and the rule state. True if something was attached
-    /// or pinned. Safe to call when nothing is.
+    /// A new filter takes the table a detached one left in the state directory (operators'
+    /// rules survive detach/attach), less the rules whose TTL ran out meanwhile.
+    func restoreSaved(_ options: DataplaneOptions) throws(DataplaneError) {
+        guard let saved = try RuleState.saved(options), !saved.isEmpty else { return }
+        let now = UInt64(Date().timeIntervalSince1970 * 1e9)
+        try replace(with: saved.filter { !$0.isExpired(at: now) })
+    }
+
+    /// Whether this handle still drives the attached filter: its maps are the pinned ones and
+    /// the link is alive. False once the filter was detached (and maybe attached anew) under it.
+    public func stillAttached() -> Bool {
+        guard let options else { return true }
+        let pinned = bpf_obj_get("\(options.pinDirectory)/config")
+        guard pinned >= 0 else { return false }
+        defer { close(pinned) }
+        guard let mine = Self.mapID(fd("config")), let theirs = Self.mapID(pinned), mine == theirs else { return false }
+        return (try? Self.liveAttachMode(options)) != nil
+    }
+
+    static func mapID(_ fd: Int32) -> UInt32? {
+        var info = bpf_map_info()
+        var len = UInt32(MemoryLayout<bpf_map_info>.size)
+        return bpf_obj_get_info_by_fd(fd, &info, &len) == 0 ? info.id : nil
+    }
+
+    /// Detaches the link and removes every pin. True if something was attached or pinned. Safe
+    /// to call when nothing is. The rule table stays in the state directory for the next
+    /// attach (`forgetRules` removes it too). Refused while a sidecar holds the filter
+    /// (``FilterLease``) unless `force`: that sidecar notices and re-attaches or stops.
     @discardableResult
-    public static func detach(_ options: DataplaneOptions = .standard) throws(DataplaneError) -> Bool {
+    public static func detach(_ options: DataplaneOptions = .standard, force: Bool = false, forgetRules: Bool = false) throws(DataplaneError) -> Bool {
         try requireRoot()
+        if !force, let pid = FilterLease.holder(options) { throw .inUse(pid: pid) }
         let dir = options.pinDirectory
         var found = false
         let linkFD = bpf_obj_get("\(dir)/link")
@@ -95,7 +124,10 @@ extension Dataplane {
             for n in names { unlink("\(dir)/\(n)") }
             rmdir(dir)
         }
-        unlink(options.stateFile)
+        if forgetRules {
+            unlink(options.stateFile)
+            unlink(options.stateFile + ".tmp")
+        }
         unlink(options.stateFile + ".lock")
         return found
     }
@@ -117,7 +149,9 @@ extension Dataplane {
         if s.pinned, let dp = try? open(options) {
             s.settings = try? dp.settings()
             s.stats = try? dp.stats()
+            s.stateProblem = dp.stateProblem?.description
         }
+        s.sidecarPID = FilterLease.holder(options)
         return s
     }
 }
@@ -133,4 +167,8 @@ public struct FilterStatus: Sendable, Codable {
     public var programID: UInt32?
     public var settings: DataplaneSettings?
     public var stats: DataplaneStats?
+    /// Why the rule state file does not describe the filter's table, when it does not.
+    public var stateProblem: String?
+    /// The `holon run` protecting this filter.
+    public var sidecarPID: Int32?
 }

@@ -23,6 +23,10 @@ public final class Dataplane: @unchecked Sendable {
     let lock = NSLock()
     /// The table as installed (slot order), the base for add/delete and state carry-over.
     var installedRules: [Rule]
+    /// Why ``rules`` could not be known when this handle was opened (the state file does not
+    /// describe the filter's table); nil when it could.
+    public var stateProblem: DataplaneError? { lock.withLock { storedStateProblem } }
+    var storedStateProblem: DataplaneError?
 
     init(options: DataplaneOptions?, object: OpaquePointer?, programFD: Int32, maps: [String: Int32], rules: [Rule]) {
         self.options = options
@@ -30,6 +34,33 @@ public final class Dataplane: @unchecked Sendable {
         self.programFD = programFD
         self.maps = maps
         self.installedRules = rules
+    }
+
+    /// Reads the table from the state file, checked against the maps; on a mismatch the table
+    /// is unknown (``stateProblem``), never assumed empty.
+    func loadState() {
+        guard let options else { return }
+        do {
+            let fp = try fingerprint()
+            installedRules = try RuleState.read(options, expected: fp)
+            storedStateProblem = nil
+        } catch {
+            installedRules = []
+            storedStateProblem = error
+        }
+    }
+
+    /// The rules the filter enforces, or why they cannot be known.
+    public func verifiedRules() throws(DataplaneError) -> [Rule] {
+        if let stateProblem { throw stateProblem }
+        return rules
+    }
+
+    /// Which table the filter enforces now (from its config map).
+    public func fingerprint() throws(DataplaneError) -> TableFingerprint {
+        let c = try config()
+        let t = c.gen & 1 == 0 ? c.table.0 : c.table.1
+        return TableFingerprint(generation: c.gen, rules: Int(t.nrules), digest: t.digest)
     }
 
     deinit {
@@ -67,8 +98,9 @@ public final class Dataplane: @unchecked Sendable {
         let prog = bpf_object__find_program_by_name(obj, EmbeddedObject.programName)
         var maps: [String: Int32] = [:]
         for name in EmbeddedObject.pinnedMaps { maps[name] = bpf_object__find_map_fd_by_name(obj, name) }
-        let rules = options.flatMap { try? RuleState.read($0) } ?? []
-        return Dataplane(options: options, object: obj, programFD: bpf_program__fd(prog), maps: maps, rules: rules)
+        let dp = Dataplane(options: options, object: obj, programFD: bpf_program__fd(prog), maps: maps, rules: [])
+        dp.loadState()
+        return dp
     }
 
     /// Reopens the maps (and program) pinned by an earlier ``attach(_:generic:)``.
@@ -84,9 +116,9 @@ public final class Dataplane: @unchecked Sendable {
             maps[name] = fd
         }
         let prog = bpf_obj_get("\(options.pinDirectory)/prog")
-        let rules: [Rule]
-        do { rules = try RuleState.read(options) } catch { rules = [] }
-        return Dataplane(options: options, object: nil, programFD: prog, maps: maps, rules: rules)
+        let dp = Dataplane(options: options, object: nil, programFD: prog, maps: maps, rules: [])
+        dp.loadState()
+        return dp
     }
 
     /// The rules installed now, in evaluation order.

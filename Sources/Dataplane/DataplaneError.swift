@@ -10,6 +10,10 @@ public enum DataplaneError: Error, Sendable, CustomStringConvertible {
     case notAttached(String)
     case compile(RuleCompileError)
     case stateFile(String)
+    /// The rule state file does not describe the table the filter enforces.
+    case stateMismatch(String)
+    /// A sidecar (`holon run`, this pid) holds the filter.
+    case inUse(pid: Int32)
 
     public var description: String {
         switch self {
@@ -20,6 +24,9 @@ public enum DataplaneError: Error, Sendable, CustomStringConvertible {
         case .notAttached(let dir): return "no filter is attached (nothing pinned in \(dir)); run `holon filter attach`"
         case .compile(let e): return "rule table: \(e)"
         case .stateFile(let m): return "rule state file: \(m)"
+        case .stateMismatch(let m): return "rule state: \(m)"
+        case .inUse(let pid):
+            return "holon run (pid \(pid)) is protecting this filter: stop it first, or use --force (the sidecar then re-attaches to the next filter, or stops)"
         }
     }
 

@@ -64,15 +64,21 @@ extension Dataplane {
             for (i, e) in errors.withLock({ $0 }).enumerated() where e != 0 {
                 throw .system("swapping in \(swaps[i].0)", code: e)
             }
-            let info = holon_table_info(nshapes: UInt32(table.shapes.count), nrules: UInt32(table.rules.count))
+            let digest = RuleState.digest(table.ordered)
+            let info = holon_table_info(nshapes: UInt32(table.shapes.count), nrules: UInt32(table.rules.count), digest: digest)
             if inactive == 0 { cfg.table.0 = info } else { cfg.table.1 = info }
             try writeConfig(cfg)        // the inactive generation's size, not yet read by anyone
+            // The new table's text is on disk before the filter enforces it; renamed into place
+            // after. A crash in between leaves both, and the reader takes the one that matches.
+            let fp = TableFingerprint(generation: inactive, rules: table.rules.count, digest: digest)
+            if let options { try RuleState.prepare(table.ordered, options, fingerprint: fp) }
             cfg.gen = inactive
             try writeConfig(cfg)        // the flip: one byte changes
+            installedRules = table.ordered
+            storedStateProblem = nil
+            if let options { try RuleState.commit(options) }
 
             try dropStaleState(table.ordered, previous: previous)
-            installedRules = table.ordered
-            if let options { try RuleState.write(table.ordered, options) }
             return InstallReport(rules: table.rules.count, shapes: table.shapes.count, keys: table.keys.count,
                                  generation: inactive, nanoseconds: DispatchTime.now().uptimeNanoseconds - t0)
         }
@@ -85,10 +91,18 @@ extension Dataplane {
     public func update(_ change: ([Rule]) throws(DataplaneError) -> [Rule]) throws(DataplaneError) -> InstallReport {
         guard let options else { return try install(change(rules)) }
         return try RuleState.locked(options) { () throws(DataplaneError) -> InstallReport in
-            let current = try RuleState.read(options)
+            let current = try RuleState.read(options, expected: fingerprint())
             lock.withLock { installedRules = current }
             return try install(change(current))
         }
+    }
+
+    /// Installs `rules` as the whole table whatever the state file says (the way back when it
+    /// does not match the filter: ``stateProblem``).
+    @discardableResult
+    public func replace(with rules: [Rule]) throws(DataplaneError) -> InstallReport {
+        guard let options else { return try install(rules) }
+        return try RuleState.locked(options) { () throws(DataplaneError) -> InstallReport in try install(rules) }
     }
 
     /// Adds rules to the installed table (ids must be new) and reinstalls it.

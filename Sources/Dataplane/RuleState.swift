@@ -1,26 +1,141 @@
 import Foundation
 import Rules
 
+/// Which table the filter enforces, as its config map records it: enough to tell whether a
+/// rule state file describes it.
+public struct TableFingerprint: Sendable, Hashable, Codable {
+    public var generation: UInt32
+    public var rules: Int
+    /// FNV-1a of the table's rule text (``RuleState/digest(_:)``); 0 on a filter that never
+    /// had a table installed.
+    public var digest: UInt64
+}
+
 /// The installed rules as rule-language text in the state directory: bpffs holds only BPF
 /// objects, and the maps hold the compiled form, so this is how a later process lists and
-/// amends the table. Written atomically (temp file + rename).
+/// amends the table.
+///
+/// The maps are the truth. Every install records the digest of the table's text in the config
+/// map; a state file is believed only when its rules have that digest. A missing, unreadable
+/// or hand-edited file is an error naming the mismatch and the way back, never an empty table
+/// (which the next `holon rules add` would have installed, dropping every rule silently).
 enum RuleState {
-    static func read(_ o: DataplaneOptions) throws(DataplaneError) -> [Rule] {
-        guard let text = try? String(contentsOfFile: o.stateFile, encoding: .utf8) else { return [] }
-        do { return try RuleFile.parse(text) } catch { throw .stateFile("\(o.stateFile): \(error)") }
+    /// The command that puts a known table in place whatever the state file says.
+    static let recovery = "the filter keeps enforcing its table; install a known one with `holon rules load --replace-all FILE`"
+
+    /// FNV-1a, 64 bits, of the canonical text of `rules` (what the state file holds).
+    static func digest(_ rules: [Rule]) -> UInt64 {
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        for r in rules {
+            for b in r.text.utf8 { h = (h ^ UInt64(b)) &* 0x0000_0100_0000_01b3 }
+            h = (h ^ 0x0a) &* 0x0000_0100_0000_01b3
+        }
+        return h
     }
 
-    static func write(_ rules: [Rule], _ o: DataplaneOptions) throws(DataplaneError) {
+    /// The rules of the state file, checked against what the filter enforces.
+    static func read(_ o: DataplaneOptions, expected: TableFingerprint) throws(DataplaneError) -> [Rule] {
+        let file = o.stateFile
+        func mismatch(_ what: String) -> DataplaneError {
+            .stateMismatch("\(file) \(what), but the filter enforces \(expected.rules) rule(s) (generation \(expected.generation)); \(recovery)")
+        }
+        let rules: [Rule]
+        do throws(FileProblem) {
+            rules = try parseFile(file)
+        } catch {
+            switch error {
+            case .missing:
+                if expected.rules == 0 { return [] }
+                throw mismatch("is missing")
+            case .unreadable(let why):
+                throw mismatch("cannot be read (\(why))")
+            }
+        }
+        if matches(rules, expected) { return rules }
+        // An install that died between the filter's flip and the rename left the new table's
+        // text beside the old: it is the one the filter enforces.
+        if let pending = try? parseFile(file + ".tmp"), matches(pending, expected) {
+            rename(file + ".tmp", file)
+            return pending
+        }
+        throw mismatch("lists \(rules.count) rule(s) that are not the table in the filter")
+    }
+
+    /// The rules of the state file without checking them against a filter: what a detached
+    /// filter left behind, restored by the next attach.
+    static func saved(_ o: DataplaneOptions) throws(DataplaneError) -> [Rule]? {
+        do throws(FileProblem) {
+            return try parseFile(o.stateFile)
+        } catch {
+            switch error {
+            case .missing: return nil
+            case .unreadable(let why):
+                throw .stateMismatch("\(o.stateFile) cannot be read (\(why)); move it away to attach with an empty table")
+            }
+        }
+    }
+
+    static func matches(_ rules: [Rule], _ expected: TableFingerprint) -> Bool {
+        if expected.digest == 0 { return rules.isEmpty && expected.rules == 0 }
+        return rules.count == expected.rules && digest(rules) == expected.digest
+    }
+
+    enum FileProblem: Error { case missing, unreadable(String) }
+
+    static func parseFile(_ path: String) throws(FileProblem) -> [Rule] {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw errno == ENOENT ? .missing : .unreadable(String(cString: strerror(errno))) }
+        defer { close(fd) }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 1 << 16)
+        while true {
+            let n = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress!, $0.count) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw .unreadable(String(cString: strerror(errno)))
+            }
+            if n == 0 { break }
+            bytes += chunk[0..<n]
+        }
+        guard let text = String(validating: bytes, as: UTF8.self) else { throw .unreadable("not UTF-8 text") }
+        do { return try RuleFile.parse(text) } catch { throw .unreadable("\(error)") }
+    }
+
+    /// Writes the new table's text beside the state file (fsynced), before the filter flips to
+    /// it; ``commit(_:)`` renames it into place after.
+    static func prepare(_ rules: [Rule], _ o: DataplaneOptions, fingerprint: TableFingerprint) throws(DataplaneError) {
         do {
             try FileManager.default.createDirectory(atPath: o.stateDirectory, withIntermediateDirectories: true)
-            let tmp = o.stateFile + ".tmp"
-            try RuleFile.print(rules).write(toFile: tmp, atomically: false, encoding: .utf8)
-            guard rename(tmp, o.stateFile) == 0 else { throw DataplaneError.stateFile("renaming \(tmp): errno \(errno)") }
-        } catch let e as DataplaneError {
-            throw e
         } catch {
-            throw .stateFile("\(o.stateFile): \(error)")
+            throw .stateFile("\(o.stateDirectory): \(error.localizedDescription)")
         }
+        let header = "; holon rule state: generation \(fingerprint.generation), \(fingerprint.rules) rule(s), digest \(String(fingerprint.digest, radix: 16)); written by the filter's loader, do not edit\n"
+        try writeSynced(header + RuleFile.print(rules), to: o.stateFile + ".tmp")
+    }
+
+    static func commit(_ o: DataplaneOptions) throws(DataplaneError) {
+        guard rename(o.stateFile + ".tmp", o.stateFile) == 0 else {
+            throw .stateFile("renaming \(o.stateFile).tmp: \(String(cString: strerror(errno)))")
+        }
+        let dir = open(o.stateDirectory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if dir >= 0 { fsync(dir); close(dir) }
+    }
+
+    static func writeSynced(_ text: String, to path: String) throws(DataplaneError) {
+        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw .stateFile("\(path): \(String(cString: strerror(errno)))") }
+        defer { close(fd) }
+        let bytes = Array(text.utf8)
+        var off = 0
+        while off < bytes.count {
+            let n = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + off, $0.count - off) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw .stateFile("writing \(path): \(String(cString: strerror(errno)))")
+            }
+            off += n
+        }
+        guard fsync(fd) == 0 else { throw .stateFile("syncing \(path): \(String(cString: strerror(errno)))") }
     }
 
     /// Runs `body` holding an exclusive lock on the state file's lock file, so that

@@ -36,6 +36,8 @@ public struct Detector {
     /// The baseline accumulator's norm: fixed once warmup ends.
     var baselineNorm = 0.0
     var ticksAbove = 0
+    /// When a still-thin baseline is next reported (``DetectorEvent/learning``).
+    var nextLearningNotice: UInt64 = 0
 
     public private(set) var incidents: [Incident] = []
     var activeRules: [(incident: Int, rule: DetectedRule)] = []
@@ -146,7 +148,15 @@ public struct Detector {
         lastDrift = drift
         if phase == .warmup {
             if t >= start + warm / 2 { baseline.drift.add(drift) }
-            if t >= start + warm { finishWarmup() }
+            if t >= start + warm {
+                if baseline.samples >= config.minWarmupSamples && baseline.drift.count >= config.minCalibrationTicks {
+                    finishWarmup()
+                } else if t >= nextLearningNotice {
+                    nextLearningNotice = t &+ warm
+                    events.append(.learning(samples: baseline.samples, neededSamples: config.minWarmupSamples,
+                                            calibrationTicks: baseline.drift.count, neededTicks: config.minCalibrationTicks))
+                }
+            }
             return
         }
         checkIncidents(t)

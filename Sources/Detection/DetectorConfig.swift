@@ -9,6 +9,11 @@ public struct DetectorConfig: Sendable {
     /// Traffic time spent learning normal before detecting. The second half also calibrates the
     /// drift threshold.
     public var warmup: Duration = .seconds(10)
+    /// Warmup also needs this many samples learned, and this many drift readings (ticks) in its
+    /// calibrating half: a baseline learned from a trickle, or from traffic that stopped right
+    /// after it started, says so and keeps learning instead of judging the next packets by it.
+    public var minWarmupSamples = 200
+    public var minCalibrationTicks = 100
     /// Half-life of the recent-traffic accumulator.
     public var halfLife: Duration = .milliseconds(250)
     /// Granularity at which decay is applied and drift evaluated (traffic time).

@@ -169,7 +169,7 @@ public struct Evaluation {
                 changed = true
             case .closed:
                 changed = true
-            case .calibrated:
+            case .calibrated, .learning:
                 break
             }
         }

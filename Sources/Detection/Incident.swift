@@ -67,6 +67,8 @@ public struct Incident: Sendable {
 public enum DetectorEvent: Sendable {
     /// Warmup ended: the learned drift thresholds.
     case calibrated(openThreshold: Double, closeThreshold: Double, baselinePps: Double)
+    /// The warmup time is over but the baseline is too thin to judge by: learning goes on.
+    case learning(samples: Int, neededSamples: Int, calibrationTicks: Int, neededTicks: Int)
     case opened(Incident)
     case rules(incident: Int, [DetectedRule])
     case closed(Incident)

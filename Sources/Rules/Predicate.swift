@@ -94,6 +94,7 @@ public enum RuleValidationError: Error, Hashable, Sendable, CustomStringConverti
     case prefixLengthTooLong(UInt8, max: UInt8)
     case maskValueOutsideMask(mask: UInt64, value: UInt64)
     case burstTooLarge(UInt64)
+    case zeroRate
 
     public var description: String {
         switch self {
@@ -103,6 +104,7 @@ public enum RuleValidationError: Error, Hashable, Sendable, CustomStringConverti
         case .maskValueOutsideMask(let m, let v):
             return "mask value 0x\(String(v, radix: 16)) has bits outside mask 0x\(String(m, radix: 16))"
         case .burstTooLarge(let b): return "burst \(b) exceeds \(TokenBucket.maxBurst)"
+        case .zeroRate: return "a rate limit of 0 pps (use drop to drop everything)"
         }
     }
 }

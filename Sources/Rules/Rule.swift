@@ -76,5 +76,8 @@ public struct Rule: Hashable, Sendable {
     public func validate() throws(RuleValidationError) {
         for p in predicates { try p.validate() }
         if case .rateLimit(_, let b?) = action, b > TokenBucket.maxBurst { throw .burstTooLarge(b) }
+        // 0 pps with an explicit burst passes the burst and then drops (a test's deterministic
+        // limit); without one it only looks like a limit.
+        if case .rateLimit(0, nil) = action { throw .zeroRate }
     }
 }

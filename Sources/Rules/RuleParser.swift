@@ -45,6 +45,8 @@ extension Rule {
 
 private struct Parser {
     var lexer: RuleLexer
+    /// The `0` of a `(rate-limit 0)`, refused unless the rule gives a `:burst`.
+    var zeroRate: RuleLexer.Token?
 
     func fail(_ t: RuleLexer.Token, _ expected: String, among candidates: [String] = []) -> RuleParseError {
         RuleParseError(line: lexer.line, column: t.column, expected: expected, found: t.found,
@@ -77,6 +79,11 @@ private struct Parser {
             }
             guard seen.insert(name).inserted else { throw fail(t, "each option at most once") }
             try option(name, at: t, into: &rule)
+        }
+        // A rate of 0 would drop every match while looking like a limit: (drop) says that.
+        // With an explicit :burst it passes that many and then drops, which is a limit.
+        if let z = zeroRate, case .rateLimit(0, nil) = rule.action {
+            throw fail(z, "a rate in packets per second ≥ 1 (use (drop) to drop everything)")
         }
         let end = try lexer.next()
         guard end.kind == .end else { throw fail(end, "the end of the line") }
@@ -170,8 +177,9 @@ private struct Parser {
         case "rate-limit":
             let r = try lexer.next()
             guard let s = r.atom, let pps = RuleField.parseNumber(s) else {
-                throw fail(r, "a rate in packets per second")
+                throw fail(r, "a rate in packets per second ≥ 1 (use (drop) to drop everything)")
             }
+            if pps == 0 { zeroRate = r }
             a = .rateLimit(pps: pps, burst: nil)
         default:
             throw fail(t, "an action (\"drop\", \"pass\", \"count\", \"rate-limit\")", among: RuleParser.actions)

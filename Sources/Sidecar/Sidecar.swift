@@ -17,7 +17,8 @@ import Rules
 /// the sidecar's own rules dropped, which keep their incident open. Traffic dropped by an
 /// operator's rule or allowlisted is the operator's business and stays out.
 public final class Sidecar {
-    public let dataplane: Dataplane
+    /// The filter it drives; replaced when the filter is detached and attached anew under it.
+    public private(set) var dataplane: Dataplane
     public let config: SidecarConfig
     public private(set) var detector: Detector
     public private(set) var stats = SidecarStats()
@@ -35,6 +36,10 @@ public final class Sidecar {
     var lastBeat: (at: UInt64, packets: UInt64, dropped: UInt64)?
     /// Added to the detector's rule ids (which start at 1 every run) above the adopted ones.
     var idShift: UInt32 = 0
+    /// When this run started (sample clock): older samples are stale.
+    var startedAt: UInt64 = 0
+    /// Since when the filter has been gone (detached under the sidecar).
+    var lostSince: UInt64?
 
     public init(dataplane: Dataplane, config: SidecarConfig = SidecarConfig()) {
         self.dataplane = dataplane
@@ -46,15 +51,29 @@ public final class Sidecar {
     public var ownedRules: [Rule] { owned.values.map(\.rule).sorted { $0.id < $1.id } }
 
     /// Runs until `shouldStop` says so (checked every ~50 ms).
+    ///
+    /// Holds the filter (``FilterLease``) while it runs: `holon filter detach` refuses, and a
+    /// second sidecar on the same filter is refused. Starts from what happens now: samples
+    /// already waiting in the ring, or stamped before the start, are not learned (a restart
+    /// would otherwise learn "normal" from traffic long gone and judge the present by it).
     public func run(until shouldStop: () -> Bool, onEvent: (SidecarEvent) -> Void) throws(DataplaneError) {
+        let lease: FilterLease? = try dataplane.options.map { o throws(DataplaneError) in try FilterLease.acquire(o) }
+        defer { withExtendedLifetime(lease) {} }
+        if let problem = dataplane.stateProblem { throw problem }
         try dataplane.setSampleEvery(config.sampleEvery)
-        let reader = try dataplane.sampleReader()
+        var reader = try dataplane.sampleReader()
+        startedAt = Self.wallClock()
+        stats.stale += try reader.drain().count
         if !config.dryRun { adopt(now: Self.wallClock(), onEvent) }
         var nextBeat = Self.wallClock() + 1_000_000_000
         while !shouldStop() {
             let batch = try reader.poll(timeoutMilliseconds: 50)
             for s in batch { ingest(s) }
             let now = Self.wallClock()
+            if now >= nextBeat, !dataplane.stillAttached() {
+                guard try reattach(now: now, onEvent) else { continue }
+                reader = try dataplane.sampleReader()
+            }
             // With no traffic, time still passes: incidents close, thresholds tick. Not during
             // warmup: the baseline is learned over traffic, so it starts with the first sample.
             if batch.isEmpty && detector.isWarmedUp { detector.advance(to: now &- 100_000_000) }
@@ -79,6 +98,10 @@ public final class Sidecar {
     }
 
     func ingest(_ s: DataplaneSample) {
+        guard s.timestamp >= startedAt else {
+            stats.stale += 1
+            return
+        }
         stats.samples += 1
         let ours = s.ruleID.map { $0 >= config.ruleIDBase } ?? false
         switch s.verdict {
@@ -106,6 +129,9 @@ public final class Sidecar {
             case .calibrated(let open, let close, let pps):
                 stats.warmedUp = true
                 onEvent(.calibrated(openThreshold: open, closeThreshold: close, baselinePps: pps))
+            case .learning(let n, let needed, let ticks, let neededTicks):
+                onEvent(.notice(kind: "learning", message: "warmup time is over but the baseline is too thin to judge by "
+                    + "(\(n) of \(needed) samples, \(ticks) of \(neededTicks) calibration ticks): still learning, nothing is enforced yet"))
             case .opened(let inc):
                 stats.incidents += 1
                 stats.openIncidents += 1
@@ -183,6 +209,34 @@ public final class Sidecar {
         idShift = (mine.map(\.id).max() ?? config.ruleIDBase) - config.ruleIDBase
         stats.rulesInstalled = owned.count
         onEvent(.adopted(mine))
+    }
+
+    /// The filter was detached under the sidecar (`holon filter detach --force`). When a new one
+    /// is attached, drive it: sampling set, the sidecar's rules installed again. With none, wait
+    /// ``SidecarConfig/reattachGrace`` and then stop with the reason (returns false while
+    /// waiting). Never silent: the operator hears about every step.
+    func reattach(now: UInt64, _ onEvent: (SidecarEvent) -> Void) throws(DataplaneError) -> Bool {
+        guard let options = dataplane.options else { return true }
+        if lostSince == nil {
+            lostSince = now
+            onEvent(.notice(kind: "filter-lost", message: "the filter on \(options.interface) was detached under the sidecar: nothing is enforced; waiting \(config.reattachGrace) for a new one"))
+        }
+        guard let fresh = try? Dataplane.open(options), fresh.stillAttached() else {
+            if now - lostSince! >= UInt64(config.reattachGrace.components.seconds) * 1_000_000_000 {
+                throw .notAttached("\(options.pinDirectory) (detached under holon run and not attached again within \(config.reattachGrace))")
+            }
+            return false
+        }
+        dataplane = fresh
+        lostSince = nil
+        try dataplane.setSampleEvery(config.sampleEvery)
+        if let problem = dataplane.stateProblem { throw problem }
+        let mine = owned.values.map(\.rule)
+        if !config.dryRun && !mine.isEmpty {
+            try dataplane.update { current in current.filter { r in !mine.contains { $0.id == r.id } } + mine }
+        }
+        onEvent(.notice(kind: "filter-reattached", message: "a new filter is attached on \(options.interface): sampling 1 in \(config.sampleEvery) set, \(config.dryRun ? 0 : mine.count) sidecar rule(s) installed again"))
+        return true
     }
 
     /// Nanoseconds since the Unix epoch: the clock the filter's sample timestamps are in.

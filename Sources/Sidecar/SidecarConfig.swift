@@ -1,4 +1,5 @@
 import Detection
+import Rules
 
 /// How the live loop runs.
 public struct SidecarConfig: Sendable {
@@ -8,7 +9,7 @@ public struct SidecarConfig: Sendable {
     public var sampleEvery: UInt32 = 100
     /// Rule ids from here up belong to the sidecar; operators' rules stay below and are never
     /// touched.
-    public var ruleIDBase: UInt32 = 1_000_000_000
+    public var ruleIDBase: UInt32 = RuleOwnership.sidecarBase
     /// Guardrail: most rules the sidecar keeps installed at once; incidents beyond it are
     /// reported, not enforced.
     public var maxRules = 64
@@ -18,6 +19,9 @@ public struct SidecarConfig: Sendable {
     /// Detect and derive, but leave the rule table alone: rules are reported as proposed (the
     /// filter's sampling is still set, or there would be nothing to see).
     public var dryRun = false
+    /// How long the sidecar waits for a new filter when its filter is detached under it, before
+    /// it stops with the reason.
+    public var reattachGrace: Duration = .seconds(10)
 
     public init() {}
 

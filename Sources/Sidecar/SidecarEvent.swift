@@ -21,11 +21,16 @@ public enum SidecarEvent: Sendable {
     case adopted([Rule])
     /// Once a second: traffic and loop counters.
     case heartbeat(SidecarStats)
+    /// Something the operator must know that is not an incident: still learning, the filter
+    /// lost or re-attached, a rule released. `kind` is a short stable word for programs.
+    case notice(kind: String, message: String)
 }
 
 /// Counters of the loop.
 public struct SidecarStats: Sendable, Codable, Hashable {
     public var samples = 0
+    /// Samples from before this run started (waiting in the ring, or stamped earlier): ignored.
+    public var stale = 0
     /// Samples the parser rejected (counted, skipped).
     public var unparsed = 0
     /// Samples of traffic the filter had already dropped, kept out of the warmup's baseline.
@@ -67,6 +72,8 @@ extension SidecarEvent {
             return "removed rule(s) \(ids.map(String.init).joined(separator: ", ")): \(reason)"
         case .adopted(let rules):
             return "adopted \(rules.count) rule(s) of an earlier run (kept until their TTL)"
+        case .notice(let kind, let message):
+            return "\(kind): \(message)"
         case .heartbeat(let s):
             return String(format: "filter %.0f pps, dropping %.0f pps  |  incidents %d open / %d  rules %d  samples %d", s.filterPps, s.filterDropPps,
                           s.openIncidents, s.incidents, s.rulesInstalled, s.samples) + (s.warmedUp ? "" : "  (learning)")
@@ -102,8 +109,10 @@ extension SidecarEvent {
             o = ["event": "removed", "ids": ids, "reason": reason]
         case .adopted(let rules):
             o = ["event": "adopted", "rules": rules.map(\.text), "ids": rules.map(\.id)]
+        case .notice(let kind, let message):
+            o = ["event": "notice", "kind": kind, "message": message]
         case .heartbeat(let s):
-            o = ["event": "heartbeat", "samples": s.samples, "unparsed": s.unparsed, "incidents": s.incidents,
+            o = ["event": "heartbeat", "samples": s.samples, "stale": s.stale, "unparsed": s.unparsed, "incidents": s.incidents,
                  "open_incidents": s.openIncidents, "rules": s.rulesInstalled, "warmed_up": s.warmedUp,
                  "filter_packets": s.filterPackets, "filter_dropped": s.filterDropped, "ring_full": s.ringFull,
                  "filter_pps": s.filterPps, "filter_drop_pps": s.filterDropPps]

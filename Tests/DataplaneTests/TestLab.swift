@@ -27,20 +27,20 @@ final class TestLab {
                                    interface: lab.topology.filterInterface,
                                    stateDirectory: "/tmp/holon-dtest-state")
         do {
-            _ = try? Dataplane.detach(options)
+            _ = try? Dataplane.detach(options, force: true, forgetRules: true)
             (dataplane, mode) = try Dataplane.attach(options)
             try dataplane.setSampleEvery(0)
             sender = try PacketSocket(namespace: lab.topology.generatorNamespace, interface: lab.topology.generatorInterface)
             receiver = try PacketSocket(namespace: lab.topology.filterNamespace, interface: lab.topology.filterInterface)
         } catch {
-            _ = try? Dataplane.detach(options)
+            _ = try? Dataplane.detach(options, force: true, forgetRules: true)
             try? lab.down()
             throw error
         }
     }
 
     func close() {
-        _ = try? Dataplane.detach(options)
+        _ = try? Dataplane.detach(options, force: true, forgetRules: true)
         try? lab.down()
     }
 

@@ -104,7 +104,7 @@ struct RandomRules {
         case 0: return .drop
         case 1: return .pass
         case 2: return .count
-        default: return .rateLimit(pps: u64(0...1_000_000), burst: chance(0.5) ? nil : u64(0...TokenBucket.maxBurst))
+        default: return .rateLimit(pps: u64(1...1_000_000), burst: chance(0.5) ? nil : u64(0...TokenBucket.maxBurst))
         }
     }
 

@@ -33,11 +33,11 @@ struct LiveLoopTests {
         let options = DataplaneOptions(pinDirectory: "/sys/fs/bpf/holon-stest-\(tag)", namespace: lab.topology.filterNamespace,
                                        interface: lab.topology.filterInterface, stateDirectory: NSTemporaryDirectory() + "holon-stest-\(tag)")
         defer {
-            _ = try? Dataplane.detach(options)
+            _ = try? Dataplane.detach(options, force: true, forgetRules: true)
             try? lab.down()
             try? FileManager.default.removeItem(atPath: options.stateDirectory)
         }
-        _ = try? Dataplane.detach(options)
+        _ = try? Dataplane.detach(options, force: true, forgetRules: true)
         let (dataplane, _) = try Dataplane.attach(options)
 
         var config = SidecarConfig()

@@ -82,6 +82,9 @@ struct holon_check {
 struct holon_table_info {
     __u32 nshapes;
     __u32 nrules;
+    /* User space only: FNV-1a of the table's rule text, so a later process can tell whether the
+     * rule state file it reads is the table this generation enforces. */
+    __u64 digest;
 };
 
 // Single element of the config array. The loader writes the inactive generation's info first

@@ -64,10 +64,10 @@ struct BenchLoop: ParsableCommand {
                                          interface: lab.topology.filterInterface,
                                          stateDirectory: NSTemporaryDirectory() + "holon-bench-\(tag)")
         defer {
-            _ = try? Dataplane.detach(dpOptions)
+            _ = try? Dataplane.detach(dpOptions, force: true, forgetRules: true)
             try? FileManager.default.removeItem(atPath: dpOptions.stateDirectory)
         }
-        _ = try? Dataplane.detach(dpOptions)
+        _ = try? Dataplane.detach(dpOptions, force: true, forgetRules: true)
         let (dataplane, _) = try dataplaneStep { () throws(DataplaneError) in try Dataplane.attach(dpOptions) }
 
         // The scenario: learning, then each attack followed by a gap longer than the hold.

@@ -31,21 +31,29 @@ struct FilterAttach: ParsableCommand {
     @Flag(help: "Force generic (skb) mode.") var generic = false
     @Flag(help: "Print JSON.") var json = false
     func run() throws {
-        let (_, mode) = try dataplaneStep { () throws(DataplaneError) in try Dataplane.attach(.standard, generic: generic) }
+        let (dp, mode) = try dataplaneStep { () throws(DataplaneError) in try Dataplane.attach(.standard, generic: generic) }
         let o = DataplaneOptions.standard
+        let rules = dp.stateProblem == nil ? "\(dp.rules.count)" : "unknown"
         if json {
-            printDataplaneJSON(["attached": "true", "mode": mode.rawValue, "interface": o.interface, "pins": o.pinDirectory])
+            printDataplaneJSON(["attached": "true", "mode": mode.rawValue, "interface": o.interface, "pins": o.pinDirectory, "rules": rules])
         } else {
-            print("attached to \(o.interface) in \(o.namespace ?? "-") (\(mode.rawValue) XDP), pinned in \(o.pinDirectory)")
+            print("attached to \(o.interface) in \(o.namespace ?? "-") (\(mode.rawValue) XDP), pinned in \(o.pinDirectory); \(rules) rules")
+            if let p = dp.stateProblem { FileHandle.standardError.write("holon: warning: \(p)\n".data(using: .utf8)!) }
         }
     }
 }
 
 struct FilterDetach: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "detach", abstract: "Detach the filter and remove every pin.")
+    static let configuration = CommandConfiguration(
+        commandName: "detach",
+        abstract: "Detach the filter and remove every pin; its rules are kept for the next attach.")
+    @Flag(help: "Detach even while `holon run` protects the filter (it re-attaches to the next filter, or stops).") var force = false
+    @Flag(help: "Also forget the rule table (the next attach starts empty).") var forgetRules = false
     @Flag(help: "Print JSON.") var json = false
     func run() throws {
-        let found = try dataplaneStep { () throws(DataplaneError) in try Dataplane.detach() }
+        let found = try dataplaneStep { () throws(DataplaneError) in
+            try Dataplane.detach(.standard, force: force, forgetRules: forgetRules)
+        }
         if json { printDataplaneJSON(["detached": found]) } else { print(found ? "detached" : "nothing was attached") }
     }
 }
@@ -58,6 +66,8 @@ struct FilterStatusCommand: ParsableCommand {
         if json { printDataplaneJSON(s); return }
         print("filter: " + (s.attached ? "attached (\(s.mode!.rawValue)) to \(s.interface) in \(s.namespace ?? "-")" : "not attached")
               + (s.programID.map { ", program id \($0)" } ?? ""))
+        if let p = s.stateProblem { print("RULE STATE: \(p)") }
+        if let pid = s.sidecarPID { print("protected by holon run (pid \(pid))") }
         if let c = s.settings {
             print("rules: \(c.rules) in \(c.shapes) shapes, generation \(c.generation); sampling 1 in \(c.sampleEvery)"
                   + (c.observe ? "; OBSERVE mode (nothing dropped)" : ""))
@@ -72,13 +82,21 @@ struct FilterStatusCommand: ParsableCommand {
 
 struct FilterSet: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "set", abstract: "Change sampling or observe mode live.")
-    @Option(help: "Sample one packet in N (0: off).") var sampleEvery: UInt32?
+    @Option(help: "Sample one packet in N (1…1000000).") var sampleEvery: UInt32?
+    @Flag(help: "Stop sampling (holon run then sees nothing).") var noSampling = false
     @Option(help: "Observe mode: count but never drop (on/off).") var observe: String?
+    func validate() throws {
+        if let n = sampleEvery, !(1...1_000_000).contains(n) {
+            throw ValidationError("--sample-every must be 1…1000000 (one packet in N), got \(n); --no-sampling stops sampling")
+        }
+        if sampleEvery != nil && noSampling { throw ValidationError("--sample-every and --no-sampling contradict each other") }
+        if let o = observe, o != "on" && o != "off" { throw ValidationError("--observe takes on or off, got '\(o)'") }
+        if sampleEvery == nil && !noSampling && observe == nil { throw ValidationError("nothing to set: --sample-every N, --no-sampling or --observe on|off") }
+    }
     func run() throws {
         let dp = try dataplaneStep { () throws(DataplaneError) in try Dataplane.open() }
-        if let n = sampleEvery { try dataplaneStep { () throws(DataplaneError) in try dp.setSampleEvery(n) } }
+        if let n = sampleEvery ?? (noSampling ? 0 : nil) { try dataplaneStep { () throws(DataplaneError) in try dp.setSampleEvery(n) } }
         if let o = observe {
-            guard o == "on" || o == "off" else { throw ValidationError("--observe takes on or off") }
             try dataplaneStep { () throws(DataplaneError) in try dp.setObserve(o == "on") }
         }
     }

@@ -15,37 +15,90 @@ func openFilter() throws -> Dataplane {
     try dataplaneStep { () throws(DataplaneError) in try Dataplane.open() }
 }
 
-func printInstall(_ r: InstallReport, json: Bool) {
+/// One line saying what a table change did: which ids came and went, and the table after.
+func printChange(_ r: InstallReport, before: [Rule], after: [Rule], json: Bool) {
+    let old = Set(before.map(\.id)), new = Set(after.map(\.id))
+    let added = new.subtracting(old).sorted(), removed = old.subtracting(new).sorted()
+    let changed = after.filter { a in before.contains { $0.id == a.id && $0 != a } }.map(\.id).sorted()
     if json {
-        printDataplaneJSON(r)
-    } else {
-        print("installed \(r.rules) rules (\(r.shapes) shapes) in \(String(format: "%.1f", Double(r.nanoseconds) / 1e6)) ms")
+        struct Change: Encodable { var added: [UInt32]; var removed: [UInt32]; var changed: [UInt32]; var install: InstallReport }
+        printDataplaneJSON(Change(added: added, removed: removed, changed: changed, install: r))
+        return
     }
+    func ids(_ verb: String, _ l: [UInt32]) -> String? {
+        l.isEmpty ? nil : "\(verb) \(l.count) (id\(l.count == 1 ? "" : "s") \(l.prefix(8).map(String.init).joined(separator: ", "))\(l.count > 8 ? ", …" : ""))"
+    }
+    let what = [ids("added", added), ids("removed", removed), ids("changed", changed)].compactMap { $0 }
+    print((what.isEmpty ? "no change" : what.joined(separator: ", "))
+          + "; the filter now enforces \(r.rules) rule\(r.rules == 1 ? "" : "s") in \(r.shapes) shape\(r.shapes == 1 ? "" : "s") ("
+          + String(format: "%.1f", Double(r.nanoseconds) / 1e6) + " ms)")
+}
+
+/// Rules an operator gave, parsed and checked; a one-line error naming `source` otherwise.
+func operatorRules(_ text: String, source: String, matchAll: Bool, allowEmpty: Bool = false) throws -> [Rule] {
+    let parsed: [Rule]
+    do { parsed = try RuleFile.parse(text) } catch {
+        throw InputError("\(source): \(error)")
+    }
+    if let problem = OperatorRuleProblem.check(parsed, allowMatchAll: matchAll, allowEmpty: allowEmpty) {
+        throw InputError("\(source): \(problem)")
+    }
+    return parsed
+}
+
+/// The text of a rule file, `-` for standard input (a pipe works).
+func readRuleText(_ path: String) throws -> String {
+    let data: Data
+    if path == "-" {
+        data = FileHandle.standardInput.readDataToEndOfFile()
+    } else {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw InputError("cannot read \(path): \(String(cString: strerror(errno)))") }
+        let handle = FileHandle(fileDescriptor: fd, closeOnDealloc: true)
+        do { data = try handle.readToEnd() ?? Data() } catch {
+            throw InputError("cannot read \(path): \(String(cString: strerror(errno == 0 ? EIO : errno)))")
+        }
+    }
+    guard let text = String(data: data, encoding: .utf8) else { throw InputError("\(path): not UTF-8 text") }
+    return text
 }
 
 struct RulesAdd: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "add", abstract: "Add rules written in the rule language.")
     @Argument(help: "One rule per argument, e.g. '(rule (and (= proto udp) (= src_port 53)) (rate-limit 5000) :id 7)'.")
     var rules: [String]
+    @Flag(help: "Allow a rule without predicates (it matches every packet).") var matchAll = false
     @Flag(help: "Print JSON.") var json = false
     func run() throws {
-        let parsed = try RuleFile.parse(rules.joined(separator: "\n"))
+        let parsed = try operatorRules(rules.joined(separator: "\n"), source: "rule", matchAll: matchAll)
         let dp = try openFilter()
-        let r = try dataplaneStep { () throws(DataplaneError) in try dp.add(parsed) }
-        printInstall(r, json: json)
+        var before: [Rule] = []
+        let r = try dataplaneStep { () throws(DataplaneError) in
+            try dp.update { current throws(DataplaneError) in
+                before = current
+                return current + parsed
+            }
+        }
+        printChange(r, before: before, after: dp.rules, json: json)
     }
 }
 
 struct RulesDel: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "del", abstract: "Delete rules by id.")
+    static let configuration = CommandConfiguration(commandName: "del", abstract: "Delete rules by id (exit 1 if one is not installed).")
     @Argument(help: "Rule ids.") var ids: [UInt32]
     @Flag(help: "Print JSON.") var json = false
     func run() throws {
+        guard !ids.isEmpty else { throw InputError("no rule ids given") }
         let dp = try openFilter()
         let missing = try dataplaneStep { () throws(DataplaneError) in try dp.delete(ids: Set(ids)) }
         struct Deleted: Encodable { var deleted: [UInt32]; var missing: [UInt32] }
-        if json { printDataplaneJSON(Deleted(deleted: ids.filter { !missing.contains($0) }, missing: missing.sorted())) }
-        else if !missing.isEmpty { print("not installed: \(missing.sorted().map(String.init).joined(separator: " "))") }
+        let deleted = ids.filter { !missing.contains($0) }
+        if json { printDataplaneJSON(Deleted(deleted: deleted, missing: missing.sorted())) }
+        else if !deleted.isEmpty { print("deleted \(deleted.map(String.init).joined(separator: ", ")); the filter now enforces \(dp.rules.count) rules") }
+        if !missing.isEmpty {
+            FileHandle.standardError.write("holon rules del: not installed: \(missing.sorted().map(String.init).joined(separator: " "))\n".data(using: .utf8)!)
+            throw ExitCode.failure
+        }
     }
 }
 
@@ -54,7 +107,8 @@ struct RulesList: ParsableCommand {
     @Flag(help: "Print JSON (rules with hits and drops).") var json = false
     func run() throws {
         let dp = try openFilter()
-        let rules = dp.rules
+        // The maps are the truth: a state file that does not describe them is an error, not a list.
+        let rules = try dataplaneStep { () throws(DataplaneError) in try dp.verifiedRules() }
         if json {
             struct Entry: Encodable { var rule: Rule; var hits: UInt64; var drops: UInt64 }
             printDataplaneJSON(rules.map { r in
@@ -63,6 +117,7 @@ struct RulesList: ParsableCommand {
             })
             return
         }
+        if rules.isEmpty { print("no rules: the filter passes everything it does not allowlist") }
         for r in rules {
             let c = dp.counters(forRule: r.id)
             print("\(r.text)    ; hits \(c.hits) drops \(c.drops)")
@@ -71,15 +126,36 @@ struct RulesList: ParsableCommand {
 }
 
 struct RulesLoad: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "load", abstract: "Replace the table with the rules of a file.")
-    @Argument(help: "A rule file: one rule per line, ';' comments.") var file: String
+    static let configuration = CommandConfiguration(
+        commandName: "load",
+        abstract: "Replace the operators' rules with the rules of a file ('-': standard input).",
+        discussion: """
+        The live loop's rules (ids from 1,000,000,000) stay. --replace-all replaces the whole table,
+        whatever the state file says: the way back when `holon rules list` reports that the state
+        does not match the filter. An empty file empties the table only with --replace-all.
+        """
+    )
+    @Argument(help: "A rule file: one rule per line, ';' comments; '-' reads standard input.") var file: String
+    @Flag(help: "Replace the whole table (the live loop's rules too), even when the state file does not match it.") var replaceAll = false
+    @Flag(help: "Allow rules without predicates (they match every packet).") var matchAll = false
     @Flag(help: "Print JSON.") var json = false
     func run() throws {
-        let text = try String(contentsOfFile: file, encoding: .utf8)
-        let parsed = try RuleFile.parse(text)
+        let text = try readRuleText(file)
+        let parsed = try operatorRules(text, source: file == "-" ? "standard input" : file, matchAll: matchAll, allowEmpty: true)
+        if parsed.isEmpty && !replaceAll {
+            throw InputError("\(file == "-" ? "standard input" : file) holds no rules; loading it would empty the table: pass --replace-all if that is meant")
+        }
         let dp = try openFilter()
-        let r = try dataplaneStep { () throws(DataplaneError) in try dp.update { _ in parsed } }
-        printInstall(r, json: json)
+        let before = dp.stateProblem == nil ? dp.rules : []
+        let r: InstallReport
+        if replaceAll {
+            r = try dataplaneStep { () throws(DataplaneError) in try dp.replace(with: parsed) }
+        } else {
+            r = try dataplaneStep { () throws(DataplaneError) in
+                try dp.update { $0.filter { RuleOwnership.isSidecar($0.id) } + parsed }
+            }
+        }
+        printChange(r, before: before, after: dp.rules, json: json)
     }
 }
 
@@ -99,16 +175,17 @@ struct RulesExport: ParsableCommand {
     @Option(help: "Write to this file (atomically) instead of standard output.") var out: String?
 
     func run() throws {
-        guard format == "nft" else { throw ValidationError("unknown --format '\(format)': use nft") }
+        guard format == "nft" else { throw InputError("unknown --format '\(format)': use nft") }
         let rules: [Rule]
         if let from {
             let text: String
             do { text = try String(contentsOfFile: from, encoding: .utf8) } catch {
-                throw ValidationError("cannot read \(from): \(error.localizedDescription)")
+                throw InputError("cannot read \(from): \(error.localizedDescription)")
             }
             rules = try RuleFile.parse(text)
         } else {
-            rules = try openFilter().rules
+            let dp = try openFilter()
+            rules = try dataplaneStep { () throws(DataplaneError) in try dp.verifiedRules() }
         }
         let text: String
         do { text = try NftablesExport.ruleset(rules, table: table, device: device) } catch {
@@ -118,6 +195,6 @@ struct RulesExport: ParsableCommand {
         guard let out else { print(text, terminator: ""); return }
         let tmp = out + ".tmp"
         try text.write(toFile: tmp, atomically: false, encoding: .utf8)
-        guard rename(tmp, out) == 0 else { throw ValidationError("cannot write \(out): \(String(cString: strerror(errno)))") }
+        guard rename(tmp, out) == 0 else { throw InputError("cannot write \(out): \(String(cString: strerror(errno)))") }
     }
 }

@@ -3,6 +3,7 @@ import ControlPlane
 import Dataplane
 import Foundation
 import Generator
+import Rules
 import Logging
 import ServiceLifecycle
 import Sidecar
@@ -46,8 +47,9 @@ struct RunCommand: AsyncParsableCommand {
 
     func run() async throws {
         var config = SidecarConfig()
-        guard sampleEvery >= 1 else { throw ValidationError("--sample-every must be ≥ 1") }
-        guard maxRules >= 1 else { throw ValidationError("--max-rules must be ≥ 1") }
+        guard (1...1_000_000).contains(sampleEvery) else { throw ValidationError("--sample-every must be 1…1000000, got \(sampleEvery)") }
+        guard (1...100_000).contains(maxRules) else { throw ValidationError("--max-rules must be 1…100000, got \(maxRules)") }
+        if !noHttp { _ = try listenAddress() }
         config.sampleEvery = sampleEvery
         config.detector.warmup = try parseDuration(warmup)
         config.hold = try parseDuration(hold)
@@ -88,15 +90,25 @@ struct RunCommand: AsyncParsableCommand {
         if !noHttp {
             let (host, port) = try listenAddress()
             let quiet = json
-            let app = ControlServer.application(host: host, port: port, state: control, filter: dp,
+            let listening = LoopThread()
+            let app = ControlServer.application(host: host, port: port, state: control, filter: FollowingFilter(dp),
                                                 metrics: MetricsExporter(sidecarRuleBase: config.ruleIDBase)) { bound in
                 if !quiet { print((tty ? "\r\u{1B}[2K" : "") + "dashboard: http://\(host):\(bound)/  metrics: http://\(host):\(bound)/metrics") }
+                listening.finish()
             }
             let group = ServiceGroup(configuration: .init(services: [app], logger: Logger(label: "holon.run")))
             server = (group, Task {
                 do { try await group.run() } catch { serverOutcome.error = error }
                 serverOutcome.finish()
             })
+            // Listening, or failed to: decided before the loop touches the filter (sampling), so
+            // an address it cannot bind changes nothing.
+            while !listening.isFinished && !serverOutcome.isFinished { try? await Task.sleep(for: .milliseconds(10)) }
+            if serverOutcome.isFinished {
+                await server?.task.value
+                FileHandle.standardError.write("holon run: the HTTP server on \(http) failed: \(serverOutcome.error.map { "\($0)" } ?? "stopped") (another --http HOST:PORT, or --no-http)\n".data(using: .utf8)!)
+                throw ExitCode.failure
+            }
         }
         let loop = LoopThread()
         let settings = config
@@ -159,4 +171,26 @@ final class LoopThread: @unchecked Sendable {
     private var stop = false
     var stopRequested: Bool { lock.withLock { stop } }
     func requestStop() { lock.withLock { stop = true } }
+}
+
+/// The control plane's view of the filter, following it when it is detached and attached anew
+/// under `holon run` (the sidecar re-attaches; so does this).
+final class FollowingFilter: FilterSource, @unchecked Sendable {
+    private let lock = NSLock()
+    private var current: Dataplane
+
+    init(_ dp: Dataplane) { current = dp }
+
+    private var dataplane: Dataplane {
+        lock.withLock {
+            if !current.stillAttached(), let fresh = try? Dataplane.open(current.options ?? .standard), fresh.stillAttached() {
+                current = fresh
+            }
+            return current
+        }
+    }
+
+    func filterStats() -> DataplaneStats? { dataplane.filterStats() }
+    var filterRules: [Rule] { dataplane.filterRules }
+    func ruleCounters() -> [UInt32: RuleCounters] { dataplane.ruleCounters() }
 }

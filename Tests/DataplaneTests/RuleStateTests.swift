@@ -1,0 +1,94 @@
+import Dataplane
+import Foundation
+import Rules
+import Testing
+
+/// Issue 10 §3–4: the maps are the truth. A state file that does not describe the filter's
+/// table is an error naming the way back, never an empty table; operators' rules survive a
+/// detach and attach; a detach under a running sidecar is refused.
+@Suite(.serialized, .enabled(if: TestLab.isRoot, "needs root: namespaces, veth, XDP"))
+struct RuleStateTests {
+    let a = Rule(id: 1, match: [.equals(.proto, 17), .equals(.dstPort, 9)], action: .drop, priority: 10)
+    let b = Rule(id: 2, match: [.equals(.proto, 17), .equals(.dstPort, 10)], action: .drop, priority: 10)
+    let c = Rule(id: 3, match: [.equals(.proto, 17), .equals(.dstPort, 11)], action: .drop, priority: 10)
+
+    /// Deleted state file, then `rules add C`: A and B used to vanish silently.
+    @Test func missingStateFileIsAnErrorNotAnEmptyTable() throws {
+        let t = try TestLab("miss")
+        defer { t.close() }
+        try t.dataplane.add([a, b])
+        try FileManager.default.removeItem(atPath: t.options.stateFile)
+        let other = try Dataplane.open(t.options)
+        #expect(throws: DataplaneError.self) { try other.add([c]) }
+        #expect(throws: DataplaneError.self) { try other.verifiedRules() }
+        #expect("\(other.stateProblem!)".contains("is missing"))
+        #expect("\(other.stateProblem!)".contains("--replace-all"))
+        #expect(try other.settings().rules == 2, "the filter still enforces A and B")
+        // The way back: a known table, whatever the state says.
+        try other.replace(with: [a, b, c])
+        #expect(try Dataplane.open(t.options).verifiedRules() == [a, b, c])
+    }
+
+    @Test func garbageOrHandEditedStateIsRefused() throws {
+        let t = try TestLab("garb")
+        defer { t.close() }
+        try t.dataplane.add([a, b])
+        let garbage = Data((0..<300).map { UInt8(truncatingIfNeeded: $0 &* 151 &+ 7) })
+        try garbage.write(to: URL(fileURLWithPath: t.options.stateFile))
+        #expect(throws: DataplaneError.self) { try Dataplane.open(t.options).verifiedRules() }
+        #expect(throws: DataplaneError.self) { try Dataplane.open(t.options).add([c]) }
+
+        try t.dataplane.replace(with: [a, b])
+        // A rule edited by hand: the file now lists something the filter does not enforce.
+        let text = try String(contentsOfFile: t.options.stateFile, encoding: .utf8)
+        try text.replacingOccurrences(of: "dst_port 10", with: "dst_port 12").write(toFile: t.options.stateFile, atomically: true, encoding: .utf8)
+        let edited = try Dataplane.open(t.options)
+        #expect(throws: DataplaneError.self) { try edited.verifiedRules() }
+        #expect("\(edited.stateProblem!)".contains("not the table in the filter"))
+    }
+
+    /// An install that died after the flip but before the rename: the new text is beside the
+    /// old, and it is the one the filter enforces.
+    @Test func aCrashBetweenFlipAndRenameRecovers() throws {
+        let t = try TestLab("crash")
+        defer { t.close() }
+        try t.dataplane.add([a])
+        let old = try String(contentsOfFile: t.options.stateFile, encoding: .utf8)
+        try t.dataplane.add([b])
+        let new = try String(contentsOfFile: t.options.stateFile, encoding: .utf8)
+        try new.write(toFile: t.options.stateFile + ".tmp", atomically: true, encoding: .utf8)
+        try old.write(toFile: t.options.stateFile, atomically: true, encoding: .utf8)
+        #expect(try Dataplane.open(t.options).verifiedRules() == [a, b])
+    }
+
+    @Test func operatorRulesSurviveDetachAndAttach() throws {
+        let t = try TestLab("surv")
+        defer { t.close() }
+        let expired = Rule(id: 1_000_000_001, match: [.equals(.proto, 6)], action: .drop, priority: 100,
+                           ttlSeconds: 1, createdAt: 1_000_000_000)
+        try t.dataplane.add([a, b, expired])
+        try Dataplane.detach(t.options)
+        let (again, _) = try Dataplane.attach(t.options)
+        #expect(try again.verifiedRules() == [a, b], "operators' rules back, the expired sidecar rule not")
+        #expect(try again.settings().rules == 2)
+        try Dataplane.detach(t.options, forgetRules: true)
+        let (fresh, _) = try Dataplane.attach(t.options)
+        #expect(try fresh.verifiedRules().isEmpty)
+    }
+
+    @Test func detachIsRefusedWhileASidecarHoldsTheFilter() throws {
+        let t = try TestLab("lease")
+        defer { t.close() }
+        var lease: FilterLease? = try FilterLease.acquire(t.options)
+        #expect(FilterLease.holder(t.options) == getpid())
+        #expect(throws: DataplaneError.self) { try FilterLease.acquire(t.options) }
+        #expect(throws: DataplaneError.self) { try Dataplane.detach(t.options) }
+        #expect(try Dataplane.status(t.options).attached)
+        #expect(t.dataplane.stillAttached())
+        try Dataplane.detach(t.options, force: true)
+        #expect(!t.dataplane.stillAttached(), "the sidecar's handle sees the filter gone")
+        withExtendedLifetime(lease) {}
+        lease = nil
+        #expect(FilterLease.holder(t.options) == nil)
+    }
+}

@@ -1,0 +1,35 @@
+import Rules
+import Testing
+
+/// Issue 10 §6: rules an operator hands over that would drop far more than meant, or collide
+/// with the live loop, are refused with the reason.
+@Suite struct OperatorRuleTests {
+    func rules(_ text: String) throws -> [Rule] { try RuleFile.parse(text) }
+
+    @Test func anEmptyMatchNeedsMatchAll() throws {
+        let r = try rules("(rule (and) (drop) :id 35)")
+        #expect(OperatorRuleProblem.check(r, allowMatchAll: false) == .matchesEverything(id: 35))
+        #expect(OperatorRuleProblem.check(r, allowMatchAll: true) == nil)
+    }
+
+    @Test func idZeroAndTheSidecarRangeAreRefused() throws {
+        #expect(OperatorRuleProblem.check(try rules("(rule (= proto udp) (drop) :id 0)"), allowMatchAll: false) == .idZero)
+        #expect(OperatorRuleProblem.check(try rules("(rule (= proto udp) (drop) :id 1000000001)"), allowMatchAll: false)
+                == .sidecarID(1_000_000_001))
+        #expect(OperatorRuleProblem.check(try rules("(rule (= proto udp) (drop) :id 999999999)"), allowMatchAll: false) == nil)
+        // Rules without :id get ids from 1, never 0.
+        #expect(OperatorRuleProblem.check(try rules("(rule (= proto udp) (drop))"), allowMatchAll: false) == nil)
+    }
+
+    @Test func noRulesIsAnErrorUnlessReplacingAll() throws {
+        #expect(OperatorRuleProblem.check(try rules(""), allowMatchAll: false) == .noRules)
+        #expect(OperatorRuleProblem.check(try rules("; only a comment\n"), allowMatchAll: false, allowEmpty: true) == nil)
+    }
+
+    @Test func aZeroRateIsNotALimit() throws {
+        #expect(throws: RuleParseError.self) { try rules("(rule (= proto udp) (rate-limit 0) :id 3)") }
+        let r = Rule(id: 3, match: [.equals(.proto, 17)], action: .rateLimit(pps: 0, burst: nil))
+        #expect(throws: RuleValidationError.zeroRate) { try r.validate() }
+        #expect(throws: (any Error).self) { try RuleTable([r]) }
+    }
+}

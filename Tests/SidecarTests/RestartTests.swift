@@ -1,0 +1,125 @@
+import Dataplane
+import Detection
+import Foundation
+import Generator
+import Lab
+import Rules
+import Sidecar
+import Testing
+import Traffic
+
+/// Issue 10 §1 and §3 on a private lab: a sidecar started after traffic learns nothing from the
+/// samples that waited in the ring, and one whose filter is detached under it follows the new
+/// filter (sampling, its rules) and says so.
+@Suite("Sidecar restarts (root)", .serialized, .enabled(if: geteuid() == 0))
+struct RestartTests {
+    final class Box: @unchecked Sendable {
+        let lock = NSLock()
+        var events: [SidecarEvent] = []
+        var stats = SidecarStats()
+        var error: (any Error)?
+        var stopped = false
+        var done = false
+        func add(_ e: SidecarEvent) { lock.withLock { events.append(e) } }
+        var snapshot: [SidecarEvent] { lock.withLock { events } }
+        var notices: [String] { snapshot.compactMap { if case .notice(let k, _) = $0 { k } else { nil } } }
+    }
+
+    struct Rig {
+        let lab: Lab
+        let options: DataplaneOptions
+        let dataplane: Dataplane
+
+        init(_ name: String) throws {
+            let tag = "hr\(getpid() % 10_000)\(name)"
+            lab = Lab(.scratch(prefix: "holon-rtest", tag: tag))
+            try? lab.down()
+            try lab.up()
+            options = DataplaneOptions(pinDirectory: "/sys/fs/bpf/holon-rtest-\(tag)", namespace: lab.topology.filterNamespace,
+                                       interface: lab.topology.filterInterface, stateDirectory: NSTemporaryDirectory() + "holon-rtest-\(tag)")
+            _ = try? Dataplane.detach(options, force: true, forgetRules: true)
+            dataplane = try Dataplane.attach(options).0
+        }
+
+        func close() {
+            _ = try? Dataplane.detach(options, force: true, forgetRules: true)
+            try? lab.down()
+            try? FileManager.default.removeItem(atPath: options.stateDirectory)
+        }
+
+        func send(seconds: Double, rate: Double) throws {
+            let s = Scenario(name: "n", seed: 5, phases: [ScenarioPhase(name: "normal", duration: seconds, normalRate: rate)])
+            var o = GeneratorOptions(interface: lab.topology.generatorInterface, namespace: lab.topology.generatorNamespace,
+                                     engine: .sendmmsg, threads: 1)
+            o.peer = lab.topology.filterAddress.split(separator: "/").first.map(String.init)
+            _ = try TrafficGenerator(plan: .scenario(s), options: o).run()
+        }
+
+        func start(_ config: SidecarConfig, _ box: Box) -> Thread {
+            let dp = dataplane
+            let t = Thread {
+                let sidecar = Sidecar(dataplane: dp, config: config)
+                do { try sidecar.run(until: { box.lock.withLock { box.stopped } }) { box.add($0) } } catch { box.error = error }
+                box.lock.withLock { box.stats = sidecar.stats; box.done = true }
+            }
+            t.start()
+            return t
+        }
+
+        func stop(_ box: Box) {
+            box.lock.withLock { box.stopped = true }
+            while !box.lock.withLock({ box.done }) { usleep(10_000) }
+        }
+    }
+
+    /// The repro: traffic, no sidecar; later a sidecar starts on an idle link. It used to
+    /// calibrate at once from the old samples and open an incident on nothing.
+    @Test func staleSamplesAreNotLearned() throws {
+        let rig = try Rig("stale")
+        defer { rig.close() }
+        try rig.dataplane.setSampleEvery(4)
+        try rig.send(seconds: 3, rate: 3_000)
+        usleep(1_000_000)
+        var config = SidecarConfig()
+        config.sampleEvery = 4
+        config.detector.warmup = .seconds(2)
+        let box = Box()
+        _ = rig.start(config, box)
+        usleep(3_000_000)
+        rig.stop(box)
+        if let e = box.error { throw e }
+        #expect(box.stats.stale > 500, "the ring held ~2,000 old samples: \(box.stats.stale) seen as stale")
+        #expect(box.stats.samples == 0)
+        #expect(!box.snapshot.contains { if case .calibrated = $0 { true } else { false } })
+        #expect(!box.snapshot.contains { if case .opened = $0 { true } else { false } })
+    }
+
+    /// `holon filter detach --force; holon filter attach` under a running sidecar: it notices,
+    /// sets its sampling on the new filter and installs its rules again.
+    @Test func followsAFilterAttachedAnew() throws {
+        let rig = try Rig("follow")
+        defer { rig.close() }
+        let mine = Rule(id: RuleOwnership.sidecarBase + 1, match: [.equals(.proto, 17), .equals(.dstPort, 7)], action: .drop,
+                        priority: 100, ttlSeconds: 600, createdAt: UInt64(Date().timeIntervalSince1970 * 1e9))
+        let operatorRule = Rule(id: 5, match: [.equals(.proto, 17), .equals(.dstPort, 9)], action: .drop, priority: 10)
+        try rig.dataplane.add([mine, operatorRule])
+        var config = SidecarConfig()
+        config.sampleEvery = 7
+        let box = Box()
+        _ = rig.start(config, box)
+        usleep(500_000)
+        #expect(throws: DataplaneError.self) { try Dataplane.detach(rig.options) }
+        try Dataplane.detach(rig.options, force: true, forgetRules: true)
+        usleep(1_500_000)
+        #expect(box.notices.contains("filter-lost"))
+        let (fresh, _) = try Dataplane.attach(rig.options)
+        #expect(fresh.rules.isEmpty)
+        usleep(1_500_000)
+        rig.stop(box)
+        if let e = box.error { throw e }
+        #expect(box.notices.contains("filter-reattached"))
+        let now = try Dataplane.open(rig.options)
+        #expect(try now.verifiedRules().map(\.id) == [mine.id], "the sidecar's rule is back; the forgotten operator rule is not")
+        #expect(try now.settings().sampleEvery == 7)
+    }
+}
