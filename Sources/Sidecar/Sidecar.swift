@@ -30,7 +30,11 @@ public final class Sidecar {
         var expiresAt: UInt64?
         /// Found in the filter at start (an earlier run's).
         var adopted = false
+        /// When it went in (sample clock), for its drop rate.
+        var installedAt: UInt64 = 0
     }
+    /// Open incidents whose rules the budget refused, retried when a slot frees.
+    var waiting: [Int: [DetectedRule]] = [:]
     var owned: [UInt32: Owned] = [:]
     /// The filter's counters at the last heartbeat, for rates.
     var lastBeat: (at: UInt64, packets: UInt64, dropped: UInt64)?
@@ -79,6 +83,7 @@ public final class Sidecar {
             if batch.isEmpty && detector.isWarmedUp { detector.advance(to: now &- 100_000_000) }
             try handle(detector.drainEvents(), now: now, onEvent)
             try expire(now: now, onEvent)
+            if !waiting.isEmpty { try retryWaiting(now: now, onEvent) }
             if now >= nextBeat {
                 nextBeat = now + 1_000_000_000
                 if let s = try? dataplane.stats() {
@@ -140,6 +145,7 @@ public final class Sidecar {
                 try install(detected, incident: incident, now: now, onEvent)
             case .closed(let inc):
                 stats.openIncidents = max(0, stats.openIncidents - 1)
+                waiting[inc.id] = nil
                 let until = now + UInt64(config.hold.components.seconds) * 1_000_000_000
                 for (id, o) in owned where o.incident == inc.id {
                     owned[id]?.incident = nil
@@ -165,17 +171,35 @@ public final class Sidecar {
         let newMatches = Set(rules.map { $0.predicates.map(\.description).sorted() })
         let superseded = owned.filter { $0.value.incident == nil && newMatches.contains($0.value.rule.predicates.map(\.description).sorted()) }.map(\.key)
         let kept = owned.count - superseded.count
-        guard kept + rules.count <= config.maxRules else {
-            onEvent(.refused(incident: incident, rules, reason: "the sidecar already holds \(kept) rules (limit \(config.maxRules), --max-rules)"))
-            return
+        // Over the budget, an open incident is worth more than a held rule (its attack already
+        // gone): the held ones that drop least give way. With too few of those it waits, and is
+        // retried when a slot frees (``retryWaiting(now:_:)``).
+        var evicted: [UInt32] = []
+        let over = kept + rules.count - config.maxRules
+        if over > 0 {
+            let held = owned.filter { $0.value.incident == nil && !superseded.contains($0.key) }
+                .map { (id: $0.key, rate: dropRate($0.key, $0.value, now: now)) }
+                .sorted { $0.rate != $1.rate ? $0.rate < $1.rate : $0.id < $1.id }
+            guard held.count >= over else {
+                let first = waiting[incident] == nil
+                waiting[incident] = detected
+                if first {
+                    onEvent(.refused(incident: incident, rules, reason: "the sidecar already holds \(kept) rules (limit \(config.maxRules), --max-rules) for open incidents; retried when one frees"))
+                }
+                return
+            }
+            evicted = held.prefix(over).map(\.id)
         }
+        let leaving = Set(superseded + evicted)
         do {
             // Through `update`: rules an operator added meanwhile (another process) are kept.
-            let report = try dataplane.update { $0.filter { !superseded.contains($0.id) } + rules }
-            for id in superseded { owned[id] = nil }
-            for r in rules { owned[r.id] = Owned(rule: r, incident: incident, expiresAt: nil) }
+            let report = try dataplane.update { $0.filter { !leaving.contains($0.id) } + rules }
+            for id in leaving { owned[id] = nil }
+            waiting[incident] = nil
+            for r in rules { owned[r.id] = Owned(rule: r, incident: incident, expiresAt: nil, installedAt: now) }
             stats.rulesInstalled = owned.count
             if !superseded.isEmpty { onEvent(.removed(superseded.sorted(), reason: "derived again by incident \(incident)")) }
+            if !evicted.isEmpty { onEvent(.removed(evicted.sorted(), reason: "held rule(s) gave way to open incident \(incident) (rule budget)")) }
             onEvent(.installed(incident: incident, rules, nanoseconds: report.nanoseconds))
         } catch {
             if case .compile = error {
@@ -183,6 +207,19 @@ public final class Sidecar {
                 return
             }
             throw error
+        }
+    }
+
+    /// Drops a second since the rule went in: what a rule is worth when the budget is full.
+    func dropRate(_ id: UInt32, _ o: Owned, now: UInt64) -> Double {
+        let seconds = max(1, Double(now &- o.installedAt) / 1e9)
+        return Double(dataplane.counters(forRule: id).drops) / seconds
+    }
+
+    /// Incidents refused for the budget get their rules as soon as there is room.
+    func retryWaiting(now: UInt64, _ onEvent: (SidecarEvent) -> Void) throws(DataplaneError) {
+        for (incident, detected) in waiting.sorted(by: { $0.key < $1.key }) {
+            try install(detected, incident: incident, now: now, onEvent)
         }
     }
 
@@ -204,7 +241,7 @@ public final class Sidecar {
         let hold = UInt64(config.hold.components.seconds) * 1_000_000_000
         for r in mine {
             let ttlEnd = r.expiresAt ?? now
-            owned[r.id] = Owned(rule: r, incident: nil, expiresAt: max(ttlEnd, now + hold), adopted: true)
+            owned[r.id] = Owned(rule: r, incident: nil, expiresAt: max(ttlEnd, now + hold), adopted: true, installedAt: r.createdAt ?? now)
         }
         idShift = (mine.map(\.id).max() ?? config.ruleIDBase) - config.ruleIDBase
         stats.rulesInstalled = owned.count

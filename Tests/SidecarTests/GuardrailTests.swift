@@ -35,6 +35,35 @@ struct GuardrailTests {
         #expect(reason.contains("limit 2"))
     }
 
+    /// Issue 10 §5: with `--max-rules 1`, later attacks were refused and never retried.
+    @Test func refusedIncidentsAreRetriedAndHeldRulesGiveWay() throws {
+        let dp = try Dataplane.transient()
+        var config = SidecarConfig()
+        config.maxRules = 1
+        let sidecar = Sidecar(dataplane: dp, config: config)
+        var events: [SidecarEvent] = []
+        try sidecar.install([detected(1, port: 80)], incident: 1, now: 0) { events.append($0) }
+        try sidecar.install([detected(2, port: 443)], incident: 2, now: 0) { events.append($0) }
+        #expect(dp.rules.map(\.id) == [1_000_000_001], "incident 1 is open: its rule stays")
+        #expect(events.contains { if case .refused(2, _, _) = $0 { true } else { false } })
+        try sidecar.retryWaiting(now: 1) { events.append($0) }
+        #expect(dp.rules.map(\.id) == [1_000_000_001], "still no room")
+        // Incident 1 closes: its rule is held, and gives way to open incident 2.
+        var one = Incident(id: 1, openedAt: 0, drift: 1, dimension: 64)
+        one.closedAt = 10
+        try sidecar.handle([.closed(one)], now: 2_000_000_000) { events.append($0) }
+        try sidecar.retryWaiting(now: 2_000_000_000) { events.append($0) }
+        #expect(dp.rules.map(\.id) == [1_000_000_002])
+        #expect(events.contains { if case .removed([1_000_000_001], let why) = $0 { why.contains("gave way") } else { false } })
+        // A third incident while 2 is open waits; once 2 closes it is not retried for a closed one.
+        try sidecar.install([detected(3, port: 22)], incident: 3, now: 3_000_000_000) { events.append($0) }
+        var three = Incident(id: 3, openedAt: 0, drift: 1, dimension: 64)
+        three.closedAt = 10
+        try sidecar.handle([.closed(three)], now: 4_000_000_000) { events.append($0) }
+        try sidecar.retryWaiting(now: 4_000_000_000) { events.append($0) }
+        #expect(dp.rules.map(\.id) == [1_000_000_002])
+    }
+
     @Test func closedIncidentsRulesGoAfterTheHoldAndOperatorsStay() throws {
         let dp = try Dataplane.transient()
         try dp.install([operatorRule])
