@@ -50,6 +50,18 @@ public final class Dataplane: @unchecked Sendable {
         }
     }
 
+    /// Re-reads the table from the state file (another process may have changed it), checked
+    /// against the maps.
+    public func reloadRules() throws(DataplaneError) -> [Rule] {
+        guard let options else { return rules }
+        let current = try RuleState.locked(options) { () throws(DataplaneError) in try RuleState.read(options, expected: fingerprint()) }
+        lock.withLock {
+            installedRules = current
+            storedStateProblem = nil
+        }
+        return current
+    }
+
     /// The rules the filter enforces, or why they cannot be known.
     public func verifiedRules() throws(DataplaneError) -> [Rule] {
         if let stateProblem { throw stateProblem }

@@ -14,6 +14,10 @@ struct Baseline {
     private(set) var lastTimestamp: UInt64 = 0
     var drift = RunningStats()
     private var rng: Xoshiro256
+    /// Source addresses seen during warmup (bounded): the population of real users. Traffic a
+    /// rule drops that comes mostly from them is real users, not an attack.
+    private(set) var sources = Set<IPAddress>()
+    static let maxSources = 1 << 20
 
     init(dimension: Int, reservoirCapacity: Int, seed: UInt64) {
         accumulator = Accumulator(dimension: dimension)
@@ -29,6 +33,7 @@ struct Baseline {
         if firstTimestamp == nil { firstTimestamp = f.timestamp }
         lastTimestamp = max(lastTimestamp, f.timestamp)
         samples += 1
+        if sources.count < Self.maxSources { sources.insert(f.srcIP) }
         if reservoir.count < reservoirCapacity {
             reservoir.append(f)
         } else {

@@ -1,6 +1,7 @@
 import Foundation
 import Holon
 import Packets
+import Rules
 
 /// The detector of DESIGN.md: learns a baseline, watches drift, attributes, derives rules.
 ///
@@ -38,8 +39,10 @@ public struct Detector {
     var ticksAbove = 0
     /// When a still-thin baseline is next reported (``DetectorEvent/learning``).
     var nextLearningNotice: UInt64 = 0
+    /// Predicate sets released as false positives, not derived again before `until`.
+    var suppressed: [(key: [String], until: UInt64)] = []
 
-    public private(set) var incidents: [Incident] = []
+    public internal(set) var incidents: [Incident] = []
     var activeRules: [(incident: Int, rule: DetectedRule)] = []
     var pendingAttribution: (incident: Int, ringMark: Int, at: UInt64)?
     var nextResidualCheck: UInt64 = 0
@@ -123,6 +126,7 @@ public struct Detector {
         incidents[i].matchedSamples += 1
         incidents[i].lastMatch = max(incidents[i].lastMatch, f.timestamp)
         incidents[i].matchesThisTick += 1
+        if baseline.sources.contains(f.srcIP) { incidents[i].knownSourceSamples += 1 }
         if case .v4(let a) = f.srcIP { incidents[i].sources.insert(UInt64(a)) }
         if f.hasTransportHeader {
             if incidents[i].attack.count < 2048 {
@@ -242,11 +246,38 @@ public struct Detector {
             if Double(incidents[i].matchesThisTick) > 3 * expected + 2 { incidents[i].lastSeen = t }
             incidents[i].matchesThisTick = 0
             let attributed = !incidents[i].rules.isEmpty || pendingAttribution?.incident != incidents[i].id
-            if attributed && t > incidents[i].lastSeen + quiet {
+            if let why = falsePositive(incidents[i]) {
+                incidents[i].falsePositive = why
+                for r in incidents[i].rules { suppress(r.predicates.map(\.predicate), at: t) }
+                close(i, at: t)
+            } else if attributed && t > incidents[i].lastSeen + quiet {
                 close(i, at: t)
             }
         }
     }
+
+    /// Why an incident's rules are hitting real users, when they are (``DetectorConfig/falsePositiveKnownShare``).
+    func falsePositive(_ inc: Incident) -> String? {
+        guard !inc.rules.isEmpty, inc.matchedSamples >= config.falsePositiveMinSamples else { return nil }
+        let share = Double(inc.knownSourceSamples) / Double(inc.matchedSamples)
+        guard share >= config.falsePositiveKnownShare else { return nil }
+        return String(format: "%.0f%% of the %d samples its rules matched came from sources seen in normal traffic", share * 100, inc.matchedSamples)
+    }
+
+    /// Rules with these predicates are not derived again until the suppression runs out: they
+    /// were released as false positives (by the detector or an operator).
+    public mutating func suppress(_ predicates: [Rules.Predicate], at t: UInt64) {
+        let key = Self.key(predicates)
+        suppressed.removeAll { $0.key == key || $0.until <= t }
+        suppressed.append((key, t &+ DetectorConfig.ns(config.suppressReleased)))
+    }
+
+    func isSuppressed(_ predicates: [Rules.Predicate], at t: UInt64) -> Bool {
+        let key = Self.key(predicates)
+        return suppressed.contains { $0.key == key && $0.until > t }
+    }
+
+    static func key(_ predicates: [Rules.Predicate]) -> [String] { predicates.map(\.description).sorted() }
 
     mutating func close(_ i: Int, at t: UInt64) {
         incidents[i].closedAt = t
@@ -308,7 +339,7 @@ public struct Detector {
                 .sorted { $0.count > $1.count }
             var progressed = false
             for group in groups where derived.count < config.maxRulesPerIncident {
-                guard let rule = deriver.derive(from: group) else { continue }
+                guard let rule = deriver.derive(from: group), !isSuppressed(rule.predicates.map(\.predicate), at: t) else { continue }
                 // Only traffic that is abnormal earns a rule: what the rule covers must arrive
                 // well above the rate its baseline share predicts (a bursty normal flow left
                 // over after the attack's rule does not).

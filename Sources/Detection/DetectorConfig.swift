@@ -34,6 +34,14 @@ public struct DetectorConfig: Sendable {
     public var ticksToOpen = 2
     /// An incident closes when its rules have seen no attack for this long.
     public var quietToClose: Duration = .seconds(1)
+    /// An incident whose rules have matched at least this many samples, of which at least this
+    /// share came from sources seen sending normal traffic during warmup, is a false positive:
+    /// its rules are hitting real users. Its rules are released and not derived again for
+    /// ``suppressReleased``. (A spoofed or botnet flood comes from sources the baseline never
+    /// saw; a rule on real users' traffic drops mostly known ones.)
+    public var falsePositiveMinSamples = 50
+    public var falsePositiveKnownShare = 0.5
+    public var suppressReleased: Duration = .seconds(600)
     /// Rule lifetime in the data plane; refreshed while the attack is seen.
     public var ruleTTL: Duration = .seconds(60)
     /// Rule priority given to derived rules.

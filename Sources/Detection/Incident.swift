@@ -40,8 +40,14 @@ public struct Incident: Sendable {
     /// Distinct source addresses among the matching samples (HyperLogLog).
     public var distinctSources: Int { sources.count }
 
+    /// Why the incident was judged a false positive (its rules were hitting real users), nil
+    /// when it was not.
+    public internal(set) var falsePositive: String?
+
     var sources = HyperLogLog()
     var matchedSamples = 0
+    /// Matched samples whose source was seen during warmup.
+    var knownSourceSamples = 0
     var firstMatch: UInt64 = 0
     var lastMatch: UInt64 = 0
     var matchesThisTick = 0

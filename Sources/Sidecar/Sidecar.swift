@@ -44,6 +44,8 @@ public final class Sidecar {
     var startedAt: UInt64 = 0
     /// Since when the filter has been gone (detached under the sidecar).
     var lostSince: UInt64?
+    /// The table as the sidecar last left it: a different one means another process changed it.
+    var tableSeen: TableFingerprint?
 
     public init(dataplane: Dataplane, config: SidecarConfig = SidecarConfig()) {
         self.dataplane = dataplane
@@ -78,6 +80,7 @@ public final class Sidecar {
                 guard try reattach(now: now, onEvent) else { continue }
                 reader = try dataplane.sampleReader()
             }
+            if now >= nextBeat && !config.dryRun { try noticeOperatorChanges(now: now, onEvent) }
             // With no traffic, time still passes: incidents close, thresholds tick. Not during
             // warmup: the baseline is learned over traffic, so it starts with the first sample.
             if batch.isEmpty && detector.isWarmedUp { detector.advance(to: now &- 100_000_000) }
@@ -146,12 +149,18 @@ public final class Sidecar {
             case .closed(let inc):
                 stats.openIncidents = max(0, stats.openIncidents - 1)
                 waiting[inc.id] = nil
-                let until = now + UInt64(config.hold.components.seconds) * 1_000_000_000
+                // A false positive's rules go at once: they were dropping real users.
+                let until = inc.falsePositive == nil ? now + UInt64(config.hold.components.seconds) * 1_000_000_000 : now
                 for (id, o) in owned where o.incident == inc.id {
                     owned[id]?.incident = nil
                     owned[id]?.expiresAt = until
                 }
                 onEvent(.closed(inc))
+                if let why = inc.falsePositive {
+                    stats.falsePositives += 1
+                    onEvent(.notice(kind: "false-positive", message: "incident \(inc.id) was a false positive: \(why); its rules are released and not derived again for \(detector.config.suppressReleased)"))
+                    try expire(now: now, onEvent)
+                }
             }
         }
     }
@@ -194,6 +203,7 @@ public final class Sidecar {
         do {
             // Through `update`: rules an operator added meanwhile (another process) are kept.
             let report = try dataplane.update { $0.filter { !leaving.contains($0.id) } + rules }
+            tableSeen = try? dataplane.fingerprint()
             for id in leaving { owned[id] = nil }
             waiting[incident] = nil
             for r in rules { owned[r.id] = Owned(rule: r, incident: incident, expiresAt: nil, installedAt: now) }
@@ -224,19 +234,63 @@ public final class Sidecar {
     }
 
     func expire(now: UInt64, _ onEvent: (SidecarEvent) -> Void) throws(DataplaneError) {
+        try refresh(now: now, onEvent)
         let due = owned.filter { ($0.value.expiresAt ?? .max) <= now }.map(\.key)
         guard !due.isEmpty else { return }
         _ = try dataplane.delete(ids: Set(due))
+        tableSeen = try? dataplane.fingerprint()
         let adopted = due.contains { owned[$0]?.adopted == true }
         for id in due { owned[id] = nil }
         stats.rulesInstalled = owned.count
         onEvent(.removed(due.sorted(), reason: adopted ? "TTL over (adopted from an earlier run)" : "attack gone for the hold time"))
     }
 
+    /// Every rule's `:ttl` is a hard limit from when it was last verified: a rule whose TTL runs
+    /// out while its incident is still open (the attack still arriving, from sources the
+    /// baseline does not know, else it would have been released) is written again with a new
+    /// `:created`. So a rule outlives the evidence for it by at most its TTL, also across a
+    /// restart that adopts it.
+    func refresh(now: UInt64, _ onEvent: (SidecarEvent) -> Void) throws(DataplaneError) {
+        let due = owned.filter { $0.value.incident != nil && $0.value.rule.isExpired(at: now) }
+        guard !due.isEmpty else { return }
+        var renewed: [UInt32: Rule] = [:]
+        for (id, o) in due {
+            var r = o.rule
+            r.createdAt = now
+            renewed[id] = r
+        }
+        try dataplane.update { $0.map { renewed[$0.id] ?? $0 } }
+        for (id, r) in renewed { owned[id]?.rule = r }
+        tableSeen = try? dataplane.fingerprint()
+        onEvent(.notice(kind: "re-verified", message: "rule(s) \(renewed.keys.sorted().map(String.init).joined(separator: ", ")): the attack is still seen, TTL renewed"))
+    }
+
+    /// Another process changed the sidecar's rules (``tableSeen`` moved): a rule an operator
+    /// deleted (`holon rules release`) is released — its incident is left unmitigated and its
+    /// match not derived again for a while; a rule an operator pinned (its TTL taken away,
+    /// `holon rules pin`) is the operator's from now on.
+    func noticeOperatorChanges(now: UInt64, _ onEvent: (SidecarEvent) -> Void) throws(DataplaneError) {
+        guard !owned.isEmpty, let fp = try? dataplane.fingerprint(), fp != tableSeen else { return }
+        let table = Dictionary(try dataplane.reloadRules().map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+        tableSeen = fp
+        for (id, o) in owned {
+            if table[id] == nil {
+                owned[id] = nil
+                detector.suppress(o.rule.predicates, at: now)
+                onEvent(.notice(kind: "released", message: "rule \(id) was released by an operator; its match is not derived again for \(detector.config.suppressReleased)"))
+            } else if table[id]?.ttlSeconds == nil {
+                owned[id] = nil
+                onEvent(.notice(kind: "pinned", message: "rule \(id) was pinned by an operator: it stays until removed with `holon rules del \(id)`"))
+            }
+        }
+        stats.rulesInstalled = owned.count
+    }
+
     /// Takes over the sidecar-range rules already in the filter (a restart): each stays until
     /// its TTL from when it was derived, and at least one hold from now.
     func adopt(now: UInt64, _ onEvent: (SidecarEvent) -> Void) {
-        let mine = dataplane.rules.filter { $0.id >= config.ruleIDBase }
+        // A sidecar-range rule without a TTL was pinned by an operator: theirs, not adopted.
+        let mine = dataplane.rules.filter { $0.id >= config.ruleIDBase && $0.ttlSeconds != nil }
         guard !mine.isEmpty else { return }
         let hold = UInt64(config.hold.components.seconds) * 1_000_000_000
         for r in mine {

@@ -37,6 +37,8 @@ public struct SidecarStats: Sendable, Codable, Hashable {
     public var skippedDuringWarmup = 0
     public var incidents = 0
     public var openIncidents = 0
+    /// Incidents whose rules were found hitting real users and released.
+    public var falsePositives = 0
     public var rulesInstalled = 0
     public var warmedUp = false
     public var filterPackets: UInt64 = 0
@@ -67,7 +69,7 @@ extension SidecarEvent {
             return "incident \(id): \(rules.count) rule(s) not installed: \(reason)"
         case .closed(let i):
             let rate = i.estimatedPps.map { String(format: ", %.0f pps", $0) } ?? ""
-            return "incident \(i.id) closed: \(i.name)\(rate), \(i.distinctSources) sources"
+            return "incident \(i.id) closed: \(i.name)\(rate), \(i.distinctSources) sources" + (i.falsePositive == nil ? "" : " (FALSE POSITIVE)")
         case .removed(let ids, let reason):
             return "removed rule(s) \(ids.map(String.init).joined(separator: ", ")): \(reason)"
         case .adopted(let rules):
@@ -104,7 +106,7 @@ extension SidecarEvent {
             o = ["event": "refused", "incident": id, "rules": rules.map(\.text), "reason": reason]
         case .closed(let i):
             o = ["event": "closed", "incident": i.id, "name": i.name, "estimated_pps": i.estimatedPps ?? NSNull(),
-                 "distinct_sources": i.distinctSources]
+                 "distinct_sources": i.distinctSources, "false_positive": i.falsePositive ?? NSNull()]
         case .removed(let ids, let reason):
             o = ["event": "removed", "ids": ids, "reason": reason]
         case .adopted(let rules):
@@ -113,6 +115,7 @@ extension SidecarEvent {
             o = ["event": "notice", "kind": kind, "message": message]
         case .heartbeat(let s):
             o = ["event": "heartbeat", "samples": s.samples, "stale": s.stale, "unparsed": s.unparsed, "incidents": s.incidents,
+                 "false_positives": s.falsePositives,
                  "open_incidents": s.openIncidents, "rules": s.rulesInstalled, "warmed_up": s.warmedUp,
                  "filter_packets": s.filterPackets, "filter_dropped": s.filterDropped, "ring_full": s.ringFull,
                  "filter_pps": s.filterPps, "filter_drop_pps": s.filterDropPps]

@@ -64,6 +64,50 @@ struct GuardrailTests {
         #expect(dp.rules.map(\.id) == [1_000_000_002])
     }
 
+    /// Issue 10 §2: a false positive's rules go at once, not after the hold.
+    @Test func aFalsePositivesRulesGoAtOnce() throws {
+        let dp = try Dataplane.transient()
+        let sidecar = Sidecar(dataplane: dp, config: SidecarConfig())
+        var events: [SidecarEvent] = []
+        try sidecar.install([detected(1, port: 80)], incident: 1, now: 0) { events.append($0) }
+        var incident = Incident(id: 1, openedAt: 0, drift: 1, dimension: 64)
+        incident.closedAt = 10
+        incident.falsePositive = "90% of the 60 samples its rules matched came from sources seen in normal traffic"
+        try sidecar.handle([.closed(incident)], now: 1_000_000_000) { events.append($0) }
+        #expect(dp.rules.isEmpty)
+        #expect(sidecar.stats.falsePositives == 1)
+        #expect(events.contains { if case .notice("false-positive", _) = $0 { true } else { false } })
+    }
+
+    /// `holon rules release` and `holon rules pin` act through the table; the sidecar notices.
+    @Test func operatorsReleaseAndPinThroughTheTable() throws {
+        let dp = try Dataplane.transient()
+        let sidecar = Sidecar(dataplane: dp, config: SidecarConfig())
+        var events: [SidecarEvent] = []
+        try sidecar.install([detected(1, port: 80), detected(2, port: 443)], incident: 1, now: 0) { events.append($0) }
+        try dp.update { $0.filter { $0.id != 1_000_000_001 }.map { r in var r = r; r.ttlSeconds = nil; return r } }
+        try sidecar.noticeOperatorChanges(now: 1) { events.append($0) }
+        let notices = events.compactMap { if case .notice(let k, _) = $0 { k } else { nil } }
+        #expect(notices.sorted() == ["pinned", "released"])
+        #expect(sidecar.ownedRules.isEmpty)
+        #expect(sidecar.detector.isSuppressed(detected(1, port: 80).predicates.map(\.predicate), at: 2))
+        // A pinned rule outlives every hold and TTL: the sidecar no longer owns it.
+        try sidecar.expire(now: .max / 2) { events.append($0) }
+        #expect(dp.rules.map(\.id) == [1_000_000_002])
+    }
+
+    /// The TTL is a hard limit from the last verification: an open incident's rule is renewed.
+    @Test func openIncidentsRulesAreRenewedAtTheirTTL() throws {
+        let dp = try Dataplane.transient()
+        let sidecar = Sidecar(dataplane: dp, config: SidecarConfig())
+        var events: [SidecarEvent] = []
+        try sidecar.install([detected(1, port: 80)], incident: 1, now: 1) { events.append($0) }
+        let ttl = UInt64(sidecar.detector.config.ruleTTL.components.seconds) * 1_000_000_000
+        try sidecar.expire(now: ttl + 5) { events.append($0) }
+        #expect(dp.rules.first?.createdAt == ttl + 5)
+        #expect(events.contains { if case .notice("re-verified", _) = $0 { true } else { false } })
+    }
+
     @Test func closedIncidentsRulesGoAfterTheHoldAndOperatorsStay() throws {
         let dp = try Dataplane.transient()
         try dp.install([operatorRule])

@@ -7,7 +7,7 @@ struct RulesCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "rules",
         abstract: "Change the attached filter's rule table (every change replaces it atomically).",
-        subcommands: [RulesAdd.self, RulesDel.self, RulesList.self, RulesLoad.self, RulesExport.self]
+        subcommands: [RulesAdd.self, RulesDel.self, RulesList.self, RulesLoad.self, RulesRelease.self, RulesPin.self, RulesExport.self]
     )
 }
 
@@ -99,6 +99,65 @@ struct RulesDel: ParsableCommand {
             FileHandle.standardError.write("holon rules del: not installed: \(missing.sorted().map(String.init).joined(separator: " "))\n".data(using: .utf8)!)
             throw ExitCode.failure
         }
+    }
+}
+
+/// The live loop's rules among `ids`, or a one-line error naming those that are not.
+func sidecarRules(_ ids: [UInt32], of dp: Dataplane) throws -> Set<UInt32> {
+    let table = try dataplaneStep { () throws(DataplaneError) in try dp.verifiedRules() }
+    let wanted = Set(ids)
+    let wrong = wanted.subtracting(table.filter { RuleOwnership.isSidecar($0.id) }.map(\.id))
+    guard wrong.isEmpty else {
+        throw InputError("not rules of holon run in the table: \(wrong.sorted().map(String.init).joined(separator: ", ")) (operators' rules go with `holon rules del`)")
+    }
+    return wanted
+}
+
+struct RulesRelease: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "release",
+        abstract: "Take rules of holon run out of the filter now (a false positive); it does not derive the same match again for 10 minutes.")
+    @Argument(help: "Rule ids (1000000000 and up).") var ids: [UInt32]
+    @Flag(help: "Print JSON.") var json = false
+    func run() throws {
+        guard !ids.isEmpty else { throw ValidationError("no rule ids given") }
+        let dp = try openFilter()
+        let gone = try sidecarRules(ids, of: dp)
+        var before: [Rule] = []
+        let r = try dataplaneStep { () throws(DataplaneError) in
+            try dp.update { current in
+                before = current
+                return current.filter { !gone.contains($0.id) }
+            }
+        }
+        printChange(r, before: before, after: dp.rules, json: json)
+    }
+}
+
+struct RulesPin: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "pin",
+        abstract: "Keep rules of holon run past their TTL and the attack: they become yours (remove them with `holon rules del`).")
+    @Argument(help: "Rule ids (1000000000 and up).") var ids: [UInt32]
+    @Flag(help: "Print JSON.") var json = false
+    func run() throws {
+        guard !ids.isEmpty else { throw ValidationError("no rule ids given") }
+        let dp = try openFilter()
+        let pinned = try sidecarRules(ids, of: dp)
+        var before: [Rule] = []
+        let r = try dataplaneStep { () throws(DataplaneError) in
+            try dp.update { current in
+                before = current
+                // No TTL is what marks a pinned rule: holon run neither expires nor adopts it.
+                return current.map { rule in
+                    guard pinned.contains(rule.id) else { return rule }
+                    var r = rule
+                    r.ttlSeconds = nil
+                    return r
+                }
+            }
+        }
+        printChange(r, before: before, after: dp.rules, json: json)
     }
 }
 
