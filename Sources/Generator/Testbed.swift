@@ -9,6 +9,13 @@ public struct InterfaceCounters: Sendable, Hashable {
     public var txPackets: UInt64 = 0
     public var txDropped: UInt64 = 0
 
+    public init(rxPackets: UInt64 = 0, rxDropped: UInt64 = 0, txPackets: UInt64 = 0, txDropped: UInt64 = 0) {
+        self.rxPackets = rxPackets
+        self.rxDropped = rxDropped
+        self.txPackets = txPackets
+        self.txDropped = txDropped
+    }
+
     public static func read(interface: String, namespace: String?) -> InterfaceCounters? {
         var args = namespace.map { ["-n", $0] } ?? []
         args += ["-s", "-j", "link", "show", "dev", interface]

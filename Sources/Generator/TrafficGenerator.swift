@@ -70,6 +70,42 @@ public struct GeneratorReport: Sendable, Codable {
     /// When the first phase began, in nanoseconds since the Unix epoch; phase k began its
     /// planned offset later.
     public var startedAtNs: UInt64
+    /// Frames that left the interface over the run, by its kernel counters (nil: unreadable),
+    /// at most `sent`. `sent` is what the engine handed the kernel; a veth whose peer cannot
+    /// keep up takes them and drops them, so only this says what arrived. See
+    /// ``Delivery/measure(before:after:sent:)``.
+    public var delivered: UInt64?
+    /// Frames the interface counted as dropped on transmit over the run (nil: unreadable).
+    public var txDropped: UInt64?
+
+    /// A one-line warning when fewer than ``Delivery/warnBelow`` of the sent frames left the
+    /// interface; nil when they did, or nothing was sent, or the counters were unreadable.
+    public var deliveryWarning: String? {
+        guard let delivered, sent > 0, Double(delivered) < Delivery.warnBelow * Double(sent) else { return nil }
+        let share = String(format: "%.1f", 100 * Double(delivered) / Double(sent))
+        return "only \(share) % of the frames sent left \(interface) (delivered \(delivered) of \(sent), "
+            + "\(txDropped ?? 0) dropped on transmit): the receiving side cannot keep up; lower --pps"
+    }
+}
+
+/// What "delivered" means. On a veth, transmit is the peer's receive: `veth_xmit` forwards each
+/// frame to the peer and counts it in the sender's tx_packets only when the peer took it
+/// (its backlog or XDP ring had room); a refused frame counts in the sender's tx_dropped
+/// (which also folds in the peer's XDP-redirect failures, and tx_packets the peer's XDP frames:
+/// the xdp-live engine's path). A frame a qdisc or a down peer discards reaches neither, so
+/// the shortfall, not tx_dropped, is the measure. On a NIC, tx_packets counts what the driver
+/// put on the wire. Either way the sender's tx counters, read inside its namespace, say how
+/// many of the engine's frames actually went out.
+public enum Delivery {
+    /// Below this share delivered, the summary warns.
+    public static let warnBelow = 0.98
+
+    /// Delivered and dropped frames between two readings; delivered is capped at `sent`
+    /// because the counter also counts the kernel's own frames (ARP, neighbour discovery).
+    public static func measure(before: InterfaceCounters?, after: InterfaceCounters?, sent: UInt64) -> (delivered: UInt64?, dropped: UInt64?) {
+        guard let b = before, let a = after else { return (nil, nil) }
+        return (min(sent, a.txPackets &- b.txPackets), a.txDropped &- b.txDropped)
+    }
 }
 
 /// Live counters of one sender thread.
@@ -123,6 +159,10 @@ public final class TrafficGenerator: @unchecked Sendable {
     /// Runs the plan to its end, or until `hg_request_stop()` / SIGINT (when the caller installed
     /// the handler). `progress` is called once a second from the calling thread.
     public func run(progress: ((SecondReport) -> Void)? = nil) throws(GeneratorError) -> GeneratorReport {
+        // Out-of-range numbers trap in the integer conversions below, or hang starting threads.
+        try GenerateLimits.check(plan)
+        if let t = options.threads { _ = try GenerateLimits.threads(t) }
+        _ = try GenerateLimits.xdpRepeat(options.settings.xdpRepeat)
         let (info, dstMAC) = try resolveEndpoints()
         let pools = plan.phases.map { FramePool($0.packets, source: info.mac, destination: dstMAC) }
         if let p = pools.first(where: { $0.maxLength > info.mtu + 14 + 8 }) {
@@ -220,6 +260,7 @@ public final class TrafficGenerator: @unchecked Sendable {
             hg_clear_stop()
             throw e
         }
+        let countersBefore = InterfaceCounters.read(interface: options.interface, namespace: options.namespace)
         let t0 = hg_now_ns() + 2_000_000
         // The same instant on the wall clock (what the filter's sample timestamps are in).
         let startWall = UInt64(Date().timeIntervalSince1970 * 1e9) &+ (t0 &- hg_now_ns())
@@ -267,6 +308,9 @@ public final class TrafficGenerator: @unchecked Sendable {
         sample(final: true)
         let end = hg_now_ns()
         let interrupted = hg_stop_requested() != 0
+        // The peer's XDP ring drains in its NAPI poll: give the last frames a moment to count.
+        usleep(20_000)
+        let countersAfter = InterfaceCounters.read(interface: options.interface, namespace: options.namespace)
         if let e = states.compactMap(\.fatal).first, !interrupted { throw e }
 
         var phaseReports: [PhaseReport] = []
@@ -283,11 +327,12 @@ public final class TrafficGenerator: @unchecked Sendable {
         let total = states.reduce(0) { $0 + $1.sent.load(ordering: .relaxed) }
         let errors = states.reduce(0) { $0 + $1.errors.load(ordering: .relaxed) }
         let secs = Double(end - t0) / 1e9
+        let delivery = Delivery.measure(before: countersBefore, after: countersAfter, sent: total)
         return GeneratorReport(plan: plan.name, engine: engine, threads: threads, interface: info.name,
                                namespace: options.namespace, sourceMAC: "\(info.mac)", destinationMAC: "\(dstMAC)",
                                seconds: secs, sent: total, errors: errors, pps: secs > 0 ? Double(total) / secs : 0,
                                interrupted: interrupted, phases: phaseReports, perSecond: perSecond,
-                               startedAtNs: startWall)
+                               startedAtNs: startWall, delivered: delivery.delivered, txDropped: delivery.dropped)
     }
 
     /// Opens the engine on a short-lived thread in the namespace and sends a few frames. With

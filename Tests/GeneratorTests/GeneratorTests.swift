@@ -242,6 +242,25 @@ struct LiveTests {
         usleep(100_000)
         #expect(report.sent > 19_000 && report.sent <= 20_050)
         #expect(counter.count == report.sent)
+        #expect(report.delivered == report.sent)
+        #expect(report.deliveryWarning == nil)
+    }
+
+    /// Issue 10: frames the receiving veth never took were reported as sent. XDP live frames
+    /// redirected to a veth whose peer runs no XDP program vanish without an error: the report
+    /// must say they were not delivered, and warn.
+    @Test func undeliveredFramesAreReportedAndWarned() throws {
+        let bed = try VethTestbed()
+        defer { bed.destroy() }
+        var o = GeneratorOptions(interface: bed.senderInterface, namespace: bed.sender.name, engine: .xdpLive, threads: 1)
+        o.destinationMAC = try bed.receiverMAC()
+        let report = try TrafficGenerator(plan: .profile(.udp64, pps: 20_000, duration: 0.5), options: o).run()
+        #expect(report.sent > 9_000)
+        let delivered = try #require(report.delivered)
+        #expect(delivered < report.sent / 10, "delivered \(delivered) of \(report.sent)")
+        #expect(report.deliveryWarning?.contains("left \(bed.senderInterface)") == true)
+        let json = String(decoding: try JSONEncoder().encode(report), as: UTF8.self)
+        #expect(json.contains("\"delivered\":") && json.contains("\"txDropped\":"))
     }
 
     @Test func badArgumentsSayWhatToDo() throws {

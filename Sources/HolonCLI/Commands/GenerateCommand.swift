@@ -28,13 +28,15 @@ struct GenerateCommand: ParsableCommand {
     @Option(help: "Scenario JSON file.") var scenario: String?
     @Option(help: "Built-in scenario: \(Scenario.builtIn.map(\.name).joined(separator: ", ")).") var builtin: String?
     @Option(help: "Single-phase traffic: \(TrafficProfile.names.joined(separator: ", ")).") var profile: String?
-    @Option(help: "Packets per second (a number, or 'max'); overrides every scenario phase's rate.") var pps: String?
-    @Option(help: "Seconds (with --profile).") var duration: Double?
+    // `.unconditional`: a negative number is the option's value (then refused by its range
+    // check), not a flag ArgumentParser cannot find.
+    @Option(parsing: .unconditional, help: "Packets per second, up to 100,000,000 (a number, or 'max'); overrides every scenario phase's rate.") var pps: String?
+    @Option(parsing: .unconditional, help: "Seconds, up to 86,400 (with --profile).") var duration: Double?
     @Option(help: "Send engine: sendmmsg, txring or xdp-live (default: sendmmsg up to 400 kpps, else the fastest that works).") var engine: String?
-    @Option(help: "Sender threads (default: 1 below 300 kpps, one per core above).") var threads: Int?
+    @Option(parsing: .unconditional, help: "Sender threads, up to 4 per CPU (default: 1 below 300 kpps, one per core above).") var threads: Int?
     @Option(name: .customLong("dst-mac"), help: "Destination MAC (default: from the neighbour table).") var dstMAC: String?
     @Option(help: "Peer address whose MAC to use (pinged once if not yet resolved).") var peer: String?
-    @Option(help: "Most copies of one frame per BPF_PROG_RUN call (xdp-live; each call costs ~30 ms of setup).") var xdpRepeat: Int = 65536
+    @Option(parsing: .unconditional, help: "Most copies of one frame per BPF_PROG_RUN call, up to 1,048,576 (xdp-live; each call costs ~30 ms of setup).") var xdpRepeat: Int = 65536
     @Flag(help: "Print the summary as JSON.") var json = false
 
     func fail(_ message: String) -> ExitCode {
@@ -49,30 +51,40 @@ struct GenerateCommand: ParsableCommand {
         }
         var rate: Double?
         var unlimited = false
-        if let p = pps {
-            if p == "max" || p == "unlimited" { unlimited = true } else {
-                guard let v = Double(p), v.isFinite, v >= 1 else {
-                    throw fail("--pps must be a number of packets per second ≥ 1 or 'max', got '\(p)'")
-                }
-                rate = v
+        do {
+            if let p = pps {
+                rate = try GenerateLimits.pps(p)
+                unlimited = rate == nil
             }
+            if let d = duration { _ = try GenerateLimits.duration(d) }
+            if let t = threads { _ = try GenerateLimits.threads(t) }
+            _ = try GenerateLimits.xdpRepeat(xdpRepeat)
+        } catch {
+            throw fail(error.description)
         }
         if let path = scenario {
-            do {
-                return TrafficPlan.scenario(try Scenario.load(path: path), pps: rate, unlimited: unlimited)
-            } catch {
+            let s: Scenario
+            do { s = try Scenario.load(path: path) } catch {
                 throw fail("\(error) (see `holon scenario show default` for a valid file)")
             }
+            return try checked(s, pps: rate, unlimited: unlimited)
         }
         if let name = builtin {
             guard let s = Scenario.named(name) else { throw fail(GeneratorError.unknownScenario(name).description) }
-            return TrafficPlan.scenario(s, pps: rate, unlimited: unlimited)
+            return try checked(s, pps: rate, unlimited: unlimited)
         }
         let name = profile!
         guard let prof = TrafficProfile(name) else { throw fail(GeneratorError.unknownProfile(name).description) }
-        guard let d = duration, d.isFinite, d > 0 else { throw fail("--profile needs --duration SECONDS (> 0)") }
+        guard let d = duration else { throw fail("--profile needs --duration SECONDS (> 0)") }
         guard rate != nil || unlimited else { throw fail("--profile needs --pps N (or --pps max)") }
         return TrafficPlan.profile(prof, pps: rate, duration: d)
+    }
+
+    /// A scenario's plan, its own rates and length checked first (building the plan samples
+    /// its packets at those rates).
+    func checked(_ s: Scenario, pps rate: Double?, unlimited: Bool) throws(ExitCode) -> TrafficPlan {
+        do { try GenerateLimits.check(s) } catch { throw fail(error.description) }
+        return TrafficPlan.scenario(s, pps: rate, unlimited: unlimited)
     }
 
     /// The interface, its namespace and the peer to resolve: as given, else the lab's.
@@ -102,8 +114,6 @@ struct GenerateCommand: ParsableCommand {
             guard let mac = MACAddress(m) else { throw fail("--dst-mac must look like 02:00:00:00:00:02, got '\(m)'") }
             options.destinationMAC = mac
         }
-        if let t = threads, t < 1 { throw fail("--threads must be ≥ 1") }
-        guard xdpRepeat >= 1 else { throw fail("--xdp-repeat must be ≥ 1") }
         options.settings.xdpRepeat = xdpRepeat
 
         let tty = isatty(2) != 0
@@ -121,19 +131,24 @@ struct GenerateCommand: ParsableCommand {
             throw fail(error.description)
         }
         if tty { FileHandle.standardError.write("\r\u{1B}[2K".data(using: .utf8)!) }
+        if let w = report.deliveryWarning {
+            FileHandle.standardError.write("holon generate: warning: \(w)\n".data(using: .utf8)!)
+        }
         if json {
             let e = JSONEncoder()
             e.outputFormatting = [.sortedKeys]
             print(String(decoding: try e.encode(report), as: UTF8.self))
             return
         }
-        var t = TextTable(["phase", "seconds", "target pps", "sent", "errors", "pps"])
+        // "sent": what the engine handed the kernel (per phase); "delivered" / "tx dropped": what
+        // the interface's counters say left it over the whole run (see Delivery).
+        var t = TextTable(["phase", "seconds", "target pps", "sent", "errors", "pps", "delivered", "tx dropped"])
         for p in report.phases {
             t.add([p.name, String(format: "%.2f", p.seconds), p.targetPPS.map { grouped(UInt64($0)) } ?? "max",
-                   grouped(p.sent), grouped(p.errors), grouped(UInt64(p.pps.rounded()))])
+                   grouped(p.sent), grouped(p.errors), grouped(UInt64(p.pps.rounded())), "", ""])
         }
         t.add(["total", String(format: "%.2f", report.seconds), "", grouped(report.sent), grouped(report.errors),
-               grouped(UInt64(report.pps.rounded()))])
+               grouped(UInt64(report.pps.rounded())), report.delivered.map(grouped) ?? "?", report.txDropped.map(grouped) ?? "?"])
         print(t.render())
         print("engine \(report.engine.rawValue), \(report.threads) thread(s), \(report.interface)\(report.namespace.map { " in \($0)" } ?? ""), \(report.sourceMAC) → \(report.destinationMAC)\(report.interrupted ? ", interrupted" : "")")
     }
