@@ -102,15 +102,25 @@ struct RulesDel: ParsableCommand {
     }
 }
 
-/// The live loop's rules among `ids`, or a one-line error naming those that are not.
-func sidecarRules(_ ids: [UInt32], of dp: Dataplane) throws -> Set<UInt32> {
+/// Changes rules of the live loop named by `ids` (an error names ids that are not its rules)
+/// and prints what changed: the one path of `release` and `pin`.
+func changeSidecarRules(_ ids: [UInt32], json: Bool, _ change: @escaping (Set<UInt32>, [Rule]) -> [Rule]) throws {
+    guard !ids.isEmpty else { throw ValidationError("no rule ids given") }
+    let dp = try openFilter()
     let table = try dataplaneStep { () throws(DataplaneError) in try dp.verifiedRules() }
     let wanted = Set(ids)
     let wrong = wanted.subtracting(table.filter { RuleOwnership.isSidecar($0.id) }.map(\.id))
     guard wrong.isEmpty else {
         throw InputError("not rules of holon run in the table: \(wrong.sorted().map(String.init).joined(separator: ", ")) (operators' rules go with `holon rules del`)")
     }
-    return wanted
+    var before: [Rule] = []
+    let r = try dataplaneStep { () throws(DataplaneError) in
+        try dp.update { current in
+            before = current
+            return change(wanted, current)
+        }
+    }
+    printChange(r, before: before, after: dp.rules, json: json)
 }
 
 struct RulesRelease: ParsableCommand {
@@ -120,17 +130,7 @@ struct RulesRelease: ParsableCommand {
     @Argument(help: "Rule ids (1000000000 and up).") var ids: [UInt32]
     @Flag(help: "Print JSON.") var json = false
     func run() throws {
-        guard !ids.isEmpty else { throw ValidationError("no rule ids given") }
-        let dp = try openFilter()
-        let gone = try sidecarRules(ids, of: dp)
-        var before: [Rule] = []
-        let r = try dataplaneStep { () throws(DataplaneError) in
-            try dp.update { current in
-                before = current
-                return current.filter { !gone.contains($0.id) }
-            }
-        }
-        printChange(r, before: before, after: dp.rules, json: json)
+        try changeSidecarRules(ids, json: json) { gone, current in current.filter { !gone.contains($0.id) } }
     }
 }
 
@@ -141,23 +141,15 @@ struct RulesPin: ParsableCommand {
     @Argument(help: "Rule ids (1000000000 and up).") var ids: [UInt32]
     @Flag(help: "Print JSON.") var json = false
     func run() throws {
-        guard !ids.isEmpty else { throw ValidationError("no rule ids given") }
-        let dp = try openFilter()
-        let pinned = try sidecarRules(ids, of: dp)
-        var before: [Rule] = []
-        let r = try dataplaneStep { () throws(DataplaneError) in
-            try dp.update { current in
-                before = current
-                // No TTL is what marks a pinned rule: holon run neither expires nor adopts it.
-                return current.map { rule in
-                    guard pinned.contains(rule.id) else { return rule }
-                    var r = rule
-                    r.ttlSeconds = nil
-                    return r
-                }
+        // No TTL is what marks a pinned rule: holon run neither expires nor adopts it.
+        try changeSidecarRules(ids, json: json) { pinned, current in
+            current.map { rule in
+                guard pinned.contains(rule.id) else { return rule }
+                var r = rule
+                r.ttlSeconds = nil
+                return r
             }
         }
-        printChange(r, before: before, after: dp.rules, json: json)
     }
 }
 
