@@ -36,6 +36,8 @@ public struct SidecarStats: Sendable, Codable, Hashable {
     /// Samples of traffic the filter had already dropped, kept out of the warmup's baseline.
     public var skippedDuringWarmup = 0
     public var incidents = 0
+    /// Drift crossings that faded with nothing to blame: counted here, not as incidents.
+    public var unexplainedCrossings = 0
     public var openIncidents = 0
     /// Incidents whose rules were found hitting real users and released.
     public var falsePositives = 0
