@@ -37,6 +37,7 @@ struct RunCommand: AsyncParsableCommand {
     @Option(help: "Where the dashboard, /metrics and the API listen.") var http = "127.0.0.1:9477"
     @Flag(help: "No HTTP server.") var noHttp = false
     @Flag(help: "One JSON object per event and per second, instead of log lines.") var json = false
+    @OptionGroup var target: TargetOptions
 
     func listenAddress() throws -> (String, Int) {
         guard let colon = http.lastIndex(of: ":"), let port = Int(http[http.index(after: colon)...]), (1...65535).contains(port) else {
@@ -57,7 +58,7 @@ struct RunCommand: AsyncParsableCommand {
         config.dryRun = dryRun
         let stopAfter = try duration.map(parseDuration)
 
-        let dp = try openFilter()
+        let dp = try openFilter(target)
         StopSignal.install()
         defer { StopSignal.restore() }
         let start = Date()
