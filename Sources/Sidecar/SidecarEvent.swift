@@ -116,7 +116,7 @@ extension SidecarEvent {
         case .notice(let kind, let message):
             o = ["event": "notice", "kind": kind, "message": message]
         case .heartbeat(let s):
-            o = ["event": "heartbeat", "samples": s.samples, "stale": s.stale, "unparsed": s.unparsed, "incidents": s.incidents,
+            o = ["event": "heartbeat", "samples": s.samples, "stale": s.stale, "unparsed": s.unparsed, "incidents": s.incidents, "unexplained_crossings": s.unexplainedCrossings,
                  "false_positives": s.falsePositives,
                  "open_incidents": s.openIncidents, "rules": s.rulesInstalled, "warmed_up": s.warmedUp,
                  "filter_packets": s.filterPackets, "filter_dropped": s.filterDropped, "ring_full": s.ringFull,

@@ -175,9 +175,12 @@ struct RulesList: ParsableCommand {
             return
         }
         if rules.isEmpty { print("no rules: the filter passes everything it does not allowlist") }
+        let now = UInt64(Date().timeIntervalSince1970 * 1e9)
         for r in rules {
             let c = dp.counters(forRule: r.id)
-            print("\(r.text)    ; hits \(c.hits) drops \(c.drops)")
+            // The kernel stops matching a rule at its TTL; it stays listed until removed.
+            let expiry = r.expiresAt.map { $0 <= now ? "; EXPIRED (no longer matches)" : String(format: "; expires in %.0f s", Double($0 - now) / 1e9) } ?? ""
+            print("\(r.text)    ; hits \(c.hits) drops \(c.drops)\(expiry)")
         }
     }
 }
