@@ -192,7 +192,7 @@ struct ControlPlaneTests {
     @Test(.timeLimit(.minutes(1))) func dashboardRendersInABrowser() async throws {
         let (state, filter) = filled()
         try await withControlServer(state: state, filter: filter) { port in
-            let dom = try await Task.detached { try HeadlessBrowser.dom("http://127.0.0.1:\(port)/") }.value
+            let dom = try await offPool { try HeadlessBrowser.dom("http://127.0.0.1:\(port)/") }
             #expect(dom.contains(#"id="state" class="incident">under attack: mitigating"#), "state badge")
             #expect(dom.contains(#"id="rules">1 / 2"#))
             #expect(dom.contains("(rule (and (= proto tcp) (= tcp_flags syn))"))
