@@ -17,7 +17,7 @@ import Sidecar
 /// | `GET /api/incidents` | incidents, newest first |
 /// | `GET /api/history` | the traffic time series, oldest first (`?minutes=N`, `?since_ms=T`) |
 /// | `GET /api/impact` | what the filter costs legitimate traffic |
-/// | `GET /api/snapshot` | all of the above the dashboard shows, in one object |
+/// | `GET /api/snapshot` | all of the above the dashboard shows, in one object (`?minutes=N` of history, `?events=false`) |
 /// | `GET /api/events` | server-sent events: the kept events, then each new one (`?follow=false`: only the kept ones) |
 /// | `POST /api/rules/{id}/release` | take a live-loop rule out now (`holon rules release`) |
 /// | `POST /api/rules/{id}/pin` | keep a live-loop rule past its TTL (`holon rules pin`) |
@@ -40,7 +40,7 @@ public enum ControlServer {
         let router = Router(options: .autoGenerateHeadEndpoints)
         router.add(middleware: MethodCheck(routes: routes))
         router.get("/") { _, _ in
-            let page = Dashboard.page(snapshot: try snapshot(state: state, filter: filter, metrics: metrics))
+            let page = Dashboard.page(snapshot: try snapshot(state: state, filter: filter, metrics: metrics, minutes: Dashboard.chartMinutes))
             return Response(status: .ok, headers: [.contentType: "text/html; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: page)))
         }
         router.get("/metrics") { _, _ in
@@ -68,7 +68,22 @@ public enum ControlServer {
             return try json(state.history(since: since))
         }
         router.get("/api/impact") { _, _ in try json(impact(state: state, filter: filter)) }
-        router.get("/api/snapshot") { _, _ in try json(snapshot(state: state, filter: filter, metrics: metrics)) }
+        router.get("/api/snapshot") { request, _ in
+            // The dashboard polls this every second: it asks for its chart's window and no events
+            // (it has the stream for those).
+            let q = request.uri.queryParameters
+            var minutes: Double?
+            if let m = q.get("minutes") {
+                guard let v = Double(m), v > 0, v <= 1440 else {
+                    return try error(.badRequest, "minutes must be a number above 0 and at most 1440, got '\(m)'")
+                }
+                minutes = v
+            }
+            guard let events = q.get("events").map({ ["true": true, "false": false][$0] }) ?? true else {
+                return try error(.badRequest, "events must be true or false, got '\(q.get("events") ?? "")'")
+            }
+            return try json(snapshot(state: state, filter: filter, metrics: metrics, minutes: minutes, events: events))
+        }
         let eventHeaders: HTTPFields = [.contentType: "text/event-stream", .cacheControl: "no-cache"]
         // HEAD must not subscribe: the stream it would open is never read.
         router.head("/api/events") { _, _ in Response(status: .ok, headers: eventHeaders) }
@@ -118,55 +133,6 @@ public enum ControlServer {
                            services: [CounterWatch(filter: filter, metrics: metrics)],
                            onServerRunning: { channel in await onListening(channel.localAddress?.port ?? port) },
                            logger: logger)
-    }
-
-    // MARK: Bodies
-
-    /// Every key is always there: absent values are null.
-    struct StatusBody: Encodable {
-        var uptime_s: Double
-        var sidecar: SidecarStats
-        @NullWhenAbsent var calibration: [String: Double]?
-        @NullWhenAbsent var filter: DataplaneStats?
-        var rules: Int
-        /// Unix milliseconds of this answer: the clock the events' `time_ms` are in.
-        var time_ms: Int64
-    }
-
-    /// What the dashboard shows, in one object: embedded in the page so it renders before any
-    /// request of its own.
-    struct Snapshot: Encodable {
-        var status: StatusBody
-        var rules: [RuleView]
-        var incidents: [IncidentSummary]
-        var history: [TrafficPoint]
-        var impact: Impact
-        /// The kept events, as the event stream sends them (JSON text).
-        var events: [String]
-    }
-
-    static func status(state: ControlState, filter: any FilterSource) -> StatusBody {
-        StatusBody(uptime_s: Date().timeIntervalSince(state.startedAt), sidecar: state.stats, calibration: state.calibration,
-                   filter: filter.filterStats(), rules: filter.filterRules.count, time_ms: Int64(Date().timeIntervalSince1970 * 1000))
-    }
-
-    static func rules(state: ControlState, filter: any FilterSource, metrics: MetricsExporter) -> [RuleView] {
-        let counters = filter.ruleCounters()
-        let now = RuleView.nowNs()
-        return filter.filterRules.map { r in
-            RuleView(r, counters: counters[r.id], sidecarBase: metrics.sidecarRuleBase, incident: state.incident(ofRule: r.id), nowNs: now)
-        }
-    }
-
-    static func impact(state: ControlState, filter: any FilterSource) -> Impact {
-        Impact(filter: filter.filterStats(), rules: filter.filterRules, counters: filter.ruleCounters(), sidecar: state.stats,
-               incidents: state.incidents)
-    }
-
-    static func snapshot(state: ControlState, filter: any FilterSource, metrics: MetricsExporter) throws -> Snapshot {
-        Snapshot(status: status(state: state, filter: filter), rules: rules(state: state, filter: filter, metrics: metrics),
-                 incidents: state.incidents, history: state.history(), impact: impact(state: state, filter: filter),
-                 events: state.recentEvents)
     }
 
     static func encoded<T: Encodable>(_ value: T) throws -> Data {

@@ -6,6 +6,9 @@ import Foundation
 /// rules and the chart at once. Then it follows `/api/events` and polls `/api/snapshot` every
 /// second (`/?events=0`: polling only, no stream).
 enum Dashboard {
+    /// The minutes of history the chart shows (the page's `windowMs`).
+    static let chartMinutes = 5.0
+
     /// The page with `snapshot` in it.
     static func page(snapshot: ControlServer.Snapshot) -> String {
         // JSON cannot hold "<" outside strings and \u003c means the same inside them: so the
@@ -140,7 +143,7 @@ function showEvent(text) {
 
 async function refresh() {
   try {
-    const r = await fetch('/api/snapshot', {cache: 'no-store'});
+    const r = await fetch(`/api/snapshot?minutes=${windowMs / 60000}${streaming ? '&events=false' : ''}`, {cache: 'no-store'});
     render(await r.json());
   } catch (e) {
     console.error('refresh failed', e);
@@ -150,10 +153,9 @@ async function refresh() {
 
 const initial = JSON.parse($('snapshot').textContent);
 if (initial) render(initial);
-// Events as they happen; `?events=0` polls only.
-if (new URLSearchParams(location.search).get('events') !== '0') {
-  new EventSource('/api/events').onmessage = m => showEvent(m.data);
-}
+// Events as they happen; `?events=0` polls only (and then the poll brings the events).
+const streaming = new URLSearchParams(location.search).get('events') !== '0';
+if (streaming) new EventSource('/api/events').onmessage = m => showEvent(m.data);
 setInterval(refresh, 1000);
 </script>
 </body>

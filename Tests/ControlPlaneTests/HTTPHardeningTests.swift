@@ -46,6 +46,21 @@ struct HTTPHardeningTests {
         } }
     }
 
+    /// The idle timeout is for connections without a request: an event stream that has been
+    /// quiet for longer than it stays open.
+    @Test(.timeLimit(.minutes(1))) func eventStreamsOutliveTheIdleTimeout() async throws {
+        let (state, filter) = filled()
+        try await withControlServer(state: state, filter: filter, idleTimeout: .seconds(1)) { port in
+            let fd = try RawHTTP.connect(port: port)
+            defer { close(fd) }
+            RawHTTP.send(fd, "GET /api/events HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+            #expect(try await offPool { RawHTTP.read(fd, until: "syn-flood", timeout: 3) }, "the kept events")
+            try await Task.sleep(for: .milliseconds(2500))
+            state.record(.notice(kind: "test", message: "still-there"))
+            #expect(try await offPool { RawHTTP.read(fd, until: "still-there", timeout: 3) }, "a new event after 2.5 s of quiet")
+        }
+    }
+
     @Test func wrongMethodIs405WithAllow() async throws {
         let (state, filter) = filled()
         try await withControlServer(state: state, filter: filter) { port in try await offPool {

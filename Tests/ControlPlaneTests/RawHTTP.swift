@@ -52,6 +52,23 @@ enum RawHTTP {
         }
     }
 
+    /// Reads until what came holds `text` (true), or the connection closes or `timeout` passes (false).
+    static func read(_ fd: Int32, until text: String, timeout: TimeInterval) -> Bool {
+        let deadline = Date().addingTimeInterval(timeout)
+        var got = Data()
+        var buf = [UInt8](repeating: 0, count: 4096)
+        while !String(decoding: got, as: UTF8.self).contains(text) {
+            let left = deadline.timeIntervalSinceNow
+            if left <= 0 { return false }
+            var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+            if poll(&p, 1, Int32(left * 1000) + 1) <= 0 { continue }
+            let n = recv(fd, &buf, buf.count, 0)
+            if n <= 0 { return false }
+            got.append(contentsOf: buf[0..<n])
+        }
+        return true
+    }
+
     /// One request with `Connection: close`, the whole answer.
     static func request(port: Int, _ method: String, _ path: String, headers: [String: String] = [:], timeout: TimeInterval = 5) throws -> Answer {
         let fd = try connect(port: port)

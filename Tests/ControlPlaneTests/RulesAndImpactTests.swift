@@ -90,4 +90,25 @@ struct RulesAndImpactTests {
             #expect((snap["events"] as? [String])?.count == 5)
         }
     }
+
+    /// What the dashboard polls: its chart's window, without the events it streams.
+    @Test func snapshotParameters() async throws {
+        let (state, filter) = filled()
+        var s = SidecarStats()
+        s.filterPps = 10
+        for i in 0..<10 { state.record(.heartbeat(s), at: Date().addingTimeInterval(Double(-60 * i))) }
+        try await withControlServer(state: state, filter: filter) { port in
+            func snap(_ q: String) async throws -> (Int, [String: Any]) {
+                let r = try await offPool { try RawHTTP.request(port: port, "GET", "/api/snapshot\(q)") }
+                return (r.status, (try? JSONSerialization.jsonObject(with: Data(r.body.utf8)) as? [String: Any]) ?? [:])
+            }
+            let all = try await snap("")
+            #expect((all.1["history"] as? [Any])?.count == 11 && (all.1["events"] as? [Any])?.count == 15)
+            let window = try await snap("?minutes=5&events=false")
+            #expect((window.1["history"] as? [Any])?.count == 6, "now, filled()'s, and 1…4 minutes ago")
+            #expect((window.1["events"] as? [Any])?.isEmpty == true)
+            #expect(try await snap("?events=maybe").0 == 400)
+            #expect(try await snap("?minutes=-1").0 == 400)
+        }
+    }
 }
