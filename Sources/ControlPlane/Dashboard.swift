@@ -48,6 +48,7 @@ enum Dashboard {
   td.num { text-align:right; }
   .note { color:var(--dim); font-size:12px; }
   #log { font-family:ui-monospace, monospace; font-size:12px; max-height:220px; overflow:auto; white-space:pre-wrap; color:var(--dim); }
+  button { background:#263241; color:var(--text); border:1px solid #34465a; border-radius:4px; font-size:12px; padding:1px 6px; cursor:pointer; }
   .legend span { margin-right:1em; } .sw { display:inline-block; width:10px; height:10px; border-radius:2px; margin-right:4px; }
 </style>
 </head>
@@ -63,7 +64,7 @@ enum Dashboard {
     <div class="legend"><span><i class="sw" style="background:var(--pass)"></i>passed</span><span><i class="sw" style="background:var(--drop)"></i>dropped</span><span id="chart-span" class="note"></span></div>
   </section>
   <section><h2>incidents</h2><table id="incident-table"><thead><tr><th>#</th><th>opened</th><th>attack</th><th class="num">pps</th><th class="num">sources</th><th>rules</th></tr></thead><tbody></tbody></table></section>
-  <section><h2>rules in the filter</h2><table id="rule-table"><thead><tr><th>id</th><th>owner</th><th>incident</th><th>rule</th><th class="num">age</th><th class="num">expires in</th><th class="num">hits</th><th class="num">drops</th></tr></thead><tbody></tbody></table></section>
+  <section><h2>rules in the filter</h2><table id="rule-table"><thead><tr><th>id</th><th>owner</th><th>incident</th><th>rule</th><th class="num">age</th><th class="num">expires in</th><th class="num">hits</th><th class="num">drops</th><th></th></tr></thead><tbody></tbody></table></section>
   <section><h2>impact on legitimate traffic</h2>
     <div id="impact-summary"></div>
     <table id="destination-table"><thead><tr><th>destination</th><th class="num">drops</th><th>rules</th></tr></thead><tbody></tbody></table>
@@ -76,7 +77,8 @@ enum Dashboard {
 const fmt = n => n == null ? '–' : Math.round(n).toLocaleString('en-US');
 const esc = s => String(s ?? '').replace(/[&<>"]/g, c => ({'&':'&amp;','<':'&lt;','>':'&gt;','"':'&quot;'}[c]));
 const $ = id => document.getElementById(id);
-const span = s => s == null ? '–' : s < 90 ? `${Math.round(s)} s` : s < 5400 ? `${Math.round(s / 60)} min` : `${(s / 3600).toFixed(1)} h`;
+const span = s => s == null ? '–' : s < 90 ? `${Math.round(s)} s` : s < 5400 ? `${Math.round(s / 60)} min`
+  : s < 172800 ? `${(s / 3600).toFixed(1)} h` : `${Math.round(s / 86400)} d`;
 const clock = ms => new Date(ms).toLocaleTimeString('en-GB');
 const windowMs = 5 * 60 * 1000;
 let history = [];   // TrafficPoint, oldest first
@@ -97,7 +99,8 @@ function render(snap) {
   document.querySelector('#rule-table tbody').innerHTML = snap.rules.map(r =>
     `<tr><td>${r.id}</td><td>${r.owner}${r.pinned ? ' (pinned)' : ''}</td><td>${r.incident == null ? '' : '#' + r.incident}</td>`
     + `<td class="rule" title="${esc(r.explanation)}">${esc(r.rule)}</td><td class="num">${span(r.age_s)}</td>`
-    + `<td class="num">${r.expires_in_s == null ? 'no TTL' : span(r.expires_in_s)}</td><td class="num">${fmt(r.hits)}</td><td class="num">${fmt(r.drops)}</td></tr>`).join('');
+    + `<td class="num">${r.expires_in_s == null ? 'no TTL' : span(r.expires_in_s)}</td><td class="num">${fmt(r.hits)}</td><td class="num">${fmt(r.drops)}</td>`
+    + `<td>${r.owner === 'sidecar' ? `<button data-id="${r.id}" data-do="release">release</button>${r.pinned ? '' : ` <button data-id="${r.id}" data-do="pin">pin</button>`}` : ''}</td></tr>`).join('');
   document.querySelector('#incident-table tbody').innerHTML = snap.incidents.map(i =>
     `<tr><td>${i.id}</td><td>${clock(i.opened_at_ns / 1e6)}${i.closed_at_ns ? '' : ' (open)'}</td><td>${esc(i.name ?? '…')}${i.false_positive ? ' (false positive)' : ''}</td>`
     + `<td class="num">${fmt(i.estimated_pps)}</td><td class="num">${fmt(i.distinct_sources)}</td>`
@@ -140,6 +143,25 @@ function showEvent(text) {
   line.textContent = `${e.time_ms ? clock(e.time_ms) + ' ' : ''}${e.event}${e.incident != null ? ' #' + e.incident : ''} ${what}`;
   $('log').prepend(line);
 }
+
+// Release (a false positive: out now, not derived again for a while) or pin (kept past its TTL,
+// the operator's from then on): POST /api/rules/{id}/release|pin, with the token if the server
+// asks for one.
+document.querySelector('#rule-table').addEventListener('click', async ev => {
+  const b = ev.target.closest('button[data-do]');
+  if (!b) return;
+  const id = b.dataset.id, action = b.dataset.do;
+  if (!confirm(action === 'release' ? `Release rule ${id} now? Its match is not derived again for a while.`
+                                    : `Pin rule ${id}? It stays until removed with holon rules del ${id}.`)) return;
+  const post = token => fetch(`/api/rules/${id}/${action}`, {method: 'POST', headers: token ? {Authorization: 'Bearer ' + token} : {}});
+  let r = await post(sessionStorage.getItem('holon-token'));
+  if (r.status === 401) {
+    const token = prompt('Token (holon run --http-token):');
+    if (token) { sessionStorage.setItem('holon-token', token); r = await post(token); }
+  }
+  if (!r.ok) alert(`${action} ${id}: ${(await r.json().catch(() => ({}))).error ?? r.status}`);
+  refresh();
+});
 
 async function refresh() {
   try {

@@ -200,6 +200,8 @@ struct ControlPlaneTests {
             #expect(dom.contains("99,500"))
             #expect(dom.contains("<td>#1</td>"), "the rule's incident")
             #expect(dom.contains("800,000"), "drops towards any destination")
+            #expect(dom.contains(#"<button data-id="1000000001" data-do="release">release</button> <button data-id="1000000001" data-do="pin">pin</button>"#))
+            #expect(!dom.contains(#"data-id="7""#), "no buttons on an operator's rule")
             #expect(dom.range(of: #"<div>\d\d:\d\d:\d\d calibrated"#, options: .regularExpression) != nil, "events, stamped")
         }
     }
