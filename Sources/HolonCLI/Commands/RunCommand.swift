@@ -23,8 +23,10 @@ struct RunCommand: AsyncParsableCommand {
         (a later run adopts them and retires them at their TTL).
 
         While it runs, http://127.0.0.1:9477/ is the dashboard, /metrics the Prometheus
-        metrics, /api/status, /api/rules, /api/incidents JSON and /api/events server-sent events
-        (--http HOST:PORT to move it, --no-http to turn it off).
+        metrics, /api/status, /api/rules, /api/incidents, /api/history, /api/impact JSON and
+        /api/events server-sent events (--http HOST:PORT to move it, --no-http to turn it off).
+        POST /api/rules/ID/release and /api/rules/ID/pin do what `holon rules release|pin` do;
+        off loopback they need --http-token.
         """
     )
 
