@@ -16,6 +16,7 @@ extension Dataplane {
     /// a live link is already pinned changes nothing and reports the existing mode.
     public static func attach(_ options: DataplaneOptions = .standard, generic: Bool = false) throws(DataplaneError) -> (Dataplane, AttachMode) {
         try requireRoot()
+        try checkInterface(options)
         let root = (options.pinDirectory as NSString).deletingLastPathComponent
         try DataplaneError.check(holon_bpffs_ensure(root.isEmpty ? "/" : root), "mounting bpffs at \(root)")
         try? FileManager.default.createDirectory(atPath: options.pinDirectory, withIntermediateDirectories: true)

@@ -7,6 +7,8 @@ public enum DataplaneError: Error, Sendable, CustomStringConvertible {
     case system(String, code: Int32)
     case namespaceMissing(String)
     case interfaceMissing(String, namespace: String?)
+    /// An interface XDP cannot protect, and why.
+    case interfaceUnusable(String, reason: String)
     case notAttached(String)
     case compile(RuleCompileError)
     case stateFile(String)
@@ -21,6 +23,7 @@ public enum DataplaneError: Error, Sendable, CustomStringConvertible {
         case .system(let what, let code): return "\(what): \(String(cString: strerror(code))) (errno \(code))"
         case .namespaceMissing(let n): return "network namespace \(n) does not exist (run `holon lab up`)"
         case .interfaceMissing(let i, let n): return "interface \(i) not found" + (n.map { " in namespace \($0)" } ?? "")
+        case .interfaceUnusable(let i, let why): return "cannot protect \(i): \(why)"
         case .notAttached(let dir): return "no filter is attached (nothing pinned in \(dir)); run `holon filter attach`"
         case .compile(let e): return "rule table: \(e)"
         case .stateFile(let m): return "rule state file: \(m)"

@@ -1,3 +1,5 @@
+import Foundation
+
 /// Where the filter lives: its pins, its interface, its namespace.
 public struct DataplaneOptions: Sendable, Hashable {
     /// Maps, the program and the XDP link are pinned here; they outlive the process.
@@ -23,6 +25,38 @@ public struct DataplaneOptions: Sendable, Hashable {
 
     /// The lab's filter: `holon-in` in `holon-filter`, pinned under /sys/fs/bpf/holon.
     public static let standard = DataplaneOptions()
+
+    /// The filter of any interface: pins in `/sys/fs/bpf/holon:IF` (or `holon:NS:IF` for an
+    /// interface in network namespace NS), rules in `/run/holon/holon:…rules`. One program, table
+    /// and state per interface: interfaces face different neighbours and attacks, a rule derived
+    /// on one must not drop on another, and detaching one leaves the others alone. Interface
+    /// names cannot hold ':' (the kernel refuses them), so the name can be read back.
+    public static func protecting(interface: String, namespace: String? = nil) -> DataplaneOptions {
+        if interface == standard.interface && namespace == standard.namespace { return standard }
+        let name = "holon:" + (namespace.map { "\($0):" } ?? "") + interface
+        return DataplaneOptions(pinDirectory: "/sys/fs/bpf/\(name)", namespace: namespace, interface: interface)
+    }
+
+    /// The filters pinned on this host (the lab's and every `holon:…` one), attached or not.
+    public static func pinned(root: String = "/sys/fs/bpf") -> [DataplaneOptions] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: root)) ?? []
+        var found: [DataplaneOptions] = []
+        for name in names.sorted() {
+            guard FileManager.default.fileExists(atPath: "\(root)/\(name)/config") else { continue }
+            if name == "holon" {
+                found.append(standard)
+            } else if name.hasPrefix("holon:") {
+                let rest = name.dropFirst("holon:".count)
+                guard let cut = rest.lastIndex(of: ":") else {
+                    found.append(DataplaneOptions(pinDirectory: "\(root)/\(name)", namespace: nil, interface: String(rest)))
+                    continue
+                }
+                found.append(DataplaneOptions(pinDirectory: "\(root)/\(name)", namespace: String(rest[..<cut]),
+                                              interface: String(rest[rest.index(after: cut)...])))
+            }
+        }
+        return found
+    }
 
     /// The rule text file for this pin directory.
     public var stateFile: String {

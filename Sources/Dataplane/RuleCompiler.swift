@@ -122,7 +122,9 @@ enum RuleCompiler {
         return (byField.values.sorted { $0.field < $1.field }, ranges)
     }
 
-    static func compile(_ input: [Rule]) throws(RuleCompileError) -> CompiledTable {
+    /// `bootOffsetNs`: wall-clock ns minus boot-clock ns now, to turn a rule's wall-clock expiry
+    /// into the kernel's CLOCK_BOOTTIME (``BootClock``).
+    static func compile(_ input: [Rule], bootOffsetNs: Int64 = BootClock.offsetNs()) throws(RuleCompileError) -> CompiledTable {
         guard input.count <= Int(HOLON_MAX_RULES) else { throw .tooManyRules(input.count) }
         var ids = Set<UInt32>(minimumCapacity: input.count)
         for r in input {
@@ -145,6 +147,7 @@ enum RuleCompiler {
             hr.next = HOLON_NO_SLOT
             hr.action = actionCode(rule.action)
             hr.check_start = UInt32(t.checks.count)
+            hr.expires_ns = rule.expiresAt.map { BootClock.boot(fromWall: $0, offsetNs: bootOffsetNs) } ?? 0
             guard let (elements, ranges) = lower(rule) else {
                 t.rules.append(hr)   // contradictory: stored for its id, reachable by no key
                 continue

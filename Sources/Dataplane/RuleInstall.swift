@@ -23,6 +23,15 @@ extension Dataplane {
     @discardableResult
     public func install(_ rules: [Rule]) throws(DataplaneError) -> InstallReport {
         let t0 = DispatchTime.now().uptimeNanoseconds
+        // A TTL with no start runs from installation: stamped here, so the kernel (which stops
+        // matching a rule at its expiry) and the state file agree on when it ends.
+        let wallNow = UInt64(Date().timeIntervalSince1970 * 1e9)
+        let rules = rules.map { r in
+            guard r.ttlSeconds != nil, r.createdAt == nil else { return r }
+            var s = r
+            s.createdAt = wallNow
+            return s
+        }
         let table: CompiledTable
         do { table = try RuleCompiler.compile(rules) } catch { throw .compile(error) }
         return try locked { () throws(DataplaneError) -> InstallReport in

@@ -9,6 +9,8 @@ public struct CaptureAnalysis: Sendable {
     public var lastTimestamp: UInt64 = 0
     public var warmedUp = false
     public var incidents: [Incident] = []
+    /// Drift crossings that faded with nothing to blame (not incidents).
+    public var unexplainedCrossings = 0
     /// Why reading stopped early (a truncated file, a corrupt record), or nil at a clean end.
     public var stoppedBy: CaptureError?
 
@@ -38,7 +40,9 @@ public struct CaptureAnalysis: Sendable {
         detector.advance(to: result.lastTimestamp)
         detector.refreshEstimates()
         result.warmedUp = detector.isWarmedUp
-        result.incidents = detector.incidents
+        // A crossing still waiting for attribution when the capture ends is not an incident yet.
+        result.incidents = detector.incidents.filter(\.announced)
+        result.unexplainedCrossings = detector.unexplainedCrossings
         return result
     }
 }

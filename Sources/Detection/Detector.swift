@@ -51,6 +51,8 @@ public struct Detector {
     var events: [DetectorEvent] = []
     /// Samples ingested.
     public private(set) var samples = 0
+    /// Drift crossings that faded before anything could be blamed: not incidents.
+    public private(set) var unexplainedCrossings = 0
 
     public init(config: DetectorConfig = DetectorConfig()) {
         self.config = config
@@ -187,13 +189,31 @@ public struct Detector {
                 // back to normal, the crossing was a false alarm: close it and re-arm.
                 if drift >= closeThreshold {
                     pendingAttribution = (p.incident, ring.written, t)
+                    // Abnormal for long with nothing a rule can single out: an incident all the
+                    // same (detected, not mitigated), so the operator hears of it.
+                    if let i = incidents.firstIndex(where: { $0.id == p.incident }), !incidents[i].announced,
+                       t >= incidents[i].openedAt &+ DetectorConfig.ns(config.unexplainedToIncident) {
+                        announce(i)
+                    }
                 } else if let i = incidents.firstIndex(where: { $0.id == p.incident }) {
-                    close(i, at: t)
+                    if incidents[i].announced {
+                        close(i, at: t)
+                    } else {
+                        // Never announced, nothing to undo: it was not an incident.
+                        incidents.remove(at: i)
+                        unexplainedCrossings += 1
+                    }
                     phase = .armed
                     ticksAbove = 0
                 }
             }
         }
+    }
+
+    /// Makes a crossing an incident: reported from here on.
+    mutating func announce(_ i: Int) {
+        incidents[i].announced = true
+        events.append(.opened(incidents[i]))
     }
 
     mutating func finishWarmup() {
@@ -211,9 +231,11 @@ public struct Detector {
     }
 
     mutating func open(at t: UInt64, drift: Double) {
+        // A crossing is only an incident once something is blamed for it (or it lasts): the
+        // `.opened` event waits for that, and a crossing that fades unexplained is counted in
+        // ``unexplainedCrossings`` instead (issue 10 §7: 13 empty "unknown" incidents for 4 attacks).
         let inc = Incident(id: incidents.count + 1, openedAt: t, drift: drift, dimension: config.dimension)
         incidents.append(inc)
-        events.append(.opened(inc))
         // The ring already holds the samples that raised the drift: attribute now when there are
         // enough of them, else as soon as there are.
         let since = t &- 4 &* tickNs
@@ -354,6 +376,7 @@ public struct Detector {
             if !progressed { break }
         }
         guard !derived.isEmpty else { return false }
+        if !incidents[i].announced { announce(i) }
         incidents[i].rules += derived
         for r in derived { activeRules.append((id, r)) }
         events.append(.rules(incident: id, derived))

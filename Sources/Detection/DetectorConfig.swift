@@ -42,6 +42,9 @@ public struct DetectorConfig: Sendable {
     public var falsePositiveMinSamples = 50
     public var falsePositiveKnownShare = 0.5
     public var suppressReleased: Duration = .seconds(600)
+    /// A drift crossing nothing can be blamed for becomes an incident (detected, no rule) once it
+    /// has lasted this long; one that fades sooner is only counted.
+    public var unexplainedToIncident: Duration = .seconds(1)
     /// Rule lifetime in the data plane; refreshed while the attack is seen.
     public var ruleTTL: Duration = .seconds(60)
     /// Rule priority given to derived rules.

@@ -44,6 +44,9 @@ public struct Incident: Sendable {
     /// when it was not.
     public internal(set) var falsePositive: String?
 
+    /// Whether `.opened` was reported: a crossing becomes an incident when rules are derived for
+    /// it or it stays abnormal for ``DetectorConfig/unexplainedToIncident``.
+    public internal(set) var announced = false
     var sources = HyperLogLog()
     var matchedSamples = 0
     /// Matched samples whose source was seen during warmup.

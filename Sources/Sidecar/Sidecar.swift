@@ -132,6 +132,7 @@ public final class Sidecar {
     }
 
     func handle(_ events: [DetectorEvent], now: UInt64, _ onEvent: (SidecarEvent) -> Void) throws(DataplaneError) {
+        stats.unexplainedCrossings = detector.unexplainedCrossings
         for e in events {
             switch e {
             case .calibrated(let open, let close, let pps):

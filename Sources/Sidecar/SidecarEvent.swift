@@ -36,6 +36,8 @@ public struct SidecarStats: Sendable, Codable, Hashable {
     /// Samples of traffic the filter had already dropped, kept out of the warmup's baseline.
     public var skippedDuringWarmup = 0
     public var incidents = 0
+    /// Drift crossings that faded with nothing to blame: counted here, not as incidents.
+    public var unexplainedCrossings = 0
     public var openIncidents = 0
     /// Incidents whose rules were found hitting real users and released.
     public var falsePositives = 0
@@ -114,7 +116,7 @@ extension SidecarEvent {
         case .notice(let kind, let message):
             o = ["event": "notice", "kind": kind, "message": message]
         case .heartbeat(let s):
-            o = ["event": "heartbeat", "samples": s.samples, "stale": s.stale, "unparsed": s.unparsed, "incidents": s.incidents,
+            o = ["event": "heartbeat", "samples": s.samples, "stale": s.stale, "unparsed": s.unparsed, "incidents": s.incidents, "unexplained_crossings": s.unexplainedCrossings,
                  "false_positives": s.falsePositives,
                  "open_incidents": s.openIncidents, "rules": s.rulesInstalled, "warmed_up": s.warmedUp,
                  "filter_packets": s.filterPackets, "filter_dropped": s.filterDropped, "ring_full": s.ringFull,

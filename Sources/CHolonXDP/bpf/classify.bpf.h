@@ -8,6 +8,7 @@ struct classify_ctx {
     __u32 gen;
     __u32 best;              /* best slot so far, HOLON_NO_SLOT if none */
     struct holon_rule rule;  /* the best slot's rule */
+    __u64 now;               /* boot-time ns, read once a rule with a TTL is met; 0 until then */
 };
 
 static __always_inline int checks_pass(struct holon_scratch *s, void *checks, const struct holon_rule *r)
@@ -71,6 +72,14 @@ static long classify_shape(__u32 i, void *arg)
         struct holon_rule *r = bpf_map_lookup_elem(rules, &slot);
         if (!r)
             break;
+        if (r->expires_ns) {
+            if (!c->now)
+                c->now = bpf_ktime_get_boot_ns();
+            if (c->now >= r->expires_ns) {   /* expired: matches nothing, the chain goes on */
+                slot = r->next;
+                continue;
+            }
+        }
         if (checks_pass(s, checks, r)) {
             c->best = slot;
             c->rule = *r;

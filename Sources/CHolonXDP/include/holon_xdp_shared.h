@@ -66,6 +66,9 @@ struct holon_rule {
     __u8 action;             /* enum holon_action */
     __u8 nchecks;
     __u16 pad;
+    /* CLOCK_BOOTTIME ns (bpf_ktime_get_boot_ns) from which the rule no longer matches; 0 = never.
+     * A rule's TTL holds in the kernel even when no holon run is there to remove it. */
+    __u64 expires_ns;
 };
 
 // A predicate not in the hash key: a range, or a mask that did not fit in the key.

@@ -40,7 +40,7 @@ struct AnalyzeCommand: ParsableCommand {
         let report = AnalyzeReport(
             file: file, packets: result.packets, unparsable: result.unparsable,
             duration_s: result.duration, warmed_up: result.warmedUp,
-            stopped_by: stoppedBy,
+            stopped_by: stoppedBy, unexplained_crossings: result.unexplainedCrossings,
             incidents: result.incidents.map { inc in
                 AnalyzeReport.IncidentReport(
                     id: inc.id, opened_s: Double(inc.openedAt &- start) / 1e9,
@@ -78,12 +78,15 @@ struct AnalyzeReport: Codable {
     let duration_s: Double
     let warmed_up: Bool
     let stopped_by: String?
+    /// Drift crossings that faded with nothing to blame: not incidents, shown so none is hidden.
+    let unexplained_crossings: Int
     let incidents: [IncidentReport]
 
     var rendered: String {
         var out = "\(file): \(packets) packets over \(String(format: "%.1f", duration_s)) s"
         if unparsable > 0 { out += ", \(unparsable) unparsable" }
         if !warmed_up { out += "\nthe capture ended during warmup: no detection (lower --warmup)" }
+        if unexplained_crossings > 0 { out += "\n\(unexplained_crossings) brief drift crossing(s) with nothing to blame (not incidents)" }
         if incidents.isEmpty { return out + "\nno incidents" }
         var t = TextTable(["incident", "opened", "closed", "name", "est pps", "sources", "rule"])
         for i in incidents {

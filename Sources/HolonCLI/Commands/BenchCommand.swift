@@ -12,6 +12,7 @@ struct BenchCommand: ParsableCommand {
             BenchXDP.self,
             BenchGenerate.self,
             BenchLoop.self,
+            BenchSoak.self,
         ]
     )
 }

@@ -11,9 +11,10 @@ struct CaptureCommand: ParsableCommand {
     @Option(help: "Output pcap file.") var out: String
     @Option(help: "Stop after this many samples (default: until interrupted).") var count: Int?
     @Option(help: "Also set the sampling rate: one packet in N.") var sampleEvery: UInt32?
+    @OptionGroup var target: TargetOptions
 
     func run() throws {
-        let dp = try openFilter()
+        let dp = try openFilter(target)
         if let n = sampleEvery { try dataplaneStep { () throws(DataplaneError) in try dp.setSampleEvery(n) } }
         let reader = try dataplaneStep { () throws(DataplaneError) in try dp.sampleReader() }
         let writer = try PcapWriter(path: out)

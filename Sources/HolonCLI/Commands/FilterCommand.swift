@@ -5,7 +5,7 @@ import Foundation
 struct FilterCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "filter",
-        abstract: "Attach, inspect or detach the XDP filter on holon-in (namespace holon-filter).",
+        abstract: "Attach, inspect or detach the XDP filter of an interface (default: the lab's holon-in in holon-filter).",
         subcommands: [FilterAttach.self, FilterDetach.self, FilterStatusCommand.self, FilterSet.self, FilterAllow.self]
     )
 }
@@ -30,14 +30,19 @@ struct FilterAttach: ParsableCommand {
         abstract: "Load and attach the filter (native XDP, else generic); pins keep it running after exit.")
     @Flag(help: "Force generic (skb) mode.") var generic = false
     @Flag(help: "Print JSON.") var json = false
+    @OptionGroup var target: TargetOptions
     func run() throws {
-        let (dp, mode) = try dataplaneStep { () throws(DataplaneError) in try Dataplane.attach(.standard, generic: generic) }
-        let o = DataplaneOptions.standard
+        let o = target.options
+        let (dp, mode) = try dataplaneStep { () throws(DataplaneError) in try Dataplane.attach(o, generic: generic) }
         let rules = dp.stateProblem == nil ? "\(dp.rules.count)" : "unknown"
         if json {
             printDataplaneJSON(["attached": "true", "mode": mode.rawValue, "interface": o.interface, "pins": o.pinDirectory, "rules": rules])
         } else {
-            print("attached to \(o.interface) in \(o.namespace ?? "-") (\(mode.rawValue) XDP), pinned in \(o.pinDirectory); \(rules) rules")
+            print("attached to \(o.interface) in \(o.namespace ?? "the host namespace") (\(mode.rawValue) XDP), pinned in \(o.pinDirectory); \(rules) rules")
+            if mode == .generic && !generic {
+                // Said loudly: generic XDP runs after the kernel built an skb, at a fraction of native speed.
+                FileHandle.standardError.write("holon: warning: \(o.interface)'s driver has no native XDP: attached in generic (skb) mode, much slower under a flood\n".data(using: .utf8)!)
+            }
             if let p = dp.stateProblem { FileHandle.standardError.write("holon: warning: \(p)\n".data(using: .utf8)!) }
         }
     }
@@ -50,33 +55,51 @@ struct FilterDetach: ParsableCommand {
     @Flag(help: "Detach even while `holon run` protects the filter (it re-attaches to the next filter, or stops).") var force = false
     @Flag(help: "Also forget the rule table (the next attach starts empty).") var forgetRules = false
     @Flag(help: "Print JSON.") var json = false
+    @OptionGroup var target: TargetOptions
     func run() throws {
+        let o = target.options
         let found = try dataplaneStep { () throws(DataplaneError) in
-            try Dataplane.detach(.standard, force: force, forgetRules: forgetRules)
+            try Dataplane.detach(o, force: force, forgetRules: forgetRules)
         }
         if json { printDataplaneJSON(["detached": found]) } else { print(found ? "detached" : "nothing was attached") }
     }
 }
 
 struct FilterStatusCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "status", abstract: "Attachment, settings and counters.")
-    @Flag(help: "Print JSON.") var json = false
+    static let configuration = CommandConfiguration(
+        commandName: "status",
+        abstract: "Attachment, settings and counters of every protected interface (or the one --interface names).")
+    @Flag(help: "Print JSON (an array, one object per filter).") var json = false
+    @OptionGroup var target: TargetOptions
     func run() throws {
-        let s = try dataplaneStep { () throws(DataplaneError) in try Dataplane.status() }
-        if json { printDataplaneJSON(s); return }
-        print("filter: " + (s.attached ? "attached (\(s.mode!.rawValue)) to \(s.interface) in \(s.namespace ?? "-")" : "not attached")
-              + (s.programID.map { ", program id \($0)" } ?? ""))
-        if let p = s.stateProblem { print("RULE STATE: \(p)") }
-        if let pid = s.sidecarPID { print("protected by holon run (pid \(pid))") }
+        // Without --interface: every filter pinned on this host, and the lab's even when absent
+        // (so "not attached" is still an answer).
+        var targets = target.interface == nil ? DataplaneOptions.pinned() : [target.options]
+        if targets.isEmpty { targets = [.standard] }
+        let all = try targets.map { o in try dataplaneStep { () throws(DataplaneError) in try Dataplane.status(o) } }
+        if json { printDataplaneJSON(all); return }
+        for (k, s) in all.enumerated() {
+            if k > 0 { print("") }
+            print(Self.render(s))
+        }
+    }
+
+    static func render(_ s: FilterStatus) -> String {
+        var lines = ["\(s.interface) in \(s.namespace ?? "the host namespace"): "
+                     + (s.attached ? "attached (\(s.mode!.rawValue) XDP)" : "not attached")
+                     + (s.programID.map { ", program id \($0)" } ?? "") + ", pins \(s.pinDirectory)"]
+        if let p = s.stateProblem { lines.append("  RULE STATE: \(p)") }
+        if let pid = s.sidecarPID { lines.append("  protected by holon run (pid \(pid))") }
         if let c = s.settings {
-            print("rules: \(c.rules) in \(c.shapes) shapes, generation \(c.generation); sampling 1 in \(c.sampleEvery)"
-                  + (c.observe ? "; OBSERVE mode (nothing dropped)" : ""))
+            lines.append("  rules: \(c.rules) in \(c.shapes) shapes, generation \(c.generation); sampling 1 in \(c.sampleEvery)"
+                         + (c.observe ? "; OBSERVE mode (nothing dropped)" : ""))
         }
         if let st = s.stats {
-            print("packets \(st.packets)  passed \(st.passed)  dropped \(st.dropped) (rate-limited \(st.rateLimited))"
-                  + "  matched \(st.matched)  allowlisted \(st.allowlisted)  unparsed \(st.unparsed)")
-            print("observed drops \(st.observedDrops)  sampled \(st.sampled)  ring full \(st.ringFull)")
+            lines.append("  packets \(st.packets)  passed \(st.passed)  dropped \(st.dropped) (rate-limited \(st.rateLimited))"
+                         + "  matched \(st.matched)  allowlisted \(st.allowlisted)  unparsed \(st.unparsed)")
+            lines.append("  observed drops \(st.observedDrops)  sampled \(st.sampled)  ring full \(st.ringFull)")
         }
+        return lines.joined(separator: "\n")
     }
 }
 
@@ -93,8 +116,9 @@ struct FilterSet: ParsableCommand {
         if let o = observe, o != "on" && o != "off" { throw ValidationError("--observe takes on or off, got '\(o)'") }
         if sampleEvery == nil && !noSampling && observe == nil { throw ValidationError("nothing to set: --sample-every N, --no-sampling or --observe on|off") }
     }
+    @OptionGroup var target: TargetOptions
     func run() throws {
-        let dp = try dataplaneStep { () throws(DataplaneError) in try Dataplane.open() }
+        let dp = try openFilter(target)
         if let n = sampleEvery ?? (noSampling ? 0 : nil) { try dataplaneStep { () throws(DataplaneError) in try dp.setSampleEvery(n) } }
         if let o = observe {
             try dataplaneStep { () throws(DataplaneError) in try dp.setObserve(o == "on") }
@@ -106,12 +130,13 @@ struct FilterAllow: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "allow", abstract: "Allowlist source prefixes (always pass).")
     @Argument(help: "Prefixes such as 10.0.0.0/8 or 2001:db8::/32.") var prefixes: [String] = []
     @Flag(help: "Empty the allowlist first.") var clear = false
+    @OptionGroup var target: TargetOptions
     func run() throws {
         let parsed = try prefixes.map { p -> AllowPrefix in
             guard let a = AllowPrefix(p) else { throw ValidationError("not a prefix: \(p)") }
             return a
         }
-        let dp = try dataplaneStep { () throws(DataplaneError) in try Dataplane.open() }
+        let dp = try openFilter(target)
         if clear { dp.clearAllowlist() }
         try dataplaneStep { () throws(DataplaneError) in try dp.allow(parsed) }
     }

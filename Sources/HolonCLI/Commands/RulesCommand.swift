@@ -11,8 +11,9 @@ struct RulesCommand: ParsableCommand {
     )
 }
 
-func openFilter() throws -> Dataplane {
-    try dataplaneStep { () throws(DataplaneError) in try Dataplane.open() }
+func openFilter(_ target: TargetOptions) throws -> Dataplane {
+    let o = target.options
+    return try dataplaneStep { () throws(DataplaneError) in try Dataplane.open(o) }
 }
 
 /// One line saying what a table change did: which ids came and went, and the table after.
@@ -69,9 +70,10 @@ struct RulesAdd: ParsableCommand {
     var rules: [String]
     @Flag(help: "Allow a rule without predicates (it matches every packet).") var matchAll = false
     @Flag(help: "Print JSON.") var json = false
+    @OptionGroup var target: TargetOptions
     func run() throws {
         let parsed = try operatorRules(rules.joined(separator: "\n"), source: "rule", matchAll: matchAll)
-        let dp = try openFilter()
+        let dp = try openFilter(target)
         var before: [Rule] = []
         let r = try dataplaneStep { () throws(DataplaneError) in
             try dp.update { current throws(DataplaneError) in
@@ -87,9 +89,10 @@ struct RulesDel: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "del", abstract: "Delete rules by id (exit 1 if one is not installed).")
     @Argument(help: "Rule ids.") var ids: [UInt32]
     @Flag(help: "Print JSON.") var json = false
+    @OptionGroup var target: TargetOptions
     func run() throws {
         guard !ids.isEmpty else { throw InputError("no rule ids given") }
-        let dp = try openFilter()
+        let dp = try openFilter(target)
         let missing = try dataplaneStep { () throws(DataplaneError) in try dp.delete(ids: Set(ids)) }
         struct Deleted: Encodable { var deleted: [UInt32]; var missing: [UInt32] }
         let deleted = ids.filter { !missing.contains($0) }
@@ -104,9 +107,9 @@ struct RulesDel: ParsableCommand {
 
 /// Changes rules of the live loop named by `ids` (an error names ids that are not its rules)
 /// and prints what changed: the one path of `release` and `pin`.
-func changeSidecarRules(_ ids: [UInt32], json: Bool, _ change: @escaping (Set<UInt32>, [Rule]) -> [Rule]) throws {
+func changeSidecarRules(_ ids: [UInt32], target: TargetOptions, json: Bool, _ change: @escaping (Set<UInt32>, [Rule]) -> [Rule]) throws {
     guard !ids.isEmpty else { throw ValidationError("no rule ids given") }
-    let dp = try openFilter()
+    let dp = try openFilter(target)
     let table = try dataplaneStep { () throws(DataplaneError) in try dp.verifiedRules() }
     let wanted = Set(ids)
     let wrong = wanted.subtracting(table.filter { RuleOwnership.isSidecar($0.id) }.map(\.id))
@@ -129,8 +132,9 @@ struct RulesRelease: ParsableCommand {
         abstract: "Take rules of holon run out of the filter now (a false positive); it does not derive the same match again for 10 minutes.")
     @Argument(help: "Rule ids (1000000000 and up).") var ids: [UInt32]
     @Flag(help: "Print JSON.") var json = false
+    @OptionGroup var target: TargetOptions
     func run() throws {
-        try changeSidecarRules(ids, json: json) { gone, current in current.filter { !gone.contains($0.id) } }
+        try changeSidecarRules(ids, target: target, json: json) { gone, current in current.filter { !gone.contains($0.id) } }
     }
 }
 
@@ -140,9 +144,10 @@ struct RulesPin: ParsableCommand {
         abstract: "Keep rules of holon run past their TTL and the attack: they become yours (remove them with `holon rules del`).")
     @Argument(help: "Rule ids (1000000000 and up).") var ids: [UInt32]
     @Flag(help: "Print JSON.") var json = false
+    @OptionGroup var target: TargetOptions
     func run() throws {
         // No TTL is what marks a pinned rule: holon run neither expires nor adopts it.
-        try changeSidecarRules(ids, json: json) { pinned, current in
+        try changeSidecarRules(ids, target: target, json: json) { pinned, current in
             current.map { rule in
                 guard pinned.contains(rule.id) else { return rule }
                 var r = rule
@@ -156,8 +161,9 @@ struct RulesPin: ParsableCommand {
 struct RulesList: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "list", abstract: "List installed rules with their counters.")
     @Flag(help: "Print JSON (rules with hits and drops).") var json = false
+    @OptionGroup var target: TargetOptions
     func run() throws {
-        let dp = try openFilter()
+        let dp = try openFilter(target)
         // The maps are the truth: a state file that does not describe them is an error, not a list.
         let rules = try dataplaneStep { () throws(DataplaneError) in try dp.verifiedRules() }
         if json {
@@ -169,9 +175,12 @@ struct RulesList: ParsableCommand {
             return
         }
         if rules.isEmpty { print("no rules: the filter passes everything it does not allowlist") }
+        let now = UInt64(Date().timeIntervalSince1970 * 1e9)
         for r in rules {
             let c = dp.counters(forRule: r.id)
-            print("\(r.text)    ; hits \(c.hits) drops \(c.drops)")
+            // The kernel stops matching a rule at its TTL; it stays listed until removed.
+            let expiry = r.expiresAt.map { $0 <= now ? "; EXPIRED (no longer matches)" : String(format: "; expires in %.0f s", Double($0 - now) / 1e9) } ?? ""
+            print("\(r.text)    ; hits \(c.hits) drops \(c.drops)\(expiry)")
         }
     }
 }
@@ -190,13 +199,14 @@ struct RulesLoad: ParsableCommand {
     @Flag(help: "Replace the whole table (the live loop's rules too), even when the state file does not match it.") var replaceAll = false
     @Flag(help: "Allow rules without predicates (they match every packet).") var matchAll = false
     @Flag(help: "Print JSON.") var json = false
+    @OptionGroup var target: TargetOptions
     func run() throws {
         let text = try readRuleText(file)
         let parsed = try operatorRules(text, source: file == "-" ? "standard input" : file, matchAll: matchAll, allowEmpty: true)
         if parsed.isEmpty && !replaceAll {
             throw InputError("\(file == "-" ? "standard input" : file) holds no rules; loading it would empty the table: pass --replace-all if that is meant")
         }
-        let dp = try openFilter()
+        let dp = try openFilter(target)
         let before = dp.stateProblem == nil ? dp.rules : []
         let r: InstallReport
         if replaceAll {
@@ -225,6 +235,7 @@ struct RulesExport: ParsableCommand {
     @Option(help: "nftables table name.") var table = "holon"
     @Option(help: "Write to this file (atomically) instead of standard output.") var out: String?
 
+    @OptionGroup var target: TargetOptions
     func run() throws {
         guard format == "nft" else { throw InputError("unknown --format '\(format)': use nft") }
         let rules: [Rule]
@@ -235,7 +246,7 @@ struct RulesExport: ParsableCommand {
             }
             rules = try RuleFile.parse(text)
         } else {
-            let dp = try openFilter()
+            let dp = try openFilter(target)
             rules = try dataplaneStep { () throws(DataplaneError) in try dp.verifiedRules() }
         }
         let text: String

@@ -42,6 +42,7 @@ struct RunCommand: AsyncParsableCommand {
                                valueName: "TOKEN"))
     var httpToken: String?
     @Flag(help: "One JSON object per event and per second, instead of log lines.") var json = false
+    @OptionGroup var target: TargetOptions
 
     func listenAddress() throws -> (String, Int) {
         guard let colon = http.lastIndex(of: ":"), let port = Int(http[http.index(after: colon)...]), (1...65535).contains(port) else {
@@ -62,7 +63,7 @@ struct RunCommand: AsyncParsableCommand {
         config.dryRun = dryRun
         let stopAfter = try duration.map(parseDuration)
 
-        let dp = try openFilter()
+        let dp = try openFilter(target)
         StopSignal.install()
         defer { StopSignal.restore() }
         let start = Date()

@@ -1,0 +1,79 @@
+import Dataplane
+import Foundation
+import Lab
+import Rules
+import Testing
+
+/// Issue 11 §1: any interface, several at once, each with its own pins and table; what XDP
+/// cannot protect is refused before anything is loaded or pinned.
+@Suite("Interfaces (root: BPF)", .serialized, .enabled(if: geteuid() == 0))
+struct InterfaceTargetTests {
+    /// A private namespace with a veth pair (names of this test's own). (A bond slave is refused
+    /// too, by its IFF_SLAVE flag, but this machine's kernel has no bonding driver to test it.)
+    struct Net {
+        let ns: String
+        let a: String, b: String
+        init() throws {
+            let t = "\(getpid() % 10_000)"
+            ns = "holon-iftest-\(t)"
+            a = "hia\(t)"; b = "hib\(t)"
+            _ = try? IPCommand.run(["netns", "del", ns])
+            _ = try IPCommand.run(["netns", "add", ns])
+            for args in [["link", "add", a, "type", "veth", "peer", "name", b],
+                         ["link", "set", a, "up"], ["link", "set", b, "up"], ["link", "set", "lo", "up"]] {
+                _ = try IPCommand.run(["-n", ns] + args)
+            }
+        }
+        func close() { _ = try? IPCommand.run(["netns", "del", ns]) }
+    }
+
+    func options(_ net: Net, _ name: String) -> DataplaneOptions {
+        var o = DataplaneOptions.protecting(interface: name, namespace: net.ns)
+        o.stateDirectory = NSTemporaryDirectory() + "holon-iftest-\(getpid())"
+        return o
+    }
+
+    @Test func twoInterfacesTwoTables() throws {
+        let net = try Net()
+        defer { net.close() }
+        let oa = options(net, net.a), ob = options(net, net.b)
+        defer {
+            _ = try? Dataplane.detach(oa, force: true, forgetRules: true)
+            _ = try? Dataplane.detach(ob, force: true, forgetRules: true)
+            try? FileManager.default.removeItem(atPath: oa.stateDirectory)
+        }
+        #expect(oa.pinDirectory == "/sys/fs/bpf/holon:\(net.ns):\(net.a)")
+        #expect(oa.stateFile != ob.stateFile)
+        let (da, _) = try Dataplane.attach(oa)
+        let (db, _) = try Dataplane.attach(ob)
+        try da.add([Rule(id: 7, match: [.equals(.proto, 17)], action: .drop, priority: 1)])
+        #expect(try da.verifiedRules().map(\.id) == [7])
+        #expect(try db.verifiedRules().isEmpty, "a rule on one interface does not reach the other")
+        let listed = DataplaneOptions.pinned().filter { $0.namespace == net.ns }
+        #expect(Set(listed.map(\.interface)) == [net.a, net.b])
+        #expect(listed.allSatisfy { l in [oa, ob].contains { $0.pinDirectory == l.pinDirectory } })
+        #expect(try Dataplane.status(oa).attached && Dataplane.status(ob).attached)
+        try Dataplane.detach(oa, force: true)
+        #expect(try Dataplane.status(ob).attached, "detaching one leaves the other")
+    }
+
+    @Test(arguments: ["lo", "missing0"])
+    func unusableInterfacesAreRefusedAndNothingIsPinned(_ which: String) throws {
+        let net = try Net()
+        defer { net.close() }
+        let name = which
+        let o = options(net, name)
+        defer { _ = try? Dataplane.detach(o, force: true, forgetRules: true) }
+        do {
+            _ = try Dataplane.attach(o)
+            Issue.record("attaching to \(name) should be refused")
+        } catch {
+            switch error {
+            case .interfaceMissing: #expect(which == "missing0")
+            case .interfaceUnusable(_, let why): #expect(why.contains("loopback"))
+            default: Issue.record("unexpected error \(error)")
+            }
+        }
+        #expect(!FileManager.default.fileExists(atPath: o.pinDirectory), "nothing pinned for a refused interface")
+    }
+}
