@@ -92,14 +92,15 @@ function render(snap) {
   $('dps').textContent = fmt(last ? last.drop_pps : s.filterDropPps);
   $('incidents').textContent = `${s.openIncidents} / ${s.incidents}`;
   $('rules').textContent = `${s.rulesInstalled} / ${status.rules}`;
-  $('uptime').textContent = `up ${Math.round(status.uptime_s)} s · ${fmt(s.samples)} samples`;
+  $('uptime').textContent = `up ${span(status.uptime_s)} · ${fmt(s.samples)} samples`
+    + (s.unexplainedCrossings ? ` · ${fmt(s.unexplainedCrossings)} drift crossing(s) with nothing to blame` : '');
   const st = $('state');
   st.textContent = !s.warmedUp ? 'learning normal traffic' : (s.openIncidents > 0 ? 'under attack: mitigating' : 'watching');
   st.className = !s.warmedUp ? '' : (s.openIncidents > 0 ? 'incident' : 'armed');
   document.querySelector('#rule-table tbody').innerHTML = snap.rules.map(r =>
     `<tr><td>${r.id}</td><td>${r.owner}${r.pinned ? ' (pinned)' : ''}</td><td>${r.incident == null ? '' : '#' + r.incident}</td>`
     + `<td class="rule" title="${esc(r.explanation)}">${esc(r.rule)}</td><td class="num">${span(r.age_s)}</td>`
-    + `<td class="num">${r.expires_in_s == null ? 'no TTL' : span(r.expires_in_s)}</td><td class="num">${fmt(r.hits)}</td><td class="num">${fmt(r.drops)}</td>`
+    + `<td class="num">${r.expires_in_s == null ? 'no TTL' : r.expires_in_s === 0 ? 'expired' : span(r.expires_in_s)}</td><td class="num">${fmt(r.hits)}</td><td class="num">${fmt(r.drops)}</td>`
     + `<td>${r.owner === 'sidecar' ? `<button data-id="${r.id}" data-do="release">release</button>${r.pinned ? '' : ` <button data-id="${r.id}" data-do="pin">pin</button>`}` : ''}</td></tr>`).join('');
   document.querySelector('#incident-table tbody').innerHTML = snap.incidents.map(i =>
     `<tr><td>${i.id}</td><td>${clock(i.opened_at_ns / 1e6)}${i.closed_at_ns ? '' : ' (open)'}</td><td>${esc(i.name ?? '…')}${i.false_positive ? ' (false positive)' : ''}</td>`

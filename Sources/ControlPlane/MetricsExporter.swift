@@ -36,6 +36,8 @@ public final class MetricsExporter: Sendable {
         ("holon_sidecar_samples_total", "Samples the live loop read."),
         ("holon_sidecar_unparsed_samples_total", "Samples the live loop could not parse."),
         ("holon_incidents_total", "Incidents opened."),
+        ("holon_unexplained_crossings_total", "Drift crossings that faded with nothing to attribute (not incidents)."),
+        ("holon_false_positives_total", "Incidents whose rules were found hitting legitimate users, and released."),
     ]
     static let gaugeHelp: [(String, String)] = [
         ("holon_incidents_open", "Incidents open now."),
@@ -84,6 +86,8 @@ public final class MetricsExporter: Sendable {
             set("holon_sidecar_samples_total", UInt64(sidecar.samples))
             set("holon_sidecar_unparsed_samples_total", UInt64(sidecar.unparsed))
             set("holon_incidents_total", UInt64(sidecar.incidents))
+            set("holon_unexplained_crossings_total", UInt64(max(0, sidecar.unexplainedCrossings)))
+            set("holon_false_positives_total", UInt64(max(0, sidecar.falsePositives)))
             s.gauges["holon_incidents_open"]?.set(to: Double(sidecar.openIncidents))
             s.gauges["holon_sidecar_rules"]?.set(to: Double(sidecar.rulesInstalled))
             s.gauges["holon_filter_rules"]?.set(to: Double(rules.count))

@@ -18,7 +18,12 @@ struct MetricsTotalsTests {
             $0.stats.counted = 4321
             $0.stats.observedDrops = 8765
         }
-        let text = MetricsExporter().render(filter: filter.filterStats(), sidecar: state.stats, rules: filter.filterRules, counters: filter.ruleCounters())
+        var stats = state.stats
+        stats.unexplainedCrossings = 13
+        stats.falsePositives = 2
+        let text = MetricsExporter().render(filter: filter.filterStats(), sidecar: stats, rules: filter.filterRules, counters: filter.ruleCounters())
+        #expect(value(text, "holon_unexplained_crossings_total") == 13)
+        #expect(value(text, "holon_false_positives_total") == 2)
         #expect(value(text, "holon_filter_counted_total") == 4321)
         #expect(value(text, "holon_filter_observed_drops_total") == 8765)
     }
