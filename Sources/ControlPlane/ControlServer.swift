@@ -105,9 +105,8 @@ public enum ControlServer {
                 if let refusal = access.refusal(request) { return try error(refusal) }
                 do {
                     let id = try RuleChange.ruleID(context.parameters.get("id"))
-                    // The table change takes the filter's file lock: off the event loop.
-                    let outcome = try await Task.detached { try change.apply(to: id, in: filter) }.value
-                    return try json(outcome)
+                    // Under the filter's file lock: it waits at most for a write of the sidecar's.
+                    return try json(try change.apply(to: id, in: filter))
                 } catch let refusal as RuleChange.Refusal {
                     return try error(refusal)
                 }
