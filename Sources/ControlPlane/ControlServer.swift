@@ -3,24 +3,45 @@ import Foundation
 import Hummingbird
 import Logging
 import Rules
+import ServiceLifecycle
 import Sidecar
 
 /// The HTTP face of the live loop:
 ///
 /// | route | what |
 /// |---|---|
-/// | `GET /` | the dashboard |
+/// | `GET /` | the dashboard, the current state already in it |
 /// | `GET /metrics` | Prometheus text format |
 /// | `GET /api/status` | filter and loop counters, calibration, uptime |
-/// | `GET /api/rules` | the filter's table with per-rule counters and owner |
+/// | `GET /api/rules` | the filter's table: counters, owner, age, TTL left, incident |
 /// | `GET /api/incidents` | incidents, newest first |
+/// | `GET /api/history` | the traffic time series, oldest first (`?minutes=N`, `?since_ms=T`) |
+/// | `GET /api/impact` | what the filter costs legitimate traffic |
+/// | `GET /api/snapshot` | all of the above the dashboard shows, in one object (`?minutes=N` of history, `?events=false`) |
 /// | `GET /api/events` | server-sent events: the kept events, then each new one (`?follow=false`: only the kept ones) |
+/// | `POST /api/rules/{id}/release` | take a live-loop rule out now (`holon rules release`) |
+/// | `POST /api/rules/{id}/pin` | keep a live-loop rule past its TTL (`holon rules pin`) |
+///
+/// Every GET route answers HEAD; a known path asked with another method gets 405 and `Allow`.
+/// Errors are `{"error": "one line"}`.
 public enum ControlServer {
-    public static func router(state: ControlState, filter: any FilterSource, metrics: MetricsExporter) -> Router<BasicRequestContext> {
-        let router = Router()
+    /// How long a connection may sit without a complete request (or between requests) before
+    /// the server closes it: slow or abandoned clients cannot hold connections forever.
+    public static let defaultIdleTimeout: Duration = .seconds(15)
+
+    public static func router(state: ControlState, filter: any FilterSource, metrics: MetricsExporter,
+                              access: ControlAccess = ControlAccess()) -> Router<BasicRequestContext> {
+        var routes = RouteTable()
+        for (path, method) in [("/", HTTPRequest.Method.get), ("/metrics", .get), ("/api/status", .get), ("/api/rules", .get),
+                               ("/api/incidents", .get), ("/api/history", .get), ("/api/impact", .get), ("/api/snapshot", .get),
+                               ("/api/events", .get), ("/api/rules/:id/release", .post), ("/api/rules/:id/pin", .post)] {
+            routes.add(path, method)
+        }
+        let router = Router(options: .autoGenerateHeadEndpoints)
+        router.add(middleware: MethodCheck(routes: routes))
         router.get("/") { _, _ in
-            Response(status: .ok, headers: [.contentType: "text/html; charset=utf-8"],
-                     body: .init(byteBuffer: ByteBuffer(string: Dashboard.html)))
+            let page = Dashboard.page(snapshot: try snapshot(state: state, filter: filter, metrics: metrics, minutes: Dashboard.chartMinutes))
+            return Response(status: .ok, headers: [.contentType: "text/html; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: page)))
         }
         router.get("/metrics") { _, _ in
             let text = metrics.render(filter: filter.filterStats(), sidecar: state.stats, rules: filter.filterRules,
@@ -28,33 +49,68 @@ public enum ControlServer {
             return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
                             body: .init(byteBuffer: ByteBuffer(string: text)))
         }
-        router.get("/api/status") { _, _ in
-            try json(StatusBody(uptime_s: Date().timeIntervalSince(state.startedAt), sidecar: state.stats,
-                                calibration: state.calibration, filter: filter.filterStats(), rules: filter.filterRules.count))
-        }
-        router.get("/api/rules") { _, _ in
-            let counters = filter.ruleCounters()
-            let base = metrics.sidecarRuleBase
-            return try json(filter.filterRules.map { r in
-                RuleBody(id: r.id, rule: SidecarEvent.short(r), name: r.name, owner: r.id >= base ? "sidecar" : "operator",
-                         ttl_s: r.ttlSeconds, created_ns: r.createdAt, explanation: r.explanation,
-                         hits: counters[r.id]?.hits ?? 0, drops: counters[r.id]?.drops ?? 0)
-            })
-        }
+        router.get("/api/status") { _, _ in try json(status(state: state, filter: filter)) }
+        router.get("/api/rules") { _, _ in try json(rules(state: state, filter: filter, metrics: metrics)) }
         router.get("/api/incidents") { _, _ in try json(state.incidents) }
+        router.get("/api/history") { request, _ in
+            let q = request.uri.queryParameters
+            var since = Int64.min
+            if let m = q.get("minutes") {
+                guard let minutes = Double(m), minutes > 0, minutes <= 1440 else {
+                    return try error(.badRequest, "minutes must be a number above 0 and at most 1440, got '\(m)'")
+                }
+                since = Int64(Date().timeIntervalSince1970 * 1000 - minutes * 60_000)
+            }
+            if let t = q.get("since_ms") {
+                guard let ms = Int64(t) else { return try error(.badRequest, "since_ms must be Unix milliseconds, got '\(t)'") }
+                since = max(since, ms)
+            }
+            return try json(state.history(since: since))
+        }
+        router.get("/api/impact") { _, _ in try json(impact(state: state, filter: filter)) }
+        router.get("/api/snapshot") { request, _ in
+            // The dashboard polls this every second: it asks for its chart's window and no events
+            // (it has the stream for those).
+            let q = request.uri.queryParameters
+            var minutes: Double?
+            if let m = q.get("minutes") {
+                guard let v = Double(m), v > 0, v <= 1440 else {
+                    return try error(.badRequest, "minutes must be a number above 0 and at most 1440, got '\(m)'")
+                }
+                minutes = v
+            }
+            guard let events = q.get("events").map({ ["true": true, "false": false][$0] }) ?? true else {
+                return try error(.badRequest, "events must be true or false, got '\(q.get("events") ?? "")'")
+            }
+            return try json(snapshot(state: state, filter: filter, metrics: metrics, minutes: minutes, events: events))
+        }
+        let eventHeaders: HTTPFields = [.contentType: "text/event-stream", .cacheControl: "no-cache"]
+        // HEAD must not subscribe: the stream it would open is never read.
+        router.head("/api/events") { _, _ in Response(status: .ok, headers: eventHeaders) }
         router.get("/api/events") { request, _ in
             let follow = request.uri.queryParameters.get("follow") != "false"
-            let headers: HTTPFields = [.contentType: "text/event-stream", .cacheControl: "no-cache"]
             guard follow else {
                 let text = state.recentEvents.map { "data: \($0)\n\n" }.joined()
-                return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: text)))
+                return Response(status: .ok, headers: eventHeaders, body: .init(byteBuffer: ByteBuffer(string: text)))
             }
             let (replay, stream) = state.subscribe()
-            return Response(status: .ok, headers: headers, body: ResponseBody { writer in
+            return Response(status: .ok, headers: eventHeaders, body: ResponseBody { writer in
                 for line in replay { try await writer.write(ByteBuffer(string: "data: \(line)\n\n")) }
                 for await line in stream { try await writer.write(ByteBuffer(string: "data: \(line)\n\n")) }
                 try await writer.finish(nil)
             })
+        }
+        for change in RuleChange.allCases {
+            router.post("/api/rules/:id/\(change.rawValue)") { request, context in
+                if let refusal = access.refusal(request) { return try error(refusal) }
+                do {
+                    let id = try RuleChange.ruleID(context.parameters.get("id"))
+                    // Under the filter's file lock: it waits at most for a write of the sidecar's.
+                    return try json(try change.apply(to: id, in: filter))
+                } catch let refusal as RuleChange.Refusal {
+                    return try error(refusal)
+                }
+            }
         }
         return router
     }
@@ -62,41 +118,54 @@ public enum ControlServer {
     /// The server on `host:port` (run it in a ServiceGroup, or with `runService()`);
     /// `onListening` gets the bound port once it listens.
     public static func application(host: String, port: Int, state: ControlState, filter: any FilterSource,
-                                   metrics: MetricsExporter,
+                                   metrics: MetricsExporter, access: ControlAccess? = nil,
+                                   idleTimeout: Duration = defaultIdleTimeout,
                                    onListening: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol {
         var logger = Logger(label: "holon.http")
         logger.logLevel = .warning
-        return Application(router: router(state: state, filter: filter, metrics: metrics),
+        let access = access ?? ControlAccess(loopback: ControlAccess.isLoopback(host: host))
+        let (seconds, atto) = idleTimeout.components
+        let idleNs = seconds * 1_000_000_000 + atto / 1_000_000_000
+        return Application(router: router(state: state, filter: filter, metrics: metrics, access: access),
+                           server: .http1(configuration: .init(idleTimeout: .nanoseconds(idleNs))),
                            configuration: .init(address: .hostname(host, port: port)),
+                           services: [CounterWatch(filter: filter, metrics: metrics)],
                            onServerRunning: { channel in await onListening(channel.localAddress?.port ?? port) },
                            logger: logger)
     }
 
-    static func json<T: Encodable>(_ value: T) throws -> Response {
+    static func encoded<T: Encodable>(_ value: T) throws -> Data {
         let e = JSONEncoder()
         e.outputFormatting = [.sortedKeys]
-        return Response(status: .ok, headers: [.contentType: "application/json"],
-                        body: .init(byteBuffer: ByteBuffer(data: try e.encode(value))))
+        return try e.encode(value)
     }
 
-    /// Every key is always there: absent values are null.
-    struct StatusBody: Encodable {
-        var uptime_s: Double
-        var sidecar: SidecarStats
-        @NullWhenAbsent var calibration: [String: Double]?
-        @NullWhenAbsent var filter: DataplaneStats?
-        var rules: Int
+    static func json<T: Encodable>(_ value: T, status: HTTPResponse.Status = .ok) throws -> Response {
+        Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(data: try encoded(value))))
     }
 
-    struct RuleBody: Encodable {
-        var id: UInt32
-        var rule: String
-        @NullWhenAbsent var name: String?
-        var owner: String
-        @NullWhenAbsent var ttl_s: UInt32?
-        @NullWhenAbsent var created_ns: UInt64?
-        @NullWhenAbsent var explanation: String?
-        var hits: UInt64
-        var drops: UInt64
+    /// `{"error": "…"}` with `status`.
+    static func error(_ status: HTTPResponse.Status, _ message: String) throws -> Response {
+        var r = try json(["error": message], status: status)
+        if status == .unauthorized { r.headers[.wwwAuthenticate] = "Bearer" }
+        return r
+    }
+
+    static func error(_ refusal: RuleChange.Refusal) throws -> Response { try error(refusal.status, refusal.message) }
+}
+
+/// Reads the rules' counters once a second, so the per-owner totals of `/metrics` keep the
+/// drops of rules retired between two scrapes (the filter forgets a rule's counters with it).
+struct CounterWatch: Service {
+    let filter: any FilterSource
+    let metrics: MetricsExporter
+
+    func run() async throws {
+        try? await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                metrics.observe(rules: filter.filterRules, counters: filter.ruleCounters())
+                try await Task.sleep(for: .seconds(1))
+            }
+        }
     }
 }

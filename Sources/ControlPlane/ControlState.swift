@@ -16,6 +16,8 @@ public struct IncidentSummary: Sendable, Codable, Hashable {
     public var rules: [String] = []
     /// Rules refused by a guardrail, with why.
     @NullWhenAbsent public var refused: String? = nil
+    /// Why its rules were judged to hit legitimate users and released, when they were.
+    @NullWhenAbsent public var false_positive: String? = nil
 }
 
 /// What the control plane knows of the live loop. The sidecar's thread writes it through
@@ -27,29 +29,42 @@ public final class ControlState: Sendable {
         var calibration: [String: Double]?
         var events: [String] = []
         var incidents: [Int: IncidentSummary] = [:]
+        /// Which incident each sidecar rule was installed for (the `installed` events).
+        var ruleIncident: [UInt32: Int] = [:]
+        var history: TrafficHistory
         var subscribers: [Int: AsyncStream<String>.Continuation] = [:]
         var nextSubscriber = 0
     }
 
-    let inner = Mutex(Inner())
+    let inner: Mutex<Inner>
     /// Events kept for late subscribers and `/api/events?follow=false`.
     public let keepEvents: Int
     /// Incidents kept (the newest).
     public let keepIncidents: Int
     public let startedAt = Date()
 
-    public init(keepEvents: Int = 500, keepIncidents: Int = 200) {
+    /// Points of the traffic history kept: one per heartbeat (a second), 10 minutes by default.
+    public let keepHistory: Int
+
+    public init(keepEvents: Int = 500, keepIncidents: Int = 200, keepHistory: Int = 600) {
         self.keepEvents = keepEvents
         self.keepIncidents = keepIncidents
+        self.keepHistory = keepHistory
+        inner = Mutex(Inner(history: TrafficHistory(capacity: keepHistory)))
     }
 
-    /// Takes one event of the live loop (thread-safe; never blocks on readers).
-    public func record(_ event: SidecarEvent) {
-        let line = event.json
+    /// Takes one event of the live loop (thread-safe; never blocks on readers) and returns it as
+    /// the JSON line the API shows, stamped with `at`.
+    @discardableResult
+    public func record(_ event: SidecarEvent, at date: Date = Date()) -> String {
+        let line = EventStamp.stamp(event.json, at: date)
         inner.withLock { s in
             switch event {
             case .heartbeat(let stats):
                 s.stats = stats
+                s.history.append(TrafficPoint(time_ms: Int64((date.timeIntervalSince1970 * 1000).rounded()), pps: stats.filterPps,
+                                              drop_pps: stats.filterDropPps, open_incidents: stats.openIncidents,
+                                              rules: stats.rulesInstalled))
             case .calibrated(let open, let close, let pps):
                 s.calibration = ["open_threshold": open, "close_threshold": close, "baseline_pps": pps]
                 s.stats.warmedUp = true
@@ -58,6 +73,7 @@ public final class ControlState: Sendable {
                 if s.incidents.count > keepIncidents, let oldest = s.incidents.keys.min() { s.incidents[oldest] = nil }
             case .installed(let id, let rules, _):
                 s.incidents[id]?.rules += rules.map(SidecarEvent.short)
+                for r in rules { s.ruleIncident[r.id] = id }
             case .proposed(let id, let rules):
                 s.incidents[id]?.rules += rules.map { "(dry run) " + SidecarEvent.short($0) }
             case .refused(let id, _, let reason):
@@ -67,14 +83,24 @@ public final class ControlState: Sendable {
                 s.incidents[i.id]?.name = i.name
                 s.incidents[i.id]?.estimated_pps = i.estimatedPps
                 s.incidents[i.id]?.distinct_sources = i.distinctSources
-            case .removed, .adopted, .notice:
+                s.incidents[i.id]?.false_positive = i.falsePositive
+            case .removed(let ids, _):
+                for id in ids { s.ruleIncident[id] = nil }
+            case .adopted, .notice:
                 break
             }
             s.events.append(line)
             if s.events.count > keepEvents { s.events.removeFirst(s.events.count - keepEvents) }
             for c in s.subscribers.values { c.yield(line) }
         }
+        return line
     }
+
+    /// The traffic history, oldest first; `since` (Unix ms) keeps the points at or after it.
+    public func history(since: Int64 = .min) -> [TrafficPoint] { inner.withLock { $0.history.points(since: since) } }
+
+    /// The incident a sidecar rule was installed for, when this run installed it.
+    public func incident(ofRule id: UInt32) -> Int? { inner.withLock { $0.ruleIncident[id] } }
 
     public var stats: SidecarStats { inner.withLock { $0.stats } }
     public var calibration: [String: Double]? { inner.withLock { $0.calibration } }

@@ -1,7 +1,23 @@
-/// The dashboard: one self-contained page (no external assets) that polls `/api/status`,
-/// `/api/rules` and `/api/incidents` every second and follows `/api/events` (`/?events=0`: the
-/// kept events once, no stream).
+import Foundation
+
+/// The dashboard: one self-contained page (no external assets). The server puts the current
+/// state (``ControlServer/Snapshot``, the same object as `/api/snapshot`) into the page, and the
+/// page renders it before it asks for anything, so a headless screenshot of `/` shows numbers,
+/// rules and the chart at once. Then it follows `/api/events` and polls `/api/snapshot` every
+/// second (`/?events=0`: polling only, no stream).
 enum Dashboard {
+    /// The minutes of history the chart shows (the page's `windowMs`).
+    static let chartMinutes = 5.0
+
+    /// The page with `snapshot` in it.
+    static func page(snapshot: ControlServer.Snapshot) -> String {
+        // JSON cannot hold "<" outside strings and \u003c means the same inside them: so the
+        // text cannot end the script element it sits in, whatever a rule or event says.
+        let data = (try? ControlServer.encoded(snapshot)) ?? Data("null".utf8)
+        let json = String(decoding: data, as: UTF8.self).replacingOccurrences(of: "<", with: "\\u003c")
+        return html.replacingOccurrences(of: "/*SNAPSHOT*/null", with: json)
+    }
+
     static let html = #"""
 <!doctype html>
 <html lang="en">
@@ -30,7 +46,9 @@ enum Dashboard {
   th { color:var(--dim); font-weight:normal; font-size:12px; }
   td.rule { font-family:ui-monospace, monospace; font-size:12px; }
   td.num { text-align:right; }
+  .note { color:var(--dim); font-size:12px; }
   #log { font-family:ui-monospace, monospace; font-size:12px; max-height:220px; overflow:auto; white-space:pre-wrap; color:var(--dim); }
+  button { background:#263241; color:var(--text); border:1px solid #34465a; border-radius:4px; font-size:12px; padding:1px 6px; cursor:pointer; }
   .legend span { margin-right:1em; } .sw { display:inline-block; width:10px; height:10px; border-radius:2px; margin-right:4px; }
 </style>
 </head>
@@ -41,85 +59,126 @@ enum Dashboard {
   <div class="card"><div class="label">dropped / s</div><div class="value" id="dps">–</div></div>
   <div class="card"><div class="label">incidents open / total</div><div class="value" id="incidents">–</div></div>
   <div class="card"><div class="label">rules (sidecar / all)</div><div class="value" id="rules">–</div></div>
-  <section><h2>traffic through the filter, last 2 minutes</h2>
+  <section><h2>traffic through the filter, last 5 minutes</h2>
     <canvas id="chart" width="1200" height="160"></canvas>
-    <div class="legend"><span><i class="sw" style="background:var(--pass)"></i>passed</span><span><i class="sw" style="background:var(--drop)"></i>dropped</span></div>
+    <div class="legend"><span><i class="sw" style="background:var(--pass)"></i>passed</span><span><i class="sw" style="background:var(--drop)"></i>dropped</span><span id="chart-span" class="note"></span></div>
   </section>
   <section><h2>incidents</h2><table id="incident-table"><thead><tr><th>#</th><th>opened</th><th>attack</th><th class="num">pps</th><th class="num">sources</th><th>rules</th></tr></thead><tbody></tbody></table></section>
-  <section><h2>rules in the filter</h2><table id="rule-table"><thead><tr><th>id</th><th>owner</th><th>rule</th><th class="num">hits</th><th class="num">drops</th></tr></thead><tbody></tbody></table></section>
+  <section><h2>rules in the filter</h2><table id="rule-table"><thead><tr><th>id</th><th>owner</th><th>incident</th><th>rule</th><th class="num">age</th><th class="num">expires in</th><th class="num">hits</th><th class="num">drops</th><th></th></tr></thead><tbody></tbody></table></section>
+  <section><h2>impact on legitimate traffic</h2>
+    <div id="impact-summary"></div>
+    <table id="destination-table"><thead><tr><th>destination</th><th class="num">drops</th><th>rules</th></tr></thead><tbody></tbody></table>
+    <div id="false-positives" class="note"></div>
+  </section>
   <section><h2>events</h2><div id="log"></div></section>
 </main>
+<script id="snapshot" type="application/json">/*SNAPSHOT*/null</script>
 <script>
-const history = [];   // {t, passed, dropped} per second
-let last = null;
 const fmt = n => n == null ? '–' : Math.round(n).toLocaleString('en-US');
 const esc = s => String(s ?? '').replace(/[&<>"]/g, c => ({'&':'&amp;','<':'&lt;','>':'&gt;','"':'&quot;'}[c]));
+const $ = id => document.getElementById(id);
+const span = s => s == null ? '–' : s < 90 ? `${Math.round(s)} s` : s < 5400 ? `${Math.round(s / 60)} min`
+  : s < 172800 ? `${(s / 3600).toFixed(1)} h` : `${Math.round(s / 86400)} d`;
+const clock = ms => new Date(ms).toLocaleTimeString('en-GB');
+const windowMs = 5 * 60 * 1000;
+let history = [];   // TrafficPoint, oldest first
 
-async function getJSON(path) { const r = await fetch(path, {cache: 'no-store'}); return r.json(); }
+// The whole page from one snapshot (the server's, then /api/snapshot's).
+function render(snap) {
+  const status = snap.status, s = status.sidecar;
+  history = snap.history.filter(p => p.time_ms >= status.time_ms - windowMs);
+  const last = history[history.length - 1];
+  $('pps').textContent = fmt(last ? last.pps : s.filterPps);
+  $('dps').textContent = fmt(last ? last.drop_pps : s.filterDropPps);
+  $('incidents').textContent = `${s.openIncidents} / ${s.incidents}`;
+  $('rules').textContent = `${s.rulesInstalled} / ${status.rules}`;
+  $('uptime').textContent = `up ${span(status.uptime_s)} · ${fmt(s.samples)} samples`
+    + (s.unexplainedCrossings ? ` · ${fmt(s.unexplainedCrossings)} drift crossing(s) with nothing to blame` : '');
+  const st = $('state');
+  st.textContent = !s.warmedUp ? 'learning normal traffic' : (s.openIncidents > 0 ? 'under attack: mitigating' : 'watching');
+  st.className = !s.warmedUp ? '' : (s.openIncidents > 0 ? 'incident' : 'armed');
+  document.querySelector('#rule-table tbody').innerHTML = snap.rules.map(r =>
+    `<tr><td>${r.id}</td><td>${r.owner}${r.pinned ? ' (pinned)' : ''}</td><td>${r.incident == null ? '' : '#' + r.incident}</td>`
+    + `<td class="rule" title="${esc(r.explanation)}">${esc(r.rule)}</td><td class="num">${span(r.age_s)}</td>`
+    + `<td class="num">${r.expires_in_s == null ? 'no TTL' : r.expires_in_s === 0 ? 'expired' : span(r.expires_in_s)}</td><td class="num">${fmt(r.hits)}</td><td class="num">${fmt(r.drops)}</td>`
+    + `<td>${r.owner === 'sidecar' ? `<button data-id="${r.id}" data-do="release">release</button>${r.pinned ? '' : ` <button data-id="${r.id}" data-do="pin">pin</button>`}` : ''}</td></tr>`).join('');
+  document.querySelector('#incident-table tbody').innerHTML = snap.incidents.map(i =>
+    `<tr><td>${i.id}</td><td>${clock(i.opened_at_ns / 1e6)}${i.closed_at_ns ? '' : ' (open)'}</td><td>${esc(i.name ?? '…')}${i.false_positive ? ' (false positive)' : ''}</td>`
+    + `<td class="num">${fmt(i.estimated_pps)}</td><td class="num">${fmt(i.distinct_sources)}</td>`
+    + `<td class="rule">${i.rules.map(esc).join('<br>')}${i.refused ? '<br>not installed: ' + esc(i.refused) : ''}</td></tr>`).join('');
+  const im = snap.impact;
+  $('impact-summary').textContent = im.dropped_share == null ? 'no packets seen yet'
+    : `${(im.dropped_share * 100).toFixed(2)} % of all packets dropped · ${im.false_positives} incident(s) found hitting legitimate users and released`;
+  document.querySelector('#destination-table tbody').innerHTML = im.drops_by_destination.map(d =>
+    `<tr><td>${esc(d.destination)}</td><td class="num">${fmt(d.drops)}</td><td>${d.rules.join(', ')}</td></tr>`).join('');
+  $('false-positives').innerHTML = im.false_positive_incidents.map(f => `false positive #${f.incident}: ${esc(f.reason)}`).join('<br>');
+  draw(status.time_ms);
+  snap.events.forEach(showEvent);
+}
+
+function draw(now) {
+  const c = $('chart'), g = c.getContext('2d');
+  const w = c.width, h = c.height;
+  g.clearRect(0, 0, w, h);
+  const max = Math.max(1, ...history.map(p => p.pps));
+  const bw = Math.max(1, w / (windowMs / 1000));
+  for (const p of history) {
+    const x = w - (now - p.time_ms) / windowMs * w - bw;
+    const dropped = Math.min(p.drop_pps, p.pps), passed = Math.max(0, p.pps - dropped);
+    const hp = passed / max * (h - 14), hd = dropped / max * (h - 14);
+    g.fillStyle = '#4fb477'; g.fillRect(x, h - hp, bw, hp);
+    g.fillStyle = '#e5534b'; g.fillRect(x, h - hp - hd, bw, hd);
+  }
+  g.fillStyle = '#7d8a99'; g.font = '11px sans-serif'; g.fillText(fmt(max) + ' pps', 4, 11);
+  $('chart-span').textContent = history.length ? `since ${clock(history[0].time_ms)}` : 'no heartbeat yet';
+}
+
+const seen = new Set();   // event lines already shown (the stream replays the kept ones)
+function showEvent(text) {
+  if (seen.has(text)) return;
+  seen.add(text);
+  const e = JSON.parse(text);
+  if (e.event === 'heartbeat') return;
+  const line = document.createElement('div');
+  const what = e.rules ? e.rules.join('\n  ') : (e.name ?? e.message ?? e.reason ?? '');
+  line.textContent = `${e.time_ms ? clock(e.time_ms) + ' ' : ''}${e.event}${e.incident != null ? ' #' + e.incident : ''} ${what}`;
+  $('log').prepend(line);
+}
+
+// Release (a false positive: out now, not derived again for a while) or pin (kept past its TTL,
+// the operator's from then on): POST /api/rules/{id}/release|pin, with the token if the server
+// asks for one.
+document.querySelector('#rule-table').addEventListener('click', async ev => {
+  const b = ev.target.closest('button[data-do]');
+  if (!b) return;
+  const id = b.dataset.id, action = b.dataset.do;
+  if (!confirm(action === 'release' ? `Release rule ${id} now? Its match is not derived again for a while.`
+                                    : `Pin rule ${id}? It stays until removed with holon rules del ${id}.`)) return;
+  const post = token => fetch(`/api/rules/${id}/${action}`, {method: 'POST', headers: token ? {Authorization: 'Bearer ' + token} : {}});
+  let r = await post(sessionStorage.getItem('holon-token'));
+  if (r.status === 401) {
+    const token = prompt('Token (holon run --http-token):');
+    if (token) { sessionStorage.setItem('holon-token', token); r = await post(token); }
+  }
+  if (!r.ok) alert(`${action} ${id}: ${(await r.json().catch(() => ({}))).error ?? r.status}`);
+  refresh();
+});
 
 async function refresh() {
   try {
-    const [status, rules, incidents] = await Promise.all([getJSON('/api/status'), getJSON('/api/rules'), getJSON('/api/incidents')]);
-    const f = status.filter, s = status.sidecar, now = status.uptime_s;
-    if (f && last) {
-      const dt = Math.max(0.001, now - last.t);
-      const pps = (f.packets - last.packets) / dt, dps = (f.dropped - last.dropped) / dt;
-      document.getElementById('pps').textContent = fmt(pps);
-      document.getElementById('dps').textContent = fmt(dps);
-      history.push({passed: Math.max(0, pps - dps), dropped: Math.max(0, dps)});
-      if (history.length > 120) history.shift();
-      draw();
-    }
-    if (f) last = {t: now, packets: f.packets, dropped: f.dropped};
-    document.getElementById('incidents').textContent = `${s.openIncidents} / ${s.incidents}`;
-    document.getElementById('rules').textContent = `${s.rulesInstalled} / ${status.rules}`;
-    document.getElementById('uptime').textContent = `up ${Math.round(now)} s · ${fmt(s.samples)} samples`;
-    const st = document.getElementById('state');
-    st.textContent = !s.warmedUp ? 'learning normal traffic' : (s.openIncidents > 0 ? 'under attack: mitigating' : 'watching');
-    st.className = !s.warmedUp ? '' : (s.openIncidents > 0 ? 'incident' : 'armed');
-    document.querySelector('#rule-table tbody').innerHTML = rules.map(r =>
-      `<tr><td>${r.id}</td><td>${r.owner}</td><td class="rule" title="${esc(r.explanation)}">${esc(r.rule)}</td><td class="num">${fmt(r.hits)}</td><td class="num">${fmt(r.drops)}</td></tr>`).join('');
-    document.querySelector('#incident-table tbody').innerHTML = incidents.map(i =>
-      `<tr><td>${i.id}</td><td>${new Date(i.opened_at_ns / 1e6).toLocaleTimeString()}${i.closed_at_ns ? '' : ' (open)'}</td><td>${esc(i.name ?? '…')}</td><td class="num">${fmt(i.estimated_pps)}</td><td class="num">${fmt(i.distinct_sources)}</td><td class="rule">${i.rules.map(esc).join('<br>')}${i.refused ? '<br>not installed: ' + esc(i.refused) : ''}</td></tr>`).join('');
+    const r = await fetch(`/api/snapshot?minutes=${windowMs / 60000}${streaming ? '&events=false' : ''}`, {cache: 'no-store'});
+    render(await r.json());
   } catch (e) {
     console.error('refresh failed', e);
-    const st = document.getElementById('state');
-    st.textContent = 'disconnected'; st.className = '';
+    $('state').textContent = 'disconnected'; $('state').className = '';
   }
 }
 
-function draw() {
-  const c = document.getElementById('chart'), g = c.getContext('2d');
-  const w = c.width, h = c.height, n = 120, bw = w / n;
-  g.clearRect(0, 0, w, h);
-  const max = Math.max(1, ...history.map(p => p.passed + p.dropped));
-  history.forEach((p, i) => {
-    const x = (n - history.length + i) * bw;
-    const hp = p.passed / max * (h - 14), hd = p.dropped / max * (h - 14);
-    g.fillStyle = '#4fb477'; g.fillRect(x, h - hp, bw - 1, hp);
-    g.fillStyle = '#e5534b'; g.fillRect(x, h - hp - hd, bw - 1, hd);
-  });
-  g.fillStyle = '#7d8a99'; g.font = '11px sans-serif'; g.fillText(fmt(max) + ' pps', 4, 11);
-}
-
-const log = document.getElementById('log');
-function showEvent(m) {
-  const e = JSON.parse(m.data);
-  if (e.event === 'heartbeat') return;
-  const line = document.createElement('div');
-  const what = e.rules ? e.rules.join('\n  ') : (e.name ?? e.reason ?? '');
-  line.textContent = `${e.event}${e.incident != null ? ' #' + e.incident : ''} ${what}`;
-  log.prepend(line);
-}
-// Events as they happen; `?events=0` polls only (an open stream keeps a headless browser's
-// virtual clock from advancing).
-if (new URLSearchParams(location.search).get('events') !== '0') {
-  new EventSource('/api/events').onmessage = m => { showEvent(m); refresh(); };
-} else {
-  fetch('/api/events?follow=false').then(r => r.text()).then(t =>
-    t.split('\n\n').filter(x => x.startsWith('data: ')).forEach(x => showEvent({data: x.slice(6)})));
-}
-refresh();
+const initial = JSON.parse($('snapshot').textContent);
+if (initial) render(initial);
+// Events as they happen; `?events=0` polls only (and then the poll brings the events).
+const streaming = new URLSearchParams(location.search).get('events') !== '0';
+if (streaming) new EventSource('/api/events').onmessage = m => showEvent(m.data);
 setInterval(refresh, 1000);
 </script>
 </body>

@@ -12,6 +12,7 @@ public final class MetricsExporter: Sendable {
         var counters: [String: Counter] = [:]
         var gauges: [String: Gauge] = [:]
         var ruleSeries: [UInt32: (hits: Counter, drops: Counter)] = [:]
+        var owners = OwnerTotals()
     }
 
     let registry = PrometheusCollectorRegistry()
@@ -26,6 +27,8 @@ public final class MetricsExporter: Sendable {
         ("holon_filter_dropped_total", "Packets dropped (rules and rate limits)."),
         ("holon_filter_rate_limited_total", "Packets dropped by a rate limit."),
         ("holon_filter_matched_total", "Packets that matched a rule."),
+        ("holon_filter_counted_total", "Packets a count rule matched (passed)."),
+        ("holon_filter_observed_drops_total", "Packets observe mode would have dropped (passed)."),
         ("holon_filter_allowlisted_total", "Packets passed by the allowlist."),
         ("holon_filter_unparsed_total", "Packets the filter could not parse (passed)."),
         ("holon_filter_sampled_total", "Packets sampled to the ring buffer."),
@@ -33,6 +36,8 @@ public final class MetricsExporter: Sendable {
         ("holon_sidecar_samples_total", "Samples the live loop read."),
         ("holon_sidecar_unparsed_samples_total", "Samples the live loop could not parse."),
         ("holon_incidents_total", "Incidents opened."),
+        ("holon_unexplained_crossings_total", "Drift crossings that faded with nothing to attribute (not incidents)."),
+        ("holon_false_positives_total", "Incidents whose rules were found hitting legitimate users, and released."),
     ]
     static let gaugeHelp: [(String, String)] = [
         ("holon_incidents_open", "Incidents open now."),
@@ -50,6 +55,12 @@ public final class MetricsExporter: Sendable {
         }
     }
 
+    /// Takes the rules' counters between scrapes (the server does once a second), so drops of a
+    /// rule retired between two scrapes still reach its owner's total.
+    public func observe(rules: [Rule], counters: [UInt32: RuleCounters]) {
+        series.withLock { $0.owners.observe(rules: rules, counters: counters, sidecarBase: sidecarRuleBase) }
+    }
+
     /// The text a Prometheus server scrapes.
     public func render(filter: DataplaneStats?, sidecar: SidecarStats, rules: [Rule], counters: [UInt32: RuleCounters]) -> String {
         series.withLock { s in
@@ -65,6 +76,8 @@ public final class MetricsExporter: Sendable {
                 set("holon_filter_dropped_total", f.dropped)
                 set("holon_filter_rate_limited_total", f.rateLimited)
                 set("holon_filter_matched_total", f.matched)
+                set("holon_filter_counted_total", f.counted)
+                set("holon_filter_observed_drops_total", f.observedDrops)
                 set("holon_filter_allowlisted_total", f.allowlisted)
                 set("holon_filter_unparsed_total", f.unparsed)
                 set("holon_filter_sampled_total", f.sampled)
@@ -73,6 +86,8 @@ public final class MetricsExporter: Sendable {
             set("holon_sidecar_samples_total", UInt64(sidecar.samples))
             set("holon_sidecar_unparsed_samples_total", UInt64(sidecar.unparsed))
             set("holon_incidents_total", UInt64(sidecar.incidents))
+            set("holon_unexplained_crossings_total", UInt64(max(0, sidecar.unexplainedCrossings)))
+            set("holon_false_positives_total", UInt64(max(0, sidecar.falsePositives)))
             s.gauges["holon_incidents_open"]?.set(to: Double(sidecar.openIncidents))
             s.gauges["holon_sidecar_rules"]?.set(to: Double(sidecar.rulesInstalled))
             s.gauges["holon_filter_rules"]?.set(to: Double(rules.count))
@@ -98,6 +113,18 @@ public final class MetricsExporter: Sendable {
                 let c = counters[r.id] ?? RuleCounters(hits: 0, drops: 0)
                 pair.hits.reset(); pair.hits.increment(by: Int64(clamping: c.hits))
                 pair.drops.reset(); pair.drops.increment(by: Int64(clamping: c.drops))
+            }
+            // Per owner: every rule's drops, the retired ones' included, so the total never goes
+            // down when the sidecar takes a rule out.
+            s.owners.observe(rules: rules, counters: counters, sidecarBase: sidecarRuleBase)
+            for owner in OwnerTotals.owners {
+                let labels = [("owner", owner)]
+                let t = s.owners.total(owner)
+                for (name, value, help) in [("holon_owner_rule_hits_total", t.hits, "Packets the owner's rules matched, retired rules included."),
+                                            ("holon_owner_rule_drops_total", t.drops, "Packets the owner's rules dropped, retired rules included.")] {
+                    let c = registry.makeCounter(name: name, labels: labels, help: help)
+                    c.reset(); c.increment(by: Int64(clamping: value))
+                }
             }
             var buffer: [UInt8] = []
             registry.emit(into: &buffer)

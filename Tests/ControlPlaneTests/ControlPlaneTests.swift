@@ -19,11 +19,27 @@ final class FakeFilter: FilterSource {
         var stats = DataplaneStats()
         var rules: [Rule] = []
         var counters: [UInt32: RuleCounters] = [:]
+        /// Set: the state on disk does not describe the maps (verifiedTable throws it).
+        var stateProblem: String?
+        var changes = 0
     }
+    struct Problem: Error, CustomStringConvertible { var description: String }
     let state = Mutex(State())
     func filterStats() -> DataplaneStats? { state.withLock { $0.stats } }
     var filterRules: [Rule] { state.withLock { $0.rules } }
     func ruleCounters() -> [UInt32: RuleCounters] { state.withLock { $0.counters } }
+    func verifiedTable() throws -> [Rule] {
+        try state.withLock { s in
+            if let p = s.stateProblem { throw Problem(description: p) }
+            return s.rules
+        }
+    }
+    func changeTable(_ change: @escaping @Sendable ([Rule]) -> [Rule]) throws {
+        state.withLock { s in
+            s.rules = change(s.rules)
+            s.changes += 1
+        }
+    }
 }
 
 let operatorRule = Rule(id: 7, match: [.equals(.proto, 17), .equals(.dstPort, 9)], action: .drop, priority: 10)
@@ -149,7 +165,7 @@ struct ControlPlaneTests {
                 return try JSONSerialization.jsonObject(with: Data(r.body.utf8))
             }
             let status = try await json("/api/status") as? [String: Any]
-            #expect(Set(status?.keys.map { $0 } ?? []) == ["uptime_s", "sidecar", "calibration", "filter", "rules"])
+            #expect(Set(status?.keys.map { $0 } ?? []) == ["uptime_s", "sidecar", "calibration", "filter", "rules", "time_ms"])
             #expect((status?["rules"] as? Int) == 2)
             let rules = try await json("/api/rules") as? [[String: Any]]
             #expect(rules?.map { $0["owner"] as? String } == ["operator", "sidecar"])
@@ -171,17 +187,22 @@ struct ControlPlaneTests {
     }
 
     /// The dashboard as a browser renders it: headless Chromium (installed by scripts/setup)
-    /// against a live server.
-    @Test func dashboardRendersInABrowser() async throws {
+    /// against a live server, on `/` itself with its event stream open — the state is in the
+    /// page, so the DOM has it as soon as the page has loaded.
+    @Test(.timeLimit(.minutes(1))) func dashboardRendersInABrowser() async throws {
         let (state, filter) = filled()
-        try await withServer(ControlServer.router(state: state, filter: filter, metrics: MetricsExporter())) { port in
-            let dom = try await Task.detached { try chromiumDOM("http://127.0.0.1:\(port)/?events=0") }.value
+        try await withControlServer(state: state, filter: filter) { port in
+            let dom = try await offPool { try HeadlessBrowser.dom("http://127.0.0.1:\(port)/") }
             #expect(dom.contains(#"id="state" class="incident">under attack: mitigating"#), "state badge")
             #expect(dom.contains(#"id="rules">1 / 2"#))
             #expect(dom.contains("(rule (and (= proto tcp) (= tcp_flags syn))"))
             #expect(dom.contains("syn-flood"))
             #expect(dom.contains("99,500"))
-            #expect(dom.contains("<div>calibrated"))
+            #expect(dom.contains("<td>#1</td>"), "the rule's incident")
+            #expect(dom.contains("800,000"), "drops towards any destination")
+            #expect(dom.contains(#"<button data-id="1000000001" data-do="release">release</button> <button data-id="1000000001" data-do="pin">pin</button>"#))
+            #expect(!dom.contains(#"data-id="7""#), "no buttons on an operator's rule")
+            #expect(dom.range(of: #"<div>\d\d:\d\d:\d\d calibrated"#, options: .regularExpression) != nil, "events, stamped")
         }
     }
 }
@@ -191,20 +212,39 @@ func withServer(_ router: Router<BasicRequestContext>, _ body: @escaping @Sendab
     let bound = Mutex<Int?>(nil)
     let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
                           onServerRunning: { channel in bound.withLock { $0 = channel.localAddress?.port } })
+    try await withService(app, port: { bound.withLock { $0 } }, body)
+}
+
+/// Runs the control plane's own server (its configuration: idle timeout, services) on an
+/// ephemeral loopback port while `body` runs.
+func withControlServer(state: ControlState, filter: any FilterSource, metrics: MetricsExporter = MetricsExporter(),
+                       access: ControlAccess? = nil, idleTimeout: Duration = ControlServer.defaultIdleTimeout,
+                       _ body: @escaping @Sendable (Int) async throws -> Void) async throws {
+    let bound = Mutex<Int?>(nil)
+    let app = ControlServer.application(host: "127.0.0.1", port: 0, state: state, filter: filter, metrics: metrics, access: access,
+                                        idleTimeout: idleTimeout) { port in bound.withLock { $0 = port } }
+    // Open event streams end first, as `holon run` ends them: graceful shutdown waits for them.
+    try await withService(app, port: { bound.withLock { $0 } }, beforeShutdown: { state.finishSubscriptions() }, body)
+}
+
+func withService(_ app: some Service, port bound: @escaping @Sendable () -> Int?, beforeShutdown: @Sendable () -> Void = {},
+                 _ body: @escaping @Sendable (Int) async throws -> Void) async throws {
     let group = ServiceGroup(configuration: .init(services: [app], logger: Logger(label: "test")))
     try await withThrowingTaskGroup(of: Void.self) { tasks in
         tasks.addTask { try await group.run() }
         var port: Int?
         for _ in 0..<500 where port == nil {
             try await Task.sleep(for: .milliseconds(10))
-            port = bound.withLock { $0 }
+            port = bound()
         }
         do {
             try await body(try #require(port))
         } catch {
+            beforeShutdown()
             await group.triggerGracefulShutdown()
             throw error
         }
+        beforeShutdown()
         await group.triggerGracefulShutdown()
         try await tasks.waitForAll()
     }
@@ -214,18 +254,4 @@ func get(_ port: Int, _ path: String) async throws -> (status: Int, contentType:
     let (data, response) = try await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(port)\(path)")!)
     let http = response as! HTTPURLResponse
     return (http.statusCode, http.value(forHTTPHeaderField: "Content-Type") ?? "", String(decoding: data, as: UTF8.self))
-}
-
-/// The DOM after the page's scripts ran (virtual time, so timers fire without waiting).
-func chromiumDOM(_ url: String) throws -> String {
-    let p = Process()
-    p.executableURL = URL(fileURLWithPath: "/usr/bin/chromium")
-    p.arguments = ["--headless", "--no-sandbox", "--disable-gpu", "--virtual-time-budget=3000", "--dump-dom", url]
-    let out = Pipe()
-    p.standardOutput = out
-    p.standardError = FileHandle.nullDevice
-    try p.run()
-    let data = out.fileHandleForReading.readDataToEndOfFile()
-    p.waitUntilExit()
-    return String(decoding: data, as: UTF8.self)
 }

@@ -23,8 +23,10 @@ struct RunCommand: AsyncParsableCommand {
         (a later run adopts them and retires them at their TTL).
 
         While it runs, http://127.0.0.1:9477/ is the dashboard, /metrics the Prometheus
-        metrics, /api/status, /api/rules, /api/incidents JSON and /api/events server-sent events
-        (--http HOST:PORT to move it, --no-http to turn it off).
+        metrics, /api/status, /api/rules, /api/incidents, /api/history, /api/impact JSON and
+        /api/events server-sent events (--http HOST:PORT to move it, --no-http to turn it off).
+        POST /api/rules/ID/release and /api/rules/ID/pin do what `holon rules release|pin` do;
+        off loopback they need --http-token.
         """
     )
 
@@ -36,6 +38,9 @@ struct RunCommand: AsyncParsableCommand {
     @Flag(help: "Detect and report the rules it would install, without touching the filter.") var dryRun = false
     @Option(help: "Where the dashboard, /metrics and the API listen.") var http = "127.0.0.1:9477"
     @Flag(help: "No HTTP server.") var noHttp = false
+    @Option(help: ArgumentHelp("A token that rule changes over HTTP (release, pin) must bring as 'Authorization: Bearer TOKEN' (or set HOLON_HTTP_TOKEN); without one they are taken on a loopback address only.",
+                               valueName: "TOKEN"))
+    var httpToken: String?
     @Flag(help: "One JSON object per event and per second, instead of log lines.") var json = false
     @OptionGroup var target: TargetOptions
 
@@ -69,9 +74,10 @@ struct RunCommand: AsyncParsableCommand {
         let tty = isatty(1) != 0
         let control = ControlState()
         let emit: @Sendable (SidecarEvent) -> Void = { event in
-            control.record(event)
+            // The line the API shows: the event with its wall-clock time.
+            let line = control.record(event)
             if json {
-                print(event.json)
+                print(line)
             } else if case .heartbeat = event {
                 // The status line rewrites itself on a terminal; a log gets one every 10 s.
                 if tty {
@@ -92,8 +98,9 @@ struct RunCommand: AsyncParsableCommand {
             let (host, port) = try listenAddress()
             let quiet = json
             let listening = LoopThread()
+            let access = ControlAccess(token: httpToken ?? ProcessInfo.processInfo.environment["HOLON_HTTP_TOKEN"], loopback: ControlAccess.isLoopback(host: host))
             let app = ControlServer.application(host: host, port: port, state: control, filter: FollowingFilter(dp),
-                                                metrics: MetricsExporter(sidecarRuleBase: config.ruleIDBase)) { bound in
+                                                metrics: MetricsExporter(sidecarRuleBase: config.ruleIDBase), access: access) { bound in
                 if !quiet { print((tty ? "\r\u{1B}[2K" : "") + "dashboard: http://\(host):\(bound)/  metrics: http://\(host):\(bound)/metrics") }
                 listening.finish()
             }
@@ -194,4 +201,7 @@ final class FollowingFilter: FilterSource, @unchecked Sendable {
     func filterStats() -> DataplaneStats? { dataplane.filterStats() }
     var filterRules: [Rule] { dataplane.filterRules }
     func ruleCounters() -> [UInt32: RuleCounters] { dataplane.ruleCounters() }
+    // Release and pin over the API (`POST /api/rules/{id}/release|pin`) change the table here.
+    func verifiedTable() throws -> [Rule] { try dataplane.verifiedTable() }
+    func changeTable(_ change: @escaping @Sendable ([Rule]) -> [Rule]) throws { try dataplane.changeTable(change) }
 }

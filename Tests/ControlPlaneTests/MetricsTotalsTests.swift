@@ -1,0 +1,89 @@
+import ControlPlane
+import Dataplane
+import Foundation
+import Rules
+import Testing
+
+/// Issue 10 §7: per-owner totals that never go down, and the filter's counted and
+/// observed_drops counters.
+@Suite("Control plane: metrics totals")
+struct MetricsTotalsTests {
+    func value(_ text: String, _ series: String) -> Double? {
+        text.split(separator: "\n").first { $0.hasPrefix(series + " ") }.flatMap { Double($0.split(separator: " ").last!) }
+    }
+
+    @Test func countedAndObservedDropsAreExported() throws {
+        let (state, filter) = filled()
+        filter.state.withLock {
+            $0.stats.counted = 4321
+            $0.stats.observedDrops = 8765
+        }
+        var stats = state.stats
+        stats.unexplainedCrossings = 13
+        stats.falsePositives = 2
+        let text = MetricsExporter().render(filter: filter.filterStats(), sidecar: stats, rules: filter.filterRules, counters: filter.ruleCounters())
+        #expect(value(text, "holon_unexplained_crossings_total") == 13)
+        #expect(value(text, "holon_false_positives_total") == 2)
+        #expect(value(text, "holon_filter_counted_total") == 4321)
+        #expect(value(text, "holon_filter_observed_drops_total") == 8765)
+    }
+
+    @Test func ownerTotalsKeepRetiredRules() throws {
+        let (state, filter) = filled()
+        let metrics = MetricsExporter()
+        func scrape() -> String {
+            metrics.render(filter: filter.filterStats(), sidecar: state.stats, rules: filter.filterRules, counters: filter.ruleCounters())
+        }
+        let sidecarDrops = #"holon_owner_rule_drops_total{owner="sidecar"}"#
+        let operatorDrops = #"holon_owner_rule_drops_total{owner="operator"}"#
+        var text = scrape()
+        #expect(value(text, sidecarDrops) == 799_990)
+        #expect(value(text, operatorDrops) == 10)
+        #expect(value(text, #"holon_owner_rule_hits_total{owner="sidecar"}"#) == 799_990)
+
+        // The sidecar retires its rule: the filter forgets its counters, the total does not.
+        filter.state.withLock {
+            $0.rules = [operatorRule]
+            $0.counters[1_000_000_001] = nil
+        }
+        text = scrape()
+        #expect(value(text, sidecarDrops) == 799_990)
+        #expect(!text.contains(#"holon_rule_drops_total{id="1000000001""#), "the per-rule series still goes")
+
+        // A new rule adds to it; one that comes and goes between two scrapes too (the server
+        // observes once a second).
+        let next = Rule(id: 1_000_000_002, match: [.equals(.proto, 17)], action: .drop, ttlSeconds: 60)
+        filter.state.withLock {
+            $0.rules = [operatorRule, next]
+            $0.counters[next.id] = RuleCounters(hits: 10, drops: 10)
+        }
+        metrics.observe(rules: filter.filterRules, counters: filter.ruleCounters())
+        filter.state.withLock {
+            $0.rules = [operatorRule]
+            $0.counters[next.id] = nil
+        }
+        text = scrape()
+        #expect(value(text, sidecarDrops) == 800_000)
+
+        // An operator rule whose counters start again (its action changed) keeps its first life.
+        filter.state.withLock { $0.counters[7] = RuleCounters(hits: 3, drops: 3) }
+        text = scrape()
+        #expect(value(text, operatorDrops) == 13)
+        #expect(try promtool(text) == 0)
+    }
+
+    func promtool(_ text: String) throws -> Int32 {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/promtool")
+        p.arguments = ["check", "metrics"]
+        let input = Pipe()
+        p.standardInput = input
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        input.fileHandleForWriting.write(Data(text.utf8))
+        try input.fileHandleForWriting.close()
+        p.waitUntilExit()
+        return p.terminationStatus
+    }
+}
