@@ -25,7 +25,7 @@ public final class Sidecar {
 
     struct Owned {
         var rule: Rule
-        /// nil while its incident is open.
+        /// Its open incident; nil once that closed (held until `expiresAt`) or when adopted.
         var incident: Int?
         var expiresAt: UInt64?
         /// Found in the filter at start (an earlier run's).
@@ -156,11 +156,13 @@ public final class Sidecar {
                 waiting[inc.id] = nil
                 // A false positive's rules go at once: they were dropping real users.
                 let until = inc.falsePositive == nil ? now + UInt64(config.hold.components.seconds) * 1_000_000_000 : now
-                for (id, o) in owned where o.incident == inc.id {
+                let closing = owned.filter { $0.value.incident == inc.id }.map(\.key)
+                for id in closing {
                     owned[id]?.incident = nil
                     owned[id]?.expiresAt = until
                 }
                 onEvent(.closed(inc))
+                if inc.falsePositive == nil { try softenHeld(closing, onEvent) }
                 if let why = inc.falsePositive {
                     stats.falsePositives += 1
                     onEvent(.notice(kind: "false-positive", message: "incident \(inc.id) was a false positive: \(why); its rules are released and not derived again for \(detector.config.suppressReleased)"))
@@ -236,6 +238,25 @@ public final class Sidecar {
             if p.count > 1 { c.id = config.ruleIDBase &+ idShift &+ derivedID &* 32 &+ UInt32(k) }
             return c
         }
+    }
+
+    /// With its attack gone, a held rule only waits for the attack to resume: a drop becomes a
+    /// rate limit (``SidecarConfig/heldRate`` a second, a second's burst), so the few real
+    /// packets that share the attack's match pass during the hold, while a resumed flood is
+    /// still cut to a trickle until it is detected and the match derived again.
+    func softenHeld(_ ids: [UInt32], _ onEvent: (SidecarEvent) -> Void) throws(DataplaneError) {
+        let soften = Set(ids.filter { owned[$0]?.rule.action == .drop })
+        guard !soften.isEmpty, !config.dryRun else { return }
+        let limited = Action.rateLimit(pps: config.heldRate, burst: config.heldRate)
+        try dataplane.update { $0.map { r in
+            guard soften.contains(r.id) else { return r }
+            var s = r
+            s.action = limited
+            return s
+        } }
+        for id in soften { owned[id]?.rule.action = limited }
+        tableSeen = try? dataplane.fingerprint()
+        onEvent(.notice(kind: "held", message: "rule(s) \(soften.sorted().map(String.init).joined(separator: ", ")): attack gone, held for \(config.hold) as a rate limit of \(config.heldRate) pps"))
     }
 
     /// Drops a second since the rule went in: what a rule is worth when the budget is full.

@@ -17,6 +17,8 @@ public struct SidecarConfig: Sendable {
     /// How long a rule stays after its incident closes (the attack stopped being seen), so an
     /// attack that pauses and resumes meets the rule still in place.
     public var hold: Duration = .seconds(10)
+    /// Packets per second a held rule passes (its drop becomes this rate limit).
+    public var heldRate: UInt64 = 10
     /// Detect and derive, but leave the rule table alone: rules are reported as proposed (the
     /// filter's sampling is still set, or there would be nothing to see).
     public var dryRun = false

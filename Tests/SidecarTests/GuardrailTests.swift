@@ -121,6 +121,10 @@ struct GuardrailTests {
         try sidecar.handle([.closed(incident)], now: 10_000_000_000) { events.append($0) }
         try sidecar.expire(now: 14_000_000_000) { events.append($0) }
         #expect(Set(dp.rules.map(\.id)) == [7, 1_000_000_001], "held for 5 s after the close")
+        // The soak's finding: during the hold only real users send what the match covers, so the
+        // held rule passes a normal rate instead of dropping it.
+        #expect(dp.rules.first { $0.id == 1_000_000_001 }?.action == .rateLimit(pps: config.heldRate, burst: config.heldRate))
+        #expect(operatorRule.action == .drop && dp.rules.first { $0.id == 7 }?.action == .drop, "operators' rules untouched")
         try sidecar.expire(now: 15_000_000_001) { events.append($0) }
         #expect(dp.rules.map(\.id) == [7])
         guard case .removed(let ids, _)? = events.last else { Issue.record("no removal"); return }

@@ -128,10 +128,12 @@ struct BenchSoak: ParsableCommand {
         let drops = poller.deltas
         var legit: UInt64 = 0
         var legitSpans: [String] = []
+        var legitAfter = [UInt64](repeating: 0, count: attackStarts.count)
         for d in drops where d.wallNs > at(lead) && d.count > 0 {
             let inAttack = windows.contains { d.wallNs >= $0.0 && d.wallNs < $0.1 &+ 50_000_000 }
             if !inAttack {
                 legit += d.count
+                if let k = windows.lastIndex(where: { $0.0 <= d.wallNs }) { legitAfter[k] += d.count }
                 if legitSpans.count < 5 { legitSpans.append(String(format: "%.1f s: %llu", Double(d.wallNs &- start) / 1e9, d.count)) }
             }
         }
@@ -145,7 +147,7 @@ struct BenchSoak: ParsableCommand {
             let dropped = drops.filter { $0.wallNs >= from && $0.wallNs < to &+ UInt64(grace * 1e9) }.reduce(0) { $0 + $1.count }
             rows.append(SoakAttack(attack: phases[1 + 2 * k].name, start_s: s,
                                    mitigated_ms: mitigated.map { Double(Int64(bitPattern: $0 &- from)) / 1e6 },
-                                   dropped: dropped, sent: UInt64(rate * attackSeconds)))
+                                   dropped: dropped, sent: UInt64(rate * attackSeconds), legit_drops_after: legitAfter[k]))
         }
         let within = rows.filter { ($0.mitigated_ms ?? .infinity) <= 1_000 }.count
         let result = SoakResult(
@@ -158,10 +160,10 @@ struct BenchSoak: ParsableCommand {
         if json {
             printDataplaneJSON(result)
         } else {
-            var t = TextTable(["attack", "starts at", "mitigated after", "dropped / sent"])
+            var t = TextTable(["attack", "starts at", "mitigated after", "dropped / sent", "legit drops after"])
             for r in rows {
                 t.add([r.attack, String(format: "%.0f s", r.start_s), r.mitigated_ms.map { String(format: "%.0f ms", $0) } ?? "NOT MITIGATED",
-                       String(format: "%llu / %llu", r.dropped, r.sent)])
+                       String(format: "%llu / %llu", r.dropped, r.sent), String(r.legit_drops_after)])
             }
             print(t.render())
             print("")
@@ -183,6 +185,8 @@ struct SoakAttack: Encodable {
     let mitigated_ms: Double?
     let dropped: UInt64
     let sent: UInt64
+    /// Drops in the gap after this attack (only real users' traffic is sent then).
+    let legit_drops_after: UInt64
 }
 
 struct SoakResult: Encodable {
