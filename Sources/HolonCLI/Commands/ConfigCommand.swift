@@ -1,5 +1,6 @@
 import ArgumentParser
 import Config
+import ControlPlane
 import Foundation
 import Packets
 import Rules
@@ -50,7 +51,7 @@ func checkedConfig(_ path: String) throws -> HolonConfig {
     if c.protected.count > 32 { throw InputError("\(path): at most 32 protected prefixes (\(c.protected.count) given): summarise them") }
     if let listen = c.httpListen, c.httpToken == nil {
         let host = String(listen[..<(listen.lastIndex(of: ":") ?? listen.endIndex)])
-        if !["127.0.0.1", "::1", "[::1]", "localhost"].contains(host) {
+        if !ControlAccess.isLoopback(host: host) {
             throw InputError("\(path): http.listen \(listen) is reachable off this host: set http.token or http.token_env")
         }
     }

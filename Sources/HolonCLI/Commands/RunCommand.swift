@@ -73,7 +73,13 @@ struct RunCommand: AsyncParsableCommand {
         if noHttp { c.httpListen = nil }
         if let t = httpToken ?? ProcessInfo.processInfo.environment["HOLON_HTTP_TOKEN"] { c.httpToken = t }
         if json { c.log = .json }
-        if let h = c.httpListen { _ = try Self.listenAddress(h) }
+        if let h = c.httpListen {
+            let (host, _) = try Self.listenAddress(h)
+            // The API changes the filter: reachable from the network, it must ask who is asking.
+            if !ControlAccess.isLoopback(host: host) && c.httpToken == nil {
+                throw ValidationError("--http \(h) is reachable off this host: give --http-token (or HOLON_HTTP_TOKEN, or http.token in the config)")
+            }
+        }
         var targets: [(DataplaneOptions, Bool)]
         if target.interface != nil {
             targets = [(target.options, c.interfaces.first { $0.name == target.interface && $0.netns == target.netns }?.generic ?? false)]
