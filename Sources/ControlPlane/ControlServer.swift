@@ -93,7 +93,9 @@ public enum ControlServer {
                 let text = state.recentEvents.map { "data: \($0)\n\n" }.joined()
                 return Response(status: .ok, headers: eventHeaders, body: .init(byteBuffer: ByteBuffer(string: text)))
             }
-            let (replay, stream) = state.subscribe()
+            guard let (replay, stream) = state.subscribeIfRoom() else {
+                return try error(.serviceUnavailable, "\(state.maxStreams) event streams are open already; try again later, or poll /api/events?follow=false")
+            }
             return Response(status: .ok, headers: eventHeaders, body: ResponseBody { writer in
                 for line in replay { try await writer.write(ByteBuffer(string: "data: \(line)\n\n")) }
                 for await line in stream { try await writer.write(ByteBuffer(string: "data: \(line)\n\n")) }

@@ -46,7 +46,12 @@ public final class ControlState: Sendable {
     /// Points of the traffic history kept: one per heartbeat (a second), 10 minutes by default.
     public let keepHistory: Int
 
-    public init(keepEvents: Int = 500, keepIncidents: Int = 200, keepHistory: Int = 600) {
+    /// Event streams open at once, at most: each holds a connection and a buffer for as long
+    /// as its client likes, so their number is bounded like everything else here.
+    public let maxStreams: Int
+
+    public init(keepEvents: Int = 500, keepIncidents: Int = 200, keepHistory: Int = 600, maxStreams: Int = 64) {
+        self.maxStreams = maxStreams
         self.keepEvents = keepEvents
         self.keepIncidents = keepIncidents
         self.keepHistory = keepHistory
@@ -110,13 +115,24 @@ public final class ControlState: Sendable {
 
     /// The events kept so far, then every new one as it happens, until the consumer stops.
     public func subscribe() -> (replay: [String], stream: AsyncStream<String>) {
+        subscribe(limited: false)!
+    }
+
+    /// ``subscribe()``, or nil when ``maxStreams`` streams are open already.
+    public func subscribeIfRoom() -> (replay: [String], stream: AsyncStream<String>)? {
+        subscribe(limited: true)
+    }
+
+    private func subscribe(limited: Bool) -> (replay: [String], stream: AsyncStream<String>)? {
         let (stream, continuation) = AsyncStream<String>.makeStream(bufferingPolicy: .bufferingNewest(1024))
-        let (id, replay) = inner.withLock { s -> (Int, [String]) in
+        let taken = inner.withLock { s -> (Int, [String])? in
+            if limited && s.subscribers.count >= maxStreams { return nil }
             let id = s.nextSubscriber
             s.nextSubscriber += 1
             s.subscribers[id] = continuation
             return (id, s.events)
         }
+        guard let (id, replay) = taken else { return nil }
         continuation.onTermination = { [weak self] _ in
             _ = self?.inner.withLock { $0.subscribers.removeValue(forKey: id) }
         }
