@@ -107,6 +107,10 @@ public enum ControlServer {
                 if let refusal = access.refusal(request) { return try error(refusal) }
                 do {
                     let id = try RuleChange.ruleID(context.parameters.get("id"))
+                    // A released rule's counters go with it: the per-owner totals take them just
+                    // before, as a rule is often released while its attack is still dropped.
+                    // (Not inside the change: that runs under the filter's file lock.)
+                    metrics.observe(rules: filter.filterRules, counters: filter.ruleCounters())
                     // Under the filter's file lock: it waits at most for a write of the sidecar's.
                     return try json(try change.apply(to: id, in: filter))
                 } catch let refusal as RuleChange.Refusal {

@@ -38,6 +38,9 @@ final class FakeFilter: FilterSource {
         state.withLock { s in
             s.rules = change(s.rules)
             s.changes += 1
+            // As the filter does: a rule that left takes its counters with it.
+            let ids = Set(s.rules.map(\.id))
+            s.counters = s.counters.filter { ids.contains($0.key) }
         }
     }
 }
