@@ -110,6 +110,16 @@ struct RuleChangeTests {
         }
     }
 
+    /// The server decides from the address it listens on: on every address, no token, no change.
+    @Test func listeningOnEveryAddressNeedsAToken() async throws {
+        let (state, filter) = filled()
+        try await withControlServer(host: "0.0.0.0", state: state, filter: filter) { port in
+            let r = try await post(port, "/api/rules/1000000001/release")
+            #expect(r.status == 403)
+            #expect(filter.filterRules.count == 2)
+        }
+    }
+
     /// A page on another origin cannot make the operator's browser release a rule.
     @Test func crossOriginChangesAreRefused() async throws {
         let (state, filter) = filled()
