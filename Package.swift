@@ -22,6 +22,7 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.0.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.0.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.0.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
     ],
     targets: [
         // Bit-plane kernels with per-CPU dispatch (AVX-512 VPOPCNTDQ / AVX2 / POPCNT / baseline),
@@ -55,10 +56,13 @@ let package = Package(
             .product(name: "Prometheus", package: "swift-prometheus"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
+        // `holon run --config`: the YAML file an operator writes (Yams keeps every node's line and
+        // column, so each error points at its value).
+        .target(name: "Config", dependencies: ["Packets", .product(name: "Yams", package: "Yams")]),
         .executableTarget(
             name: "HolonCLI",
             dependencies: [
-                "Holon", "Packets", "Rules", "Traffic", "Detection", "Dataplane", "Lab", "Generator", "Sidecar", "ControlPlane",
+                "Holon", "Packets", "Rules", "Traffic", "Detection", "Dataplane", "Lab", "Generator", "Sidecar", "ControlPlane", "Config",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -76,6 +80,7 @@ let package = Package(
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
+        .testTarget(name: "ConfigTests", dependencies: ["Config", "Packets"]),
         .testTarget(name: "SidecarTests", dependencies: ["Sidecar", "Dataplane", "Detection", "Generator", "Lab", "Traffic", "Rules"]),
     ]
 )

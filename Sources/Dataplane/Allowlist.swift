@@ -3,27 +3,7 @@ import CLibBPF
 import Packets
 
 /// A source prefix that always passes, before any rule.
-public struct AllowPrefix: Sendable, Hashable, CustomStringConvertible {
-    public var address: IPAddress
-    public var length: UInt8
-
-    public init(_ address: IPAddress, length: UInt8) {
-        self.address = address
-        self.length = length
-    }
-
-    /// Parses `10.0.0.0/8`, `2001:db8::/32` or a bare address (a host prefix).
-    public init?(_ text: String) {
-        let parts = text.split(separator: "/", maxSplits: 1)
-        guard let a = IPAddress(String(parts[0])) else { return nil }
-        let maxLen: UInt8 = a.isV4 ? 32 : 128
-        let len = parts.count == 2 ? UInt8(parts[1]) : maxLen
-        guard let len, len <= maxLen else { return nil }
-        self.init(a, length: len)
-    }
-
-    public var description: String { "\(address)/\(length)" }
-}
+public typealias AllowPrefix = IPPrefix
 
 extension Dataplane {
     /// Adds source prefixes to the allowlist.

@@ -17,6 +17,7 @@ struct HolonCommand: AsyncParsableCommand {
             CaptureCommand.self,
             GenerateCommand.self,
             RunCommand.self,
+            ConfigCommand.self,
         ]
     )
 }

@@ -128,6 +128,10 @@ public final class Sidecar {
             stats.unparsed += 1
             return
         }
+        if !config.protected.isEmpty && !config.protected.contains(where: { $0.contains(f.dstIP) }) {
+            stats.outsideProtected += 1
+            return
+        }
         detector.ingest(f)
     }
 
@@ -168,10 +172,10 @@ public final class Sidecar {
 
     func install(_ detected: [DetectedRule], incident: Int, now: UInt64, _ onEvent: (SidecarEvent) -> Void) throws(DataplaneError) {
         let ttl = UInt32(clamping: detector.config.ruleTTL.components.seconds)
-        let rules = detected.map { d -> Rule in
+        let rules = detected.flatMap { d -> [Rule] in
             var r = d.rule(priority: detector.config.rulePriority, ttlSeconds: ttl, name: "holon-incident-\(incident)")
             r.id = config.ruleIDBase &+ idShift &+ d.id
-            return r
+            return scoped(r, derivedID: d.id)
         }
         if config.dryRun {
             onEvent(.proposed(incident: incident, rules))
@@ -218,6 +222,19 @@ public final class Sidecar {
                 return
             }
             throw error
+        }
+    }
+
+    /// A rule limited to the protected networks when it names no destination of its own: as is
+    /// with one prefix, one copy per prefix with several (ids `derived × 32 + k`).
+    func scoped(_ r: Rule, derivedID: UInt32) -> [Rule] {
+        let p = config.protected
+        guard !p.isEmpty, !r.predicates.contains(where: { $0.field == .dstIP }) else { return [r] }
+        return p.prefix(SidecarConfig.maxProtected).enumerated().map { k, prefix in
+            var c = r
+            c.predicates.append(.prefix(.dstIP, prefix.address, length: prefix.length))
+            if p.count > 1 { c.id = config.ruleIDBase &+ idShift &+ derivedID &* 32 &+ UInt32(k) }
+            return c
         }
     }
 

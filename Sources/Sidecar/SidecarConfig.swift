@@ -1,4 +1,5 @@
 import Detection
+import Packets
 import Rules
 
 /// How the live loop runs.
@@ -22,6 +23,11 @@ public struct SidecarConfig: Sendable {
     /// How long the sidecar waits for a new filter when its filter is detached under it, before
     /// it stops with the reason.
     public var reattachGrace: Duration = .seconds(10)
+    /// The networks defended (at most ``maxProtected``): samples to other destinations are not
+    /// learned or judged, and a rule without a destination of its own is limited to them (one
+    /// rule per prefix). Empty: every destination.
+    public var protected: [IPPrefix] = []
+    public static let maxProtected = 32
 
     public init() {}
 

@@ -38,6 +38,8 @@ public struct SidecarStats: Sendable, Codable, Hashable {
     public var incidents = 0
     /// Drift crossings that faded with nothing to blame: counted here, not as incidents.
     public var unexplainedCrossings = 0
+    /// Samples to destinations outside the protected networks: not learned, not judged.
+    public var outsideProtected = 0
     public var openIncidents = 0
     /// Incidents whose rules were found hitting real users and released.
     public var falsePositives = 0

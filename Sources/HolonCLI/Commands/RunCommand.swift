@@ -1,4 +1,5 @@
 import ArgumentParser
+import Config
 import ControlPlane
 import Dataplane
 import Foundation
@@ -30,13 +31,15 @@ struct RunCommand: AsyncParsableCommand {
         """
     )
 
-    @Option(help: "The filter samples one packet in this many.") var sampleEvery: UInt32 = 100
-    @Option(help: "Learning time before detection (e.g. 10s, 500ms).") var warmup = "10s"
-    @Option(help: "How long rules stay after their attack is last seen.") var hold = "10s"
-    @Option(help: "Most rules the sidecar keeps installed.") var maxRules = 64
+    @Option(help: ArgumentHelp("Configuration file (YAML, see `holon config check`): interfaces, protected networks, allowlist, static rules and every flag below; the daemon attaches its interfaces itself. Flags given win over its keys. SIGHUP reloads it.", valueName: "FILE"))
+    var config: String?
+    @Option(help: "The filter samples one packet in this many (default 100).") var sampleEvery: UInt32?
+    @Option(help: "Learning time before detection (default 10s).") var warmup: String?
+    @Option(help: "How long rules stay after their attack is last seen (default 10s).") var hold: String?
+    @Option(help: "Most rules the sidecar keeps installed (default 64).") var maxRules: Int?
     @Option(help: "Stop after this long (default: until Ctrl-C).") var duration: String?
     @Flag(help: "Detect and report the rules it would install, without touching the filter.") var dryRun = false
-    @Option(help: "Where the dashboard, /metrics and the API listen.") var http = "127.0.0.1:9477"
+    @Option(help: "Where the dashboard, /metrics and the API listen (default 127.0.0.1:9477).") var http: String?
     @Flag(help: "No HTTP server.") var noHttp = false
     @Option(help: ArgumentHelp("A token that rule changes over HTTP (release, pin) must bring as 'Authorization: Bearer TOKEN' (or set HOLON_HTTP_TOKEN); without one they are taken on a loopback address only.",
                                valueName: "TOKEN"))
@@ -44,63 +47,96 @@ struct RunCommand: AsyncParsableCommand {
     @Flag(help: "One JSON object per event and per second, instead of log lines.") var json = false
     @OptionGroup var target: TargetOptions
 
-    func listenAddress() throws -> (String, Int) {
+    static func listenAddress(_ http: String) throws -> (String, Int) {
         guard let colon = http.lastIndex(of: ":"), let port = Int(http[http.index(after: colon)...]), (1...65535).contains(port) else {
             throw ValidationError("--http must be HOST:PORT, e.g. 127.0.0.1:9477, got '\(http)'")
         }
         return (String(http[..<colon]), port)
     }
 
-    func run() async throws {
-        var config = SidecarConfig()
-        guard (1...1_000_000).contains(sampleEvery) else { throw ValidationError("--sample-every must be 1…1000000, got \(sampleEvery)") }
-        guard (1...100_000).contains(maxRules) else { throw ValidationError("--max-rules must be 1…100000, got \(maxRules)") }
-        if !noHttp { _ = try listenAddress() }
-        config.sampleEvery = sampleEvery
-        config.detector.warmup = try parseDuration(warmup)
-        config.hold = try parseDuration(hold)
-        config.maxRules = maxRules
-        config.dryRun = dryRun
-        let stopAfter = try duration.map(parseDuration)
+    /// The configuration file (if any) with the flags over it.
+    func plan() throws -> RunPlan {
+        var c = try config.map(checkedConfig) ?? HolonConfig()
+        if let n = sampleEvery {
+            guard (1...1_000_000).contains(n) else { throw ValidationError("--sample-every must be 1…1000000, got \(n)") }
+            c.sampleEvery = n
+        }
+        if let m = maxRules {
+            guard (1...100_000).contains(m) else { throw ValidationError("--max-rules must be 1…100000, got \(m)") }
+            c.maxRules = m
+        }
+        if let w = warmup { c.warmup = try parseDuration(w) }
+        if let h = hold { c.hold = try parseDuration(h) }
+        if let d = duration { c.duration = try parseDuration(d) }
+        if dryRun { c.dryRun = true }
+        if let h = http { c.httpListen = h }
+        if noHttp { c.httpListen = nil }
+        if let t = httpToken ?? ProcessInfo.processInfo.environment["HOLON_HTTP_TOKEN"] { c.httpToken = t }
+        if json { c.log = .json }
+        if let h = c.httpListen { _ = try Self.listenAddress(h) }
+        var targets: [(DataplaneOptions, Bool)]
+        if target.interface != nil {
+            targets = [(target.options, c.interfaces.first { $0.name == target.interface && $0.netns == target.netns }?.generic ?? false)]
+        } else if !c.interfaces.isEmpty {
+            targets = c.interfaces.map { (.protecting(interface: $0.name, namespace: $0.netns), $0.generic) }
+        } else {
+            targets = [(.standard, false)]
+        }
+        return RunPlan(config: c, daemon: config != nil, targets: targets)
+    }
 
-        let dp = try openFilter(target)
+    func run() async throws {
+        var plan = try plan()
+        let json = plan.config.log == .json
+        let filters = try plan.openFilters()
+        let names = filters.map { $0.options?.interface ?? "?" }
         StopSignal.install()
         defer { StopSignal.restore() }
+        let reload = ReloadSignal()
         let start = Date()
-        let limit = stopAfter.map { Double($0.components.seconds) + Double($0.components.attoseconds) / 1e18 }
+        let limit = plan.config.duration?.inSeconds
         if !json {
-            print("holon run: sampling 1 in \(sampleEvery), learning for \(warmup) of traffic\(dryRun ? ", dry run (the filter is not touched)" : ""); Ctrl-C stops (rules stay)")
+            print("holon run: \(names.joined(separator: ", ")), sampling 1 in \(plan.config.sampleEvery), learning for \(plan.config.warmup)"
+                  + (plan.config.protected.isEmpty ? "" : ", protecting \(plan.config.protected.map(\.description).joined(separator: ", "))")
+                  + (plan.config.observe ? ", OBSERVE mode (nothing dropped)" : "")
+                  + "\(plan.config.dryRun ? ", dry run (the filter is not touched)" : ""); Ctrl-C stops (rules stay)")
         }
-        let tty = isatty(1) != 0
+        let tty = isatty(1) != 0 && filters.count == 1
         let control = ControlState()
-        let emit: @Sendable (SidecarEvent) -> Void = { event in
-            // The line the API shows: the event with its wall-clock time.
-            let line = control.record(event)
-            if json {
-                print(line)
-            } else if case .heartbeat = event {
-                // The status line rewrites itself on a terminal; a log gets one every 10 s.
-                if tty {
-                    print("\r\u{1B}[2K" + event.text, terminator: "")
-                } else if Int(Date().timeIntervalSince(start)) % 10 == 0 {
-                    print(event.text)
+        let several = filters.count > 1
+        let emitter = { (name: String) -> @Sendable (SidecarEvent) -> Void in
+            { event in
+                // The line the API shows: the event with its wall-clock time.
+                let line = control.record(event)
+                let tag = several ? "[\(name)] " : ""
+                if json {
+                    print(several ? line.replacingOccurrences(of: "{", with: "{\"interface\":\"\(name)\",", options: [], range: line.range(of: "{")) : line)
+                } else if case .heartbeat = event {
+                    // The status line rewrites itself on a terminal; a log gets one every 10 s.
+                    if tty {
+                        print("\r\u{1B}[2K" + event.text, terminator: "")
+                    } else if Int(Date().timeIntervalSince(start)) % 10 == 0 {
+                        print(tag + event.text)
+                    }
+                } else {
+                    print((tty ? "\r\u{1B}[2K" : "") + tag + event.text)
                 }
-            } else {
-                print((tty ? "\r\u{1B}[2K" : "") + event.text)
+                fflush(nil)
             }
-            fflush(nil)
         }
 
-        // The HTTP server runs in this task; the loop on its own thread (it blocks in poll).
+        // The HTTP server runs in this task; the loops on their own threads (they block in poll).
         var server: (group: ServiceGroup, task: Task<Void, Never>)?
         let serverOutcome = LoopThread()
-        if !noHttp {
-            let (host, port) = try listenAddress()
+        let sidecarConfig = plan.sidecar
+        if let http = plan.config.httpListen {
+            let (host, port) = try Self.listenAddress(http)
             let quiet = json
             let listening = LoopThread()
-            let access = ControlAccess(token: httpToken ?? ProcessInfo.processInfo.environment["HOLON_HTTP_TOKEN"], loopback: ControlAccess.isLoopback(host: host))
-            let app = ControlServer.application(host: host, port: port, state: control, filter: FollowingFilter(dp),
-                                                metrics: MetricsExporter(sidecarRuleBase: config.ruleIDBase), access: access) { bound in
+            let access = ControlAccess(token: plan.config.httpToken, loopback: ControlAccess.isLoopback(host: host))
+            // The dashboard shows the first interface's filter; every loop's events.
+            let app = ControlServer.application(host: host, port: port, state: control, filter: FollowingFilter(filters[0]),
+                                                metrics: MetricsExporter(sidecarRuleBase: sidecarConfig.ruleIDBase), access: access) { bound in
                 if !quiet { print((tty ? "\r\u{1B}[2K" : "") + "dashboard: http://\(host):\(bound)/  metrics: http://\(host):\(bound)/metrics") }
                 listening.finish()
             }
@@ -118,25 +154,31 @@ struct RunCommand: AsyncParsableCommand {
                 throw ExitCode.failure
             }
         }
-        let loop = LoopThread()
-        let settings = config
-        let thread = Thread {
-            // Made on the thread that runs it: the loop is single-threaded by design.
-            let sidecar = Sidecar(dataplane: dp, config: settings)
-            defer { loop.stats = sidecar.stats }
-            do {
-                try sidecar.run(until: {
-                    StopSignal.requested || (limit.map { Date().timeIntervalSince(start) >= $0 } ?? false)
-                }, onEvent: emit)
-            } catch {
-                loop.error = error
+        let loops = filters.map { dp -> LoopThread in
+            let loop = LoopThread()
+            let emit = emitter(dp.options?.interface ?? "?")
+            let thread = Thread {
+                // Made on the thread that runs it: the loop is single-threaded by design.
+                let sidecar = Sidecar(dataplane: dp, config: sidecarConfig)
+                defer { loop.stats = sidecar.stats }
+                do {
+                    try sidecar.run(until: {
+                        StopSignal.requested || (limit.map { Date().timeIntervalSince(start) >= $0 } ?? false)
+                    }, onEvent: emit)
+                } catch {
+                    loop.error = error
+                }
+                loop.finish()
             }
-            loop.finish()
+            thread.start()
+            return loop
         }
-        thread.start()
-        while !loop.isFinished {
+        while !loops.allSatisfy(\.isFinished) {
             // A server that stops by itself could not listen: stop the loop too, and say why.
             if server != nil && serverOutcome.isFinished { StopSignal.request() }
+            // One loop that fails stops the others: a daemon half protecting is not protecting.
+            if loops.contains(where: { $0.isFinished && $0.error != nil }) { StopSignal.request() }
+            if reload.take() { plan = reloaded(plan, filters) }
             try? await Task.sleep(for: .milliseconds(100))
         }
         if let server {
@@ -144,20 +186,63 @@ struct RunCommand: AsyncParsableCommand {
             await server.group.triggerGracefulShutdown()
             await server.task.value
             if let e = serverOutcome.error {
-                FileHandle.standardError.write("holon run: the HTTP server on \(http) failed: \(e) (another --http HOST:PORT, or --no-http)\n".data(using: .utf8)!)
+                FileHandle.standardError.write("holon run: the HTTP server on \(plan.config.httpListen ?? "-") failed: \(e) (another --http HOST:PORT, or --no-http)\n".data(using: .utf8)!)
                 throw ExitCode.failure
             }
         }
-        if let e = loop.error {
-            FileHandle.standardError.write("holon: \(e)\n".data(using: .utf8)!)
-            throw ExitCode.failure
+        for (name, loop) in zip(names, loops) {
+            if let e = loop.error {
+                FileHandle.standardError.write("holon: \(several ? name + ": " : "")\(e)\n".data(using: .utf8)!)
+                throw ExitCode.failure
+            }
         }
         if tty && !json { print("") }
-        let s = loop.stats
         if !json {
-            print("stopped: \(s.samples) samples, \(s.incidents) incident(s), \(s.rulesInstalled) rule(s) left in the filter")
+            for (name, loop) in zip(names, loops) {
+                let s = loop.stats
+                print("stopped\(several ? " " + name : ""): \(s.samples) samples, \(s.incidents) incident(s), \(s.rulesInstalled) rule(s) left in the filter")
+            }
         }
     }
+
+    /// SIGHUP: the configuration file read again and its policy (allowlist, observe mode,
+    /// static rules) applied to every filter; a file that does not check leaves everything as
+    /// it was. What the loops learned is untouched.
+    func reloaded(_ plan: RunPlan, _ filters: [Dataplane]) -> RunPlan {
+        guard let path = config else {
+            print("holon run: SIGHUP ignored: no --config file to reload")
+            return plan
+        }
+        do {
+            var next = plan
+            next.config = try checkedConfig(path)
+            for dp in filters { try next.applyPolicy(dp) }
+            print("holon run: reloaded \(path): allowlist \(next.config.allowlist.count), observe \(next.config.observe ? "on" : "off"), static rules applied"
+                  + " (thresholds and interfaces take a restart)")
+            fflush(nil)
+            return next
+        } catch {
+            FileHandle.standardError.write("holon run: reload of \(path) refused, running on as before: \(error)\n".data(using: .utf8)!)
+            return plan
+        }
+    }
+}
+
+/// SIGHUP, caught on a dispatch queue and taken by the command's loop.
+final class ReloadSignal: @unchecked Sendable {
+    private let lock = NSLock()
+    private var pending = false
+    private let source: DispatchSourceSignal
+
+    init() {
+        signal(SIGHUP, SIG_IGN)
+        source = DispatchSource.makeSignalSource(signal: SIGHUP, queue: .global())
+        source.setEventHandler { [unowned self] in lock.withLock { pending = true } }
+        source.resume()
+    }
+
+    /// Whether a SIGHUP came since the last call.
+    func take() -> Bool { lock.withLock { defer { pending = false }; return pending } }
 }
 
 /// A thread's outcome, read by the command: finished, its error, its last stats; and a stop flag.

@@ -1,0 +1,67 @@
+import ArgumentParser
+import Config
+import Foundation
+import Packets
+import Rules
+
+struct ConfigCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "config",
+        abstract: "Check the configuration file holon run --config reads.",
+        subcommands: [ConfigCheck.self])
+}
+
+struct ConfigCheck: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "check",
+        abstract: "Validate a configuration file (default /etc/holon/holon.yaml): errors as FILE:LINE:COLUMN, exit 1.")
+    @Argument(help: "The file.") var file: String = HolonConfig.defaultPath
+    @Flag(help: "Print JSON.") var json = false
+
+    func run() throws {
+        let c = try checkedConfig(file)
+        if json {
+            struct Summary: Encodable {
+                var file: String; var interfaces: [String]; var protected: [String]; var allowlist: [String]
+                var static_rules: Int; var observe: Bool; var http: String?; var token: Bool; var log: String
+            }
+            let rules = try c.staticRules.map { try staticRules($0).count } ?? 0
+            printDataplaneJSON(Summary(file: file, interfaces: c.interfaces.map { i in (i.netns.map { "\($0):" } ?? "") + i.name },
+                                       protected: c.protected.map(\.description), allowlist: c.allowlist.map(\.description),
+                                       static_rules: rules, observe: c.observe, http: c.httpListen, token: c.httpToken != nil, log: c.log.rawValue))
+            return
+        }
+        let ifs = c.interfaces.isEmpty ? "the lab's holon-in" : c.interfaces.map { $0.name + ($0.netns.map { " (netns \($0))" } ?? "") }.joined(separator: ", ")
+        print("\(file): ok")
+        print("  interfaces   \(ifs)")
+        print("  protected    \(c.protected.isEmpty ? "every destination" : c.protected.map(\.description).joined(separator: ", "))")
+        print("  allowlist    \(c.allowlist.isEmpty ? "-" : c.allowlist.map(\.description).joined(separator: ", "))")
+        if let path = c.staticRules { print("  static rules \(try staticRules(path).count) from \(path)") }
+        print("  mode         \(c.observe ? "observe (nothing dropped)" : "enforce")\(c.dryRun ? ", dry run" : "")")
+        print("  http         \(c.httpListen.map { $0 + (c.httpToken != nil ? " (token set)" : "") } ?? "off")")
+    }
+}
+
+/// The configuration file read and checked as `holon run` would use it: the YAML, the static
+/// rule file it names, and that an API reachable off loopback has a token.
+func checkedConfig(_ path: String) throws -> HolonConfig {
+    let c: HolonConfig
+    do { c = try ConfigLoader.load(path: path) } catch { throw InputError(error.description) }
+    if c.protected.count > 32 { throw InputError("\(path): at most 32 protected prefixes (\(c.protected.count) given): summarise them") }
+    if let listen = c.httpListen, c.httpToken == nil {
+        let host = String(listen[..<(listen.lastIndex(of: ":") ?? listen.endIndex)])
+        if !["127.0.0.1", "::1", "[::1]", "localhost"].contains(host) {
+            throw InputError("\(path): http.listen \(listen) is reachable off this host: set http.token or http.token_env")
+        }
+    }
+    if let rules = c.staticRules { _ = try staticRules(rules) }
+    return c
+}
+
+/// An operator's static rule file (checked as `holon rules load` checks it).
+func staticRules(_ path: String) throws -> [Rule] {
+    guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
+        throw InputError("\(path): static rules file cannot be read")
+    }
+    return try operatorRules(text, source: path, matchAll: false, allowEmpty: true)
+}

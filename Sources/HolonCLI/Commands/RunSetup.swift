@@ -1,0 +1,59 @@
+import Config
+import Dataplane
+import Foundation
+import Rules
+import Sidecar
+
+/// What `holon run` protects and how: the configuration file's keys, then the flags over them.
+struct RunPlan {
+    var config: HolonConfig
+    /// Given a configuration file: the daemon attaches its interfaces itself and applies the
+    /// allowlist, observe mode and static rules; without one, the filter is used as it is.
+    var daemon: Bool
+    var targets: [(options: DataplaneOptions, generic: Bool)]
+
+    var sidecar: SidecarConfig {
+        var s = SidecarConfig()
+        s.sampleEvery = config.sampleEvery
+        s.detector.warmup = config.warmup
+        s.hold = config.hold
+        s.maxRules = config.maxRules
+        s.dryRun = config.dryRun
+        s.protected = config.protected
+        return s
+    }
+
+    /// The filter of each target, attached when the daemon runs from a configuration file,
+    /// with the configuration's policy applied.
+    func openFilters() throws -> [Dataplane] {
+        try targets.map { t in
+            let dp: Dataplane
+            if daemon {
+                let (d, mode) = try dataplaneStep { () throws(DataplaneError) in try Dataplane.attach(t.options, generic: t.generic) }
+                if mode == .generic && !t.generic {
+                    FileHandle.standardError.write("holon run: warning: \(t.options.interface) has no native XDP: generic (skb) mode, much slower under a flood\n".data(using: .utf8)!)
+                }
+                dp = d
+                try applyPolicy(dp)
+            } else {
+                let o = t.options
+                dp = try dataplaneStep { () throws(DataplaneError) in try Dataplane.open(o) }
+            }
+            return dp
+        }
+    }
+
+    /// Allowlist, observe mode and static rules from the configuration, into one filter. Also
+    /// what SIGHUP re-applies; the live loop's own rules are kept.
+    func applyPolicy(_ dp: Dataplane) throws {
+        let statics = try config.staticRules.map(staticRules) ?? []
+        try dataplaneStep { () throws(DataplaneError) in
+            dp.clearAllowlist()
+            try dp.allow(config.allowlist)
+            try dp.setObserve(config.observe)
+            if config.staticRules != nil {
+                try dp.update { $0.filter { RuleOwnership.isSidecar($0.id) } + statics }
+            }
+        }
+    }
+}
