@@ -104,7 +104,7 @@ function render(snap) {
     + `<td class="num">${r.expires_in_s == null ? 'no TTL' : r.expires_in_s === 0 ? 'expired' : span(r.expires_in_s)}</td><td class="num">${fmt(r.hits)}</td><td class="num">${fmt(r.drops)}</td>`
     + `<td>${r.owner === 'sidecar' ? `<button data-id="${r.id}" data-do="release">release</button>${r.pinned ? '' : ` <button data-id="${r.id}" data-do="pin">pin</button>`}` : ''}</td></tr>`).join('');
   document.querySelector('#incident-table tbody').innerHTML = !snap.incidents.length ? none(6, 'none yet') : snap.incidents.map(i =>
-    `<tr><td>${i.id}</td><td>${clock(i.opened_at_ns / 1e6)}${i.closed_at_ns ? '' : ' (open)'}</td><td>${esc(i.name ?? '…')}${i.false_positive ? ' (false positive)' : ''}</td>`
+    `<tr><td>${i.interface ? esc(i.interface) + ' ' : ''}${i.id}</td><td>${clock(i.opened_at_ns / 1e6)}${i.closed_at_ns ? '' : ' (open)'}</td><td>${esc(i.name ?? '…')}${i.false_positive ? ' (false positive)' : ''}</td>`
     + `<td class="num">${fmt(i.estimated_pps)}</td><td class="num">${fmt(i.distinct_sources)}</td>`
     + `<td class="rule">${i.rules.map(esc).join('<br>')}${i.refused ? '<br>not installed: ' + esc(i.refused) : ''}</td></tr>`).join('');
   const im = snap.impact;
@@ -142,7 +142,7 @@ function showEvent(text) {
   if (e.event === 'heartbeat') return;
   const line = document.createElement('div');
   const what = e.rules ? e.rules.join('\n  ') : (e.name ?? e.message ?? e.reason ?? '');
-  line.textContent = `${e.time_ms ? clock(e.time_ms) + ' ' : ''}${e.event}${e.incident != null ? ' #' + e.incident : ''} ${what}`;
+  line.textContent = `${e.time_ms ? clock(e.time_ms) + ' ' : ''}${e.interface ? '[' + e.interface + '] ' : ''}${e.event}${e.incident != null ? ' #' + e.incident : ''} ${what}`;
   $('log').prepend(line);
 }
 
