@@ -93,7 +93,9 @@ public enum ControlServer {
                 let text = state.recentEvents.map { "data: \($0)\n\n" }.joined()
                 return Response(status: .ok, headers: eventHeaders, body: .init(byteBuffer: ByteBuffer(string: text)))
             }
-            let (replay, stream) = state.subscribe()
+            guard let (replay, stream) = state.subscribeIfRoom() else {
+                return try error(.serviceUnavailable, "\(state.maxStreams) event streams are open already; try again later, or poll /api/events?follow=false")
+            }
             return Response(status: .ok, headers: eventHeaders, body: ResponseBody { writer in
                 for line in replay { try await writer.write(ByteBuffer(string: "data: \(line)\n\n")) }
                 for await line in stream { try await writer.write(ByteBuffer(string: "data: \(line)\n\n")) }
@@ -105,6 +107,10 @@ public enum ControlServer {
                 if let refusal = access.refusal(request) { return try error(refusal) }
                 do {
                     let id = try RuleChange.ruleID(context.parameters.get("id"))
+                    // A released rule's counters go with it: the per-owner totals take them just
+                    // before, as a rule is often released while its attack is still dropped.
+                    // (Not inside the change: that runs under the filter's file lock.)
+                    metrics.observe(rules: filter.filterRules, counters: filter.ruleCounters())
                     // Under the filter's file lock: it waits at most for a write of the sidecar's.
                     return try json(try change.apply(to: id, in: filter))
                 } catch let refusal as RuleChange.Refusal {

@@ -18,19 +18,30 @@ public struct IncidentSummary: Sendable, Codable, Hashable {
     @NullWhenAbsent public var refused: String? = nil
     /// Why its rules were judged to hit legitimate users and released, when they were.
     @NullWhenAbsent public var false_positive: String? = nil
+    /// The interface whose loop saw it, when `holon run` protects several.
+    @NullWhenAbsent public var interface: String? = nil
 }
 
-/// What the control plane knows of the live loop. The sidecar's thread writes it through
-/// ``record(_:)``; HTTP handlers read it and subscribe to its events. All access is under one
-/// mutex, held only to copy.
+/// What the control plane knows of the live loop — of each loop, when `holon run` protects
+/// several interfaces: their events carry a `source` (the interface), their counters add up,
+/// their incidents (each loop numbers its own) are told apart. The sidecars' threads write it
+/// through ``record(_:at:source:)``; HTTP handlers read it and subscribe to its events. All
+/// access is under one mutex, held only to copy.
 public final class ControlState: Sendable {
+    struct IncidentKey: Hashable {
+        var source: String
+        var id: Int
+    }
+
     struct Inner {
-        var stats = SidecarStats()
+        var statsBySource: [String: SidecarStats] = [:]
         var calibration: [String: Double]?
         var events: [String] = []
-        var incidents: [Int: IncidentSummary] = [:]
-        /// Which incident each sidecar rule was installed for (the `installed` events).
+        var incidents: [IncidentKey: IncidentSummary] = [:]
+        /// Which incident each sidecar rule of the primary loop was installed for.
         var ruleIncident: [UInt32: Int] = [:]
+        /// The loop whose filter the API shows and whose heartbeats pace the history.
+        var primary: String?
         var history: TrafficHistory
         var subscribers: [Int: AsyncStream<String>.Continuation] = [:]
         var nextSubscriber = 0
@@ -46,46 +57,65 @@ public final class ControlState: Sendable {
     /// Points of the traffic history kept: one per heartbeat (a second), 10 minutes by default.
     public let keepHistory: Int
 
-    public init(keepEvents: Int = 500, keepIncidents: Int = 200, keepHistory: Int = 600) {
+    /// Event streams open at once, at most: each holds a connection and a buffer for as long
+    /// as its client likes, so their number is bounded like everything else here.
+    public let maxStreams: Int
+
+    /// `primarySource`: the loop whose filter the API shows (its rules' incidents), when there
+    /// are several; nil takes the first that reports.
+    public init(keepEvents: Int = 500, keepIncidents: Int = 200, keepHistory: Int = 600, maxStreams: Int = 64,
+                primarySource: String? = nil) {
+        self.maxStreams = maxStreams
         self.keepEvents = keepEvents
         self.keepIncidents = keepIncidents
         self.keepHistory = keepHistory
-        inner = Mutex(Inner(history: TrafficHistory(capacity: keepHistory)))
+        inner = Mutex(Inner(primary: primarySource, history: TrafficHistory(capacity: keepHistory)))
     }
 
-    /// Takes one event of the live loop (thread-safe; never blocks on readers) and returns it as
-    /// the JSON line the API shows, stamped with `at`.
+    /// Takes one event of a live loop (thread-safe; never blocks on readers) and returns it as
+    /// the JSON line the API shows, stamped with `at` (and `interface`: `source`, if given).
     @discardableResult
-    public func record(_ event: SidecarEvent, at date: Date = Date()) -> String {
-        let line = EventStamp.stamp(event.json, at: date)
+    public func record(_ event: SidecarEvent, at date: Date = Date(), source: String? = nil) -> String {
+        let line = EventStamp.stamp(event.json, at: date, interface: source)
+        let from = source ?? ""
         inner.withLock { s in
+            if s.primary == nil { s.primary = from }
+            let primary = s.primary == from
+            func key(_ id: Int) -> IncidentKey { IncidentKey(source: from, id: id) }
             switch event {
             case .heartbeat(let stats):
-                s.stats = stats
-                s.history.append(TrafficPoint(time_ms: Int64((date.timeIntervalSince1970 * 1000).rounded()), pps: stats.filterPps,
-                                              drop_pps: stats.filterDropPps, open_incidents: stats.openIncidents,
-                                              rules: stats.rulesInstalled))
+                s.statsBySource[from] = stats
+                // One point a second: the primary loop's heartbeat, with every loop's latest counters.
+                if primary {
+                    let all = SidecarStats.sum(Array(s.statsBySource.values))
+                    s.history.append(TrafficPoint(time_ms: Int64((date.timeIntervalSince1970 * 1000).rounded()), pps: all.filterPps,
+                                                  drop_pps: all.filterDropPps, open_incidents: all.openIncidents,
+                                                  rules: all.rulesInstalled))
+                }
             case .calibrated(let open, let close, let pps):
                 s.calibration = ["open_threshold": open, "close_threshold": close, "baseline_pps": pps]
-                s.stats.warmedUp = true
+                s.statsBySource[from, default: SidecarStats()].warmedUp = true
             case .opened(let i):
-                s.incidents[i.id] = IncidentSummary(id: i.id, opened_at_ns: i.openedAt, drift: i.drift)
-                if s.incidents.count > keepIncidents, let oldest = s.incidents.keys.min() { s.incidents[oldest] = nil }
+                s.incidents[key(i.id)] = IncidentSummary(id: i.id, opened_at_ns: i.openedAt, drift: i.drift, interface: source)
+                if s.incidents.count > keepIncidents,
+                   let oldest = s.incidents.min(by: { ($0.value.opened_at_ns, $0.key.id) < ($1.value.opened_at_ns, $1.key.id) }) {
+                    s.incidents[oldest.key] = nil
+                }
             case .installed(let id, let rules, _):
-                s.incidents[id]?.rules += rules.map(SidecarEvent.short)
-                for r in rules { s.ruleIncident[r.id] = id }
+                s.incidents[key(id)]?.rules += rules.map(SidecarEvent.short)
+                if primary { for r in rules { s.ruleIncident[r.id] = id } }
             case .proposed(let id, let rules):
-                s.incidents[id]?.rules += rules.map { "(dry run) " + SidecarEvent.short($0) }
+                s.incidents[key(id)]?.rules += rules.map { "(dry run) " + SidecarEvent.short($0) }
             case .refused(let id, _, let reason):
-                s.incidents[id]?.refused = reason
+                s.incidents[key(id)]?.refused = reason
             case .closed(let i):
-                s.incidents[i.id]?.closed_at_ns = i.closedAt
-                s.incidents[i.id]?.name = i.name
-                s.incidents[i.id]?.estimated_pps = i.estimatedPps
-                s.incidents[i.id]?.distinct_sources = i.distinctSources
-                s.incidents[i.id]?.false_positive = i.falsePositive
+                s.incidents[key(i.id)]?.closed_at_ns = i.closedAt
+                s.incidents[key(i.id)]?.name = i.name
+                s.incidents[key(i.id)]?.estimated_pps = i.estimatedPps
+                s.incidents[key(i.id)]?.distinct_sources = i.distinctSources
+                s.incidents[key(i.id)]?.false_positive = i.falsePositive
             case .removed(let ids, _):
-                for id in ids { s.ruleIncident[id] = nil }
+                if primary { for id in ids { s.ruleIncident[id] = nil } }
             case .adopted, .notice:
                 break
             }
@@ -102,21 +132,35 @@ public final class ControlState: Sendable {
     /// The incident a sidecar rule was installed for, when this run installed it.
     public func incident(ofRule id: UInt32) -> Int? { inner.withLock { $0.ruleIncident[id] } }
 
-    public var stats: SidecarStats { inner.withLock { $0.stats } }
+    /// Every loop's counters added up (one loop: its own).
+    public var stats: SidecarStats { inner.withLock { SidecarStats.sum(Array($0.statsBySource.values)) } }
     public var calibration: [String: Double]? { inner.withLock { $0.calibration } }
     /// Newest first.
-    public var incidents: [IncidentSummary] { inner.withLock { $0.incidents.values.sorted { $0.id > $1.id } } }
+    public var incidents: [IncidentSummary] {
+        inner.withLock { $0.incidents.values.sorted { ($0.opened_at_ns, $0.id) > ($1.opened_at_ns, $1.id) } }
+    }
     public var recentEvents: [String] { inner.withLock { $0.events } }
 
     /// The events kept so far, then every new one as it happens, until the consumer stops.
     public func subscribe() -> (replay: [String], stream: AsyncStream<String>) {
+        subscribe(limited: false)!
+    }
+
+    /// ``subscribe()``, or nil when ``maxStreams`` streams are open already.
+    public func subscribeIfRoom() -> (replay: [String], stream: AsyncStream<String>)? {
+        subscribe(limited: true)
+    }
+
+    private func subscribe(limited: Bool) -> (replay: [String], stream: AsyncStream<String>)? {
         let (stream, continuation) = AsyncStream<String>.makeStream(bufferingPolicy: .bufferingNewest(1024))
-        let (id, replay) = inner.withLock { s -> (Int, [String]) in
+        let taken = inner.withLock { s -> (Int, [String])? in
+            if limited && s.subscribers.count >= maxStreams { return nil }
             let id = s.nextSubscriber
             s.nextSubscriber += 1
             s.subscribers[id] = continuation
             return (id, s.events)
         }
+        guard let (id, replay) = taken else { return nil }
         continuation.onTermination = { [weak self] _ in
             _ = self?.inner.withLock { $0.subscribers.removeValue(forKey: id) }
         }

@@ -26,7 +26,7 @@ enum Dashboard {
 <title>Holon</title>
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <style>
-  :root { --bg:#0f1419; --panel:#182029; --text:#d8dee6; --dim:#7d8a99; --pass:#4fb477; --drop:#e5534b; --accent:#58a6ff; }
+  :root { color-scheme: dark; --bg:#0f1419; --panel:#182029; --text:#d8dee6; --dim:#7d8a99; --pass:#4fb477; --drop:#e5534b; --accent:#58a6ff; }
   * { box-sizing: border-box; }
   body { margin:0; font:14px/1.4 system-ui, sans-serif; background:var(--bg); color:var(--text); }
   header { display:flex; align-items:baseline; gap:1em; padding:12px 20px; border-bottom:1px solid #263241; }
@@ -97,19 +97,20 @@ function render(snap) {
   const st = $('state');
   st.textContent = !s.warmedUp ? 'learning normal traffic' : (s.openIncidents > 0 ? 'under attack: mitigating' : 'watching');
   st.className = !s.warmedUp ? '' : (s.openIncidents > 0 ? 'incident' : 'armed');
-  document.querySelector('#rule-table tbody').innerHTML = snap.rules.map(r =>
+  const none = (cols, text) => `<tr><td colspan="${cols}" class="note">${text}</td></tr>`;
+  document.querySelector('#rule-table tbody').innerHTML = !snap.rules.length ? none(9, 'no rules: the filter passes everything it does not allowlist') : snap.rules.map(r =>
     `<tr><td>${r.id}</td><td>${r.owner}${r.pinned ? ' (pinned)' : ''}</td><td>${r.incident == null ? '' : '#' + r.incident}</td>`
     + `<td class="rule" title="${esc(r.explanation)}">${esc(r.rule)}</td><td class="num">${span(r.age_s)}</td>`
     + `<td class="num">${r.expires_in_s == null ? 'no TTL' : r.expires_in_s === 0 ? 'expired' : span(r.expires_in_s)}</td><td class="num">${fmt(r.hits)}</td><td class="num">${fmt(r.drops)}</td>`
     + `<td>${r.owner === 'sidecar' ? `<button data-id="${r.id}" data-do="release">release</button>${r.pinned ? '' : ` <button data-id="${r.id}" data-do="pin">pin</button>`}` : ''}</td></tr>`).join('');
-  document.querySelector('#incident-table tbody').innerHTML = snap.incidents.map(i =>
-    `<tr><td>${i.id}</td><td>${clock(i.opened_at_ns / 1e6)}${i.closed_at_ns ? '' : ' (open)'}</td><td>${esc(i.name ?? '…')}${i.false_positive ? ' (false positive)' : ''}</td>`
+  document.querySelector('#incident-table tbody').innerHTML = !snap.incidents.length ? none(6, 'none yet') : snap.incidents.map(i =>
+    `<tr><td>${i.interface ? esc(i.interface) + ' ' : ''}${i.id}</td><td>${clock(i.opened_at_ns / 1e6)}${i.closed_at_ns ? '' : ' (open)'}</td><td>${esc(i.name ?? '…')}${i.false_positive ? ' (false positive)' : ''}</td>`
     + `<td class="num">${fmt(i.estimated_pps)}</td><td class="num">${fmt(i.distinct_sources)}</td>`
     + `<td class="rule">${i.rules.map(esc).join('<br>')}${i.refused ? '<br>not installed: ' + esc(i.refused) : ''}</td></tr>`).join('');
   const im = snap.impact;
   $('impact-summary').textContent = im.dropped_share == null ? 'no packets seen yet'
     : `${(im.dropped_share * 100).toFixed(2)} % of all packets dropped · ${im.false_positives} incident(s) found hitting legitimate users and released`;
-  document.querySelector('#destination-table tbody').innerHTML = im.drops_by_destination.map(d =>
+  document.querySelector('#destination-table tbody').innerHTML = !im.drops_by_destination.length ? none(3, 'no rule has dropped anything') : im.drops_by_destination.map(d =>
     `<tr><td>${esc(d.destination)}</td><td class="num">${fmt(d.drops)}</td><td>${d.rules.join(', ')}</td></tr>`).join('');
   $('false-positives').innerHTML = im.false_positive_incidents.map(f => `false positive #${f.incident}: ${esc(f.reason)}`).join('<br>');
   draw(status.time_ms);
@@ -141,7 +142,7 @@ function showEvent(text) {
   if (e.event === 'heartbeat') return;
   const line = document.createElement('div');
   const what = e.rules ? e.rules.join('\n  ') : (e.name ?? e.message ?? e.reason ?? '');
-  line.textContent = `${e.time_ms ? clock(e.time_ms) + ' ' : ''}${e.event}${e.incident != null ? ' #' + e.incident : ''} ${what}`;
+  line.textContent = `${e.time_ms ? clock(e.time_ms) + ' ' : ''}${e.interface ? '[' + e.interface + '] ' : ''}${e.event}${e.incident != null ? ' #' + e.incident : ''} ${what}`;
   $('log').prepend(line);
 }
 

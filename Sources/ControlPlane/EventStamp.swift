@@ -5,12 +5,14 @@ import Foundation
 /// when the loop reported it, in a form a person and a program both read.
 enum EventStamp {
     /// `line` (one JSON object) with `time` (ISO-8601, UTC, milliseconds) and `time_ms` (Unix
-    /// milliseconds) added; a line that is not a JSON object is wrapped so nothing is lost.
-    static func stamp(_ line: String, at date: Date) -> String {
+    /// milliseconds) added, and `interface` when given; a line that is not a JSON object is
+    /// wrapped so nothing is lost.
+    static func stamp(_ line: String, at date: Date, interface: String? = nil) -> String {
         let ms = Int64((date.timeIntervalSince1970 * 1000).rounded())
         var object = (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any] ?? ["event": "raw", "line": line]
         object["time"] = iso(ms)
         object["time_ms"] = ms
+        if let interface { object["interface"] = interface }
         guard let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]) else { return line }
         return String(decoding: data, as: UTF8.self)
     }

@@ -61,6 +61,38 @@ struct HTTPHardeningTests {
         }
     }
 
+    /// Event streams are held open by design, so their number is capped: one more is a 503,
+    /// and a stream whose client left frees its place.
+    @Test(.timeLimit(.minutes(1))) func eventStreamsAreCapped() async throws {
+        let state = ControlState(maxStreams: 2)
+        for e in attackEvents() { state.record(e) }
+        let (_, filter) = filled()
+        try await withControlServer(state: state, filter: filter) { port in
+            func stream() async throws -> Int32 {
+                let fd = try RawHTTP.connect(port: port)
+                RawHTTP.send(fd, "GET /api/events HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+                return fd
+            }
+            let first = try await stream(), second = try await stream()
+            defer { close(second) }
+            #expect(try await offPool { RawHTTP.read(first, until: "syn-flood", timeout: 3) })
+            #expect(try await offPool { RawHTTP.read(second, until: "syn-flood", timeout: 3) })
+            let third = try await offPool { try RawHTTP.request(port: port, "GET", "/api/events") }
+            #expect(third.status == 503)
+            #expect(errorText(third.body) == "2 event streams are open already; try again later, or poll /api/events?follow=false")
+            close(first)
+            // The server notices a client has left when it next writes to it.
+            for _ in 0..<50 where state.subscriberCount > 1 {
+                state.record(.notice(kind: "test", message: "tick"))
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            #expect(state.subscriberCount == 1)
+            let again = try await stream()
+            defer { close(again) }
+            #expect(try await offPool { RawHTTP.read(again, until: "syn-flood", timeout: 3) })
+        }
+    }
+
     @Test func wrongMethodIs405WithAllow() async throws {
         let (state, filter) = filled()
         try await withControlServer(state: state, filter: filter) { port in try await offPool {

@@ -72,6 +72,27 @@ struct MetricsTotalsTests {
         #expect(try promtool(text) == 0)
     }
 
+    /// The server looks at the rules' counters once a second, scraped or not: a rule that
+    /// comes and goes between two scrapes still counts.
+    @Test(.timeLimit(.minutes(1))) func theServerWatchesBetweenScrapes() async throws {
+        let (state, filter) = filled()
+        let metrics = MetricsExporter()
+        let brief = Rule(id: 1_000_000_002, match: [.equals(.proto, 17)], action: .drop, ttlSeconds: 60)
+        try await withControlServer(state: state, filter: filter, metrics: metrics) { _ in
+            filter.state.withLock {
+                $0.rules.append(brief)
+                $0.counters[brief.id] = RuleCounters(hits: 50, drops: 50)
+            }
+            try await Task.sleep(for: .milliseconds(1500))
+            filter.state.withLock {
+                $0.rules.removeLast()
+                $0.counters[brief.id] = nil
+            }
+        }
+        let text = metrics.render(filter: filter.filterStats(), sidecar: state.stats, rules: filter.filterRules, counters: filter.ruleCounters())
+        #expect(value(text, #"holon_owner_rule_drops_total{owner="sidecar"}"#) == 800_040)
+    }
+
     func promtool(_ text: String) throws -> Int32 {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/promtool")

@@ -1,4 +1,5 @@
 import ControlPlane
+import Dataplane
 import Foundation
 import Rules
 import Testing
@@ -26,6 +27,21 @@ struct RuleChangeTests {
             // Gone now: the same request is a 404.
             let again = try await post(port, "/api/rules/1000000001/release")
             #expect(again.status == 404 && errorText(again.body) == "no rule 1000000001 in the filter")
+        }
+    }
+
+    /// A rule released while its attack is still dropped: its last drops reach the owner's
+    /// total, though the filter forgets its counters with it.
+    @Test func releasedDropsStayCounted() async throws {
+        let (state, filter) = filled()
+        let metrics = MetricsExporter()
+        try await withControlServer(state: state, filter: filter, metrics: metrics) { port in
+            filter.state.withLock { $0.counters[1_000_000_001] = RuleCounters(hits: 900_000, drops: 900_000) }
+            let released = try await post(port, "/api/rules/1000000001/release")
+            #expect(released.status == 200)
+            #expect(filter.ruleCounters()[1_000_000_001] == nil)
+            let text = metrics.render(filter: filter.filterStats(), sidecar: state.stats, rules: filter.filterRules, counters: filter.ruleCounters())
+            #expect(text.contains(#"holon_owner_rule_drops_total{owner="sidecar"} 900000"#))
         }
     }
 
@@ -90,6 +106,16 @@ struct RuleChangeTests {
         try await withControlServer(state: state, filter: filter, access: ControlAccess(token: nil, loopback: false)) { port in
             let r = try await post(port, "/api/rules/1000000001/release")
             #expect(r.status == 403 && errorText(r.body) == "changes over a non-loopback address need a token (holon run --http-token)")
+            #expect(filter.filterRules.count == 2)
+        }
+    }
+
+    /// The server decides from the address it listens on: on every address, no token, no change.
+    @Test func listeningOnEveryAddressNeedsAToken() async throws {
+        let (state, filter) = filled()
+        try await withControlServer(host: "0.0.0.0", state: state, filter: filter) { port in
+            let r = try await post(port, "/api/rules/1000000001/release")
+            #expect(r.status == 403)
             #expect(filter.filterRules.count == 2)
         }
     }

@@ -108,15 +108,16 @@ struct RunCommand: AsyncParsableCommand {
                   + "\(plan.config.dryRun ? ", dry run (the filter is not touched)" : ""); Ctrl-C stops (rules stay)")
         }
         let tty = isatty(1) != 0 && filters.count == 1
-        let control = ControlState()
         let several = filters.count > 1
+        // With several interfaces the API shows the first one's filter: its loop is the primary.
+        let control = ControlState(primarySource: several ? names[0] : nil)
         let emitter = { (name: String) -> @Sendable (SidecarEvent) -> Void in
             { event in
-                // The line the API shows: the event with its wall-clock time.
-                let line = control.record(event)
+                // The line the API shows: the event with its wall-clock time (and interface).
+                let line = control.record(event, source: several ? name : nil)
                 let tag = several ? "[\(name)] " : ""
                 if json {
-                    print(several ? line.replacingOccurrences(of: "{", with: "{\"interface\":\"\(name)\",", options: [], range: line.range(of: "{")) : line)
+                    print(line)
                 } else if case .heartbeat = event {
                     // The status line rewrites itself on a terminal; a log gets one every 10 s.
                     if tty {
