@@ -18,6 +18,7 @@ struct HolonCommand: AsyncParsableCommand {
             GenerateCommand.self,
             RunCommand.self,
             ConfigCommand.self,
+            ServiceCommand.self,
         ]
     )
 }

@@ -180,6 +180,10 @@ struct RunCommand: AsyncParsableCommand {
             thread.start()
             return loop
         }
+        // systemd's "ready": the filters are attached and each loop has taken its filter (a
+        // loop that cannot — another holon run holds it — fails at once).
+        try? await Task.sleep(for: .milliseconds(200))
+        if !loops.contains(where: \.isFinished) { Systemd.notify("READY=1\nSTATUS=protecting \(names.joined(separator: ", "))") }
         while !loops.allSatisfy(\.isFinished) {
             // A server that stops by itself could not listen: stop the loop too, and say why.
             if server != nil && serverOutcome.isFinished { StopSignal.request() }
@@ -188,6 +192,7 @@ struct RunCommand: AsyncParsableCommand {
             if reload.take() { plan = reloaded(plan, filters) }
             try? await Task.sleep(for: .milliseconds(100))
         }
+        Systemd.notify("STOPPING=1")
         if let server {
             control.finishSubscriptions()
             await server.group.triggerGracefulShutdown()
