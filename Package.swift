@@ -66,14 +66,17 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        // `.ownThread`: blocking tests off the cooperative pool (Tests/TestSupport).
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "HolonTests", dependencies: ["Holon"]),
         .testTarget(name: "PacketsTests", dependencies: ["Packets", "Holon"], exclude: ["Corpus"]),
         .testTarget(name: "RulesTests", dependencies: ["Rules", "Packets"]),
         .testTarget(name: "TrafficTests", dependencies: ["Traffic", "Packets"]),
-        .testTarget(name: "DetectionTests", dependencies: ["Detection", "Traffic", "Rules", "Packets", "Holon"]),
-        .testTarget(name: "DataplaneTests", dependencies: ["Dataplane", "Lab", "Rules", "Packets", "Traffic"]),
-        .testTarget(name: "GeneratorTests", dependencies: ["Generator", "Lab", "Packets", "Traffic"]),
+        .testTarget(name: "DetectionTests", dependencies: ["TestSupport", "Detection", "Traffic", "Rules", "Packets", "Holon"]),
+        .testTarget(name: "DataplaneTests", dependencies: ["TestSupport", "Dataplane", "Lab", "Rules", "Packets", "Traffic"]),
+        .testTarget(name: "GeneratorTests", dependencies: ["TestSupport", "Generator", "Lab", "Packets", "Traffic"]),
         .testTarget(name: "ControlPlaneTests", dependencies: [
+            "TestSupport",
             "ControlPlane", "Sidecar", "Dataplane", "Rules", "Detection",
             // A real server on a loopback port, not HummingbirdTesting: that would build
             // AsyncHTTPClient and BoringSSL for the tests alone.
@@ -81,6 +84,6 @@ let package = Package(
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
         .testTarget(name: "ConfigTests", dependencies: ["Config", "Packets"]),
-        .testTarget(name: "SidecarTests", dependencies: ["Sidecar", "Dataplane", "Detection", "Generator", "Lab", "Traffic", "Rules"]),
+        .testTarget(name: "SidecarTests", dependencies: ["TestSupport", "Sidecar", "Dataplane", "Detection", "Generator", "Lab", "Traffic", "Rules"]),
     ]
 )

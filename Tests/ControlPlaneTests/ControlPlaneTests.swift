@@ -11,6 +11,7 @@ import Rules
 import ServiceLifecycle
 import Sidecar
 import Synchronization
+import TestSupport
 import Testing
 
 /// A filter that exists only in memory: counters and a table the test sets.
@@ -87,7 +88,7 @@ func filled() -> (ControlState, FakeFilter) {
     return (state, filter)
 }
 
-@Suite("Control plane")
+@Suite("Control plane", .offPool)
 struct ControlPlaneTests {
     @Test func stateFollowsTheIncident() {
         let (state, _) = filled()
@@ -234,7 +235,10 @@ func withService(_ app: some Service, port bound: @escaping @Sendable () -> Int?
                  _ body: @escaping @Sendable (Int) async throws -> Void) async throws {
     let group = ServiceGroup(configuration: .init(services: [app], logger: Logger(label: "test")))
     try await withThrowingTaskGroup(of: Void.self) { tasks in
-        tasks.addTask { try await group.run() }
+        // The server under test runs on its own thread: in a full `swift test` the cooperative
+        // pool (one thread per core, two here) is often held by other suites' blocking tests,
+        // and a server waiting for it answers nothing for seconds.
+        tasks.addTask(executorPreference: ServerExecutor.shared) { try await group.run() }
         var port: Int?
         for _ in 0..<500 where port == nil {
             try await Task.sleep(for: .milliseconds(10))

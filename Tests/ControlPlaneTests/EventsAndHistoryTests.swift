@@ -1,10 +1,11 @@
 @testable import ControlPlane
 import Foundation
 import Sidecar
+import TestSupport
 import Testing
 
 /// Events carry wall-clock time; the chart's series is kept and served.
-@Suite("Control plane: events and history")
+@Suite("Control plane: events and history", .offPool)
 struct EventsAndHistoryTests {
     func heartbeat(pps: Double, drops: Double) -> SidecarEvent {
         var s = SidecarStats()

@@ -3,10 +3,11 @@ import Foundation
 #if canImport(Glibc)
 import Glibc
 #endif
+import TestSupport
 import Testing
 
 /// Issue 10 §8: slow clients, wrong methods, HEAD.
-@Suite("Control plane: HTTP hardening")
+@Suite("Control plane: HTTP hardening", .offPool)
 struct HTTPHardeningTests {
     /// 500 slowloris connections (half a request head, or nothing at all) are closed by the
     /// idle timeout, and the server still answers afterwards.

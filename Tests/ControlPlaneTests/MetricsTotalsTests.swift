@@ -2,11 +2,12 @@ import ControlPlane
 import Dataplane
 import Foundation
 import Rules
+import TestSupport
 import Testing
 
 /// Issue 10 §7: per-owner totals that never go down, and the filter's counted and
 /// observed_drops counters.
-@Suite("Control plane: metrics totals")
+@Suite("Control plane: metrics totals", .offPool)
 struct MetricsTotalsTests {
     func value(_ text: String, _ series: String) -> Double? {
         text.split(separator: "\n").first { $0.hasPrefix(series + " ") }.flatMap { Double($0.split(separator: " ").last!) }

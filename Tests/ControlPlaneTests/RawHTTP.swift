@@ -114,6 +114,19 @@ func offPool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async thro
     try await withTaskExecutorPreference(BlockingExecutor.shared) { try body() }
 }
 
+/// The servers under test: one serial queue, whose thread is not the cooperative pool's (its
+/// jobs never block, so one thread serves them).
+final class ServerExecutor: TaskExecutor, @unchecked Sendable {
+    static let shared = ServerExecutor()
+    private let queue = DispatchQueue(label: "holon-test-server")
+
+    func enqueue(_ job: consuming ExecutorJob) {
+        let job = UnownedJob(job)
+        let me = asUnownedTaskExecutor()
+        queue.async { job.runSynchronously(on: me) }
+    }
+}
+
 /// A thread per job: a Dispatch queue would run only as many blocked jobs at once as there are
 /// cores, and tests that block in parallel would wait on each other.
 final class BlockingExecutor: TaskExecutor, @unchecked Sendable {

@@ -2,10 +2,11 @@ import ControlPlane
 import Dataplane
 import Foundation
 import Rules
+import TestSupport
 import Testing
 
 /// `POST /api/rules/{id}/release|pin`: `holon rules release|pin` over HTTP.
-@Suite("Control plane: release and pin")
+@Suite("Control plane: release and pin", .offPool)
 struct RuleChangeTests {
     func post(_ port: Int, _ path: String, _ headers: [String: String] = [:]) async throws -> RawHTTP.Answer {
         try await offPool { try RawHTTP.request(port: port, "POST", path, headers: headers) }

@@ -5,10 +5,11 @@ import Foundation
 import Packets
 import Rules
 import Sidecar
+import TestSupport
 import Testing
 
 /// What the API says about each rule (age, TTL left, incident) and about legitimate traffic.
-@Suite("Control plane: rules and impact")
+@Suite("Control plane: rules and impact", .offPool)
 struct RulesAndImpactTests {
     func rules(_ port: Int) async throws -> [[String: Any]] {
         let r = try await offPool { try RawHTTP.request(port: port, "GET", "/api/rules") }

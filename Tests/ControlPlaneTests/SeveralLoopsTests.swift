@@ -3,10 +3,11 @@
 import Foundation
 import Rules
 import Sidecar
+import TestSupport
 import Testing
 
 /// `holon run` over several interfaces: one loop each, one control plane.
-@Suite("Control plane: several loops")
+@Suite("Control plane: several loops", .offPool)
 struct SeveralLoopsTests {
     func heartbeat(pps: Double, rules: Int) -> SidecarEvent {
         var s = SidecarStats()

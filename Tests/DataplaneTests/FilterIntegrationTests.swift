@@ -3,11 +3,12 @@ import Foundation
 import Lab
 import Packets
 import Rules
+import TestSupport
 import Testing
 
 /// Real traffic through a veth pair into the attached filter. Root only; serialized so the
 /// rate-limit measurement has the machine to itself.
-@Suite(.serialized, .enabled(if: TestLab.isRoot, "needs root: namespaces, veth, XDP"))
+@Suite(.ownThread, .serialized, .enabled(if: TestLab.isRoot, "needs root: namespaces, veth, XDP"))
 struct FilterIntegrationTests {
     let udp9 = Rule(id: 1, match: [.equals(.proto, 17), .equals(.dstPort, 9)], action: .drop, priority: 10)
 

@@ -2,11 +2,12 @@ import Dataplane
 import Foundation
 import Lab
 import Rules
+import TestSupport
 import Testing
 
 /// Issue 11 §1: any interface, several at once, each with its own pins and table; what XDP
 /// cannot protect is refused before anything is loaded or pinned.
-@Suite("Interfaces (root: BPF)", .serialized, .enabled(if: geteuid() == 0))
+@Suite("Interfaces (root: BPF)", .ownThread, .serialized, .enabled(if: geteuid() == 0))
 struct InterfaceTargetTests {
     /// A private namespace with a veth pair (names of this test's own). (A bond slave is refused
     /// too, by its IFF_SLAVE flag, but this machine's kernel has no bonding driver to test it.)

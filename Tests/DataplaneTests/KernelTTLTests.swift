@@ -2,11 +2,12 @@ import Dataplane
 import Foundation
 import Packets
 import Rules
+import TestSupport
 import Testing
 
 /// Issue 10 §2: a rule's TTL is a hard limit in the kernel, not only in `holon run` — with no
 /// sidecar left to remove it (killed, never started), an expired rule stops matching.
-@Suite(.serialized, .enabled(if: TestLab.isRoot, "needs root: namespaces, veth, XDP"))
+@Suite(.ownThread, .serialized, .enabled(if: TestLab.isRoot, "needs root: namespaces, veth, XDP"))
 struct KernelTTLTests {
     let frame = PacketBuilder.bytes(.udp4(source: 1, destination: 2, sourcePort: 3, destinationPort: 9, frameLength: 80))
 

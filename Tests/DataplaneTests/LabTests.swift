@@ -1,7 +1,8 @@
 import Lab
+import TestSupport
 import Testing
 
-@Suite(.enabled(if: TestLab.isRoot, "needs root: namespaces, veth"))
+@Suite(.ownThread, .enabled(if: TestLab.isRoot, "needs root: namespaces, veth"))
 struct LabTests {
     @Test func upAndDownAreIdempotent() throws {
         let lab = Lab(.scratch(prefix: "holon-dtest", tag: "hdlab"))

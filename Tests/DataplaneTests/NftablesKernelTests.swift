@@ -2,11 +2,12 @@ import Dataplane
 import Foundation
 import Packets
 import Rules
+import TestSupport
 import Testing
 
 /// The exported ruleset in the kernel's nftables, on the lab's filter interface: every rule's
 /// counter must equal what the reference matcher says of the same frames.
-@Suite(.serialized, .enabled(if: TestLab.isRoot, "needs root: namespaces, nftables"))
+@Suite(.ownThread, .serialized, .enabled(if: TestLab.isRoot, "needs root: namespaces, nftables"))
 struct NftablesKernelTests {
     @Test func kernelCountsWhatTheReferenceMatcherSays() throws {
         let t = try TestLab("nft")

@@ -1,6 +1,7 @@
 import Dataplane
 import Packets
 import Rules
+import TestSupport
 import Testing
 import Traffic
 
@@ -8,7 +9,7 @@ import Traffic
 /// the program runs on each generated frame through BPF_PROG_RUN, and its verdict and rule id
 /// (read back from the sample ring) must equal RuleTable.classify on the parsed features.
 /// Rate limits use pps 0, whose buckets depend only on packet order, not on time.
-@Suite(.serialized, .enabled(if: TestLab.isRoot, "needs root: BPF_PROG_RUN"))
+@Suite(.ownThread, .serialized, .enabled(if: TestLab.isRoot, "needs root: BPF_PROG_RUN"))
 struct ReferenceCrossCheckTests {
     /// Random but valid frames over every layer the parser knows.
     static func randomFrame(_ r: inout TrafficRandom) -> [UInt8] {

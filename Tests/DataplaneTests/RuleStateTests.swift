@@ -1,12 +1,13 @@
 import Dataplane
 import Foundation
 import Rules
+import TestSupport
 import Testing
 
 /// Issue 10 §3–4: the maps are the truth. A state file that does not describe the filter's
 /// table is an error naming the way back, never an empty table; operators' rules survive a
 /// detach and attach; a detach under a running sidecar is refused.
-@Suite(.serialized, .enabled(if: TestLab.isRoot, "needs root: namespaces, veth, XDP"))
+@Suite(.ownThread, .serialized, .enabled(if: TestLab.isRoot, "needs root: namespaces, veth, XDP"))
 struct RuleStateTests {
     let a = Rule(id: 1, match: [.equals(.proto, 17), .equals(.dstPort, 9)], action: .drop, priority: 10)
     let b = Rule(id: 2, match: [.equals(.proto, 17), .equals(.dstPort, 10)], action: .drop, priority: 10)

@@ -1,6 +1,7 @@
 import Detection
 import Packets
 import Rules
+import TestSupport
 import Testing
 import Traffic
 
@@ -63,7 +64,7 @@ enum Harness {
     }
 }
 
-@Suite(.serialized) struct AcceptanceTests {
+@Suite(.ownThread, .serialized) struct AcceptanceTests {
     @Test func reflectionSynAndIcmp() {
         let s = Harness.scenario("reflection-syn-icmp", seed: 11, [
             (.dnsReflection, 100_000, nil), (.synFlood, 200_000, nil), (.icmpFlood, 100_000, .block("45.83.0.0/16")),

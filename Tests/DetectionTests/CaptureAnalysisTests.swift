@@ -1,10 +1,11 @@
 import Detection
 import Foundation
 import Packets
+import TestSupport
 import Testing
 import Traffic
 
-@Suite struct CaptureAnalysisTests {
+@Suite(.ownThread) struct CaptureAnalysisTests {
     static func tempPath(_ name: String) -> String {
         FileManager.default.temporaryDirectory.appendingPathComponent("holon-\(getpid())-\(name)").path
     }

@@ -1,5 +1,6 @@
 import Detection
 import Packets
+import TestSupport
 import Testing
 import Traffic
 
@@ -7,7 +8,7 @@ import Traffic
 /// "unknown" incidents (no rule, no sources, ~100 ms each) beside 4 real attacks; here the mix
 /// of normal traffic shifts for a moment (its TCP vanishes for 300 ms), which moves the drift
 /// well past the line while every packet is one normal traffic sends.
-@Suite struct CrossingTests {
+@Suite(.ownThread) struct CrossingTests {
     @Test func aMomentaryShiftOfNormalTrafficIsNotAnIncident() {
         let s = Scenario(name: "c", seed: 11, phases: [ScenarioPhase(name: "normal", duration: 16, normalRate: 2_000)])
         let stream = s.stream().map(\.features)

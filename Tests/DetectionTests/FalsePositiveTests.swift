@@ -1,13 +1,14 @@
 @testable import Detection
 import Packets
 import Rules
+import TestSupport
 import Testing
 import Traffic
 
 /// Issue 10 §2: a rule whose dropped traffic comes from the users the baseline saw is a false
 /// positive — released, the incident marked, its match not derived again for a while. A flood
 /// from sources the baseline never saw is not.
-@Suite struct FalsePositiveTests {
+@Suite(.ownThread) struct FalsePositiveTests {
     let scenario = Scenario(name: "fp", seed: 21, phases: [
         ScenarioPhase(name: "baseline", duration: 11, normalRate: 1_000),
         ScenarioPhase(name: "normal", duration: 3, normalRate: 1_000),

@@ -1,12 +1,13 @@
 import Detection
 import Packets
+import TestSupport
 import Testing
 import Traffic
 
 /// Issue 10 §1: a baseline learned from too little says so and keeps learning. The repro was a
 /// restart that learned from a burst of stale samples and then, 20 s of packet time later,
 /// called itself calibrated and judged an idle link by it.
-@Suite struct WarmupTests {
+@Suite(.ownThread) struct WarmupTests {
     func packets(seconds: Double, rate: Double) -> [PacketFeatures] {
         let s = Scenario(name: "w", seed: 3, phases: [ScenarioPhase(name: "normal", duration: seconds, normalRate: rate)])
         return s.stream().map(\.features)

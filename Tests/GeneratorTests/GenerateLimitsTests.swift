@@ -1,11 +1,12 @@
 import Foundation
 import Generator
+import TestSupport
 import Testing
 import Traffic
 
 /// Issue 10: numbers out of range trapped (`--pps 1e308`, `--duration 1e300`), hung
 /// (`--threads 1000`), ran flat out (`--pps 1e12`) or read as a flag (`--pps -5`).
-@Suite("Generate limits (no root)")
+@Suite("Generate limits (no root)", .ownThread)
 struct GenerateLimitsTests {
     func message(_ body: () throws -> Void) -> String? {
         do { try body() } catch { return "\(error)" }
@@ -94,7 +95,7 @@ let holonBinary: String = {
     return bundle.appendingPathComponent("holon").path
 }()
 
-@Suite("Delivery (no root)")
+@Suite("Delivery (no root)", .ownThread)
 struct DeliveryTests {
     @Test func deliveredIsTheInterfaceCountCappedAtSent() {
         let before = InterfaceCounters(rxPackets: 0, rxDropped: 0, txPackets: 100, txDropped: 5)

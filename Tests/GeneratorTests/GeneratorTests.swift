@@ -2,6 +2,7 @@ import Foundation
 import Generator
 import Lab
 import Packets
+import TestSupport
 import Testing
 import Traffic
 
@@ -30,7 +31,7 @@ func checksumsValid(_ frame: UnsafeRawBufferPointer) -> Bool {
     }
 }
 
-@Suite("Frames (no root)")
+@Suite("Frames (no root)", .ownThread)
 struct FrameTests {
     @Test func variedFramesKeepValidChecksums() {
         let s = Scenario(name: "t", seed: 7, phases: [
@@ -79,7 +80,7 @@ struct FrameTests {
     }
 }
 
-@Suite("Generator on veth (root)", .serialized, .enabled(if: isRoot))
+@Suite("Generator on veth (root)", .ownThread, .serialized, .enabled(if: isRoot))
 struct LiveTests {
     init() { VethTestbed.removeStale() }
 

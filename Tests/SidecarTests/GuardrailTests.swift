@@ -3,12 +3,13 @@ import Dataplane
 import Foundation
 import Rules
 @testable import Sidecar
+import TestSupport
 import Testing
 
 /// The sidecar's bookkeeping: what it may install, what it takes over from an earlier run, and
 /// what it never touches — against the reference filter (every `swift test`) and, as root, a
 /// private, unattached copy of the real one.
-@Suite("Sidecar guardrails", .serialized)
+@Suite("Sidecar guardrails", .ownThread, .serialized)
 struct GuardrailTests {
     let operatorRule = Rule(id: 7, match: [.equals(.proto, 17), .equals(.dstPort, 9)], action: .drop, priority: 10)
 

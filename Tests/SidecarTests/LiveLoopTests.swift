@@ -6,13 +6,14 @@ import Lab
 import Packets
 import Rules
 import Sidecar
+import TestSupport
 import Testing
 import Traffic
 
 /// The whole loop on a private lab: the generator sends normal traffic, then a SYN flood, then
 /// normal traffic again through the XDP filter; the sidecar, reading only the filter's samples,
 /// must learn, detect, install a rule that drops the flood and no normal packet, and retire it.
-@Suite("Sidecar live loop (root)", .serialized, .enabled(if: geteuid() == 0))
+@Suite("Sidecar live loop (root)", .ownThread, .serialized, .enabled(if: geteuid() == 0))
 struct LiveLoopTests {
     final class Box: @unchecked Sendable {
         var events: [SidecarEvent] = []

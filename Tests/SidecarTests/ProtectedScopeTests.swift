@@ -4,11 +4,12 @@ import Foundation
 import Packets
 import Rules
 @testable import Sidecar
+import TestSupport
 import Testing
 
 /// Issue 11 §2: rules are limited to the protected networks — a derived rule that names no
 /// destination gets one per protected prefix; one that names its own is left as it is.
-@Suite("Protected networks", .serialized)
+@Suite("Protected networks", .ownThread, .serialized)
 struct ProtectedScopeTests {
     func detected(_ id: UInt32, _ predicates: [Candidate]) -> DetectedRule {
         DetectedRule(id: id, rateLimitPps: nil, derivedAt: 1, explanation: "test", predicates: predicates, baselineShare: 0)

@@ -4,13 +4,14 @@ import Foundation
 import Packets
 import Rules
 import Sidecar
+import TestSupport
 import Testing
 import Traffic
 
 /// The whole loop without root: the sidecar runs its real `run` over the reference filter,
 /// which judges every frame of a scenario with the reference matcher and samples one in N,
 /// on the packets' clock — 20 s of traffic in well under that.
-@Suite("Sidecar loop on the reference filter (no root)")
+@Suite("Sidecar loop on the reference filter (no root)", .ownThread)
 struct ReferenceLoopTests {
     final class Feed {
         var stream: ScenarioStream

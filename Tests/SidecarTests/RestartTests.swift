@@ -5,13 +5,14 @@ import Generator
 import Lab
 import Rules
 import Sidecar
+import TestSupport
 import Testing
 import Traffic
 
 /// Issue 10 §1 and §3 on a private lab: a sidecar started after traffic learns nothing from the
 /// samples that waited in the ring, and one whose filter is detached under it follows the new
 /// filter (sampling, its rules) and says so.
-@Suite("Sidecar restarts (root)", .serialized, .enabled(if: geteuid() == 0))
+@Suite("Sidecar restarts (root)", .ownThread, .serialized, .enabled(if: geteuid() == 0))
 struct RestartTests {
     final class Box: @unchecked Sendable {
         let lock = NSLock()

@@ -2,13 +2,14 @@ import Dataplane
 import Foundation
 import Generator
 import Lab
+import TestSupport
 import Testing
 import Traffic
 
 /// Issue 11 acceptance: two interfaces protected at once by one `holon run --config` (the
 /// daemon binary), each attacked in turn: each attack's rule goes into its own interface's
 /// filter only.
-@Suite("Two interfaces, one daemon (root)", .serialized,
+@Suite("Two interfaces, one daemon (root)", .ownThread, .serialized,
        .enabled(if: geteuid() == 0 && FileManager.default.isExecutableFile(atPath: holonExecutable)))
 struct TwoInterfacesTests {
     @Test func eachAttacksRuleStaysOnItsInterface() throws {
