@@ -21,7 +21,13 @@ import Sidecar
 /// | `GET /api/events` | server-sent events: the kept events, then each new one (`?follow=false`: only the kept ones) |
 /// | `POST /api/rules/{id}/release` | take a live-loop rule out now (`holon rules release`) |
 /// | `POST /api/rules/{id}/pin` | keep a live-loop rule past its TTL (`holon rules pin`) |
+/// | `POST /api/rules` | add an operator's rule: `{"rule": "(rule … :id N)", "match_all": false}` → 201 (`holon rules add`) |
+/// | `DELETE /api/rules/{id}` | delete an operator's rule (`holon rules del`); the live loop's are released instead (409) |
+/// | `GET/PUT /api/mode` | `{"observe": true}`: observe only, or enforce |
+/// | `GET/PUT /api/allowlist` | `{"prefixes": ["192.0.2.53/32", …]}`: the whole allowlist |
 ///
+/// Changes (POST, PUT, DELETE) go through ``ControlAccess``; their bodies are JSON of at most
+/// ``RequestBody/limit`` bytes (larger: 413; not the expected JSON: 400).
 /// Every GET route answers HEAD; a known path asked with another method gets 405 and `Allow`.
 /// Errors are `{"error": "one line"}`.
 public enum ControlServer {
@@ -34,10 +40,12 @@ public enum ControlServer {
         var routes = RouteTable()
         for (path, method) in [("/", HTTPRequest.Method.get), ("/metrics", .get), ("/api/status", .get), ("/api/rules", .get),
                                ("/api/incidents", .get), ("/api/history", .get), ("/api/impact", .get), ("/api/snapshot", .get),
-                               ("/api/events", .get), ("/api/rules/:id/release", .post), ("/api/rules/:id/pin", .post)] {
+                               ("/api/events", .get), ("/api/rules/:id/release", .post), ("/api/rules/:id/pin", .post)] + changeRoutes {
             routes.add(path, method)
         }
         let router = Router(options: .autoGenerateHeadEndpoints)
+        // Outermost: whatever is thrown below, the answer is a one-line JSON error.
+        router.add(middleware: JSONErrors())
         router.add(middleware: MethodCheck(routes: routes))
         router.get("/") { _, _ in
             let page = Dashboard.page(snapshot: try snapshot(state: state, filter: filter, metrics: metrics, minutes: Dashboard.chartMinutes))
@@ -118,6 +126,7 @@ public enum ControlServer {
                 }
             }
         }
+        addChangeRoutes(to: router, filter: filter, metrics: metrics, access: access)
         return router
     }
 

@@ -22,6 +22,8 @@ final class FakeFilter: FilterSource {
         /// Set: the state on disk does not describe the maps (verifiedTable throws it).
         var stateProblem: String?
         var changes = 0
+        var observe = false
+        var allowlist: [AllowPrefix] = []
     }
     struct Problem: Error, CustomStringConvertible { var description: String }
     let state = Mutex(State())
@@ -43,6 +45,10 @@ final class FakeFilter: FilterSource {
             s.counters = s.counters.filter { ids.contains($0.key) }
         }
     }
+    func observing() -> Bool? { state.withLock { $0.observe } }
+    func setObserving(_ on: Bool) throws { state.withLock { $0.observe = on } }
+    func allowlist() -> [AllowPrefix]? { state.withLock { $0.allowlist } }
+    func replaceAllowlist(_ prefixes: [AllowPrefix]) throws { state.withLock { $0.allowlist = prefixes } }
 }
 
 let operatorRule = Rule(id: 7, match: [.equals(.proto, 17), .equals(.dstPort, 9)], action: .drop, priority: 10)
