@@ -33,7 +33,10 @@ struct RunCommand: AsyncParsableCommand {
         {"prefixes": ["192.0.2.53/32", …]} replaces the allowlist (GET reads both). With
         --http-token every change needs 'Authorization: Bearer TOKEN'; without one changes are
         taken on loopback only, and off loopback the run refuses to start. Bodies over 64 KiB
-        are refused (413); every error is {"error": "…"}.
+        are refused (413); every error is {"error": "…"}. In the lab (after `holon lab up`),
+        POST /api/lab/generate {"scenario": "udp-flood", "pps": 20000, "duration": 30} sends a
+        built-in scenario (`holon scenario list`) from the generator side, GET watches it and
+        DELETE stops it.
         """
     )
 
@@ -153,7 +156,8 @@ struct RunCommand: AsyncParsableCommand {
             let filter = FollowingFilter(filters[0], others: Array(filters.dropFirst()), allowlist: plan.config.allowlist)
             following = filter
             let app = ControlServer.application(host: host, port: port, state: control, filter: filter,
-                                                metrics: MetricsExporter(sidecarRuleBase: sidecarConfig.ruleIDBase), access: access) { bound in
+                                                metrics: MetricsExporter(sidecarRuleBase: sidecarConfig.ruleIDBase), access: access,
+                                                lab: LabGeneration(source: LabTrafficSender())) { bound in
                 if !quiet { print((tty ? "\r\u{1B}[2K" : "") + "dashboard: http://\(host):\(bound)/  metrics: http://\(host):\(bound)/metrics") }
                 listening.finish()
             }
