@@ -47,7 +47,7 @@ public enum FilterPolicy {
 
     static func allowlist(of filter: any FilterSource) throws -> Allowlist {
         guard let list = filter.allowlist() else {
-            throw Refusal(status: .notFound, message: "this control plane does not know the filter's allowlist (PUT one to set it)")
+            throw Refusal(status: .notFound, message: "this filter's allowlist cannot be read back as a list here (holon run keeps the one it applied); PUT sets it")
         }
         return Allowlist(prefixes: list.map(\.description))
     }
