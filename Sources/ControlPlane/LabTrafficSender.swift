@@ -24,8 +24,17 @@ public final class LabTrafficSender: LabTrafficSource {
 
     public func length(of scenario: String) -> Double? { Scenario.named(scenario)?.duration }
 
+    /// Why a stretch ended early.
+    struct Interrupted: Error, CustomStringConvertible { var description: String }
+
     public func send(scenario: String, pps: Double?, offset: Double, seconds: Double) throws -> UInt64 {
         guard let s = Scenario.named(scenario) else { throw GeneratorError.unknownScenario(scenario) }
+        // The generator's early stop is the process-wide flag: set, holon run is stopping, and
+        // every stretch would end at once. A lab taken down mid-run is refused here, before
+        // its sends fail: the generator gives up on failing sends by setting that same flag,
+        // which would stop holon run too.
+        guard !StopSignal.requested else { throw Interrupted(description: "interrupted: holon is stopping") }
+        if let problem = labProblem() { throw Interrupted(description: problem) }
         let key = "\(scenario)@\(pps.map { "\($0)" } ?? "own")"
         let whole = plans.withLock { cached in
             if let p = cached[key] { return p }
@@ -42,6 +51,7 @@ public final class LabTrafficSender: LabTrafficSource {
         if top <= EngineKind.socketEngineRate { options.engine = .sendmmsg }
         options.pinThreads = false
         let report = try TrafficGenerator(plan: Self.stretch(of: whole, from: offset, seconds: seconds), options: options).run()
+        if report.interrupted { throw Interrupted(description: "interrupted after \(report.sent) packets: holon is stopping, or the sends failed") }
         return report.sent
     }
 
