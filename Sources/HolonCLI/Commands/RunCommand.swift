@@ -16,27 +16,35 @@ struct RunCommand: AsyncParsableCommand {
         commandName: "run",
         abstract: "Protect the filtered interface: learn normal traffic, detect attacks, install and retire rules (root).",
         discussion: """
-        Needs the filter attached (`holon lab up && holon filter attach`). The detector learns the
-        traffic the filter samples for --warmup, then opens an incident when the traffic drifts,
-        writes rules into the filter within the same loop, and takes them out --hold after the
-        attack is no longer seen. Rules with ids from 1,000,000,000 up are the sidecar's; rules you
-        add with `holon rules add` are never touched. Ctrl-C stops the loop; installed rules stay
-        (a later run adopts them and retires them at their TTL).
+        Needs the filter attached (`holon lab up && holon filter attach`), or
+        --config FILE naming the interfaces to attach. The detector learns the
+        traffic the filter samples for --warmup, then opens an incident when the
+        traffic drifts, writes rules into the filter within the same loop, and
+        takes them out --hold after the attack is no longer seen. Rules with ids
+        from 1,000,000,000 up are the sidecar's; rules you add with
+        `holon rules add` are never touched. Ctrl-C stops the loop; installed
+        rules stay (a later run adopts them and retires them at their TTL).
 
-        While it runs, http://127.0.0.1:9477/ is the dashboard, /metrics the Prometheus
-        metrics, /api/status, /api/rules, /api/incidents, /api/history, /api/impact JSON and
-        /api/events server-sent events (--http HOST:PORT to move it, --no-http to turn it off).
-        Changes over HTTP: POST /api/rules/ID/release and /api/rules/ID/pin do what
-        `holon rules release|pin` do; POST /api/rules {"rule": "(rule … :id N)"} adds an
-        operator's rule and DELETE /api/rules/ID deletes one (`holon rules add|del`);
-        PUT /api/mode {"observe": true|false} switches observe/enforce; PUT /api/allowlist
-        {"prefixes": ["192.0.2.53/32", …]} replaces the allowlist (GET reads both). With
-        --http-token every change needs 'Authorization: Bearer TOKEN'; without one changes are
-        taken on loopback only, and off loopback the run refuses to start. Bodies over 64 KiB
-        are refused (413); every error is {"error": "…"}. In the lab (after `holon lab up`),
-        POST /api/lab/generate {"scenario": "udp-flood", "pps": 20000, "duration": 30} sends a
-        built-in scenario (`holon scenario list`) from the generator side, GET watches it and
-        DELETE stops it.
+        While it runs, http://127.0.0.1:9477/ is the dashboard (--http HOST:PORT
+        to move it, --no-http to turn it off):
+          GET /metrics                  Prometheus metrics
+          GET /api/status, /api/rules, /api/incidents, /api/history,
+              /api/impact, /api/snapshot   JSON
+          GET /api/events               server-sent events
+          POST /api/rules/ID/release    `holon rules release ID`
+          POST /api/rules/ID/pin        `holon rules pin ID`
+          POST /api/rules               {"rule": "(rule … :id N)"}: `holon rules add`
+          DELETE /api/rules/ID          `holon rules del ID` (operators' rules)
+          GET|PUT /api/mode             {"observe": true|false}
+          GET|PUT /api/allowlist        {"prefixes": ["192.0.2.53/32", …]}
+          GET|POST|DELETE /api/lab/generate
+                                        in the lab only: {"scenario": "udp-flood",
+                                        "pps": 20000, "duration": 30} starts a
+                                        built-in scenario, GET watches, DELETE stops
+        With --http-token every change needs 'Authorization: Bearer TOKEN';
+        without one, changes are taken on loopback only (off loopback the run
+        refuses to start). Bodies over 64 KiB are refused (413); every error is
+        {"error": "…"}.
         """
     )
 
