@@ -23,15 +23,7 @@ extension Dataplane {
     @discardableResult
     public func install(_ rules: [Rule]) throws(DataplaneError) -> InstallReport {
         let t0 = DispatchTime.now().uptimeNanoseconds
-        // A TTL with no start runs from installation: stamped here, so the kernel (which stops
-        // matching a rule at its expiry) and the state file agree on when it ends.
-        let wallNow = UInt64(Date().timeIntervalSince1970 * 1e9)
-        let rules = rules.map { r in
-            guard r.ttlSeconds != nil, r.createdAt == nil else { return r }
-            var s = r
-            s.createdAt = wallNow
-            return s
-        }
+        let rules = Self.stampingInstallTime(rules, now: UInt64(Date().timeIntervalSince1970 * 1e9))
         let table: CompiledTable
         do { table = try RuleCompiler.compile(rules) } catch { throw .compile(error) }
         return try locked { () throws(DataplaneError) -> InstallReport in
@@ -118,6 +110,17 @@ extension Dataplane {
     @discardableResult
     public func add(_ rules: [Rule]) throws(DataplaneError) -> InstallReport {
         try update { $0 + rules }
+    }
+
+    /// A TTL with no start runs from installation: stamped at install, so the kernel (which stops
+    /// matching a rule at its expiry) and the state file agree on when it ends.
+    static func stampingInstallTime(_ rules: [Rule], now: UInt64) -> [Rule] {
+        rules.map { r in
+            guard r.ttlSeconds != nil, r.createdAt == nil else { return r }
+            var s = r
+            s.createdAt = now
+            return s
+        }
     }
 
     /// Removes rules by id and reinstalls. Returns the ids that were not installed.

@@ -35,6 +35,16 @@ public struct DataplaneSample: Sendable, Hashable {
         return try PacketParser.features(UnsafeRawBufferPointer(b), timestamp: timestamp, wireLength: Int(wireLength))
     }
 
+    /// A sample made by hand (``ReferenceFilter``, tests).
+    public init(timestamp: UInt64, wireLength: UInt32, verdict: SampleVerdict, ruleID: UInt32?, observed: Bool = false, bytes: [UInt8]) {
+        self.timestamp = timestamp
+        self.wireLength = wireLength
+        self.verdict = verdict
+        self.ruleID = ruleID
+        self.observed = observed
+        self.bytes = Array(bytes.prefix(Int(HOLON_SAMPLE_BYTES)))
+    }
+
     init(_ raw: UnsafeRawPointer, size: Int, taiOffset: Int64) {
         let s = raw.loadUnaligned(as: holon_sample.self)
         timestamp = UInt64(bitPattern: Int64(bitPattern: s.timestamp) &- taiOffset)

@@ -17,8 +17,9 @@ import Rules
 /// the sidecar's own rules dropped, which keep their incident open. Traffic dropped by an
 /// operator's rule or allowlisted is the operator's business and stays out.
 public final class Sidecar {
-    /// The filter it drives; replaced when the filter is detached and attached anew under it.
-    public private(set) var dataplane: Dataplane
+    /// The filter it drives (``Dataplane``, or ``ReferenceFilter`` in tests); replaced when the
+    /// filter is detached and attached anew under it.
+    public private(set) var dataplane: any LoopFilter
     public let config: SidecarConfig
     public private(set) var detector: Detector
     public private(set) var stats = SidecarStats()
@@ -47,7 +48,7 @@ public final class Sidecar {
     /// The table as the sidecar last left it: a different one means another process changed it.
     var tableSeen: TableFingerprint?
 
-    public init(dataplane: Dataplane, config: SidecarConfig = SidecarConfig()) {
+    public init(dataplane: any LoopFilter, config: SidecarConfig = SidecarConfig()) {
         self.dataplane = dataplane
         self.config = config
         detector = Detector(config: config.effectiveDetector)
@@ -67,18 +68,18 @@ public final class Sidecar {
         defer { withExtendedLifetime(lease) {} }
         if let problem = dataplane.stateProblem { throw problem }
         try dataplane.setSampleEvery(config.sampleEvery)
-        var reader = try dataplane.sampleReader()
-        startedAt = Self.wallClock()
+        var reader = try dataplane.openSamples()
+        startedAt = dataplane.now()
         stats.stale += try reader.drain().count
-        if !config.dryRun { adopt(now: Self.wallClock(), onEvent) }
-        var nextBeat = Self.wallClock() + 1_000_000_000
+        if !config.dryRun { adopt(now: dataplane.now(), onEvent) }
+        var nextBeat = dataplane.now() + 1_000_000_000
         while !shouldStop() {
             let batch = try reader.poll(timeoutMilliseconds: 50)
             for s in batch { ingest(s) }
-            let now = Self.wallClock()
+            let now = dataplane.now()
             if now >= nextBeat, !dataplane.stillAttached() {
                 guard try reattach(now: now, onEvent) else { continue }
-                reader = try dataplane.sampleReader()
+                reader = try dataplane.openSamples()
             }
             if now >= nextBeat && !config.dryRun { try noticeOperatorChanges(now: now, onEvent) }
             // With no traffic, time still passes: incidents close, thresholds tick. Not during
@@ -351,7 +352,7 @@ public final class Sidecar {
             lostSince = now
             onEvent(.notice(kind: "filter-lost", message: "the filter on \(options.interface) was detached under the sidecar: nothing is enforced; waiting \(config.reattachGrace) for a new one"))
         }
-        guard let fresh = try? Dataplane.open(options), fresh.stillAttached() else {
+        guard let fresh = dataplane.reopen() else {
             if now - lostSince! >= UInt64(config.reattachGrace.components.seconds) * 1_000_000_000 {
                 throw .notAttached("\(options.pinDirectory) (detached under holon run and not attached again within \(config.reattachGrace))")
             }
@@ -367,12 +368,5 @@ public final class Sidecar {
         }
         onEvent(.notice(kind: "filter-reattached", message: "a new filter is attached on \(options.interface): sampling 1 in \(config.sampleEvery) set, \(config.dryRun ? 0 : mine.count) sidecar rule(s) installed again"))
         return true
-    }
-
-    /// Nanoseconds since the Unix epoch: the clock the filter's sample timestamps are in.
-    static func wallClock() -> UInt64 {
-        var ts = timespec()
-        clock_gettime(CLOCK_REALTIME, &ts)
-        return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
     }
 }

@@ -5,9 +5,10 @@ import Rules
 @testable import Sidecar
 import Testing
 
-/// The sidecar's bookkeeping against a private, unattached copy of the filter: what it may
-/// install, what it takes over from an earlier run, and what it never touches.
-@Suite("Sidecar guardrails (root: BPF)", .serialized, .enabled(if: geteuid() == 0))
+/// The sidecar's bookkeeping: what it may install, what it takes over from an earlier run, and
+/// what it never touches — against the reference filter (every `swift test`) and, as root, a
+/// private, unattached copy of the real one.
+@Suite("Sidecar guardrails", .serialized)
 struct GuardrailTests {
     let operatorRule = Rule(id: 7, match: [.equals(.proto, 17), .equals(.dstPort, 9)], action: .drop, priority: 10)
 
@@ -17,9 +18,9 @@ struct GuardrailTests {
                      baselineShare: 0)
     }
 
-    @Test func ruleBudgetRefusesWithAReason() throws {
-        let dp = try Dataplane.transient()
-        try dp.install([operatorRule])
+    @Test(arguments: FilterKind.available) func ruleBudgetRefusesWithAReason(_ kind: FilterKind) throws {
+        let dp = try kind.make()
+        try dp.update { _ in [operatorRule] }
         var config = SidecarConfig()
         config.maxRules = 2
         let sidecar = Sidecar(dataplane: dp, config: config)
@@ -36,8 +37,8 @@ struct GuardrailTests {
     }
 
     /// Issue 10 §5: with `--max-rules 1`, later attacks were refused and never retried.
-    @Test func refusedIncidentsAreRetriedAndHeldRulesGiveWay() throws {
-        let dp = try Dataplane.transient()
+    @Test(arguments: FilterKind.available) func refusedIncidentsAreRetriedAndHeldRulesGiveWay(_ kind: FilterKind) throws {
+        let dp = try kind.make()
         var config = SidecarConfig()
         config.maxRules = 1
         let sidecar = Sidecar(dataplane: dp, config: config)
@@ -65,8 +66,8 @@ struct GuardrailTests {
     }
 
     /// Issue 10 §2: a false positive's rules go at once, not after the hold.
-    @Test func aFalsePositivesRulesGoAtOnce() throws {
-        let dp = try Dataplane.transient()
+    @Test(arguments: FilterKind.available) func aFalsePositivesRulesGoAtOnce(_ kind: FilterKind) throws {
+        let dp = try kind.make()
         let sidecar = Sidecar(dataplane: dp, config: SidecarConfig())
         var events: [SidecarEvent] = []
         try sidecar.install([detected(1, port: 80)], incident: 1, now: 0) { events.append($0) }
@@ -80,8 +81,8 @@ struct GuardrailTests {
     }
 
     /// `holon rules release` and `holon rules pin` act through the table; the sidecar notices.
-    @Test func operatorsReleaseAndPinThroughTheTable() throws {
-        let dp = try Dataplane.transient()
+    @Test(arguments: FilterKind.available) func operatorsReleaseAndPinThroughTheTable(_ kind: FilterKind) throws {
+        let dp = try kind.make()
         let sidecar = Sidecar(dataplane: dp, config: SidecarConfig())
         var events: [SidecarEvent] = []
         try sidecar.install([detected(1, port: 80), detected(2, port: 443)], incident: 1, now: 0) { events.append($0) }
@@ -97,8 +98,8 @@ struct GuardrailTests {
     }
 
     /// The TTL is a hard limit from the last verification: an open incident's rule is renewed.
-    @Test func openIncidentsRulesAreRenewedAtTheirTTL() throws {
-        let dp = try Dataplane.transient()
+    @Test(arguments: FilterKind.available) func openIncidentsRulesAreRenewedAtTheirTTL(_ kind: FilterKind) throws {
+        let dp = try kind.make()
         let sidecar = Sidecar(dataplane: dp, config: SidecarConfig())
         var events: [SidecarEvent] = []
         try sidecar.install([detected(1, port: 80)], incident: 1, now: 1) { events.append($0) }
@@ -108,9 +109,9 @@ struct GuardrailTests {
         #expect(events.contains { if case .notice("re-verified", _) = $0 { true } else { false } })
     }
 
-    @Test func closedIncidentsRulesGoAfterTheHoldAndOperatorsStay() throws {
-        let dp = try Dataplane.transient()
-        try dp.install([operatorRule])
+    @Test(arguments: FilterKind.available) func closedIncidentsRulesGoAfterTheHoldAndOperatorsStay(_ kind: FilterKind) throws {
+        let dp = try kind.make()
+        try dp.update { _ in [operatorRule] }
         var config = SidecarConfig()
         config.hold = .seconds(5)
         let sidecar = Sidecar(dataplane: dp, config: config)
@@ -131,12 +132,12 @@ struct GuardrailTests {
         #expect(ids == [1_000_000_001])
     }
 
-    @Test func anEarlierRunsRulesAreAdoptedAndExpireAtTheirTTL() throws {
-        let dp = try Dataplane.transient()
+    @Test(arguments: FilterKind.available) func anEarlierRunsRulesAreAdoptedAndExpireAtTheirTTL(_ kind: FilterKind) throws {
+        let dp = try kind.make()
         let now: UInt64 = 1_000_000_000_000
         let old = Rule(id: 1_000_000_005, match: [.equals(.proto, 6)], action: .drop, priority: 100, ttlSeconds: 60,
                        name: "holon-incident-3", createdAt: now - 30_000_000_000)
-        try dp.install([operatorRule, old])
+        try dp.update { _ in [operatorRule, old] }
         var config = SidecarConfig()
         config.hold = .seconds(5)
         let sidecar = Sidecar(dataplane: dp, config: config)
@@ -154,9 +155,9 @@ struct GuardrailTests {
         #expect(Set(dp.rules.map(\.id)) == [7, 1_000_000_006])
     }
 
-    @Test func aDryRunProposesAndLeavesTheTableAlone() throws {
-        let dp = try Dataplane.transient()
-        try dp.install([operatorRule])
+    @Test(arguments: FilterKind.available) func aDryRunProposesAndLeavesTheTableAlone(_ kind: FilterKind) throws {
+        let dp = try kind.make()
+        try dp.update { _ in [operatorRule] }
         var config = SidecarConfig()
         config.dryRun = true
         let sidecar = Sidecar(dataplane: dp, config: config)
@@ -166,5 +167,19 @@ struct GuardrailTests {
         guard case .proposed(1, let rules)? = events.last else { Issue.record("no proposal: \(events.map(\.text))"); return }
         #expect(rules.map(\.id) == [1_000_000_001])
         #expect(events.last?.json.contains("\"event\":\"proposed\"") == true)
+    }
+}
+
+/// The filters the loop's logic is tested against: the reference double always, the kernel's
+/// when root.
+enum FilterKind: String, CustomTestStringConvertible, Sendable {
+    case reference, kernel
+    static let available: [FilterKind] = geteuid() == 0 ? [.reference, .kernel] : [.reference]
+    var testDescription: String { rawValue }
+    func make() throws -> any LoopFilter {
+        switch self {
+        case .reference: return ReferenceFilter()
+        case .kernel: return try Dataplane.transient()
+        }
     }
 }

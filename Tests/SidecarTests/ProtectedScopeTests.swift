@@ -8,14 +8,14 @@ import Testing
 
 /// Issue 11 §2: rules are limited to the protected networks — a derived rule that names no
 /// destination gets one per protected prefix; one that names its own is left as it is.
-@Suite("Protected networks (root: BPF)", .serialized, .enabled(if: geteuid() == 0))
+@Suite("Protected networks", .serialized)
 struct ProtectedScopeTests {
     func detected(_ id: UInt32, _ predicates: [Candidate]) -> DetectedRule {
         DetectedRule(id: id, rateLimitPps: nil, derivedAt: 1, explanation: "test", predicates: predicates, baselineShare: 0)
     }
 
-    @Test func aRuleWithoutDestinationIsScopedToEachPrefix() throws {
-        let dp = try Dataplane.transient()
+    @Test(arguments: FilterKind.available) func aRuleWithoutDestinationIsScopedToEachPrefix(_ kind: FilterKind) throws {
+        let dp = try kind.make()
         var config = SidecarConfig()
         config.protected = [IPPrefix("198.51.100.0/24")!, IPPrefix("2001:db8::/48")!]
         let sidecar = Sidecar(dataplane: dp, config: config)
@@ -30,8 +30,8 @@ struct ProtectedScopeTests {
         #expect(!rules.contains { $0.matches(outside) }, "traffic to a network Holon does not defend is never dropped")
     }
 
-    @Test func aRuleWithItsOwnDestinationIsLeftAlone() throws {
-        let dp = try Dataplane.transient()
+    @Test(arguments: FilterKind.available) func aRuleWithItsOwnDestinationIsLeftAlone(_ kind: FilterKind) throws {
+        let dp = try kind.make()
         var config = SidecarConfig()
         config.protected = [IPPrefix("198.51.100.0/24")!]
         let sidecar = Sidecar(dataplane: dp, config: config)

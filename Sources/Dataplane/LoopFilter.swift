@@ -1,0 +1,53 @@
+import Foundation
+import Rules
+
+/// What the live loop needs of a filter: its table, its counters, its samples. ``Dataplane`` is
+/// the real one (XDP maps, root); ``ReferenceFilter`` is the test double beside it (the reference
+/// matcher, no root), so the loop's logic is tested in every `swift test`.
+public protocol LoopFilter: AnyObject {
+    /// Pins and state of a real filter; nil for one that lives in this process only.
+    var options: DataplaneOptions? { get }
+    var rules: [Rule] { get }
+    var stateProblem: DataplaneError? { get }
+    @discardableResult
+    func update(_ change: ([Rule]) throws(DataplaneError) -> [Rule]) throws(DataplaneError) -> InstallReport
+    func delete(ids: Set<UInt32>) throws(DataplaneError) -> Set<UInt32>
+    func fingerprint() throws(DataplaneError) -> TableFingerprint
+    func reloadRules() throws(DataplaneError) -> [Rule]
+    func counters(forRule id: UInt32) -> RuleCounters
+    func stats() throws(DataplaneError) -> DataplaneStats
+    func setSampleEvery(_ n: UInt32) throws(DataplaneError)
+    func openSamples() throws(DataplaneError) -> any SampleSource
+    /// False once this handle no longer drives the enforcing filter (detached under it).
+    func stillAttached() -> Bool
+    /// The filter now attached where this one was, when there is one.
+    func reopen() -> (any LoopFilter)?
+    /// The clock sample timestamps are in (ns since the Unix epoch for a real filter).
+    func now() -> UInt64
+}
+
+/// Where the loop's samples come from.
+public protocol SampleSource: AnyObject {
+    /// Waits up to `timeoutMilliseconds` for samples and returns what arrived (maybe none).
+    func poll(timeoutMilliseconds: Int32) throws(DataplaneError) -> [DataplaneSample]
+    /// Every sample already waiting, without waiting.
+    func drain() throws(DataplaneError) -> [DataplaneSample]
+}
+
+extension SampleReader: SampleSource {}
+
+extension Dataplane: LoopFilter {
+    public func openSamples() throws(DataplaneError) -> any SampleSource { try sampleReader() }
+
+    public func reopen() -> (any LoopFilter)? {
+        guard let options, let fresh = try? Dataplane.open(options), fresh.stillAttached() else { return nil }
+        return fresh
+    }
+
+    /// CLOCK_REALTIME: the filter converts its TAI stamps to it.
+    public func now() -> UInt64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
+    }
+}
