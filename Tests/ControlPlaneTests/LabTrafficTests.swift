@@ -37,8 +37,9 @@ struct LabTrafficTests {
             }
             #expect(status["ended"] as? String == "done", "\(status)")
             let sent = status["sent"] as? Int ?? 0
-            // 2.5 s at 2,000 pps, in three stretches (each paced from its own start).
-            #expect(sent >= 4500 && sent <= 5100, "\(status)")
+            // 2.5 s at 2,000 pps, in three stretches (each paced from its own start; a loaded
+            // machine's sender catches up on what it owes, in batches).
+            #expect(sent >= 4500 && sent <= 5600, "\(status)")
             let after = InterfaceCounters.read(interface: t.filterInterface, namespace: t.filterNamespace)
             let arrived = Int((after?.rxPackets ?? 0) - (before?.rxPackets ?? 0))
             #expect(arrived >= sent && arrived <= sent + 50, "\(arrived) frames arrived for \(sent) sent (and a little ARP)")
