@@ -25,11 +25,11 @@ import Sidecar
 /// | `DELETE /api/rules/{id}` | delete an operator's rule (`holon rules del`); the live loop's are released instead (409) |
 /// | `GET/PUT /api/mode` | `{"observe": true}`: observe only, or enforce |
 /// | `GET/PUT /api/allowlist` | `{"prefixes": ["192.0.2.53/32", …]}`: the whole allowlist |
-///
 /// | `GET/POST/DELETE /api/lab/generate` | the lab's generator: `{"scenario": NAME, "pps": N, "duration": S}` starts one (202; 409 while one runs), DELETE stops it, GET watches; 404 unless the lab is up |
 ///
 /// Changes (POST, PUT, DELETE) go through ``ControlAccess``; their bodies are JSON of at most
 /// ``RequestBody/limit`` bytes (larger: 413; not the expected JSON: 400).
+///
 /// Every GET route answers HEAD; a known path asked with another method gets 405 and `Allow`.
 /// Errors are `{"error": "one line"}`.
 public enum ControlServer {

@@ -65,7 +65,8 @@ public final class LabGeneration: Sendable {
 
     /// The request, checked: a known scenario, a rate and a length in range.
     func check(_ r: Request) throws -> (length: Double, duration: Double) {
-        guard let length = source.length(of: r.scenario) else {
+        // A pass of no length could not be repeated: not a scenario to send.
+        guard let length = source.length(of: r.scenario), length > 0 else {
             throw Refusal(status: .badRequest, message: "no scenario '\(r.scenario)'; the built-in ones are \(source.scenarios.joined(separator: ", "))")
         }
         if let pps = r.pps, !(pps > 0 && pps <= Self.maxPPS) {
