@@ -62,7 +62,8 @@ struct LabGenerationTests {
             let t0 = Date()
             let stopped = try await send(port, "DELETE")
             #expect(stopped.status == 200)
-            #expect(Date().timeIntervalSince(t0) < 1, "stopped within a stretch")
+            // A stretch here is 0.1 s; the rest is the round trip, slow on a loaded machine.
+            #expect(Date().timeIntervalSince(t0) < 5, "stopped within a stretch, not at the end of 600 s")
             #expect(object(stopped.body)["running"] as? Bool == false && object(stopped.body)["ended"] as? String == "stopped")
             let count = lab.stretches.withLock { $0.count }
             try await Task.sleep(for: .milliseconds(300))

@@ -50,7 +50,7 @@ struct LabTrafficTests {
             let t0 = Date()
             let stopped = try await send(port, "DELETE")
             #expect(stopped.status == 200 && object(stopped.body)["ended"] as? String == "stopped", "\(stopped.body)")
-            #expect(Date().timeIntervalSince(t0) < 2, "stopped within a stretch")
+            #expect(Date().timeIntervalSince(t0) < 5, "stopped within a stretch (and a loaded machine's round trip)")
             let quiet = InterfaceCounters.read(interface: t.filterInterface, namespace: t.filterNamespace)?.rxPackets ?? 0
             try await Task.sleep(for: .milliseconds(500))
             let later = InterfaceCounters.read(interface: t.filterInterface, namespace: t.filterNamespace)?.rxPackets ?? 0

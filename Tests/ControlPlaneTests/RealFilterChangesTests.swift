@@ -49,17 +49,17 @@ struct RealFilterChangesTests {
             #expect(dp.rules.map(\.id) == [7])
             var (sent, s) = try await flood()
             // The flood is 98 % of it (the rest is the scenario's normal traffic).
-            #expect(sent > 1900 && s.packets >= sent && s.dropped > sent * 9 / 10 && s.allowlisted == 0, "enforced: \(s)")
+            #expect(sent > 1000 && s.packets >= sent && s.dropped > s.packets * 9 / 10 && s.allowlisted == 0, "enforced: \(s)")
 
             #expect(try await send(port, "PUT", "/api/allowlist", #"{"prefixes": ["45.83.0.0/16"]}"#).status == 200)
             (sent, s) = try await flood()
-            #expect(s.allowlisted > sent * 9 / 10 && s.dropped < sent / 20, "allowlisted: \(s)")
+            #expect(s.packets >= sent && s.allowlisted > s.packets * 9 / 10 && s.dropped < s.packets / 20, "allowlisted: \(s)")
 
             #expect(try await send(port, "PUT", "/api/allowlist", #"{"prefixes": []}"#).status == 200)
             #expect(try await send(port, "PUT", "/api/mode", #"{"observe": true}"#).status == 200)
             #expect(try dp.settings().observe)
             (sent, s) = try await flood()
-            #expect(s.dropped == 0 && s.allowlisted == 0 && s.observedDrops > sent * 9 / 10, "observed: \(s)")
+            #expect(s.packets >= sent && s.dropped == 0 && s.allowlisted == 0 && s.observedDrops > s.packets * 9 / 10, "observed: \(s)")
             #expect(errorText(try await send(port, "GET", "/api/mode").body) == nil)
 
             #expect(try await send(port, "PUT", "/api/mode", #"{"observe": false}"#).status == 200)
