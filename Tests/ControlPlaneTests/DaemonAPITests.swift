@@ -31,6 +31,11 @@ struct DaemonAPITests {
                 for t in targets { _ = try? Dataplane.detach(t, force: true, forgetRules: true) }
                 for l in labs { try? l.down() }
                 try? FileManager.default.removeItem(atPath: dir)
+                // What the daemon's loops kept of their rules (`/run/holon/NAME.rules.sidecar`).
+                for t in targets {
+                    let name = URL(fileURLWithPath: t.pinDirectory).lastPathComponent
+                    try? FileManager.default.removeItem(atPath: "\(t.stateDirectory)/\(name).rules.sidecar")
+                }
             }
             let port = 20_000 + Int(getpid() % 20_000)
             let config = dir + "/holon.yaml"
