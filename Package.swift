@@ -51,7 +51,7 @@ let package = Package(
         // HTTP API, Prometheus /metrics, server-sent events and the dashboard; the only target
         // with Hummingbird, so the rest builds without it.
         .target(name: "ControlPlane", dependencies: [
-            "Sidecar", "Dataplane", "Rules",
+            "Sidecar", "Dataplane", "Rules", "Generator", "Lab", "Traffic",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "Prometheus", package: "swift-prometheus"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

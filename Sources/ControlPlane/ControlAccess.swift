@@ -1,7 +1,8 @@
 import Foundation
 import Hummingbird
 
-/// Who may change the filter over HTTP (release, pin). Reading is open, as before: the numbers
+/// Who may change anything over HTTP: rules (add, delete, release, pin), mode, allowlist, lab
+/// traffic. Reading is open, as before: the numbers
 /// are what an operator's Prometheus and dashboard need.
 ///
 /// - With a token, a change needs `Authorization: Bearer TOKEN`.

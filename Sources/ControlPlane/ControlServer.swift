@@ -21,6 +21,14 @@ import Sidecar
 /// | `GET /api/events` | server-sent events: the kept events, then each new one (`?follow=false`: only the kept ones) |
 /// | `POST /api/rules/{id}/release` | take a live-loop rule out now (`holon rules release`) |
 /// | `POST /api/rules/{id}/pin` | keep a live-loop rule past its TTL (`holon rules pin`) |
+/// | `POST /api/rules` | add an operator's rule: `{"rule": "(rule … :id N)", "match_all": false}` → 201 (`holon rules add`) |
+/// | `DELETE /api/rules/{id}` | delete an operator's rule (`holon rules del`); the live loop's are released instead (409) |
+/// | `GET/PUT /api/mode` | `{"observe": true}`: observe only, or enforce |
+/// | `GET/PUT /api/allowlist` | `{"prefixes": ["192.0.2.53/32", …]}`: the whole allowlist |
+/// | `GET/POST/DELETE /api/lab/generate` | the lab's generator: `{"scenario": NAME, "pps": N, "duration": S}` starts one (202; 409 while one runs), DELETE stops it, GET watches; 404 unless the lab is up |
+///
+/// Changes (POST, PUT, DELETE) go through ``ControlAccess``; their bodies are JSON of at most
+/// ``RequestBody/limit`` bytes (larger: 413; not the expected JSON: 400).
 ///
 /// Every GET route answers HEAD; a known path asked with another method gets 405 and `Allow`.
 /// Errors are `{"error": "one line"}`.
@@ -30,14 +38,16 @@ public enum ControlServer {
     public static let defaultIdleTimeout: Duration = .seconds(15)
 
     public static func router(state: ControlState, filter: any FilterSource, metrics: MetricsExporter,
-                              access: ControlAccess = ControlAccess()) -> Router<BasicRequestContext> {
+                              access: ControlAccess = ControlAccess(), lab: LabGeneration? = nil) -> Router<BasicRequestContext> {
         var routes = RouteTable()
         for (path, method) in [("/", HTTPRequest.Method.get), ("/metrics", .get), ("/api/status", .get), ("/api/rules", .get),
                                ("/api/incidents", .get), ("/api/history", .get), ("/api/impact", .get), ("/api/snapshot", .get),
-                               ("/api/events", .get), ("/api/rules/:id/release", .post), ("/api/rules/:id/pin", .post)] {
+                               ("/api/events", .get), ("/api/rules/:id/release", .post), ("/api/rules/:id/pin", .post)] + changeRoutes + labRoutes {
             routes.add(path, method)
         }
         let router = Router(options: .autoGenerateHeadEndpoints)
+        // Outermost: whatever is thrown below, the answer is a one-line JSON error.
+        router.add(middleware: JSONErrors())
         router.add(middleware: MethodCheck(routes: routes))
         router.get("/") { _, _ in
             let page = Dashboard.page(snapshot: try snapshot(state: state, filter: filter, metrics: metrics, minutes: Dashboard.chartMinutes))
@@ -118,13 +128,15 @@ public enum ControlServer {
                 }
             }
         }
+        addChangeRoutes(to: router, filter: filter, metrics: metrics, access: access)
+        addLabRoutes(to: router, lab: lab, access: access)
         return router
     }
 
     /// The server on `host:port` (run it in a ServiceGroup, or with `runService()`);
     /// `onListening` gets the bound port once it listens.
     public static func application(host: String, port: Int, state: ControlState, filter: any FilterSource,
-                                   metrics: MetricsExporter, access: ControlAccess? = nil,
+                                   metrics: MetricsExporter, access: ControlAccess? = nil, lab: LabGeneration? = nil,
                                    idleTimeout: Duration = defaultIdleTimeout,
                                    onListening: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol {
         var logger = Logger(label: "holon.http")
@@ -132,7 +144,7 @@ public enum ControlServer {
         let access = access ?? ControlAccess(loopback: ControlAccess.isLoopback(host: host))
         let (seconds, atto) = idleTimeout.components
         let idleNs = seconds * 1_000_000_000 + atto / 1_000_000_000
-        return Application(router: router(state: state, filter: filter, metrics: metrics, access: access),
+        return Application(router: router(state: state, filter: filter, metrics: metrics, access: access, lab: lab),
                            server: .http1(configuration: .init(idleTimeout: .nanoseconds(idleNs))),
                            configuration: .init(address: .hostname(host, port: port)),
                            services: [CounterWatch(filter: filter, metrics: metrics)],

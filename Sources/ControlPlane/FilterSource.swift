@@ -1,4 +1,5 @@
 import Dataplane
+import Packets
 import Rules
 
 /// Where the control plane reads the filter's counters and table: the attached ``Dataplane``, or
@@ -12,16 +13,28 @@ public protocol FilterSource: Sendable {
     func verifiedTable() throws -> [Rule]
     /// Replaces the table with `change(current)` under the filter's lock (read, change, write).
     func changeTable(_ change: @escaping @Sendable ([Rule]) -> [Rule]) throws
+    /// Whether the filter only observes (counts what it would drop); nil when it cannot be read.
+    func observing() -> Bool?
+    func setObserving(_ on: Bool) throws
+    /// The allowlist as last set; nil when this source cannot tell (the filter's maps hold
+    /// prefixes, not a list to read back).
+    func allowlist() -> [AllowPrefix]?
+    /// Makes `prefixes` the whole allowlist.
+    func replaceAllowlist(_ prefixes: [AllowPrefix]) throws
 }
 
 /// A filter that can only be read: changes are refused with a clear error.
 public struct ReadOnlyFilterError: Error, CustomStringConvertible {
-    public var description: String { "this control plane cannot change the filter's table" }
+    public var description: String { "this control plane cannot change the filter" }
 }
 
 extension FilterSource {
     public func verifiedTable() throws -> [Rule] { filterRules }
     public func changeTable(_ change: @escaping @Sendable ([Rule]) -> [Rule]) throws { throw ReadOnlyFilterError() }
+    public func observing() -> Bool? { nil }
+    public func setObserving(_ on: Bool) throws { throw ReadOnlyFilterError() }
+    public func allowlist() -> [AllowPrefix]? { nil }
+    public func replaceAllowlist(_ prefixes: [AllowPrefix]) throws { throw ReadOnlyFilterError() }
 }
 
 extension Dataplane: FilterSource {
@@ -31,5 +44,13 @@ extension Dataplane: FilterSource {
     public func verifiedTable() throws -> [Rule] { try verifiedRules() }
     public func changeTable(_ change: @escaping @Sendable ([Rule]) -> [Rule]) throws {
         _ = try update { current in change(current) }
+    }
+    public func observing() -> Bool? { try? settings().observe }
+    public func setObserving(_ on: Bool) throws { try setObserve(on) }
+    public func replaceAllowlist(_ prefixes: [AllowPrefix]) throws {
+        // Emptied, then filled: for that instant an allowlisted source is judged by the rules
+        // like any other, which is what `holon run` does on a reload too.
+        clearAllowlist()
+        try allow(prefixes)
     }
 }

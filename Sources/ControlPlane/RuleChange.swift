@@ -9,12 +9,8 @@ import Rules
 public enum RuleChange: String, Sendable, CaseIterable {
     case release, pin
 
-    /// Why a change was refused, with the HTTP status that says so.
-    public struct Refusal: Error, Equatable, CustomStringConvertible {
-        public var status: HTTPResponse.Status
-        public var message: String
-        public var description: String { message }
-    }
+    /// Why a change was refused (the one refusal type of the API).
+    public typealias Refusal = ControlPlane.Refusal
 
     /// What the change did, for the response.
     public struct Outcome: Encodable, Equatable, Sendable {
@@ -38,10 +34,7 @@ public enum RuleChange: String, Sendable, CaseIterable {
 
     /// Applies the change to rule `id` of `filter`'s table.
     public func apply(to id: UInt32, in filter: any FilterSource) throws -> Outcome {
-        let table: [Rule]
-        do { table = try filter.verifiedTable() } catch {
-            throw Refusal(status: .conflict, message: "the table cannot be changed: \(error)")
-        }
+        let table = try Self.verified(filter)
         guard let rule = table.first(where: { $0.id == id }) else {
             throw Refusal(status: .notFound, message: "no rule \(id) in the filter")
         }
@@ -59,11 +52,26 @@ public enum RuleChange: String, Sendable, CaseIterable {
             // No TTL is what marks a pinned rule: holon run neither expires nor adopts it.
             change = { current in current.map { r in r.id == id ? r.pinned : r } }
         }
+        try Self.change(filter, change)
+        let after = filter.filterRules
+        return Outcome(id: id, action: rawValue, changed: true, rule: after.first { $0.id == id }?.text, rules: after.count)
+    }
+}
+
+extension RuleChange {
+    /// The table a change starts from, or a conflict when the state on disk does not describe it.
+    static func verified(_ filter: any FilterSource) throws -> [Rule] {
+        do { return try filter.verifiedTable() } catch {
+            throw Refusal(status: .conflict, message: "the table cannot be changed: \(error)")
+        }
+    }
+
+    /// Applies `change` under the filter's lock; a failure (e.g. another writer's rule took
+    /// the id meanwhile) is a conflict.
+    static func change(_ filter: any FilterSource, _ change: @escaping @Sendable ([Rule]) -> [Rule]) throws {
         do { try filter.changeTable(change) } catch {
             throw Refusal(status: .conflict, message: "the table was not changed: \(error)")
         }
-        let after = filter.filterRules
-        return Outcome(id: id, action: rawValue, changed: true, rule: after.first { $0.id == id }?.text, rules: after.count)
     }
 }
 

@@ -23,6 +23,8 @@ final class FakeFilter: FilterSource {
         /// Set: the state on disk does not describe the maps (verifiedTable throws it).
         var stateProblem: String?
         var changes = 0
+        var observe = false
+        var allowlist: [AllowPrefix] = []
     }
     struct Problem: Error, CustomStringConvertible { var description: String }
     let state = Mutex(State())
@@ -44,6 +46,10 @@ final class FakeFilter: FilterSource {
             s.counters = s.counters.filter { ids.contains($0.key) }
         }
     }
+    func observing() -> Bool? { state.withLock { $0.observe } }
+    func setObserving(_ on: Bool) throws { state.withLock { $0.observe = on } }
+    func allowlist() -> [AllowPrefix]? { state.withLock { $0.allowlist } }
+    func replaceAllowlist(_ prefixes: [AllowPrefix]) throws { state.withLock { $0.allowlist = prefixes } }
 }
 
 let operatorRule = Rule(id: 7, match: [.equals(.proto, 17), .equals(.dstPort, 9)], action: .drop, priority: 10)
@@ -222,10 +228,10 @@ func withServer(_ router: Router<BasicRequestContext>, _ body: @escaping @Sendab
 /// Runs the control plane's own server (its configuration: idle timeout, services) on an
 /// ephemeral loopback port while `body` runs.
 func withControlServer(host: String = "127.0.0.1", state: ControlState, filter: any FilterSource, metrics: MetricsExporter = MetricsExporter(),
-                       access: ControlAccess? = nil, idleTimeout: Duration = ControlServer.defaultIdleTimeout,
+                       access: ControlAccess? = nil, lab: LabGeneration? = nil, idleTimeout: Duration = ControlServer.defaultIdleTimeout,
                        _ body: @escaping @Sendable (Int) async throws -> Void) async throws {
     let bound = Mutex<Int?>(nil)
-    let app = ControlServer.application(host: host, port: 0, state: state, filter: filter, metrics: metrics, access: access,
+    let app = ControlServer.application(host: host, port: 0, state: state, filter: filter, metrics: metrics, access: access, lab: lab,
                                         idleTimeout: idleTimeout) { port in bound.withLock { $0 = port } }
     // Open event streams end first, as `holon run` ends them: graceful shutdown waits for them.
     try await withService(app, port: { bound.withLock { $0 } }, beforeShutdown: { state.finishSubscriptions() }, body)

@@ -64,7 +64,8 @@ struct EventsAndHistoryTests {
             // filled() already sent one heartbeat (now): 181 points.
             #expect(try await points("/api/history").count == 181)
             let lastMinute = try await points("/api/history?minutes=1")
-            #expect((59...62).contains(lastMinute.count))
+            // 60 points, fewer by the seconds this test took since `now` (a loaded machine's few).
+            #expect((50...62).contains(lastMinute.count), "\(lastMinute.count)")
             #expect(Set(lastMinute.first?.keys.map { $0 } ?? []) == ["time_ms", "pps", "drop_pps", "open_incidents", "rules"])
             #expect(lastMinute.suffix(10).allSatisfy { $0["drop_pps"] as? Double == 900 })
             let since = Int64((now.timeIntervalSince1970 - 5) * 1000)

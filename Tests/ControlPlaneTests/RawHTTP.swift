@@ -70,16 +70,42 @@ enum RawHTTP {
     }
 
     /// One request with `Connection: close`, the whole answer.
-    static func request(port: Int, _ method: String, _ path: String, headers: [String: String] = [:], timeout: TimeInterval = 5) throws -> Answer {
+    static func request(port: Int, _ method: String, _ path: String, headers: [String: String] = [:], body: String? = nil,
+                        timeout: TimeInterval = 5) throws -> Answer {
         let fd = try connect(port: port)
         defer { close(fd) }
         var text = "\(method) \(path) HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nConnection: close\r\n"
         for (k, v) in headers { text += "\(k): \(v)\r\n" }
-        if method == "POST" && headers["Content-Length"] == nil { text += "Content-Length: 0\r\n" }
-        send(fd, text + "\r\n")
+        if ["POST", "PUT", "DELETE"].contains(method) && headers["Content-Length"] == nil && headers["Transfer-Encoding"] == nil {
+            text += "Content-Length: \(body?.utf8.count ?? 0)\r\n"
+        }
+        send(fd, text + "\r\n" + (body ?? ""))
         guard let data = readUntilClosed(fd, timeout: timeout) else { throw Failure(description: "\(method) \(path): no answer in \(timeout) s") }
+        return try parse(data)
+    }
+
+    /// Reads until what came holds `text`; what came, or nil when the connection closed or
+    /// `timeout` passed first.
+    static func readUntil(_ fd: Int32, _ text: String, timeout: TimeInterval) -> Data? {
+        let deadline = Date().addingTimeInterval(timeout)
+        var got = Data()
+        var buf = [UInt8](repeating: 0, count: 4096)
+        while !String(decoding: got, as: UTF8.self).contains(text) {
+            let left = deadline.timeIntervalSinceNow
+            if left <= 0 { return nil }
+            var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+            if poll(&p, 1, Int32(left * 1000) + 1) <= 0 { continue }
+            let n = recv(fd, &buf, buf.count, 0)
+            if n <= 0 { return nil }
+            got.append(contentsOf: buf[0..<n])
+        }
+        return got
+    }
+
+    /// One answer's status, headers and (dechunked) body.
+    static func parse(_ data: Data) throws -> Answer {
         let whole = String(decoding: data, as: UTF8.self)
-        guard let split = whole.range(of: "\r\n\r\n") else { throw Failure(description: "\(method) \(path): no header end in '\(whole)'") }
+        guard let split = whole.range(of: "\r\n\r\n") else { throw Failure(description: "no header end in '\(whole)'") }
         let lines = whole[..<split.lowerBound].components(separatedBy: "\r\n")
         let parts = lines[0].split(separator: " ")
         guard parts.count >= 2, let status = Int(parts[1]) else { throw Failure(description: "bad status line '\(lines[0])'") }

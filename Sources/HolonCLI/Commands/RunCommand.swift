@@ -16,18 +16,35 @@ struct RunCommand: AsyncParsableCommand {
         commandName: "run",
         abstract: "Protect the filtered interface: learn normal traffic, detect attacks, install and retire rules (root).",
         discussion: """
-        Needs the filter attached (`holon lab up && holon filter attach`). The detector learns the
-        traffic the filter samples for --warmup, then opens an incident when the traffic drifts,
-        writes rules into the filter within the same loop, and takes them out --hold after the
-        attack is no longer seen. Rules with ids from 1,000,000,000 up are the sidecar's; rules you
-        add with `holon rules add` are never touched. Ctrl-C stops the loop; installed rules stay
-        (a later run adopts them and retires them at their TTL).
+        Needs the filter attached (`holon lab up && holon filter attach`), or
+        --config FILE naming the interfaces to attach. The detector learns the
+        traffic the filter samples for --warmup, then opens an incident when the
+        traffic drifts, writes rules into the filter within the same loop, and
+        takes them out --hold after the attack is no longer seen. Rules with ids
+        from 1,000,000,000 up are the sidecar's; rules you add with
+        `holon rules add` are never touched. Ctrl-C stops the loop; installed
+        rules stay (a later run adopts them and retires them at their TTL).
 
-        While it runs, http://127.0.0.1:9477/ is the dashboard, /metrics the Prometheus
-        metrics, /api/status, /api/rules, /api/incidents, /api/history, /api/impact JSON and
-        /api/events server-sent events (--http HOST:PORT to move it, --no-http to turn it off).
-        POST /api/rules/ID/release and /api/rules/ID/pin do what `holon rules release|pin` do;
-        off loopback they need --http-token.
+        While it runs, http://127.0.0.1:9477/ is the dashboard (--http HOST:PORT
+        to move it, --no-http to turn it off):
+          GET /metrics                  Prometheus metrics
+          GET /api/status, /api/rules, /api/incidents, /api/history,
+              /api/impact, /api/snapshot   JSON
+          GET /api/events               server-sent events
+          POST /api/rules/ID/release    `holon rules release ID`
+          POST /api/rules/ID/pin        `holon rules pin ID`
+          POST /api/rules               {"rule": "(rule … :id N)"}: `holon rules add`
+          DELETE /api/rules/ID          `holon rules del ID` (operators' rules)
+          GET|PUT /api/mode             {"observe": true|false}
+          GET|PUT /api/allowlist        {"prefixes": ["192.0.2.53/32", …]}
+          GET|POST|DELETE /api/lab/generate
+                                        in the lab only: {"scenario": "udp-flood",
+                                        "pps": 20000, "duration": 30} starts a
+                                        built-in scenario, GET watches, DELETE stops
+        With --http-token every change needs 'Authorization: Bearer TOKEN';
+        without one, changes are taken on loopback only (off loopback the run
+        refuses to start). Bodies over 64 KiB are refused (413); every error is
+        {"error": "…"}.
         """
     )
 
@@ -41,7 +58,7 @@ struct RunCommand: AsyncParsableCommand {
     @Flag(help: "Detect and report the rules it would install, without touching the filter.") var dryRun = false
     @Option(help: "Where the dashboard, /metrics and the API listen (default 127.0.0.1:9477).") var http: String?
     @Flag(help: "No HTTP server.") var noHttp = false
-    @Option(help: ArgumentHelp("A token that rule changes over HTTP (release, pin) must bring as 'Authorization: Bearer TOKEN' (or set HOLON_HTTP_TOKEN); without one they are taken on a loopback address only.",
+    @Option(help: ArgumentHelp("A token that every change over HTTP (rules, mode, allowlist, lab traffic) must bring as 'Authorization: Bearer TOKEN' (or set HOLON_HTTP_TOKEN); without one they are taken on a loopback address only.",
                                valueName: "TOKEN"))
     var httpToken: String?
     @Flag(help: "One JSON object per event and per second, instead of log lines.") var json = false
@@ -134,6 +151,7 @@ struct RunCommand: AsyncParsableCommand {
 
         // The HTTP server runs in this task; the loops on their own threads (they block in poll).
         var server: (group: ServiceGroup, task: Task<Void, Never>)?
+        var following: FollowingFilter?
         let serverOutcome = LoopThread()
         let sidecarConfig = plan.sidecar
         if let http = plan.config.httpListen {
@@ -141,9 +159,13 @@ struct RunCommand: AsyncParsableCommand {
             let quiet = json
             let listening = LoopThread()
             let access = ControlAccess(token: plan.config.httpToken, loopback: ControlAccess.isLoopback(host: host))
-            // The dashboard shows the first interface's filter; every loop's events.
-            let app = ControlServer.application(host: host, port: port, state: control, filter: FollowingFilter(filters[0]),
-                                                metrics: MetricsExporter(sidecarRuleBase: sidecarConfig.ruleIDBase), access: access) { bound in
+            // The dashboard shows the first interface's filter; every loop's events. Mode and
+            // allowlist changes go to every filter, as the configuration's do.
+            let filter = FollowingFilter(filters[0], others: Array(filters.dropFirst()), allowlist: plan.config.allowlist)
+            following = filter
+            let app = ControlServer.application(host: host, port: port, state: control, filter: filter,
+                                                metrics: MetricsExporter(sidecarRuleBase: sidecarConfig.ruleIDBase), access: access,
+                                                lab: LabGeneration(source: LabTrafficSender())) { bound in
                 if !quiet { print((tty ? "\r\u{1B}[2K" : "") + "dashboard: http://\(host):\(bound)/  metrics: http://\(host):\(bound)/metrics") }
                 listening.finish()
             }
@@ -189,7 +211,7 @@ struct RunCommand: AsyncParsableCommand {
             if server != nil && serverOutcome.isFinished { StopSignal.request() }
             // One loop that fails stops the others: a daemon half protecting is not protecting.
             if loops.contains(where: { $0.isFinished && $0.error != nil }) { StopSignal.request() }
-            if reload.take() { plan = reloaded(plan, filters) }
+            if reload.take() { plan = reloaded(plan, filters) { following?.noteAllowlist($0.allowlist) } }
             try? await Task.sleep(for: .milliseconds(100))
         }
         Systemd.notify("STOPPING=1")
@@ -220,7 +242,7 @@ struct RunCommand: AsyncParsableCommand {
     /// SIGHUP: the configuration file read again and its policy (allowlist, observe mode,
     /// static rules) applied to every filter; a file that does not check leaves everything as
     /// it was. What the loops learned is untouched.
-    func reloaded(_ plan: RunPlan, _ filters: [Dataplane]) -> RunPlan {
+    func reloaded(_ plan: RunPlan, _ filters: [Dataplane], applied: (HolonConfig) -> Void = { _ in }) -> RunPlan {
         guard let path = config else {
             print("holon run: SIGHUP ignored: no --config file to reload")
             return plan
@@ -229,6 +251,7 @@ struct RunCommand: AsyncParsableCommand {
             var next = plan
             next.config = try checkedConfig(path)
             for dp in filters { try next.applyPolicy(dp) }
+            applied(next.config)
             print("holon run: reloaded \(path): allowlist \(next.config.allowlist.count), observe \(next.config.observe ? "on" : "off"), static rules applied"
                   + " (thresholds and interfaces take a restart)")
             fflush(nil)
@@ -283,8 +306,17 @@ final class LoopThread: @unchecked Sendable {
 final class FollowingFilter: FilterSource, @unchecked Sendable {
     private let lock = NSLock()
     private var current: Dataplane
+    /// The run's other filters: mode and allowlist are the run's policy, set on every interface.
+    private let others: [Dataplane]
+    /// The allowlist as last applied (the configuration's, or the API's): the filter's maps
+    /// cannot be read back as a list.
+    private var allowed: [AllowPrefix]
 
-    init(_ dp: Dataplane) { current = dp }
+    init(_ dp: Dataplane, others: [Dataplane] = [], allowlist: [AllowPrefix] = []) {
+        current = dp
+        self.others = others
+        allowed = allowlist
+    }
 
     private var dataplane: Dataplane {
         lock.withLock {
@@ -301,4 +333,16 @@ final class FollowingFilter: FilterSource, @unchecked Sendable {
     // Release and pin over the API (`POST /api/rules/{id}/release|pin`) change the table here.
     func verifiedTable() throws -> [Rule] { try dataplane.verifiedTable() }
     func changeTable(_ change: @escaping @Sendable ([Rule]) -> [Rule]) throws { try dataplane.changeTable(change) }
+    // `PUT /api/mode` and `PUT /api/allowlist`, on every filter of the run.
+    func observing() -> Bool? { dataplane.observing() }
+    func setObserving(_ on: Bool) throws {
+        for dp in [dataplane] + others { try dp.setObserving(on) }
+    }
+    func allowlist() -> [AllowPrefix]? { lock.withLock { allowed } }
+    func replaceAllowlist(_ prefixes: [AllowPrefix]) throws {
+        for dp in [dataplane] + others { try dp.replaceAllowlist(prefixes) }
+        lock.withLock { allowed = prefixes }
+    }
+    /// A reload applied the configuration's allowlist.
+    func noteAllowlist(_ prefixes: [AllowPrefix]) { lock.withLock { allowed = prefixes } }
 }

@@ -1,0 +1,76 @@
+import Foundation
+import Hummingbird
+import Dataplane
+import Packets
+
+/// `GET/PUT /api/mode` and `GET/PUT /api/allowlist`: the filter's policy, as the configuration
+/// file's `observe` and `allowlist` keys set it at start and on a reload.
+public enum FilterPolicy {
+    /// The body of `/api/mode`: observe only (count what would be dropped) or enforce.
+    public struct Mode: Codable, Equatable, Sendable {
+        public var observe: Bool
+    }
+
+    /// The body of `/api/allowlist`: source prefixes that always pass, before any rule.
+    public struct Allowlist: Codable, Equatable, Sendable {
+        public var prefixes: [String]
+    }
+
+    /// What a PUT did: the policy after it, and whether it differs from before.
+    struct Changed<T: Encodable & Sendable>: Encodable, Sendable {
+        var value: T
+        var changed: Bool
+
+        func encode(to encoder: any Encoder) throws {
+            try value.encode(to: encoder)
+            var c = encoder.container(keyedBy: Key.self)
+            try c.encode(changed, forKey: .changed)
+        }
+        enum Key: String, CodingKey { case changed }
+    }
+
+    static let expectedMode = #"{"observe": true}"#
+    static let expectedAllowlist = #"{"prefixes": ["192.0.2.53/32", "2001:db8::/32"]}"#
+
+    static func mode(of filter: any FilterSource) throws -> Mode {
+        guard let on = filter.observing() else { throw Refusal(status: .serviceUnavailable, message: "the filter's mode cannot be read now") }
+        return Mode(observe: on)
+    }
+
+    static func setMode(_ mode: Mode, of filter: any FilterSource) throws -> Changed<Mode> {
+        let before = filter.observing()
+        do { try filter.setObserving(mode.observe) } catch {
+            throw Refusal(status: .conflict, message: "the mode was not changed: \(error)")
+        }
+        return Changed(value: Mode(observe: filter.observing() ?? mode.observe), changed: before != mode.observe)
+    }
+
+    static func allowlist(of filter: any FilterSource) throws -> Allowlist {
+        guard let list = filter.allowlist() else {
+            throw Refusal(status: .notFound, message: "this filter's allowlist cannot be read back as a list here (holon run keeps the one it applied); PUT sets it")
+        }
+        return Allowlist(prefixes: list.map(\.description))
+    }
+
+    /// The prefixes of `list` (the body limit keeps them below the maps' 65,536 a family), each parsed (a 400 names the first that is not one), repeats dropped.
+    static func prefixes(_ list: Allowlist) throws -> [AllowPrefix] {
+        var out: [AllowPrefix] = []
+        var seen = Set<AllowPrefix>()
+        for (i, text) in list.prefixes.enumerated() {
+            guard let p = IPPrefix(text.trimmingCharacters(in: .whitespaces)) else {
+                throw Refusal(status: .badRequest, message: "prefixes[\(i)]: '\(text)' is not an address or prefix (192.0.2.0/24, 2001:db8::/32)")
+            }
+            if seen.insert(p).inserted { out.append(p) }
+        }
+        return out
+    }
+
+    static func setAllowlist(_ list: Allowlist, of filter: any FilterSource) throws -> Changed<Allowlist> {
+        let wanted = try prefixes(list)
+        let before = filter.allowlist()
+        do { try filter.replaceAllowlist(wanted) } catch {
+            throw Refusal(status: .conflict, message: "the allowlist was not changed: \(error)")
+        }
+        return Changed(value: Allowlist(prefixes: wanted.map(\.description)), changed: before.map(Set.init) != Set(wanted))
+    }
+}

@@ -1,0 +1,97 @@
+import ControlPlane
+import Dataplane
+import Foundation
+// Through ControlPlane's own dependencies: private labs.
+import Lab
+import Testing
+
+/// The API as `holon run --config` serves it (the daemon binary, two interfaces in private labs
+/// `holon-cpd-*`): the allowlist starts as the configuration's, mode and allowlist changes reach
+/// both filters, a reload puts the configuration's allowlist back, changes need the token.
+@Suite("Control plane: the daemon's API (root)", .serialized,
+       .enabled(if: geteuid() == 0 && FileManager.default.isExecutableFile(atPath: holonBinaryForAPI)))
+struct DaemonAPITests {
+    func call(_ port: Int, _ method: String, _ path: String, _ body: String? = nil, token: String? = "t0ken-for-the-api-test") throws -> RawHTTP.Answer {
+        try RawHTTP.request(port: port, method, path, headers: token.map { ["Authorization": "Bearer \($0)"] } ?? [:], body: body)
+    }
+
+    func object(_ body: String) -> [String: Any] {
+        ((try? JSONSerialization.jsonObject(with: Data(body.utf8))) as? [String: Any]) ?? [:]
+    }
+
+    @Test(.timeLimit(.minutes(1))) func modeAndAllowlistReachEveryInterface() async throws {
+        try await offPool {
+            let labs = [Lab(.scratch(prefix: "holon-cpd", tag: "d\(getpid() % 10_000)a")),
+                        Lab(.scratch(prefix: "holon-cpd", tag: "d\(getpid() % 10_000)b"))]
+            for l in labs { try? l.down(); try l.up() }
+            let targets = labs.map { DataplaneOptions.protecting(interface: $0.topology.filterInterface, namespace: $0.topology.filterNamespace) }
+            let dir = NSTemporaryDirectory() + "holon-cpd-\(getpid())"
+            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+            defer {
+                for t in targets { _ = try? Dataplane.detach(t, force: true, forgetRules: true) }
+                for l in labs { try? l.down() }
+                try? FileManager.default.removeItem(atPath: dir)
+                // What the daemon's loops kept of their rules (`/run/holon/NAME.rules.sidecar`).
+                for t in targets {
+                    let name = URL(fileURLWithPath: t.pinDirectory).lastPathComponent
+                    try? FileManager.default.removeItem(atPath: "\(t.stateDirectory)/\(name).rules.sidecar")
+                }
+            }
+            let port = 20_000 + Int(getpid() % 20_000)
+            let config = dir + "/holon.yaml"
+            try """
+            interfaces:
+            \(labs.map { "  - {name: \($0.topology.filterInterface), netns: \($0.topology.filterNamespace)}" }.joined(separator: "\n"))
+            allowlist: [192.0.2.53]
+            run: {duration: 30s}
+            http: {listen: "127.0.0.1:\(port)", token: t0ken-for-the-api-test}
+            log: json
+            """.write(toFile: config, atomically: true, encoding: .utf8)
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: holonBinaryForAPI)
+            p.arguments = ["run", "--config", config]
+            p.standardOutput = FileHandle.nullDevice
+            let errors = Pipe()
+            p.standardError = errors
+            try p.run()
+            defer { if p.isRunning { kill(p.processIdentifier, SIGKILL) } }
+            var up = false
+            for _ in 0..<100 where !up && p.isRunning {
+                usleep(100_000)
+                up = (try? call(port, "GET", "/api/mode"))?.status == 200
+            }
+            if !up {
+                kill(p.processIdentifier, SIGKILL)
+                p.waitUntilExit()
+                let why = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+                try #require(up, "holon run answers on \(port): \(why)")
+            }
+
+            #expect(object(try call(port, "GET", "/api/allowlist").body)["prefixes"] as? [String] == ["192.0.2.53/32"], "the configuration's")
+            #expect(try call(port, "PUT", "/api/mode", #"{"observe": true}"#, token: nil).status == 401)
+            #expect(try call(port, "PUT", "/api/mode", #"{"observe": true}"#).status == 200)
+            for t in targets { #expect(try Dataplane.open(t).settings().observe, "\(t.interface ?? "?") observes") }
+            let put = try call(port, "PUT", "/api/allowlist", #"{"prefixes": ["203.0.113.0/24"]}"#)
+            #expect(put.status == 200, "\(put.body)")
+            #expect(object(try call(port, "GET", "/api/allowlist").body)["prefixes"] as? [String] == ["203.0.113.0/24"])
+            // A reload applies the configuration's policy again, and the API says so.
+            kill(p.processIdentifier, SIGHUP)
+            var after: [String]?
+            for _ in 0..<30 where after != ["192.0.2.53/32"] {
+                usleep(100_000)
+                after = object(try call(port, "GET", "/api/allowlist").body)["prefixes"] as? [String]
+            }
+            #expect(after == ["192.0.2.53/32"])
+            for t in targets { #expect(try Dataplane.open(t).settings().observe == false, "the configuration's mode again") }
+            kill(p.processIdentifier, SIGTERM)
+            p.waitUntilExit()
+            #expect(p.terminationStatus == 0)
+        }
+    }
+}
+
+/// `holon` as built next to this test bundle (.build/debug/holon).
+let holonBinaryForAPI: String = {
+    let bundle = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+    return bundle.appendingPathComponent("holon").path
+}()
