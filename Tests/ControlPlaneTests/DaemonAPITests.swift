@@ -3,12 +3,13 @@ import Dataplane
 import Foundation
 // Through ControlPlane's own dependencies: private labs.
 import Lab
+import TestSupport
 import Testing
 
 /// The API as `holon run --config` serves it (the daemon binary, two interfaces in private labs
 /// `holon-cpd-*`): the allowlist starts as the configuration's, mode and allowlist changes reach
 /// both filters, a reload puts the configuration's allowlist back, changes need the token.
-@Suite("Control plane: the daemon's API (root)", .serialized,
+@Suite("Control plane: the daemon's API (root)", .ownThread, .serialized,
        .enabled(if: geteuid() == 0 && FileManager.default.isExecutableFile(atPath: holonBinaryForAPI)))
 struct DaemonAPITests {
     func call(_ port: Int, _ method: String, _ path: String, _ body: String? = nil, token: String? = "t0ken-for-the-api-test") throws -> RawHTTP.Answer {

@@ -1,6 +1,7 @@
 import ControlPlane
 import Foundation
 import Synchronization
+import TestSupport
 import Testing
 
 /// A lab that exists in memory: it records the stretches asked of it, each taking `pace`
@@ -31,7 +32,7 @@ final class FakeLab: LabTrafficSource {
 
 /// Issue 11 §5: the lab's generator over HTTP — started, watched and stopped, one at a time,
 /// and only where the lab is up.
-@Suite("Control plane: lab generator")
+@Suite("Control plane: lab generator", .offPool)
 struct LabGenerationTests {
     func send(_ port: Int, _ method: String, _ body: String? = nil, _ headers: [String: String] = [:]) async throws -> RawHTTP.Answer {
         try await offPool { try RawHTTP.request(port: port, method, "/api/lab/generate", headers: headers, body: body) }

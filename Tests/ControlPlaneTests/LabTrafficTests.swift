@@ -3,12 +3,13 @@ import Foundation
 // Through ControlPlane's own dependencies: a private lab and the interface counters.
 import Generator
 import Lab
+import TestSupport
 import Testing
 
 /// The real lab traffic behind `/api/lab/generate`: a built-in scenario sent over a private
 /// lab's veth pair (namespaces `holon-cptest-<tag>-gen|flt`, never the lab's own names),
 /// counted where it arrives, stopped over HTTP. Root only.
-@Suite("Control plane: lab traffic", .enabled(if: geteuid() == 0, "needs root (namespaces)"))
+@Suite("Control plane: lab traffic", .ownThread, .enabled(if: geteuid() == 0, "needs root (namespaces)"))
 struct LabTrafficTests {
     func send(_ port: Int, _ method: String, _ body: String? = nil) async throws -> RawHTTP.Answer {
         try await offPool { try RawHTTP.request(port: port, method, "/api/lab/generate", body: body) }

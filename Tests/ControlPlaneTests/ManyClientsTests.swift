@@ -3,13 +3,14 @@ import Foundation
 #if canImport(Glibc)
 import Glibc
 #endif
+import TestSupport
 import Testing
 
 /// Issue 11 §5: many clients at once — 200 event streams and 200 idle connections — do not
 /// stop the server or grow its memory without bound. The cap on event streams stays at 64:
 /// each holds a connection and a buffer of up to 1,024 events for as long as its client
 /// likes, so the 65th and later are told 503 (and may poll) while the server keeps answering.
-@Suite("Control plane: many clients")
+@Suite("Control plane: many clients", .offPool)
 struct ManyClientsTests {
     /// The test process's resident memory, kB (the server runs in it).
     static func residentKB() -> Int {

@@ -2,11 +2,12 @@ import ControlPlane
 import Dataplane
 import Foundation
 import Rules
+import TestSupport
 import Testing
 
 /// Issue 11 §5: the changes an operator makes over HTTP — rules, mode, allowlist — with the
 /// token, body limits and one-line JSON errors.
-@Suite("Control plane: operator changes")
+@Suite("Control plane: operator changes", .offPool)
 struct OperatorChangesTests {
     func send(_ port: Int, _ method: String, _ path: String, _ body: String? = nil, _ headers: [String: String] = [:]) async throws -> RawHTTP.Answer {
         try await offPool { try RawHTTP.request(port: port, method, path, headers: headers, body: body) }

@@ -4,12 +4,13 @@ import Foundation
 // Through ControlPlane's own dependencies: a private lab and its traffic.
 import Generator
 import Lab
+import TestSupport
 import Testing
 
 /// The operator's changes over HTTP on a real filter: XDP attached in a private lab
 /// (`holon-cptest-<tag>-gen|flt`), a flood from 45.83.0.0/16 sent through it, and what the
 /// filter did with it read from its own counters. Root only.
-@Suite("Control plane: changes on a real filter", .enabled(if: geteuid() == 0, "needs root (namespaces, XDP)"))
+@Suite("Control plane: changes on a real filter", .ownThread, .enabled(if: geteuid() == 0, "needs root (namespaces, XDP)"))
 struct RealFilterChangesTests {
     func send(_ port: Int, _ method: String, _ path: String, _ body: String? = nil) async throws -> RawHTTP.Answer {
         try await offPool { try RawHTTP.request(port: port, method, path, body: body) }
