@@ -31,8 +31,8 @@ public struct Detector {
     var startedAt: UInt64?
     var nextTick: UInt64 = 0
     var now: UInt64 = 0
-    public private(set) var openThreshold = Double.infinity
-    public private(set) var closeThreshold = Double.infinity
+    public internal(set) var openThreshold = Double.infinity
+    public internal(set) var closeThreshold = Double.infinity
     public private(set) var lastDrift = 0.0
     /// The baseline accumulator's norm: fixed once warmup ends.
     var baselineNorm = 0.0
@@ -53,6 +53,10 @@ public struct Detector {
     public private(set) var samples = 0
     /// Drift crossings that faded before anything could be blamed: not incidents.
     public private(set) var unexplainedCrossings = 0
+    /// What armed traffic the baseline learns (nil when ``DetectorConfig/adaptationHalfLife`` is).
+    var adaptation: BaselineAdaptation?
+    /// The last tick found the detector calm (``isCalm``) and the drift below the open line.
+    var calm = false
 
     public init(config: DetectorConfig = DetectorConfig()) {
         self.config = config
@@ -67,6 +71,10 @@ public struct Detector {
         tickNs = max(1, DetectorConfig.ns(config.tick))
         let half = Double(DetectorConfig.ns(config.halfLife)) / 1e9
         decayPerTick = exp2(-(Double(tickNs) / 1e9) / half)
+        adaptation = config.adaptationHalfLife.map {
+            BaselineAdaptation(dimension: config.dimension, halfLife: $0, epoch: config.adaptationEpoch,
+                               reservoirCapacity: config.reservoirCapacity, seed: config.seed)
+        }
     }
 
     public var isWarmedUp: Bool { phase != .warmup }
@@ -82,10 +90,17 @@ public struct Detector {
 
     // MARK: The per-packet path
 
-    public mutating func ingest(_ f: PacketFeatures) {
+    public mutating func ingest(_ f: PacketFeatures) { ingest(f, droppedByFilter: false) }
+
+    /// Like ``ingest(_:)``, for a sample the filter reports it dropped (a rule of an earlier run,
+    /// adopted, or any rule this detector does not hold). It is judged like any other — its
+    /// traffic is what the rules are about — but the baseline never learns from it, in warmup
+    /// or after.
+    public mutating func ingest(_ f: PacketFeatures, droppedByFilter: Bool) {
         advance(to: f.timestamp)
         samples += 1
         if phase == .warmup {
+            if droppedByFilter { return }
             encoder.encode(DetectorRecord(f), into: &vector)
             baseline.learn(f, vector: vector)
             addRecent(vector)
@@ -98,6 +113,15 @@ public struct Detector {
         encoder.encode(DetectorRecord(f), into: &vector)
         addRecent(vector)
         ring.append(f)
+        if !droppedByFilter && adaptation != nil && calm {
+            adaptation!.observe(f, vector: vector, known: baseline.sources)
+        }
+    }
+
+    /// Armed with nothing open or being attributed: the state in which traffic may be learned.
+    /// (Checked per tick; ``calm`` carries it to the per-packet path.)
+    var isCalm: Bool {
+        phase == .armed && pendingAttribution == nil && ticksAbove == 0 && !incidents.contains { $0.isOpen }
     }
 
     @inline(__always)
@@ -208,6 +232,27 @@ public struct Detector {
                 }
             }
         }
+        adapt(at: t, drift: drift)
+    }
+
+    /// Lets the baseline learn the epoch that has just cleared, if one has.
+    mutating func adapt(at t: UInt64, drift: Double) {
+        guard adaptation != nil else { return }
+        // Below the open line, not the close one: the close line is hysteresis for re-arming,
+        // and traffic that has drifted a little since the baseline was learned — what
+        // adaptation is for — sits between the two. An attack crosses the open line within a
+        // few ticks of its start, and the epoch held back absorbs those ticks.
+        let clean = isCalm && drift <= openThreshold
+        calm = clean
+        guard let (epoch, share) = adaptation!.tick(at: t, clean: clean) else { return }
+        baseline.absorb(epoch, share: share)
+        baselineNorm = baseline.accumulator.norm
+    }
+
+    /// Epochs of armed traffic the baseline has learned, and ones dropped because something
+    /// abnormal happened during or right after them (``DetectorConfig/adaptationHalfLife``).
+    public var adaptationCounts: (learned: Int, discarded: Int) {
+        (adaptation?.learned ?? 0, adaptation?.discarded ?? 0)
     }
 
     /// Makes a crossing an incident: reported from here on.
@@ -225,6 +270,7 @@ public struct Detector {
         // the mean: all relative to what this traffic showed, none tuned to a scenario.
         openThreshold = max(s.mean + config.openSigmas * sigma, 2 * s.max, 4 * s.mean)
         closeThreshold = max(s.mean + config.closeSigmas * sigma, s.max, 2 * s.mean)
+        baseline.freeze()
         phase = .armed
         events.append(.calibrated(openThreshold: openThreshold, closeThreshold: closeThreshold,
                                   baselinePps: baseline.sampleRate * Double(config.samplingRate)))
