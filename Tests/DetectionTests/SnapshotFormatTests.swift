@@ -24,7 +24,12 @@ import Testing
         let again = try #require(d.snapshot(savedAt: s.savedAt))
         #expect(again == s)
         #expect(d.openThreshold == s.openThreshold && d.closeThreshold == s.closeThreshold)
-        print("standard snapshot: \(s.encoded().count) bytes, \(s.reservoir.count) packets, \(s.sources.count) sources, open \(s.openThreshold), close \(s.closeThreshold)")
+        let clock = ContinuousClock()
+        var bytes: [UInt8] = []
+        let encoding = clock.measure { bytes = s.encoded() }
+        let decoding = try clock.measure { _ = try DetectorSnapshot(decoding: bytes) }
+        let taking = clock.measure { _ = d.snapshot() }
+        print("standard snapshot: \(bytes.count) bytes, \(s.reservoir.count) packets, \(s.sources.count) sources, open \(s.openThreshold), close \(s.closeThreshold); debug build: snapshot \(taking), encode \(encoding), decode \(decoding)")
     }
 
     @Test func nothingToSaveDuringWarmup() {
