@@ -14,13 +14,18 @@ public struct DetectorSnapshot: Sendable, Equatable {
     /// The binary format version this build writes and reads.
     public static let formatVersion: UInt16 = 1
 
-    /// Wall-clock time of the snapshot, nanoseconds since the Unix epoch.
+    /// Wall-clock time of the snapshot, nanoseconds since the Unix epoch (what ``load(from:maxAge:now:config:)``
+    /// measures the age from).
     public var savedAtNanoseconds: Int64
+    /// ``savedAtNanoseconds`` as a date.
     public var savedAt: Date { Date(timeIntervalSince1970: Double(savedAtNanoseconds) / 1e9) }
 
     // What must match the restoring detector's config (``compatibility(with:)``).
+    /// ``DetectorConfig/dimension`` it was learned at.
     public let dimension: Int
+    /// ``DetectorConfig/seed`` of its atoms.
     public let seed: UInt64
+    /// ``DetectorConfig/samplingRate`` of the samples it learned from.
     public let samplingRate: Int
     let tickNs: UInt64
     let halfLifeNs: UInt64
