@@ -1,4 +1,5 @@
 @testable import Detection
+import Holon
 import Packets
 import Testing
 import Traffic
@@ -34,6 +35,22 @@ import Traffic
         #expect(d.unexplainedCrossings == 0)
         #expect(peak < 1)
         print("restore → 20 s normal: incidents \(d.incidents.count), crossings \(d.unexplainedCrossings), peak drift \(String(format: "%.2f", peak)) × open line, adaptation \(d.adaptationCounts)")
+    }
+
+    /// Why the recent accumulator starts from the baseline's direction: started empty, its
+    /// first ticks hold a handful of packets, whose drift from the baseline is large.
+    @Test func anEmptyRecentAccumulatorWouldReadAsDrift() throws {
+        let s = Scenario(name: "after", seed: 31, epoch: Learned.later,
+                         phases: [ScenarioPhase(name: "normal", duration: 3, normalRate: 2_000)])
+        let packets = s.stream().map(\.features)
+        var seeded = try Detector(config: DetectorConfig(), restoring: Learned.standard)
+        var empty = seeded
+        empty.recent = Accumulator(dimension: empty.config.dimension)
+        let withPrior = run(&seeded, packets)
+        let withoutPrior = run(&empty, packets)
+        print("restore → 3 s normal: peak drift \(String(format: "%.2f", withPrior.peak)) × open line from the baseline's direction, \(String(format: "%.1f", withoutPrior.peak)) × from empty (\(empty.unexplainedCrossings) crossings, \(empty.incidents.count) incidents)")
+        #expect(withPrior.peak < 1)
+        #expect(withoutPrior.peak > 1)
     }
 
     /// An attack 0.2 s after the start, or already running when the detector starts (a restart
