@@ -33,6 +33,9 @@ public struct Detector {
     var now: UInt64 = 0
     public internal(set) var openThreshold = Double.infinity
     public internal(set) var closeThreshold = Double.infinity
+    /// The factor the lines are multiplied by at the last tick (≥ 1; see ``currentNoiseScale``):
+    /// the drift crossed the open line when `lastDrift > openThreshold * noiseScale`.
+    public internal(set) var noiseScale = 1.0
     public private(set) var lastDrift = 0.0
     /// The baseline accumulator's norm: fixed once warmup ends.
     var baselineNorm = 0.0
@@ -189,16 +192,18 @@ public struct Detector {
             }
             return
         }
+        noiseScale = currentNoiseScale
+        let openLine = openThreshold * noiseScale, closeLine = closeThreshold * noiseScale
         checkIncidents(t)
         switch phase {
         case .warmup: break
         case .armed:
-            ticksAbove = drift > openThreshold ? ticksAbove + 1 : 0
+            ticksAbove = drift > openLine ? ticksAbove + 1 : 0
             if ticksAbove >= config.ticksToOpen {
                 open(at: t, drift: drift)
             }
         case .settling:
-            if drift < closeThreshold && pendingAttribution == nil {
+            if drift < closeLine && pendingAttribution == nil {
                 phase = .armed
                 ticksAbove = 0
             } else if pendingAttribution == nil && t >= nextResidualCheck {
@@ -211,7 +216,7 @@ public struct Detector {
                 // Nothing abnormal to blame yet. While the drift stays up, look again at what
                 // arrives next (an attack's first packets may have been too few); once it is
                 // back to normal, the crossing was a false alarm: close it and re-arm.
-                if drift >= closeThreshold {
+                if drift >= closeLine {
                     pendingAttribution = (p.incident, ring.written, t)
                     // Abnormal for long with nothing a rule can single out: an incident all the
                     // same (detected, not mitigated), so the operator hears of it.
@@ -232,17 +237,17 @@ public struct Detector {
                 }
             }
         }
-        adapt(at: t, drift: drift)
+        adapt(at: t, clean: drift <= openLine)
     }
 
     /// Lets the baseline learn the epoch that has just cleared, if one has.
-    mutating func adapt(at t: UInt64, drift: Double) {
+    mutating func adapt(at t: UInt64, clean belowOpenLine: Bool) {
         guard adaptation != nil else { return }
         // Below the open line, not the close one: the close line is hysteresis for re-arming,
         // and traffic that has drifted a little since the baseline was learned — what
         // adaptation is for — sits between the two. An attack crosses the open line within a
         // few ticks of its start, and the epoch held back absorbs those ticks.
-        let clean = isCalm && drift <= openThreshold
+        let clean = isCalm && belowOpenLine
         calm = clean
         guard let (epoch, share) = adaptation!.tick(at: t, clean: clean) else { return }
         baseline.absorb(epoch, share: share)

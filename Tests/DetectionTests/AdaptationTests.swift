@@ -75,14 +75,14 @@ import Traffic
             out.announced += d.drainEvents().filter { $0.isOpened }.count
             if f.timestamp >= tailStart {
                 seen += 1
-                if d.lastDrift > d.openThreshold { above += 1 }
+                if d.lastDrift > d.openThreshold * d.noiseScale { above += 1 }
             }
         }
         out.crossings = d.unexplainedCrossings
         out.abnormalTail = Double(above) / Double(max(1, seen))
         out.openAtEnd = d.incidents.contains { $0.isOpen }
         out.learned = d.adaptationCounts.learned
-        out.finalDrift = d.lastDrift / d.openThreshold
+        out.finalDrift = d.lastDrift / (d.openThreshold * d.noiseScale)
         return out
     }
 
