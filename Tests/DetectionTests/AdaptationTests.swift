@@ -129,6 +129,10 @@ import Traffic
         #expect(!newPackets.isEmpty)
         #expect(newPackets.isDisjoint(with: attack), "\(newPackets.intersection(attack).count) attack packets in the reservoir")
         #expect(newSources.isDisjoint(with: attackSources), "\(newSources.intersection(attackSources).count) attack sources learned")
+        // What adaptation learned is what the next save keeps.
+        let saved = try DetectorSnapshot(decoding: try #require(d.snapshot()).encoded())
+        #expect(saved.reservoir == d.baseline.reservoir && saved.sums == d.baseline.accumulator.sums)
+        #expect(saved.sampleRate == d.baseline.sampleRate && saved.sources == d.baseline.sources)
     }
 
     @Test func samplesTheFilterDroppedAreNeverLearned() throws {
