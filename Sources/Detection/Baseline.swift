@@ -19,7 +19,7 @@ struct Baseline {
     private(set) var settledRate: Double?
     var drift = RunningStats()
     private(set) var rng: Xoshiro256
-    /// Source addresses seen during warmup (bounded): the population of real users. Traffic a
+    /// Source addresses seen in normal traffic, warmup and adaptation (bounded): the population of real users. Traffic a
     /// rule drops that comes mostly from them is real users, not an attack.
     private(set) var sources = Set<IPAddress>()
     static let maxSources = 1 << 20

@@ -12,6 +12,11 @@ import Rules
 /// The detector watches the traffic its own rules do not already handle. Once a rule covers an
 /// attack, those packets stop feeding the drift measure, which returns to normal; a second attack
 /// during the first shows up as new unexplained drift or as an unexplained sample rate.
+///
+/// What it learned survives a restart: ``snapshot(savedAt:)`` saves it, ``init(config:restoring:)``
+/// starts armed from it. While armed the baseline keeps adapting slowly to normal traffic
+/// (``DetectorConfig/adaptationHalfLife``), never to traffic a rule matched, the filter dropped,
+/// or that came during or just before an incident.
 public struct Detector {
     public let config: DetectorConfig
     public let space: VectorSpace
@@ -37,7 +42,7 @@ public struct Detector {
     /// the drift crossed the open line when `lastDrift > openThreshold * noiseScale`.
     public internal(set) var noiseScale = 1.0
     public private(set) var lastDrift = 0.0
-    /// The baseline accumulator's norm: fixed once warmup ends.
+    /// The baseline accumulator's norm: set when warmup ends, updated when adaptation moves it.
     var baselineNorm = 0.0
     var ticksAbove = 0
     /// When a still-thin baseline is next reported (``DetectorEvent/learning``).
