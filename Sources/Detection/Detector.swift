@@ -12,6 +12,11 @@ import Rules
 /// The detector watches the traffic its own rules do not already handle. Once a rule covers an
 /// attack, those packets stop feeding the drift measure, which returns to normal; a second attack
 /// during the first shows up as new unexplained drift or as an unexplained sample rate.
+///
+/// What it learned survives a restart: ``snapshot(savedAt:)`` saves it, ``init(config:restoring:)``
+/// starts armed from it. While armed the baseline keeps adapting slowly to normal traffic
+/// (``DetectorConfig/adaptationHalfLife``), never to traffic a rule matched, the filter dropped,
+/// or that came during or just before an incident.
 public struct Detector {
     public let config: DetectorConfig
     public let space: VectorSpace
@@ -31,10 +36,13 @@ public struct Detector {
     var startedAt: UInt64?
     var nextTick: UInt64 = 0
     var now: UInt64 = 0
-    public private(set) var openThreshold = Double.infinity
-    public private(set) var closeThreshold = Double.infinity
+    public internal(set) var openThreshold = Double.infinity
+    public internal(set) var closeThreshold = Double.infinity
+    /// The factor the lines are multiplied by at the last tick (≥ 1; see ``currentNoiseScale``):
+    /// the drift crossed the open line when `lastDrift > openThreshold * noiseScale`.
+    public internal(set) var noiseScale = 1.0
     public private(set) var lastDrift = 0.0
-    /// The baseline accumulator's norm: fixed once warmup ends.
+    /// The baseline accumulator's norm: set when warmup ends, updated when adaptation moves it.
     var baselineNorm = 0.0
     var ticksAbove = 0
     /// When a still-thin baseline is next reported (``DetectorEvent/learning``).
@@ -53,6 +61,10 @@ public struct Detector {
     public private(set) var samples = 0
     /// Drift crossings that faded before anything could be blamed: not incidents.
     public private(set) var unexplainedCrossings = 0
+    /// What armed traffic the baseline learns (nil when ``DetectorConfig/adaptationHalfLife`` is).
+    var adaptation: BaselineAdaptation?
+    /// The last tick found the detector calm (``isCalm``) and the drift below the open line.
+    var calm = false
 
     public init(config: DetectorConfig = DetectorConfig()) {
         self.config = config
@@ -67,6 +79,10 @@ public struct Detector {
         tickNs = max(1, DetectorConfig.ns(config.tick))
         let half = Double(DetectorConfig.ns(config.halfLife)) / 1e9
         decayPerTick = exp2(-(Double(tickNs) / 1e9) / half)
+        adaptation = config.adaptationHalfLife.map {
+            BaselineAdaptation(dimension: config.dimension, halfLife: $0, epoch: config.adaptationEpoch,
+                               reservoirCapacity: config.reservoirCapacity, seed: config.seed)
+        }
     }
 
     public var isWarmedUp: Bool { phase != .warmup }
@@ -82,10 +98,17 @@ public struct Detector {
 
     // MARK: The per-packet path
 
-    public mutating func ingest(_ f: PacketFeatures) {
+    public mutating func ingest(_ f: PacketFeatures) { ingest(f, droppedByFilter: false) }
+
+    /// Like ``ingest(_:)``, for a sample the filter reports it dropped (a rule of an earlier run,
+    /// adopted, or any rule this detector does not hold). It is judged like any other — its
+    /// traffic is what the rules are about — but the baseline never learns from it, in warmup
+    /// or after.
+    public mutating func ingest(_ f: PacketFeatures, droppedByFilter: Bool) {
         advance(to: f.timestamp)
         samples += 1
         if phase == .warmup {
+            if droppedByFilter { return }
             encoder.encode(DetectorRecord(f), into: &vector)
             baseline.learn(f, vector: vector)
             addRecent(vector)
@@ -98,6 +121,15 @@ public struct Detector {
         encoder.encode(DetectorRecord(f), into: &vector)
         addRecent(vector)
         ring.append(f)
+        if !droppedByFilter && adaptation != nil && calm {
+            adaptation!.observe(f, vector: vector, known: baseline.sources)
+        }
+    }
+
+    /// Armed with nothing open or being attributed: the state in which traffic may be learned.
+    /// (Checked per tick; ``calm`` carries it to the per-packet path.)
+    var isCalm: Bool {
+        phase == .armed && pendingAttribution == nil && ticksAbove == 0 && !incidents.contains { $0.isOpen }
     }
 
     @inline(__always)
@@ -165,16 +197,18 @@ public struct Detector {
             }
             return
         }
+        noiseScale = currentNoiseScale
+        let openLine = openThreshold * noiseScale, closeLine = closeThreshold * noiseScale
         checkIncidents(t)
         switch phase {
         case .warmup: break
         case .armed:
-            ticksAbove = drift > openThreshold ? ticksAbove + 1 : 0
+            ticksAbove = drift > openLine ? ticksAbove + 1 : 0
             if ticksAbove >= config.ticksToOpen {
                 open(at: t, drift: drift)
             }
         case .settling:
-            if drift < closeThreshold && pendingAttribution == nil {
+            if drift < closeLine && pendingAttribution == nil {
                 phase = .armed
                 ticksAbove = 0
             } else if pendingAttribution == nil && t >= nextResidualCheck {
@@ -187,7 +221,7 @@ public struct Detector {
                 // Nothing abnormal to blame yet. While the drift stays up, look again at what
                 // arrives next (an attack's first packets may have been too few); once it is
                 // back to normal, the crossing was a false alarm: close it and re-arm.
-                if drift >= closeThreshold {
+                if drift >= closeLine {
                     pendingAttribution = (p.incident, ring.written, t)
                     // Abnormal for long with nothing a rule can single out: an incident all the
                     // same (detected, not mitigated), so the operator hears of it.
@@ -208,6 +242,27 @@ public struct Detector {
                 }
             }
         }
+        adapt(at: t, clean: drift <= openLine)
+    }
+
+    /// Lets the baseline learn the epoch that has just cleared, if one has.
+    mutating func adapt(at t: UInt64, clean belowOpenLine: Bool) {
+        guard adaptation != nil else { return }
+        // Below the open line, not the close one: the close line is hysteresis for re-arming,
+        // and traffic that has drifted a little since the baseline was learned — what
+        // adaptation is for — sits between the two. An attack crosses the open line within a
+        // few ticks of its start, and the epoch held back absorbs those ticks.
+        let clean = isCalm && belowOpenLine
+        calm = clean
+        guard let (epoch, share) = adaptation!.tick(at: t, clean: clean) else { return }
+        baseline.absorb(epoch, share: share)
+        baselineNorm = baseline.accumulator.norm
+    }
+
+    /// Epochs of armed traffic the baseline has learned, and ones dropped because something
+    /// abnormal happened during or right after them (``DetectorConfig/adaptationHalfLife``).
+    public var adaptationCounts: (learned: Int, discarded: Int) {
+        (adaptation?.learned ?? 0, adaptation?.discarded ?? 0)
     }
 
     /// Makes a crossing an incident: reported from here on.
@@ -225,6 +280,7 @@ public struct Detector {
         // the mean: all relative to what this traffic showed, none tuned to a scenario.
         openThreshold = max(s.mean + config.openSigmas * sigma, 2 * s.max, 4 * s.mean)
         closeThreshold = max(s.mean + config.closeSigmas * sigma, s.max, 2 * s.mean)
+        baseline.freeze()
         phase = .armed
         events.append(.calibrated(openThreshold: openThreshold, closeThreshold: closeThreshold,
                                   baselinePps: baseline.sampleRate * Double(config.samplingRate)))

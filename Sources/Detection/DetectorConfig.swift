@@ -51,6 +51,13 @@ public struct DetectorConfig: Sendable {
     public var rulePriority: Int32 = 100
     /// Most rules one incident may derive (e.g. a reflection's first fragments and the rest).
     public var maxRulesPerIncident = 3
+    /// While armed the baseline keeps learning normal traffic, half of it replaced after this
+    /// much clean traffic time (nil: the baseline stays as warmup left it). Slow on purpose: an
+    /// attack never gets in (it raises the drift, and what surrounds a raised drift is not
+    /// learned), but neither should a change that lasts only minutes.
+    public var adaptationHalfLife: Duration? = .seconds(300)
+    /// Traffic is learned in epochs of this length, each only once the next one passed clean.
+    public var adaptationEpoch: Duration = .seconds(1)
 
     public init() {}
 

@@ -1,0 +1,69 @@
+import Packets
+
+/// How a baseline packet is stored in a snapshot: every field of ``PacketFeatures``, fixed
+/// width except the addresses (4 or 16 bytes), so a reservoir of 65,536 packets takes ~3 MB.
+extension ByteWriter {
+    mutating func packet(_ f: PacketFeatures) {
+        u64(f.timestamp)
+        u32(f.wireLength)
+        u8(f.ipVersion)
+        u8(f.proto)
+        address(f.srcIP)
+        address(f.dstIP)
+        u16(f.srcPort)
+        u16(f.dstPort)
+        u8((f.hasTransportHeader ? 1 : 0) | (f.df ? 2 : 0) | (f.mf ? 4 : 0))
+        u8(f.tcpFlags)
+        u8(f.ttl)
+        u16(f.fragOffset)
+        u32(f.ipID)
+        u32(f.ipLen)
+        u16(f.tcpWindow)
+        u8(f.dscp)
+        u8(f.ecn)
+        u8(f.icmpType)
+        u8(f.icmpCode)
+        u32(f.payloadLen)
+        u8(f.direction.map { UInt8($0.rawValue) + 1 } ?? 0)
+    }
+}
+
+extension ByteReader {
+    /// The smallest stored packet (both addresses IPv4).
+    static let minPacketSize = 8 + 4 + 1 + 1 + 5 + 5 + 2 + 2 + 1 + 1 + 1 + 2 + 4 + 4 + 2 + 1 + 1 + 1 + 1 + 4 + 1
+
+    mutating func packet() throws(SnapshotError) -> PacketFeatures {
+        var f = PacketFeatures()
+        f.timestamp = try u64()
+        f.wireLength = try u32()
+        f.ipVersion = try u8()
+        f.proto = try u8()
+        f.srcIP = try address()
+        f.dstIP = try address()
+        f.srcPort = try u16()
+        f.dstPort = try u16()
+        let flags = try u8()
+        f.hasTransportHeader = flags & 1 != 0
+        f.df = flags & 2 != 0
+        f.mf = flags & 4 != 0
+        f.tcpFlags = try u8()
+        f.ttl = try u8()
+        f.fragOffset = try u16()
+        f.ipID = try u32()
+        f.ipLen = try u32()
+        f.tcpWindow = try u16()
+        f.dscp = try u8()
+        f.ecn = try u8()
+        f.icmpType = try u8()
+        f.icmpCode = try u8()
+        f.payloadLen = try u32()
+        let at = offset
+        switch try u8() {
+        case 0: f.direction = nil
+        case let d:
+            guard let dir = Direction(rawValue: Int(d) - 1) else { throw .malformed("packet direction \(d) at byte \(at)") }
+            f.direction = dir
+        }
+        return f
+    }
+}
