@@ -21,7 +21,7 @@ public final class Sidecar {
     /// filter is detached and attached anew under it.
     public private(set) var dataplane: any LoopFilter
     public let config: SidecarConfig
-    public private(set) var detector: Detector
+    public internal(set) var detector: Detector
     public private(set) var stats = SidecarStats()
 
     struct Owned {
@@ -47,6 +47,8 @@ public final class Sidecar {
     var lostSince: UInt64?
     /// The table as the sidecar last left it: a different one means another process changed it.
     var tableSeen: TableFingerprint?
+    /// The baseline save in progress, if any.
+    let saving = SaveFlight()
 
     public init(dataplane: any LoopFilter, config: SidecarConfig = SidecarConfig()) {
         self.dataplane = dataplane
@@ -71,6 +73,9 @@ public final class Sidecar {
         var reader = try dataplane.openSamples()
         startedAt = dataplane.now()
         stats.stale += try reader.drain().count
+        restoreBaseline(onEvent)
+        defer { saveBaseline(onEvent, wait: true) }
+        var nextSave = dataplane.now() &+ UInt64(config.baselineSaveEvery.components.seconds) * 1_000_000_000
         if !config.dryRun { adopt(now: dataplane.now(), onEvent) }
         var nextBeat = dataplane.now() + 1_000_000_000
         while !shouldStop() {
@@ -86,6 +91,10 @@ public final class Sidecar {
             // warmup: the baseline is learned over traffic, so it starts with the first sample.
             if batch.isEmpty && detector.isWarmedUp { detector.advance(to: now &- 100_000_000) }
             try handle(detector.drainEvents(), now: now, onEvent)
+            if now >= nextSave {
+                nextSave = now &+ UInt64(config.baselineSaveEvery.components.seconds) * 1_000_000_000
+                saveBaseline(onEvent, wait: false)
+            }
             try expire(now: now, onEvent)
             if !waiting.isEmpty { try retryWaiting(now: now, onEvent) }
             if now >= nextBeat {
@@ -129,11 +138,13 @@ public final class Sidecar {
             stats.unparsed += 1
             return
         }
+        let dropped = s.verdict == .drop || s.verdict == .rateLimited
         if !config.protected.isEmpty && !config.protected.contains(where: { $0.contains(f.dstIP) }) {
             stats.outsideProtected += 1
             return
         }
-        detector.ingest(f)
+        // Dropped traffic is judged (it keeps its incident open) but never learned as normal.
+        detector.ingest(f, droppedByFilter: dropped)
     }
 
     func handle(_ events: [DetectorEvent], now: UInt64, _ onEvent: (SidecarEvent) -> Void) throws(DataplaneError) {

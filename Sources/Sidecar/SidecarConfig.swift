@@ -30,6 +30,12 @@ public struct SidecarConfig: Sendable {
     /// rule per prefix). Empty: every destination.
     public var protected: [IPPrefix] = []
     public static let maxProtected = 32
+    /// Where what was learned is kept between runs (nil: nowhere): loaded at start when younger
+    /// than ``baselineMaxAge`` (detection from the first second), saved every ``baselineSaveEvery``
+    /// and at stop.
+    public var baselinePath: String?
+    public var baselineMaxAge: Duration = .seconds(24 * 3600)
+    public var baselineSaveEvery: Duration = .seconds(60)
 
     public init() {}
 

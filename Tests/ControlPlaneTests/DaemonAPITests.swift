@@ -47,6 +47,7 @@ struct DaemonAPITests {
             run: {duration: 30s}
             http: {listen: "127.0.0.1:\(port)", token: t0ken-for-the-api-test}
             log: json
+            baseline: {directory: \(dir)/baseline}
             """.write(toFile: config, atomically: true, encoding: .utf8)
             let p = Process()
             p.executableURL = URL(fileURLWithPath: holonBinaryForAPI)

@@ -31,6 +31,7 @@ struct TwoInterfacesTests {
         run: {sample_every: 10, warmup: 3s, hold: 2s, duration: 24s}
         http: {listen: "off"}
         log: json
+        baseline: {directory: \(dir)/baseline}
         """.write(toFile: config, atomically: true, encoding: .utf8)
 
         let p = Process()

@@ -12,6 +12,9 @@ final class SoakChild: @unchecked Sendable {
 
     let target: DataplaneOptions
     let warmup: Int
+    /// The soak's own: a restart finds what the killed run saved.
+    let baselineDirectory = NSTemporaryDirectory() + "holon-soak-baseline-\(getpid())"
+
     private let lock = NSLock()
     private var process: Process?
     private var log: [Event] = []
@@ -31,7 +34,7 @@ final class SoakChild: @unchecked Sendable {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0])
         p.arguments = ["run", "--interface", target.interface] + (target.namespace.map { ["--netns", $0] } ?? [])
-            + ["--json", "--no-http", "--warmup", "\(warmup)s", "--hold", "3s", "--sample-every", "10"]
+            + ["--json", "--no-http", "--warmup", "\(warmup)s", "--hold", "3s", "--sample-every", "10", "--baseline-dir", baselineDirectory]
         let out = Pipe()
         p.standardOutput = out
         p.standardError = FileHandle.nullDevice
@@ -67,6 +70,7 @@ final class SoakChild: @unchecked Sendable {
 
     /// Ctrl-C (the rules stay), SIGKILL if it does not end within 5 s.
     func stop() {
+        defer { try? FileManager.default.removeItem(atPath: baselineDirectory) }
         lock.withLock { stopping = true }
         guard let p = lock.withLock({ process }), p.isRunning else { return }
         kill(p.processIdentifier, SIGINT)

@@ -62,6 +62,9 @@ struct RunCommand: AsyncParsableCommand {
                                valueName: "TOKEN"))
     var httpToken: String?
     @Flag(help: "One JSON object per event and per second, instead of log lines.") var json = false
+    @Option(help: ArgumentHelp("Where what was learned is kept between runs, one directory per interface (default /var/lib/holon).", valueName: "DIR"))
+    var baselineDir: String?
+    @Flag(help: "Do not use the saved baseline: learn anew (it is still saved).") var relearn = false
     @OptionGroup var target: TargetOptions
 
     static func listenAddress(_ http: String) throws -> (String, Int) {
@@ -90,6 +93,10 @@ struct RunCommand: AsyncParsableCommand {
         if noHttp { c.httpListen = nil }
         if let t = httpToken ?? ProcessInfo.processInfo.environment["HOLON_HTTP_TOKEN"] { c.httpToken = t }
         if json { c.log = .json }
+        if let d = baselineDir {
+            guard d.hasPrefix("/") else { throw ValidationError("--baseline-dir must be an absolute path, got '\(d)'") }
+            c.stateDirectory = d
+        }
         if let h = c.httpListen {
             let (host, _) = try Self.listenAddress(h)
             // The API changes the filter: reachable from the network, it must ask who is asking.
@@ -186,9 +193,13 @@ struct RunCommand: AsyncParsableCommand {
         let loops = filters.map { dp -> LoopThread in
             let loop = LoopThread()
             let emit = emitter(dp.options?.interface ?? "?")
+            var settings = sidecarConfig
+            settings.baselinePath = plan.baselinePath(dp)
+            if relearn, let path = settings.baselinePath { try? FileManager.default.removeItem(atPath: path) }
+            let loopSettings = settings
             let thread = Thread {
                 // Made on the thread that runs it: the loop is single-threaded by design.
-                let sidecar = Sidecar(dataplane: dp, config: sidecarConfig)
+                let sidecar = Sidecar(dataplane: dp, config: loopSettings)
                 defer { loop.stats = sidecar.stats }
                 do {
                     try sidecar.run(until: {

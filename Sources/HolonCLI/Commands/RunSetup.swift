@@ -20,7 +20,15 @@ struct RunPlan {
         s.maxRules = config.maxRules
         s.dryRun = config.dryRun
         s.protected = config.protected
+        s.baselineMaxAge = config.baselineMaxAge
         return s
+    }
+
+    /// Where one filter's baseline is kept: a directory per filter, named as its pins are
+    /// (`holon` for the lab's, `holon:eth0`, `holon:NS:eth0`).
+    func baselinePath(_ dp: Dataplane) -> String? {
+        guard let pins = dp.options?.pinDirectory else { return nil }
+        return "\(config.stateDirectory)/\((pins as NSString).lastPathComponent)/baseline.bin"
     }
 
     /// The filter of each target, attached when the daemon runs from a configuration file,
