@@ -79,7 +79,7 @@ struct BenchSoak: ParsableCommand {
 
         let child = SoakChild(target: target, warmup: warmup)
         try child.start()
-        defer { child.stop() }
+        defer { child.stop(); child.removeBaselines() }
         let poller = DropPoller(target: target)
         poller.start()
         defer { poller.stop() }

@@ -7,6 +7,8 @@ import Foundation
 final class SoakChild: @unchecked Sendable {
     struct Event {
         var kind: String
+        /// A notice's kind (`baseline-restored`, …).
+        var detail: String?
         var wallNs: UInt64
     }
 
@@ -39,7 +41,8 @@ final class SoakChild: @unchecked Sendable {
         p.standardOutput = out
         p.standardError = FileHandle.nullDevice
         try p.run()
-        lock.withLock { process = p }
+        let now = UInt64(Date().timeIntervalSince1970 * 1e9)
+        lock.withLock { process = p; started = now }
         let reader = Thread { [weak self] in
             var buffer = Data()
             while true {
@@ -52,7 +55,8 @@ final class SoakChild: @unchecked Sendable {
                     let now = UInt64(Date().timeIntervalSince1970 * 1e9)
                     guard let o = try? JSONSerialization.jsonObject(with: line) as? [String: Any], let kind = o["event"] as? String,
                           kind != "heartbeat" else { continue }
-                    self?.lock.withLock { self?.log.append(Event(kind: kind, wallNs: now)) }
+                    let detail = o["kind"] as? String
+                    self?.lock.withLock { self?.log.append(Event(kind: kind, detail: detail, wallNs: now)) }
                 }
             }
         }
@@ -68,10 +72,16 @@ final class SoakChild: @unchecked Sendable {
         return Self.tableProblem(target)
     }
 
-    /// Ctrl-C (the rules stay), SIGKILL if it does not end within 5 s.
-    func stop() {
-        defer { try? FileManager.default.removeItem(atPath: baselineDirectory) }
-        lock.withLock { stopping = true }
+    /// The baselines the runs saved, removed at the end.
+    func removeBaselines() { try? FileManager.default.removeItem(atPath: baselineDirectory) }
+
+    /// The child's start, for "time since start" measures (ns, wall clock).
+    var startedAt: UInt64 { lock.withLock { started } }
+    private var started: UInt64 = 0
+
+    /// Ctrl-C (the rules stay, the baseline is saved), SIGKILL if it does not end within 5 s.
+    func stop(final: Bool = true) {
+        if final { lock.withLock { stopping = true } }
         guard let p = lock.withLock({ process }), p.isRunning else { return }
         kill(p.processIdentifier, SIGINT)
         let deadline = Date().addingTimeInterval(5)

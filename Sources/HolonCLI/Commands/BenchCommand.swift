@@ -13,6 +13,7 @@ struct BenchCommand: ParsableCommand {
             BenchGenerate.self,
             BenchLoop.self,
             BenchSoak.self,
+            BenchRestart.self,
         ]
     )
 }
