@@ -135,6 +135,7 @@ struct RunCommand: AsyncParsableCommand {
         let several = filters.count > 1
         // With several interfaces the API shows the first one's filter: its loop is the primary.
         let control = ControlState(primarySource: several ? names[0] : nil)
+        let log = Logger(label: "holon.run") { StreamLogHandler.standardOutput(label: $0) }
         let emitter = { (name: String) -> @Sendable (SidecarEvent) -> Void in
             { event in
                 // The line the API shows: the event with its wall-clock time (and interface).
@@ -147,10 +148,13 @@ struct RunCommand: AsyncParsableCommand {
                     if tty {
                         print("\r\u{1B}[2K" + event.text, terminator: "")
                     } else if Int(Date().timeIntervalSince(start)) % 10 == 0 {
-                        print(tag + event.text)
+                        log.info("\(tag)\(event.text)")
                     }
+                } else if tty {
+                    print("\r\u{1B}[2K" + tag + event.text)
                 } else {
-                    print((tty ? "\r\u{1B}[2K" : "") + tag + event.text)
+                    // A log (journald, a file): swift-log, one line per event with its level.
+                    log.log(level: event.logLevel, "\(tag)\(event.text)")
                 }
                 fflush(nil)
             }

@@ -1,6 +1,7 @@
 import Config
 import Dataplane
 import Foundation
+import Logging
 import Rules
 import Sidecar
 
@@ -62,6 +63,19 @@ struct RunPlan {
             if config.staticRules != nil {
                 try dp.update { $0.filter { RuleOwnership.isSidecar($0.id) } + statics }
             }
+        }
+    }
+}
+
+extension SidecarEvent {
+    /// How loud an event is in a log: what an operator must act on is a warning.
+    var logLevel: Logger.Level {
+        switch self {
+        case .refused: return .warning
+        case .notice(let kind, _):
+            return ["filter-lost", "baseline-save-failed", "baseline-ignored", "false-positive"].contains(kind) ? .warning : .notice
+        case .opened, .installed, .closed, .removed, .adopted: return .notice
+        default: return .info
         }
     }
 }
