@@ -19,7 +19,8 @@ struct LabTrafficTests {
         ((try? JSONSerialization.jsonObject(with: Data(body.utf8))) as? [String: Any]) ?? [:]
     }
 
-    @Test(.timeLimit(.minutes(1))) func aScenarioArrivesAndStops() async throws {
+    // Five minutes: a turn among the blocking suites (.ownThread) may come late.
+    @Test(.timeLimit(.minutes(5))) func aScenarioArrivesAndStops() async throws {
         let lab = Lab(.scratch(prefix: "holon-cptest", tag: "cp\(getpid() % 10000)l"))
         try? lab.down()
         try lab.up()
