@@ -69,6 +69,14 @@ func vsaBenchmarks() -> [Benchmark] {
         blackHole(out)
     })
     results.append(Benchmark("encode.json.5fields.d4096") { n in
+        // The one-pass walker over the UTF-8 bytes (VectorEncoder.encode(json:)).
+        var enc = VectorEncoder(space: space)
+        var out = Hypervector(dimension: d)
+        for i in 0..<n { try! enc.encode(json: jsonPackets[i & mask], into: &out) }
+        blackHole(out)
+    })
+    results.append(Benchmark("encode.json.foundation.5fields.d4096") { n in
+        // The same records through JSONSerialization and JSONRecord, for comparison.
         var enc = VectorEncoder(space: space)
         var out = Hypervector(dimension: d)
         for i in 0..<n { enc.encode(try! JSONRecord(data: jsonPackets[i & mask]), into: &out) }
