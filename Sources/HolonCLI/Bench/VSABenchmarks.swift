@@ -92,6 +92,12 @@ func vsaBenchmarks() -> [Benchmark] {
         for i in 0..<n { Hypervector.bind(atoms[i & 63], atoms[(i + 7) & 63], into: &out) }
         blackHole(out)
     })
+    results.append(Benchmark("bind.inplace.d4096") { n in
+        // formBind: the output is the first input (the kernel must not fall back to words).
+        var x = atoms[0]
+        for i in 0..<n { x.formBind(atoms[(i + 7) & 63]) }
+        blackHole(x)
+    })
     results.append(Benchmark("bundle.10.d4096") { n in
         var out = Hypervector(dimension: d)
         let ten = Array(atoms[0..<10])
