@@ -33,10 +33,14 @@ public struct OnlineSubspace: Sendable, Codable, Equatable {
     public private(set) var mean: [Double]
     /// Unnormalised components; `vectors[i]` is empty until sample `i + 1` starts it.
     var vectors: [[Double]]
-    /// Residuals of the samples seen (each measured before the sample updated the model).
+    /// Residuals of the samples seen after the first `warmup` (each measured before the sample
+    /// updated the model). The first samples are left out because the model is still forming
+    /// and their large residuals would inflate the threshold for good.
     public private(set) var residualStatistics = RunningStatistics()
+    public let warmup: Int
 
-    public init(dimension: Int, rank: Int, amnesia: Double = 0, horizon: Int? = nil, reorthogonalizeEvery: Int = 64) {
+    /// `warmup` defaults to `20 · rank` samples.
+    public init(dimension: Int, rank: Int, amnesia: Double = 0, horizon: Int? = nil, reorthogonalizeEvery: Int = 64, warmup: Int? = nil) {
         precondition(dimension > 0 && rank > 0 && rank <= dimension,
                      "OnlineSubspace: need 0 < rank (\(rank)) ≤ dimension (\(dimension))")
         precondition(amnesia >= 0, "OnlineSubspace: amnesia must be ≥ 0")
@@ -45,6 +49,7 @@ public struct OnlineSubspace: Sendable, Codable, Equatable {
         self.rank = rank
         self.amnesia = amnesia
         self.horizon = horizon
+        self.warmup = Swift.max(1, warmup ?? 20 * rank)
         self.reorthogonalizeEvery = Swift.max(1, reorthogonalizeEvery)
         self.mean = [Double](repeating: 0, count: dimension)
         self.vectors = [[Double]](repeating: [], count: rank)
@@ -55,7 +60,7 @@ public struct OnlineSubspace: Sendable, Codable, Equatable {
     /// Learns one sample.
     public mutating func update(_ x: [Double]) {
         precondition(x.count == dimension, "OnlineSubspace.update: \(x.count) lanes, expected \(dimension)")
-        if count > 0 { residualStatistics.add(residual(x)) }
+        if count >= warmup { residualStatistics.add(residual(x)) }
         count += 1
         let n = Double(horizon.map { Swift.min(count, $0) } ?? count)
         // Early on, l is capped so the old estimate's weight (n − 1 − l)/n stays positive.
