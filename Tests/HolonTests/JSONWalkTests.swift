@@ -296,8 +296,10 @@ struct RandomJSON {
         var rng = Xoshiro256(seed: 8)
         var enc = VectorEncoder(space: space, pairCacheSlots: 64)
         let alphabet = Array(#"{}[]:,"\ 0123456789.eE+-truefalsnul$ogé"#.utf8) + [0x00, 0x1F, 0x80, 0xC3, 0xED, 0xF4, 0xFF]
-        var accepted = 0, rejected = 0, agreed = 0
-        for round in 0..<6000 {
+        var accepted = 0, rejected = 0, agreed = 0, twoProblems = 0
+        // HOLON_FUZZ_ROUNDS runs a longer campaign by hand; CI runs 6,000.
+        let rounds = ProcessInfo.processInfo.environment["HOLON_FUZZ_ROUNDS"].flatMap(Int.init) ?? 6000
+        for round in 0..<rounds {
             var bytes: [UInt8]
             if round % 4 == 0 {
                 bytes = (0..<Int(rng.next() % 40)).map { _ in alphabet[Int(rng.next() % UInt64(alphabet.count))] }
@@ -339,8 +341,18 @@ struct RandomJSON {
                         #expect(why.contains("trailing comma"), "Foundation read what the walker refused (\(why)): \(String(decoding: bytes, as: UTF8.self))")
                     }
                 case .unsupported, .notAnObject:
-                    if case .failure(let f) = other { #expect(f as? JSONEncodingError == error, "\(String(decoding: bytes, as: UTF8.self))") }
-                    else { Issue.record("walker refused what Foundation encoded: \(error): \(String(decoding: bytes, as: UTF8.self))") }
+                    guard case .failure(let f) = other else {
+                        Issue.record("walker refused what Foundation encoded: \(error): \(String(decoding: bytes, as: UTF8.self))")
+                        continue
+                    }
+                    // With two unsupported values in a document the walker names the first in
+                    // document order, Foundation's path the first in key order: then the paths
+                    // differ. At one path the errors must be the same.
+                    if case .unsupported(let p, _) = error, case .unsupported(let q, _)? = f as? JSONEncodingError, p != q {
+                        twoProblems += 1
+                    } else {
+                        #expect(f as? JSONEncodingError == error, "\(String(decoding: bytes, as: UTF8.self))")
+                    }
                 case .invalidJSON:
                     Issue.record("the walker never reports Foundation's error")
                 }
@@ -349,6 +361,7 @@ struct RandomJSON {
                 Issue.record("walker accepted what Foundation refused (\(f)): \(String(decoding: bytes, as: UTF8.self))")
             }
         }
-        #expect(accepted > 400 && rejected > 4000 && agreed > 400, "accepted \(accepted), rejected \(rejected), agreed \(agreed)")
+        #expect(accepted > rounds / 15 && rejected > rounds * 2 / 3 && agreed > rounds / 15, "accepted \(accepted), rejected \(rejected), agreed \(agreed)")
+        #expect(twoProblems * 1000 < rounds, "documents with two unsupported values are rare: \(twoProblems)")
     }
 }
