@@ -116,7 +116,10 @@ final class HypervectorStorage: @unchecked Sendable {
 
     @usableFromInline init(wordCount: Int) {
         self.wordCount = wordCount
-        self.words = .allocate(capacity: 2 * wordCount)
+        // Cache-line aligned: the kernels load 64 bytes at a time, and at malloc's 16-byte
+        // alignment every such load would straddle two cache lines.
+        let raw = UnsafeMutableRawPointer.allocate(byteCount: 2 * wordCount * 8, alignment: 64)
+        self.words = raw.bindMemory(to: UInt64.self, capacity: 2 * wordCount)
         self.words.initialize(repeating: 0, count: 2 * wordCount)
     }
 
@@ -126,5 +129,5 @@ final class HypervectorStorage: @unchecked Sendable {
         return c
     }
 
-    deinit { words.deallocate() }
+    deinit { UnsafeMutableRawPointer(words).deallocate() }
 }
