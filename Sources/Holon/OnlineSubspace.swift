@@ -31,6 +31,8 @@ public struct OnlineSubspace: Sendable, Codable, Equatable {
     /// Samples seen.
     public private(set) var count = 0
     public private(set) var mean: [Double]
+    /// Running (amnesic) mean of `‖x − mean‖²`: the total variance, the trace of the covariance.
+    public private(set) var totalVariance = 0.0
     /// Unnormalised components; `vectors[i]` is empty until sample `i + 1` starts it.
     var vectors: [[Double]]
     /// Residuals of the samples seen after the first `warmup` (each measured before the sample
@@ -69,6 +71,7 @@ public struct OnlineSubspace: Sendable, Codable, Equatable {
         for j in 0..<dimension { mean[j] = keep * mean[j] + learn * x[j] }
         if count == 1 { return }   // the first sample only places the mean
         var u = zip(x, mean).map { $0 - $1 }
+        totalVariance = keep * totalVariance + learn * Self.dot(u, u)
         for i in 0..<rank {
             if vectors[i].isEmpty {
                 vectors[i] = u
@@ -110,6 +113,21 @@ public struct OnlineSubspace: Sendable, Codable, Equatable {
 
     /// Eigenvalue estimates, one per started component (the components' lengths).
     public var eigenvalues: [Double] { vectors.filter { !$0.isEmpty }.map(Self.norm) }
+
+    /// The fewest leading components whose eigenvalues explain `fraction` of the total variance
+    /// (all started components if they never do): the rank the data needs, for choosing how
+    /// many components to keep or to use. With eigenvalues 25, 9, 4 over 0.3 of noise, 60 %
+    /// needs 1, 85 % needs 2, 95 % needs 3.
+    public func effectiveRank(explaining fraction: Double) -> Int {
+        precondition(fraction > 0 && fraction <= 1, "effectiveRank: fraction \(fraction) is outside (0, 1]")
+        let values = eigenvalues
+        var explained = 0.0
+        for (i, v) in values.enumerated() {
+            explained += v
+            if explained >= fraction * totalVariance { return i + 1 }
+        }
+        return values.count
+    }
 
     /// The started components as orthonormal vectors (Gram–Schmidt in component order, so
     /// the drift since the last re-orthogonalisation does not skew projections).

@@ -150,6 +150,20 @@ struct LowRankSource {
         }
     }
 
+    @Test func effectiveRankFollowsExplainedVariance() {
+        let d = 32
+        var source = LowRankSource(dimension: d, scales: [5, 3, 2], noise: 0.1, seed: 6)
+        var model = OnlineSubspace(dimension: d, rank: 6)
+        for _ in 0..<6000 { model.update(source.sample()) }
+        // Total variance 25 + 9 + 4 + 32 · 0.01 = 38.32 (sampled, within 5 %).
+        #expect(abs(model.totalVariance - 38.32) / 38.32 < 0.05, "total variance \(model.totalVariance)")
+        // Shares: 65 %, 89 %, 99 % for 1, 2, 3 components.
+        #expect(model.effectiveRank(explaining: 0.6) == 1)
+        #expect(model.effectiveRank(explaining: 0.85) == 2)
+        #expect(model.effectiveRank(explaining: 0.95) == 3)
+        #expect(model.effectiveRank(explaining: 1) >= 4)
+    }
+
     @Test func residualThresholdSeparatesNovelVectors() {
         let d = 32
         var source = LowRankSource(dimension: d, scales: [5, 3, 2], noise: 0.1, seed: 2)
