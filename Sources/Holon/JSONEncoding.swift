@@ -158,13 +158,18 @@ public struct JSONRecord: Walkable, Sendable {
 
 /// What was wrong with JSON given to the encoder, and where (a JSONPath-like location).
 public enum JSONEncodingError: Error, CustomStringConvertible, Equatable {
+    /// Foundation's parser rejected the text (``JSONRecord/init(data:)``).
     case invalidJSON(String)
+    /// The text is not JSON: what is wrong, and the byte offset where it was found (the
+    /// one-pass encoder, ``VectorEncoder/encode(json:)``).
+    case syntax(offset: Int, reason: String)
     case notAnObject(path: String)
     case unsupported(path: String, what: String)
 
     public var description: String {
         switch self {
         case .invalidJSON(let why): return "invalid JSON: \(why)"
+        case .syntax(let offset, let reason): return "invalid JSON at byte \(offset): \(reason)"
         case .notAnObject(let path): return "\(path): expected a JSON object (a record)"
         case .unsupported(let path, let what): return "\(path): unsupported \(what)"
         }
@@ -172,9 +177,32 @@ public enum JSONEncodingError: Error, CustomStringConvertible, Equatable {
 }
 
 extension VectorEncoder {
-    /// The vector of a JSON object: identical to the vector of a ``Walkable`` with the same data.
+    /// The vector of a JSON object (UTF-8): identical to the vector of a ``Walkable`` with the
+    /// same data. Parses and encodes in one pass over the bytes (see `JSONWalk.swift`); throws
+    /// ``JSONEncodingError``.
     public mutating func encode(json data: Data) throws -> Hypervector {
-        encode(try JSONRecord(data: data))
+        var out = Hypervector(dimension: dimension)
+        try encode(json: data, into: &out)
+        return out
+    }
+
+    /// Writes the vector of a JSON object into `out`; allocates nothing for a flat record whose
+    /// field values have been seen before. `out` is unchanged when it throws.
+    public mutating func encode(json data: Data, into out: inout Hypervector) throws {
+        try data.withUnsafeBytes { try encodeJSON($0, into: &out) }
+    }
+
+    /// The vector of a JSON object given as text.
+    public mutating func encode(json text: String) throws -> Hypervector {
+        var text = text
+        var out = Hypervector(dimension: dimension)
+        try text.withUTF8 { try encodeJSON(UnsafeRawBufferPointer($0), into: &out) }
+        return out
+    }
+
+    /// Writes the vector of the JSON object in `bytes` (UTF-8) into `out`.
+    public mutating func encode(jsonBytes bytes: UnsafeRawBufferPointer, into out: inout Hypervector) throws {
+        try encodeJSON(bytes, into: &out)
     }
 
     /// The vector of a `JSONSerialization` dictionary.

@@ -14,7 +14,7 @@ extension Hypervector {
     /// Elementwise product `a ⊙ b`. Exact and self-inverse for bipolar vectors:
     /// `bind(bind(a, b), b) == a`.
     @inlinable public static func bind(_ a: Hypervector, _ b: Hypervector) -> Hypervector {
-        var out = Hypervector(dimension: a.dimension)
+        var out = Hypervector(unfilledDimension: a.dimension)   // the kernel writes every word
         bind(a, b, into: &out)
         return out
     }
@@ -82,7 +82,7 @@ extension Hypervector {
         let d = dimension
         let s = ((shift % d) + d) % d
         if s == 0 { return self }
-        let out = Hypervector(dimension: d)
+        let out = Hypervector(unfilledDimension: d)   // the rotation writes every word
         withExtendedLifetime(self) {
             holon_rotate_plane(storage.words, out.storage.words, d, s)
             holon_rotate_plane(storage.words + wordCount, out.storage.words + wordCount, d, s)

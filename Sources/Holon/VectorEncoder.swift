@@ -28,12 +28,15 @@ public struct VectorEncoder: WalkVisitor {
     @usableFromInline var sparseItems: [Int] = []
     @usableFromInline var depth = 0
     @usableFromInline var pairs: PairCache
+    /// The keys of the JSON objects being walked (see `JSONWalk.swift`), reused across encodes.
+    var jsonMembers: [JSONMember] = []
 
     public init(space: VectorSpace, pairCacheSlots: Int = 4096) {
         self.space = space
         self.scalars = space.scalarEncoder
         self.pairs = PairCache(slots: pairCacheSlots)
         items.reserveCapacity(64)
+        jsonMembers.reserveCapacity(64)
     }
 
     public var dimension: Int { space.dimension }
@@ -50,12 +53,9 @@ public struct VectorEncoder: WalkVisitor {
     /// Writes the vector of a record into `out`; allocates nothing for flat records whose field
     /// values have been seen before.
     public mutating func encode<W: Walkable>(_ value: W, into out: inout Hypervector) {
-        let start = items.count
-        depth += 1
+        let start = beginRecord()
         value.walk(into: &self)
-        bundleItems(from: start, into: &out)
-        depth -= 1
-        if depth == 0 && !keepAlive.isEmpty { keepAlive.removeAll(keepingCapacity: true) }
+        endRecord(start, into: &out)
     }
 
     // MARK: WalkVisitor
@@ -66,18 +66,12 @@ public struct VectorEncoder: WalkVisitor {
     public mutating func visit(_ field: FieldName, _ value: Double) { addPair(field, .double(value)) }
 
     public mutating func visit(_ field: FieldName, scalar value: Double, _ encoding: ScalarEncoding) {
-        let level = scalars.level(of: value, encoding)
-        let key = AtomKey.pair(field.key, Self.scalarKey(level: level, encoding))
-        if let p = pairs.planes(key) { items.append(p); return }
-        var v = Hypervector(dimension: dimension)
-        scalars.encode(level: level, into: &v)
-        v.formBind(space.atom(field.key))
-        cache(key, v)
+        addScalar(role: field.key, value, encoding)
     }
 
     public mutating func visit<W: Walkable>(_ field: FieldName, record: W) {
         let inner = encode(record)
-        append(Hypervector.bind(space.atom(field.key), inner))
+        appendBound(role: field.key, inner)
     }
 
     public mutating func visitList<W: Walkable>(_ field: FieldName, _ list: some Collection<W>) {
@@ -114,13 +108,77 @@ public struct VectorEncoder: WalkVisitor {
 
     @inlinable
     mutating func addPair(_ field: FieldName, _ value: AtomKey) {
-        let key = AtomKey.pair(field.key, value)
+        addPair(role: field.key, value)
+    }
+
+    // The visits by atom key rather than by name. They are the whole encoding: the `WalkVisitor`
+    // methods above and the JSON walker (which hashes names without making strings) both call
+    // them, which is what makes a Walkable and its JSON give the same vector.
+
+    /// Adds `role ⊗ atom(value)`.
+    @inlinable
+    mutating func addPair(role: AtomKey, _ value: AtomKey) {
+        let key = AtomKey.pair(role, value)
         if let p = pairs.planes(key) {
             items.append(p)
             return
         }
-        cache(key, Hypervector.bind(space.atom(field.key), space.atom(value)))
+        cache(key, Hypervector.bind(space.atom(role), space.atom(value)))
     }
+
+    /// Adds `role ⊗ scalar(value)`.
+    mutating func addScalar(role: AtomKey, _ value: Double, _ encoding: ScalarEncoding) {
+        let level = scalars.level(of: value, encoding)
+        let key = AtomKey.pair(role, Self.scalarKey(level: level, encoding))
+        if let p = pairs.planes(key) { items.append(p); return }
+        var v = Hypervector(dimension: dimension)
+        scalars.encode(level: level, into: &v)
+        v.formBind(space.atom(role))
+        cache(key, v)
+    }
+
+    /// Adds `role ⊗ filler` for a filler that may have zero lanes (a nested record or a
+    /// collection).
+    mutating func appendBound(role: AtomKey, _ filler: Hypervector) {
+        append(Hypervector.bind(space.atom(role), filler))
+    }
+
+    /// Adds `role ⊗ bundle(members)` (the zero vector for no members).
+    mutating func appendCollection(role: AtomKey, _ members: [Hypervector]) {
+        let filler = members.isEmpty ? Hypervector(dimension: dimension) : Hypervector.bundle(members)
+        appendBound(role: role, filler)
+    }
+
+    /// Opens a record: its pairs are the items added from the returned mark on.
+    mutating func beginRecord() -> Int {
+        depth += 1
+        return items.count
+    }
+
+    /// Closes the record opened at `mark`, bundling its items into `out`.
+    mutating func endRecord(_ mark: Int, into out: inout Hypervector) {
+        bundleItems(from: mark, into: &out)
+        depth -= 1
+        if depth == 0 && !keepAlive.isEmpty { keepAlive.removeAll(keepingCapacity: true) }
+    }
+
+    /// Drops everything added since `mark` at nesting `depth` (after a failed encode), so the
+    /// encoder is as it was before.
+    mutating func abandon(to mark: Int, depth savedDepth: Int) {
+        items.removeSubrange(mark...)
+        while let last = sparseItems.last, last >= mark { sparseItems.removeLast() }
+        depth = savedDepth
+        if depth == 0 && !keepAlive.isEmpty { keepAlive.removeAll(keepingCapacity: true) }
+    }
+
+    /// Removes the item at `index` (a JSON key given twice: the last value wins).
+    mutating func removeItem(at index: Int) {
+        items.remove(at: index)
+        if let s = sparseItems.firstIndex(of: index) { sparseItems.remove(at: s) }
+        for s in sparseItems.indices where sparseItems[s] > index { sparseItems[s] -= 1 }
+    }
+
+    var itemCount: Int { items.count }
 
     /// Caches a new pair and appends it; a vector the cache evicts stays alive until the
     /// outermost encode returns, since `items` may point into it.
@@ -137,8 +195,7 @@ public struct VectorEncoder: WalkVisitor {
     }
 
     mutating func appendCollection(_ field: FieldName, _ members: [Hypervector]) {
-        let filler = members.isEmpty ? Hypervector(dimension: dimension) : Hypervector.bundle(members)
-        append(Hypervector.bind(space.atom(field.key), filler))
+        appendCollection(role: field.key, members)
     }
 
     @usableFromInline

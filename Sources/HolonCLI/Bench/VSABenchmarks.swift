@@ -69,6 +69,14 @@ func vsaBenchmarks() -> [Benchmark] {
         blackHole(out)
     })
     results.append(Benchmark("encode.json.5fields.d4096") { n in
+        // The one-pass walker over the UTF-8 bytes (VectorEncoder.encode(json:)).
+        var enc = VectorEncoder(space: space)
+        var out = Hypervector(dimension: d)
+        for i in 0..<n { try! enc.encode(json: jsonPackets[i & mask], into: &out) }
+        blackHole(out)
+    })
+    results.append(Benchmark("encode.json.foundation.5fields.d4096") { n in
+        // The same records through JSONSerialization and JSONRecord, for comparison.
         var enc = VectorEncoder(space: space)
         var out = Hypervector(dimension: d)
         for i in 0..<n { enc.encode(try! JSONRecord(data: jsonPackets[i & mask]), into: &out) }
@@ -83,6 +91,12 @@ func vsaBenchmarks() -> [Benchmark] {
         var out = Hypervector(dimension: d)
         for i in 0..<n { Hypervector.bind(atoms[i & 63], atoms[(i + 7) & 63], into: &out) }
         blackHole(out)
+    })
+    results.append(Benchmark("bind.inplace.d4096") { n in
+        // formBind: the output is the first input (the kernel must not fall back to words).
+        var x = atoms[0]
+        for i in 0..<n { x.formBind(atoms[(i + 7) & 63]) }
+        blackHole(x)
     })
     results.append(Benchmark("bundle.10.d4096") { n in
         var out = Hypervector(dimension: d)
