@@ -18,6 +18,8 @@ public struct IncidentSummary: Sendable, Codable, Hashable {
     @NullWhenAbsent public var refused: String? = nil
     /// Why its rules were judged to hit legitimate users and released, when they were.
     @NullWhenAbsent public var false_positive: String? = nil
+    /// Of the samples its rules dropped, the share from sources normal traffic had (known at close).
+    @NullWhenAbsent public var known_source_share: Double? = nil
     /// The interface whose loop saw it, when `holon run` protects several.
     @NullWhenAbsent public var interface: String? = nil
 }
@@ -114,6 +116,7 @@ public final class ControlState: Sendable {
                 s.incidents[key(i.id)]?.estimated_pps = i.estimatedPps
                 s.incidents[key(i.id)]?.distinct_sources = i.distinctSources
                 s.incidents[key(i.id)]?.false_positive = i.falsePositive
+                s.incidents[key(i.id)]?.known_source_share = i.knownSourceShare
             case .removed(let ids, _):
                 if primary { for id in ids { s.ruleIncident[id] = nil } }
             case .adopted, .notice:

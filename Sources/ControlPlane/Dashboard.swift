@@ -112,7 +112,8 @@ function render(snap) {
     : `${(im.dropped_share * 100).toFixed(2)} % of all packets dropped · ${im.false_positives} incident(s) found hitting legitimate users and released`;
   document.querySelector('#destination-table tbody').innerHTML = !im.drops_by_destination.length ? none(3, 'no rule has dropped anything') : im.drops_by_destination.map(d =>
     `<tr><td>${esc(d.destination)}</td><td class="num">${fmt(d.drops)}</td><td>${d.rules.join(', ')}</td></tr>`).join('');
-  $('false-positives').innerHTML = im.false_positive_incidents.map(f => `false positive #${f.incident}: ${esc(f.reason)}`).join('<br>');
+  $('false-positives').innerHTML = im.false_positive_incidents.map(f => `false positive #${f.incident}: ${esc(f.reason)}`)
+    .concat(im.known_source_shares.map(k => `incident #${k.incident}: ${(k.share * 100).toFixed(1)} % of what its rules dropped came from sources seen in normal traffic`)).join('<br>');
   draw(status.time_ms);
   snap.events.forEach(showEvent);
 }

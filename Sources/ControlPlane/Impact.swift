@@ -25,6 +25,14 @@ struct Impact: Encodable, Sendable {
     /// Incidents whose rules were found hitting legitimate users.
     var false_positives: Int
     var false_positive_incidents: [FalsePositive]
+    /// Per closed incident, the share of what its rules dropped that came from sources normal
+    /// traffic had: what the rules cost real users, as the samples show it.
+    var known_source_shares: [KnownShare]
+
+    struct KnownShare: Encodable, Sendable, Equatable {
+        var incident: Int
+        var share: Double
+    }
 
     init(filter: DataplaneStats?, rules: [Rule], counters: [UInt32: RuleCounters], sidecar: SidecarStats, incidents: [IncidentSummary]) {
         if let f = filter, f.packets > 0 { dropped_share = Double(f.dropped) / Double(f.packets) }
@@ -39,6 +47,7 @@ struct Impact: Encodable, Sendable {
         drops_by_destination = byDestination.values.sorted { ($0.drops, $1.destination) > ($1.drops, $0.destination) }
         false_positives = sidecar.falsePositives
         false_positive_incidents = incidents.compactMap { i in i.false_positive.map { FalsePositive(incident: i.id, reason: $0) } }
+        known_source_shares = incidents.compactMap { i in i.known_source_share.map { KnownShare(incident: i.id, share: $0) } }
     }
 
     /// The hosts a rule's `dst_ip` predicates name (`198.51.100.10`, `198.51.100.0/24`), "any"

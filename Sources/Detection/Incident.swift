@@ -44,6 +44,12 @@ public struct Incident: Sendable {
     /// when it was not.
     public internal(set) var falsePositive: String?
 
+    /// Of the samples its rules matched, the share from sources seen in normal traffic: near 0
+    /// for a spoofed flood or a botnet, high when the rules hit real users. nil before a match.
+    public var knownSourceShare: Double? {
+        matchedSamples > 0 ? Double(knownSourceSamples) / Double(matchedSamples) : nil
+    }
+
     /// Whether `.opened` was reported: a crossing becomes an incident when rules are derived for
     /// it or it stays abnormal for ``DetectorConfig/unexplainedToIncident``.
     public internal(set) var announced = false

@@ -110,7 +110,8 @@ extension SidecarEvent {
             o = ["event": "refused", "incident": id, "rules": rules.map(\.text), "reason": reason]
         case .closed(let i):
             o = ["event": "closed", "incident": i.id, "name": i.name, "estimated_pps": i.estimatedPps ?? NSNull(),
-                 "distinct_sources": i.distinctSources, "false_positive": i.falsePositive ?? NSNull()]
+                 "distinct_sources": i.distinctSources, "false_positive": i.falsePositive ?? NSNull(),
+                 "known_source_share": i.knownSourceShare ?? NSNull()]
         case .removed(let ids, let reason):
             o = ["event": "removed", "ids": ids, "reason": reason]
         case .adopted(let rules):

@@ -60,6 +60,8 @@ struct RulesAndImpactTests {
         state.record(.opened(fp))
         fp.closedAt = 2
         fp.falsePositive = "81 % of its dropped samples came from sources the baseline saw"
+        fp.matchedSamples = 100
+        fp.knownSourceSamples = 81
         state.record(.closed(fp))
         let impact = ControlServer.impact(state: state, filter: filter)
         #expect(impact.dropped_share == 0.8)
@@ -67,6 +69,7 @@ struct RulesAndImpactTests {
         #expect(impact.drops_by_destination.map(\.drops) == [800_000, 550, 20])
         #expect(impact.drops_by_destination[1].rules == [1_000_000_002, 1_000_000_004])
         #expect(impact.false_positive_incidents == [.init(incident: 2, reason: "81 % of its dropped samples came from sources the baseline saw")])
+        #expect(impact.known_source_shares == [.init(incident: 2, share: 0.81)], "what the rules cost real users, from the samples")
         #expect(state.incidents.first { $0.id == 2 }?.false_positive != nil)
     }
 
