@@ -128,6 +128,9 @@ extension Dataplane {
         if forgetRules {
             unlink(options.stateFile)
             unlink(options.stateFile + ".tmp")
+            // The lease's file too, unless a sidecar still holds it (a new file would let a
+            // second sidecar in beside it).
+            if FilterLease.holder(options) == nil { unlink(FilterLease.path(options)) }
         }
         unlink(options.stateFile + ".lock")
         return found

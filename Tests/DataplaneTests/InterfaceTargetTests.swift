@@ -20,6 +20,14 @@ struct InterfaceTargetTests {
             a = "hia\(t)"; b = "hib\(t)"
             _ = try? IPCommand.run(["netns", "del", ns])
             _ = try IPCommand.run(["netns", "add", ns])
+            // Set up fully or not at all: a failure here must not leave the namespace behind.
+            do { try Self.links(ns, a, b) } catch {
+                _ = try? IPCommand.run(["netns", "del", ns])
+                throw error
+            }
+        }
+
+        static func links(_ ns: String, _ a: String, _ b: String) throws {
             for args in [["link", "add", a, "type", "veth", "peer", "name", b],
                          ["link", "set", a, "up"], ["link", "set", b, "up"], ["link", "set", "lo", "up"]] {
                 _ = try IPCommand.run(["-n", ns] + args)
