@@ -47,7 +47,8 @@ let package = Package(
         .target(name: "CGeneratorShim", exclude: ["bpf"]),
         .target(name: "Generator", dependencies: ["Packets", "Traffic", "CGeneratorShim", "CLibBPF", "Lab"], plugins: ["BPFObject"]),
         // The live loop: the filter's samples → Detector → rules into the filter.
-        .target(name: "Sidecar", dependencies: ["Detection", "Dataplane", "Packets", "Rules"]),
+        .target(name: "Sidecar", dependencies: ["Detection", "Dataplane", "Packets", "Rules",
+                                                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")]),
         // HTTP API, Prometheus /metrics, server-sent events and the dashboard; the only target
         // with Hummingbird, so the rest builds without it.
         .target(name: "ControlPlane", dependencies: [
@@ -64,6 +65,7 @@ let package = Package(
             dependencies: [
                 "Holon", "Packets", "Rules", "Traffic", "Detection", "Dataplane", "Lab", "Generator", "Sidecar", "ControlPlane", "Config",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ]
         ),
         // `.ownThread`: blocking tests off the cooperative pool (Tests/TestSupport).

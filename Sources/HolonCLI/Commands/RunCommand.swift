@@ -120,9 +120,6 @@ struct RunCommand: AsyncParsableCommand {
         let json = plan.config.log == .json
         let filters = try plan.openFilters()
         let names = filters.map { $0.options?.interface ?? "?" }
-        StopSignal.install()
-        defer { StopSignal.restore() }
-        let reload = ReloadSignal()
         let start = Date()
         let limit = plan.config.duration?.inSeconds
         if !json {
@@ -194,41 +191,43 @@ struct RunCommand: AsyncParsableCommand {
                 throw ExitCode.failure
             }
         }
-        let loops = filters.map { dp -> LoopThread in
-            let loop = LoopThread()
-            let emit = emitter(dp.options?.interface ?? "?")
+        // The loops as services of one group: SIGTERM or SIGINT shuts it down gracefully (the
+        // rules stay); any loop that ends — its --duration, or an error — ends them all (a daemon
+        // half protecting is not protecting); SIGHUP re-reads the configuration.
+        let loops = filters.map { dp -> SidecarService in
             var settings = sidecarConfig
             settings.baselinePath = plan.baselinePath(dp)
             if relearn, let path = settings.baselinePath { try? FileManager.default.removeItem(atPath: path) }
-            let loopSettings = settings
-            let thread = Thread {
-                // Made on the thread that runs it: the loop is single-threaded by design.
-                let sidecar = Sidecar(dataplane: dp, config: loopSettings)
-                defer { loop.stats = sidecar.stats }
-                do {
-                    try sidecar.run(until: {
-                        StopSignal.requested || (limit.map { Date().timeIntervalSince(start) >= $0 } ?? false)
-                    }, onEvent: emit)
-                } catch {
-                    loop.error = error
+            return SidecarService(filter: dp, config: settings, stopWhen: { limit.map { Date().timeIntervalSince(start) >= $0 } ?? false },
+                                  onEvent: emitter(dp.options?.interface ?? "?"))
+        }
+        let current = PlanBox(plan)
+        let api = following
+        let reloader = ReloadService { current.update { reloaded($0, filters) { api?.noteAllowlist($0.allowlist) } } }
+        let group = ServiceGroup(configuration: .init(
+            services: loops.map { .init(service: $0, successTerminationBehavior: .gracefullyShutdownGroup, failureTerminationBehavior: .gracefullyShutdownGroup) }
+                + [.init(service: reloader, successTerminationBehavior: .ignore, failureTerminationBehavior: .ignore)],
+            gracefulShutdownSignals: [.sigterm, .sigint],
+            logger: Logger(label: "holon.run")))
+        let hasServer = server != nil
+        let watcher = Task {
+            // systemd's "ready": the filters are attached and each loop has taken its filter (a
+            // loop that cannot — another holon run holds it — fails at once and ends the group).
+            try? await Task.sleep(for: .milliseconds(200))
+            if !Task.isCancelled { Systemd.notify("READY=1\nSTATUS=protecting \(names.joined(separator: ", "))") }
+            // A server that stops by itself could not serve: stop the loops too, and say why.
+            while !Task.isCancelled {
+                if hasServer && serverOutcome.isFinished {
+                    await group.triggerGracefulShutdown()
+                    return
                 }
-                loop.finish()
+                try? await Task.sleep(for: .milliseconds(100))
             }
-            thread.start()
-            return loop
         }
-        // systemd's "ready": the filters are attached and each loop has taken its filter (a
-        // loop that cannot — another holon run holds it — fails at once).
-        try? await Task.sleep(for: .milliseconds(200))
-        if !loops.contains(where: \.isFinished) { Systemd.notify("READY=1\nSTATUS=protecting \(names.joined(separator: ", "))") }
-        while !loops.allSatisfy(\.isFinished) {
-            // A server that stops by itself could not listen: stop the loop too, and say why.
-            if server != nil && serverOutcome.isFinished { StopSignal.request() }
-            // One loop that fails stops the others: a daemon half protecting is not protecting.
-            if loops.contains(where: { $0.isFinished && $0.error != nil }) { StopSignal.request() }
-            if reload.take() { plan = reloaded(plan, filters) { following?.noteAllowlist($0.allowlist) } }
-            try? await Task.sleep(for: .milliseconds(100))
-        }
+        var loopError: (any Error)?
+        do { try await group.run() } catch { loopError = error }
+        watcher.cancel()
+        plan = current.value
         Systemd.notify("STOPPING=1")
         if let server {
             control.finishSubscriptions()
@@ -239,11 +238,9 @@ struct RunCommand: AsyncParsableCommand {
                 throw ExitCode.failure
             }
         }
-        for (name, loop) in zip(names, loops) {
-            if let e = loop.error {
-                FileHandle.standardError.write("holon: \(several ? name + ": " : "")\(e)\n".data(using: .utf8)!)
-                throw ExitCode.failure
-            }
+        if let e = loopError {
+            FileHandle.standardError.write("holon: \(e)\n".data(using: .utf8)!)
+            throw ExitCode.failure
         }
         if tty && !json { print("") }
         if !json {
@@ -278,22 +275,6 @@ struct RunCommand: AsyncParsableCommand {
     }
 }
 
-/// SIGHUP, caught on a dispatch queue and taken by the command's loop.
-final class ReloadSignal: @unchecked Sendable {
-    private let lock = NSLock()
-    private var pending = false
-    private let source: DispatchSourceSignal
-
-    init() {
-        signal(SIGHUP, SIG_IGN)
-        source = DispatchSource.makeSignalSource(signal: SIGHUP, queue: .global())
-        source.setEventHandler { [unowned self] in lock.withLock { pending = true } }
-        source.resume()
-    }
-
-    /// Whether a SIGHUP came since the last call.
-    func take() -> Bool { lock.withLock { defer { pending = false }; return pending } }
-}
 
 /// A thread's outcome, read by the command: finished, its error, its last stats; and a stop flag.
 final class LoopThread: @unchecked Sendable {
