@@ -58,9 +58,6 @@ struct BenchRestart: ParsableCommand {
         let child = SoakChild(target: target, warmup: warmup)
         try child.start()
         defer { child.stop(); child.removeBaselines() }
-        let poller = DropPoller(target: target)
-        poller.start()
-        defer { poller.stop() }
 
         let t0 = Date()
         let marks = RestartMarks()
@@ -71,10 +68,20 @@ struct BenchRestart: ParsableCommand {
             wait(learn + gap)
             do { try child.start() } catch { marks.note("restart failed: \(error)") }
             marks.set(restartedAt: child.startedAt)
+            // The filter's counters read at the instants themselves: passed = packets − dropped
+            // over an equal window with holon running, then down.
+            func passedSoFar() -> UInt64 {
+                guard let s = try? Dataplane.open(target).stats() else { return 0 }
+                return s.packets &- s.dropped
+            }
+            wait(learn + gap + killAt - down)
+            marks.passed.append(passedSoFar())
             wait(learn + gap + killAt)
+            marks.passed.append(passedSoFar())
             _ = child.killAndCheck()
             marks.set(downFrom: UInt64(Date().timeIntervalSince1970 * 1e9))
             wait(learn + gap + killAt + down)
+            marks.passed.append(passedSoFar())
             marks.set(downTo: UInt64(Date().timeIntervalSince1970 * 1e9))
             do { try child.start() } catch { marks.note("restart failed: \(error)") }
         }
@@ -94,9 +101,17 @@ struct BenchRestart: ParsableCommand {
         let restored = events.contains { $0.kind == "notice" && $0.detail == "baseline-restored" && $0.wallNs >= m.restartedAt }
         let firstRule = events.first { $0.kind == "installed" && $0.wallNs >= m.restartedAt }?.wallNs
         let detectMs = firstRule.map { Double($0 &- m.restartedAt) / 1e6 }
-        let droppedWhileDown = poller.deltas.filter { $0.wallNs > m.downFrom && $0.wallNs <= m.downTo }.reduce(0) { $0 + $1.count }
+        // What passed the filter while nothing ran, less what passed in an equal window just
+        // before with everything up (normal traffic, and whatever the rules let through): the
+        // attack packets the restart let in, as a share of the attack sent meanwhile.
         let sentWhileDown = rate * Double(m.downTo &- m.downFrom) / 1e9
-        let passed = sentWhileDown > 0 ? max(0, 1 - Double(droppedWhileDown) / sentWhileDown) : nil
+        var passed: Double?
+        var passedUp: UInt64 = 0, passedDown: UInt64 = 0
+        if m.passed.count == 3 {
+            passedUp = m.passed[1] &- m.passed[0]
+            passedDown = m.passed[2] &- m.passed[1]
+            passed = sentWhileDown > 0 ? max(0, Double(passedDown) - Double(passedUp)) / sentWhileDown : nil
+        }
 
         let lines = [
             Line(name: "restart.detect_after_start_ms", value: detectMs),
@@ -111,7 +126,8 @@ struct BenchRestart: ParsableCommand {
             print("restart with a saved baseline, attack already running: " + (restored ? "baseline restored" : "BASELINE NOT RESTORED"))
             print(pad("restart.detect_after_start_ms", 34) + lpad(detectMs.map { String(format: "%.0f ms", $0) } ?? "no rule", 14))
             print(pad("restart.attack_passed_fraction", 34) + lpad(passed.map { String(format: "%.4f %%", $0 * 100) } ?? "-", 14)
-                  + String(format: "   (%.0f s down, %llu of ~%.0f attack packets dropped)", Double(m.downTo &- m.downFrom) / 1e9, droppedWhileDown, sentWhileDown))
+                  + String(format: "   (%.0f s down: %llu packets passed, against %llu in as long just before; ~%.0f attack packets sent)",
+                           Double(m.downTo &- m.downFrom) / 1e9, passedDown, passedUp, sentWhileDown))
             for n in m.notes { print("  " + n) }
         }
     }
@@ -122,6 +138,8 @@ final class RestartMarks: @unchecked Sendable {
     struct Values {
         var restartedAt: UInt64 = 0, downFrom: UInt64 = 0, downTo: UInt64 = 0
         var notes: [String] = []
+        /// The filter's passed packets at the window edges.
+        var passed: [UInt64] = []
     }
     private let lock = NSLock()
     private var v = Values()
@@ -129,5 +147,9 @@ final class RestartMarks: @unchecked Sendable {
     func set(downFrom t: UInt64) { lock.withLock { v.downFrom = t } }
     func set(downTo t: UInt64) { lock.withLock { v.downTo = t } }
     func note(_ s: String) { lock.withLock { v.notes.append(s) } }
+    var passed: [UInt64] {
+        get { lock.withLock { v.passed } }
+        set { lock.withLock { v.passed = newValue } }
+    }
     var snapshot: Values { lock.withLock { v } }
 }
