@@ -27,3 +27,13 @@ final class PlanBox: @unchecked Sendable {
         lock.withLock { plan = change(plan) }
     }
 }
+
+/// `--duration`: ends `holon run`'s group after `limit` (the loops stop in order, as on
+/// SIGTERM); a shutdown before then ends it early.
+struct DurationService: Service {
+    let limit: Duration
+
+    func run() async throws {
+        try? await cancelWhenGracefulShutdown { try await Task.sleep(for: limit) }
+    }
+}

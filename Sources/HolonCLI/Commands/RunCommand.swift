@@ -121,7 +121,6 @@ struct RunCommand: AsyncParsableCommand {
         let filters = try plan.openFilters()
         let names = filters.map { $0.options?.interface ?? "?" }
         let start = Date()
-        let limit = plan.config.duration?.inSeconds
         if !json {
             print("holon run: \(names.joined(separator: ", ")), sampling 1 in \(plan.config.sampleEvery), learning for \(plan.config.warmup)"
                   + (plan.config.protected.isEmpty ? "" : ", protecting \(plan.config.protected.map(\.description).joined(separator: ", "))")
@@ -198,15 +197,16 @@ struct RunCommand: AsyncParsableCommand {
             var settings = sidecarConfig
             settings.baselinePath = plan.baselinePath(dp)
             if relearn, let path = settings.baselinePath { try? FileManager.default.removeItem(atPath: path) }
-            return SidecarService(filter: dp, config: settings, stopWhen: { limit.map { Date().timeIntervalSince(start) >= $0 } ?? false },
-                                  onEvent: emitter(dp.options?.interface ?? "?"))
+            return SidecarService(filter: dp, config: settings, onEvent: emitter(dp.options?.interface ?? "?"))
         }
         let current = PlanBox(plan)
         let api = following
         let reloader = ReloadService { current.update { reloaded($0, filters) { api?.noteAllowlist($0.allowlist) } } }
         let group = ServiceGroup(configuration: .init(
             services: loops.map { .init(service: $0, successTerminationBehavior: .gracefullyShutdownGroup, failureTerminationBehavior: .gracefullyShutdownGroup) }
-                + [.init(service: reloader, successTerminationBehavior: .ignore, failureTerminationBehavior: .ignore)],
+                + [.init(service: reloader, successTerminationBehavior: .ignore, failureTerminationBehavior: .ignore)]
+                // Loops end only when the group asks them to: together, in order.
+                + (plan.config.duration.map { [.init(service: DurationService(limit: $0), successTerminationBehavior: .gracefullyShutdownGroup)] } ?? []),
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: Logger(label: "holon.run")))
         let hasServer = server != nil
