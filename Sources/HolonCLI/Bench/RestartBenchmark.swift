@@ -29,22 +29,16 @@ struct BenchRestart: ParsableCommand {
         @NullWhenAbsent var value: Double?
     }
 
-    func run() throws {
-        guard geteuid() == 0 else {
-            FileHandle.standardError.write("holon bench restart: needs root (namespaces, XDP): run it with sudo\n".data(using: .utf8)!)
-            throw ExitCode(2)
-        }
+    func validate() throws {
         guard down >= 1, down <= 30, rate >= 1_000, normal >= 100, warmup >= 2 else {
             throw ValidationError("need --down 1…30, --rate ≥ 1000, --normal ≥ 100, --warmup ≥ 2")
         }
-        let lab = Lab(.scratch(prefix: "holon-rb", tag: "r\(getpid() % 100_000)"))
-        try? lab.down()
-        try lab.up()
-        defer { try? lab.down() }
-        let target = DataplaneOptions.protecting(interface: lab.topology.filterInterface, namespace: lab.topology.filterNamespace)
-        defer { _ = try? Dataplane.detach(target, force: true, forgetRules: true) }
-        _ = try? Dataplane.detach(target, force: true, forgetRules: true)
-        _ = try dataplaneStep { () throws(DataplaneError) in try Dataplane.attach(target) }
+    }
+
+    func run() throws {
+        let bench = try BenchLab(bench: "restart", prefix: "holon-rb", tag: "r\(getpid() % 100_000)")
+        defer { bench.close() }
+        let target = bench.target
 
         // Learn, stop; the attack starts while nothing runs; start again; kill in the attack.
         let learn = Double(warmup) + 10, gap = 2.0, killAt = 8.0
@@ -87,8 +81,7 @@ struct BenchRestart: ParsableCommand {
         }
         driver.start()
 
-        var o = GeneratorOptions(interface: lab.topology.generatorInterface, namespace: lab.topology.generatorNamespace, engine: .sendmmsg)
-        o.peer = lab.topology.filterAddress.split(separator: "/").first.map(String.init)
+        let o = bench.generatorOptions
         let total = scenario.phases.reduce(0) { $0 + $1.duration }
         _ = try TrafficGenerator(plan: .scenario(scenario), options: o).run { s in
             FileHandle.standardError.write("\u{1B}[2K[\(s.phase)] \(s.second)/\(Int(total)) s\r".data(using: .utf8)!)

@@ -36,19 +36,9 @@ struct BenchSoak: ParsableCommand {
     }
 
     func run() throws {
-        guard geteuid() == 0 else {
-            FileHandle.standardError.write("holon bench soak: needs root (namespaces, XDP): run it with sudo\n".data(using: .utf8)!)
-            throw ExitCode(2)
-        }
-        let tag = "hs\(getpid() % 100_000)"
-        let lab = Lab(.scratch(prefix: "holon-soak", tag: tag))
-        try? lab.down()
-        try lab.up()
-        defer { try? lab.down() }
-        let target = DataplaneOptions.protecting(interface: lab.topology.filterInterface, namespace: lab.topology.filterNamespace)
-        defer { _ = try? Dataplane.detach(target, force: true, forgetRules: true) }
-        _ = try? Dataplane.detach(target, force: true, forgetRules: true)
-        _ = try dataplaneStep { () throws(DataplaneError) in try Dataplane.attach(target) }
+        let bench = try BenchLab(bench: "soak", prefix: "holon-soak", tag: "hs\(getpid() % 100_000)")
+        defer { bench.close() }
+        let target = bench.target
 
         // Learning, then cycles of an attack and a quiet gap.
         let lead = Double(warmup) + 15
@@ -109,8 +99,7 @@ struct BenchSoak: ParsableCommand {
         }
         disturber.start()
 
-        var o = GeneratorOptions(interface: lab.topology.generatorInterface, namespace: lab.topology.generatorNamespace, engine: .sendmmsg)
-        o.peer = lab.topology.filterAddress.split(separator: "/").first.map(String.init)
+        let o = bench.generatorOptions
         let total = scenario.phases.reduce(0) { $0 + $1.duration }
         let report = try TrafficGenerator(plan: .scenario(scenario), options: o).run { s in
             FileHandle.standardError.write("\u{1B}[2K[\(s.phase)] \(s.second)/\(Int(total)) s, \(child.restarts) restarts\r".data(using: .utf8)!)
