@@ -13,7 +13,13 @@ struct RulesCommand: ParsableCommand {
 
 func openFilter(_ target: TargetOptions) throws -> Dataplane {
     let o = target.options
-    return try dataplaneStep { () throws(DataplaneError) in try Dataplane.open(o) }
+    do { return try Dataplane.open(o) } catch .notAttached where target.interface != nil {
+        // The way back names the same interface, not the lab's.
+        FileHandle.standardError.write("holon: no filter is attached on \(o.interface) (nothing pinned in \(o.pinDirectory)); run `holon filter attach\(target.flags)`\n".data(using: .utf8)!)
+        throw ExitCode.failure
+    } catch {
+        return try dataplaneStep { () throws(DataplaneError) in throw error }
+    }
 }
 
 /// One line saying what a table change did: which ids came and went, and the table after.
