@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -137,7 +138,7 @@ enum RawHTTP {
 /// A task executor, not a bare Dispatch hop, so the test's task-locals (which `#expect` reports
 /// to) come along.
 func offPool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-    try await withTaskExecutorPreference(BlockingExecutor.shared) { try body() }
+    try await withTaskExecutorPreference(ThreadPerJobExecutor.shared) { try body() }
 }
 
 /// The servers under test: one serial queue, whose thread is not the cooperative pool's (its
@@ -153,14 +154,3 @@ final class ServerExecutor: TaskExecutor, @unchecked Sendable {
     }
 }
 
-/// A thread per job: a Dispatch queue would run only as many blocked jobs at once as there are
-/// cores, and tests that block in parallel would wait on each other.
-final class BlockingExecutor: TaskExecutor, @unchecked Sendable {
-    static let shared = BlockingExecutor()
-
-    func enqueue(_ job: consuming ExecutorJob) {
-        let job = UnownedJob(job)
-        let me = asUnownedTaskExecutor()
-        Thread { job.runSynchronously(on: me) }.start()
-    }
-}
