@@ -23,6 +23,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.0.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.0.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
+        // Hummingbird already depends on it (HummingbirdTLS); named here for the certificate types.
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.0"),
     ],
     targets: [
         // Bit-plane kernels with per-CPU dispatch (AVX-512 VPOPCNTDQ / AVX2 / POPCNT / baseline),
@@ -54,6 +56,9 @@ let package = Package(
         .target(name: "ControlPlane", dependencies: [
             "Sidecar", "Dataplane", "Rules", "Generator", "Lab", "Traffic",
             .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "HummingbirdCore", package: "hummingbird"),
+            .product(name: "HummingbirdTLS", package: "hummingbird"),
+            .product(name: "NIOSSL", package: "swift-nio-ssl"),
             .product(name: "Prometheus", package: "swift-prometheus"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
@@ -85,7 +90,7 @@ let package = Package(
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
-        .testTarget(name: "ConfigTests", dependencies: ["Config", "Packets"]),
+        .testTarget(name: "ConfigTests", dependencies: ["TestSupport", "Config", "Packets"]),
         .testTarget(name: "SidecarTests", dependencies: ["TestSupport", "Sidecar", "Dataplane", "Detection", "Generator", "Lab", "Traffic", "Rules"]),
     ]
 )

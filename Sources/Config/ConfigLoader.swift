@@ -15,6 +15,7 @@ import Yams
 /// observe: false
 /// run: {sample_every: 100, warmup: 10s, hold: 10s, max_rules: 64, dry_run: false}
 /// http: {listen: 127.0.0.1:9477, token_env: HOLON_TOKEN}    # listen: off for none
+///   # tls: {certificate: /etc/holon/cert.pem, key: /etc/holon/key.pem}
 /// log: text                 # or json
 /// baseline: {directory: /var/lib/holon, max_age: 24h}
 /// ```
@@ -184,7 +185,7 @@ struct Reader {
 
     func http(_ node: Node, into c: inout HolonConfig) throws(ConfigError) {
         var token: (String, Node)?
-        for (key, _, v) in try mapping(node, "http", known: ["listen", "token", "token_env"]) {
+        for (key, _, v) in try mapping(node, "http", known: ["listen", "token", "token_env", "tls"]) {
             switch key {
             case "listen":
                 let text = try scalar(v, key)
@@ -204,10 +205,29 @@ struct Reader {
                 let name = try scalar(v, key)
                 guard let t = environment[name], !t.isEmpty else { throw error(v, "http.token_env: the environment variable \(name) is not set") }
                 token = (t, v)
+            case "tls": c.httpTLS = try tls(v)
             default: break
             }
         }
         c.httpToken = token?.0
+    }
+
+    /// `{certificate: PATH, key: PATH}`: both, absolute, readable (whether they are PEM that
+    /// fit together the control plane checks when it loads them).
+    func tls(_ node: Node) throws(ConfigError) -> HolonConfig.TLSFiles {
+        var files: [String: String] = [:]
+        for (key, _, v) in try mapping(node, "http.tls", known: ["certificate", "key"]) {
+            let path = try scalar(v, key)
+            guard path.hasPrefix("/") else { throw error(v, "http.tls.\(key) must be an absolute path, not '\(path)'") }
+            guard FileManager.default.isReadableFile(atPath: path) else {
+                throw error(v, "http.tls.\(key) \(path) \(FileManager.default.fileExists(atPath: path) ? "cannot be read" : "does not exist")")
+            }
+            files[key] = path
+        }
+        guard let certificate = files["certificate"], let key = files["key"] else {
+            throw error(node, "http.tls needs both certificate and key")
+        }
+        return HolonConfig.TLSFiles(certificate: certificate, key: key)
     }
 
     func baseline(_ node: Node, into c: inout HolonConfig) throws(ConfigError) {

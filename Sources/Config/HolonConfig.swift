@@ -19,6 +19,17 @@ public struct HolonConfig: Sendable, Equatable {
         }
     }
 
+    /// A certificate chain and its private key, PEM files; read by the control plane at start.
+    public struct TLSFiles: Sendable, Equatable {
+        public var certificate: String
+        public var key: String
+
+        public init(certificate: String, key: String) {
+            self.certificate = certificate
+            self.key = key
+        }
+    }
+
     public enum LogFormat: String, Sendable, Equatable, CaseIterable {
         /// One line per event for a person or journald.
         case text
@@ -50,6 +61,8 @@ public struct HolonConfig: Sendable, Equatable {
     public var httpListen: String? = "127.0.0.1:9477"
     /// Bearer token for the API (required off loopback).
     public var httpToken: String?
+    /// Serve HTTPS with these PEM files (nil: plain HTTP).
+    public var httpTLS: TLSFiles?
     public var log = LogFormat.text
 
     /// Where the learned baseline is kept between runs, one directory per interface.

@@ -1,6 +1,7 @@
 import Dataplane
 import Foundation
 import Hummingbird
+import HummingbirdCore
 import Logging
 import Rules
 import ServiceLifecycle
@@ -133,19 +134,20 @@ public enum ControlServer {
         return router
     }
 
-    /// The server on `host:port` (run it in a ServiceGroup, or with `runService()`);
-    /// `onListening` gets the bound port once it listens.
+    /// The server on `host:port` (run it in a ServiceGroup, or with `runService()`), HTTPS with
+    /// `tls`; `onListening` gets the bound port once it listens.
     public static func application(host: String, port: Int, state: ControlState, filter: any FilterSource,
                                    metrics: MetricsExporter, access: ControlAccess? = nil, lab: LabGeneration? = nil,
-                                   idleTimeout: Duration = defaultIdleTimeout,
-                                   onListening: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol {
+                                   tls: ControlTLS? = nil, idleTimeout: Duration = defaultIdleTimeout,
+                                   onListening: @escaping @Sendable (Int) async -> Void = { _ in }) throws -> some ApplicationProtocol {
         var logger = Logger(label: "holon.http")
         logger.logLevel = .warning
         let access = access ?? ControlAccess(loopback: ControlAccess.isLoopback(host: host))
         let (seconds, atto) = idleTimeout.components
         let idleNs = seconds * 1_000_000_000 + atto / 1_000_000_000
+        let http1 = HTTPServerBuilder.http1(configuration: .init(idleTimeout: .nanoseconds(idleNs)))
         return Application(router: router(state: state, filter: filter, metrics: metrics, access: access, lab: lab),
-                           server: .http1(configuration: .init(idleTimeout: .nanoseconds(idleNs))),
+                           server: try tls.map { try $0.server(http1) } ?? http1,
                            configuration: .init(address: .hostname(host, port: port)),
                            services: [CounterWatch(filter: filter, metrics: metrics)],
                            onServerRunning: { channel in await onListening(channel.localAddress?.port ?? port) },

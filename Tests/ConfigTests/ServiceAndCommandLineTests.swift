@@ -1,23 +1,12 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// `holon config check`, `holon service install` and `holon run`'s refusals, as a user runs them:
 /// the built binary next to this test bundle, no root needed.
-@Suite(.enabled(if: FileManager.default.isExecutableFile(atPath: holon)))
+@Suite(.enabled(if: FileManager.default.isExecutableFile(atPath: Tools.holon)))
 struct ServiceAndCommandLineTests {
-    func run(_ args: [String]) throws -> (status: Int32, out: String, err: String) {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: holon)
-        p.arguments = args
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        try p.run()
-        let o = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        let e = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        p.waitUntilExit()
-        return (p.terminationStatus, o, e)
-    }
+    func run(_ args: [String]) throws -> (status: Int32, out: String, err: String) { try Tools.run(Tools.holon, args) }
 
     func scratch() throws -> String {
         let d = NSTemporaryDirectory() + "holon-cli-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
@@ -65,13 +54,34 @@ struct ServiceAndCommandLineTests {
         #expect(r.status == 64)
         #expect(r.err.contains("reachable off this host"), "\(r.err)")
     }
+
+    /// `http.tls` is checked as the server will load it: a missing file at its key's place, a
+    /// key of another certificate in one line naming it; a good pair shows as HTTPS.
+    @Test(.enabled(if: Tools.found("openssl"))) func tlsFilesAreCheckedBeforeTheStart() throws {
+        let dir = try scratch()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        for name in ["a", "b"] {
+            let r = try Tools.run("openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+                                              "-keyout", "\(dir)/\(name).key", "-out", "\(dir)/\(name).pem", "-days", "2", "-subj", "/CN=\(name)"])
+            try #require(r.status == 0, "openssl: \(r.err)")
+        }
+        let file = dir + "/h.yaml"
+        func check(_ cert: String, _ key: String) throws -> (status: Int32, out: String, err: String) {
+            try "http:\n  listen: 127.0.0.1:9477\n  tls:\n    certificate: \(cert)\n    key: \(key)\n".write(toFile: file, atomically: true, encoding: .utf8)
+            return try run(["config", "check", file])
+        }
+        let good = try check("\(dir)/a.pem", "\(dir)/a.key")
+        #expect(good.status == 0 && good.out.contains("127.0.0.1:9477 HTTPS"), "\(good.out)\(good.err)")
+        let missing = try check("\(dir)/none.pem", "\(dir)/a.key")
+        #expect(missing.status != 0 && missing.err.contains("\(file):4:18: http.tls.certificate \(dir)/none.pem does not exist"), "\(missing.err)")
+        let mismatched = try check("\(dir)/a.pem", "\(dir)/b.key")
+        #expect(mismatched.status != 0 && mismatched.err.contains("TLS key \(dir)/b.key does not go with"), "\(mismatched.err)")
+        #expect(mismatched.err.split(separator: "\n").count == 1, "one line: \(mismatched.err)")
+        let half = try run(["run", "--tls-cert", "\(dir)/a.pem"])
+        #expect(half.status == 64 && half.err.contains("--tls-cert and --tls-key go together"), "\(half.err)")
+    }
 }
 
-/// `holon` as built next to this test bundle (.build/debug/holon).
-let holon: String = {
-    let bundle = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
-    return bundle.appendingPathComponent("holon").path
-}()
 
 /// The repository's root, from this file's path.
 let repository: String = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path

@@ -228,11 +228,12 @@ func withServer(_ router: Router<BasicRequestContext>, _ body: @escaping @Sendab
 /// Runs the control plane's own server (its configuration: idle timeout, services) on an
 /// ephemeral loopback port while `body` runs.
 func withControlServer(host: String = "127.0.0.1", state: ControlState, filter: any FilterSource, metrics: MetricsExporter = MetricsExporter(),
-                       access: ControlAccess? = nil, lab: LabGeneration? = nil, idleTimeout: Duration = ControlServer.defaultIdleTimeout,
+                       access: ControlAccess? = nil, lab: LabGeneration? = nil, tls: ControlTLS? = nil,
+                       idleTimeout: Duration = ControlServer.defaultIdleTimeout,
                        _ body: @escaping @Sendable (Int) async throws -> Void) async throws {
     let bound = Mutex<Int?>(nil)
-    let app = ControlServer.application(host: host, port: 0, state: state, filter: filter, metrics: metrics, access: access, lab: lab,
-                                        idleTimeout: idleTimeout) { port in bound.withLock { $0 = port } }
+    let app = try ControlServer.application(host: host, port: 0, state: state, filter: filter, metrics: metrics, access: access, lab: lab,
+                                            tls: tls, idleTimeout: idleTimeout) { port in bound.withLock { $0 = port } }
     // Open event streams end first, as `holon run` ends them: graceful shutdown waits for them.
     try await withService(app, port: { bound.withLock { $0 } }, beforeShutdown: { state.finishSubscriptions() }, body)
 }

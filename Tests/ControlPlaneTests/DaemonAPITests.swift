@@ -10,7 +10,7 @@ import Testing
 /// `holon-cpd-*`): the allowlist starts as the configuration's, mode and allowlist changes reach
 /// both filters, a reload puts the configuration's allowlist back, changes need the token.
 @Suite("Control plane: the daemon's API (root)", .ownThread, .serialized,
-       .enabled(if: geteuid() == 0 && FileManager.default.isExecutableFile(atPath: holonBinaryForAPI)))
+       .enabled(if: geteuid() == 0 && FileManager.default.isExecutableFile(atPath: Tools.holon)))
 struct DaemonAPITests {
     func call(_ port: Int, _ method: String, _ path: String, _ body: String? = nil, token: String? = "t0ken-for-the-api-test") throws -> RawHTTP.Answer {
         try RawHTTP.request(port: port, method, path, headers: token.map { ["Authorization": "Bearer \($0)"] } ?? [:], body: body)
@@ -51,7 +51,7 @@ struct DaemonAPITests {
             baseline: {directory: \(dir)/baseline}
             """.write(toFile: config, atomically: true, encoding: .utf8)
             let p = Process()
-            p.executableURL = URL(fileURLWithPath: holonBinaryForAPI)
+            p.executableURL = URL(fileURLWithPath: Tools.holon)
             p.arguments = ["run", "--config", config]
             p.standardOutput = FileHandle.nullDevice
             let errors = Pipe()
@@ -93,8 +93,3 @@ struct DaemonAPITests {
     }
 }
 
-/// `holon` as built next to this test bundle (.build/debug/holon).
-let holonBinaryForAPI: String = {
-    let bundle = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
-    return bundle.appendingPathComponent("holon").path
-}()

@@ -61,7 +61,7 @@ struct GenerateLimitsTests {
 
     /// The command line itself: one line on stderr, exit 2, nothing sent (no root needed: the
     /// checks come first). Runs the built `holon` next to the test bundle.
-    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: holonBinary)),
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: Tools.holon)),
           arguments: [
               (["--pps", "-5"], "--pps must be > 0"),
               (["--pps", "1e308"], "--pps must be > 0"),
@@ -75,7 +75,7 @@ struct GenerateLimitsTests {
         var argv = ["generate", "--interface", "lo", "--profile", "udp64"] + args
         if !argv.contains("--duration") { argv += ["--duration", "1"] }
         let p = Process()
-        p.executableURL = URL(fileURLWithPath: holonBinary)
+        p.executableURL = URL(fileURLWithPath: Tools.holon)
         p.arguments = argv
         let err = Pipe()
         p.standardError = err
@@ -89,11 +89,6 @@ struct GenerateLimitsTests {
     }
 }
 
-/// `holon` as built next to this test bundle (.build/debug/holon).
-let holonBinary: String = {
-    let bundle = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
-    return bundle.appendingPathComponent("holon").path
-}()
 
 @Suite("Delivery (no root)", .ownThread)
 struct DeliveryTests {

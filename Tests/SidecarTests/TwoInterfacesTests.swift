@@ -10,7 +10,7 @@ import Traffic
 /// daemon binary), each attacked in turn: each attack's rule goes into its own interface's
 /// filter only.
 @Suite("Two interfaces, one daemon (root)", .ownThread, .serialized,
-       .enabled(if: geteuid() == 0 && FileManager.default.isExecutableFile(atPath: holonExecutable)))
+       .enabled(if: geteuid() == 0 && FileManager.default.isExecutableFile(atPath: Tools.holon)))
 struct TwoInterfacesTests {
     @Test func eachAttacksRuleStaysOnItsInterface() throws {
         let labs = [Lab(.scratch(prefix: "holon-2if", tag: "a\(getpid() % 10_000)")),
@@ -35,7 +35,7 @@ struct TwoInterfacesTests {
         """.write(toFile: config, atomically: true, encoding: .utf8)
 
         let p = Process()
-        p.executableURL = URL(fileURLWithPath: holonExecutable)
+        p.executableURL = URL(fileURLWithPath: Tools.holon)
         p.arguments = ["run", "--config", config]
         let out = Pipe()
         p.standardOutput = out
@@ -86,8 +86,3 @@ struct TwoInterfacesTests {
     }
 }
 
-/// `holon` as built next to this test bundle (.build/debug/holon).
-let holonExecutable: String = {
-    let bundle = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
-    return bundle.appendingPathComponent("holon").path
-}()

@@ -24,12 +24,12 @@ struct ConfigCheck: ParsableCommand {
         if json {
             struct Summary: Encodable {
                 var file: String; var interfaces: [String]; var protected: [String]; var allowlist: [String]
-                var static_rules: Int; var observe: Bool; var http: String?; var token: Bool; var log: String
+                var static_rules: Int; var observe: Bool; var http: String?; var tls: Bool; var token: Bool; var log: String
             }
             let rules = try c.staticRules.map { try staticRules($0).count } ?? 0
             printDataplaneJSON(Summary(file: file, interfaces: c.interfaces.map { i in (i.netns.map { "\($0):" } ?? "") + i.name },
                                        protected: c.protected.map(\.description), allowlist: c.allowlist.map(\.description),
-                                       static_rules: rules, observe: c.observe, http: c.httpListen, token: c.httpToken != nil, log: c.log.rawValue))
+                                       static_rules: rules, observe: c.observe, http: c.httpListen, tls: c.httpTLS != nil, token: c.httpToken != nil, log: c.log.rawValue))
             return
         }
         let ifs = c.interfaces.isEmpty ? "the lab's holon-in" : c.interfaces.map { $0.name + ($0.netns.map { " (netns \($0))" } ?? "") }.joined(separator: ", ")
@@ -39,7 +39,7 @@ struct ConfigCheck: ParsableCommand {
         print("  allowlist    \(c.allowlist.isEmpty ? "-" : c.allowlist.map(\.description).joined(separator: ", "))")
         if let path = c.staticRules { print("  static rules \(try staticRules(path).count) from \(path)") }
         print("  mode         \(c.observe ? "observe (nothing dropped)" : "enforce")\(c.dryRun ? ", dry run" : "")")
-        print("  http         \(c.httpListen.map { $0 + (c.httpToken != nil ? " (token set)" : "") } ?? "off")")
+        print("  http         \(c.httpListen.map { $0 + (c.httpTLS != nil ? " HTTPS" : "") + (c.httpToken != nil ? " (token set)" : "") } ?? "off")")
     }
 }
 
@@ -56,7 +56,13 @@ func checkedConfig(_ path: String) throws -> HolonConfig {
         }
     }
     if let rules = c.staticRules { _ = try staticRules(rules) }
+    if let files = c.httpTLS { _ = try controlTLS(files) }
     return c
+}
+
+/// The certificate and key loaded as the control plane serves them, or one line saying why not.
+func controlTLS(_ files: HolonConfig.TLSFiles) throws -> ControlTLS {
+    do { return try ControlTLS(certificate: files.certificate, key: files.key) } catch { throw InputError(error.description) }
 }
 
 /// An operator's static rule file (checked as `holon rules load` checks it).

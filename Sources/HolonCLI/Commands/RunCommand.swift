@@ -61,6 +61,10 @@ struct RunCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("A token that every change over HTTP (rules, mode, allowlist, lab traffic) must bring as 'Authorization: Bearer TOKEN' (or set HOLON_HTTP_TOKEN); without one they are taken on a loopback address only.",
                                valueName: "TOKEN"))
     var httpToken: String?
+    @Option(help: ArgumentHelp("Serve the dashboard and API over HTTPS with this certificate chain (PEM); needs --tls-key.", valueName: "FILE"))
+    var tlsCert: String?
+    @Option(help: ArgumentHelp("The private key (PEM) of --tls-cert.", valueName: "FILE"))
+    var tlsKey: String?
     @Flag(help: "One JSON object per event and per second, instead of log lines.") var json = false
     @Option(help: ArgumentHelp("Where what was learned is kept between runs, one directory per interface (default /var/lib/holon).", valueName: "DIR"))
     var baselineDir: String?
@@ -92,6 +96,11 @@ struct RunCommand: AsyncParsableCommand {
         if let h = http { c.httpListen = h }
         if noHttp { c.httpListen = nil }
         if let t = httpToken ?? ProcessInfo.processInfo.environment["HOLON_HTTP_TOKEN"] { c.httpToken = t }
+        switch (tlsCert, tlsKey) {
+        case (nil, nil): break
+        case let (cert?, key?): c.httpTLS = .init(certificate: cert, key: key)
+        default: throw ValidationError("--tls-cert and --tls-key go together: give both, or neither for plain HTTP")
+        }
         if json { c.log = .json }
         if let d = baselineDir {
             guard d.hasPrefix("/") else { throw ValidationError("--baseline-dir must be an absolute path, got '\(d)'") }
@@ -132,11 +141,12 @@ struct RunCommand: AsyncParsableCommand {
         // With several interfaces the API shows the first one's filter: its loop is the primary.
         let control = ControlState(primarySource: several ? names[0] : nil)
         let log = Logger(label: "holon.run") { StreamLogHandler.standardOutput(label: $0) }
-        let emitter = { (name: String) -> @Sendable (SidecarEvent) -> Void in
+        // nil: the daemon's own events (a reload), of no one interface.
+        let emitter = { (name: String?) -> @Sendable (SidecarEvent) -> Void in
             { event in
                 // The line the API shows: the event with its wall-clock time (and interface).
                 let line = control.record(event, source: several ? name : nil)
-                let tag = several ? "[\(name)] " : ""
+                let tag = several ? name.map { "[\($0)] " } ?? "" : ""
                 if json {
                     print(line)
                 } else if case .heartbeat = event {
@@ -166,14 +176,16 @@ struct RunCommand: AsyncParsableCommand {
             let quiet = json
             let listening = LoopThread()
             let access = ControlAccess(token: plan.config.httpToken, loopback: ControlAccess.isLoopback(host: host))
+            let tls = try plan.config.httpTLS.map(controlTLS)
+            let scheme = tls == nil ? "http" : "https"
             // The dashboard shows the first interface's filter; every loop's events. Mode and
             // allowlist changes go to every filter, as the configuration's do.
             let filter = FollowingFilter(filters[0], others: Array(filters.dropFirst()), allowlist: plan.config.allowlist)
             following = filter
-            let app = ControlServer.application(host: host, port: port, state: control, filter: filter,
-                                                metrics: MetricsExporter(sidecarRuleBase: sidecarConfig.ruleIDBase), access: access,
-                                                lab: LabGeneration(source: LabTrafficSender())) { bound in
-                if !quiet { print((tty ? "\r\u{1B}[2K" : "") + "dashboard: http://\(host):\(bound)/  metrics: http://\(host):\(bound)/metrics") }
+            let app = try ControlServer.application(host: host, port: port, state: control, filter: filter,
+                                                    metrics: MetricsExporter(sidecarRuleBase: sidecarConfig.ruleIDBase), access: access,
+                                                    lab: LabGeneration(source: LabTrafficSender()), tls: tls) { bound in
+                if !quiet { print((tty ? "\r\u{1B}[2K" : "") + "dashboard: \(scheme)://\(host):\(bound)/  metrics: \(scheme)://\(host):\(bound)/metrics") }
                 listening.finish()
             }
             let group = ServiceGroup(configuration: .init(services: [app], logger: Logger(label: "holon.run")))
@@ -201,7 +213,8 @@ struct RunCommand: AsyncParsableCommand {
         }
         let current = PlanBox(plan)
         let api = following
-        let reloader = ReloadService { current.update { reloaded($0, filters) { api?.noteAllowlist($0.allowlist) } } }
+        let say = emitter(nil)
+        let reloader = ReloadService { current.update { reloaded($0, filters, say) { api?.noteAllowlist($0.allowlist) } } }
         let group = ServiceGroup(configuration: .init(
             services: loops.map { .init(service: $0, successTerminationBehavior: .gracefullyShutdownGroup, failureTerminationBehavior: .gracefullyShutdownGroup) }
                 + [.init(service: reloader, successTerminationBehavior: .ignore, failureTerminationBehavior: .ignore)]
@@ -254,9 +267,13 @@ struct RunCommand: AsyncParsableCommand {
     /// SIGHUP: the configuration file read again and its policy (allowlist, observe mode,
     /// static rules) applied to every filter; a file that does not check leaves everything as
     /// it was. What the loops learned is untouched.
-    func reloaded(_ plan: RunPlan, _ filters: [Dataplane], applied: (HolonConfig) -> Void = { _ in }) -> RunPlan {
+    /// SIGHUP: the configuration read again and its policy (allowlist, observe, static rules)
+    /// applied to every filter; a file that does not check is refused and the run goes on as
+    /// before. Either way an event says so (a notice, in the log and `--json` alike).
+    func reloaded(_ plan: RunPlan, _ filters: [Dataplane], _ say: (SidecarEvent) -> Void,
+                  applied: (HolonConfig) -> Void = { _ in }) -> RunPlan {
         guard let path = config else {
-            print("holon run: SIGHUP ignored: no --config file to reload")
+            say(.notice(kind: "reload-ignored", message: "SIGHUP ignored: no --config file to reload"))
             return plan
         }
         do {
@@ -264,12 +281,11 @@ struct RunCommand: AsyncParsableCommand {
             next.config = try checkedConfig(path)
             for dp in filters { try next.applyPolicy(dp) }
             applied(next.config)
-            print("holon run: reloaded \(path): allowlist \(next.config.allowlist.count), observe \(next.config.observe ? "on" : "off"), static rules applied"
-                  + " (thresholds and interfaces take a restart)")
-            fflush(nil)
+            say(.notice(kind: "reloaded", message: "\(path): allowlist \(next.config.allowlist.count), observe \(next.config.observe ? "on" : "off"), static rules applied"
+                        + " (thresholds and interfaces take a restart)"))
             return next
         } catch {
-            FileHandle.standardError.write("holon run: reload of \(path) refused, running on as before: \(error)\n".data(using: .utf8)!)
+            say(.notice(kind: "reload-refused", message: "\(path) refused, running on as before: \(error)"))
             return plan
         }
     }
