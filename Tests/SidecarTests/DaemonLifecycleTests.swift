@@ -1,0 +1,210 @@
+import Dataplane
+import Foundation
+import Generator
+import Glibc
+import Lab
+import Rules
+import TestSupport
+import Testing
+import Traffic
+
+/// Issue 11's story of a server, with the daemon binary as an operator runs it: `eth0` of a
+/// namespace standing for the server, the internet in another. Attach by config, learn, an
+/// attack gets its rule; SIGTERM leaves the rule enforcing; the next start loads the saved
+/// baseline (no warmup), adopts the earlier rule and catches a new attack before a warmup could
+/// have ended; killed in the middle of that attack, the filter keeps dropping it; SIGHUP adds an
+/// allowlist entry that the kernel applies without a restart.
+@Suite("The daemon: stop, restart, reload (root)", .ownThread, .serialized,
+       .enabled(if: geteuid() == 0 && FileManager.default.isExecutableFile(atPath: Tools.holon)))
+struct DaemonLifecycleTests {
+    @Test(.timeLimit(.minutes(3))) func restartsKeepWhatWasLearnedAndEnforced() throws {
+        let tag = "\(getpid() % 100_000)"
+        let lab = Lab(LabTopology(generatorNamespace: "holon-dl-\(tag)-net", filterNamespace: "holon-dl-\(tag)-srv",
+                                  generatorInterface: "dl\(tag)n", filterInterface: "eth0"))
+        try? lab.down()
+        try lab.up()
+        let target = DataplaneOptions.protecting(interface: "eth0", namespace: lab.topology.filterNamespace)
+        let dir = NSTemporaryDirectory() + "holon-dl-\(tag)"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let daemon = DaemonChild()
+        defer {
+            daemon.kill(SIGKILL)
+            _ = try? Dataplane.detach(target, force: true, forgetRules: true)
+            try? lab.down()
+            try? FileManager.default.removeItem(atPath: dir)
+        }
+        let config = dir + "/holon.yaml"
+        func writeConfig(warmup: Int, allowlist: [String] = []) throws {
+            try """
+            interfaces:
+              - {name: eth0, netns: \(lab.topology.filterNamespace)}
+            allowlist: [\(allowlist.joined(separator: ", "))]
+            run: {sample_every: 10, warmup: \(warmup)s, hold: 8s}
+            http: {listen: "off"}
+            log: json
+            baseline: {directory: \(dir)/baseline}
+            """.write(toFile: config, atomically: true, encoding: .utf8)
+        }
+
+        // Normal traffic throughout; flood A (UDP, spoofed) at 7–11 s; flood B (SYN, from a
+        // /24 the operator will allowlist) from 17 s on.
+        let sources = "203.0.113.0/24"
+        let scenario = Scenario(name: "daemon", seed: 11, phases: [
+            ScenarioPhase(name: "learn", duration: 7, normalRate: 1_500),
+            ScenarioPhase(name: "flood-a", duration: 4, normalRate: 1_500,
+                          attack: AttackSpec(kind: .udpFlood, rate: 15_000, victim: AddressBlock("198.51.100.10")!)),
+            ScenarioPhase(name: "quiet", duration: 6, normalRate: 1_500),
+            ScenarioPhase(name: "flood-b", duration: 14, normalRate: 1_500,
+                          attack: AttackSpec(kind: .synFlood, rate: 15_000, sources: .block(sources), victim: AddressBlock("198.51.100.20")!)),
+        ])
+
+        try writeConfig(warmup: 3)
+        try daemon.start(["run", "--config", config])
+        usleep(700_000)   // the daemon attaches the filter and starts its loop
+        var options = GeneratorOptions(interface: lab.topology.generatorInterface, namespace: lab.topology.generatorNamespace,
+                                 engine: .sendmmsg, threads: 1)
+        options.peer = lab.topology.filterAddress.split(separator: "/").first.map(String.init)
+        let o = options
+        let sendFailure = Locked<String?>(nil)
+        let t0 = Date()
+        let sender = Thread {
+            do { _ = try TrafficGenerator(plan: .scenario(scenario), options: o).run() } catch { sendFailure.set("\(error)") }
+        }
+        sender.start()
+        func at(_ s: Double) { while Date().timeIntervalSince(t0) < s { usleep(10_000) } }
+        func sidecarRules() -> [Rule] { ((try? Dataplane.open(target))?.rules ?? []).filter { $0.id >= RuleOwnership.sidecarBase } }
+        func stats() throws -> DataplaneStats { try Dataplane.open(target).stats() }
+
+        // 1. Flood A gets its rule; SIGTERM ends the run cleanly and leaves the rule enforcing.
+        at(11.5)
+        let first = daemon.events
+        let ruleA = try #require(first.first { $0.kind == "installed" }, "flood A got no rule: \(first.map(\.kind))")
+        #expect(daemon.stop(SIGTERM) == 0, "SIGTERM is a clean stop")
+        let left = sidecarRules()
+        #expect(ruleA.ids.allSatisfy { id in left.contains { $0.id == id } }, "the rules stay in the kernel after SIGTERM: \(left.map(\.id))")
+        let saved = FileManager.default.enumerator(atPath: dir + "/baseline")?.compactMap { $0 as? String }.filter { $0.hasSuffix("baseline.bin") } ?? []
+        #expect(saved.count == 1, "the baseline is saved at stop: \(saved)")
+
+        // 2. Started again with a 10 s warmup: the saved baseline is used at once and the earlier
+        // rule adopted; flood B (at 17 s) is caught long before 10 s of warmup could end.
+        at(13)
+        try writeConfig(warmup: 10)
+        let restart = Date()
+        try daemon.start(["run", "--config", config])
+        at(22)
+        let second = daemon.events
+        #expect(second.contains { $0.kind == "notice" && $0.detail == "baseline-restored" }, "restored: \(second.map { $0.detail ?? $0.kind })")
+        let adopted = second.first { $0.kind == "adopted" }
+        #expect(adopted.map { a in ruleA.ids.allSatisfy(a.ids.contains) } == true, "flood A's rule adopted: \(adopted?.ids ?? [])")
+        let ruleB = try #require(second.first { $0.kind == "installed" }, "flood B got no rule after the restart: \(second.map(\.kind))")
+        let sinceStart = ruleB.at.timeIntervalSince(restart), sinceAttack = ruleB.at.timeIntervalSince(t0) - 17
+        #expect(sinceStart < 10, "caught \(sinceStart) s after the start: before the warmup would have ended")
+        #expect(sinceAttack < 3, "caught \(sinceAttack) s into flood B")
+
+        // 3. Killed in the middle of flood B: what passes while nothing runs is no more than
+        // what passed in as long just before with the daemon up (normal traffic), plus 1 % of
+        // the attack sent meanwhile.
+        let up0 = try stats()
+        at(24)
+        let up1 = try stats()
+        daemon.kill(SIGKILL)
+        at(26)
+        let down = try stats()
+        let passedUp = up1.passed - up0.passed, passedDown = down.passed - up1.passed
+        #expect(Double(passedDown) <= Double(passedUp) + 0.01 * 15_000 * 2, "passed \(passedDown) while down, \(passedUp) while up")
+        #expect(down.dropped - up1.dropped > 10_000, "dropped \(down.dropped - up1.dropped) in 2 s while down")
+
+        // 4. Started again; SIGHUP with flood B's sources allowlisted: the kernel passes them
+        // from then on, and nothing of what was learned is lost (no new warmup).
+        try daemon.start(["run", "--config", config])
+        at(27.5)
+        try writeConfig(warmup: 10, allowlist: [sources])
+        daemon.kill(SIGHUP)
+        at(28.5)
+        let third = daemon.events
+        #expect(third.contains { $0.kind == "notice" && $0.detail == "reloaded" }, "reload: \(third.map { $0.detail ?? $0.kind })")
+        let a0 = try stats()
+        at(30.5)
+        let a1 = try stats()
+        let allowed = a1.allowlisted - a0.allowlisted, dropped = a1.dropped - a0.dropped
+        #expect(allowed > 10_000, "flood B's sources pass by the allowlist after SIGHUP: \(allowed) in 2 s")
+        #expect(Double(dropped) < 0.05 * Double(allowed), "and are no longer dropped: \(dropped)")
+        #expect(third.contains { $0.kind == "notice" && $0.detail == "baseline-restored" })
+        let reloadedAt = third.first { $0.detail == "reloaded" }?.at ?? .distantFuture
+        #expect(!daemon.events.contains { $0.kind == "calibrated" && $0.at >= reloadedAt }, "no relearning after the reload")
+
+        while !sender.isFinished { usleep(20_000) }
+        #expect(sendFailure.get() == nil)
+        #expect(daemon.stop(SIGTERM) == 0)
+    }
+}
+
+/// `holon run` as a child process, its `--json` events stamped with when they arrived; each
+/// `start` begins a new list (the events of the current run).
+final class DaemonChild: @unchecked Sendable {
+    struct Event {
+        var kind: String
+        var detail: String?
+        var ids: [UInt32]
+        var at: Date
+    }
+
+    private let lock = NSLock()
+    private var process: Process?
+    private var log: [Event] = []
+
+    var events: [Event] { lock.withLock { log } }
+
+    func start(_ arguments: [String]) throws {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: Tools.holon)
+        p.arguments = arguments
+        let out = Pipe()
+        p.standardOutput = out
+        p.standardError = FileHandle.nullDevice
+        lock.withLock { log = [] }
+        try p.run()
+        lock.withLock { process = p }
+        Thread { [weak self] in
+            var buffer = Data()
+            while true {
+                let chunk = out.fileHandleForReading.availableData
+                if chunk.isEmpty { return }
+                buffer.append(chunk)
+                while let nl = buffer.firstIndex(of: 0x0A) {
+                    let line = buffer[buffer.startIndex..<nl]
+                    buffer.removeSubrange(buffer.startIndex...nl)
+                    guard let o = try? JSONSerialization.jsonObject(with: line) as? [String: Any], let kind = o["event"] as? String,
+                          kind != "heartbeat" else { continue }
+                    let e = Event(kind: kind, detail: o["kind"] as? String, ids: (o["ids"] as? [Int] ?? []).map { UInt32($0) }, at: Date())
+                    self?.lock.withLock { self?.log.append(e) }
+                }
+            }
+        }.start()
+    }
+
+    func kill(_ signal: Int32) {
+        guard let p = lock.withLock({ process }), p.isRunning else { return }
+        Glibc.kill(p.processIdentifier, signal)
+        if signal == SIGKILL { p.waitUntilExit() }
+    }
+
+    /// Sends `signal` and waits up to 10 s for the exit; its status (nil: had to be killed).
+    func stop(_ signal: Int32) -> Int32? {
+        guard let p = lock.withLock({ process }) else { return nil }
+        if p.isRunning { Glibc.kill(p.processIdentifier, signal) }
+        let deadline = Date().addingTimeInterval(10)
+        while p.isRunning && Date() < deadline { usleep(20_000) }
+        if p.isRunning { kill(SIGKILL); return nil }
+        return p.terminationStatus
+    }
+}
+
+/// A value shared with a thread.
+final class Locked<T>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value: T
+    init(_ v: T) { value = v }
+    func get() -> T { lock.withLock { value } }
+    func set(_ v: T) { lock.withLock { value = v } }
+}
