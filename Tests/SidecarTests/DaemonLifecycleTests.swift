@@ -139,6 +139,47 @@ struct DaemonLifecycleTests {
     }
 }
 
+extension DaemonLifecycleTests {
+    /// A second daemon started on an interface the first protects is refused before it writes
+    /// its policy: the running one's observe mode stays as it was.
+    @Test(.timeLimit(.minutes(1))) func aSecondDaemonChangesNothing() throws {
+        let tag = "\(getpid() % 100_000)"
+        let lab = Lab(.scratch(prefix: "holon-d2", tag: "d2\(tag)"))
+        try? lab.down()
+        try lab.up()
+        let target = DataplaneOptions.protecting(interface: lab.topology.filterInterface, namespace: lab.topology.filterNamespace)
+        let dir = NSTemporaryDirectory() + "holon-d2-\(tag)"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let first = DaemonChild()
+        defer {
+            first.kill(SIGKILL)
+            _ = try? Dataplane.detach(target, force: true, forgetRules: true)
+            try? lab.down()
+            try? FileManager.default.removeItem(atPath: dir)
+        }
+        func config(_ name: String, observe: Bool) throws -> String {
+            let path = "\(dir)/\(name).yaml"
+            try """
+            interfaces: [{name: \(target.interface), netns: \(lab.topology.filterNamespace)}]
+            observe: \(observe)
+            http: {listen: "off"}
+            log: json
+            baseline: {directory: \(dir)/baseline}
+            """.write(toFile: path, atomically: true, encoding: .utf8)
+            return path
+        }
+        try first.start(["run", "--config", try config("first", observe: false)])
+        var waited = 0
+        while FilterLease.holder(target) == nil && waited < 100 { usleep(50_000); waited += 1 }
+        try #require(FilterLease.holder(target) != nil, "the first daemon holds the filter")
+        let second = try Tools.run(Tools.holon, ["run", "--config", try config("second", observe: true)])
+        #expect(second.status != 0)
+        #expect(second.err.contains("already protects \(target.interface)"), "\(second.err)")
+        #expect(try Dataplane.open(target).settings().observe == false, "the second daemon's observe mode reached the filter")
+        #expect(first.stop(SIGTERM) == 0)
+    }
+}
+
 /// `holon run` as a child process, its `--json` events stamped with when they arrived; each
 /// `start` begins a new list (the events of the current run).
 final class DaemonChild: @unchecked Sendable {

@@ -38,6 +38,12 @@ struct RunPlan {
         try targets.map { t in
             let dp: Dataplane
             if daemon {
+                // Another daemon protects it: attaching is harmless, but this one's policy
+                // (allowlist, observe, static rules) would overwrite the running one's before its
+                // loop is refused the filter. Refused first, nothing changed.
+                if let pid = FilterLease.holder(t.options) {
+                    throw InputError("holon run (pid \(pid)) already protects \(t.options.interface)\(t.options.namespace.map { " in netns \($0)" } ?? ""): stop it first (nothing was changed)")
+                }
                 let (d, mode) = try dataplaneStep { () throws(DataplaneError) in try Dataplane.attach(t.options, generic: t.generic) }
                 if mode == .generic && !t.generic {
                     FileHandle.standardError.write("holon run: warning: \(t.options.interface) has no native XDP: generic (skb) mode, much slower under a flood\n".data(using: .utf8)!)
