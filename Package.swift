@@ -15,6 +15,7 @@ let package = Package(
         .library(name: "Generator", targets: ["Generator"]),
         .library(name: "Sidecar", targets: ["Sidecar"]),
         .library(name: "ControlPlane", targets: ["ControlPlane"]),
+        .library(name: "Flowspec", targets: ["Flowspec"]),
         .executable(name: "holon", targets: ["HolonCLI"]),
     ],
     dependencies: [
@@ -51,6 +52,8 @@ let package = Package(
         // The live loop: the filter's samples → Detector → rules into the filter.
         .target(name: "Sidecar", dependencies: ["Detection", "Dataplane", "Packets", "Rules",
                                                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")]),
+        // Rules as BGP Flowspec (RFC 8955/8956): model, wire encoding, GoBGP and ExaBGP speakers.
+        .target(name: "Flowspec", dependencies: ["Packets", "Rules"]),
         // HTTP API, Prometheus /metrics, server-sent events and the dashboard; the only target
         // with Hummingbird, so the rest builds without it.
         .target(name: "ControlPlane", dependencies: [
@@ -90,6 +93,7 @@ let package = Package(
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
+        .testTarget(name: "FlowspecTests", dependencies: ["TestSupport", "Flowspec", "Rules", "Packets"]),
         .testTarget(name: "ConfigTests", dependencies: ["TestSupport", "Config", "Packets"]),
         .testTarget(name: "SidecarTests", dependencies: ["TestSupport", "Sidecar", "Dataplane", "Detection", "Generator", "Lab", "Traffic", "Rules"]),
     ]

@@ -20,18 +20,27 @@ public struct IPPrefix: Sendable, Hashable, CustomStringConvertible {
 
     /// Whether `a` lies inside (an address of the other family never does).
     public func contains(_ a: IPAddress) -> Bool {
-        switch (address, a) {
-        case (.v4(let p), .v4(let x)):
+        guard a.isV4 == address.isV4 else { return false }
+        return IPPrefix(a, length: length).network.address == network.address
+    }
+
+    /// The same prefix with the host bits cleared (`10.1.2.3/8` → `10.0.0.0/8`).
+    public var network: IPPrefix {
+        switch address {
+        case .v4(let p):
             let mask: UInt32 = length == 0 ? 0 : ~UInt32(0) << (32 - UInt32(length))
-            return p & mask == x & mask
-        case (.v6(let ph, let pl), .v6(let xh, let xl)):
+            return IPPrefix(.v4(p & mask), length: length)
+        case .v6(let ph, let pl):
             let hiLen = min(64, Int(length)), loLen = max(0, Int(length) - 64)
             let mh: UInt64 = hiLen == 0 ? 0 : ~UInt64(0) << UInt64(64 - hiLen)
             let ml: UInt64 = loLen == 0 ? 0 : ~UInt64(0) << UInt64(64 - loLen)
-            return ph & mh == xh & mh && pl & ml == xl & ml
-        default:
-            return false
+            return IPPrefix(.v6(high: ph & mh, low: pl & ml), length: length)
         }
+    }
+
+    /// Whether every address of `other` lies inside this prefix.
+    public func covers(_ other: IPPrefix) -> Bool {
+        other.length >= length && contains(other.address)
     }
 
     public var description: String { "\(address)/\(length)" }

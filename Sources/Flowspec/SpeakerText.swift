@@ -1,0 +1,73 @@
+import Foundation
+
+/// A flow specification in the words of the BGP speakers Holon drives.
+extension FlowspecRule {
+    static let tcpFlagLetters: [(UInt64, Character)] = [(0x01, "F"), (0x02, "S"), (0x04, "R"), (0x08, "P"),
+                                                        (0x10, "A"), (0x20, "U"), (0x40, "E"), (0x80, "C")]
+    static let fragmentNames: [(UInt64, String)] = [(FragmentBit.dontFragment, "dont-fragment"), (FragmentBit.isFragment, "is-fragment"),
+                                                    (FragmentBit.firstFragment, "first-fragment"), (FragmentBit.lastFragment, "last-fragment")]
+
+    /// `&` joins an ANDed operator, a space an ORed one.
+    static func joined(_ parts: [(and: Bool, text: String)]) -> String {
+        parts.enumerated().map { i, p in (i == 0 ? "" : p.and ? "&" : " ") + p.text }.joined()
+    }
+
+    static func bitmaskText(_ t: FlowspecType, _ op: BitmaskOp) -> String {
+        let names: String
+        if t == .tcpFlags {
+            names = String(tcpFlagLetters.filter { op.value & $0.0 != 0 }.map(\.1))
+        } else {
+            names = fragmentNames.filter { op.value & $0.0 != 0 }.map(\.1).joined(separator: "+")
+        }
+        return (op.not ? "!" : "") + (op.match ? "=" : "") + names
+    }
+
+    /// Each component as keyword and value, GoBGP's CLI grammar (`gobgp global rib add match …`).
+    var gobgpMatch: [String] {
+        components.flatMap { c -> [String] in
+            switch c {
+            case .prefix(let t, let p): return family == .ipv6 ? [t.keyword, p.description, "0"] : [t.keyword, p.description]
+            case .numeric(let t, let ops): return [t.keyword, Self.joined(ops.map { ($0.and, $0.text) })]
+            case .bitmask(let t, let ops): return [t.keyword, Self.joined(ops.map { ($0.and, Self.bitmaskText(t, $0)) })]
+            }
+        }
+    }
+
+    var gobgpThen: [String] {
+        guard case .trafficRate(let rate) = action, rate > 0 else { return ["discard"] }
+        return ["rate-limit", String(format: "%.0f", rate)]
+    }
+
+    /// The `gobgp` arguments that announce this rule into the speaker's global RIB.
+    public var gobgpAnnounce: [String] { ["global", "rib", "-a", "\(family.rawValue)-flowspec", "add", "match"] + gobgpMatch + ["then"] + gobgpThen }
+    /// … and that withdraw it.
+    public var gobgpWithdraw: [String] { ["global", "rib", "-a", "\(family.rawValue)-flowspec", "del", "match"] + gobgpMatch }
+
+    /// ExaBGP's API command (`announce flow route { match { … } then { … } }`).
+    public var exabgpAnnounce: String { "announce flow route " + exabgpBody }
+    public var exabgpWithdraw: String { "withdraw flow route " + exabgpBody }
+
+    var exabgpBody: String {
+        let match = components.map { c -> String in
+            switch c {
+            case .prefix(let t, let p): return "\(t.keyword) \(p);"
+            case .numeric(let t, let ops):
+                // ExaBGP writes = for GoBGP's ==.
+                return "\(t.keyword) \(Self.joined(ops.map { ($0.and, $0.text.replacingOccurrences(of: "==", with: "=")) }));"
+            case .bitmask(let t, let ops):
+                if t == .tcpFlags {
+                    let words: [UInt64: String] = [0x01: "fin", 0x02: "syn", 0x04: "rst", 0x08: "push", 0x10: "ack", 0x20: "urgent", 0x40: "ece", 0x80: "cwr"]
+                    let parts = ops.map { op -> (Bool, String) in
+                        let names = Self.tcpFlagLetters.filter { op.value & $0.0 != 0 }.compactMap { words[$0.0] }.joined(separator: "&")
+                        return (op.and, (op.not ? "!" : "") + (op.match ? "=" : "") + names)
+                    }
+                    return "\(t.keyword) [\(Self.joined(parts))];"
+                }
+                return "\(t.keyword) [\(Self.joined(ops.map { ($0.and, Self.bitmaskText(t, $0)) }))];"
+            }
+        }.joined(separator: " ")
+        let then: String
+        if case .trafficRate(let rate) = action, rate > 0 { then = String(format: "rate-limit %.0f;", rate) } else { then = "discard;" }
+        return "{ match { \(match) } then { \(then) } }"
+    }
+}
