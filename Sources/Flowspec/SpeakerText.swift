@@ -23,7 +23,7 @@ extension FlowspecRule {
     }
 
     /// Each component as keyword and value, GoBGP's CLI grammar (`gobgp global rib add match …`).
-    var gobgpMatch: [String] {
+    public var gobgpMatch: [String] {
         components.flatMap { c -> [String] in
             switch c {
             case .prefix(let t, let p): return family == .ipv6 ? [t.keyword, p.description, "0"] : [t.keyword, p.description]

@@ -1,0 +1,83 @@
+import Foundation
+
+/// Two `gobgpd` on loopback peering for IPv4 and IPv6 Flowspec: `speaker` stands for Holon's
+/// own BGP speaker, `router` for an edge router that receives what it announces. Ports are the
+/// test's own (random, high); `stop()` ends both and removes their files.
+public final class GoBGPPair: @unchecked Sendable {
+    public let speakerAPI: Int
+    public let routerAPI: Int
+    let dir: String
+    var processes: [Process] = []
+
+    public static var available: Bool { Tools.found("gobgpd") && Tools.found("gobgp") }
+
+    public init() throws {
+        let base = 20_000 + Int(UInt32.random(in: 0..<20_000))
+        speakerAPI = base + 1
+        routerAPI = base + 2
+        let bgp = (base + 3, base + 4)
+        dir = NSTemporaryDirectory() + "holon-gobgp-\(getpid())-\(base)"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let sides = [("speaker", "127.0.0.2", 65001, bgp.0, "127.0.0.3", 65002, bgp.1, speakerAPI),
+                     ("router", "127.0.0.3", 65002, bgp.1, "127.0.0.2", 65001, bgp.0, routerAPI)]
+        for (name, me, asn, port, peer, peerAS, peerPort, api) in sides {
+            let config = "\(dir)/\(name).toml"
+            try """
+            [global.config]
+              as = \(asn)
+              router-id = "\(me)"
+              port = \(port)
+              local-address-list = ["\(me)"]
+            [[neighbors]]
+              [neighbors.config]
+                neighbor-address = "\(peer)"
+                peer-as = \(peerAS)
+              [neighbors.transport.config]
+                local-address = "\(me)"
+                remote-port = \(peerPort)
+              [neighbors.timers.config]
+                connect-retry = 1
+              [[neighbors.afi-safis]]
+                [neighbors.afi-safis.config]
+                  afi-safi-name = "ipv4-flowspec"
+              [[neighbors.afi-safis]]
+                [neighbors.afi-safis.config]
+                  afi-safi-name = "ipv6-flowspec"
+            """.write(toFile: config, atomically: true, encoding: .utf8)
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: "/usr/bin/gobgpd")
+            p.arguments = ["-f", config, "--api-hosts", "127.0.0.1:\(api)", "-l", "warn"]
+            p.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
+            p.standardError = FileHandle(forWritingAtPath: "/dev/null")
+            try p.run()
+            processes.append(p)
+        }
+    }
+
+    /// Waits until the session is up (at most `seconds`).
+    public func established(within seconds: Double = 20) -> Bool {
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            if let r = try? Tools.run("gobgp", ["-p", String(routerAPI), "neighbor"]), r.out.contains("Establ") { return true }
+            usleep(200_000)
+        }
+        return false
+    }
+
+    /// Ends the speaker alone (Holon's side gone: the router withdraws what it learned).
+    public func stopSpeaker() {
+        guard let p = processes.first, p.isRunning else { return }
+        p.terminate()
+        p.waitUntilExit()
+    }
+
+    public func stop() {
+        for p in processes where p.isRunning {
+            p.terminate()
+            p.waitUntilExit()
+        }
+        try? FileManager.default.removeItem(atPath: dir)
+    }
+
+    deinit { stop() }
+}
