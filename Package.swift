@@ -57,7 +57,7 @@ let package = Package(
         // HTTP API, Prometheus /metrics, server-sent events and the dashboard; the only target
         // with Hummingbird, so the rest builds without it.
         .target(name: "ControlPlane", dependencies: [
-            "Sidecar", "Dataplane", "Rules", "Generator", "Lab", "Traffic",
+            "Sidecar", "Dataplane", "Rules", "Generator", "Lab", "Traffic", "Flowspec",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdCore", package: "hummingbird"),
             .product(name: "HummingbirdTLS", package: "hummingbird"),
@@ -71,7 +71,7 @@ let package = Package(
         .executableTarget(
             name: "HolonCLI",
             dependencies: [
-                "Holon", "Packets", "Rules", "Traffic", "Detection", "Dataplane", "Lab", "Generator", "Sidecar", "ControlPlane", "Config",
+                "Holon", "Packets", "Rules", "Traffic", "Detection", "Dataplane", "Lab", "Generator", "Sidecar", "ControlPlane", "Config", "Flowspec",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ]
@@ -95,6 +95,6 @@ let package = Package(
         ]),
         .testTarget(name: "FlowspecTests", dependencies: ["TestSupport", "Flowspec", "Rules", "Packets"]),
         .testTarget(name: "ConfigTests", dependencies: ["TestSupport", "Config", "Packets"]),
-        .testTarget(name: "SidecarTests", dependencies: ["TestSupport", "Sidecar", "Dataplane", "Detection", "Generator", "Lab", "Traffic", "Rules"]),
+        .testTarget(name: "SidecarTests", dependencies: ["TestSupport", "Flowspec", "Sidecar", "Dataplane", "Detection", "Generator", "Lab", "Traffic", "Rules"]),
     ]
 )

@@ -20,6 +20,19 @@ import Yams
 /// baseline: {directory: /var/lib/holon, max_age: 24h}
 /// ```
 public enum ConfigLoader {
+    /// `holon run --bgp FILE`: a file holding the `bgp` section's keys at its top.
+    public static func loadBGP(path: String) throws(ConfigError) -> HolonConfig.BGP {
+        guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
+            throw ConfigError(file: path, line: 0, column: 0, FileManager.default.fileExists(atPath: path) ? "cannot be read as UTF-8 text" : "the BGP configuration file does not exist")
+        }
+        let root: Node?
+        do { root = try Yams.compose(yaml: text) } catch let e as YamlError { throw syntaxError(e, file: path) } catch {
+            throw ConfigError(file: path, line: 0, column: 0, "\(error)")
+        }
+        guard let root else { return HolonConfig.BGP() }
+        return try Reader(file: path, environment: [:]).bgp(root)
+    }
+
     public static func load(path: String) throws(ConfigError) -> HolonConfig {
         guard let data = FileManager.default.contents(atPath: path) else {
             let why = FileManager.default.fileExists(atPath: path) ? "cannot be read" : "does not exist"
@@ -120,7 +133,7 @@ struct Reader {
     }
 
     func read(_ root: Node, into c: inout HolonConfig) throws(ConfigError) {
-        let top = ["interfaces", "protected", "allowlist", "static_rules", "observe", "run", "http", "log", "baseline"]
+        let top = ["interfaces", "protected", "allowlist", "static_rules", "observe", "run", "http", "log", "baseline", "bgp"]
         for (key, _, v) in try mapping(root, "the configuration", known: top) {
             switch key {
             case "interfaces": c.interfaces = try interfaces(v)
@@ -135,9 +148,32 @@ struct Reader {
                 guard let f = HolonConfig.LogFormat(rawValue: text) else { throw error(v, "log must be text or json, not '\(text)'") }
                 c.log = f
             case "baseline": try baseline(v, into: &c)
+            case "bgp": c.bgp = try bgp(v)
             default: break
             }
         }
+    }
+
+    /// `bgp: {gobgp_api: 127.0.0.1:50051, max_announced: 32, observe: false, packet_bytes: 1500}`.
+    func bgp(_ node: Node) throws(ConfigError) -> HolonConfig.BGP {
+        var b = HolonConfig.BGP()
+        for (key, _, v) in try mapping(node, "bgp", known: ["gobgp_api", "max_announced", "observe", "packet_bytes"]) {
+            switch key {
+            case "gobgp_api":
+                let text = try scalar(v, key)
+                guard let colon = text.lastIndex(of: ":"), colon > text.startIndex, let port = Int(text[text.index(after: colon)...]),
+                      (1...65535).contains(port) else {
+                    throw error(v, "bgp.gobgp_api must be HOST:PORT of gobgpd's API (e.g. 127.0.0.1:50051), not '\(text)'")
+                }
+                b.gobgpHost = String(text[..<colon])
+                b.gobgpPort = port
+            case "max_announced": b.maxAnnounced = try int(v, key, 1...10_000)
+            case "observe": b.observe = try bool(v, key)
+            case "packet_bytes": b.packetBytes = try int(v, key, 20...65535)
+            default: break
+            }
+        }
+        return b
     }
 
     func interfaces(_ node: Node) throws(ConfigError) -> [HolonConfig.Interface] {

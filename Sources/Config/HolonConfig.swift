@@ -70,6 +70,22 @@ public struct HolonConfig: Sendable, Equatable {
     /// A saved baseline older than this is relearned.
     public var baselineMaxAge: Duration = .seconds(24 * 3600)
 
+    /// Announce rules as BGP Flowspec through gobgpd (nil: no BGP).
+    public var bgp: BGP?
+
+    /// The BGP speaker Holon hands its rules to, and the limits on what goes to the network.
+    public struct BGP: Sendable, Equatable {
+        public var gobgpHost = "127.0.0.1"
+        public var gobgpPort = 50051
+        public var maxAnnounced = 32
+        /// Log what would be announced, announce nothing.
+        public var observe = false
+        /// The packet size a rate limit's pps are turned into bytes/s with.
+        public var packetBytes = 1500
+
+        public init() {}
+    }
+
     /// The file this came from (for messages), nil for defaults.
     public var source: String?
 

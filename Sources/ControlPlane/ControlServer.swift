@@ -1,4 +1,5 @@
 import Dataplane
+import Flowspec
 import Foundation
 import Hummingbird
 import HummingbirdCore
@@ -19,6 +20,7 @@ import Sidecar
 /// | `GET /api/history` | the traffic time series, oldest first (`?minutes=N`, `?since_ms=T`) |
 /// | `GET /api/impact` | what the filter costs legitimate traffic |
 /// | `GET /api/snapshot` | all of the above the dashboard shows, in one object (`?minutes=N` of history, `?events=false`) |
+/// | `GET /api/announcements` | each rule's BGP Flowspec state: announced, withdrawn, refused and why (`{"bgp": false}` without `--bgp`) |
 /// | `GET /api/events` | server-sent events: the kept events, then each new one (`?follow=false`: only the kept ones) |
 /// | `POST /api/rules/{id}/release` | take a live-loop rule out now (`holon rules release`) |
 /// | `POST /api/rules/{id}/pin` | keep a live-loop rule past its TTL (`holon rules pin`) |
@@ -43,7 +45,7 @@ public enum ControlServer {
         var routes = RouteTable()
         for (path, method) in [("/", HTTPRequest.Method.get), ("/metrics", .get), ("/api/status", .get), ("/api/rules", .get),
                                ("/api/incidents", .get), ("/api/history", .get), ("/api/impact", .get), ("/api/snapshot", .get),
-                               ("/api/events", .get), ("/api/rules/:id/release", .post), ("/api/rules/:id/pin", .post)] + changeRoutes + labRoutes {
+                               ("/api/announcements", .get), ("/api/events", .get), ("/api/rules/:id/release", .post), ("/api/rules/:id/pin", .post)] + changeRoutes + labRoutes {
             routes.add(path, method)
         }
         let router = Router(options: .autoGenerateHeadEndpoints)
@@ -79,6 +81,14 @@ public enum ControlServer {
             return try json(state.history(since: since))
         }
         router.get("/api/impact") { _, _ in try json(impact(state: state, filter: filter)) }
+        router.get("/api/announcements") { _, _ in
+            struct Body: Encodable {
+                var bgp: Bool
+                var announcements: [Announcement]
+            }
+            let list = state.announcements
+            return try json(Body(bgp: list != nil, announcements: list ?? []))
+        }
         router.get("/api/snapshot") { request, _ in
             // The dashboard polls this every second: it asks for its chart's window and no events
             // (it has the stream for those).

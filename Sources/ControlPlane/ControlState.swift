@@ -1,3 +1,4 @@
+import Flowspec
 import Detection
 import Foundation
 import Sidecar
@@ -47,6 +48,18 @@ public final class ControlState: Sendable {
         var history: TrafficHistory
         var subscribers: [Int: AsyncStream<String>.Continuation] = [:]
         var nextSubscriber = 0
+        /// The Flowspec announcer's table (nil: no BGP).
+        var announcements: (@Sendable () -> [Announcement])?
+    }
+
+    /// Where `/api/announcements` reads each rule's state at the BGP speaker.
+    public func follow(announcements: @escaping @Sendable () -> [Announcement]) {
+        inner.withLock { $0.announcements = announcements }
+    }
+
+    /// Each rule's announcement state, nil when Holon announces nothing.
+    public var announcements: [Announcement]? {
+        inner.withLock { $0.announcements }?()
     }
 
     let inner: Mutex<Inner>

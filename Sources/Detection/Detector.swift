@@ -87,6 +87,10 @@ public struct Detector {
 
     public var isWarmedUp: Bool { phase != .warmup }
 
+    /// The baseline's sample of normal packets: what any wider form of a rule (a Flowspec
+    /// announcement dropping a field) must still spare.
+    public var baselinePackets: [PacketFeatures] { baseline.reservoir }
+
     /// Events since the last call.
     public mutating func drainEvents() -> [DetectorEvent] {
         defer { events.removeAll(keepingCapacity: true) }

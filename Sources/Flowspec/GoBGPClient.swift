@@ -23,6 +23,9 @@ public struct GoBGPClient: FlowspecSpeaker {
         self.executable = executable
     }
 
+    /// Whether the daemon answers (its global settings).
+    public func check() throws(FlowspecError) { _ = try run(["global"]) }
+
     public func announce(_ r: FlowspecRule) throws(FlowspecError) { _ = try run(r.gobgpAnnounce) }
     public func withdraw(_ r: FlowspecRule) throws(FlowspecError) { _ = try run(r.gobgpWithdraw) }
 

@@ -1,5 +1,6 @@
 import Dataplane
 import Foundation
+import Packets
 import ServiceLifecycle
 
 /// The live loop as a swift-service-lifecycle `Service`: a `ServiceGroup` starts it, and its
@@ -23,6 +24,10 @@ public final class SidecarService: Service, @unchecked Sendable {
         self.onEvent = onEvent
     }
 
+    /// The baseline's packets as of the last rules installed or adopted (read from any thread).
+    public var baselinePackets: [PacketFeatures]? { lock.withLock { baselineCopy } }
+    private var baselineCopy: [PacketFeatures]?
+
     /// The loop's counters when it stopped.
     public var stats: SidecarStats { lock.withLock { finalStats } }
 
@@ -37,7 +42,17 @@ public final class SidecarService: Service, @unchecked Sendable {
                     let sidecar = Sidecar(dataplane: filter, config: config)
                     var outcome: Result<Void, any Error> = .success(())
                     do {
-                        try sidecar.run(until: { [self] in lock.withLock { stopping } || stopWhen() }, onEvent: onEvent)
+                        try sidecar.run(until: { [self] in lock.withLock { stopping } || stopWhen() }) { [self] event in
+                            // Copied on the loop's own thread, before the event leaves it: whoever
+                            // acts on new rules (a Flowspec announcer) checks them against it.
+                            switch event {
+                            case .installed, .adopted:
+                                let packets = sidecar.detector.isWarmedUp ? sidecar.detector.baselinePackets : nil
+                                lock.withLock { baselineCopy = packets }
+                            default: break
+                            }
+                            onEvent(event)
+                        }
                     } catch {
                         outcome = .failure(error)
                     }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Config
 import ControlPlane
 import Dataplane
+import Flowspec
 import Foundation
 import Generator
 import Rules
@@ -65,6 +66,8 @@ struct RunCommand: AsyncParsableCommand {
     var tlsCert: String?
     @Option(help: ArgumentHelp("The private key (PEM) of --tls-cert.", valueName: "FILE"))
     var tlsKey: String?
+    @Option(help: ArgumentHelp("Announce every rule as BGP Flowspec through gobgpd: a YAML file with the keys of the configuration's bgp section (gobgp_api, max_announced, observe, packet_bytes). Only rules for destinations inside the protected prefixes are announced; all are withdrawn when they retire and when holon stops.", valueName: "FILE"))
+    var bgp: String?
     @Flag(help: "One JSON object per event and per second, instead of log lines.") var json = false
     @Option(help: ArgumentHelp("Where what was learned is kept between runs, one directory per interface (default /var/lib/holon).", valueName: "DIR"))
     var baselineDir: String?
@@ -102,6 +105,12 @@ struct RunCommand: AsyncParsableCommand {
         default: throw ValidationError("--tls-cert and --tls-key go together: give both, or neither for plain HTTP")
         }
         if json { c.log = .json }
+        if let b = bgp {
+            do { c.bgp = try ConfigLoader.loadBGP(path: b) } catch { throw InputError(error.description) }
+        }
+        if c.bgp != nil && c.protected.isEmpty {
+            throw ValidationError("BGP Flowspec needs the protected prefixes (protected: in the configuration): Holon announces rules only for destinations inside them")
+        }
         if let d = baselineDir {
             guard d.hasPrefix("/") else { throw ValidationError("--baseline-dir must be an absolute path, got '\(d)'") }
             c.stateDirectory = d
@@ -205,16 +214,30 @@ struct RunCommand: AsyncParsableCommand {
         // The loops as services of one group: SIGTERM or SIGINT shuts it down gracefully (the
         // rules stay); any loop that ends — its --duration, or an error — ends them all (a daemon
         // half protecting is not protecting); SIGHUP re-reads the configuration.
+        let say = emitter(nil)
+        let announcer = try plan.config.dryRun ? nil : plan.config.bgp.map { try Self.announcer($0, plan.config, control: control, say) }
         let loops = filters.map { dp -> SidecarService in
             var settings = sidecarConfig
             settings.baselinePath = plan.baselinePath(dp)
             if relearn, let path = settings.baselinePath { try? FileManager.default.removeItem(atPath: path) }
-            return SidecarService(filter: dp, config: settings, onEvent: emitter(dp.options?.interface ?? "?"))
+            let emit = emitter(dp.options?.interface ?? "?")
+            let service = Box<SidecarService>()
+            service.value = SidecarService(filter: dp, config: settings) { event in
+                emit(event)
+                announcer?.follow(event, baseline: service.value?.baselinePackets)
+            }
+            return service.value!
         }
         let current = PlanBox(plan)
         let api = following
-        let say = emitter(nil)
-        let reloader = ReloadService { current.update { reloaded($0, filters, say) { api?.noteAllowlist($0.allowlist) } } }
+        let reloader = ReloadService {
+            current.update {
+                reloaded($0, filters, say) { c in
+                    api?.noteAllowlist(c.allowlist)
+                    announcer?.setObserve(c.observe || c.bgp?.observe == true)
+                }
+            }
+        }
         let group = ServiceGroup(configuration: .init(
             services: loops.map { .init(service: $0, successTerminationBehavior: .gracefullyShutdownGroup, failureTerminationBehavior: .gracefullyShutdownGroup) }
                 + [.init(service: reloader, successTerminationBehavior: .ignore, failureTerminationBehavior: .ignore)]
@@ -242,6 +265,8 @@ struct RunCommand: AsyncParsableCommand {
         watcher.cancel()
         plan = current.value
         Systemd.notify("STOPPING=1")
+        // The host keeps its rules in XDP; the network's routers get theirs withdrawn.
+        announcer?.withdrawAll()
         if let server {
             control.finishSubscriptions()
             await server.group.triggerGracefulShutdown()

@@ -1,0 +1,159 @@
+import Foundation
+import Packets
+import Rules
+
+/// What may be announced to a whole network, decided once by the operator.
+public struct AnnouncePolicy: Sendable, Equatable {
+    /// Only rules whose destination lies inside one of these are announced; empty: none is.
+    public var protected: [IPPrefix]
+    /// At most this many rules announced at once (a network-wide blast radius has a ceiling).
+    public var maxAnnounced: Int
+    /// Log what would be announced; announce nothing.
+    public var observe: Bool
+    public var packetBytes: Int
+
+    public init(protected: [IPPrefix], maxAnnounced: Int = 32, observe: Bool = false, packetBytes: Int = 1500) {
+        self.protected = protected
+        self.maxAnnounced = maxAnnounced
+        self.observe = observe
+        self.packetBytes = packetBytes
+    }
+}
+
+/// One rule's fate at the speaker, as the API and the dashboard show it.
+public struct Announcement: Sendable, Hashable, Codable {
+    public enum State: String, Sendable, Hashable, Codable {
+        case announced, withdrawn, refused, observed, failed
+    }
+    public var ruleID: UInt32
+    public var state: State
+    /// The specification in GoBGP's words (announced, observed, withdrawn), or why not.
+    public var detail: String
+    /// Predicates Flowspec could not carry, dropped because the wider rule spares the baseline.
+    public var widened: [String]
+    /// From the call to the speaker's acknowledgement (announced only).
+    public var milliseconds: Double?
+
+    enum CodingKeys: String, CodingKey { case ruleID = "rule_id", state, detail, widened, milliseconds }
+}
+
+/// Announces the rules the live loop installs and withdraws them when it takes them out or
+/// stops, through a ``FlowspecSpeaker``, under an ``AnnouncePolicy``. Calls return at once: the
+/// speaker is driven from a queue of its own so the loop never waits for BGP.
+public final class FlowspecAnnouncer: @unchecked Sendable {
+    let speaker: any FlowspecSpeaker
+    private(set) var policy: AnnouncePolicy
+    let report: @Sendable (Announcement) -> Void
+    let queue = DispatchQueue(label: "holon.flowspec")
+    private let lock = NSLock()
+    private var table: [UInt32: Announcement] = [:]
+    /// What is announced now, by rule id (to withdraw exactly what was sent).
+    private var live: [UInt32: FlowspecRule] = [:]
+
+    public init(speaker: any FlowspecSpeaker, policy: AnnouncePolicy, report: @escaping @Sendable (Announcement) -> Void = { _ in }) {
+        self.speaker = speaker
+        self.policy = policy
+        self.report = report
+    }
+
+    /// Observe (log what would go) or announce; a reload's `observe` lands here. Turning observe
+    /// on withdraws what is announced: the network drops nothing Holon only observes.
+    public func setObserve(_ on: Bool) {
+        queue.async { [self] in
+            lock.withLock { policy.observe = on }
+            if on { for id in lock.withLock({ Array(live.keys) }).sorted() { withdrawNow(id) } }
+        }
+    }
+
+    /// Every rule's latest state, by id.
+    public var announcements: [Announcement] { lock.withLock { table.values.sorted { $0.ruleID < $1.ruleID } } }
+
+    /// Announces `rules` (in the background). `baseline`: the packets a widened rule must spare;
+    /// nil refuses every rule that would need widening.
+    public func announce(_ rules: [Rule], baseline: [PacketFeatures]?) {
+        queue.async { [self] in for r in rules { announceNow(r, baseline: baseline) } }
+    }
+
+    public func withdraw(_ ids: [UInt32]) {
+        queue.async { [self] in for id in ids { withdrawNow(id) } }
+    }
+
+    /// Withdraws everything announced and waits for the speaker (Holon stopping).
+    public func withdrawAll() {
+        queue.sync { for id in lock.withLock({ Array(live.keys) }).sorted() { withdrawNow(id) } }
+    }
+
+    /// Waits until every call made so far has reached the speaker.
+    public func flush() { queue.sync {} }
+
+    /// The guardrails, in order; nil when the rule may go.
+    func refusal(_ fs: FlowspecRule) -> String? {
+        guard let dst = fs.destination else {
+            return "no destination: a network-wide rule must name the destinations it protects"
+        }
+        guard policy.protected.contains(where: { $0.covers(dst) }) else {
+            return policy.protected.isEmpty ? "no protected prefixes are configured: nothing is announced"
+                : "destination \(dst) is outside the protected prefixes (\(policy.protected.map(\.description).joined(separator: ", ")))"
+        }
+        guard fs.components.count > 1 else {
+            return "the match is only the destination \(dst): that is a blackhole of the host, not a filter"
+        }
+        return nil
+    }
+
+    func announceNow(_ rule: Rule, baseline: [PacketFeatures]?) {
+        let outcome = FlowspecTranslator(packetBytes: policy.packetBytes).translate(rule, baseline: baseline ?? [])
+        var widened: [String] = []
+        let fs: FlowspecRule
+        switch outcome {
+        case .refused(let why): return record(Announcement(ruleID: rule.id, state: .refused, detail: why, widened: []))
+        case .exact(let r): fs = r
+        case .widened(let r, let dropped, _):
+            guard baseline != nil else {
+                return record(Announcement(ruleID: rule.id, state: .refused,
+                                           detail: "Flowspec cannot carry \(dropped.joined(separator: " ")) and no baseline is at hand to check the wider rule", widened: []))
+            }
+            fs = r
+            widened = dropped
+        }
+        if let why = refusal(fs) { return record(Announcement(ruleID: rule.id, state: .refused, detail: why, widened: widened)) }
+        let text = fs.gobgpMatch.joined(separator: " ") + " then " + fs.gobgpThen.joined(separator: " ")
+        if policy.observe { return record(Announcement(ruleID: rule.id, state: .observed, detail: text, widened: widened)) }
+        let count = lock.withLock { live.keys.contains(rule.id) ? live.count - 1 : live.count }
+        guard count < policy.maxAnnounced else {
+            return record(Announcement(ruleID: rule.id, state: .refused, detail: "\(policy.maxAnnounced) rules are announced already (the most allowed)", widened: widened))
+        }
+        let t0 = DispatchTime.now().uptimeNanoseconds
+        do {
+            try speaker.announce(fs)
+            let ms = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6
+            lock.withLock { live[rule.id] = fs }
+            record(Announcement(ruleID: rule.id, state: .announced, detail: text, widened: widened, milliseconds: ms))
+        } catch {
+            record(Announcement(ruleID: rule.id, state: .failed, detail: error.description, widened: widened))
+        }
+    }
+
+    func withdrawNow(_ id: UInt32) {
+        guard let fs = lock.withLock({ live[id] }) else { return }
+        do {
+            try speaker.withdraw(fs)
+            lock.withLock { live[id] = nil }
+            record(Announcement(ruleID: id, state: .withdrawn, detail: fs.gobgpMatch.joined(separator: " "), widened: []))
+        } catch {
+            // Still announced as far as anyone knows: kept, so a later withdrawal retries it.
+            record(Announcement(ruleID: id, state: .failed, detail: "withdrawal failed, still announced: \(error.description)", widened: []))
+        }
+    }
+
+    func record(_ a: Announcement) {
+        lock.withLock {
+            table[a.ruleID] = a
+            // A daemon runs for months: the settled states of old rules make way, oldest first.
+            if table.count > 1024 {
+                for id in table.keys.sorted().prefix(256) where table[id]?.state != .announced { table[id] = nil }
+            }
+        }
+        report(a)
+    }
+}

@@ -1,0 +1,47 @@
+import Config
+import ControlPlane
+import Flowspec
+import Foundation
+import Packets
+import Rules
+import Sidecar
+
+extension RunCommand {
+    /// The Flowspec announcer of `holon run --bgp`: gobgpd reachable now or the run does not
+    /// start; each rule's fate reported as an event and kept for `/api/announcements`.
+    static func announcer(_ bgp: HolonConfig.BGP, _ config: HolonConfig, control: ControlState,
+                          _ say: @escaping @Sendable (SidecarEvent) -> Void) throws -> FlowspecAnnouncer {
+        let speaker = GoBGPClient(host: bgp.gobgpHost, port: bgp.gobgpPort)
+        do { try speaker.check() } catch { throw InputError("holon run --bgp: \(error.description) (is gobgpd running with its API on \(bgp.gobgpHost):\(bgp.gobgpPort)?)") }
+        let policy = AnnouncePolicy(protected: config.protected, maxAnnounced: bgp.maxAnnounced,
+                                    observe: bgp.observe || config.observe, packetBytes: bgp.packetBytes)
+        let announcer = FlowspecAnnouncer(speaker: speaker, policy: policy) { a in
+            let widened = a.widened.isEmpty ? "" : " (widened: dropped \(a.widened.joined(separator: " ")))"
+            let timing = a.milliseconds.map { String(format: " in %.1f ms", $0) } ?? ""
+            say(.notice(kind: "flowspec-\(a.state.rawValue)", message: "rule \(a.ruleID): \(a.detail)\(widened)\(timing)"))
+        }
+        control.follow { announcer.announcements }
+        return announcer
+    }
+}
+
+extension FlowspecAnnouncer {
+    /// The live loop's rule changes, as they happen.
+    func follow(_ event: SidecarEvent, baseline: [PacketFeatures]?) {
+        switch event {
+        case .installed(_, let rules, _), .adopted(let rules): announce(rules, baseline: baseline)
+        case .removed(let ids, _): withdraw(ids)
+        default: break
+        }
+    }
+}
+
+/// A reference filled in after the closure that reads it is made.
+final class Box<T>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var stored: T?
+    var value: T? {
+        get { lock.withLock { stored } }
+        set { lock.withLock { stored = newValue } }
+    }
+}

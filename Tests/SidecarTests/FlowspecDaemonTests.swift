@@ -1,0 +1,97 @@
+import Dataplane
+import Flowspec
+import Foundation
+import Generator
+import Lab
+import Packets
+import TestSupport
+import Testing
+import Traffic
+
+/// Issue 16 end to end: `holon run --config` with a `bgp` section, gobgpd beside it and a second
+/// gobgpd standing for an edge router. An attack's rule reaches the router; it leaves the router
+/// when the rule retires, and when holon stops.
+@Suite("Flowspec from the live loop to a router (root)", .ownThread, .serialized,
+       .enabled(if: geteuid() == 0 && GoBGPPair.available && FileManager.default.isExecutableFile(atPath: Tools.holon)))
+struct FlowspecDaemonTests {
+    @Test(.timeLimit(.minutes(2))) func rulesReachTheRouterAndLeaveIt() throws {
+        let tag = "\(getpid() % 100_000)"
+        let lab = Lab(.scratch(prefix: "holon-bg", tag: "bg\(tag)"))
+        try? lab.down()
+        try lab.up()
+        let target = DataplaneOptions.protecting(interface: lab.topology.filterInterface, namespace: lab.topology.filterNamespace)
+        let dir = NSTemporaryDirectory() + "holon-bg-\(tag)"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let pair = try GoBGPPair()
+        let daemon = DaemonChild()
+        defer {
+            daemon.kill(SIGKILL)
+            pair.stop()
+            _ = try? Dataplane.detach(target, force: true, forgetRules: true)
+            try? lab.down()
+            try? FileManager.default.removeItem(atPath: dir)
+        }
+        try #require(pair.established(), "the two gobgpd peered")
+        let router = GoBGPClient(port: pair.routerAPI)
+        let config = dir + "/holon.yaml"
+        try """
+        interfaces: [{name: \(target.interface), netns: \(lab.topology.filterNamespace)}]
+        protected: [198.51.100.0/24]
+        run: {sample_every: 10, warmup: 3s, hold: 3s}
+        http: {listen: "off"}
+        log: json
+        baseline: {directory: \(dir)/baseline}
+        bgp: {gobgp_api: "127.0.0.1:\(pair.speakerAPI)", max_announced: 8}
+        """.write(toFile: config, atomically: true, encoding: .utf8)
+        try daemon.start(["run", "--config", config])
+        usleep(700_000)
+
+        let victim = AddressBlock("198.51.100.10")!
+        let scenario = Scenario(name: "bgp", seed: 5, phases: [
+            ScenarioPhase(name: "learn", duration: 6, normalRate: 1_500),
+            ScenarioPhase(name: "flood", duration: 4, normalRate: 1_500, attack: AttackSpec(kind: .udpFlood, rate: 15_000, victim: victim)),
+            ScenarioPhase(name: "quiet", duration: 7, normalRate: 1_500),
+            ScenarioPhase(name: "flood-again", duration: 5, normalRate: 1_500, attack: AttackSpec(kind: .udpFlood, rate: 15_000, victim: victim)),
+        ])
+        var options = GeneratorOptions(interface: lab.topology.generatorInterface, namespace: lab.topology.generatorNamespace, engine: .sendmmsg, threads: 1)
+        options.peer = lab.topology.filterAddress.split(separator: "/").first.map(String.init)
+        let o = options
+        let t0 = Date()
+        let sender = Thread { _ = try? TrafficGenerator(plan: .scenario(scenario), options: o).run() }
+        sender.start()
+        func at(_ s: Double) { while Date().timeIntervalSince(t0) < s { usleep(10_000) } }
+        func routes() -> [FlowspecRule] { (try? router.rib(.ipv4)) ?? [] }
+        func until(_ s: Double, _ what: () -> Bool) -> Date? {
+            while Date().timeIntervalSince(t0) < s {
+                if what() { return Date() }
+                usleep(20_000)
+            }
+            return nil
+        }
+
+        // The flood's rule, installed in XDP, reaches the router: inside the protected network,
+        // more than a destination.
+        let arrived = until(10) { !routes().isEmpty }
+        try #require(arrived != nil, "no route at the router; events: \(daemon.events.map { $0.detail ?? $0.kind })")
+        let installed = try #require(daemon.events.first { $0.kind == "installed" })
+        #expect(arrived!.timeIntervalSince(installed.at) < 2, "at the router \(arrived!.timeIntervalSince(installed.at)) s after XDP")
+        for r in routes() {
+            #expect(r.destination.map { IPPrefix("198.51.100.0/24")!.covers($0) } == true, "\(r.gobgpMatch)")
+            #expect(r.components.count > 1)
+        }
+        #expect(daemon.events.contains { $0.detail == "flowspec-announced" })
+
+        // The flood over, the rule retires after its hold: withdrawn from the router too.
+        let retired = until(16.5) { routes().isEmpty }
+        #expect(retired != nil, "still at the router after the rule retired: \(routes().map(\.gobgpMatch))")
+        #expect(daemon.events.contains { $0.detail == "flowspec-withdrawn" })
+
+        // Again, and holon stops in the middle: the router lets go of it.
+        let again = until(21) { !routes().isEmpty }
+        #expect(again != nil, "the second flood's rule never reached the router")
+        #expect(daemon.stop(SIGTERM) == 0)
+        let stopped = Date().timeIntervalSince(t0)
+        #expect(until(stopped + 3) { routes().isEmpty } != nil, "holon stopped, yet the router keeps \(routes().map(\.gobgpMatch))")
+        while !sender.isFinished { usleep(20_000) }
+    }
+}
