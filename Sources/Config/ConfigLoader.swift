@@ -154,11 +154,21 @@ struct Reader {
         }
     }
 
-    /// `bgp: {gobgp_api: 127.0.0.1:50051, max_announced: 32, observe: false, packet_bytes: 1500}`.
+    /// `bgp: {gobgp_api: 127.0.0.1:50051, max_announced: 32, observe: false, packet_bytes: 1500}`,
+    /// or `exabgp_feed: /run/holon/exabgp.cmd` instead of `gobgp_api`.
     func bgp(_ node: Node) throws(ConfigError) -> HolonConfig.BGP {
         var b = HolonConfig.BGP()
-        for (key, _, v) in try mapping(node, "bgp", known: ["gobgp_api", "max_announced", "observe", "packet_bytes"]) {
+        var speaker: String?
+        for (key, _, v) in try mapping(node, "bgp", known: ["gobgp_api", "exabgp_feed", "max_announced", "observe", "packet_bytes"]) {
+            if key == "gobgp_api" || key == "exabgp_feed" {
+                if let s = speaker { throw error(v, "give bgp.gobgp_api or bgp.exabgp_feed, not both (\(s) is given)") }
+                speaker = key
+            }
             switch key {
+            case "exabgp_feed":
+                let path = try scalar(v, key)
+                guard path.hasPrefix("/") else { throw error(v, "bgp.exabgp_feed must be an absolute path, not '\(path)'") }
+                b.exabgpFeed = path
             case "gobgp_api":
                 let text = try scalar(v, key)
                 guard let colon = text.lastIndex(of: ":"), colon > text.startIndex, let port = Int(text[text.index(after: colon)...]),

@@ -77,6 +77,8 @@ public struct HolonConfig: Sendable, Equatable {
     public struct BGP: Sendable, Equatable {
         public var gobgpHost = "127.0.0.1"
         public var gobgpPort = 50051
+        /// Speak through ExaBGP instead: the file its API process follows (`tail -F`).
+        public var exabgpFeed: String?
         public var maxAnnounced = 32
         /// Log what would be announced, announce nothing.
         public var observe = false

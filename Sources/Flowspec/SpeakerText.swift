@@ -43,31 +43,46 @@ extension FlowspecRule {
     /// … and that withdraw it.
     public var gobgpWithdraw: [String] { ["global", "rib", "-a", "\(family.rawValue)-flowspec", "del", "match"] + gobgpMatch }
 
-    /// ExaBGP's API command (`announce flow route { match { … } then { … } }`).
-    public var exabgpAnnounce: String { "announce flow route " + exabgpBody }
-    public var exabgpWithdraw: String { "withdraw flow route " + exabgpBody }
+    /// ExaBGP's API command (`announce flow route { match { … } then { … } }`), or nil when a
+    /// bitmask operator cannot be said in ExaBGP's one-flag-per-operator grammar.
+    public var exabgpAnnounce: String? { exabgpBody.map { "announce flow route " + $0 } }
+    public var exabgpWithdraw: String? { exabgpBody.map { "withdraw flow route " + $0 } }
 
-    var exabgpBody: String {
-        let match = components.map { c -> String in
-            switch c {
-            case .prefix(let t, let p): return "\(t.keyword) \(p);"
-            case .numeric(let t, let ops):
-                // ExaBGP writes = for GoBGP's ==.
-                return "\(t.keyword) \(Self.joined(ops.map { ($0.and, $0.text.replacingOccurrences(of: "==", with: "=")) }));"
-            case .bitmask(let t, let ops):
-                if t == .tcpFlags {
-                    let words: [UInt64: String] = [0x01: "fin", 0x02: "syn", 0x04: "rst", 0x08: "push", 0x10: "ack", 0x20: "urgent", 0x40: "ece", 0x80: "cwr"]
-                    let parts = ops.map { op -> (Bool, String) in
-                        let names = Self.tcpFlagLetters.filter { op.value & $0.0 != 0 }.compactMap { words[$0.0] }.joined(separator: "&")
-                        return (op.and, (op.not ? "!" : "") + (op.match ? "=" : "") + names)
-                    }
-                    return "\(t.keyword) [\(Self.joined(parts))];"
-                }
-                return "\(t.keyword) [\(Self.joined(ops.map { ($0.and, Self.bitmaskText(t, $0)) }))];"
+    static let exabgpFlagWords: [UInt64: String] = [0x01: "fin", 0x02: "syn", 0x04: "rst", 0x08: "push",
+                                                    0x10: "ack", 0x20: "urgent", 0x40: "ece", 0x80: "cwr"]
+
+    /// ExaBGP names one flag per operator: "all of these set" becomes one `=flag` per flag and
+    /// "none of these set" one `!flag` per flag, ANDed — the same test, bit by bit.
+    static func exabgpBitmask(_ t: FlowspecType, _ ops: [BitmaskOp]) -> String? {
+        var parts: [(and: Bool, text: String)] = []
+        for op in ops {
+            let bits = (0..<16).map { UInt64(1) << UInt64($0) }.filter { op.value & $0 != 0 }
+            guard bits.count == 1 || op.match != op.not else { return nil }   // "any of" / "not all of" do not split into an AND
+            for (i, bit) in bits.enumerated() {
+                let word = t == .tcpFlags ? exabgpFlagWords[bit] : fragmentNames.first { $0.0 == bit }?.1
+                guard let word else { return nil }
+                parts.append((i == 0 ? op.and : true, (op.not ? "!" : "") + (op.match ? "=" : "") + word))
             }
-        }.joined(separator: " ")
+        }
+        return "[ " + joined(parts) + " ]"
+    }
+
+    var exabgpBody: String? {
+        var match: [String] = []
+        for c in components {
+            switch c {
+            case .prefix(let t, let p): match.append("\(t.keyword) \(p)\(family == .ipv6 ? "/0" : "");")
+            case .numeric(let t, let ops):
+                let word = t == .ipProtocol && family == .ipv6 ? "next-header" : t.keyword
+                // ExaBGP writes = for GoBGP's ==.
+                match.append("\(word) \(Self.joined(ops.map { ($0.and, $0.text.replacingOccurrences(of: "==", with: "=")) }));")
+            case .bitmask(let t, let ops):
+                guard let text = Self.exabgpBitmask(t, ops) else { return nil }
+                match.append("\(t.keyword) \(text);")
+            }
+        }
         let then: String
         if case .trafficRate(let rate) = action, rate > 0 { then = String(format: "rate-limit %.0f;", rate) } else { then = "discard;" }
-        return "{ match { \(match) } then { \(then) } }"
+        return "{ match { \(match.joined(separator: " ")) } then { \(then) } }"
     }
 }

@@ -229,12 +229,19 @@ struct RulesLoad: ParsableCommand {
 struct RulesExport: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "export",
-        abstract: "Write the rules as an nftables ruleset (for hosts that filter with nftables).",
+        abstract: "Write the rules as an nftables ruleset, or as BGP Flowspec commands for gobgp or ExaBGP.",
         discussion: """
         Reads the attached filter's table, or --from a rule file. The ruleset replaces its own
         table when loaded (`nft -f FILE`), so loading a newer export swaps the rules atomically.
+        --flowspec gobgp prints one `gobgp global rib … add match … then …` command per rule,
+        --flowspec exabgp one ExaBGP API line; a rule Flowspec cannot carry exactly (ttl, ip_id,
+        tcp_window, …; a pass or count rule) is listed as a comment with the reason (the live
+        loop widens such rules only against its baseline, which an export does not have).
+        A rate limit of N pps becomes N × --packet-bytes bytes/s (RFC 8955 counts bytes).
         """
     )
+    @Option(help: ArgumentHelp("BGP Flowspec commands instead of nftables: gobgp or exabgp.", valueName: "SPEAKER")) var flowspec: String?
+    @Option(help: "Flowspec: the packet size a rate limit's pps are multiplied by (bytes/s).") var packetBytes = 1500
     @Option(help: "Output format (nft).") var format = "nft"
     @Option(help: "A rule file to export instead of the attached filter's table.") var from: String?
     @Option(help: "Hook this device's ingress (netdev family) instead of inet prerouting.") var device: String?
@@ -244,22 +251,26 @@ struct RulesExport: ParsableCommand {
     @OptionGroup var target: TargetOptions
     func run() throws {
         guard format == "nft" else { throw InputError("unknown --format '\(format)': use nft") }
+        guard flowspec == nil || ["gobgp", "exabgp"].contains(flowspec!) else { throw InputError("unknown --flowspec '\(flowspec!)': use gobgp or exabgp") }
+        guard (20...65535).contains(packetBytes) else { throw InputError("--packet-bytes must be 20…65535, got \(packetBytes)") }
         let rules: [Rule]
         if let from {
             let text: String
             do { text = try String(contentsOfFile: from, encoding: .utf8) } catch {
                 throw InputError("cannot read \(from): \(error.localizedDescription)")
             }
-            rules = try RuleFile.parse(text)
+            do { rules = try RuleFile.parse(text) } catch { throw InputError("\(from): \(error)") }
         } else {
             let dp = try openFilter(target)
             rules = try dataplaneStep { () throws(DataplaneError) in try dp.verifiedRules() }
         }
         let text: String
-        do { text = try NftablesExport.ruleset(rules, table: table, device: device) } catch {
+        if let speaker = flowspec {
+            text = FlowspecExport.commands(rules, speaker: speaker, packetBytes: packetBytes)
+        } else { do { text = try NftablesExport.ruleset(rules, table: table, device: device) } catch {
             FileHandle.standardError.write("holon rules export: \(error)\n".data(using: .utf8)!)
             throw ExitCode.failure
-        }
+        } }
         guard let out else { print(text, terminator: ""); return }
         let tmp = out + ".tmp"
         try text.write(toFile: tmp, atomically: false, encoding: .utf8)

@@ -11,8 +11,16 @@ extension RunCommand {
     /// start; each rule's fate reported as an event and kept for `/api/announcements`.
     static func announcer(_ bgp: HolonConfig.BGP, _ config: HolonConfig, control: ControlState,
                           _ say: @escaping @Sendable (SidecarEvent) -> Void) throws -> FlowspecAnnouncer {
-        let speaker = GoBGPClient(host: bgp.gobgpHost, port: bgp.gobgpPort)
-        do { try speaker.check() } catch { throw InputError("holon run --bgp: \(error.description) (is gobgpd running with its API on \(bgp.gobgpHost):\(bgp.gobgpPort)?)") }
+        let speaker: any FlowspecSpeaker
+        if let feed = bgp.exabgpFeed {
+            let exabgp = ExaBGPFeed(path: feed)
+            do { try exabgp.check() } catch { throw InputError("holon run --bgp: \(error.description)") }
+            speaker = exabgp
+        } else {
+            let gobgp = GoBGPClient(host: bgp.gobgpHost, port: bgp.gobgpPort)
+            do { try gobgp.check() } catch { throw InputError("holon run --bgp: \(error.description) (is gobgpd running with its API on \(bgp.gobgpHost):\(bgp.gobgpPort)?)") }
+            speaker = gobgp
+        }
         let policy = AnnouncePolicy(protected: config.protected, maxAnnounced: bgp.maxAnnounced,
                                     observe: bgp.observe || config.observe, packetBytes: bgp.packetBytes)
         let announcer = FlowspecAnnouncer(speaker: speaker, policy: policy) { a in

@@ -1,0 +1,31 @@
+import Flowspec
+import Rules
+
+/// `holon rules export --flowspec gobgp|exabgp`: one speaker command per rule, a comment for
+/// each rule that cannot travel exactly.
+enum FlowspecExport {
+    static func commands(_ rules: [Rule], speaker: String, packetBytes: Int) -> String {
+        let translator = FlowspecTranslator(packetBytes: packetBytes)
+        var lines = ["# \(rules.count) rule(s) as BGP Flowspec for \(speaker) (rate limits at \(packetBytes) bytes per packet)"]
+        for r in rules {
+            switch translator.translate(r, baseline: []) {
+            case .exact(let fs):
+                if speaker == "gobgp" {
+                    lines.append((["gobgp"] + fs.gobgpAnnounce).map(shellWord).joined(separator: " "))
+                } else {
+                    lines.append(fs.exabgpAnnounce ?? "# rule \(r.id) not exported: ExaBGP's grammar cannot say \(fs.gobgpMatch.joined(separator: " "))")
+                }
+            case .widened(_, let dropped, _):
+                lines.append("# rule \(r.id) not exported: Flowspec cannot carry \(dropped.joined(separator: " ")) (no baseline here to widen it against)")
+            case .refused(let why):
+                lines.append("# rule \(r.id) not exported: \(why)")
+            }
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// Quoted for a POSIX shell when it holds anything a shell would read.
+    static func shellWord(_ w: String) -> String {
+        w.allSatisfy { $0.isLetter || $0.isNumber || "-_./:".contains($0) } ? w : "'" + w.replacingOccurrences(of: "'", with: "'\\''") + "'"
+    }
+}
