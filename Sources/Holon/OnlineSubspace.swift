@@ -19,10 +19,14 @@
 /// mean uses the same weights. Rounding makes the components lose orthogonality slowly; they
 /// are re-orthogonalised (Gram–Schmidt, lengths kept) every `reorthogonalizeEvery` updates, and
 /// ``basis`` is always orthonormalised, so projections are onto the exact span.
+///
+/// The component count is fixed unless a ``RankAdaptation`` is given: then components are added
+/// while the variance they leave unexplained is a large share of the total, and the weakest is
+/// dropped when its eigenvalue becomes a negligible share (see `RankAdaptation.swift`).
 public struct OnlineSubspace: Sendable, Codable, Equatable {
     public let dimension: Int
-    /// Components kept (`k`).
-    public let rank: Int
+    /// Components kept (`k`); changes only under a ``RankAdaptation``.
+    public var rank: Int { vectors.count }
     /// Amnesic parameter `l` (≥ 0).
     public let amnesia: Double
     /// The sample count at which the weights stop shrinking (nil: never).
@@ -38,23 +42,31 @@ public struct OnlineSubspace: Sendable, Codable, Equatable {
     /// Residuals of the samples seen after the first `warmup` (each measured before the sample
     /// updated the model). The first samples are left out because the model is still forming
     /// and their large residuals would inflate the threshold for good.
-    public private(set) var residualStatistics = RunningStatistics()
+    public internal(set) var residualStatistics = RunningStatistics()
     public let warmup: Int
+    /// The rule and state of a changing component count (nil: the count is fixed).
+    public internal(set) var adaptation: RankAdaptation?
 
-    /// `warmup` defaults to `20 · rank` samples.
-    public init(dimension: Int, rank: Int, amnesia: Double = 0, horizon: Int? = nil, reorthogonalizeEvery: Int = 64, warmup: Int? = nil) {
+    /// `warmup` defaults to `20 · rank` samples. With `adapting`, `rank` is the starting count
+    /// and must lie within its bounds.
+    public init(dimension: Int, rank: Int, amnesia: Double = 0, horizon: Int? = nil, reorthogonalizeEvery: Int = 64, warmup: Int? = nil, adapting: RankAdaptation? = nil) {
         precondition(dimension > 0 && rank > 0 && rank <= dimension,
                      "OnlineSubspace: need 0 < rank (\(rank)) ≤ dimension (\(dimension))")
         precondition(amnesia >= 0, "OnlineSubspace: amnesia must be ≥ 0")
         precondition(horizon == nil || Double(horizon!) > amnesia + 1, "OnlineSubspace: horizon must exceed amnesia + 1")
         self.dimension = dimension
-        self.rank = rank
         self.amnesia = amnesia
         self.horizon = horizon
         self.warmup = Swift.max(1, warmup ?? 20 * rank)
         self.reorthogonalizeEvery = Swift.max(1, reorthogonalizeEvery)
         self.mean = [Double](repeating: 0, count: dimension)
         self.vectors = [[Double]](repeating: [], count: rank)
+        if let a = adapting {
+            precondition(a.minRank <= rank && rank <= a.maxRank && a.maxRank <= dimension,
+                         "OnlineSubspace: starting rank \(rank) outside \(a.minRank)...\(a.maxRank) (dimension \(dimension))")
+            self.adaptation = a
+            self.adaptation!.starts = [Int](repeating: 0, count: rank)
+        }
     }
 
     // MARK: Learning
@@ -75,18 +87,28 @@ public struct OnlineSubspace: Sendable, Codable, Equatable {
         for i in 0..<rank {
             if vectors[i].isEmpty {
                 vectors[i] = u
+                adaptation?.starts[i] = count
                 break
+            }
+            // A component added later learns at the rate of its own age, not the stream's: at
+            // the stream's rate (1/n) it would take about n samples to form.
+            var (ki, li) = (keep, learn)
+            if let start = adaptation?.starts[i], start > 0 {
+                let age = Double(horizon.map { Swift.min(count - start + 2, $0) } ?? count - start + 2)
+                let la = Swift.min(amnesia, Swift.max(0, age - 2))
+                (ki, li) = ((age - 1 - la) / age, (1 + la) / age)
             }
             let norm = Self.norm(vectors[i])
             guard norm > 0 else { break }
             let along = Self.dot(u, vectors[i]) / norm
-            for j in 0..<dimension { vectors[i][j] = keep * vectors[i][j] + learn * along * u[j] }
+            for j in 0..<dimension { vectors[i][j] = ki * vectors[i][j] + li * along * u[j] }
             let newNorm = Self.norm(vectors[i])
             guard newNorm > 0 else { break }
             let c = Self.dot(u, vectors[i]) / (newNorm * newNorm)
             for j in 0..<dimension { u[j] -= c * vectors[i][j] }
         }
         if count % reorthogonalizeEvery == 0 { reorthogonalize() }
+        if adaptation != nil { adaptRank() }
     }
 
     /// Learns a hypervector's lanes (−1, 0, +1).
