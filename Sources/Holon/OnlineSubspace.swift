@@ -80,9 +80,9 @@ public struct OnlineSubspace: Sendable, Codable, Equatable {
         // Early on, l is capped so the old estimate's weight (n − 1 − l)/n stays positive.
         let l = Swift.min(amnesia, Swift.max(0, n - 2))
         let keep = (n - 1 - l) / n, learn = (1 + l) / n
-        for j in 0..<dimension { mean[j] = keep * mean[j] + learn * x[j] }
+        Lanes.blend(&mean, keep, learn, x)
         if count == 1 { return }   // the first sample only places the mean
-        var u = zip(x, mean).map { $0 - $1 }
+        var u = Lanes.difference(x, mean)
         totalVariance = keep * totalVariance + learn * Self.dot(u, u)
         for i in 0..<rank {
             if vectors[i].isEmpty {
@@ -101,11 +101,11 @@ public struct OnlineSubspace: Sendable, Codable, Equatable {
             let norm = Self.norm(vectors[i])
             guard norm > 0 else { break }
             let along = Self.dot(u, vectors[i]) / norm
-            for j in 0..<dimension { vectors[i][j] = ki * vectors[i][j] + li * along * u[j] }
+            Lanes.blend(&vectors[i], ki, li * along, u)
             let newNorm = Self.norm(vectors[i])
             guard newNorm > 0 else { break }
             let c = Self.dot(u, vectors[i]) / (newNorm * newNorm)
-            for j in 0..<dimension { u[j] -= c * vectors[i][j] }
+            Lanes.add(&u, -c, vectors[i])
         }
         if count % reorthogonalizeEvery == 0 { reorthogonalize() }
         if adaptation != nil { adaptRank() }
@@ -124,10 +124,10 @@ public struct OnlineSubspace: Sendable, Codable, Equatable {
                 let nk = Self.norm(vectors[k])
                 guard nk > 0 else { continue }
                 let c = Self.dot(vectors[i], vectors[k]) / (nk * nk)
-                for j in 0..<dimension { vectors[i][j] -= c * vectors[k][j] }
+                Lanes.add(&vectors[i], -c, vectors[k])
             }
             let after = Self.norm(vectors[i])
-            if after > 0 { for j in 0..<dimension { vectors[i][j] *= length / after } }
+            if after > 0 { Lanes.scale(&vectors[i], length / after) }
         }
     }
 
@@ -159,10 +159,10 @@ public struct OnlineSubspace: Sendable, Codable, Equatable {
             var b = v
             for e in out {
                 let c = Self.dot(b, e)
-                for j in 0..<dimension { b[j] -= c * e[j] }
+                Lanes.add(&b, -c, e)
             }
             let n = Self.norm(b)
-            if n > 0 { out.append(b.map { $0 / n }) }
+            if n > 0 { Lanes.scale(&b, 1 / n); out.append(b) }
         }
         return out
     }
@@ -170,26 +170,26 @@ public struct OnlineSubspace: Sendable, Codable, Equatable {
     /// The coordinates of `x − mean` on the basis.
     public func project(_ x: [Double]) -> [Double] {
         precondition(x.count == dimension, "OnlineSubspace.project: \(x.count) lanes, expected \(dimension)")
-        let centred = zip(x, mean).map { $0 - $1 }
+        let centred = Lanes.difference(x, mean)
         return basis.map { Self.dot(centred, $0) }
     }
 
     /// `mean + Σ cᵢ bᵢ`: the closest point of the model's affine subspace.
     public func reconstruct(_ x: [Double]) -> [Double] {
         var out = mean
-        let basis = self.basis
-        let centred = zip(x, mean).map { $0 - $1 }
-        for b in basis {
-            let c = Self.dot(centred, b)
-            for j in 0..<dimension { out[j] += c * b[j] }
-        }
+        let centred = Lanes.difference(x, mean)
+        for b in basis { Lanes.add(&out, Self.dot(centred, b), b) }
         return out
     }
 
     /// `‖x − reconstruct(x)‖`: how far `x` lies from what the stream has shown.
     public func residual(_ x: [Double]) -> Double {
-        let r = reconstruct(x)
-        return zip(x, r).reduce(0.0) { $0 + ($1.0 - $1.1) * ($1.0 - $1.1) }.squareRoot()
+        precondition(x.count == dimension, "OnlineSubspace.residual: \(x.count) lanes, expected \(dimension)")
+        // (x − mean) less its projections: the same as x − reconstruct(x) up to rounding.
+        let centred = Lanes.difference(x, mean)
+        var r = centred
+        for b in basis { Lanes.add(&r, -Self.dot(centred, b), b) }
+        return Lanes.norm(r)
     }
 
     public func residual(_ v: Hypervector) -> Double { residual(v.values.map(Double.init)) }
@@ -201,13 +201,9 @@ public struct OnlineSubspace: Sendable, Codable, Equatable {
 
     // MARK: Arithmetic
 
-    static func dot(_ a: [Double], _ b: [Double]) -> Double {
-        var s = 0.0
-        for j in a.indices { s += a[j] * b[j] }
-        return s
-    }
+    static func dot(_ a: [Double], _ b: [Double]) -> Double { Lanes.dot(a, b) }
 
-    static func norm(_ a: [Double]) -> Double { dot(a, a).squareRoot() }
+    static func norm(_ a: [Double]) -> Double { Lanes.norm(a) }
 }
 
 /// Count, mean and variance of a stream of numbers in one pass (Welford's update, which stays

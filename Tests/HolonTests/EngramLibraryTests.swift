@@ -12,7 +12,11 @@ import Holon
             var rng = Xoshiro256(seed: UInt64(5000 + id))
             offset = (0..<d).map { _ in (Double(rng.next() >> 11) / 0x1p53 - 0.5) * 6 }
         }
-        mutating func sample() -> [Double] { zip(source.sample(), offset).map { $0 + $1 } }
+        mutating func sample() -> [Double] {
+            var x = source.sample()
+            for j in x.indices { x[j] += offset[j] }
+            return x
+        }
     }
 
     @Test func recallsTheRightEngramAndRejectsNovelProbes() throws {
