@@ -47,8 +47,46 @@ public struct EngramLibrary: Codable, Sendable {
         guard let first = engrams.first else { return [] }
         precondition(probe.count == first.subspace.dimension, "EngramLibrary: probe has \(probe.count) lanes, expected \(first.subspace.dimension)")
         let signs = Hypervector(values: probe.map { $0 > 0 ? 1 : $0 < 0 ? -1 : 0 })
-        let scored = engrams.indices.map { (i: $0, s: Similarity.cosine(signs, engrams[$0].key)) }
-        return scored.sorted { $0.s != $1.s ? $0.s > $1.s : $0.i < $1.i }.prefix(candidates).map(\.i)
+        // The best `candidates` kept in order as the library is scanned: O(n · candidates) with
+        // no sort of all n scores (at 2,000 engrams the sort cost more than the cosines).
+        let k = Swift.min(candidates, engrams.count)
+        guard k > 0 else { return [] }
+        var best: [(i: Int, s: Double)] = []
+        best.reserveCapacity(k + 1)
+        for i in engrams.indices {
+            let s = Similarity.cosine(signs, engrams[i].key)
+            if best.count == k && s <= best[k - 1].s { continue }   // ties: the earlier engram stays
+            var at = best.count
+            while at > 0 && best[at - 1].s < s { at -= 1 }
+            best.insert((i, s), at: at)
+            if best.count > k { best.removeLast() }
+        }
+        return best.map(\.i)
+    }
+
+    /// What ``recall(_:candidates:)`` found, and what it cost.
+    public struct Recall: Equatable, Sendable {
+        /// The first candidate, in pre-filter order, the probe fits (nil: none of them).
+        public let match: Match?
+        /// How many full residuals were computed (≤ `candidates`).
+        public let examined: Int
+    }
+
+    /// Walks the pre-filter's candidates best first and stops at the first engram the probe
+    /// fits (surprise ≤ 1). A stored pattern's probe usually fits the first candidate, so one
+    /// residual is computed for it; a novel probe costs all `candidates`. Unlike
+    /// ``match(_:candidates:)`` this answers "is it one of these, and which", not "which is
+    /// least surprising".
+    public func recall(_ probe: [Double], candidates: Int = 8) -> Recall {
+        var examined = 0
+        for i in prefilter(probe, candidates: candidates) {
+            examined += 1
+            let e = engrams[i]
+            let r = e.subspace.residual(probe)
+            let m = Match(name: e.name, residual: r, surprise: e.surprise > 0 ? r / e.surprise : .infinity)
+            if m.fits { return Recall(match: m, examined: examined) }
+        }
+        return Recall(match: nil, examined: examined)
     }
 
     /// The candidates' matches, least surprising first.

@@ -161,7 +161,7 @@ public enum JSONEncodingError: Error, CustomStringConvertible, Equatable {
     /// Foundation's parser rejected the text (``JSONRecord/init(data:)``).
     case invalidJSON(String)
     /// The text is not JSON: what is wrong, and the byte offset where it was found (the
-    /// one-pass encoder, ``VectorEncoder/encode(json:)``).
+    /// one-pass encoder, ``VectorEncoder/encode(json:)-(Data)``).
     case syntax(offset: Int, reason: String)
     case notAnObject(path: String)
     case unsupported(path: String, what: String)

@@ -19,10 +19,14 @@
 /// mean uses the same weights. Rounding makes the components lose orthogonality slowly; they
 /// are re-orthogonalised (Gram–Schmidt, lengths kept) every `reorthogonalizeEvery` updates, and
 /// ``basis`` is always orthonormalised, so projections are onto the exact span.
+///
+/// The component count is fixed unless a ``RankAdaptation`` is given: then components are added
+/// while the variance they leave unexplained is a large share of the total, and the weakest is
+/// dropped when its eigenvalue becomes a negligible share (see `RankAdaptation.swift`).
 public struct OnlineSubspace: Sendable, Codable, Equatable {
     public let dimension: Int
-    /// Components kept (`k`).
-    public let rank: Int
+    /// Components kept (`k`); changes only under a ``RankAdaptation``.
+    public var rank: Int { vectors.count }
     /// Amnesic parameter `l` (≥ 0).
     public let amnesia: Double
     /// The sample count at which the weights stop shrinking (nil: never).
@@ -38,23 +42,31 @@ public struct OnlineSubspace: Sendable, Codable, Equatable {
     /// Residuals of the samples seen after the first `warmup` (each measured before the sample
     /// updated the model). The first samples are left out because the model is still forming
     /// and their large residuals would inflate the threshold for good.
-    public private(set) var residualStatistics = RunningStatistics()
+    public internal(set) var residualStatistics = RunningStatistics()
     public let warmup: Int
+    /// The rule and state of a changing component count (nil: the count is fixed).
+    public internal(set) var adaptation: RankAdaptation?
 
-    /// `warmup` defaults to `20 · rank` samples.
-    public init(dimension: Int, rank: Int, amnesia: Double = 0, horizon: Int? = nil, reorthogonalizeEvery: Int = 64, warmup: Int? = nil) {
+    /// `warmup` defaults to `20 · rank` samples. With `adapting`, `rank` is the starting count
+    /// and must lie within its bounds.
+    public init(dimension: Int, rank: Int, amnesia: Double = 0, horizon: Int? = nil, reorthogonalizeEvery: Int = 64, warmup: Int? = nil, adapting: RankAdaptation? = nil) {
         precondition(dimension > 0 && rank > 0 && rank <= dimension,
                      "OnlineSubspace: need 0 < rank (\(rank)) ≤ dimension (\(dimension))")
         precondition(amnesia >= 0, "OnlineSubspace: amnesia must be ≥ 0")
         precondition(horizon == nil || Double(horizon!) > amnesia + 1, "OnlineSubspace: horizon must exceed amnesia + 1")
         self.dimension = dimension
-        self.rank = rank
         self.amnesia = amnesia
         self.horizon = horizon
         self.warmup = Swift.max(1, warmup ?? 20 * rank)
         self.reorthogonalizeEvery = Swift.max(1, reorthogonalizeEvery)
         self.mean = [Double](repeating: 0, count: dimension)
         self.vectors = [[Double]](repeating: [], count: rank)
+        if let a = adapting {
+            precondition(a.minRank <= rank && rank <= a.maxRank && a.maxRank <= dimension,
+                         "OnlineSubspace: starting rank \(rank) outside \(a.minRank)...\(a.maxRank) (dimension \(dimension))")
+            self.adaptation = a
+            self.adaptation!.starts = [Int](repeating: 0, count: rank)
+        }
     }
 
     // MARK: Learning
@@ -68,25 +80,35 @@ public struct OnlineSubspace: Sendable, Codable, Equatable {
         // Early on, l is capped so the old estimate's weight (n − 1 − l)/n stays positive.
         let l = Swift.min(amnesia, Swift.max(0, n - 2))
         let keep = (n - 1 - l) / n, learn = (1 + l) / n
-        for j in 0..<dimension { mean[j] = keep * mean[j] + learn * x[j] }
+        Lanes.blend(&mean, keep, learn, x)
         if count == 1 { return }   // the first sample only places the mean
-        var u = zip(x, mean).map { $0 - $1 }
+        var u = Lanes.difference(x, mean)
         totalVariance = keep * totalVariance + learn * Self.dot(u, u)
         for i in 0..<rank {
             if vectors[i].isEmpty {
                 vectors[i] = u
+                adaptation?.starts[i] = count
                 break
+            }
+            // A component added later learns at the rate of its own age, not the stream's: at
+            // the stream's rate (1/n) it would take about n samples to form.
+            var (ki, li) = (keep, learn)
+            if let start = adaptation?.starts[i], start > 0 {
+                let age = Double(horizon.map { Swift.min(count - start + 2, $0) } ?? count - start + 2)
+                let la = Swift.min(amnesia, Swift.max(0, age - 2))
+                (ki, li) = ((age - 1 - la) / age, (1 + la) / age)
             }
             let norm = Self.norm(vectors[i])
             guard norm > 0 else { break }
             let along = Self.dot(u, vectors[i]) / norm
-            for j in 0..<dimension { vectors[i][j] = keep * vectors[i][j] + learn * along * u[j] }
+            Lanes.blend(&vectors[i], ki, li * along, u)
             let newNorm = Self.norm(vectors[i])
             guard newNorm > 0 else { break }
             let c = Self.dot(u, vectors[i]) / (newNorm * newNorm)
-            for j in 0..<dimension { u[j] -= c * vectors[i][j] }
+            Lanes.add(&u, -c, vectors[i])
         }
         if count % reorthogonalizeEvery == 0 { reorthogonalize() }
+        if adaptation != nil { adaptRank() }
     }
 
     /// Learns a hypervector's lanes (−1, 0, +1).
@@ -102,10 +124,10 @@ public struct OnlineSubspace: Sendable, Codable, Equatable {
                 let nk = Self.norm(vectors[k])
                 guard nk > 0 else { continue }
                 let c = Self.dot(vectors[i], vectors[k]) / (nk * nk)
-                for j in 0..<dimension { vectors[i][j] -= c * vectors[k][j] }
+                Lanes.add(&vectors[i], -c, vectors[k])
             }
             let after = Self.norm(vectors[i])
-            if after > 0 { for j in 0..<dimension { vectors[i][j] *= length / after } }
+            if after > 0 { Lanes.scale(&vectors[i], length / after) }
         }
     }
 
@@ -137,10 +159,10 @@ public struct OnlineSubspace: Sendable, Codable, Equatable {
             var b = v
             for e in out {
                 let c = Self.dot(b, e)
-                for j in 0..<dimension { b[j] -= c * e[j] }
+                Lanes.add(&b, -c, e)
             }
             let n = Self.norm(b)
-            if n > 0 { out.append(b.map { $0 / n }) }
+            if n > 0 { Lanes.scale(&b, 1 / n); out.append(b) }
         }
         return out
     }
@@ -148,26 +170,26 @@ public struct OnlineSubspace: Sendable, Codable, Equatable {
     /// The coordinates of `x − mean` on the basis.
     public func project(_ x: [Double]) -> [Double] {
         precondition(x.count == dimension, "OnlineSubspace.project: \(x.count) lanes, expected \(dimension)")
-        let centred = zip(x, mean).map { $0 - $1 }
+        let centred = Lanes.difference(x, mean)
         return basis.map { Self.dot(centred, $0) }
     }
 
     /// `mean + Σ cᵢ bᵢ`: the closest point of the model's affine subspace.
     public func reconstruct(_ x: [Double]) -> [Double] {
         var out = mean
-        let basis = self.basis
-        let centred = zip(x, mean).map { $0 - $1 }
-        for b in basis {
-            let c = Self.dot(centred, b)
-            for j in 0..<dimension { out[j] += c * b[j] }
-        }
+        let centred = Lanes.difference(x, mean)
+        for b in basis { Lanes.add(&out, Self.dot(centred, b), b) }
         return out
     }
 
     /// `‖x − reconstruct(x)‖`: how far `x` lies from what the stream has shown.
     public func residual(_ x: [Double]) -> Double {
-        let r = reconstruct(x)
-        return zip(x, r).reduce(0.0) { $0 + ($1.0 - $1.1) * ($1.0 - $1.1) }.squareRoot()
+        precondition(x.count == dimension, "OnlineSubspace.residual: \(x.count) lanes, expected \(dimension)")
+        // (x − mean) less its projections: the same as x − reconstruct(x) up to rounding.
+        let centred = Lanes.difference(x, mean)
+        var r = centred
+        for b in basis { Lanes.add(&r, -Self.dot(centred, b), b) }
+        return Lanes.norm(r)
     }
 
     public func residual(_ v: Hypervector) -> Double { residual(v.values.map(Double.init)) }
@@ -179,13 +201,9 @@ public struct OnlineSubspace: Sendable, Codable, Equatable {
 
     // MARK: Arithmetic
 
-    static func dot(_ a: [Double], _ b: [Double]) -> Double {
-        var s = 0.0
-        for j in a.indices { s += a[j] * b[j] }
-        return s
-    }
+    static func dot(_ a: [Double], _ b: [Double]) -> Double { Lanes.dot(a, b) }
 
-    static func norm(_ a: [Double]) -> Double { dot(a, a).squareRoot() }
+    static func norm(_ a: [Double]) -> Double { Lanes.norm(a) }
 }
 
 /// Count, mean and variance of a stream of numbers in one pass (Welford's update, which stays

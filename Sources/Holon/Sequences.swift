@@ -24,7 +24,7 @@ public enum Sequences {
     }
 
     /// A noisy copy of the item at `position` of a positional sequence (`ρ⁻ⁱ(sequence)`): compare
-    /// it with the candidates (``Codebook/cleanup(_:top:)``) to name the item.
+    /// it with the candidates (``Codebook/cleanup(_:top:)-(Hypervector,_)``) to name the item.
     public static func item(at position: Int, in sequence: Hypervector) -> Hypervector {
         sequence.unpermuted(by: position)
     }

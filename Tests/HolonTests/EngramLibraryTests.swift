@@ -12,7 +12,11 @@ import Holon
             var rng = Xoshiro256(seed: UInt64(5000 + id))
             offset = (0..<d).map { _ in (Double(rng.next() >> 11) / 0x1p53 - 0.5) * 6 }
         }
-        mutating func sample() -> [Double] { zip(source.sample(), offset).map { $0 + $1 } }
+        mutating func sample() -> [Double] {
+            var x = source.sample()
+            for j in x.indices { x[j] += offset[j] }
+            return x
+        }
     }
 
     @Test func recallsTheRightEngramAndRejectsNovelProbes() throws {
@@ -46,6 +50,16 @@ import Holon
             if library.match(novel.sample(), candidates: 8)[0].fits { falseMatches += 1 }
         }
         #expect(falseMatches == 0, "\(falseMatches) of 200 novel probes matched")
+        // The pre-filter keeps the best candidates while it scans; it equals a full sort of
+        // the sign-pattern cosines (ties to the earlier engram), recomputed here from the means.
+        func signs(_ x: [Double]) -> Hypervector { Hypervector(values: x.map { $0 > 0 ? 1 : $0 < 0 ? -1 : 0 }) }
+        for i in stride(from: 0, to: 100, by: 10) {
+            let probe = patterns[i].sample()
+            let scores = library.engrams.enumerated().map { (i: $0.offset, s: Similarity.cosine(signs(probe), signs($0.element.subspace.mean))) }
+            let reference = scores.sorted { $0.s != $1.s ? $0.s > $1.s : $0.i < $1.i }.map(\.i)
+            #expect(library.prefilter(probe, candidates: 8) == Array(reference.prefix(8)))
+            #expect(library.prefilter(probe, candidates: 100) == reference)
+        }
         // Saved and loaded, it answers the same.
         let loaded = try JSONDecoder().decode(EngramLibrary.self, from: JSONEncoder().encode(library))
         let probe = patterns[7].sample()

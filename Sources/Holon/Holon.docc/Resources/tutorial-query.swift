@@ -1,0 +1,26 @@
+import Holon
+
+let space = VectorSpace(dimension: 4096, seed: 42)
+
+struct Flow: Walkable {
+    var proto: Int, dstPort: Int, rate: Double
+    static let fProto = FieldName("proto"), fPort = FieldName("dst_port"), fRate = FieldName("rate")
+    func walk<V: WalkVisitor>(into v: inout V) {
+        v.visit(Self.fProto, proto)
+        v.visit(Self.fPort, dstPort)
+        v.visit(Self.fRate, scalar: rate, .log)
+    }
+}
+
+var encoder = VectorEncoder(space: space)
+let web = encoder.encode(Flow(proto: 6, dstPort: 443, rate: 300))
+let json = try encoder.encode(json: #"{"proto": 6, "dst_port": 443, "rate": {"$log": 300}}"#)
+print(web == json)   // true
+
+var normal = Accumulator(dimension: 4096)
+for i in 0..<900 { normal.add(encoder.encode(Flow(proto: 6, dstPort: i % 3 == 0 ? 80 : 443, rate: 300))) }
+for _ in 0..<100 { normal.add(encoder.encode(Flow(proto: 17, dstPort: 53, rate: 50))) }
+
+let https = normal.presence(field: FieldName("dst_port"), value: .int(443), in: space)
+let dns = normal.presence(field: FieldName("dst_port"), value: .int(53), in: space)
+print(https, dns)   // 443 several times 53: 600 against 100 of 1,000 records
