@@ -92,6 +92,7 @@ public enum NftablesExport {
             case .ipID: return "ip id"
             case .ipLen, .sizeClass: return v6 ? "ip6 length" : "ip length"
             case .tcpWindow: return "tcp window"
+            case .tcpUrgentPtr: return "tcp urgptr"
             case .dscp: return "\(ip) dscp"
             case .ecn: return "\(ip) ecn"
             case .icmpType: return "\(icmp) type"
@@ -110,12 +111,14 @@ public enum NftablesExport {
             guard let c = SizeClass(rawValue: Int(truncatingIfNeeded: v)) else {
                 throw NftablesExportError(ruleID: id, reason: "size_class \(v)")
             }
-            let r = sizeRange(c)
+            let r = c.ipLengths
             // ip6 length is the payload length: the class is of the whole IP packet.
             return v6 ? "ip6 length \(max(0, r.lowerBound - 40))-\(r.upperBound - 40)" : "ip length \(r.lowerBound)-\(r.upperBound)"
         case .equals(let f, let v) where f == .srcPortBand || f == .dstPortBand:
-            let r: ClosedRange<Int> = switch v { case 0: 0...1023; case 1: 1024...49151; default: 49152...65535 }
-            return "\(try lhs(f)) \(r.lowerBound)-\(r.upperBound)"
+            guard let band = PortBand(rawValue: Int(truncatingIfNeeded: v)) else {
+                throw NftablesExportError(ruleID: id, reason: "\(f.rawValue) \(v)")
+            }
+            return "\(try lhs(f)) \(band.ports.lowerBound)-\(band.ports.upperBound)"
         case .equals(.tcpFlags, let v): return "tcp flags == 0x\(String(v, radix: 16))"
         case .equals(let f, let v) where f.isAddress:
             // An IPv6 address is folded to 64 bits in an equality: only IPv4 has a readable form.
@@ -126,19 +129,6 @@ public enum NftablesExport {
         case .range(let f, let r): return "\(try lhs(f)) \(r.lowerBound)-\(r.upperBound)"
         case .mask(let f, let m, let v):
             return "\(try lhs(f)) & 0x\(String(m, radix: 16)) == 0x\(String(v, radix: 16))"
-        }
-    }
-
-    /// The IP total lengths of a size class (what `SizeClass(ipLength:)` maps to it).
-    static func sizeRange(_ c: SizeClass) -> ClosedRange<Int> {
-        switch c {
-        case .tiny: return 0...64
-        case .small: return 65...128
-        case .medium: return 129...256
-        case .large: return 257...512
-        case .larger: return 513...1024
-        case .full: return 1025...1500
-        case .jumbo: return 1501...65535
         }
     }
 

@@ -22,7 +22,7 @@ struct ReferenceCrossCheckTests {
         switch r.below(5) {
         case 0, 1: transport = .udp(source: sport, destination: dport)
         case 2: transport = .tcp(source: sport, destination: dport, flags: TCPFlags(rawValue: UInt8(r.below(256))),
-                                 window: UInt16(r.below(4)) * 1024)
+                                 window: UInt16(r.below(4)) * 1024, urgentPointer: [0, 1, 0x8000][Int(r.below(3))])
         case 3: transport = .icmp(type: UInt8(r.below(4)) * 4, code: UInt8(r.below(2)))
         default: transport = .none(proto: [47, 50, 132][Int(r.below(3))])
         }

@@ -31,6 +31,11 @@ struct NftablesExportTests {
         #expect(try NftablesExport.ruleset(r).contains("meta l4proto { tcp, udp } th dport 123 counter drop"))
     }
 
+    @Test func tcpUrgentPointerIsUrgptr() throws {
+        let r = try RuleFile.parse("(rule (and (= proto tcp) (range tcp_urgent_ptr 1 65535)) (drop) :id 3)")
+        #expect(try NftablesExport.ruleset(r).contains("meta l4proto 6 tcp urgptr 1-65535 counter drop"))
+    }
+
     @Test func whatNftablesCannotSayIsAnError() throws {
         for (text, reason) in [
             ("(rule (and (= payload_len 100)) (drop) :id 5)", "payload_len"),
