@@ -95,7 +95,7 @@ public enum PacketField: CaseIterable, Hashable, Sendable, Codable {
     static let names: [String] = byID.map { String(cString: holon_field_name($0.id)) }
 
     /// The name as the encoder binds it, made once so walking never hashes a string.
-    @inlinable
+    @inlinable @inline(__always)
     public var fieldName: FieldName { Self.fieldNames[Int(id)] }
 
     @usableFromInline static let fieldNames: [FieldName] = names.map(FieldName.init)
@@ -105,7 +105,7 @@ public enum PacketField: CaseIterable, Hashable, Sendable, Codable {
     public var maxValue: UInt64 { holon_field_max(id) }
 
     /// Whether the packet carries the field, by the table's carrier of the field.
-    @inlinable
+    @inlinable @inline(__always)
     public func isPresent(in f: PacketFeatures) -> Bool {
         switch holon_carrier(holon_field_carrier(id)) {
         case HOLON_CARRY_IP: return true
@@ -119,14 +119,15 @@ public enum PacketField: CaseIterable, Hashable, Sendable, Codable {
     /// The value the rule engine compares and the encoder binds, or nil when the packet lacks
     /// the field. Addresses are `IPAddress.fieldValue` as a bit pattern: IPv4 is the 32-bit
     /// address, IPv6 a 64-bit fold with bit 40 set, so it never equals or falls in the range of
-    /// an IPv4 value. Switches, not lookups: this sits on the per-packet path.
-    @inlinable
+    /// an IPv4 value. Switches, not lookups: this sits on the per-packet path, and always
+    /// inlined, so a constant field (the detector's record) folds to one load.
+    @inlinable @inline(__always)
     public func value(in f: PacketFeatures) -> UInt64? {
         isPresent(in: f) ? read(f) : nil
     }
 
     /// The field's value whether or not the packet carries it (zero when it does not).
-    @inlinable
+    @inlinable @inline(__always)
     func read(_ f: PacketFeatures) -> UInt64 {
         switch self {
         case .proto: return UInt64(f.proto)
