@@ -108,7 +108,7 @@ struct ReferenceCrossCheckTests {
             // keying range templates on the source keeps random chains short, as in real tables.
             let ranged = t.contains { if case .range = $0 { return true } else { return false } }
             return ranged ? t + [.equals(.srcIP), .equals(.dstIP)] : t
-        }
+        } + RuleField.allCases.map { [.equals($0)] }   // every field of the table, in the larger rounds
         return (0..<count).map { i in
             let f = pool[Int(r.below(UInt32(pool.count)))]
             let preds = templates[Int(r.below(UInt32(templates.count)))].map { predicate($0, &r, from: f) }
