@@ -32,15 +32,19 @@ let package = Package(
         // kept in C because Swift cannot multiversion a function for several ISAs in one binary.
         .target(name: "CHolonKernels"),
         .target(name: "Holon", dependencies: ["CHolonKernels"]),
+        // The packet field table (ids, names, widths, carriers, size-class and port-band
+        // thresholds), header only: the XDP program and Swift read the same rows.
+        .target(name: "CHolonFields"),
         // Packets depends on Holon only for the Walkable protocol PacketFeatures conforms to.
-        .target(name: "Packets", dependencies: ["Holon"]),
+        .target(name: "Packets", dependencies: ["Holon", "CHolonFields"]),
         .target(name: "Rules", dependencies: ["Packets"]),
         .target(name: "Traffic", dependencies: ["Holon", "Packets"]),
         .target(name: "Detection", dependencies: ["Holon", "Packets", "Rules"]),
         // Debian's libbpf-dev (scripts/setup installs it).
         .systemLibrary(name: "CLibBPF", pkgConfig: "libbpf", providers: [.apt(["libbpf-dev"])]),
-        // The XDP program's shared header (map layouts) and C helpers for the loader.
-        .target(name: "CHolonXDP", exclude: ["bpf"]),
+        // The XDP program's shared header (map layouts, the field table through CHolonFields) and
+        // C helpers for the loader.
+        .target(name: "CHolonXDP", dependencies: ["CHolonFields"], exclude: ["bpf"]),
         .target(name: "Dataplane", dependencies: ["Packets", "Rules", "CLibBPF", "CHolonXDP"], plugins: ["BPFObject"]),
         // Compiles the bpf/*.bpf.c of a target's C dependencies (clang -target bpf) into it, no manual step.
         .plugin(name: "BPFObject", capability: .buildTool()),
@@ -80,7 +84,7 @@ let package = Package(
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "HolonTests", dependencies: ["Holon"]),
         .testTarget(name: "PacketsTests", dependencies: ["Packets", "Holon"], exclude: ["Corpus"]),
-        .testTarget(name: "RulesTests", dependencies: ["Rules", "Packets"]),
+        .testTarget(name: "RulesTests", dependencies: ["Rules", "Packets", "Holon", "CHolonFields"]),
         .testTarget(name: "TrafficTests", dependencies: ["Traffic", "Packets"]),
         .testTarget(name: "DetectionTests", dependencies: ["TestSupport", "Detection", "Traffic", "Rules", "Packets", "Holon"]),
         .testTarget(name: "DataplaneTests", dependencies: ["TestSupport", "Dataplane", "Lab", "Rules", "Packets", "Traffic"]),

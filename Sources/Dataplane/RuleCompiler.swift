@@ -45,9 +45,15 @@ public enum RuleCompileError: Error, Hashable, Sendable, CustomStringConvertible
 }
 
 enum RuleCompiler {
-    /// Field slot of a canonical field: its position in RuleField (= holon_field order).
-    static let fieldSlot: [RuleField: UInt8] = Dictionary(
-        uniqueKeysWithValues: RuleField.allCases.enumerated().map { ($0.element, UInt8($0.offset)) })
+    /// Field slot of a rule field: its id in the field table, which is its slot in the XDP
+    /// program. Checked: a field whose id is not one of the table's rule-field slots would make
+    /// the filter test another field (or a raw address view) than the reference matcher.
+    static func fieldSlot(_ f: RuleField) -> UInt8 {
+        let id = f.id
+        precondition(id < UInt32(HOLON_F_RULE_FIELDS) && id < UInt32(HOLON_F_SRC_V4.rawValue),
+                      "field \(f.rawValue) has id \(id), outside the table's rule-field slots")
+        return UInt8(id)
+    }
 
     struct Element {
         var field: UInt8
@@ -96,12 +102,12 @@ enum RuleCompiler {
             var ok = true
             switch p {
             case .equals(let f, let v):
-                ok = add(fieldSlot[f]!, .max, v)
+                ok = add(fieldSlot(f), .max, v)
             case .mask(let f, let m, let v):
-                ok = add(fieldSlot[f]!, m, v)
+                ok = add(fieldSlot(f), m, v)
             case .range(let f, let r):
                 var c = holon_check()
-                c.field = fieldSlot[f]!
+                c.field = fieldSlot(f)
                 c.kind = UInt8(HOLON_C_RANGE.rawValue)
                 c.a = r.lowerBound
                 c.b = r.upperBound

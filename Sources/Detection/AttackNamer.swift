@@ -10,11 +10,10 @@ import Packets
 struct AttackNamer {
     let book: Codebook
 
-    static let characteristic: Set<FieldName> = {
-        typealias F = PacketFeatures.Field
-        return [F.proto, F.srcPort, F.dstPort, F.srcPortBand, F.dstPortBand, F.tcpFlags, F.icmpType,
-                F.icmpCode, F.sizeClass, DetectorRecord.fragment]
-    }()
+    static let characteristic: Set<FieldName> = Set(
+        [PacketField.proto, .srcPort, .dstPort, .srcPortBand, .dstPortBand, .tcpFlags, .icmpType, .icmpCode, .sizeClass]
+            .map(\.fieldName)
+    ).union([DetectorRecord.fragment])
 
     /// Walks a packet as ``DetectorRecord`` does, keeping only the characteristic fields.
     struct Prototype: Walkable {

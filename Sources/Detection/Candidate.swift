@@ -1,47 +1,6 @@
 import Packets
 import Rules
 
-/// A field the detector may put in a rule, with the value it has in a packet (nil when the
-/// packet lacks it: a predicate on a missing field is false, as in the rule engine).
-enum CandidateField: String, CaseIterable, Sendable {
-    case proto, src_ip, dst_ip, src_port, dst_port, tcp_flags, ttl, df, mf, frag_offset
-    case tcp_window, dscp, icmp_type, icmp_code, size_class, ip_len
-
-    /// The shared field this is (same name); its value in a packet is the rule engine's, so a
-    /// candidate matches exactly what the rule it becomes will match.
-    @inline(__always)
-    var ruleField: RuleField {
-        switch self {
-        case .proto: return .proto
-        case .src_ip: return .srcIP
-        case .dst_ip: return .dstIP
-        case .src_port: return .srcPort
-        case .dst_port: return .dstPort
-        case .tcp_flags: return .tcpFlags
-        case .ttl: return .ttl
-        case .df: return .df
-        case .mf: return .mf
-        case .frag_offset: return .fragOffset
-        case .tcp_window: return .tcpWindow
-        case .dscp: return .dscp
-        case .icmp_type: return .icmpType
-        case .icmp_code: return .icmpCode
-        case .size_class: return .sizeClass
-        case .ip_len: return .ipLen
-        }
-    }
-
-    @inline(__always)
-    func value(_ f: PacketFeatures) -> UInt64? { ruleField.value(in: f) }
-
-    /// Fields whose exact values are rule material. ip_len only enters through size_class and
-    /// ranges; src_ip through prefixes.
-    static let equalityFields: [CandidateField] = [
-        .proto, .dst_ip, .src_port, .dst_port, .tcp_flags, .ttl, .df, .mf, .tcp_window, .dscp,
-        .icmp_type, .icmp_code, .size_class,
-    ]
-}
-
 /// One predicate the detector considers for a rule.
 struct Candidate: Hashable, Sendable, CustomStringConvertible {
     enum Kind: Hashable, Sendable {
@@ -52,20 +11,29 @@ struct Candidate: Hashable, Sendable, CustomStringConvertible {
         case range(UInt64, UInt64)
     }
 
-    let field: CandidateField
+    /// The rule field itself: its value in a packet is the rule engine's, so a candidate
+    /// matches exactly what the rule it becomes will match.
+    let field: RuleField
     let kind: Kind
+
+    /// Fields whose exact values are rule material. ip_len only enters through size_class and
+    /// ranges; src_ip through prefixes.
+    static let equalityFields: [RuleField] = [
+        .proto, .dstIP, .srcPort, .dstPort, .tcpFlags, .ttl, .df, .mf, .tcpWindow, .dscp,
+        .icmpType, .icmpCode, .sizeClass,
+    ]
 
     @inline(__always)
     func matches(_ f: PacketFeatures) -> Bool {
         switch kind {
         case .equals(let v):
-            return field.value(f) == v
+            return field.value(in: f) == v
         case .prefix(let net, let len):
-            guard case .v4(let a) = field == .src_ip ? f.srcIP : f.dstIP else { return false }
+            guard case .v4(let a) = field == .srcIP ? f.srcIP : f.dstIP else { return false }
             let shift = UInt32(32 - len)
             return len == 0 || a >> shift == net >> shift
         case .range(let lo, let hi):
-            guard let v = field.value(f) else { return false }
+            guard let v = field.value(in: f) else { return false }
             return v >= lo && v <= hi
         }
     }
@@ -82,7 +50,7 @@ struct Candidate: Hashable, Sendable, CustomStringConvertible {
     var description: String {
         switch kind {
         case .equals(let v):
-            if field == .dst_ip || field == .src_ip { return "\(field.rawValue)=\(IPAddress.v4(UInt32(truncatingIfNeeded: v)))" }
+            if field.isAddress { return "\(field.rawValue)=\(IPAddress.v4(UInt32(truncatingIfNeeded: v)))" }
             return "\(field.rawValue)=\(v)"
         case .prefix(let net, let len):
             return "\(field.rawValue) in \(IPAddress.v4(net))/\(len)"

@@ -456,8 +456,8 @@ public struct Detector {
         // protocol, TCP flags, ICMP type) even when normal traffic shares it too: the rule then
         // reads as what it is, and it can only narrow.
         let covered = group.filter { f in d.predicates.allSatisfy { $0.matches(f) } }
-        for field in [CandidateField.proto, .tcp_flags, .icmp_type] where !d.predicates.contains(where: { $0.field == field }) {
-            if let v = covered.first.flatMap(field.value), covered.allSatisfy({ field.value($0) == v }) {
+        for field in [RuleField.proto, .tcpFlags, .icmpType] where !d.predicates.contains(where: { $0.field == field }) {
+            if let v = covered.first.flatMap(field.value(in:)), covered.allSatisfy({ field.value(in: $0) == v }) {
                 let at = d.predicates.firstIndex { RuleDeriver.rank($0.field) > RuleDeriver.rank(field) } ?? d.predicates.count
                 d.predicates.insert(Candidate(field: field, kind: .equals(v)), at: at)
             }
@@ -480,22 +480,16 @@ public struct Detector {
 
     /// The role–filler pair a candidate corresponds to in ``DetectorRecord``, if it is encoded.
     static func encodedPair(_ c: Candidate, space: VectorSpace) -> Hypervector? {
-        typealias F = PacketFeatures.Field
         switch (c.field, c.kind) {
-        case (.proto, .equals(let v)): return space.pair(F.proto, .int(Int(v)))
-        case (.dst_ip, .equals(let v)): return space.pair(F.dstIP, .int(Int(v)))
-        case (.src_port, .equals(let v)) where v < 1024: return space.pair(F.srcPort, .int(Int(v)))
-        case (.dst_port, .equals(let v)) where v < 1024: return space.pair(F.dstPort, .int(Int(v)))
-        case (.tcp_flags, .equals(let v)): return space.pair(F.tcpFlags, .int(Int(v)))
-        case (.ttl, .equals(let v)): return space.pair(F.ttl, .int(Int(v)))
-        case (.df, .equals(let v)): return space.pair(F.df, .int(Int(v)))
-        case (.size_class, .equals(let v)): return space.pair(F.sizeClass, .int(Int(v)))
-        case (.tcp_window, .equals(let v)): return space.pair(F.tcpWindow, .int(Int(v)))
-        case (.icmp_type, .equals(let v)): return space.pair(F.icmpType, .int(Int(v)))
-        case (.icmp_code, .equals(let v)): return space.pair(F.icmpCode, .int(Int(v)))
+        case (.srcPort, .equals(let v)), (.dstPort, .equals(let v)):
+            return DetectorRecord.encodesExactly(port: v) ? space.pair(c.field.fieldName, .int(Int(v))) : nil
+        case (.proto, .equals(let v)), (.dstIP, .equals(let v)), (.tcpFlags, .equals(let v)), (.ttl, .equals(let v)),
+             (.df, .equals(let v)), (.sizeClass, .equals(let v)), (.tcpWindow, .equals(let v)),
+             (.icmpType, .equals(let v)), (.icmpCode, .equals(let v)):
+            return space.pair(c.field.fieldName, .int(Int(truncatingIfNeeded: v)))
         case (.mf, .equals(let v)): return space.pair(DetectorRecord.fragment, .int(Int(v)))
-        case (.frag_offset, .range(let lo, _)) where lo >= 1: return space.pair(DetectorRecord.fragment, .int(2))
-        case (.src_ip, .prefix(let net, 8)): return space.pair(DetectorRecord.srcPrefix8, .int(Int(net >> 24)))
+        case (.fragOffset, .range(let lo, _)) where lo >= 1: return space.pair(DetectorRecord.fragment, .int(2))
+        case (.srcIP, .prefix(let net, 8)): return space.pair(DetectorRecord.srcPrefix8, .int(Int(net >> 24)))
         default: return nil
         }
     }

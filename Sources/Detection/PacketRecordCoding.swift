@@ -1,7 +1,9 @@
 import Packets
 
-/// How a baseline packet is stored in a snapshot: every field of ``PacketFeatures``, fixed
-/// width except the addresses (4 or 16 bytes), so a reservoir of 65,536 packets takes ~3 MB.
+/// How a baseline packet is stored in a snapshot: the fields of ``PacketFeatures`` as of format
+/// version 1, fixed width except the addresses (4 or 16 bytes), so a reservoir of 65,536 packets
+/// takes ~3 MB. `tcpUrgentPtr` (added to the field table later) is not stored and reads back as 0:
+/// the detector neither encodes it nor derives rules on it, and storing it means a version 2.
 extension ByteWriter {
     mutating func packet(_ f: PacketFeatures) {
         u64(f.timestamp)

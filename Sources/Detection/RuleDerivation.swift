@@ -1,4 +1,5 @@
 import Packets
+import Rules
 
 /// A rule the detector proposes: a conjunction of candidates, checked against the baseline.
 struct DerivedRule: Sendable {
@@ -33,24 +34,25 @@ struct RuleDeriver {
     let presence: (Candidate) -> (recent: Double, baseline: Double)?
 
     /// Field order for readability and for how an operator thinks about an attack.
-    static func rank(_ f: CandidateField) -> Int {
+    static func rank(_ f: RuleField) -> Int {
         switch f {
         case .proto: return 0
-        case .tcp_flags, .icmp_type, .icmp_code: return 1
-        case .src_port, .dst_port: return 2
-        case .frag_offset, .mf: return 3
-        case .dst_ip: return 4
-        case .size_class: return 5
-        case .ttl, .tcp_window, .df, .dscp, .ip_len: return 6
-        case .src_ip: return 7
+        case .tcpFlags, .icmpType, .icmpCode: return 1
+        case .srcPort, .dstPort: return 2
+        case .fragOffset, .mf: return 3
+        case .dstIP: return 4
+        case .sizeClass: return 5
+        case .srcIP: return 7
+        default: return 6   // header details: ttl, window, df, dscp, lengths, …
         }
     }
 
     /// Predicates that name the attack: never pruned.
     static func isSignature(_ c: Candidate) -> Bool {
         switch c.field {
-        case .proto, .tcp_flags, .icmp_type: return true
-        case .src_port: if case .equals(let v) = c.kind { return v < 1024 } else { return false }
+        case .proto, .tcpFlags, .icmpType: return true
+        // A well-known source port names the service the traffic reflects off.
+        case .srcPort: if case .equals(let v) = c.kind { return DetectorRecord.encodesExactly(port: v) } else { return false }
         default: return false
         }
     }
@@ -67,34 +69,34 @@ struct RuleDeriver {
     /// A rule must say what about the traffic is new, not only where it goes: "all UDP to the
     /// victim" is not a rule Holon writes while a fingerprint is available.
     static func describes(_ predicates: [Candidate]) -> Bool {
-        predicates.contains { $0.field != .proto && $0.field != .dst_ip }
+        predicates.contains { $0.field != .proto && $0.field != .dstIP }
     }
 
     func candidates(in recent: [PacketFeatures]) -> [Candidate] {
         let n = Double(recent.count)
         var out: [Candidate] = []
         var counts: [UInt64: Int] = [:]
-        for field in CandidateField.equalityFields {
+        for field in Candidate.equalityFields {
             counts.removeAll(keepingCapacity: true)
-            for p in recent { if let v = field.value(p) { counts[v, default: 0] += 1 } }
+            for p in recent { if let v = field.value(in: p) { counts[v, default: 0] += 1 } }
             for (v, c) in counts where Double(c) / n >= 0.1 { out.append(Candidate(field: field, kind: .equals(v))) }
         }
         for len in [8, 16, 24] {
             counts.removeAll(keepingCapacity: true)
             for p in recent { if case .v4(let a) = p.srcIP { counts[UInt64(a >> UInt32(32 - len)), default: 0] += 1 } }
             for (v, c) in counts where Double(c) / n >= 0.1 {
-                out.append(Candidate(field: .src_ip, kind: .prefix(network: UInt32(v) << UInt32(32 - len), length: len)))
+                out.append(Candidate(field: .srcIP, kind: .prefix(network: UInt32(v) << UInt32(32 - len), length: len)))
             }
         }
         for len in [16, 24, 26, 28, 30] {
             counts.removeAll(keepingCapacity: true)
             for p in recent { if case .v4(let a) = p.dstIP { counts[UInt64(a >> UInt32(32 - len)), default: 0] += 1 } }
             for (v, c) in counts where Double(c) / n >= 0.1 {
-                out.append(Candidate(field: .dst_ip, kind: .prefix(network: UInt32(v) << UInt32(32 - len), length: len)))
+                out.append(Candidate(field: .dstIP, kind: .prefix(network: UInt32(v) << UInt32(32 - len), length: len)))
             }
         }
         let nonFirst = recent.reduce(0) { $0 + ($1.fragOffset != 0 ? 1 : 0) }
-        if Double(nonFirst) / n >= 0.1 { out.append(Candidate(field: .frag_offset, kind: .range(1, 8191))) }
+        if Double(nonFirst) / n >= 0.1 { out.append(Candidate(field: .fragOffset, kind: .range(1, 8191))) }
         return out
     }
 
@@ -148,8 +150,8 @@ struct RuleDeriver {
 
         // Scope the rule to the destination under attack when there is one: the narrowest
         // destination that keeps the coverage (an exact rule, not a network-wide one).
-        if !chosen.contains(where: { $0.field == .dst_ip }) {
-            let scoped = pool.filter { $0.c.field == .dst_ip }
+        if !chosen.contains(where: { $0.field == .dstIP }) {
+            let scoped = pool.filter { $0.c.field == .dstIP }
                 .map { o in (o: o, r: curR.intersection(o.recent), b: curB.intersection(o.base)) }
                 .filter { Double($0.r.population) >= 0.97 * Double(curR.population) }
                 .max { a, b in Self.narrowness(a.o.c) < Self.narrowness(b.o.c) }
@@ -163,7 +165,7 @@ struct RuleDeriver {
         // Prune what the rule does not need, least descriptive first.
         // The destination stays: a rule scoped to the victim is the exact one.
         for c in chosen.sorted(by: { Self.rank($0.field) > Self.rank($1.field) })
-        where !Self.isSignature(c) && c.field != .dst_ip && chosen.count > 2 {
+        where !Self.isSignature(c) && c.field != .dstIP && chosen.count > 2 {
             let rest = chosen.filter { $0 != c }
             guard Self.describes(rest) else { continue }
             var r = recentAll, b = baseAll

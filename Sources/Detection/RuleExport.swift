@@ -28,7 +28,6 @@ extension DetectedRule {
 
 extension Candidate {
     var predicate: Predicate {
-        let field = self.field.ruleField
         switch kind {
         case .equals(let v): return .equals(field, v)
         case .prefix(let net, let len): return .prefix(field, .v4(net), length: UInt8(len))

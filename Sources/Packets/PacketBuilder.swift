@@ -195,7 +195,7 @@ public enum PacketBuilder {
             buffer.put16(UInt16(truncatingIfNeeded: l4Len), at: l4 + 4)
             layout.l4Offset = l4
             layout.l4ChecksumOffset = l4 + 6
-        case .tcp(let s, let d, let flags, let window, let seq, let ack):
+        case .tcp(let s, let d, let flags, let window, let seq, let ack, let urgent):
             buffer.put16(s, at: l4)
             buffer.put16(d, at: l4 + 2)
             buffer.put32(seq, at: l4 + 4)
@@ -203,6 +203,7 @@ public enum PacketBuilder {
             buffer.put8(5 << 4, at: l4 + 12)
             buffer.put8(flags.rawValue, at: l4 + 13)
             buffer.put16(window, at: l4 + 14)
+            buffer.put16(urgent, at: l4 + 18)
             layout.l4Offset = l4
             layout.l4ChecksumOffset = l4 + 16
         case .icmp(let type, let code, let rest):

@@ -1,65 +1,13 @@
 import Holon
 
-/// Port bands a rule can name without listing ports.
-public enum PortBand: Int, Sendable, CaseIterable, CustomStringConvertible {
-    /// 0…1023
-    case wellKnown = 0
-    /// 1024…49151
-    case registered = 1
-    /// 49152…65535
-    case ephemeral = 2
-
-    @inlinable
-    public init(port: UInt16) {
-        self = port < 1024 ? .wellKnown : (port < 49152 ? .registered : .ephemeral)
-    }
-
-    public var description: String {
-        switch self {
-        case .wellKnown: return "well-known"
-        case .registered: return "registered"
-        case .ephemeral: return "ephemeral"
-        }
-    }
-}
-
-/// Packet size classes over the IP length (link-independent, so the same packet gets the same
-/// class from a raw-IP capture, an Ethernet capture and XDP).
-public enum SizeClass: Int, Sendable, CaseIterable, CustomStringConvertible {
-    case tiny = 0      // ≤ 64
-    case small = 1     // ≤ 128
-    case medium = 2    // ≤ 256
-    case large = 3     // ≤ 512
-    case larger = 4    // ≤ 1024
-    case full = 5      // ≤ 1500
-    case jumbo = 6     // > 1500
-
-    @inlinable
-    public init(ipLength: UInt32) {
-        switch ipLength {
-        case ...64: self = .tiny
-        case ...128: self = .small
-        case ...256: self = .medium
-        case ...512: self = .large
-        case ...1024: self = .larger
-        case ...1500: self = .full
-        default: self = .jumbo
-        }
-    }
-
-    public var description: String {
-        ["tiny", "small", "medium", "large", "larger", "full", "jumbo"][rawValue]
-    }
-}
-
 public enum Direction: Int, Sendable {
     case inbound = 0
     case outbound = 1
 }
 
-/// One packet as a flat record of the fields named in DESIGN.md ("Contracts that span modules").
-/// Fields a packet does not have (ports of ICMP, of a non-first fragment) are zero and are not
-/// walked.
+/// One packet as a flat record of the fields of the field table (``PacketField``, DESIGN.md
+/// "Contracts that span modules"). Fields a packet does not have (ports of ICMP, of a non-first
+/// fragment) are zero and are not walked.
 public struct PacketFeatures: Hashable, Sendable {
     /// Nanoseconds since the Unix epoch.
     public var timestamp: UInt64 = 0
@@ -88,6 +36,8 @@ public struct PacketFeatures: Hashable, Sendable {
     /// IPv4 total length; IPv6 payload length + 40.
     public var ipLen: UInt32 = 0
     public var tcpWindow: UInt16 = 0
+    /// The TCP urgent pointer (meaningful with the URG flag; nonzero without it is a crafted packet).
+    public var tcpUrgentPtr: UInt16 = 0
     public var dscp: UInt8 = 0
     public var ecn: UInt8 = 0
     public var icmpType: UInt8 = 0
@@ -111,108 +61,21 @@ public struct PacketFeatures: Hashable, Sendable {
 }
 
 extension PacketFeatures {
-    /// Field names, made once so walking never hashes a string.
-    public enum Field {
-        public static let proto = FieldName("proto")
-        public static let srcIP = FieldName("src_ip")
-        public static let dstIP = FieldName("dst_ip")
-        public static let srcPort = FieldName("src_port")
-        public static let dstPort = FieldName("dst_port")
-        public static let tcpFlags = FieldName("tcp_flags")
-        public static let ttl = FieldName("ttl")
-        public static let df = FieldName("df")
-        public static let mf = FieldName("mf")
-        public static let fragOffset = FieldName("frag_offset")
-        public static let ipID = FieldName("ip_id")
-        public static let ipLen = FieldName("ip_len")
-        public static let tcpWindow = FieldName("tcp_window")
-        public static let dscp = FieldName("dscp")
-        public static let ecn = FieldName("ecn")
-        public static let icmpType = FieldName("icmp_type")
-        public static let icmpCode = FieldName("icmp_code")
-        public static let payloadLen = FieldName("payload_len")
-        public static let sizeClass = FieldName("size_class")
-        public static let srcPortBand = FieldName("src_port_band")
-        public static let dstPortBand = FieldName("dst_port_band")
-        public static let direction = FieldName("direction")
-    }
-
-    /// The canonical field list, in DESIGN.md order: the XDP header, the encoder, the rule
-    /// language and the API share these names.
-    public static let fieldNames: [String] = [
-        "proto", "src_ip", "dst_ip", "src_port", "dst_port", "tcp_flags", "ttl", "df", "mf",
-        "frag_offset", "ip_id", "ip_len", "tcp_window", "dscp", "ecn", "icmp_type", "icmp_code",
-        "payload_len", "size_class", "src_port_band", "dst_port_band", "direction",
-    ]
-
     /// The value of a field by name as the walk visits it, or nil when the packet does not
-    /// have the field. For tools and tests; the hot path walks.
+    /// have the field (or there is no such field). For tools and tests; the hot path walks.
     public func value(of field: String) -> Int? {
-        let transport = hasTransportHeader
-        switch field {
-        case "proto": return Int(proto)
-        case "src_ip": return srcIP.fieldValue
-        case "dst_ip": return dstIP.fieldValue
-        case "ttl": return Int(ttl)
-        case "df": return df ? 1 : 0
-        case "mf": return mf ? 1 : 0
-        case "frag_offset": return Int(fragOffset)
-        case "ip_id": return Int(ipID)
-        case "ip_len": return Int(ipLen)
-        case "dscp": return Int(dscp)
-        case "ecn": return Int(ecn)
-        case "payload_len": return Int(payloadLen)
-        case "size_class": return sizeClass.rawValue
-        case "src_port": return hasPorts ? Int(srcPort) : nil
-        case "dst_port": return hasPorts ? Int(dstPort) : nil
-        case "src_port_band": return hasPorts ? srcPortBand.rawValue : nil
-        case "dst_port_band": return hasPorts ? dstPortBand.rawValue : nil
-        case "tcp_flags": return transport && isTCP ? Int(tcpFlags) : nil
-        case "tcp_window": return transport && isTCP ? Int(tcpWindow) : nil
-        case "icmp_type": return transport && isICMP ? Int(icmpType) : nil
-        case "icmp_code": return transport && isICMP ? Int(icmpCode) : nil
-        case "direction": return direction?.rawValue
-        default: return nil
-        }
+        PacketField(rawValue: field)?.value(in: self).map { Int(truncatingIfNeeded: $0) }
     }
 }
 
 extension PacketFeatures: Walkable {
-    /// Every value is an `Int`: addresses by ``IPAddress/fieldValue``, flags df/mf as 0/1,
-    /// bands and size class by raw value. Fields the packet lacks are not visited.
+    /// Every field the packet carries, in ``PacketField/walkOrder``, each value an `Int`:
+    /// addresses by ``IPAddress/fieldValue``, flags df/mf as 0/1, bands and size class by raw
+    /// value. Fields the packet lacks are not visited.
     @inlinable
     public func walk<V: WalkVisitor>(into visitor: inout V) {
-        visitor.visit(Field.proto, Int(proto))
-        visitor.visit(Field.srcIP, srcIP.fieldValue)
-        visitor.visit(Field.dstIP, dstIP.fieldValue)
-        visitor.visit(Field.ttl, Int(ttl))
-        visitor.visit(Field.df, df ? 1 : 0)
-        visitor.visit(Field.mf, mf ? 1 : 0)
-        visitor.visit(Field.fragOffset, Int(fragOffset))
-        visitor.visit(Field.ipID, Int(ipID))
-        visitor.visit(Field.ipLen, Int(ipLen))
-        visitor.visit(Field.dscp, Int(dscp))
-        visitor.visit(Field.ecn, Int(ecn))
-        visitor.visit(Field.payloadLen, Int(payloadLen))
-        visitor.visit(Field.sizeClass, sizeClass.rawValue)
-        if hasTransportHeader {
-            if isTCP || isUDP {
-                visitor.visit(Field.srcPort, Int(srcPort))
-                visitor.visit(Field.dstPort, Int(dstPort))
-                visitor.visit(Field.srcPortBand, srcPortBand.rawValue)
-                visitor.visit(Field.dstPortBand, dstPortBand.rawValue)
-            }
-            if isTCP {
-                visitor.visit(Field.tcpFlags, Int(tcpFlags))
-                visitor.visit(Field.tcpWindow, Int(tcpWindow))
-            }
-            if isICMP {
-                visitor.visit(Field.icmpType, Int(icmpType))
-                visitor.visit(Field.icmpCode, Int(icmpCode))
-            }
-        }
-        if let direction {
-            visitor.visit(Field.direction, direction.rawValue)
+        for field in PacketField.walkOrder where field.isPresent(in: self) {
+            visitor.visit(field.fieldName, Int(truncatingIfNeeded: field.read(self)))
         }
     }
 }

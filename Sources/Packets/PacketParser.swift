@@ -171,6 +171,7 @@ public enum PacketParser {
             f.dstPort = tcp.destinationPort
             f.tcpFlags = tcp.flags.rawValue
             f.tcpWindow = tcp.window
+            f.tcpUrgentPtr = tcp.urgentPointer
             hl = tcp.headerLength
         case IPProtocol.icmp, IPProtocol.icmpv6:
             let icmp = try ICMPHeader(bytes, at: l4, end: end)

@@ -69,7 +69,7 @@ public struct PacketSpec: Sendable {
     public enum Transport: Sendable {
         case udp(source: UInt16, destination: UInt16)
         case tcp(source: UInt16, destination: UInt16, flags: TCPFlags, window: UInt16 = 65535,
-                 sequence: UInt32 = 0, acknowledgment: UInt32 = 0)
+                 sequence: UInt32 = 0, acknowledgment: UInt32 = 0, urgentPointer: UInt16 = 0)
         /// ICMP for IPv4, ICMPv6 for IPv6; `rest` is the 4 bytes after the checksum (id, seq).
         case icmp(type: UInt8, code: UInt8, rest: UInt32 = 0)
         /// No transport header: the payload follows IP with this protocol number (also what a

@@ -92,6 +92,7 @@ public enum NftablesExport {
             case .ipID: return "ip id"
             case .ipLen, .sizeClass: return v6 ? "ip6 length" : "ip length"
             case .tcpWindow: return "tcp window"
+            case .tcpUrgentPtr: return "tcp urgptr"
             case .dscp: return "\(ip) dscp"
             case .ecn: return "\(ip) ecn"
             case .icmpType: return "\(icmp) type"
@@ -102,20 +103,26 @@ public enum NftablesExport {
             }
         }
         switch p {
-        case .equals(.df, let v): return "ip frag-off & 0x4000 \(v == 0 ? "==" : "!=") 0"
-        case .equals(.mf, let v): return "ip frag-off & 0x2000 \(v == 0 ? "==" : "!=") 0"
         case .equals(.fragOffset, let v): return "ip frag-off & 0x1fff \(v)"
         case .range(.fragOffset, let r): return "ip frag-off & 0x1fff \(r.lowerBound)-\(r.upperBound)"
-        case .equals(.sizeClass, let v):
-            guard let c = SizeClass(rawValue: Int(truncatingIfNeeded: v)) else {
-                throw NftablesExportError(ruleID: id, reason: "size_class \(v)")
+        case let p where valueSetFields.contains(p.field):
+            // A class, band or flag stands for a set of header values: the predicate becomes the
+            // union of the header values of the field values it selects (from the field table).
+            let values = (0...p.field.maxValue).filter { p.matches(value: $0) }
+            guard !values.isEmpty else { throw NftablesExportError(ruleID: id, reason: "a \(p.field.rawValue) predicate no value meets") }
+            switch p.field {
+            case .df, .mf:
+                let bit = p.field == .df ? "0x4000" : "0x2000"
+                return values.count == 2 ? "ip version 4" : "ip frag-off & \(bit) \(values[0] == 0 ? "==" : "!=") 0"
+            case .sizeClass:
+                // ip6 length is the payload length: the class is of the whole IP packet.
+                let base = v6 ? 40 : 0
+                let lengths = values.compactMap { SizeClass(rawValue: Int($0))?.ipLengths }
+                return "\(try lhs(p.field)) \(intervals(lengths, minus: base))"
+            default:
+                let ports = values.compactMap { PortBand(rawValue: Int($0)).map { Int($0.ports.lowerBound)...Int($0.ports.upperBound) } }
+                return "\(try lhs(p.field)) \(intervals(ports, minus: 0))"
             }
-            let r = sizeRange(c)
-            // ip6 length is the payload length: the class is of the whole IP packet.
-            return v6 ? "ip6 length \(max(0, r.lowerBound - 40))-\(r.upperBound - 40)" : "ip length \(r.lowerBound)-\(r.upperBound)"
-        case .equals(let f, let v) where f == .srcPortBand || f == .dstPortBand:
-            let r: ClosedRange<Int> = switch v { case 0: 0...1023; case 1: 1024...49151; default: 49152...65535 }
-            return "\(try lhs(f)) \(r.lowerBound)-\(r.upperBound)"
         case .equals(.tcpFlags, let v): return "tcp flags == 0x\(String(v, radix: 16))"
         case .equals(let f, let v) where f.isAddress:
             // An IPv6 address is folded to 64 bits in an equality: only IPv4 has a readable form.
@@ -129,17 +136,23 @@ public enum NftablesExport {
         }
     }
 
-    /// The IP total lengths of a size class (what `SizeClass(ipLength:)` maps to it).
-    static func sizeRange(_ c: SizeClass) -> ClosedRange<Int> {
-        switch c {
-        case .tiny: return 0...64
-        case .small: return 65...128
-        case .medium: return 129...256
-        case .large: return 257...512
-        case .larger: return 513...1024
-        case .full: return 1025...1500
-        case .jumbo: return 1501...65535
+    /// Fields whose values stand for sets of header values: size classes, port bands, the
+    /// fragment flags.
+    static let valueSetFields: Set<RuleField> = [.sizeClass, .srcPortBand, .dstPortBand, .df, .mf]
+
+    /// Ascending intervals as nftables text, adjacent ones merged: `lo-hi`, or an anonymous set
+    /// `{ a-b, c-d }` when they do not join. `minus` shifts them down (clamped at 0).
+    static func intervals(_ ranges: [ClosedRange<Int>], minus: Int) -> String {
+        var merged: [ClosedRange<Int>] = []
+        for r in ranges {
+            if let last = merged.last, last.upperBound + 1 >= r.lowerBound {
+                merged[merged.count - 1] = last.lowerBound...max(last.upperBound, r.upperBound)
+            } else {
+                merged.append(r)
+            }
         }
+        let text = merged.map { "\(max(0, $0.lowerBound - minus))-\($0.upperBound - minus)" }
+        return text.count == 1 ? text[0] : "{ \(text.joined(separator: ", ")) }"
     }
 
     static func sanitize(_ s: String) -> String {

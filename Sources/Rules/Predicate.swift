@@ -45,14 +45,9 @@ public enum Predicate: Hashable, Sendable {
     /// test holds them together. An invalid predicate matches nothing.
     public func matches(_ f: PacketFeatures) -> Bool {
         switch self {
-        case .equals(let field, let v):
-            return field.value(in: f) == v
-        case .range(let field, let r):
+        case .equals(let field, _), .range(let field, _), .mask(let field, _, _):
             guard let x = field.value(in: f) else { return false }
-            return r.contains(x)
-        case .mask(let field, let m, let v):
-            guard let x = field.value(in: f) else { return false }
-            return x & m == v
+            return matches(value: x)
         case .prefix(let field, let a, let len):
             guard field.isAddress else { return false }
             let addr = field == .srcIP ? f.srcIP : f.dstIP
@@ -68,6 +63,16 @@ public enum Predicate: Hashable, Sendable {
             default:
                 return false
             }
+        }
+    }
+
+    /// Whether a value of the predicate's field meets it (prefixes: never, they test addresses).
+    public func matches(value x: UInt64) -> Bool {
+        switch self {
+        case .equals(_, let v): return x == v
+        case .range(_, let r): return r.contains(x)
+        case .mask(_, let m, let v): return x & m == v
+        case .prefix: return false
         }
     }
 

@@ -98,7 +98,7 @@ public enum PacketSynthesis {
                 let flags = TCPFlags(rawValue: f.tcpFlags)
                 let ack: UInt32 = flags.contains(.ack) ? seq ^ 0x5A5A_5A5A : 0
                 transport = .tcp(source: f.srcPort, destination: f.dstPort, flags: flags,
-                                 window: f.tcpWindow, sequence: seq, acknowledgment: ack)
+                                 window: f.tcpWindow, sequence: seq, acknowledgment: ack, urgentPointer: f.tcpUrgentPtr)
             case IPProtocol.udp:
                 transport = .udp(source: f.srcPort, destination: f.dstPort)
             case IPProtocol.icmp:

@@ -45,6 +45,71 @@ struct NftablesKernelTests {
         #expect((expected[1] ?? 0) > 0 && (expected[2] ?? 0) > 0 && (expected[3] ?? 0) > 0)
     }
 
+    /// A field added to the table reaches the kernel: `tcp_urgent_ptr` rules (and ranges and masks
+    /// of size classes and port bands) count what the reference matcher says, and every field the
+    /// exporter names loads in nft (check mode).
+    @Test func tcpUrgentPointerClassesBandsAndEveryExportedFieldLoad() throws {
+        let t = try TestLab("nftu")
+        defer { t.close() }
+        let ns = t.options.namespace!
+        let path = NSTemporaryDirectory() + "holon-nft-u-\(getpid()).nft"
+        defer { try? FileManager.default.removeItem(atPath: path) }
+
+        // One rule per field, alone and with each protocol that carries it (nft refuses a rule
+        // naming two protocols, e.g. `proto udp` with a TCP field): nft must accept every one.
+        func carries(_ proto: UInt64, _ field: RuleField) -> Bool {
+            var f = PacketFeatures()
+            f.proto = UInt8(proto)
+            f.hasTransportHeader = true
+            f.direction = .inbound
+            return field != .proto && field.isPresent(in: f)
+        }
+        var all: [Rule] = []
+        for field in RuleField.allCases {
+            for proto: UInt64? in [nil, 6, 17, 1] where proto.map({ carries($0, field) }) ?? true {
+                var r = Rule(id: UInt32(all.count + 1), match: [.equals(field, min(1, field.maxValue))], action: .count)
+                if let proto { r.predicates.insert(.equals(.proto, proto), at: 0) }
+                if (try? NftablesExport.ruleset([r])) != nil { all.append(r) }
+            }
+        }
+        #expect(all.contains { $0.predicates.contains { $0.field == .tcpUrgentPtr } })
+        try NftablesExport.ruleset(all, table: "holoncheck", device: t.options.interface).write(toFile: path, atomically: true, encoding: .utf8)
+        #expect(shell("ip netns exec \(ns) nft -c -f \(path)") == 0, "nft rejects an exported field")
+
+        // Classes and bands as value sets: a range of them and a mask that selects two apart.
+        let rules = try RuleFile.parse("""
+            (rule (and (= proto tcp) (= tcp_urgent_ptr 7)) (count) :id 1 :priority 100)
+            (rule (and (= proto tcp) (range tcp_urgent_ptr 100 200)) (drop) :id 2 :priority 50)
+            (rule (and (= proto tcp) (range size_class 0 1) (range dst_port_band 1 2)) (count) :id 3 :priority 40)
+            (rule (and (= proto tcp) (mask size_class 5 1)) (count) :id 4 :priority 30)
+            """)
+        try NftablesExport.ruleset(rules, table: "holontest", device: t.options.interface).write(toFile: path, atomically: true, encoding: .utf8)
+        #expect(shell("ip netns exec \(ns) nft -f \(path)") == 0)
+        let frames = (0..<200).map { i -> [UInt8] in
+            let urgent: UInt16 = [0, 7, 150, 300][i % 4]
+            let port: UInt16 = [9, 2000, 50000][i % 3]
+            let payload = [10, 100, 300][(i / 3) % 3]   // IP lengths 50, 140, 340: size classes 0, 2, 3
+            let spec = PacketSpec(ethernet: .init(), network: .v4(PacketSpec.IPv4(source: 0x0A4D_0001, destination: 0x0A4D_0002)),
+                                  transport: .tcp(source: UInt16(1024 + i), destination: port, flags: TCPFlags(rawValue: 0x10),
+                                                  urgentPointer: urgent),
+                                  payloadLength: payload)
+            return PacketBuilder.bytes(spec)
+        }
+        t.sender.send(frames)
+        _ = try t.settle(packets: UInt64(frames.count))
+        var table = try RuleTable(rules)
+        var expected: [UInt32: Int] = [:]
+        for f in frames {
+            let features = try f.withUnsafeBytes { try PacketParser.features($0) }
+            if let id = table.classify(features).ruleID { expected[id, default: 0] += 1 }
+        }
+        let counters = try nftCounters(namespace: ns, table: "holontest")
+        #expect(expected[1] == 50 && expected[2] == 50 && (expected[3] ?? 0) > 0 && (expected[4] ?? 0) > 0)
+        for id: UInt32 in 1...4 {
+            #expect(counters[id] == expected[id] ?? 0, "rule \(id): kernel \(counters[id] ?? -1), reference \(expected[id] ?? 0)")
+        }
+    }
+
     func shell(_ command: String) -> Int32 {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/bin/sh")

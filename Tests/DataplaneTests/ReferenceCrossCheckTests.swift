@@ -22,7 +22,7 @@ struct ReferenceCrossCheckTests {
         switch r.below(5) {
         case 0, 1: transport = .udp(source: sport, destination: dport)
         case 2: transport = .tcp(source: sport, destination: dport, flags: TCPFlags(rawValue: UInt8(r.below(256))),
-                                 window: UInt16(r.below(4)) * 1024)
+                                 window: UInt16(r.below(4)) * 1024, urgentPointer: [0, 1, 0x8000][Int(r.below(3))])
         case 3: transport = .icmp(type: UInt8(r.below(4)) * 4, code: UInt8(r.below(2)))
         default: transport = .none(proto: [47, 50, 132][Int(r.below(3))])
         }
@@ -108,7 +108,7 @@ struct ReferenceCrossCheckTests {
             // keying range templates on the source keeps random chains short, as in real tables.
             let ranged = t.contains { if case .range = $0 { return true } else { return false } }
             return ranged ? t + [.equals(.srcIP), .equals(.dstIP)] : t
-        }
+        } + RuleField.allCases.map { [.equals($0)] }   // every field of the table, in the larger rounds
         return (0..<count).map { i in
             let f = pool[Int(r.below(UInt32(pool.count)))]
             let preds = templates[Int(r.below(UInt32(templates.count)))].map { predicate($0, &r, from: f) }

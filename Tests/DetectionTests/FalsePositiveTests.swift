@@ -50,7 +50,7 @@ import Traffic
     @Test func aSpoofedFloodIsNot() {
         var (d, rest) = warmedUp()
         _ = d.drainEvents()
-        let syn = [Candidate(field: .proto, kind: .equals(6)), Candidate(field: .tcp_flags, kind: .equals(2)),
+        let syn = [Candidate(field: .proto, kind: .equals(6)), Candidate(field: .tcpFlags, kind: .equals(2)),
                    Candidate(field: .ttl, kind: .equals(243))]
         let attack = rest.filter { $0.phase == 2 }
         enforce(&d, syn, at: attack[0].features.timestamp)

@@ -47,7 +47,8 @@ func variedFrames(_ count: Int, seed: UInt64) -> [[UInt8]] {
         case 0: transport = .udp(source: .random(in: 1...65535, using: &rng), destination: .random(in: 1...65535, using: &rng))
         case 1: transport = .tcp(source: .random(in: 1...65535, using: &rng), destination: .random(in: 1...65535, using: &rng),
                                  flags: TCPFlags(rawValue: .random(in: 0...255, using: &rng)), window: .random(in: 0...65535, using: &rng),
-                                 sequence: UInt32.random(in: 0...UInt32.max, using: &rng))
+                                 sequence: UInt32.random(in: 0...UInt32.max, using: &rng),
+                                 urgentPointer: Bool.random(using: &rng) ? 0 : .random(in: 0...65535, using: &rng))
         // Echo only: tools dissect the payload of ICMP errors as the quoted datagram.
         default: transport = .icmp(type: v6 ? [128, 129].randomElement(using: &rng)! : [0, 8].randomElement(using: &rng)!,
                                    code: v6 ? 0 : UInt8.random(in: 0...3, using: &rng), rest: UInt32.random(in: 0...UInt32.max, using: &rng))
@@ -64,7 +65,7 @@ func variedFrames(_ count: Int, seed: UInt64) -> [[UInt8]] {
 @Suite(.serialized) struct ToolCrossCheckTests {
     static let fields = ["ip.src", "ip.dst", "ipv6.src", "ipv6.dst", "udp.srcport", "udp.dstport", "tcp.srcport",
                          "tcp.dstport", "tcp.flags", "ip.ttl", "ipv6.hlim", "ip.flags.df", "ip.flags.mf", "ip.frag_offset",
-                         "ip.id", "ip.len", "ipv6.plen", "tcp.window_size_value", "ip.dsfield.dscp", "ip.dsfield.ecn",
+                         "ip.id", "ip.len", "ipv6.plen", "tcp.window_size_value", "tcp.urgent_pointer", "ip.dsfield.dscp", "ip.dsfield.ecn",
                          "ipv6.tclass.dscp", "ipv6.tclass.ecn", "icmp.type", "icmp.code", "icmpv6.type", "icmpv6.code",
                          "ip.checksum.status", "udp.checksum.status", "tcp.checksum.status", "icmp.checksum.status",
                          "icmpv6.checksum.status", "frame.time_epoch", "frame.len", "vlan.id"]
@@ -116,6 +117,7 @@ func variedFrames(_ count: Int, seed: UInt64) -> [[UInt8]] {
             #expect(int(t["tcp.srcport"]) == Int(f.srcPort) && int(t["tcp.dstport"]) == Int(f.dstPort), sourceLocation: sourceLocation)
             #expect(int(t["tcp.flags"]).map { $0 & 0xFF } == Int(f.tcpFlags), sourceLocation: sourceLocation)
             #expect(int(t["tcp.window_size_value"]) == Int(f.tcpWindow), sourceLocation: sourceLocation)
+            #expect(int(t["tcp.urgent_pointer"]) == Int(f.tcpUrgentPtr), sourceLocation: sourceLocation)
             #expect(t["tcp.checksum.status"] == "1", sourceLocation: sourceLocation)
         case IPProtocol.icmp:
             #expect(int(t["icmp.type"]) == Int(f.icmpType) && int(t["icmp.code"]) == Int(f.icmpCode), sourceLocation: sourceLocation)

@@ -31,6 +31,26 @@ struct NftablesExportTests {
         #expect(try NftablesExport.ruleset(r).contains("meta l4proto { tcp, udp } th dport 123 counter drop"))
     }
 
+    @Test func tcpUrgentPointerIsUrgptr() throws {
+        let r = try RuleFile.parse("(rule (and (= proto tcp) (range tcp_urgent_ptr 1 65535)) (drop) :id 3)")
+        #expect(try NftablesExport.ruleset(r).contains("meta l4proto 6 tcp urgptr 1-65535 counter drop"))
+    }
+
+    @Test func classesBandsAndFlagsExportTheHeaderValuesTheySelect() throws {
+        for (text, expected) in [
+            ("(range size_class 0 2)", "ip length 0-256"),
+            ("(mask size_class 5 1)", "ip length { 65-128, 257-512 }"),
+            ("(and (in dst_ip 2001:db8::/32) (= size_class tiny))", "ip6 length 0-24"),
+            ("(range src_port_band 1 2)", "th sport 1024-65535"),
+            ("(mask dst_port_band 1 0)", "th dport { 0-1023, 49152-65535 }"),
+            ("(= df 1)", "ip frag-off & 0x4000 != 0"),
+            ("(range mf 0 1)", "ip version 4"),
+        ] {
+            let r = try RuleFile.parse("(rule \(text) (drop) :id 1)")
+            #expect(try NftablesExport.ruleset(r).contains("\(expected) counter drop"), "\(text)")
+        }
+    }
+
     @Test func whatNftablesCannotSayIsAnError() throws {
         for (text, reason) in [
             ("(rule (and (= payload_len 100)) (drop) :id 5)", "payload_len"),

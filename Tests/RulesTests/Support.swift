@@ -144,6 +144,7 @@ struct RandomRules {
         f.icmpCode = UInt8(value(.icmpCode))
         f.payloadLen = UInt32(value(.payloadLen))
         f.direction = chance(0.2) ? nil : (chance(0.5) ? .inbound : .outbound)
+        f.tcpUrgentPtr = UInt16(value(.tcpUrgentPtr))
         return f
     }
 }

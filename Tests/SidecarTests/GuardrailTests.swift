@@ -15,7 +15,7 @@ struct GuardrailTests {
 
     func detected(_ id: UInt32, port: UInt64) -> DetectedRule {
         DetectedRule(id: id, rateLimitPps: nil, derivedAt: 1, explanation: "test",
-                     predicates: [Candidate(field: .proto, kind: .equals(6)), Candidate(field: .dst_port, kind: .equals(port))],
+                     predicates: [Candidate(field: .proto, kind: .equals(6)), Candidate(field: .dstPort, kind: .equals(port))],
                      baselineShare: 0)
     }
 

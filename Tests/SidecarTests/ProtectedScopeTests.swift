@@ -20,7 +20,7 @@ struct ProtectedScopeTests {
         var config = SidecarConfig()
         config.protected = [IPPrefix("198.51.100.0/24")!, IPPrefix("2001:db8::/48")!]
         let sidecar = Sidecar(dataplane: dp, config: config)
-        try sidecar.install([detected(1, [Candidate(field: .proto, kind: .equals(17)), Candidate(field: .src_port, kind: .equals(53))])],
+        try sidecar.install([detected(1, [Candidate(field: .proto, kind: .equals(17)), Candidate(field: .srcPort, kind: .equals(53))])],
                             incident: 1, now: 0) { _ in }
         let rules = dp.rules
         #expect(rules.count == 2)
@@ -37,7 +37,7 @@ struct ProtectedScopeTests {
         config.protected = [IPPrefix("198.51.100.0/24")!]
         let sidecar = Sidecar(dataplane: dp, config: config)
         let host = IPAddress("198.51.100.10")!.fieldValue
-        try sidecar.install([detected(1, [Candidate(field: .proto, kind: .equals(17)), Candidate(field: .dst_ip, kind: .equals(UInt64(host)))])],
+        try sidecar.install([detected(1, [Candidate(field: .proto, kind: .equals(17)), Candidate(field: .dstIP, kind: .equals(UInt64(host)))])],
                             incident: 1, now: 0) { _ in }
         #expect(dp.rules.count == 1)
         #expect(dp.rules[0].predicates.filter { $0.field == .dstIP }.count == 1)

@@ -45,14 +45,6 @@ static __always_inline __u32 min_transport(__u8 proto)
     return proto == 6 ? 20 : (proto == 17 || proto == 1 || proto == 58) ? 8 : 0;
 }
 
-static __always_inline __u64 size_class(__u32 ip_len)
-{
-    return ip_len <= 64 ? 0 : ip_len <= 128 ? 1 : ip_len <= 256 ? 2 : ip_len <= 512 ? 3
-         : ip_len <= 1024 ? 4 : ip_len <= 1500 ? 5 : 6;
-}
-
-static __always_inline __u64 port_band(__u16 port) { return port < 1024 ? 0 : port < 49152 ? 1 : 2; }
-
 // IPAddress.fieldValue of an IPv6 address: a 64-bit fold with bit 40 set.
 static __always_inline __u64 fold6(__u64 hi, __u64 lo)
 {
@@ -67,8 +59,8 @@ static __always_inline void set_ports(struct holon_scratch *s, const __u8 *q)
     __u16 sp = be16(q), dp = be16(q + 2);
     SET(s, HOLON_F_SRC_PORT, sp);
     SET(s, HOLON_F_DST_PORT, dp);
-    SET(s, HOLON_F_SRC_PORT_BAND, port_band(sp));
-    SET(s, HOLON_F_DST_PORT_BAND, port_band(dp));
+    SET(s, HOLON_F_SRC_PORT_BAND, holon_port_band(sp));
+    SET(s, HOLON_F_DST_PORT_BAND, holon_port_band(dp));
 }
 
 // PacketParser.transport: the header at l4, or none for non-first fragments, tiny first
@@ -106,6 +98,7 @@ static __always_inline int parse_transport(struct xdp_md *ctx, struct holon_scra
         set_ports(s, q);
         SET(s, HOLON_F_TCP_FLAGS, q[13]);
         SET(s, HOLON_F_TCP_WINDOW, be16(q + 14));
+        SET(s, HOLON_F_TCP_URGENT_PTR, be16(q + 18));
     } else if (proto == 1 || proto == 58) {
         if (endb - l4 < 8 || bpf_xdp_load_bytes(ctx, l4, q, 8) != 0)
             return -1;
@@ -147,7 +140,7 @@ static __always_inline int parse_ipv4(struct xdp_md *ctx, void *data, void *end,
     SET(s, HOLON_F_IP_LEN, total);
     SET(s, HOLON_F_DSCP, p[1] >> 2);
     SET(s, HOLON_F_ECN, p[1] & 3);
-    SET(s, HOLON_F_SIZE_CLASS, size_class(total));
+    SET(s, HOLON_F_SIZE_CLASS, holon_size_class(total));
     return parse_transport(ctx, s, len, off + hl, off + total, proto, ff & 0x1FFF, (ff & 0x2000) ? 1 : 0);
 }
 
@@ -223,7 +216,7 @@ static __always_inline int parse_ipv6(struct xdp_md *ctx, void *data, void *end,
     SET(s, HOLON_F_DSCP, tc >> 2);
     SET(s, HOLON_F_ECN, tc & 3);
     SET(s, HOLON_F_IP_LEN, ip_end - off);
-    SET(s, HOLON_F_SIZE_CLASS, size_class(ip_end - off));
+    SET(s, HOLON_F_SIZE_CLASS, holon_size_class(ip_end - off));
 
     // IPv6ExtensionChain.walk: at most 16 extension headers, one bpf_loop step each (a plain
     // loop multiplies verifier states by the branches of every header kind).

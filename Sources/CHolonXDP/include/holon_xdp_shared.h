@@ -9,21 +9,8 @@
 #include <linux/bpf.h> /* struct bpf_spin_lock */
 
 // ---- Fields -------------------------------------------------------------------------------
-// Field slots 0…21 are the canonical fields of DESIGN.md in RuleField order; the rest are the
-// raw address views prefix predicates need (an IPv4 prefix tests the 32-bit address and only
-// exists on IPv4 packets; an IPv6 prefix tests the two 64-bit halves, only on IPv6 packets),
-// while `src_ip`/`dst_ip` hold `IPAddress.fieldValue` for equality and ranges.
-enum holon_field {
-    HOLON_F_PROTO = 0, HOLON_F_SRC_IP, HOLON_F_DST_IP, HOLON_F_SRC_PORT, HOLON_F_DST_PORT,
-    HOLON_F_TCP_FLAGS, HOLON_F_TTL, HOLON_F_DF, HOLON_F_MF, HOLON_F_FRAG_OFFSET, HOLON_F_IP_ID,
-    HOLON_F_IP_LEN, HOLON_F_TCP_WINDOW, HOLON_F_DSCP, HOLON_F_ECN, HOLON_F_ICMP_TYPE,
-    HOLON_F_ICMP_CODE, HOLON_F_PAYLOAD_LEN, HOLON_F_SIZE_CLASS, HOLON_F_SRC_PORT_BAND,
-    HOLON_F_DST_PORT_BAND, HOLON_F_DIRECTION,
-    HOLON_F_SRC_V4, HOLON_F_DST_V4, HOLON_F_SRC_V6_HI, HOLON_F_SRC_V6_LO, HOLON_F_DST_V6_HI,
-    HOLON_F_DST_V6_LO,
-    HOLON_F_COUNT
-};
-#define HOLON_F_SLOTS 32 /* power of two ≥ HOLON_F_COUNT: field indexes are masked with 31 */
+// Field ids, slots, widths, carriers and the size-class / port-band thresholds: the field table.
+#include "holon_fields.h"
 
 // ---- Table limits ---------------------------------------------------------------------------
 // Per-packet work is bounded by these, never by the number of rules.
