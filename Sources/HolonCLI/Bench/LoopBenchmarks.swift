@@ -1,6 +1,7 @@
 import ArgumentParser
 import ControlPlane
 import Dataplane
+import Flowspec
 import Foundation
 import Generator
 import Lab
@@ -24,6 +25,7 @@ struct BenchLoop: ParsableCommand {
     @Option(help: "Normal packets per second, throughout.") var normal = 5_000.0
     @Option(help: "Seconds of normal traffic the detector learns from.") var warmup = 6
     @Option(help: "The filter samples one packet in this many.") var sampleEvery: UInt32 = 10
+    @Flag(help: "Also announce each rule as BGP Flowspec through a gobgpd to a second gobgpd (both on loopback, started by the bench) and measure loop.announce_ms: from the rule in XDP to the route at the router.") var bgp = false
 
     static let kinds: [AttackKind] = [.synFlood, .udpFlood, .icmpFlood, .ackFlood, .ntpAmplification]
 
@@ -44,6 +46,8 @@ struct BenchLoop: ParsableCommand {
         var kind: AttackKind
         var detectMs: Double?
         var mitigateMs: Double?
+        /// From the rule in XDP to its route at the router (`--bgp`).
+        var announceMs: Double?
         var rules: [String] = []
     }
 
@@ -87,10 +91,15 @@ struct BenchLoop: ParsableCommand {
         let settings = config
         let log = EventLog()
         let loop = LoopThread()
+        let network = try bgp ? BenchRouter() : nil
+        defer { network?.stop() }
         let thread = Thread {
             let sidecar = Sidecar(dataplane: dataplane, config: settings)
             do {
-                try sidecar.run(until: { loop.stopRequested }) { log.append($0) }
+                try sidecar.run(until: { loop.stopRequested }) { event in
+                    log.append(event)
+                    network?.announcer.follow(event, baseline: sidecar.detector.isWarmedUp ? sidecar.detector.baselinePackets : nil)
+                }
             } catch {
                 loop.error = error
             }
@@ -141,16 +150,21 @@ struct BenchLoop: ParsableCommand {
                     if case .installed(let incident, let rules, _) = e.event, incident == id {
                         if r.mitigateMs == nil { r.mitigateMs = Double(Int64(bitPattern: e.wallNs &- start)) / 1e6 }
                         r.rules += rules.map(SidecarEvent.short)
+                        if r.announceMs == nil, let network, let seen = rules.compactMap({ network.seenAt($0) }).min() {
+                            r.announceMs = Double(Int64(bitPattern: seen &- e.wallNs)) / 1e6
+                        }
                     }
                 }
             }
             results.append(r)
         }
 
-        let detect = results.compactMap(\.detectMs), mitigate = results.compactMap(\.mitigateMs)
+        let detect = results.compactMap(\.detectMs), mitigate = results.compactMap(\.mitigateMs), announce = results.compactMap(\.announceMs)
         let lines = [
             Line(name: "loop.detect_ms", value: median(detect), rounds: detect),
             Line(name: "loop.mitigate_ms", value: median(mitigate), rounds: mitigate),
+        ] + (bgp ? [Line(name: "loop.announce_ms", value: median(announce), rounds: announce),
+                    Line(name: "loop.announced", value: Double(announce.count), rounds: [])] : []) + [
             Line(name: "loop.attacks_mitigated", value: Double(mitigate.count), rounds: []),
             Line(name: "loop.false_incidents", value: Double(falseIncidents), rounds: []),
         ].filter { options.filter.map($0.name.contains) ?? true }
@@ -160,13 +174,18 @@ struct BenchLoop: ParsableCommand {
             for l in lines { print(String(decoding: try e.encode(l), as: UTF8.self)) }
             return
         }
-        var t = TextTable(["attack", "detected after", "rule in the filter after", "rule"])
+        var t = TextTable(["attack", "detected after", "rule in the filter after"] + (bgp ? ["at the router after XDP"] : []) + ["rule"])
         for r in results {
+            let announced = bgp ? [r.announceMs.map { String(format: "%.0f ms", $0) } ?? "not announced"] : []
             t.add([r.kind.rawValue, r.detectMs.map { String(format: "%.0f ms", $0) } ?? "not detected",
-                   r.mitigateMs.map { String(format: "%.0f ms", $0) } ?? "-", r.rules.first ?? "-"])
-            for extra in r.rules.dropFirst() { t.add(["", "", "", extra]) }
+                   r.mitigateMs.map { String(format: "%.0f ms", $0) } ?? "-"] + announced + [r.rules.first ?? "-"])
+            for extra in r.rules.dropFirst() { t.add(["", "", ""] + (bgp ? [""] : []) + [extra]) }
         }
         print(t.render())
+        // Why a rule stayed off the network: the guardrails' own words.
+        for a in network?.announcer.announcements ?? [] where a.state != .announced && a.state != .withdrawn {
+            print("rule \(a.ruleID) \(a.state.rawValue): \(a.detail)")
+        }
         print("")
         for l in lines {
             let unit = l.name.hasSuffix("_ms") ? " ms (median)" : ""

@@ -1,15 +1,18 @@
 import Foundation
 
 /// Two `gobgpd` on loopback peering for IPv4 and IPv6 Flowspec: `speaker` stands for Holon's
-/// own BGP speaker, `router` for an edge router that receives what it announces. Ports are the
-/// test's own (random, high); `stop()` ends both and removes their files.
+/// own BGP speaker, `router` for an edge router that receives what it announces — the bench's
+/// and the tests' network. Ports are its own (random, high); `stop()` ends both and removes
+/// their files.
 public final class GoBGPPair: @unchecked Sendable {
     public let speakerAPI: Int
     public let routerAPI: Int
     let dir: String
     var processes: [Process] = []
 
-    public static var available: Bool { Tools.found("gobgpd") && Tools.found("gobgp") }
+    public static var available: Bool {
+        FileManager.default.isExecutableFile(atPath: "/usr/bin/gobgpd") && FileManager.default.isExecutableFile(atPath: "/usr/bin/gobgp")
+    }
 
     public init() throws {
         let base = 20_000 + Int(UInt32.random(in: 0..<20_000))
@@ -58,7 +61,7 @@ public final class GoBGPPair: @unchecked Sendable {
     public func established(within seconds: Double = 20) -> Bool {
         let deadline = Date().addingTimeInterval(seconds)
         while Date() < deadline {
-            if let r = try? Tools.run("gobgp", ["-p", String(routerAPI), "neighbor"]), r.out.contains("Establ") { return true }
+            if let out = try? GoBGPClient(port: routerAPI).run(["neighbor"]), String(decoding: out, as: UTF8.self).contains("Establ") { return true }
             usleep(200_000)
         }
         return false
