@@ -100,7 +100,7 @@ function render(snap) {
   const none = (cols, text) => `<tr><td colspan="${cols}" class="note">${text}</td></tr>`;
   document.querySelector('#rule-table tbody').innerHTML = !snap.rules.length ? none(9, 'no rules: the filter passes everything it does not allowlist') : snap.rules.map(r =>
     `<tr><td>${r.id}</td><td>${r.owner}${r.pinned ? ' (pinned)' : ''}</td><td>${r.incident == null ? '' : '#' + r.incident}</td>`
-    + `<td class="rule" title="${esc(r.explanation)}">${esc(r.rule)}</td><td class="num">${span(r.age_s)}</td>`
+    + `<td class="rule" title="${esc(r.explanation)}">${esc(r.rule)}${r.bgp ? `<br><span class="note" title="${esc(r.bgp_detail)}">BGP Flowspec: ${esc(r.bgp)}${r.bgp === 'announced' ? '' : ' — ' + esc(r.bgp_detail)}</span>` : ''}</td><td class="num">${span(r.age_s)}</td>`
     + `<td class="num">${r.expires_in_s == null ? 'no TTL' : r.expires_in_s === 0 ? 'expired' : span(r.expires_in_s)}</td><td class="num">${fmt(r.hits)}</td><td class="num">${fmt(r.drops)}</td>`
     + `<td>${r.owner === 'sidecar' ? `<button data-id="${r.id}" data-do="release">release</button>${r.pinned ? '' : ` <button data-id="${r.id}" data-do="pin">pin</button>`}` : ''}</td></tr>`).join('');
   document.querySelector('#incident-table tbody').innerHTML = !snap.incidents.length ? none(6, 'none yet') : snap.incidents.map(i =>

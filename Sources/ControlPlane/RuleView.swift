@@ -23,6 +23,10 @@ struct RuleView: Encodable, Sendable {
     var pinned: Bool
     /// The incident it was installed for, when known.
     @NullWhenAbsent var incident: Int?
+    /// Its BGP Flowspec state (announced, withdrawn, refused, observed, failed), nil without BGP.
+    @NullWhenAbsent var bgp: String?
+    /// The specification announced, or why it was not.
+    @NullWhenAbsent var bgp_detail: String?
 
     init(_ r: Rule, counters: RuleCounters?, sidecarBase: UInt32, incident: Int?, nowNs: UInt64) {
         let sidecar = r.id >= sidecarBase

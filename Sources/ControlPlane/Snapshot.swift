@@ -1,3 +1,4 @@
+import Flowspec
 import Dataplane
 import Foundation
 import Sidecar
@@ -35,8 +36,14 @@ extension ControlServer {
     static func rules(state: ControlState, filter: any FilterSource, metrics: MetricsExporter) -> [RuleView] {
         let counters = filter.ruleCounters()
         let now = RuleView.nowNs()
+        let announced = Dictionary((state.announcements ?? []).map { ($0.ruleID, $0) }, uniquingKeysWith: { $1 })
         return filter.filterRules.map { r in
-            RuleView(r, counters: counters[r.id], sidecarBase: metrics.sidecarRuleBase, incident: state.incident(ofRule: r.id), nowNs: now)
+            var v = RuleView(r, counters: counters[r.id], sidecarBase: metrics.sidecarRuleBase, incident: state.incident(ofRule: r.id), nowNs: now)
+            if let a = announced[r.id] {
+                v.bgp = a.state.rawValue
+                v.bgp_detail = a.widened.isEmpty ? a.detail : a.detail + " (widened: dropped " + a.widened.joined(separator: " ") + ")"
+            }
+            return v
         }
     }
 
