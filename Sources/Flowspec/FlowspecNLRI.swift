@@ -3,7 +3,7 @@ import Packets
 /// Why a flow specification is not valid (RFC 8955 §4.2), or bytes do not decode to one.
 public struct FlowspecError: Error, Sendable, Hashable, CustomStringConvertible {
     public let description: String
-    init(_ d: String) { description = d }
+    public init(_ d: String) { description = d }
 }
 
 /// The wire form of a flow specification's match: the NLRI of RFC 8955 §4 (IPv4) and RFC 8956

@@ -1,0 +1,87 @@
+import Flowspec
+import Foundation
+import Packets
+import Rules
+import Testing
+
+/// The guardrails on what reaches a whole network, with a speaker that records.
+struct AnnouncerTests {
+    final class Recording: FlowspecSpeaker, @unchecked Sendable {
+        let lock = NSLock()
+        var live: [FlowspecRule] = []
+        var failNext = false
+        func announce(_ r: FlowspecRule) throws(FlowspecError) {
+            let fail = lock.withLock { () -> Bool in
+                defer { failNext = false }
+                if !failNext { live.append(r) }
+                return failNext
+            }
+            if fail { throw FlowspecError("the speaker is down") }
+        }
+        func withdraw(_ r: FlowspecRule) throws(FlowspecError) { lock.withLock { live.removeAll { $0 == r } } }
+        var count: Int { lock.withLock { live.count } }
+    }
+
+    let victim = Rules.Predicate.prefix(.dstIP, .v4(0xC633_640A), length: 32)   // 198.51.100.10
+    func udp(_ id: UInt32, to dst: Rules.Predicate? = nil) -> Rule { Rule(id: id, match: [dst ?? victim, .equals(.proto, 17), .equals(.dstPort, UInt64(id))], action: .drop) }
+
+    func state(_ a: FlowspecAnnouncer, _ id: UInt32) -> Announcement? { a.announcements.first { $0.ruleID == id } }
+
+    @Test func onlyProtectedDestinationsAndNeverADestinationAlone() {
+        let s = Recording()
+        let a = FlowspecAnnouncer(speaker: s, policy: AnnouncePolicy(protected: [IPPrefix("198.51.100.0/24")!]))
+        a.announce([udp(1), udp(2, to: .prefix(.dstIP, .v4(0xCB00_7101), length: 32)), Rule(id: 3, match: [victim], action: .drop),
+                    Rule(id: 4, match: [.equals(.proto, 17)], action: .drop)], baseline: [])
+        a.flush()
+        #expect(state(a, 1)?.state == .announced)
+        #expect(state(a, 2)?.state == .refused && state(a, 2)?.detail.contains("outside the protected") == true)
+        #expect(state(a, 3)?.state == .refused && state(a, 3)?.detail.contains("blackhole") == true)
+        #expect(state(a, 4)?.state == .refused && state(a, 4)?.detail.contains("no destination") == true)
+        #expect(s.count == 1)
+    }
+
+    @Test func aCeilingObserveModeAndStopping() {
+        let s = Recording()
+        let a = FlowspecAnnouncer(speaker: s, policy: AnnouncePolicy(protected: [IPPrefix("198.51.100.0/24")!], maxAnnounced: 3))
+        a.announce((1...5).map { udp($0) }, baseline: [])
+        a.flush()
+        #expect(s.count == 3)
+        #expect(state(a, 4)?.state == .refused && state(a, 4)?.detail.contains("3 rules are announced already") == true)
+        a.withdraw([1])
+        a.flush()
+        #expect(s.count == 2 && state(a, 1)?.state == .withdrawn)
+        // Observe: what is announced is withdrawn, new rules are only logged.
+        a.setObserve(true)
+        a.announce([udp(6)], baseline: [])
+        a.flush()
+        #expect(s.count == 0 && state(a, 6)?.state == .observed)
+        a.setObserve(false)
+        a.announce([udp(7), udp(8)], baseline: [])
+        a.withdrawAll()
+        #expect(s.count == 0, "holon stopping leaves nothing announced")
+    }
+
+    /// A widened rule needs a baseline to be checked against; without one it stays home.
+    @Test func wideningNeedsABaseline() {
+        let s = Recording()
+        let a = FlowspecAnnouncer(speaker: s, policy: AnnouncePolicy(protected: [IPPrefix("198.51.100.0/24")!]))
+        let withTTL = Rule(id: 9, match: [victim, .equals(.proto, 17), .equals(.ttl, 243)], action: .drop)
+        a.announce([withTTL], baseline: nil)
+        a.flush()
+        #expect(state(a, 9)?.state == .refused && state(a, 9)?.detail.contains("no baseline") == true)
+        a.announce([withTTL], baseline: [PacketFeatures()])
+        a.flush()
+        #expect(state(a, 9)?.state == .announced && state(a, 9)?.widened == ["(= ttl 243)"])
+    }
+
+    @Test func aSpeakerFailureIsReportedAndNotCountedAsAnnounced() {
+        let s = Recording()
+        s.failNext = true
+        let a = FlowspecAnnouncer(speaker: s, policy: AnnouncePolicy(protected: [IPPrefix("198.51.100.0/24")!]))
+        a.announce([udp(1)], baseline: [])
+        a.flush()
+        #expect(state(a, 1)?.state == .failed)
+        a.withdrawAll()
+        #expect(s.count == 0)
+    }
+}
