@@ -15,7 +15,7 @@ extension Dataplane {
                 var k = holon_lpm_v4()
                 k.prefixlen = UInt32(p.length)
                 withUnsafeMutableBytes(of: &k.addr) { $0.storeBytes(of: a.bigEndian, as: UInt32.self) }
-                try DataplaneError.check(bpf_map_update_elem(fd("allow_v4"), &k, &one, UInt64(BPF_ANY)), "allowlisting \(p)")
+                try DataplaneError.check(bpf_map_update_elem(fd(.allowV4), &k, &one, UInt64(BPF_ANY)), "allowlisting \(p)")
             case .v6(let hi, let lo):
                 var k = holon_lpm_v6()
                 k.prefixlen = UInt32(p.length)
@@ -23,19 +23,19 @@ extension Dataplane {
                     $0.storeBytes(of: hi.bigEndian, toByteOffset: 0, as: UInt64.self)
                     $0.storeBytes(of: lo.bigEndian, toByteOffset: 8, as: UInt64.self)
                 }
-                try DataplaneError.check(bpf_map_update_elem(fd("allow_v6"), &k, &one, UInt64(BPF_ANY)), "allowlisting \(p)")
+                try DataplaneError.check(bpf_map_update_elem(fd(.allowV6), &k, &one, UInt64(BPF_ANY)), "allowlisting \(p)")
             }
         }
     }
 
     /// Empties the allowlist.
     public func clearAllowlist() {
-        for (name, size) in [("allow_v4", MemoryLayout<holon_lpm_v4>.size), ("allow_v6", MemoryLayout<holon_lpm_v6>.size)] {
-            let key = UnsafeMutableRawPointer.allocate(byteCount: size, alignment: 8)
+        for map in [XDPMap.allowV4, .allowV6] {
+            let key = UnsafeMutableRawPointer.allocate(byteCount: map.keySize, alignment: 8)
             defer { key.deallocate() }
             // Deleting the first key each time: iteration order is undefined after a delete.
-            while bpf_map_get_next_key(fd(name), nil, key) == 0 {
-                if bpf_map_delete_elem(fd(name), key) != 0 { break }
+            while bpf_map_get_next_key(fd(map), nil, key) == 0 {
+                if bpf_map_delete_elem(fd(map), key) != 0 { break }
             }
         }
     }

@@ -94,7 +94,7 @@ extension Dataplane {
         let pinned = bpf_obj_get("\(options.pinDirectory)/config")
         guard pinned >= 0 else { return false }
         defer { close(pinned) }
-        guard let mine = Self.mapID(fd("config")), let theirs = Self.mapID(pinned), mine == theirs else { return false }
+        guard let mine = Self.mapID(fd(.config)), let theirs = Self.mapID(pinned), mine == theirs else { return false }
         return (try? Self.liveAttachMode(options)) != nil
     }
 

@@ -11,9 +11,6 @@ enum EmbeddedObject {
         return UnsafeRawBufferPointer(buf)
     }()
 
-    /// Names of the maps the loader touches (libbpf names, also the pin file names).
-    static let pinnedMaps = ["config", "stats", "rule_ctrs", "buckets", "allow_v4", "allow_v6", "samples",
-                             "shapes_out", "keys_out", "rules_out", "checks_out"]
     static let programName = "holon_xdp"
 
     /// Opens (does not load) the object. With `pinDirectory`, every shared map gets a pin path
@@ -31,7 +28,7 @@ enum EmbeddedObject {
             var m = bpf_object__next_map(obj, nil)
             while let map = m {
                 let name = String(cString: bpf_map__name(map))
-                if pinnedMaps.contains(name) {
+                if XDPMap(rawValue: name) != nil {
                     let r = bpf_map__set_pin_path(map, "\(dir)/\(name)")
                     if r < 0 {
                         bpf_object__close(obj)

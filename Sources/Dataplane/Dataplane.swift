@@ -19,7 +19,7 @@ public final class Dataplane: @unchecked Sendable {
     let object: OpaquePointer?
     /// The program, or -1 when opened from pins without it.
     public let programFD: Int32
-    let maps: [String: Int32]
+    let maps: [XDPMap: Int32]
     let lock = NSLock()
     /// The table as installed (slot order), the base for add/delete and state carry-over.
     var installedRules: [Rule]
@@ -28,7 +28,7 @@ public final class Dataplane: @unchecked Sendable {
     public var stateProblem: DataplaneError? { lock.withLock { storedStateProblem } }
     var storedStateProblem: DataplaneError?
 
-    init(options: DataplaneOptions?, object: OpaquePointer?, programFD: Int32, maps: [String: Int32], rules: [Rule]) {
+    init(options: DataplaneOptions?, object: OpaquePointer?, programFD: Int32, maps: [XDPMap: Int32], rules: [Rule]) {
         self.options = options
         self.object = object
         self.programFD = programFD
@@ -84,7 +84,7 @@ public final class Dataplane: @unchecked Sendable {
         }
     }
 
-    func fd(_ name: String) -> Int32 { maps[name]! }
+    func fd(_ map: XDPMap) -> Int32 { maps[map]! }
 
     static func requireRoot() throws(DataplaneError) {
         guard geteuid() == 0 else { throw .notRoot }
@@ -108,8 +108,8 @@ public final class Dataplane: @unchecked Sendable {
             throw .system("loading the XDP program (verifier or map pin mismatch; `holon filter detach` clears old pins)", code: -r)
         }
         let prog = bpf_object__find_program_by_name(obj, EmbeddedObject.programName)
-        var maps: [String: Int32] = [:]
-        for name in EmbeddedObject.pinnedMaps { maps[name] = bpf_object__find_map_fd_by_name(obj, name) }
+        var maps: [XDPMap: Int32] = [:]
+        for m in XDPMap.allCases { maps[m] = bpf_object__find_map_fd_by_name(obj, m.name) }
         let dp = Dataplane(options: options, object: obj, programFD: bpf_program__fd(prog), maps: maps, rules: [])
         dp.loadState()
         return dp
@@ -118,14 +118,14 @@ public final class Dataplane: @unchecked Sendable {
     /// Reopens the maps (and program) pinned by an earlier ``attach(_:generic:)``.
     public static func open(_ options: DataplaneOptions = .standard) throws(DataplaneError) -> Dataplane {
         try requireRoot()
-        var maps: [String: Int32] = [:]
-        for name in EmbeddedObject.pinnedMaps {
-            let fd = bpf_obj_get("\(options.pinDirectory)/\(name)")
+        var maps: [XDPMap: Int32] = [:]
+        for m in XDPMap.allCases {
+            let fd = bpf_obj_get("\(options.pinDirectory)/\(m.name)")
             guard fd >= 0 else {
                 for f in maps.values { close(f) }
                 throw .notAttached(options.pinDirectory)
             }
-            maps[name] = fd
+            maps[m] = fd
         }
         let prog = bpf_obj_get("\(options.pinDirectory)/prog")
         let dp = Dataplane(options: options, object: nil, programFD: prog, maps: maps, rules: [])
@@ -143,14 +143,14 @@ public final class Dataplane: @unchecked Sendable {
     func config() throws(DataplaneError) -> holon_config {
         var zero: UInt32 = 0
         var c = holon_config()
-        try DataplaneError.check(bpf_map_lookup_elem(fd("config"), &zero, &c), "reading config")
+        try DataplaneError.check(bpf_map_lookup_elem(fd(.config), &zero, &c), "reading config")
         return c
     }
 
     func writeConfig(_ c: holon_config) throws(DataplaneError) {
         var zero: UInt32 = 0
         var c = c
-        try DataplaneError.check(bpf_map_update_elem(fd("config"), &zero, &c, UInt64(BPF_ANY)), "writing config")
+        try DataplaneError.check(bpf_map_update_elem(fd(.config), &zero, &c, UInt64(BPF_ANY)), "writing config")
     }
 
     /// Sample one packet in `n` to the ring (0: none). Takes effect on the next packet.

@@ -32,18 +32,13 @@ extension Dataplane {
             let previous = Dictionary(installedRules.map { ($0.id, $0.action) }, uniquingKeysWith: { a, _ in a })
             try prepareBuckets(table.ordered, previous: previous)
 
-            let shapesFD = try createMap(BPF_MAP_TYPE_ARRAY, "holon_shapes", key: 4, value: MemoryLayout<holon_shape>.size,
-                                         entries: Int(HOLON_MAX_SHAPES), flags: 0)
+            let shapesFD = try createInner(.shapesOut, entries: Int(HOLON_MAX_SHAPES))
             defer { close(shapesFD) }
-            let keysFD = try createMap(BPF_MAP_TYPE_HASH, "holon_keys", key: MemoryLayout<holon_key>.size, value: 4,
-                                       entries: max(1, table.keys.count), flags: 0)
+            let keysFD = try createInner(.keysOut, entries: max(1, table.keys.count))
             defer { close(keysFD) }
-            let innerFlag = UInt32(BPF_F_INNER_MAP)
-            let rulesFD = try createMap(BPF_MAP_TYPE_ARRAY, "holon_rules", key: 4, value: MemoryLayout<holon_rule>.size,
-                                        entries: max(1, table.rules.count), flags: innerFlag)
+            let rulesFD = try createInner(.rulesOut, entries: max(1, table.rules.count))
             defer { close(rulesFD) }
-            let checksFD = try createMap(BPF_MAP_TYPE_ARRAY, "holon_checks", key: 4, value: MemoryLayout<holon_check>.size,
-                                         entries: max(1, table.checks.count), flags: innerFlag)
+            let checksFD = try createInner(.checksOut, entries: max(1, table.checks.count))
             defer { close(checksFD) }
             try updateArray(shapesFD, table.shapes, "shapes")
             try updateArray(rulesFD, table.rules, "rules")
@@ -52,7 +47,7 @@ extension Dataplane {
 
             // Each outer-map update waits for an RCU grace period in the kernel; four updates
             // issued together share one instead of waiting for four in a row.
-            let swaps = [("shapes_out", shapesFD), ("keys_out", keysFD), ("rules_out", rulesFD), ("checks_out", checksFD)]
+            let swaps: [(XDPMap, Int32)] = [(.shapesOut, shapesFD), (.keysOut, keysFD), (.rulesOut, rulesFD), (.checksOut, checksFD)]
             let outerFDs = swaps.map { fd($0.0) }
             let errors = Mutex([Int32](repeating: 0, count: swaps.count))
             DispatchQueue.concurrentPerform(iterations: swaps.count) { i in
@@ -133,12 +128,14 @@ extension Dataplane {
         return missing
     }
 
-    func createMap(_ type: bpf_map_type, _ name: String, key: Int, value: Int, entries: Int, flags: UInt32) throws(DataplaneError) -> Int32 {
+    /// A new inner map for `outer`, with the layout its template declares.
+    func createInner(_ outer: XDPMap, entries: Int) throws(DataplaneError) -> Int32 {
+        let m = outer.inner!
         var o = bpf_map_create_opts()
         o.sz = MemoryLayout<bpf_map_create_opts>.size
-        o.map_flags = flags
-        let fd = bpf_map_create(type, name, UInt32(key), UInt32(value), UInt32(entries), &o)
-        try DataplaneError.check(fd, "creating map \(name) (\(entries) entries)")
+        o.map_flags = m.flags
+        let fd = bpf_map_create(m.type, m.name, UInt32(m.keySize), UInt32(m.valueSize), UInt32(entries), &o)
+        try DataplaneError.check(fd, "creating map \(m.name) (\(entries) entries)")
         return fd
     }
 
@@ -173,12 +170,12 @@ extension Dataplane {
             guard case .rateLimit(let pps, _) = r.action, let burst = r.action.effectiveBurst else { continue }
             var id = r.id
             var existing = holon_bucket()
-            if previous[r.id] == r.action, bpf_map_lookup_elem(fd("buckets"), &id, &existing) == 0 { continue }
+            if previous[r.id] == r.action, bpf_map_lookup_elem(fd(.buckets), &id, &existing) == 0 { continue }
             var b = holon_bucket()
             b.pps = pps
             b.capacity = min(burst, TokenBucket.maxBurst) * TokenBucket.nanotokensPerToken
             b.tokens = b.capacity
-            try DataplaneError.check(bpf_map_update_elem(fd("buckets"), &id, &b, UInt64(BPF_ANY)), "writing bucket \(r.id)")
+            try DataplaneError.check(bpf_map_update_elem(fd(.buckets), &id, &b, UInt64(BPF_ANY)), "writing bucket \(r.id)")
         }
     }
 
@@ -187,11 +184,11 @@ extension Dataplane {
         var now: [UInt32: Action] = [:]
         now.reserveCapacity(rules.count)
         for r in rules { now[r.id] = r.action }
-        for name in ["rule_ctrs", "buckets"] {
-            for id in allKeys(fd(name)) {
+        for map in [XDPMap.ruleCounters, .buckets] {
+            for id in allKeys(fd(map)) {
                 let keep: Bool
                 if let a = now[id] {
-                    if name == "buckets" {
+                    if map == .buckets {
                         // prepareBuckets already wrote a fresh bucket where the action changed.
                         if case .rateLimit = a { keep = true } else { keep = false }
                     } else {
@@ -202,7 +199,7 @@ extension Dataplane {
                 }
                 if !keep {
                     var k = id
-                    _ = bpf_map_delete_elem(fd(name), &k)
+                    _ = bpf_map_delete_elem(fd(map), &k)
                 }
             }
         }

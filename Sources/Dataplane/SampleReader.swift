@@ -19,7 +19,7 @@ public final class SampleReader: @unchecked Sendable {
         dataplane = dp
         box = Box()
         let ctx = Unmanaged.passUnretained(box).toOpaque()
-        let ring = ring_buffer__new(dp.fd("samples"), { ctx, data, size in
+        let ring = ring_buffer__new(dp.fd(.samples), { ctx, data, size in
             let box = Unmanaged<SampleReader.Box>.fromOpaque(ctx!).takeUnretainedValue()
             box.pending.append(DataplaneSample(UnsafeRawPointer(data!), size: size, taiOffset: box.taiOffset))
             return 0

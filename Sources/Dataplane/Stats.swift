@@ -36,7 +36,7 @@ extension Dataplane {
 
     public func stats() throws(DataplaneError) -> DataplaneStats {
         var zero: UInt32 = 0
-        guard let all = perCPU(fd("stats"), key: &zero, as: holon_stats.self) else {
+        guard let all = perCPU(fd(.stats), key: &zero, as: holon_stats.self) else {
             throw .system("reading stats", code: errno)
         }
         var s = DataplaneStats()
@@ -61,20 +61,20 @@ extension Dataplane {
     public func resetStats() throws(DataplaneError) {
         var zero: UInt32 = 0
         let buf = [UInt8](repeating: 0, count: ((MemoryLayout<holon_stats>.size + 7) & ~7) * Self.possibleCPUs)
-        try DataplaneError.check(bpf_map_update_elem(fd("stats"), &zero, buf, UInt64(BPF_ANY)), "resetting stats")
+        try DataplaneError.check(bpf_map_update_elem(fd(.stats), &zero, buf, UInt64(BPF_ANY)), "resetting stats")
     }
 
     /// Hits and drops of one rule (zero when it has not been hit).
     public func counters(forRule id: UInt32) -> RuleCounters {
         var k = id
-        guard let all = perCPU(fd("rule_ctrs"), key: &k, as: holon_rule_counters.self) else { return RuleCounters() }
+        guard let all = perCPU(fd(.ruleCounters), key: &k, as: holon_rule_counters.self) else { return RuleCounters() }
         return all.reduce(into: RuleCounters()) { $0.hits &+= $1.hits; $0.drops &+= $1.drops }
     }
 
     /// Counters of every rule that has been hit, by id.
     public func allCounters() -> [UInt32: RuleCounters] {
         var out: [UInt32: RuleCounters] = [:]
-        for id in allKeys(fd("rule_ctrs")) { out[id] = counters(forRule: id) }
+        for id in allKeys(fd(.ruleCounters)) { out[id] = counters(forRule: id) }
         return out
     }
 }

@@ -1,0 +1,40 @@
+import CLibBPF
+@testable import Dataplane
+import Testing
+
+/// Issue 12 §2: the embedded XDP object, opened as libbpf parses it (no root: nothing is
+/// loaded), against the maps user space reads and writes — every name, type, key and value
+/// size, and the inner-map templates the loader's generations must fit.
+struct XDPObjectTests {
+    @Test func everyMapIsWhatUserSpaceTakesItFor() throws {
+        let obj = try EmbeddedObject.open(pinDirectory: nil)
+        defer { bpf_object__close(obj) }
+        var inObject: [String: OpaquePointer] = [:]
+        var m = bpf_object__next_map(obj, nil)
+        while let map = m {
+            inObject[String(cString: bpf_map__name(map))] = map
+            m = bpf_object__next_map(obj, map)
+        }
+        for x in XDPMap.allCases {
+            guard let map = inObject[x.name] else {
+                Issue.record("\(x.name) is not in the XDP object (maps: \(inObject.keys.sorted()))")
+                continue
+            }
+            #expect(bpf_map__type(map) == x.type, "\(x.name): type \(bpf_map__type(map).rawValue), Swift says \(x.type.rawValue)")
+            #expect(Int(bpf_map__key_size(map)) == x.keySize, "\(x.name): key \(bpf_map__key_size(map)) bytes, Swift says \(x.keySize)")
+            #expect(Int(bpf_map__value_size(map)) == x.valueSize, "\(x.name): value \(bpf_map__value_size(map)) bytes, Swift says \(x.valueSize)")
+            let inner = bpf_map__inner_map(map)
+            #expect((inner != nil) == (x.inner != nil), "\(x.name): inner map template present \(inner != nil)")
+            if let inner, let want = x.inner {
+                #expect(bpf_map__type(inner) == want.type, "\(x.name) inner: type")
+                #expect(Int(bpf_map__key_size(inner)) == want.keySize, "\(x.name) inner: key \(bpf_map__key_size(inner)) vs \(want.keySize)")
+                #expect(Int(bpf_map__value_size(inner)) == want.valueSize, "\(x.name) inner: value \(bpf_map__value_size(inner)) vs \(want.valueSize)")
+                #expect(bpf_map__map_flags(inner) & want.flags == want.flags, "\(x.name) inner: flags")
+            }
+        }
+        // The rest are the program's own (per-CPU scratch, libbpf's .rodata/.bss): never pinned.
+        let own = Set(inObject.keys).subtracting(XDPMap.allCases.map(\.name))
+        #expect(own.allSatisfy { $0 == "scratch" || $0.contains(".") }, "maps user space does not know: \(own.sorted())")
+        #expect(bpf_object__find_program_by_name(obj, EmbeddedObject.programName) != nil)
+    }
+}
