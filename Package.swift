@@ -45,14 +45,16 @@ let package = Package(
         // The XDP program's shared header (map layouts, the field table through CHolonFields) and
         // C helpers for the loader.
         .target(name: "CHolonXDP", dependencies: ["CHolonFields"], exclude: ["bpf"]),
-        .target(name: "Dataplane", dependencies: ["Packets", "Rules", "CLibBPF", "CHolonXDP"], plugins: ["BPFObject"]),
+        // One loader for every embedded BPF object (the filter's, the generator's).
+        .target(name: "BPFEmbedding", dependencies: ["CLibBPF"]),
+        .target(name: "Dataplane", dependencies: ["Packets", "Rules", "CLibBPF", "CHolonXDP", "BPFEmbedding"], plugins: ["BPFObject"]),
         // Compiles the bpf/*.bpf.c of a target's C dependencies (clang -target bpf) into it, no manual step.
         .plugin(name: "BPFObject", capability: .buildTool()),
         .target(name: "Lab"),
         // sockaddr_ll, mmsghdr/sendmmsg, PACKET_QDISC_BYPASS: missing from Glibc's Swift overlay.
         // Also holds the live-frames XDP program (bpf/holon_gen.bpf.c, built by BPFObject).
         .target(name: "CGeneratorShim", exclude: ["bpf"]),
-        .target(name: "Generator", dependencies: ["Packets", "Traffic", "CGeneratorShim", "CLibBPF", "Lab"], plugins: ["BPFObject"]),
+        .target(name: "Generator", dependencies: ["Packets", "Traffic", "CGeneratorShim", "CLibBPF", "Lab", "BPFEmbedding"], plugins: ["BPFObject"]),
         // The live loop: the filter's samples → Detector → rules into the filter.
         .target(name: "Sidecar", dependencies: ["Detection", "Dataplane", "Packets", "Rules",
                                                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")]),

@@ -1,3 +1,4 @@
+import BPFEmbedding
 import CGeneratorShim
 import CLibBPF
 import Foundation
@@ -7,29 +8,15 @@ import Foundation
 final class EmbeddedBPF: @unchecked Sendable {
     let object: OpaquePointer
 
-    /// `bytes` must stay alive while libbpf opens the object: callers keep them in a static.
-    init(_ bytes: UnsafeRawBufferPointer, name: String) throws(GeneratorError) {
+    init(_ image: BPFImage) throws(GeneratorError) {
         guard geteuid() == 0 else { throw .notRoot }
-        var opts = bpf_object_open_opts()
-        opts.sz = MemoryLayout<bpf_object_open_opts>.size
-        let obj: OpaquePointer? = name.withCString { n in
-            opts.object_name = n
-            return bpf_object__open_mem(bytes.baseAddress, bytes.count, &opts)
-        }
-        guard let obj else { throw .system("open the BPF object \(name)", errno) }
+        guard let obj = image.open() else { throw .system("open the BPF object \(image.name)", errno) }
         let rc = bpf_object__load(obj)
         if rc < 0 {
             bpf_object__close(obj)
-            throw rc == -EPERM ? .notRoot : .system("load the BPF object \(name)", -rc)
+            throw rc == -EPERM ? .notRoot : .system("load the BPF object \(image.name)", -rc)
         }
         object = obj
-    }
-
-    static func decode(_ base64: String) -> UnsafeRawBufferPointer {
-        let data = Data(base64Encoded: base64)!
-        let buf = UnsafeMutableRawBufferPointer.allocate(byteCount: data.count, alignment: 16)
-        data.copyBytes(to: buf)
-        return UnsafeRawBufferPointer(buf)
     }
 
     func program(_ name: String) throws(GeneratorError) -> Int32 {
@@ -70,13 +57,13 @@ public final class PacketCounter: @unchecked Sendable {
     var attached = true
 
     /// Decoded once and kept: libbpf reads the ELF from it while opening.
-    nonisolated(unsafe) static let bytes = EmbeddedBPF.decode(holonCountObjectBase64)
+    static let image = BPFImage(base64: holonCountObjectBase64, name: "holon_count")
 
     /// Attaches to `interface` (inside `namespace`).
     public init(interface: String, namespace: NetworkNamespace?, hook: Hook = .xdp, passing: Bool = false) throws {
         cpus = Int(libbpf_num_possible_cpus())
         self.hook = hook
-        object = try EmbeddedBPF(Self.bytes, name: "holon_count")
+        object = try EmbeddedBPF(Self.image)
         mapFD = try object.map("counts")
         let prog = try object.program("count_\(hook == .xdp ? "xdp" : "tc")_\(passing ? "pass" : "drop")")
         self.namespace = namespace

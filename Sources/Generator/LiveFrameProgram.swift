@@ -1,3 +1,4 @@
+import BPFEmbedding
 import CGeneratorShim
 import CLibBPF
 import Foundation
@@ -12,10 +13,10 @@ public final class LiveFrameProgram: @unchecked Sendable {
     let variationsFD: Int32
 
     /// Decoded once and kept: libbpf reads the ELF from it while opening.
-    nonisolated(unsafe) static let bytes = EmbeddedBPF.decode(holonGenObjectBase64)
+    static let image = BPFImage(base64: holonGenObjectBase64, name: "holon_gen")
 
     public init() throws(GeneratorError) {
-        object = try EmbeddedBPF(Self.bytes, name: "holon_gen")
+        object = try EmbeddedBPF(Self.image)
         programFD = try object.program("holon_gen")
         variationsFD = try object.map("variations")
     }
