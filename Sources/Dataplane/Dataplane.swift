@@ -23,6 +23,10 @@ public final class Dataplane: @unchecked Sendable {
     let lock = NSLock()
     /// The table as installed (slot order), the base for add/delete and state carry-over.
     var installedRules: [Rule]
+    /// The filter's fingerprint when ``installedRules`` was last read or installed by this
+    /// handle: while the filter still shows it, the state file holds nothing new (each install
+    /// records its table's digest), and a change need not parse it again.
+    var knownFingerprint: TableFingerprint?
     /// Why ``rules`` could not be known when this handle was opened (the state file does not
     /// describe the filter's table); nil when it could.
     public var stateProblem: DataplaneError? { lock.withLock { storedStateProblem } }
@@ -43,9 +47,11 @@ public final class Dataplane: @unchecked Sendable {
         do {
             let fp = try fingerprint()
             installedRules = try RuleState.read(options, expected: fp)
+            knownFingerprint = fp
             storedStateProblem = nil
         } catch {
             installedRules = []
+            knownFingerprint = nil
             storedStateProblem = error
         }
     }
@@ -54,9 +60,13 @@ public final class Dataplane: @unchecked Sendable {
     /// against the maps.
     public func reloadRules() throws(DataplaneError) -> [Rule] {
         guard let options else { return rules }
-        let current = try RuleState.locked(options) { () throws(DataplaneError) in try RuleState.read(options, expected: fingerprint()) }
+        let (current, fp) = try RuleState.locked(options) { () throws(DataplaneError) in
+            let fp = try fingerprint()
+            return (try RuleState.read(options, expected: fp), fp)
+        }
         lock.withLock {
             installedRules = current
+            knownFingerprint = fp
             storedStateProblem = nil
         }
         return current

@@ -71,6 +71,7 @@ extension Dataplane {
             cfg.gen = inactive
             try writeConfig(cfg)        // the flip: one byte changes
             installedRules = table.ordered
+            knownFingerprint = fp
             storedStateProblem = nil
             if let options { try RuleState.commit(options) }
 
@@ -87,8 +88,17 @@ extension Dataplane {
     public func update(_ change: ([Rule]) throws(DataplaneError) -> [Rule]) throws(DataplaneError) -> InstallReport {
         guard let options else { return try install(change(rules)) }
         return try RuleState.locked(options) { () throws(DataplaneError) -> InstallReport in
-            let current = try RuleState.read(options, expected: fingerprint())
-            lock.withLock { installedRules = current }
+            let fp = try fingerprint()
+            let current: [Rule]
+            if let known = lock.withLock({ knownFingerprint.map { ($0, installedRules) } }), known.0 == fp {
+                current = known.1
+            } else {
+                current = try RuleState.read(options, expected: fp)
+                lock.withLock {
+                    installedRules = current
+                    knownFingerprint = fp
+                }
+            }
             return try install(change(current))
         }
     }

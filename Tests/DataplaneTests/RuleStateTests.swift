@@ -48,6 +48,24 @@ struct RuleStateTests {
         #expect("\(edited.stateProblem!)".contains("not the table in the filter"))
     }
 
+    /// Issue 12 §3: a handle that installed the table the filter still enforces changes it
+    /// without parsing the state file again (100k rules of text); a change made meanwhile by
+    /// another process shows in the filter's fingerprint, and then the file is read.
+    @Test func theStateFileIsReadOnlyWhenTheFilterChanged() throws {
+        let t = try TestLab("known")
+        defer { t.close() }
+        try t.dataplane.add([a, b])
+        // Unreadable now, but this handle knows the table the filter enforces: not needed.
+        try FileManager.default.removeItem(atPath: t.options.stateFile)
+        try t.dataplane.add([c])
+        #expect(try Dataplane.open(t.options).verifiedRules() == [a, b, c], "written anew by the install")
+        // Another process deletes a rule: this handle must see it, not reinstall from memory.
+        _ = try Dataplane.open(t.options).delete(ids: [2])
+        let d = Rule(id: 4, match: [.equals(.proto, 17), .equals(.dstPort, 13)], action: .drop, priority: 10)
+        try t.dataplane.add([d])
+        #expect(try Dataplane.open(t.options).verifiedRules() == [a, c, d])
+    }
+
     /// An install that died after the flip but before the rename: the new text is beside the
     /// old, and it is the one the filter enforces.
     @Test func aCrashBetweenFlipAndRenameRecovers() throws {
