@@ -91,7 +91,7 @@ public final class ControlState: Sendable {
     /// the JSON line the API shows, stamped with `at` (and `interface`: `source`, if given).
     @discardableResult
     public func record(_ event: SidecarEvent, at date: Date = Date(), source: String? = nil) -> String {
-        let line = EventStamp.stamp(event.json, at: date, interface: source)
+        let line = EventStamp.stamp(event, at: date, interface: source)
         let from = source ?? ""
         inner.withLock { s in
             if s.primary == nil { s.primary = from }

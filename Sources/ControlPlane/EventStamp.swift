@@ -1,20 +1,33 @@
 import Foundation
+import Sidecar
 
 /// Wall-clock stamps on the events the control plane hands out. The sidecar's own times are
 /// packet times (`at_ns` of an opened incident); a reader of the stream or of a log also needs
 /// when the loop reported it, in a form a person and a program both read.
 enum EventStamp {
-    /// `line` (one JSON object) with `time` (ISO-8601, UTC, milliseconds) and `time_ms` (Unix
-    /// milliseconds) added, and `interface` when given; a line that is not a JSON object is
-    /// wrapped so nothing is lost.
-    static func stamp(_ line: String, at date: Date, interface: String? = nil) -> String {
+    /// The event's JSON object with `time` (ISO-8601, UTC, milliseconds) and `time_ms` (Unix
+    /// milliseconds) added, and `interface` when given; keys sorted.
+    static func stamp(_ event: SidecarEvent, at date: Date, interface: String? = nil) -> String {
+        let e = JSONEncoder()
+        e.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         let ms = Int64((date.timeIntervalSince1970 * 1000).rounded())
-        var object = (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any] ?? ["event": "raw", "line": line]
-        object["time"] = iso(ms)
-        object["time_ms"] = ms
-        if let interface { object["interface"] = interface }
-        guard let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]) else { return line }
-        return String(decoding: data, as: UTF8.self)
+        let data = try? e.encode(Stamped(event: event, timeMs: ms, interface: interface))
+        return data.map { String(decoding: $0, as: UTF8.self) } ?? event.json
+    }
+
+    /// The event's own keys and the stamp's, in one object.
+    struct Stamped: Encodable {
+        let event: SidecarEvent
+        let timeMs: Int64
+        let interface: String?
+
+        func encode(to encoder: any Encoder) throws {
+            try event.encode(to: encoder)
+            var c = encoder.container(keyedBy: SidecarEvent.Key.self)
+            try c.encode(EventStamp.iso(timeMs), forKey: .init("time"))
+            try c.encode(timeMs, forKey: .init("time_ms"))
+            if let interface { try c.encode(interface, forKey: .init("interface")) }
+        }
     }
 
     /// `2026-12-04T07:01:02.345Z`: built by hand, as ISO8601DateFormatter is not Sendable.

@@ -96,36 +96,57 @@ extension SidecarEvent {
 
     /// One JSON object for a program (`holon run --json`), keys sorted.
     public var json: String {
-        var o: [String: Any] = [:]
+        let e = JSONEncoder()
+        e.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return (try? e.encode(self)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+    }
+}
+
+/// `{"event": KIND, …}`: each event's fields under the names `holon run --json`, the API's
+/// event stream and the dashboard read. An absent value is `null`, not a missing key.
+extension SidecarEvent: Encodable {
+    /// A key by its name (the event's, and what a stamp adds beside them).
+    public struct Key: CodingKey {
+        public var stringValue: String
+        public var intValue: Int? { nil }
+        public init(_ s: String) { stringValue = s }
+        public init?(stringValue: String) { self.stringValue = stringValue }
+        public init?(intValue: Int) { nil }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: Key.self)
+        func put<T: Encodable>(_ key: String, _ value: T?) throws {
+            if let value { try c.encode(value, forKey: Key(key)) } else { try c.encodeNil(forKey: Key(key)) }
+        }
         switch self {
         case .calibrated(let open, let close, let pps):
-            o = ["event": "calibrated", "open_threshold": open, "close_threshold": close, "baseline_pps": pps]
+            try put("event", "calibrated"); try put("open_threshold", open); try put("close_threshold", close); try put("baseline_pps", pps)
         case .opened(let i):
-            o = ["event": "opened", "incident": i.id, "drift": i.drift, "at_ns": i.openedAt]
+            try put("event", "opened"); try put("incident", i.id); try put("drift", i.drift); try put("at_ns", i.openedAt)
         case .installed(let id, let rules, let ns):
-            o = ["event": "installed", "incident": id, "rules": rules.map(\.text), "ids": rules.map(\.id), "install_ns": ns]
+            try put("event", "installed"); try put("incident", id); try put("rules", rules.map(\.text)); try put("ids", rules.map(\.id))
+            try put("install_ns", ns)
         case .proposed(let id, let rules):
-            o = ["event": "proposed", "incident": id, "rules": rules.map(\.text), "ids": rules.map(\.id)]
+            try put("event", "proposed"); try put("incident", id); try put("rules", rules.map(\.text)); try put("ids", rules.map(\.id))
         case .refused(let id, let rules, let reason):
-            o = ["event": "refused", "incident": id, "rules": rules.map(\.text), "reason": reason]
+            try put("event", "refused"); try put("incident", id); try put("rules", rules.map(\.text)); try put("reason", reason)
         case .closed(let i):
-            o = ["event": "closed", "incident": i.id, "name": i.name, "estimated_pps": i.estimatedPps ?? NSNull(),
-                 "distinct_sources": i.distinctSources, "false_positive": i.falsePositive ?? NSNull(),
-                 "known_source_share": i.knownSourceShare ?? NSNull()]
+            try put("event", "closed"); try put("incident", i.id); try put("name", i.name); try put("estimated_pps", i.estimatedPps)
+            try put("distinct_sources", i.distinctSources); try put("false_positive", i.falsePositive)
+            try put("known_source_share", i.knownSourceShare)
         case .removed(let ids, let reason):
-            o = ["event": "removed", "ids": ids, "reason": reason]
+            try put("event", "removed"); try put("ids", ids); try put("reason", reason)
         case .adopted(let rules):
-            o = ["event": "adopted", "rules": rules.map(\.text), "ids": rules.map(\.id)]
+            try put("event", "adopted"); try put("rules", rules.map(\.text)); try put("ids", rules.map(\.id))
         case .notice(let kind, let message):
-            o = ["event": "notice", "kind": kind, "message": message]
+            try put("event", "notice"); try put("kind", kind); try put("message", message)
         case .heartbeat(let s):
-            o = ["event": "heartbeat", "samples": s.samples, "stale": s.stale, "unparsed": s.unparsed, "incidents": s.incidents, "unexplained_crossings": s.unexplainedCrossings,
-                 "false_positives": s.falsePositives,
-                 "open_incidents": s.openIncidents, "rules": s.rulesInstalled, "warmed_up": s.warmedUp,
-                 "filter_packets": s.filterPackets, "filter_dropped": s.filterDropped, "ring_full": s.ringFull,
-                 "filter_pps": s.filterPps, "filter_drop_pps": s.filterDropPps]
+            try put("event", "heartbeat"); try put("samples", s.samples); try put("stale", s.stale); try put("unparsed", s.unparsed)
+            try put("incidents", s.incidents); try put("unexplained_crossings", s.unexplainedCrossings)
+            try put("false_positives", s.falsePositives); try put("open_incidents", s.openIncidents); try put("rules", s.rulesInstalled)
+            try put("warmed_up", s.warmedUp); try put("filter_packets", s.filterPackets); try put("filter_dropped", s.filterDropped)
+            try put("ring_full", s.ringFull); try put("filter_pps", s.filterPps); try put("filter_drop_pps", s.filterDropPps)
         }
-        let data = (try? JSONSerialization.data(withJSONObject: o, options: [.sortedKeys])) ?? Data("{}".utf8)
-        return String(decoding: data, as: UTF8.self)
     }
 }
