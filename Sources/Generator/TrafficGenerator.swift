@@ -156,8 +156,8 @@ public final class TrafficGenerator: @unchecked Sendable {
         return (info, m)
     }
 
-    /// Runs the plan to its end, or until `hg_request_stop()` / SIGINT (when the caller installed
-    /// the handler). `progress` is called once a second from the calling thread.
+    /// Runs the plan to its end, or until ``GeneratorStop/request()`` (which the CLI's SIGINT /
+    /// SIGTERM handler sets). `progress` is called once a second from the calling thread.
     public func run(progress: ((SecondReport) -> Void)? = nil) throws(GeneratorError) -> GeneratorReport {
         try checkLimits()
         let (info, dstMAC) = try resolveEndpoints()
@@ -479,11 +479,11 @@ final class StartBox: Sendable {
     let go = Atomic<Bool>(false)
 }
 
-/// Ctrl-C handling: while installed, SIGINT and SIGTERM ask the generator to stop (it finishes
-/// the current batch and still reports) instead of killing the process.
-public enum StopSignal {
-    public static func install() { hg_clear_stop(); hg_install_stop_handler() }
-    public static func restore() { hg_restore_default_handlers() }
+/// The generator's stop flag, process-wide: every run's workers check it once a batch and finish
+/// with a report (``GeneratorReport/interrupted``); a worker whose sends keep failing sets it too.
+/// The library installs no signal handlers: the CLI's lifecycle (`holon generate`) turns SIGINT
+/// and SIGTERM into this flag.
+public enum GeneratorStop {
     public static var requested: Bool { hg_stop_requested() != 0 }
     public static func request() { hg_request_stop() }
     public static func clear() { hg_clear_stop() }
