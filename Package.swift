@@ -78,6 +78,8 @@ let package = Package(
             name: "HolonCLI",
             dependencies: [
                 "Holon", "Packets", "Rules", "Traffic", "Detection", "Dataplane", "Lab", "Generator", "Sidecar", "ControlPlane", "Config", "Flowspec",
+                // The generator stop flag's signal handler (Commands/StopSignal.swift).
+                "CGeneratorShim",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ]

@@ -33,7 +33,7 @@ public final class LabTrafficSender: LabTrafficSource {
         // every stretch would end at once. A lab taken down mid-run is refused here, before
         // its sends fail: the generator gives up on failing sends by setting that same flag,
         // which would stop holon run too.
-        guard !StopSignal.requested else { throw Interrupted(description: "interrupted: holon is stopping") }
+        guard !GeneratorStop.requested else { throw Interrupted(description: "interrupted: holon is stopping") }
         if let problem = labProblem() { throw Interrupted(description: problem) }
         let key = "\(scenario)@\(pps.map { "\($0)" } ?? "own")"
         let whole = plans.withLock { cached in

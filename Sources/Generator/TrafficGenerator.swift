@@ -156,86 +156,140 @@ public final class TrafficGenerator: @unchecked Sendable {
         return (info, m)
     }
 
-    /// Runs the plan to its end, or until `hg_request_stop()` / SIGINT (when the caller installed
-    /// the handler). `progress` is called once a second from the calling thread.
+    /// Runs the plan to its end, or until ``GeneratorStop/request()`` (which the CLI's SIGINT /
+    /// SIGTERM handler sets). `progress` is called once a second from the calling thread.
     public func run(progress: ((SecondReport) -> Void)? = nil) throws(GeneratorError) -> GeneratorReport {
-        // Out-of-range numbers trap in the integer conversions below, or hang starting threads.
-        try GenerateLimits.check(plan)
-        if let t = options.threads { _ = try GenerateLimits.threads(t) }
-        _ = try GenerateLimits.xdpRepeat(options.settings.xdpRepeat)
+        try checkLimits()
         let (info, dstMAC) = try resolveEndpoints()
-        let pools = plan.phases.map { FramePool($0.packets, source: info.mac, destination: dstMAC) }
-        if let p = pools.first(where: { $0.maxLength > info.mtu + 14 + 8 }) {
-            throw .badArgument("frames of \(p.maxLength) bytes do not fit the MTU \(info.mtu) of \(info.name): raise it with `ip link set \(info.name) mtu 9000`")
-        }
+        let pools = try framePools(info: info, destination: dstMAC)
         let ns = options.namespace.map(NetworkNamespace.init)
         let cpus = Int(hg_online_cpus())
         let maxRate = plan.phases.map { $0.pps ?? .infinity }.max() ?? 0
         let threads = max(1, options.threads ?? (maxRate > 300_000 ? cpus : 1))
+        let (engine, xdpProgram) = try chooseEngine(info: info, ns: ns, pools: pools, maxRate: maxRate)
 
-        // Engine: the one asked for, else the first that works here. XDP live frames send
-        // copies of one frame per kernel call (each copy varied by the program), so a mix of
-        // many flows keeps its per-packet variety only on the socket engines: auto picks them
-        // when they can carry the rate.
-        var xdpProgram: LiveFrameProgram?
-        func loadProgram() throws(GeneratorError) -> LiveFrameProgram {
-            let program = try LiveFrameProgram()
-            var base: UInt32 = 0
-            var all: [FrameVariation] = []
-            for pool in pools {
-                pool.variationBase = base
-                all += pool.variations
-                base += UInt32(pool.variations.count)
-            }
-            try program.setVariations(all)
-            return program
+        let boundaries = Self.phaseBoundaries(plan.phases)
+        let workers = startWorkers(threads: threads, cpus: cpus, engine: engine, ifindex: info.index, ns: ns,
+                                   xdpProgram: xdpProgram, pools: pools, boundaries: boundaries)
+        try workers.waitUntilReady()
+        let countersBefore = InterfaceCounters.read(interface: options.interface, namespace: options.namespace)
+        let t0 = hg_now_ns() + 2_000_000
+        // The same instant on the wall clock (what the filter's sample timestamps are in).
+        let startWall = UInt64(Date().timeIntervalSince1970 * 1e9) &+ (t0 &- hg_now_ns())
+        workers.start(at: t0)
+
+        var sampler = SecondSampler(states: workers.states, phases: plan.phases, boundaries: boundaries, t0: t0,
+                                    progress: progress)
+        monitor(workers, sampler: &sampler, from: t0)
+        workers.join()
+        sampler.sample(final: true)
+        let end = hg_now_ns()
+        let interrupted = hg_stop_requested() != 0
+        // The peer's XDP ring drains in its NAPI poll: give the last frames a moment to count.
+        usleep(20_000)
+        let countersAfter = InterfaceCounters.read(interface: options.interface, namespace: options.namespace)
+        let states = workers.states
+        if let e = states.compactMap(\.fatal).first, !interrupted { throw e }
+
+        let phaseReports = Self.phaseReports(plan.phases, states: states, t0: t0, boundaries: boundaries,
+                                             interrupted: interrupted)
+        let total = states.reduce(0) { $0 + $1.sent.load(ordering: .relaxed) }
+        let errors = states.reduce(0) { $0 + $1.errors.load(ordering: .relaxed) }
+        let secs = Double(end - t0) / 1e9
+        let delivery = Delivery.measure(before: countersBefore, after: countersAfter, sent: total)
+        return GeneratorReport(plan: plan.name, engine: engine, threads: threads, interface: info.name,
+                               namespace: options.namespace, sourceMAC: "\(info.mac)", destinationMAC: "\(dstMAC)",
+                               seconds: secs, sent: total, errors: errors, pps: secs > 0 ? Double(total) / secs : 0,
+                               interrupted: interrupted, phases: phaseReports, perSecond: sampler.perSecond,
+                               startedAtNs: startWall, delivered: delivery.delivered, txDropped: delivery.dropped)
+    }
+
+    /// Rejects out-of-range numbers first: they trap in the integer conversions of a run, or hang
+    /// starting threads.
+    private func checkLimits() throws(GeneratorError) {
+        try GenerateLimits.check(plan)
+        if let t = options.threads { _ = try GenerateLimits.threads(t) }
+        _ = try GenerateLimits.xdpRepeat(options.settings.xdpRepeat)
+    }
+
+    /// One frame pool per phase, addressed from the interface to `destination`; every frame must
+    /// fit the interface's MTU (plus Ethernet header and two VLAN tags) or the kernel drops it.
+    private func framePools(info: InterfaceInfo, destination: MACAddress) throws(GeneratorError) -> [FramePool] {
+        let pools = plan.phases.map { FramePool($0.packets, source: info.mac, destination: destination) }
+        if let p = pools.first(where: { $0.maxLength > info.mtu + 14 + 8 }) {
+            throw .badArgument("frames of \(p.maxLength) bytes do not fit the MTU \(info.mtu) of \(info.name): raise it with `ip link set \(info.name) mtu 9000`")
         }
-        let engine: EngineKind
+        return pools
+    }
+
+    /// The engine asked for, else the first that works here, with the XDP program it needs (nil
+    /// unless xdp-live). XDP live frames send copies of one frame per kernel call (each copy varied
+    /// by the program), so a mix of many flows keeps its per-packet variety only on the socket
+    /// engines: auto picks them when they can carry the rate.
+    private func chooseEngine(info: InterfaceInfo, ns: NetworkNamespace?, pools: [FramePool],
+                              maxRate: Double) throws(GeneratorError) -> (EngineKind, LiveFrameProgram?) {
+        let probePool = pools.first { $0.count > 0 }
         if let e = options.engine {
-            engine = e
-            if e == .xdpLive { xdpProgram = try loadProgram() }
-            try probe(e, ifindex: info.index, ns: ns, xdpProgram: xdpProgram, pool: pools.first { $0.count > 0 }, strict: false)
-        } else {
-            var chosen: EngineKind?
-            let order = maxRate <= EngineKind.socketEngineRate ? [EngineKind.sendmmsg, .txring, .xdpLive] : EngineKind.preference
-            for e in order {
-                do {
-                    if e == .xdpLive { xdpProgram = try loadProgram() }
-                    try probe(e, ifindex: info.index, ns: ns, xdpProgram: xdpProgram, pool: pools.first { $0.count > 0 }, strict: true)
-                    chosen = e
-                    break
-                } catch {
-                    if e == .xdpLive { xdpProgram = nil }
-                    if error == .notRoot { throw error }
-                }
-            }
-            guard let c = chosen else { throw .engineUnavailable(.sendmmsg, "no engine could send on \(info.name)") }
-            engine = c
+            var program: LiveFrameProgram?
+            if e == .xdpLive { program = try Self.loadLiveProgram(pools) }
+            try probe(e, ifindex: info.index, ns: ns, xdpProgram: program, pool: probePool, strict: false)
+            return (e, program)
         }
+        let order = maxRate <= EngineKind.socketEngineRate ? [EngineKind.sendmmsg, .txring, .xdpLive] : EngineKind.preference
+        for e in order {
+            var program: LiveFrameProgram?
+            do {
+                if e == .xdpLive { program = try Self.loadLiveProgram(pools) }
+                try probe(e, ifindex: info.index, ns: ns, xdpProgram: program, pool: probePool, strict: true)
+                return (e, program)
+            } catch {
+                if error == .notRoot { throw error }
+            }
+        }
+        throw .engineUnavailable(.sendmmsg, "no engine could send on \(info.name)")
+    }
 
-        let states = (0..<threads).map { _ in WorkerState(phases: plan.phases.count) }
-        let ready = DispatchSemaphore(value: 0)
-        let finished = DispatchSemaphore(value: 0)
-        let boundaries: [UInt64] = {
-            var out: [UInt64] = [0]
-            var s = 0.0
-            for p in plan.phases { s += p.duration; out.append(UInt64((s * 1e9).rounded())) }
-            return out
-        }()
+    /// Loads the xdp-live program with every phase's frame variations, back to back; each pool
+    /// learns where its own start.
+    private static func loadLiveProgram(_ pools: [FramePool]) throws(GeneratorError) -> LiveFrameProgram {
+        let program = try LiveFrameProgram()
+        var base: UInt32 = 0
+        var all: [FrameVariation] = []
+        for pool in pools {
+            pool.variationBase = base
+            all += pool.variations
+            base += UInt32(pool.variations.count)
+        }
+        try program.setVariations(all)
+        return program
+    }
+
+    /// Nanoseconds from the start at which each phase begins, and the plan's end last.
+    private static func phaseBoundaries(_ phases: [PhasePlan]) -> [UInt64] {
+        var out: [UInt64] = [0]
+        var s = 0.0
+        for p in phases { s += p.duration; out.append(UInt64((s * 1e9).rounded())) }
+        return out
+    }
+
+    /// Starts one sender thread per `threads`: each enters the namespace, pins itself, opens its
+    /// sender, reports ready, then waits for the common start before sending its share.
+    private func startWorkers(threads: Int, cpus: Int, engine: EngineKind, ifindex: Int32, ns: NetworkNamespace?,
+                              xdpProgram: LiveFrameProgram?, pools: [FramePool], boundaries: [UInt64]) -> WorkerGroup {
+        let group = WorkerGroup(states: (0..<threads).map { _ in WorkerState(phases: plan.phases.count) })
+        let ready = group.ready, finished = group.finished, startBox = group.startBox
         let settings = options.settings
         let pin = options.pinThreads
         let phases = plan.phases
-        let liveProgram = xdpProgram
-        let startBox = StartBox()
         for t in 0..<threads {
-            let state = states[t]
+            let state = group.states[t]
             let thread = Thread {
                 defer { state.done.store(true, ordering: .releasing); finished.signal() }
                 var sender: (any FrameSender)?
                 do {
                     if let ns { try ns.enter() }
                     if pin { _ = hg_pin_cpu(Int32(t % max(cpus, 1))) }
-                    sender = try settings.make(engine, ifindex: info.index, xdpProgram: liveProgram)
+                    sender = try settings.make(engine, ifindex: ifindex, xdpProgram: xdpProgram)
                 } catch let e as GeneratorError {
                     state.setupError = e
                 } catch {
@@ -252,68 +306,33 @@ public final class TrafficGenerator: @unchecked Sendable {
             thread.stackSize = 1 << 20
             thread.start()
         }
-        for _ in 0..<threads { ready.wait() }
-        if let e = states.compactMap(\.setupError).first {
-            hg_request_stop()
-            startBox.go.store(true, ordering: .releasing)
-            for _ in 0..<threads { finished.wait() }
-            hg_clear_stop()
-            throw e
-        }
-        let countersBefore = InterfaceCounters.read(interface: options.interface, namespace: options.namespace)
-        let t0 = hg_now_ns() + 2_000_000
-        // The same instant on the wall clock (what the filter's sample timestamps are in).
-        let startWall = UInt64(Date().timeIntervalSince1970 * 1e9) &+ (t0 &- hg_now_ns())
-        startBox.start.store(t0, ordering: .releasing)
-        startBox.go.store(true, ordering: .releasing)
+        return group
+    }
 
-        // Monitor: a report a second until every worker is done.
-        var perSecond: [SecondReport] = []
-        var lastSent: UInt64 = 0, lastErrors: UInt64 = 0, lastT = t0
-        var second = 0
-        func sample(final: Bool) {
-            let now = hg_now_ns()
-            let sent = states.reduce(0) { $0 + $1.sent.load(ordering: .relaxed) }
-            let errors = states.reduce(0) { $0 + $1.errors.load(ordering: .relaxed) }
-            let elapsed = Double(now &- lastT) / 1e9
-            if final && elapsed < 0.05 && sent == lastSent { return }
-            second += 1
-            let mid = (lastT / 2 + now / 2)
-            let rel = mid > t0 ? mid - t0 : 0
-            let k = min(phases.count - 1, max(0, boundaries.lastIndex { $0 <= rel } ?? 0))
-            let r = SecondReport(second: second, phase: phases.isEmpty ? "" : phases[k].name, sent: sent - lastSent,
-                                 errors: errors - lastErrors, pps: elapsed > 0 ? Double(sent - lastSent) / elapsed : 0,
-                                 totalSent: sent)
-            perSecond.append(r)
-            progress?(r)
-            lastSent = sent; lastErrors = errors; lastT = now
-        }
+    /// Samples a report a second until every worker is done, or until a stop is requested (then
+    /// waits for the workers, which see the flag within a batch).
+    private func monitor(_ workers: WorkerGroup, sampler: inout SecondSampler, from t0: UInt64) {
         var next = t0 + 1_000_000_000
         while true {
-            let allDone = states.allSatisfy { $0.done.load(ordering: .acquiring) }
-            if allDone { break }
+            if workers.allDone { break }
             if hg_stop_requested() != 0 {
-                // Workers see the flag within a batch; wait for them.
-                for s in states { while !s.done.load(ordering: .acquiring) { usleep(1000) } }
+                workers.waitUntilAllDone()
                 break
             }
             let now = hg_now_ns()
             if now >= next {
-                sample(final: false)
+                sampler.sample(final: false)
                 next += 1_000_000_000
             }
             usleep(10_000)
         }
-        for _ in 0..<threads { finished.wait() }
-        sample(final: true)
-        let end = hg_now_ns()
-        let interrupted = hg_stop_requested() != 0
-        // The peer's XDP ring drains in its NAPI poll: give the last frames a moment to count.
-        usleep(20_000)
-        let countersAfter = InterfaceCounters.read(interface: options.interface, namespace: options.namespace)
-        if let e = states.compactMap(\.fatal).first, !interrupted { throw e }
+    }
 
-        var phaseReports: [PhaseReport] = []
+    /// Per phase, the workers' counts summed and its rate over the time actually spent in it; an
+    /// interrupted run leaves out the phases it never reached.
+    private static func phaseReports(_ phases: [PhasePlan], states: [WorkerState], t0: UInt64, boundaries: [UInt64],
+                                     interrupted: Bool) -> [PhaseReport] {
+        var reports: [PhaseReport] = []
         for (k, p) in phases.enumerated() {
             let sent = states.reduce(0) { $0 + $1.phaseSent[k] }
             let errors = states.reduce(0) { $0 + $1.phaseErrors[k] }
@@ -321,18 +340,10 @@ public final class TrafficGenerator: @unchecked Sendable {
             let begin = t0 + boundaries[k]
             let secs = phaseEnd > begin ? Double(phaseEnd - begin) / 1e9 : 0
             if secs == 0 && sent == 0 && interrupted { continue }
-            phaseReports.append(PhaseReport(name: p.name, seconds: secs, targetPPS: p.pps, sent: sent, errors: errors,
-                                            pps: secs > 0 ? Double(sent) / secs : 0))
+            reports.append(PhaseReport(name: p.name, seconds: secs, targetPPS: p.pps, sent: sent, errors: errors,
+                                       pps: secs > 0 ? Double(sent) / secs : 0))
         }
-        let total = states.reduce(0) { $0 + $1.sent.load(ordering: .relaxed) }
-        let errors = states.reduce(0) { $0 + $1.errors.load(ordering: .relaxed) }
-        let secs = Double(end - t0) / 1e9
-        let delivery = Delivery.measure(before: countersBefore, after: countersAfter, sent: total)
-        return GeneratorReport(plan: plan.name, engine: engine, threads: threads, interface: info.name,
-                               namespace: options.namespace, sourceMAC: "\(info.mac)", destinationMAC: "\(dstMAC)",
-                               seconds: secs, sent: total, errors: errors, pps: secs > 0 ? Double(total) / secs : 0,
-                               interrupted: interrupted, phases: phaseReports, perSecond: perSecond,
-                               startedAtNs: startWall, delivered: delivery.delivered, txDropped: delivery.dropped)
+        return reports
     }
 
     /// Opens the engine on a short-lived thread in the namespace and sends a few frames. With
@@ -380,6 +391,87 @@ public final class TrafficGenerator: @unchecked Sendable {
     }
 }
 
+/// The sender threads of one run and the handshake that starts them together.
+struct WorkerGroup {
+    let states: [WorkerState]
+    let ready = DispatchSemaphore(value: 0)
+    let finished = DispatchSemaphore(value: 0)
+    let startBox = StartBox()
+
+    /// Waits until every thread has opened its sender. If one could not, the others are released
+    /// with the stop flag set (so they send nothing), joined, and the first error is thrown.
+    func waitUntilReady() throws(GeneratorError) {
+        for _ in states { ready.wait() }
+        if let e = states.compactMap(\.setupError).first {
+            hg_request_stop()
+            startBox.go.store(true, ordering: .releasing)
+            join()
+            hg_clear_stop()
+            throw e
+        }
+    }
+
+    /// Releases the threads; each sleeps until `t0` so they begin together.
+    func start(at t0: UInt64) {
+        startBox.start.store(t0, ordering: .releasing)
+        startBox.go.store(true, ordering: .releasing)
+    }
+
+    var allDone: Bool { states.allSatisfy { $0.done.load(ordering: .acquiring) } }
+
+    func waitUntilAllDone() {
+        for s in states { while !s.done.load(ordering: .acquiring) { usleep(1000) } }
+    }
+
+    /// Waits for every thread's exit.
+    func join() {
+        for _ in states { finished.wait() }
+    }
+}
+
+/// The once-a-second reports of a run: the workers' counters summed, each interval named for the
+/// phase its midpoint falls in.
+struct SecondSampler {
+    let states: [WorkerState]
+    let phases: [PhasePlan]
+    let boundaries: [UInt64]
+    let t0: UInt64
+    let progress: ((SecondReport) -> Void)?
+    private(set) var perSecond: [SecondReport] = []
+    private var lastSent: UInt64 = 0, lastErrors: UInt64 = 0, lastT: UInt64
+    private var second = 0
+
+    init(states: [WorkerState], phases: [PhasePlan], boundaries: [UInt64], t0: UInt64,
+         progress: ((SecondReport) -> Void)?) {
+        self.states = states
+        self.phases = phases
+        self.boundaries = boundaries
+        self.t0 = t0
+        self.progress = progress
+        lastT = t0
+    }
+
+    /// Records the interval since the last sample; the `final` one is skipped when it is too
+    /// short to mean anything and nothing was sent in it.
+    mutating func sample(final: Bool) {
+        let now = hg_now_ns()
+        let sent = states.reduce(0) { $0 + $1.sent.load(ordering: .relaxed) }
+        let errors = states.reduce(0) { $0 + $1.errors.load(ordering: .relaxed) }
+        let elapsed = Double(now &- lastT) / 1e9
+        if final && elapsed < 0.05 && sent == lastSent { return }
+        second += 1
+        let mid = (lastT / 2 + now / 2)
+        let rel = mid > t0 ? mid - t0 : 0
+        let k = min(phases.count - 1, max(0, boundaries.lastIndex { $0 <= rel } ?? 0))
+        let r = SecondReport(second: second, phase: phases.isEmpty ? "" : phases[k].name, sent: sent - lastSent,
+                             errors: errors - lastErrors, pps: elapsed > 0 ? Double(sent - lastSent) / elapsed : 0,
+                             totalSent: sent)
+        perSecond.append(r)
+        progress?(r)
+        lastSent = sent; lastErrors = errors; lastT = now
+    }
+}
+
 final class ProbeBox: @unchecked Sendable { var error: GeneratorError? }
 
 final class StartBox: Sendable {
@@ -387,11 +479,11 @@ final class StartBox: Sendable {
     let go = Atomic<Bool>(false)
 }
 
-/// Ctrl-C handling: while installed, SIGINT and SIGTERM ask the generator to stop (it finishes
-/// the current batch and still reports) instead of killing the process.
-public enum StopSignal {
-    public static func install() { hg_clear_stop(); hg_install_stop_handler() }
-    public static func restore() { hg_restore_default_handlers() }
+/// The generator's stop flag, process-wide: every run's workers check it once a batch and finish
+/// with a report (``GeneratorReport/interrupted``); a worker whose sends keep failing sets it too.
+/// The library installs no signal handlers: the CLI's lifecycle (`holon generate`) turns SIGINT
+/// and SIGTERM into this flag.
+public enum GeneratorStop {
     public static var requested: Bool { hg_stop_requested() != 0 }
     public static func request() { hg_request_stop() }
     public static func clear() { hg_clear_stop() }

@@ -106,63 +106,117 @@ final class RuleIndex: @unchecked Sendable {
     init(_ rules: [Rule]) {
         var preds: [CompiledPredicate] = []
         var pStart: [Int32] = [], pEnd: [Int32] = []
-        // shape → (rule slots, their key hashes)
-        var shapeIDs: [[Element]: Int] = [:]
-        var shapeMembers: [[(slot: Int32, hash: UInt64)]] = []
-        var shapeElements: [[Element]] = []
-
+        var groups = ShapeGroups()
         for (slot, rule) in rules.enumerated() {
             pStart.append(Int32(preds.count))
-            var parts: [(Element, [UInt64])] = []
-            for p in rule.predicates {
-                switch p {
-                case .equals(let f, let v):
-                    preds.append(.init(field: f, kind: .maskEq, a: .max, b: v))
-                    parts.append((Element(field: f, kind: .equals, maskHi: .max, maskLo: 0), [v]))
-                case .range(let f, let r):
-                    preds.append(.init(field: f, kind: .range, a: r.lowerBound, b: r.upperBound))
-                case .mask(let f, let m, let v):
-                    preds.append(.init(field: f, kind: .maskEq, a: m, b: v))
-                case .prefix(let f, .v4(let addr), let len):
-                    let m = UInt64(Predicate.v4Mask(len))
-                    let v = UInt64(addr) & m
-                    preds.append(.init(field: f, kind: .v4Prefix, a: m, b: v))
-                    parts.append((Element(field: f, kind: .v4Prefix, maskHi: m, maskLo: 0), [v]))
-                case .prefix(let f, .v6(let hi, let lo), let len):
-                    let (mh, ml) = Predicate.v6Mask(len)
-                    preds.append(.init(field: f, kind: .v6Prefix, a: mh, b: hi & mh, c: ml, d: lo & ml))
-                    parts.append((Element(field: f, kind: .v6Prefix, maskHi: mh, maskLo: ml), [hi & mh, lo & ml]))
-                }
-            }
+            let parts = Self.compile(rule, into: &preds)
             pEnd.append(Int32(preds.count))
-            parts.sort { x, y in
-                let kx = (x.0.field.order, x.0.kind.rawValue, x.0.maskHi, x.0.maskLo)
-                let ky = (y.0.field.order, y.0.kind.rawValue, y.0.maskHi, y.0.maskLo)
-                if kx != ky { return kx < ky }
-                return x.1.lexicographicallyPrecedes(y.1)
+            let (shape, hash) = Self.shapeAndKeyHash(parts)
+            groups.add(slot: Int32(slot), shape: shape, hash: hash)
+        }
+        var tables = HashTables()
+        for sid in groups.members.indices {
+            tables.append(shape: groups.elements[sid], members: groups.members[sid])
+        }
+        // Visiting shapes best slot first lets `match` stop once no shape can beat its best.
+        tables.shapes.sort { $0.minSlot < $1.minSlot }
+
+        predicates = preds
+        predicateStart = pStart
+        predicateEnd = pEnd
+        elements = tables.elements
+        shapes = tables.shapes
+        keys = tables.keys
+        listStart = tables.listStart
+        listCount = tables.listCount
+        candidates = tables.candidates
+        linear = rules.count <= Self.linearLimit
+        predBuf = Self.copy(preds)
+        pStartBuf = Self.copy(pStart)
+        pEndBuf = Self.copy(pEnd)
+        elemBuf = Self.copy(tables.elements)
+        shapeBuf = Self.copy(tables.shapes)
+        keyBuf = Self.copy(tables.keys)
+        lStartBuf = Self.copy(tables.listStart)
+        lCountBuf = Self.copy(tables.listCount)
+        candBuf = Self.copy(tables.candidates)
+    }
+
+    /// One element of a rule's shape with the key words it contributes.
+    private typealias KeyPart = (element: Element, words: [UInt64])
+
+    /// Appends `rule`'s predicates, compiled, to `preds` (all are verified per candidate) and
+    /// returns the equality and prefix ones as key parts (only those can be hashed).
+    private static func compile(_ rule: Rule, into preds: inout [CompiledPredicate]) -> [KeyPart] {
+        var parts: [KeyPart] = []
+        for p in rule.predicates {
+            switch p {
+            case .equals(let f, let v):
+                preds.append(.init(field: f, kind: .maskEq, a: .max, b: v))
+                parts.append((Element(field: f, kind: .equals, maskHi: .max, maskLo: 0), [v]))
+            case .range(let f, let r):
+                preds.append(.init(field: f, kind: .range, a: r.lowerBound, b: r.upperBound))
+            case .mask(let f, let m, let v):
+                preds.append(.init(field: f, kind: .maskEq, a: m, b: v))
+            case .prefix(let f, .v4(let addr), let len):
+                let m = UInt64(Predicate.v4Mask(len))
+                let v = UInt64(addr) & m
+                preds.append(.init(field: f, kind: .v4Prefix, a: m, b: v))
+                parts.append((Element(field: f, kind: .v4Prefix, maskHi: m, maskLo: 0), [v]))
+            case .prefix(let f, .v6(let hi, let lo), let len):
+                let (mh, ml) = Predicate.v6Mask(len)
+                preds.append(.init(field: f, kind: .v6Prefix, a: mh, b: hi & mh, c: ml, d: lo & ml))
+                parts.append((Element(field: f, kind: .v6Prefix, maskHi: mh, maskLo: ml), [hi & mh, lo & ml]))
             }
-            let shape = parts.map(\.0)
-            var h = Self.seed
-            for (_, words) in parts { for w in words { h = Self.mix(h, w) } }
-            h = Self.finish(h)
+        }
+        return parts
+    }
+
+    /// Sorts the key parts into canonical order (so rules written in any predicate order share a
+    /// shape) and returns the shape and the hash of the key, mixed the way `match` mixes it.
+    private static func shapeAndKeyHash(_ unsorted: [KeyPart]) -> (shape: [Element], hash: UInt64) {
+        let parts = unsorted.sorted { x, y in
+            let kx = (x.element.field.order, x.element.kind.rawValue, x.element.maskHi, x.element.maskLo)
+            let ky = (y.element.field.order, y.element.kind.rawValue, y.element.maskHi, y.element.maskLo)
+            if kx != ky { return kx < ky }
+            return x.words.lexicographicallyPrecedes(y.words)
+        }
+        var h = seed
+        for part in parts { for w in part.words { h = mix(h, w) } }
+        return (parts.map(\.element), finish(h))
+    }
+
+    /// Rules grouped by shape, shapes numbered in order of first appearance, members in slot order.
+    private struct ShapeGroups {
+        var ids: [[Element]: Int] = [:]
+        var members: [[(slot: Int32, hash: UInt64)]] = []
+        var elements: [[Element]] = []
+
+        mutating func add(slot: Int32, shape: [Element], hash: UInt64) {
             let sid: Int
-            if let s = shapeIDs[shape] {
+            if let s = ids[shape] {
                 sid = s
             } else {
-                sid = shapeMembers.count
-                shapeIDs[shape] = sid
-                shapeMembers.append([])
-                shapeElements.append(shape)
+                sid = members.count
+                ids[shape] = sid
+                members.append([])
+                elements.append(shape)
             }
-            shapeMembers[sid].append((Int32(slot), h))
+            members[sid].append((slot, hash))
         }
+    }
 
+    /// The flat arrays `match` reads: every shape's elements and open-addressed hash table back
+    /// to back, each table entry pointing at its run of candidate slots.
+    private struct HashTables {
         var elements: [Element] = []
         var shapes: [Shape] = []
-        var keys: [UInt64] = [], lStart: [Int32] = [], lCount: [Int32] = []
-        var cands: [Int32] = []
-        for sid in shapeMembers.indices {
-            let members = shapeMembers[sid]  // already in slot order
+        var keys: [UInt64] = [], listStart: [Int32] = [], listCount: [Int32] = []
+        var candidates: [Int32] = []
+
+        /// Adds one shape: its members (in slot order) grouped by key hash, in a power-of-two
+        /// table at most half full so linear probing stays short.
+        mutating func append(shape: [Element], members: [(slot: Int32, hash: UInt64)]) {
             var byHash: [UInt64: [Int32]] = [:]
             var hashOrder: [UInt64] = []
             for m in members {
@@ -173,43 +227,22 @@ final class RuleIndex: @unchecked Sendable {
             while cap < hashOrder.count * 2 { cap *= 2 }
             let base = keys.count
             keys += repeatElement(0, count: cap)
-            lStart += repeatElement(0, count: cap)
-            lCount += repeatElement(0, count: cap)
+            listStart += repeatElement(0, count: cap)
+            listCount += repeatElement(0, count: cap)
             for h in hashOrder {
                 var i = Int(truncatingIfNeeded: h) & (cap - 1)
-                while lCount[base + i] != 0 { i = (i + 1) & (cap - 1) }
+                while listCount[base + i] != 0 { i = (i + 1) & (cap - 1) }
                 let list = byHash[h]!
                 keys[base + i] = h
-                lStart[base + i] = Int32(cands.count)
-                lCount[base + i] = Int32(list.count)
-                cands += list
+                listStart[base + i] = Int32(candidates.count)
+                listCount[base + i] = Int32(list.count)
+                candidates += list
             }
             let eStart = elements.count
-            elements += shapeElements[sid]
+            elements += shape
             shapes.append(Shape(elementStart: eStart, elementEnd: elements.count, tableBase: base,
                                 tableMask: cap - 1, minSlot: members[0].slot))
         }
-        shapes.sort { $0.minSlot < $1.minSlot }
-
-        predicates = preds
-        predicateStart = pStart
-        predicateEnd = pEnd
-        self.elements = elements
-        self.shapes = shapes
-        self.keys = keys
-        listStart = lStart
-        listCount = lCount
-        candidates = cands
-        linear = rules.count <= Self.linearLimit
-        predBuf = Self.copy(preds)
-        pStartBuf = Self.copy(pStart)
-        pEndBuf = Self.copy(pEnd)
-        elemBuf = Self.copy(elements)
-        shapeBuf = Self.copy(shapes)
-        keyBuf = Self.copy(keys)
-        lStartBuf = Self.copy(lStart)
-        lCountBuf = Self.copy(lCount)
-        candBuf = Self.copy(cands)
     }
 
     /// The best matching slot, or nil.

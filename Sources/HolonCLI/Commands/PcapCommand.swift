@@ -26,7 +26,7 @@ struct PcapInfo: ParsableCommand {
     var top = 5
 
     func run() throws {
-        var stats = CaptureStats()
+        var stats = CaptureStatistics()
         var failure: CaptureError?
         do {
             let reader = try CaptureReader(path: file)
@@ -60,99 +60,8 @@ struct PcapInfo: ParsableCommand {
     }
 }
 
-/// Running totals over a capture; only the counters the summary needs.
-struct CaptureStats {
-    var format = ""
-    var packets = 0
-    var bytes = 0
-    var capturedBytes = 0
-    var first: UInt64 = .max
-    var last: UInt64 = 0
-    var protocols: [String: Int] = [:]
-    var sources: [IPAddress: Int] = [:]
-    var destinations: [IPAddress: Int] = [:]
-    var ports: [String: Int] = [:]
-    var linkTypes: [String: Int] = [:]
-    var parseErrors: [String: Int] = [:]
-
-    mutating func add(_ p: CapturedPacket) {
-        packets += 1
-        bytes += p.originalLength
-        capturedBytes += p.capturedLength
-        if p.timestamp != 0 {
-            first = min(first, p.timestamp)
-            last = max(last, p.timestamp)
-        }
-        linkTypes[p.linkType.description, default: 0] += 1
-        let f: PacketFeatures
-        do {
-            f = try p.features()
-        } catch {
-            if error.kind == .notIP {
-                protocols["non-ip", default: 0] += 1
-            } else {
-                protocols["malformed", default: 0] += 1
-                parseErrors["\(error.kind)", default: 0] += 1
-            }
-            return
-        }
-        let name = IPProtocol.name(f.proto) + (f.ipVersion == 6 && f.proto != IPProtocol.icmpv6 ? "6" : "")
-        protocols[name, default: 0] += 1
-        sources[f.srcIP, default: 0] += 1
-        destinations[f.dstIP, default: 0] += 1
-        if f.hasPorts {
-            ports["\(IPProtocol.name(f.proto))/\(f.dstPort)", default: 0] += 1
-        }
-    }
-
-    func summary(file: String, top: Int, error: CaptureError?) -> CaptureSummary {
-        func topK<K>(_ d: [K: Int], _ name: (K) -> String) -> [CaptureSummary.Count] {
-            d.sorted { $0.value != $1.value ? $0.value > $1.value : name($0.key) < name($1.key) }
-                .prefix(top).map { CaptureSummary.Count(name: name($0.key), packets: $0.value) }
-        }
-        let duration = packets > 0 && first != .max ? Double(last - first) / 1e9 : 0
-        return CaptureSummary(
-            file: file, format: format, packets: packets, bytes: bytes, captured_bytes: capturedBytes,
-            first_ns: first == .max ? nil : first, last_ns: first == .max ? nil : last,
-            duration_s: duration,
-            packets_per_s: duration > 0 ? Double(packets) / duration : nil,
-            bits_per_s: duration > 0 ? Double(bytes) * 8 / duration : nil,
-            link_types: linkTypes,
-            protocols: protocols.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }
-                .map { .init(name: $0.key, packets: $0.value) },
-            top_sources: topK(sources, { $0.description }),
-            top_destinations: topK(destinations, { $0.description }),
-            top_ports: topK(ports, { $0 }),
-            parse_errors: parseErrors,
-            error: error.map { e in var e = e; e.path = file; return e.description }
-        )
-    }
-}
-
-struct CaptureSummary: Codable {
-    struct Count: Codable {
-        var name: String
-        var packets: Int
-    }
-
-    var file: String
-    var format: String
-    var packets: Int
-    var bytes: Int
-    var captured_bytes: Int
-    var first_ns: UInt64?
-    var last_ns: UInt64?
-    var duration_s: Double
-    var packets_per_s: Double?
-    var bits_per_s: Double?
-    var link_types: [String: Int]
-    var protocols: [Count]
-    var top_sources: [Count]
-    var top_destinations: [Count]
-    var top_ports: [Count]
-    var parse_errors: [String: Int]
-    var error: String?
-
+/// The table `holon pcap info` prints; the numbers come from `Packets.CaptureStatistics`.
+extension CaptureSummary {
     func table() -> String {
         var out: [String] = []
         func pct(_ n: Int) -> String { packets == 0 ? "" : String(format: "%5.1f%%", Double(n) * 100 / Double(packets)) }
