@@ -19,7 +19,7 @@ struct RandomRules {
     static let ports: [UInt64] = [53, 80, 443, 1023, 1024, 40000, 49152, 65535]
     static let lengths: [UInt64] = [40, 64, 65, 128, 129, 600, 1500, 1501]
 
-    mutating func rule(id: UInt32) -> Rule {
+    mutating func rule(id: UInt32, details: Bool = false) -> Rule {
         let base: UInt32 = 0xC633_6400   // 198.51.100.0
         let len = pick([32, 30, 29] as [UInt8])
         var ps: [Predicate] = [.prefix(.dstIP, .v4(base | UInt32(next() % 8)), length: len)]
@@ -47,6 +47,10 @@ struct RandomRules {
             // One predicate per Flowspec type keeps the rule's meaning one AND chain per type.
             guard used.insert(i).inserted else { continue }
             ps.append(choices[i](&self))
+        }
+        // As the detector writes them: now and then a header detail Flowspec has no field for.
+        if details && next() % 3 == 0 {
+            ps.append(next() % 2 == 0 ? .equals(.ttl, UInt64(next() % 255)) : .equals(.tcpWindow, pick([0, 1024, 64_240])))
         }
         let action: Action = next() % 2 == 0 ? .drop : .rateLimit(pps: 100 + next() % 10_000, burst: nil)
         return Rule(id: id, match: ps, action: action)
