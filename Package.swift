@@ -101,7 +101,7 @@ let package = Package(
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
-        .testTarget(name: "FlowspecTests", dependencies: ["TestSupport", "Flowspec", "Rules", "Packets"]),
+        .testTarget(name: "FlowspecTests", dependencies: ["TestSupport", "Flowspec", "Rules", "Packets", "Traffic"]),
         .testTarget(name: "ConfigTests", dependencies: ["TestSupport", "Config", "Packets"]),
         .testTarget(name: "SidecarTests", dependencies: ["TestSupport", "Flowspec", "Sidecar", "Dataplane", "Detection", "Generator", "Lab", "Traffic", "Rules"]),
     ]

@@ -3,19 +3,12 @@ import Holon
 import Packets
 import Rules
 import Testing
+import Traffic
 
 /// Issue 12 §4: the deriver on its own — hand-made baselines and recent samples, so each rule
 /// it writes is checked against what it was given, not through a whole scenario.
 struct RuleDeriverTests {
-    struct Gen {
-        var s: UInt64
-        mutating func next() -> UInt64 {
-            s &+= 0x9E37_79B9_7F4A_7C15
-            var z = s
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            return z ^ (z >> 27)
-        }
-    }
+    typealias Gen = SplitMix64
 
     static let victim: UInt32 = 0xC633_640A   // 198.51.100.10
 
@@ -60,7 +53,7 @@ struct RuleDeriverTests {
     }
 
     @Test func aFloodGetsARuleScopedToItsVictimThatSparesTheBaseline() throws {
-        var g = Gen(s: 1)
+        var g = Gen(seed: 1)
         let d = deriver(baseline: (0..<2000).map { _ in Self.web(&g) })
         let recent = (0..<400).map { i in i % 10 == 0 ? Self.web(&g) : Self.flood(&g) }
         let rule = try #require(d.derive(from: recent))
@@ -77,7 +70,7 @@ struct RuleDeriverTests {
 
     /// The vectors decide: a candidate whose presence did not grow is not rule material.
     @Test func aCandidateTheVectorsDoNotConfirmIsLeftOut() throws {
-        var g = Gen(s: 2)
+        var g = Gen(seed: 2)
         let base = (0..<2000).map { _ in Self.web(&g) }
         let recent = (0..<400).map { _ in Self.flood(&g) }
         let vetoPort = deriver(baseline: base) { c in c.field == .dstPort ? (recent: 0.1, baseline: 0.2) : nil }
@@ -94,7 +87,7 @@ struct RuleDeriverTests {
     /// Traffic shaped like the baseline cannot be spared: the rule says so (its baseline share
     /// and rate), which turns its action into a rate limit instead of a drop.
     @Test func trafficLikeTheBaselineIsReportedNotHidden() throws {
-        var g = Gen(s: 3)
+        var g = Gen(seed: 3)
         let base = (0..<2000).map { _ in Self.web(&g) }
         let recent = (0..<400).map { _ -> PacketFeatures in var f = Self.web(&g); f.dstIP = .v4(Self.victim); f.dstPort = 443; f.tcpFlags = 0x02; return f }
         let rule = try #require(deriver(baseline: base).derive(from: recent))
@@ -103,7 +96,7 @@ struct RuleDeriverTests {
     }
 
     @Test func tooFewSamplesOrNoBaselineDeriveNothing() {
-        var g = Gen(s: 4)
+        var g = Gen(seed: 4)
         #expect(deriver(baseline: (0..<100).map { _ in Self.web(&g) }).derive(from: (0..<15).map { _ in Self.flood(&g) }) == nil)
         #expect(deriver(baseline: []).derive(from: (0..<400).map { _ in Self.flood(&g) }) == nil)
     }

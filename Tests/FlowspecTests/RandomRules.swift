@@ -1,18 +1,15 @@
 import Packets
 import Rules
+import Traffic
 
 /// Seeded rules over every field Flowspec carries, and packets whose values often hit them:
 /// the round trips compare what a router would match with what Holon matches.
 struct RandomRules {
-    var state: UInt64
+    var rng: SplitMix64
 
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
+    init(state: UInt64) { rng = SplitMix64(seed: state) }
+
+    mutating func next() -> UInt64 { rng.next() }
 
     mutating func pick<T>(_ xs: [T]) -> T { xs[Int(next() % UInt64(xs.count))] }
 
