@@ -27,6 +27,10 @@ extension Dataplane {
     /// each run gets a fresh page-pool frame and its verdict is carried out (a drop frees it,
     /// a pass hands it to the stack of the calling thread's namespace). Returns wall-clock ns.
     public func liveFrames(_ frame: [UInt8], count: UInt32, batchSize: UInt32 = 256) throws(DataplaneError) -> UInt64 {
+        try Self.liveFrames(programFD: programFD, frame, count: count, batchSize: batchSize)
+    }
+
+    static func liveFrames(programFD: Int32, _ frame: [UInt8], count: UInt32, batchSize: UInt32) throws(DataplaneError) -> UInt64 {
         var o = bpf_test_run_opts()
         o.sz = MemoryLayout<bpf_test_run_opts>.size
         o.data_size_in = UInt32(frame.count)
