@@ -79,12 +79,15 @@ struct FlowspecDaemonTests {
             #expect(r.destination.map { IPPrefix("198.51.100.0/24")!.covers($0) } == true, "\(r.gobgpMatch)")
             #expect(r.components.count > 1)
         }
-        #expect(daemon.events.contains { $0.detail == "flowspec-announced" })
+        let announcedAt = Date().timeIntervalSince(t0)
+        #expect(until(announcedAt + 3) { daemon.events.contains { $0.detail == "flowspec-announced" } } != nil)
 
         // The flood over, the rule retires after its hold: withdrawn from the router too.
         let retired = until(16.5) { routes().isEmpty }
         #expect(retired != nil, "still at the router after the rule retired: \(routes().map(\.gobgpMatch))")
-        #expect(daemon.events.contains { $0.detail == "flowspec-withdrawn" })
+        // The router may hear of it before the daemon's log line reaches this test.
+        let withdrawnAt = Date().timeIntervalSince(t0)
+        #expect(until(withdrawnAt + 3) { daemon.events.contains { $0.detail == "flowspec-withdrawn" } } != nil)
 
         // Again, and holon stops in the middle: the router lets go of it.
         let again = until(21) { !routes().isEmpty }
