@@ -49,7 +49,9 @@ public struct GoBGPClient: FlowspecSpeaker {
         let e = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         p.waitUntilExit()
         guard p.terminationStatus == 0 else {
-            let line = e.split(separator: "\n").first.map(String.init) ?? "exit \(p.terminationStatus)"
+            // gobgp writes some failures ("context deadline exceeded") to standard output.
+            let said = e.isEmpty ? String(decoding: data, as: UTF8.self) : e
+            let line = said.split(separator: "\n").first.map(String.init) ?? "exit \(p.terminationStatus)"
             throw FlowspecError("gobgp at \(host):\(port): \(line)")
         }
         return data

@@ -7,20 +7,24 @@ import Rules
 import Sidecar
 
 extension RunCommand {
-    /// The Flowspec announcer of `holon run --bgp`: gobgpd reachable now or the run does not
-    /// start; each rule's fate reported as an event and kept for `/api/announcements`.
-    static func announcer(_ bgp: HolonConfig.BGP, _ config: HolonConfig, control: ControlState,
-                          _ say: @escaping @Sendable (SidecarEvent) -> Void) throws -> FlowspecAnnouncer {
-        let speaker: any FlowspecSpeaker
+    /// The speaker `holon run --bgp` announces through, checked to answer now: an unreachable
+    /// gobgpd or an unwritable ExaBGP feed refuses the run before any filter is touched.
+    static func speaker(_ bgp: HolonConfig.BGP) throws -> any FlowspecSpeaker {
         if let feed = bgp.exabgpFeed {
             let exabgp = ExaBGPFeed(path: feed)
             do { try exabgp.check() } catch { throw InputError("holon run --bgp: \(error.description)") }
-            speaker = exabgp
-        } else {
-            let gobgp = GoBGPClient(host: bgp.gobgpHost, port: bgp.gobgpPort)
-            do { try gobgp.check() } catch { throw InputError("holon run --bgp: \(error.description) (is gobgpd running with its API on \(bgp.gobgpHost):\(bgp.gobgpPort)?)") }
-            speaker = gobgp
+            return exabgp
         }
+        let gobgp = GoBGPClient(host: bgp.gobgpHost, port: bgp.gobgpPort)
+        do { try gobgp.check() } catch { throw InputError("holon run --bgp: \(error.description) (is gobgpd running with its API on \(bgp.gobgpHost):\(bgp.gobgpPort)?)") }
+        return gobgp
+    }
+
+    /// The Flowspec announcer: each rule's fate reported as an event and kept for
+    /// `/api/announcements`.
+    static func announcer(_ speaker: any FlowspecSpeaker, _ config: HolonConfig, control: ControlState,
+                          _ say: @escaping @Sendable (SidecarEvent) -> Void) -> FlowspecAnnouncer {
+        let bgp = config.bgp ?? HolonConfig.BGP()
         let policy = AnnouncePolicy(protected: config.protected, maxAnnounced: bgp.maxAnnounced,
                                     observe: bgp.observe || config.observe, packetBytes: bgp.packetBytes)
         let announcer = FlowspecAnnouncer(speaker: speaker, policy: policy) { a in

@@ -136,6 +136,8 @@ struct RunCommand: AsyncParsableCommand {
     func run() async throws {
         var plan = try plan()
         let json = plan.config.log == .json
+        // The BGP speaker answers, or nothing is attached or changed.
+        let speaker = try plan.config.dryRun ? nil : plan.config.bgp.map(Self.speaker)
         let filters = try plan.openFilters()
         let names = filters.map { $0.options?.interface ?? "?" }
         let start = Date()
@@ -215,7 +217,7 @@ struct RunCommand: AsyncParsableCommand {
         // rules stay); any loop that ends — its --duration, or an error — ends them all (a daemon
         // half protecting is not protecting); SIGHUP re-reads the configuration.
         let say = emitter(nil)
-        let announcer = try plan.config.dryRun ? nil : plan.config.bgp.map { try Self.announcer($0, plan.config, control: control, say) }
+        let announcer = speaker.map { Self.announcer($0, plan.config, control: control, say) }
         let loops = filters.map { dp -> SidecarService in
             var settings = sidecarConfig
             settings.baselinePath = plan.baselinePath(dp)
