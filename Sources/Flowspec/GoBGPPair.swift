@@ -58,7 +58,7 @@ public final class GoBGPPair: @unchecked Sendable {
     }
 
     /// Waits until the session is up (at most `seconds`).
-    public func established(within seconds: Double = 20) -> Bool {
+    public func established(within seconds: Double = 45) -> Bool {
         let deadline = Date().addingTimeInterval(seconds)
         while Date() < deadline {
             if let out = try? GoBGPClient(port: routerAPI).run(["neighbor"]), String(decoding: out, as: UTF8.self).contains("Establ") { return true }

@@ -19,20 +19,10 @@ import Traffic
 struct DaemonLifecycleTests {
     @Test(.timeLimit(.minutes(3))) func restartsKeepWhatWasLearnedAndEnforced() throws {
         let tag = "\(getpid() % 100_000)"
-        let lab = Lab(LabTopology(generatorNamespace: "holon-dl-\(tag)-net", filterNamespace: "holon-dl-\(tag)-srv",
-                                  generatorInterface: "dl\(tag)n", filterInterface: "eth0"))
-        try? lab.down()
-        try lab.up()
-        let target = DataplaneOptions.protecting(interface: "eth0", namespace: lab.topology.filterNamespace)
-        let dir = NSTemporaryDirectory() + "holon-dl-\(tag)"
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        let daemon = DaemonChild()
-        defer {
-            daemon.kill(SIGKILL)
-            _ = try? Dataplane.detach(target, force: true, forgetRules: true)
-            try? lab.down()
-            try? FileManager.default.removeItem(atPath: dir)
-        }
+        let bed = try DaemonLab(LabTopology(generatorNamespace: "holon-dl-\(tag)-net", filterNamespace: "holon-dl-\(tag)-srv",
+                                            generatorInterface: "dl\(tag)n", filterInterface: "eth0"), scratch: "holon-dl-\(tag)")
+        defer { bed.close() }
+        let (lab, target, dir, daemon) = (bed.lab, bed.target, bed.dir, bed.daemon)
         let config = dir + "/holon.yaml"
         func writeConfig(warmup: Int, allowlist: [String] = []) throws {
             try """
@@ -61,10 +51,7 @@ struct DaemonLifecycleTests {
         try writeConfig(warmup: 3)
         try daemon.start(["run", "--config", config])
         usleep(700_000)   // the daemon attaches the filter and starts its loop
-        var options = GeneratorOptions(interface: lab.topology.generatorInterface, namespace: lab.topology.generatorNamespace,
-                                 engine: .sendmmsg, threads: 1)
-        options.peer = lab.topology.filterAddress.split(separator: "/").first.map(String.init)
-        let o = options
+        let o = bed.generatorOptions
         let sendFailure = Locked<String?>(nil)
         let t0 = Date()
         let sender = Thread {
@@ -144,19 +131,9 @@ extension DaemonLifecycleTests {
     /// its policy: the running one's observe mode stays as it was.
     @Test(.timeLimit(.minutes(1))) func aSecondDaemonChangesNothing() throws {
         let tag = "\(getpid() % 100_000)"
-        let lab = Lab(.scratch(prefix: "holon-d2", tag: "d2\(tag)"))
-        try? lab.down()
-        try lab.up()
-        let target = DataplaneOptions.protecting(interface: lab.topology.filterInterface, namespace: lab.topology.filterNamespace)
-        let dir = NSTemporaryDirectory() + "holon-d2-\(tag)"
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        let first = DaemonChild()
-        defer {
-            first.kill(SIGKILL)
-            _ = try? Dataplane.detach(target, force: true, forgetRules: true)
-            try? lab.down()
-            try? FileManager.default.removeItem(atPath: dir)
-        }
+        let bed = try DaemonLab(.scratch(prefix: "holon-d2", tag: "d2\(tag)"), scratch: "holon-d2-\(tag)")
+        defer { bed.close() }
+        let (lab, target, dir, first) = (bed.lab, bed.target, bed.dir, bed.daemon)
         func config(_ name: String, observe: Bool) throws -> String {
             let path = "\(dir)/\(name).yaml"
             try """
@@ -180,72 +157,3 @@ extension DaemonLifecycleTests {
     }
 }
 
-/// `holon run` as a child process, its `--json` events stamped with when they arrived; each
-/// `start` begins a new list (the events of the current run).
-final class DaemonChild: @unchecked Sendable {
-    struct Event {
-        var kind: String
-        var detail: String?
-        var ids: [UInt32]
-        var at: Date
-    }
-
-    private let lock = NSLock()
-    private var process: Process?
-    private var log: [Event] = []
-
-    var events: [Event] { lock.withLock { log } }
-
-    func start(_ arguments: [String]) throws {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: Tools.holon)
-        p.arguments = arguments
-        let out = Pipe()
-        p.standardOutput = out
-        p.standardError = FileHandle.nullDevice
-        lock.withLock { log = [] }
-        try p.run()
-        lock.withLock { process = p }
-        Thread { [weak self] in
-            var buffer = Data()
-            while true {
-                let chunk = out.fileHandleForReading.availableData
-                if chunk.isEmpty { return }
-                buffer.append(chunk)
-                while let nl = buffer.firstIndex(of: 0x0A) {
-                    let line = buffer[buffer.startIndex..<nl]
-                    buffer.removeSubrange(buffer.startIndex...nl)
-                    guard let o = try? JSONSerialization.jsonObject(with: line) as? [String: Any], let kind = o["event"] as? String,
-                          kind != "heartbeat" else { continue }
-                    let e = Event(kind: kind, detail: o["kind"] as? String, ids: (o["ids"] as? [Int] ?? []).map { UInt32($0) }, at: Date())
-                    self?.lock.withLock { self?.log.append(e) }
-                }
-            }
-        }.start()
-    }
-
-    func kill(_ signal: Int32) {
-        guard let p = lock.withLock({ process }), p.isRunning else { return }
-        Glibc.kill(p.processIdentifier, signal)
-        if signal == SIGKILL { p.waitUntilExit() }
-    }
-
-    /// Sends `signal` and waits up to 10 s for the exit; its status (nil: had to be killed).
-    func stop(_ signal: Int32) -> Int32? {
-        guard let p = lock.withLock({ process }) else { return nil }
-        if p.isRunning { Glibc.kill(p.processIdentifier, signal) }
-        let deadline = Date().addingTimeInterval(10)
-        while p.isRunning && Date() < deadline { usleep(20_000) }
-        if p.isRunning { kill(SIGKILL); return nil }
-        return p.terminationStatus
-    }
-}
-
-/// A value shared with a thread.
-final class Locked<T>: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value: T
-    init(_ v: T) { value = v }
-    func get() -> T { lock.withLock { value } }
-    func set(_ v: T) { lock.withLock { value = v } }
-}

@@ -16,21 +16,11 @@ import Traffic
 struct FlowspecDaemonTests {
     @Test(.timeLimit(.minutes(2))) func rulesReachTheRouterAndLeaveIt() throws {
         let tag = "\(getpid() % 100_000)"
-        let lab = Lab(.scratch(prefix: "holon-bg", tag: "bg\(tag)"))
-        try? lab.down()
-        try lab.up()
-        let target = DataplaneOptions.protecting(interface: lab.topology.filterInterface, namespace: lab.topology.filterNamespace)
-        let dir = NSTemporaryDirectory() + "holon-bg-\(tag)"
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let bed = try DaemonLab(.scratch(prefix: "holon-bg", tag: "bg\(tag)"), scratch: "holon-bg-\(tag)")
+        defer { bed.close() }
+        let (lab, target, dir, daemon) = (bed.lab, bed.target, bed.dir, bed.daemon)
         let pair = try GoBGPPair()
-        let daemon = DaemonChild()
-        defer {
-            daemon.kill(SIGKILL)
-            pair.stop()
-            _ = try? Dataplane.detach(target, force: true, forgetRules: true)
-            try? lab.down()
-            try? FileManager.default.removeItem(atPath: dir)
-        }
+        defer { pair.stop() }
         try #require(pair.established(), "the two gobgpd peered")
         let router = GoBGPClient(port: pair.routerAPI)
         let config = dir + "/holon.yaml"
@@ -53,9 +43,7 @@ struct FlowspecDaemonTests {
             ScenarioPhase(name: "quiet", duration: 7, normalRate: 1_500),
             ScenarioPhase(name: "flood-again", duration: 5, normalRate: 1_500, attack: AttackSpec(kind: .udpFlood, rate: 15_000, victim: victim)),
         ])
-        var options = GeneratorOptions(interface: lab.topology.generatorInterface, namespace: lab.topology.generatorNamespace, engine: .sendmmsg, threads: 1)
-        options.peer = lab.topology.filterAddress.split(separator: "/").first.map(String.init)
-        let o = options
+        let o = bed.generatorOptions
         let t0 = Date()
         let sender = Thread { _ = try? TrafficGenerator(plan: .scenario(scenario), options: o).run() }
         sender.start()

@@ -20,7 +20,7 @@ final class BenchRouter: @unchecked Sendable {
         pair = try GoBGPPair()
         guard pair.established() else {
             pair.stop()
-            throw InputError("holon bench loop --bgp: the bench's two gobgpd did not peer within 20 s")
+            throw InputError("holon bench loop --bgp: the bench's two gobgpd did not peer within 45 s")
         }
         router = GoBGPClient(port: pair.routerAPI)
         announcer = FlowspecAnnouncer(speaker: GoBGPClient(port: pair.speakerAPI),
