@@ -136,8 +136,9 @@ struct RunCommand: AsyncParsableCommand {
     func run() async throws {
         var plan = try plan()
         let json = plan.config.log == .json
-        // The BGP speaker answers, or nothing is attached or changed.
+        // The BGP speaker answers and the TLS files load, or nothing is attached or changed.
         let speaker = try plan.config.dryRun ? nil : plan.config.bgp.map(Self.speaker)
+        let tls = try plan.config.httpListen == nil ? nil : plan.config.httpTLS.map(controlTLS)
         let filters = try plan.openFilters()
         let names = filters.map { $0.options?.interface ?? "?" }
         let start = Date()
@@ -187,7 +188,6 @@ struct RunCommand: AsyncParsableCommand {
             let quiet = json
             let listening = LoopThread()
             let access = ControlAccess(token: plan.config.httpToken, loopback: ControlAccess.isLoopback(host: host))
-            let tls = try plan.config.httpTLS.map(controlTLS)
             let scheme = tls == nil ? "http" : "https"
             // The dashboard shows the first interface's filter; every loop's events. Mode and
             // allowlist changes go to every filter, as the configuration's do.
