@@ -29,6 +29,7 @@ public enum RuleCompileError: Error, Hashable, Sendable, CustomStringConvertible
     case tooManyShapes
     case tooManyChecks(id: UInt32)
     case chainTooLong(id: UInt32)
+    case payloadNotCompiled(id: UInt32)
 
     public var description: String {
         switch self {
@@ -37,6 +38,7 @@ public enum RuleCompileError: Error, Hashable, Sendable, CustomStringConvertible
         case .tooManyRules(let n): return "\(n) rules exceed the XDP table's \(HOLON_MAX_RULES)"
         case .tooManyShapes:
             return "more than \(HOLON_MAX_SHAPES) distinct predicate shapes (sets of fields/masks/prefix lengths)"
+        case .payloadNotCompiled(let id): return "rule \(id): byte predicates are not compiled for XDP by this build"
         case .tooManyChecks(let id): return "rule \(id) has more than \(HOLON_MAX_CHECKS) range predicates"
         case .chainTooLong(let id):
             return "rule \(id): more than \(HOLON_MAX_CHAIN) rules share the same exact predicates and differ only by ranges"
@@ -122,6 +124,8 @@ enum RuleCompiler {
                 // The high half is always keyed, even with mask 0: it is what says "IPv6 packet".
                 ok = add(hiSlot, mh, hi & mh)
                 if ok && ml != 0 { ok = add(hiSlot + 1, ml, lo & ml) }
+            case .bytes:
+                return nil   // refused by compile before lowering
             }
             if !ok { return nil }
         }
@@ -136,6 +140,9 @@ enum RuleCompiler {
         for r in input {
             guard ids.insert(r.id).inserted else { throw .duplicateID(r.id) }
             do { try r.validate() } catch { throw .invalidRule(id: r.id, error) }
+            if r.predicates.contains(where: { if case .bytes = $0 { return true } else { return false } }) {
+                throw .payloadNotCompiled(id: r.id)
+            }
         }
         var t = CompiledTable()
         t.ordered = input.sorted { a, b in a.priority != b.priority ? a.priority > b.priority : a.id < b.id }

@@ -42,6 +42,11 @@ public struct FlowspecTranslator: Sendable {
         case .pass: return .refused("a pass rule is an exception inside the host's own table; Flowspec has no exception to carry it")
         case .count: return .refused("a count rule drops nothing (observe); it is not announced")
         }
+        // Widening would turn "this marker to this host" into "all of this protocol to it": what
+        // the byte predicate exists to avoid. Never announced, whatever the baseline says.
+        if let b = rule.predicates.first(where: { if case .bytes = $0 { return true } else { return false } }) {
+            return .refused("Flowspec matches headers only (RFC 8955/8956 have no payload component); \(b.text) stays in the host's XDP filter")
+        }
         let family: FlowspecRule.Family = rule.predicates.contains { p in
             if case .prefix(_, let a, _) = p { return !a.isV4 }
             if case .equals(let f, let v) = p, f.isAddress { return v > 0xFFFF_FFFF }
@@ -99,7 +104,7 @@ public struct FlowspecTranslator: Sendable {
 
     /// The flow specification component saying what `p` says, or nil when none does.
     static func component(_ p: Predicate, family: FlowspecRule.Family) -> FlowspecComponent? {
-        let f = p.field
+        guard let f = p.field else { return nil }   // bytes: refused before this
         switch f {
         case .srcIP, .dstIP:
             let t: FlowspecType = f == .dstIP ? .destination : .source

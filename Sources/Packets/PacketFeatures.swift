@@ -45,6 +45,8 @@ public struct PacketFeatures: Hashable, Sendable {
     /// Bytes after the transport header (after the IP header when there is none), from the
     /// IP length fields, not from what was captured.
     public var payloadLen: UInt32 = 0
+    /// The payload's first bytes, as far as they were captured (byte predicates test them).
+    public var payload = PayloadHead()
     public var direction: Direction?
 
     @inlinable public init() {}

@@ -59,7 +59,7 @@ public enum NftablesExport {
             if case .equals(.proto, let v) = p { return v }
             return nil
         }.first
-        if v6 && r.predicates.contains(where: { [.df, .mf, .fragOffset, .ipID].contains($0.field) }) {
+        if v6 && r.predicates.contains(where: { $0.field.map { [.df, .mf, .fragOffset, .ipID].contains($0) } ?? false }) {
             throw NftablesExportError(ruleID: r.id, reason: "an IPv4 header field with an IPv6 address")
         }
         var parts: [String] = []
@@ -103,25 +103,28 @@ public enum NftablesExport {
             }
         }
         switch p {
+        case .bytes(let b):
+            return try payload(b, proto: proto, rule: id)
         case .equals(.fragOffset, let v): return "ip frag-off & 0x1fff \(v)"
         case .range(.fragOffset, let r): return "ip frag-off & 0x1fff \(r.lowerBound)-\(r.upperBound)"
-        case let p where valueSetFields.contains(p.field):
+        case .equals(let f, _) where valueSetFields.contains(f), .range(let f, _) where valueSetFields.contains(f),
+             .mask(let f, _, _) where valueSetFields.contains(f):
             // A class, band or flag stands for a set of header values: the predicate becomes the
             // union of the header values of the field values it selects (from the field table).
-            let values = (0...p.field.maxValue).filter { p.matches(value: $0) }
-            guard !values.isEmpty else { throw NftablesExportError(ruleID: id, reason: "a \(p.field.rawValue) predicate no value meets") }
-            switch p.field {
+            let values = (0...f.maxValue).filter { p.matches(value: $0) }
+            guard !values.isEmpty else { throw NftablesExportError(ruleID: id, reason: "a \(f.rawValue) predicate no value meets") }
+            switch f {
             case .df, .mf:
-                let bit = p.field == .df ? "0x4000" : "0x2000"
+                let bit = f == .df ? "0x4000" : "0x2000"
                 return values.count == 2 ? "ip version 4" : "ip frag-off & \(bit) \(values[0] == 0 ? "==" : "!=") 0"
             case .sizeClass:
                 // ip6 length is the payload length: the class is of the whole IP packet.
                 let base = v6 ? 40 : 0
                 let lengths = values.compactMap { SizeClass(rawValue: Int($0))?.ipLengths }
-                return "\(try lhs(p.field)) \(intervals(lengths, minus: base))"
+                return "\(try lhs(f)) \(intervals(lengths, minus: base))"
             default:
                 let ports = values.compactMap { PortBand(rawValue: Int($0)).map { Int($0.ports.lowerBound)...Int($0.ports.upperBound) } }
-                return "\(try lhs(p.field)) \(intervals(ports, minus: 0))"
+                return "\(try lhs(f)) \(intervals(ports, minus: 0))"
             }
         case .equals(.tcpFlags, let v): return "tcp flags == 0x\(String(v, radix: 16))"
         case .equals(let f, let v) where f.isAddress:
@@ -134,6 +137,30 @@ public enum NftablesExport {
         case .mask(let f, let m, let v):
             return "\(try lhs(f)) & 0x\(String(m, radix: 16)) == 0x\(String(v, radix: 16))"
         }
+    }
+
+    /// A byte predicate as raw payload matches on nftables' inner header (`@ih`: the bytes after
+    /// the TCP or UDP header, the payload Holon means), 16 bytes (nftables' widest compare) each.
+    /// nftables finds that base only after TCP and UDP, so the rule must name one of them.
+    static func payload(_ b: PayloadMatch, proto: UInt64?, rule id: UInt32) throws(NftablesExportError) -> String {
+        guard proto == UInt64(IPProtocol.tcp) || proto == UInt64(IPProtocol.udp) else {
+            throw NftablesExportError(ruleID: id, reason: "a byte predicate without (= proto tcp) or (= proto udp) (nftables reads the payload only after those headers)")
+        }
+        var parts: [String] = []
+        var i = 0
+        while i < b.value.count {
+            let n = min(16, b.value.count - i)
+            let at = "@ih,\((b.offset + i) * 8),\(n * 8)"
+            let value = "0x" + PayloadMatch.hex(Array(b.value[i..<(i + n)]))
+            let mask = Array(b.mask[i..<(i + n)])
+            if mask.allSatisfy({ $0 == 0xff }) {
+                parts.append("\(at) \(value)")
+            } else {
+                parts.append("\(at) & 0x\(PayloadMatch.hex(mask)) == \(value)")
+            }
+            i += n
+        }
+        return parts.joined(separator: " ")
     }
 
     /// Fields whose values stand for sets of header values: size classes, port bands, the

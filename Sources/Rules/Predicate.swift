@@ -15,11 +15,14 @@ public enum Predicate: Hashable, Sendable {
     case range(RuleField, ClosedRange<UInt64>)
     /// `field & mask == value`. Invariant (checked by ``validate()``): `value & ~mask == 0`.
     case mask(RuleField, mask: UInt64, value: UInt64)
+    /// Bytes of the transport payload (``PayloadMatch``).
+    case bytes(PayloadMatch)
 
-    /// The field tested.
-    public var field: RuleField {
+    /// The header field tested; nil for a byte predicate, which tests the payload.
+    public var field: RuleField? {
         switch self {
         case .equals(let f, _), .prefix(let f, _, _), .range(let f, _), .mask(let f, _, _): return f
+        case .bytes: return nil
         }
     }
 
@@ -38,6 +41,8 @@ public enum Predicate: Hashable, Sendable {
         case .mask(let f, let m, let v):
             guard m <= f.maxValue else { throw .valueTooLarge(f, m) }
             guard v & ~m == 0 else { throw .maskValueOutsideMask(mask: m, value: v) }
+        case .bytes(let b):
+            try b.validate()
         }
     }
 
@@ -63,7 +68,16 @@ public enum Predicate: Hashable, Sendable {
             default:
                 return false
             }
+        case .bytes(let b):
+            return b.matches(f)
         }
+    }
+
+    /// Like ``matches(_:)`` with the packet's whole payload at hand, so byte predicates past the
+    /// features' head are decided as the data plane decides them.
+    public func matches(_ f: PacketFeatures, payload: UnsafeRawBufferPointer) -> Bool {
+        if case .bytes(let b) = self { return f.hasTransportHeader && Int(f.payloadLen) >= b.end && b.matches(payload: payload) }
+        return matches(f)
     }
 
     /// Whether a value of the predicate's field meets it (prefixes: never, they test addresses).
@@ -72,7 +86,7 @@ public enum Predicate: Hashable, Sendable {
         case .equals(_, let v): return x == v
         case .range(_, let r): return r.contains(x)
         case .mask(_, let m, let v): return x & m == v
-        case .prefix: return false
+        case .prefix, .bytes: return false
         }
     }
 
@@ -100,6 +114,9 @@ public enum RuleValidationError: Error, Hashable, Sendable, CustomStringConverti
     case maskValueOutsideMask(mask: UInt64, value: UInt64)
     case burstTooLarge(UInt64)
     case zeroRate
+    case payloadLength(Int)
+    case payloadMaskLength(mask: Int, value: Int)
+    case payloadOffset(Int)
 
     public var description: String {
         switch self {
@@ -110,6 +127,9 @@ public enum RuleValidationError: Error, Hashable, Sendable, CustomStringConverti
             return "mask value 0x\(String(v, radix: 16)) has bits outside mask 0x\(String(m, radix: 16))"
         case .burstTooLarge(let b): return "burst \(b) exceeds \(TokenBucket.maxBurst)"
         case .zeroRate: return "a rate limit of 0 pps (use drop to drop everything)"
+        case .payloadLength(let n): return "a byte predicate compares 1…\(PayloadMatch.maxLength) bytes, not \(n)"
+        case .payloadMaskLength(let m, let v): return "a byte mask of \(m) bytes for a value of \(v)"
+        case .payloadOffset(let o): return "payload offset \(o) is past \(PayloadMatch.maxOffset)"
         }
     }
 }

@@ -71,6 +71,11 @@ public struct Rule: Hashable, Sendable {
         predicates.allSatisfy { $0.matches(f) }
     }
 
+    /// Like ``matches(_:)`` with the whole payload at hand (byte predicates past the head).
+    public func matches(_ f: PacketFeatures, payload: UnsafeRawBufferPointer) -> Bool {
+        predicates.allSatisfy { $0.matches(f, payload: payload) }
+    }
+
     /// Throws the first broken invariant: predicate values within their fields, prefixes on
     /// address fields with lengths that fit, mask values inside masks, burst ≤ ``TokenBucket/maxBurst``.
     public func validate() throws(RuleValidationError) {

@@ -21,11 +21,12 @@ final class RuleIndex: @unchecked Sendable {
     static let linearLimit = 16
 
     struct CompiledPredicate {
-        enum Kind: UInt8 { case maskEq, range, v4Prefix, v6Prefix }
+        enum Kind: UInt8 { case maskEq, range, v4Prefix, v6Prefix, payload }
         var field: RuleField
         var kind: Kind
         // maskEq: a = mask, b = value; range: a = lo, b = hi;
-        // v4Prefix: a = mask, b = masked address; v6Prefix: (a, b) high mask/value, (c, d) low.
+        // v4Prefix: a = mask, b = masked address; v6Prefix: (a, b) high mask/value, (c, d) low;
+        // payload: a = index in `payloadMatches` (`field` unused).
         var a: UInt64, b: UInt64, c: UInt64 = 0, d: UInt64 = 0
     }
 
@@ -47,6 +48,8 @@ final class RuleIndex: @unchecked Sendable {
     }
 
     let predicates: [CompiledPredicate]
+    /// The byte predicates, verified with the rest (never hashed: few rules carry them).
+    let payloadMatches: [PayloadMatch]
     /// Per slot: range of `predicates`.
     let predicateStart: [Int32]
     let predicateEnd: [Int32]
@@ -105,11 +108,12 @@ final class RuleIndex: @unchecked Sendable {
     /// `rules` must be in slot order and valid.
     init(_ rules: [Rule]) {
         var preds: [CompiledPredicate] = []
+        var payloads: [PayloadMatch] = []
         var pStart: [Int32] = [], pEnd: [Int32] = []
         var groups = ShapeGroups()
         for (slot, rule) in rules.enumerated() {
             pStart.append(Int32(preds.count))
-            let parts = Self.compile(rule, into: &preds)
+            let parts = Self.compile(rule, into: &preds, payloads: &payloads)
             pEnd.append(Int32(preds.count))
             let (shape, hash) = Self.shapeAndKeyHash(parts)
             groups.add(slot: Int32(slot), shape: shape, hash: hash)
@@ -122,6 +126,7 @@ final class RuleIndex: @unchecked Sendable {
         tables.shapes.sort { $0.minSlot < $1.minSlot }
 
         predicates = preds
+        payloadMatches = payloads
         predicateStart = pStart
         predicateEnd = pEnd
         elements = tables.elements
@@ -147,7 +152,7 @@ final class RuleIndex: @unchecked Sendable {
 
     /// Appends `rule`'s predicates, compiled, to `preds` (all are verified per candidate) and
     /// returns the equality and prefix ones as key parts (only those can be hashed).
-    private static func compile(_ rule: Rule, into preds: inout [CompiledPredicate]) -> [KeyPart] {
+    private static func compile(_ rule: Rule, into preds: inout [CompiledPredicate], payloads: inout [PayloadMatch]) -> [KeyPart] {
         var parts: [KeyPart] = []
         for p in rule.predicates {
             switch p {
@@ -167,6 +172,9 @@ final class RuleIndex: @unchecked Sendable {
                 let (mh, ml) = Predicate.v6Mask(len)
                 preds.append(.init(field: f, kind: .v6Prefix, a: mh, b: hi & mh, c: ml, d: lo & ml))
                 parts.append((Element(field: f, kind: .v6Prefix, maskHi: mh, maskLo: ml), [hi & mh, lo & ml]))
+            case .bytes(let b):
+                preds.append(.init(field: .payloadLen, kind: .payload, a: UInt64(payloads.count), b: 0))
+                payloads.append(b)
             }
         }
         return parts
@@ -312,6 +320,8 @@ final class RuleIndex: @unchecked Sendable {
             case .v6Prefix:
                 guard case .v6(let hi, let lo) = p.field == .srcIP ? f.srcIP : f.dstIP,
                       hi & p.a == p.b, lo & p.c == p.d else { return false }
+            case .payload:
+                guard payloadMatches[Int(p.a)].matches(f) else { return false }
             }
             k += 1
         }

@@ -59,11 +59,15 @@ extension Rule: Codable {
 
 extension Predicate: Codable {
     enum CodingKeys: String, CodingKey {
-        case field, eq, prefix, range, mask, value
+        case field, eq, prefix, range, mask, value, anchor, offset, bytes
     }
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
+        if c.contains(.bytes) {
+            self = .bytes(try Self.decodePayload(c))
+            return
+        }
         let field = try c.decode(RuleField.self, forKey: .field)
         func value(_ key: CodingKeys) throws -> UInt64 {
             try Self.decodeValue(field, in: c, forKey: key)
@@ -106,8 +110,43 @@ extension Predicate: Codable {
         }
     }
 
+    /// `{"anchor": "payload", "offset": N, "bytes": "hex", "mask": "hex"}`, mask optional.
+    static func decodePayload(_ c: KeyedDecodingContainer<CodingKeys>) throws -> PayloadMatch {
+        let anchor = try c.decodeIfPresent(String.self, forKey: .anchor) ?? PayloadMatch.anchor
+        guard anchor == PayloadMatch.anchor else {
+            throw DecodingError.dataCorruptedError(forKey: .anchor, in: c, debugDescription: "the anchor must be \"payload\", not \"\(anchor)\"")
+        }
+        let offset = try c.decode(Int.self, forKey: .offset)
+        guard (0...PayloadMatch.maxOffset).contains(offset) else {
+            throw DecodingError.dataCorruptedError(forKey: .offset, in: c, debugDescription: "payload offset \(offset) is outside 0…\(PayloadMatch.maxOffset)")
+        }
+        let hex = try c.decode(String.self, forKey: .bytes)
+        guard let value = PayloadMatch.bytes(hex: hex), value.count <= PayloadMatch.maxLength else {
+            throw DecodingError.dataCorruptedError(forKey: .bytes, in: c, debugDescription: "expected 1…\(PayloadMatch.maxLength) bytes as hex, found \"\(hex)\"")
+        }
+        var mask: [UInt8]?
+        if let m = try c.decodeIfPresent(String.self, forKey: .mask) {
+            guard let mb = PayloadMatch.bytes(hex: m), mb.count == value.count else {
+                throw DecodingError.dataCorruptedError(forKey: .mask, in: c, debugDescription: "expected a hex mask of \(value.count) bytes, found \"\(m)\"")
+            }
+            mask = mb
+        }
+        let p = PayloadMatch(offset: offset, value: value, mask: mask)
+        do { try p.validate() } catch {
+            throw DecodingError.dataCorruptedError(forKey: .mask, in: c, debugDescription: error.description)
+        }
+        return p
+    }
+
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
+        if case .bytes(let b) = self {
+            try c.encode(PayloadMatch.anchor, forKey: .anchor)
+            try c.encode(b.offset, forKey: .offset)
+            try c.encode(PayloadMatch.hex(b.value), forKey: .bytes)
+            if !b.isWholeBytes { try c.encode(PayloadMatch.hex(b.mask), forKey: .mask) }
+            return
+        }
         try c.encode(field, forKey: .field)
         switch self {
         case .equals(_, let v): try c.encode(v, forKey: .eq)
@@ -116,6 +155,8 @@ extension Predicate: Codable {
         case .mask(_, let m, let v):
             try c.encode(m, forKey: .mask)
             try c.encode(v, forKey: .value)
+        case .bytes:
+            break   // encoded above
         }
     }
 

@@ -10,6 +10,9 @@ import Packets
 ///               | "(" "in" addr-field prefix ")"     ; 10.0.0.0/8, 2001:db8::/32, bare address = full length
 ///               | "(" "range" field value value ")"  ; inclusive, lo ≤ hi
 ///               | "(" "mask" field value value ")"   ; field & mask == value, value ⊆ mask
+///               | "(" "bytes" "payload" offset hex [":mask" hex] ")"
+///                                                  ; payload bytes at offset 0…256, 1…64 of them,
+///                                                  ; hex in a string ("1337c0de"), mask as long
 ///     action    = "(" "drop" ")" | "(" "pass" ")" | "(" "count" ")" | "(" "rate-limit" pps ")"
 ///     option    = ":id" u32 | ":priority" i32 | ":burst" n | ":ttl" n["s"|"m"|"h"|"d"]
 ///               | ":name" string | ":created" ns | ":explain" string
@@ -31,7 +34,7 @@ public enum RuleParser {
         return try p.rule()
     }
 
-    static let operators = ["=", "in", "range", "mask"]
+    static let operators = ["=", "in", "range", "mask", "bytes"]
     static let actions = ["drop", "pass", "count", "rate-limit"]
     static let options = [":id", ":priority", ":burst", ":ttl", ":name", ":created", ":explain"]
 }
@@ -107,8 +110,9 @@ private struct Parser {
     /// Parses a predicate whose "(" is consumed and whose operator is `op`.
     mutating func predicate(_ op: RuleLexer.Token) throws(RuleParseError) -> Predicate {
         guard let name = op.atom, RuleParser.operators.contains(name) else {
-            throw fail(op, "a predicate (\"=\", \"in\", \"range\", \"mask\")", among: RuleParser.operators + ["and"])
+            throw fail(op, "a predicate (\"=\", \"in\", \"range\", \"mask\", \"bytes\")", among: RuleParser.operators + ["and"])
         }
+        if name == "bytes" { return try bytes() }
         let ft = try lexer.next()
         guard let fname = ft.atom, let field = RuleField(name: fname) else {
             throw fail(ft, "a field name", among: RuleField.allCases.map(\.rawValue))
@@ -140,6 +144,38 @@ private struct Parser {
         }
         try expectClose()
         return p
+    }
+
+    /// `(bytes payload OFFSET "HEX" [:mask "HEX"])` after its operator.
+    mutating func bytes() throws(RuleParseError) -> Predicate {
+        let at = try lexer.next()
+        guard at.atom == PayloadMatch.anchor else { throw fail(at, "the anchor \"payload\"", among: [PayloadMatch.anchor]) }
+        let ot = try lexer.next()
+        guard let os = ot.atom, let offset = Int(os), (0...PayloadMatch.maxOffset).contains(offset) else {
+            throw fail(ot, "a payload offset 0…\(PayloadMatch.maxOffset)")
+        }
+        let value = try hex(try lexer.next(), "the bytes as a hex string like \"1337c0de\" (1…\(PayloadMatch.maxLength) bytes)")
+        var mask: [UInt8]?
+        var t = try lexer.next()
+        if t.atom == ":mask" {
+            let mt = try lexer.next()
+            let m = try hex(mt, "a mask as a hex string as long as the bytes")
+            guard m.count == value.count else { throw fail(mt, "a mask of \(value.count) bytes, as long as the value") }
+            for i in m.indices where value[i] & ~m[i] != 0 {
+                throw fail(mt, "a mask covering every set bit of the value (byte \(i))")
+            }
+            mask = m
+            t = try lexer.next()
+        }
+        guard t.kind == .close else { throw fail(t, "\")\" or :mask", among: [":mask"]) }
+        return .bytes(PayloadMatch(offset: offset, value: value, mask: mask))
+    }
+
+    mutating func hex(_ t: RuleLexer.Token, _ expected: String) throws(RuleParseError) -> [UInt8] {
+        guard case .string(let s) = t.kind, let b = PayloadMatch.bytes(hex: s), b.count <= PayloadMatch.maxLength else {
+            throw fail(t, expected)
+        }
+        return b
     }
 
     mutating func value(_ field: RuleField, _ t: RuleLexer.Token) throws(RuleParseError) -> UInt64 {

@@ -66,6 +66,9 @@ extension Predicate: CustomStringConvertible {
             return "(range \(f.rawValue) \(f.format(r.lowerBound, symbolic: symbolic)) \(f.format(r.upperBound, symbolic: symbolic)))"
         case .mask(let f, let m, let v):
             return "(mask \(f.rawValue) \(Self.maskOperand(f, m)) \(Self.maskOperand(f, v)))"
+        case .bytes(let b):
+            let mask = b.isWholeBytes ? "" : " :mask \"\(PayloadMatch.hex(b.mask))\""
+            return "(bytes \(PayloadMatch.anchor) \(b.offset) \"\(PayloadMatch.hex(b.value))\"\(mask))"
         }
     }
 

@@ -1,0 +1,62 @@
+/// The first bytes of a packet's transport payload, held inline so that ``PacketFeatures``
+/// stays a plain value (no allocation, no reference counting on the per-packet path).
+///
+/// The payload starts after the TCP/UDP/ICMP header, or after the IP headers when there is none
+/// (a non-first fragment, GRE, ESP), and ends at the IP packet's end (Ethernet padding excluded),
+/// as ``PacketFeatures/payloadLen`` counts it. `count` is how many of its first
+/// ``capacity`` bytes were captured: fewer than `payloadLen` when the payload is longer than the
+/// head or the capture cut the frame short.
+///
+/// Why a head and not the whole payload: the detector derives byte predicates inside it, and
+/// reference evaluation on features (demo scoring, the guardrail's baseline check) reads it; the
+/// XDP program and ``Rules`` matching on raw bytes see the whole payload.
+public struct PayloadHead: Hashable, Sendable {
+    /// Bytes held: enough for a tool's magic, a protocol's fixed header, a query's start.
+    public static let capacity = 64
+
+    @usableFromInline var words: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0, 0, 0, 0)
+    /// Bytes captured, 0…``capacity``.
+    @usableFromInline internal(set) var _count: Int = 0
+    public var count: Int { _count }
+
+    @inlinable public init() {}
+
+    /// The head of `bytes` (its first ``capacity`` bytes).
+    @inlinable
+    public init(_ bytes: UnsafeRawBufferPointer) {
+        let n = min(bytes.count, Self.capacity)
+        _count = n
+        guard n > 0, let src = bytes.baseAddress else { return }
+        withUnsafeMutableBytes(of: &words) { $0.baseAddress!.copyMemory(from: src, byteCount: n) }
+    }
+
+    public init<C: Collection>(_ bytes: C) where C.Element == UInt8 {
+        let a = Array(bytes.prefix(Self.capacity))
+        self = a.withUnsafeBytes { PayloadHead($0) }
+    }
+
+    /// Byte `i` (0 ≤ i < count).
+    @inlinable
+    public subscript(i: Int) -> UInt8 {
+        precondition(i >= 0 && i < count, "payload byte \(i) outside the \(count) captured")
+        return withUnsafeBytes(of: words) { $0[i] }
+    }
+
+    /// The captured bytes.
+    public var bytes: [UInt8] { withUnsafeBytes(of: words) { Array($0.prefix(count)) } }
+
+    /// Calls `body` with the captured bytes, without copying them.
+    @inlinable
+    public func withBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        try withUnsafeBytes(of: words) { try body(UnsafeRawBufferPointer(rebasing: $0.prefix(count))) }
+    }
+
+    public static func == (a: PayloadHead, b: PayloadHead) -> Bool {
+        a.count == b.count && a.withBytes { x in b.withBytes { y in x.elementsEqual(y) } }
+    }
+
+    public func hash(into h: inout Hasher) {
+        h.combine(count)
+        withBytes { h.combine(bytes: $0) }
+    }
+}
