@@ -9,6 +9,8 @@ struct Candidate: Hashable, Sendable, CustomStringConvertible {
         case prefix(network: UInt32, length: Int)
         /// Inclusive numeric range.
         case range(UInt64, UInt64)
+        /// Payload bytes (field `payload_len`, the payload's own field).
+        case bytes(PayloadMatch)
     }
 
     /// The rule field itself: its value in a packet is the rule engine's, so a candidate
@@ -35,13 +37,15 @@ struct Candidate: Hashable, Sendable, CustomStringConvertible {
         case .range(let lo, let hi):
             guard let v = field.value(in: f) else { return false }
             return v >= lo && v <= hi
+        case .bytes(let b):
+            return b.matches(f)
         }
     }
 
     /// Preference between candidates that match the same packets: exact and narrow first.
     var specificity: Int {
         switch kind {
-        case .equals: return 3
+        case .equals, .bytes: return 3
         case .prefix(_, let len): return len >= 24 ? 2 : 1
         case .range: return 0
         }
@@ -56,6 +60,9 @@ struct Candidate: Hashable, Sendable, CustomStringConvertible {
             return "\(field.rawValue) in \(IPAddress.v4(net))/\(len)"
         case .range(let lo, let hi):
             return "\(field.rawValue) in \(lo)...\(hi)"
+        case .bytes(let b):
+            let text = b.ascii.map { " (\"\($0)\")" } ?? ""
+            return "payload[\(b.offset)..<\(b.end)]=\(PayloadMatch.hex(b.value))\(text)"
         }
     }
 }

@@ -399,12 +399,13 @@ public struct Detector {
         let baselinePps = baseline.sampleRate * Double(config.samplingRate)
         let space = self.space
         let recentAcc = recent, baseAcc = baseline.accumulator
-        let deriver = RuleDeriver(
+        var deriver = RuleDeriver(
             baseline: baseline, spareShare: config.spareShare, baselinePps: baselinePps,
             presence: { c in
                 guard let pair = Self.encodedPair(c, space: space) else { return nil }
                 return (recentAcc.presence(of: pair), baseAcc.presence(of: pair))
             })
+        if config.payloadRules { deriver.payloadSeed = config.seed }
         var derived: [DetectedRule] = []
         // Samples from several CPUs reach the ring slightly out of order: the span is from the
         // earliest to the latest, not first to last.
@@ -467,7 +468,11 @@ public struct Detector {
         var why: [String] = []
         for p in d.predicates {
             if let pr = d.presence[p] {
-                why.append("\(p) presence \(fmt(pr.baseline))→\(fmt(pr.recent))")
+                if case .bytes(let b) = p.kind {
+                    why.append("\(p) in no baseline payload; payload@\(b.offset)=\(String(format: "%02x", b.value[0])) presence \(fmt(pr.baseline))→\(fmt(pr.recent))")
+                } else {
+                    why.append("\(p) presence \(fmt(pr.baseline))→\(fmt(pr.recent))")
+                }
             }
         }
         why.append(String(format: "covers %.1f%% of unexplained recent traffic, %.3f%% of baseline", d.recentShare * 100, d.baselineShare * 100))

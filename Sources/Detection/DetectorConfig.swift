@@ -49,6 +49,9 @@ public struct DetectorConfig: Sendable {
     public var ruleTTL: Duration = .seconds(60)
     /// Rule priority given to derived rules.
     public var rulePriority: Int32 = 100
+    /// When no header fields set an attack apart from normal traffic, look for bytes its
+    /// payloads share (``PayloadDeriver``) and write a byte predicate instead of a rate limit.
+    public var payloadRules = true
     /// Most rules one incident may derive (e.g. a reflection's first fragments and the rest).
     public var maxRulesPerIncident = 3
     /// While armed the baseline keeps learning normal traffic, half of it replaced after this

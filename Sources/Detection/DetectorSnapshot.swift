@@ -12,7 +12,9 @@ import Packets
 /// the new run's clock starts with its first sample, as a fresh detector's does.
 public struct DetectorSnapshot: Sendable, Equatable {
     /// The binary format version this build writes and reads.
-    public static let formatVersion: UInt16 = 1
+    public static let formatVersion: UInt16 = 2
+    /// Versions this build reads: 1 had no payload heads in its reservoir packets.
+    public static let readableVersions: ClosedRange<UInt16> = 1...2
 
     /// Wall-clock time of the snapshot, nanoseconds since the Unix epoch (what ``load(from:maxAge:now:config:)``
     /// measures the age from).
@@ -53,7 +55,7 @@ public struct DetectorSnapshot: Sendable, Equatable {
     /// The reservoir sampler's state, so sampling continues rather than repeats.
     let rngState: [UInt64]
     /// Baseline packets kept to check candidate rules against.
-    public let reservoir: [PacketFeatures]
+    public internal(set) var reservoir: [PacketFeatures]
     /// Sources seen in normal traffic.
     public let sources: Set<IPAddress>
 

@@ -5,7 +5,7 @@ import Packets
 /// ```
 /// offset  size  field
 ///      0     8  magic "HOLNBASE"
-///      8     2  format version (1)
+///      8     2  format version (2; 1 is still read)
 ///     10     2  reserved, 0
 ///     12     8  payload length L
 ///     20     L  payload (below)
@@ -16,7 +16,8 @@ import Packets
 /// u64, encoding fingerprint u64; saved-at ns i64; open and close thresholds f64; accumulator
 /// weight f64, vector count u64, norm f64, `dimension` sums f32; samples u64, has-first u8, first
 /// and last timestamps u64, sample rate f64; drift count u64, mean, m2, max f64; sampler state
-/// 4 × u64; reservoir count u32 then packets (``ByteWriter/packet(_:)``); source count u32 then
+/// 4 × u64; reservoir count u32 then packets (``ByteWriter/packet(_:)``; version 2 adds each
+/// packet's payload head: count u8 then that many bytes); source count u32 then
 /// addresses (kind u8 4|6, then 4 or 16 bytes). The header never changes between versions, so
 /// any build can say which version a file is.
 extension DetectorSnapshot {
@@ -27,10 +28,13 @@ extension DetectorSnapshot {
     static let maxFileSize = 512 << 20
 
     /// The snapshot as bytes, ready for a file.
-    public func encoded() -> [UInt8] {
+    public func encoded() -> [UInt8] { encoded(version: Self.formatVersion) }
+
+    /// The snapshot in an older readable version (tests of what an older build wrote).
+    func encoded(version: UInt16) -> [UInt8] {
         var w = ByteWriter(capacity: Self.headerSize + 64 + 4 * dimension + 60 * reservoir.count + 9 * sources.count + 8)
         w.append(Self.magic)
-        w.u16(Self.formatVersion)
+        w.u16(version)
         w.u16(0)
         w.u64(0)
         w.u32(UInt32(dimension))
@@ -57,7 +61,7 @@ extension DetectorSnapshot {
         w.f64(drift.max)
         for s in rngState { w.u64(s) }
         w.u32(UInt32(reservoir.count))
-        for f in reservoir { w.packet(f) }
+        for f in reservoir { w.packet(f, withPayload: version >= 2) }
         w.u32(UInt32(sources.count))
         // Sorted: the same baseline always gives the same bytes.
         for a in sources.sorted() { w.address(a) }
@@ -77,7 +81,7 @@ extension DetectorSnapshot {
         guard n >= Self.headerSize else { throw .truncated(at: n, expected: Self.headerSize + Self.checksumSize) }
         var h = ByteReader(bytes, from: Self.magic.count, to: Self.headerSize)
         let version = try h.u16()
-        guard version == Self.formatVersion else { throw .unsupportedVersion(version) }
+        guard Self.readableVersions.contains(version) else { throw .unsupportedVersion(version) }
         _ = try h.u16()
         let declared = try h.u64()
         guard declared <= UInt64(Self.maxFileSize) else { throw .malformed("payload length \(declared) is more than any baseline") }
@@ -121,7 +125,7 @@ extension DetectorSnapshot {
         let reservoirCount = try r.count(of: "reservoir packets", minSize: ByteReader.minPacketSize, limit: 1 << 24)
         var reservoir: [PacketFeatures] = []
         reservoir.reserveCapacity(reservoirCount)
-        for _ in 0..<reservoirCount { reservoir.append(try r.packet()) }
+        for _ in 0..<reservoirCount { reservoir.append(try r.packet(withPayload: version >= 2)) }
         let sourceCount = try r.count(of: "sources", minSize: 5, limit: Baseline.maxSources)
         var sources = Set<IPAddress>(minimumCapacity: sourceCount)
         for _ in 0..<sourceCount { sources.insert(try r.address()) }

@@ -32,6 +32,8 @@ struct RuleDeriver {
     let baselinePps: Double
     /// Presence (recent, baseline) of a candidate, or nil when the detector does not encode it.
     let presence: (Candidate) -> (recent: Double, baseline: Double)?
+    /// Seed of the payload vectors; nil: no byte predicates.
+    var payloadSeed: UInt64? = nil
 
     /// Field order for readability and for how an operator thinks about an attack.
     static func rank(_ f: RuleField) -> Int {
@@ -49,6 +51,7 @@ struct RuleDeriver {
 
     /// Predicates that name the attack: never pruned.
     static func isSignature(_ c: Candidate) -> Bool {
+        if case .bytes = c.kind { return true }
         switch c.field {
         case .proto, .tcpFlags, .icmpType: return true
         // A well-known source port names the service the traffic reflects off.
@@ -62,7 +65,7 @@ struct RuleDeriver {
         switch c.kind {
         case .equals: return 33
         case .prefix(_, let len): return len
-        case .range: return 0
+        case .range, .bytes: return 0
         }
     }
 
@@ -100,7 +103,67 @@ struct RuleDeriver {
         return out
     }
 
+    /// The rule for `recent`: from its headers when they set it apart from normal traffic;
+    /// otherwise from the bytes its payloads share (``PayloadDeriver``), scoped to where it goes;
+    /// otherwise the header rule, which then becomes a rate limit.
     func derive(from recent: [PacketFeatures]) -> DerivedRule? {
+        let headers = deriveHeaders(from: recent)
+        // A header rule that spares normal traffic and covers (nearly) the whole change is the
+        // rule. One that covers only part of it (a size class of a flood of random sizes) or
+        // cannot spare normal traffic loses to a byte rule that covers more and spares it all.
+        if let h = headers, h.baselineShare <= spareShare, h.recentShare >= 0.97 { return h }
+        guard let p = derivePayload(from: recent) else { return headers }
+        guard let h = headers, h.baselineShare <= spareShare else { return p }
+        return p.recentShare > h.recentShare ? p : h
+    }
+
+    func derivePayload(from recent: [PacketFeatures]) -> DerivedRule? {
+        guard let seed = payloadSeed, recent.count >= 16, !baseline.reservoir.isEmpty else { return nil }
+        let vectors = PayloadVectors(recent: recent, reservoir: baseline.reservoir, seed: seed)
+        let deriver = PayloadDeriver(reservoir: baseline.reservoir, presence: vectors.presence)
+        guard let found = deriver.derive(from: recent) else { return nil }
+        let bytes = Candidate(field: .payloadLen, kind: .bytes(found.match))
+        var curR = PacketSet(recent, matching: bytes)
+        var chosen = [bytes]
+        if let s = scope(curR, in: recent) {
+            chosen.append(s)
+            curR = curR.intersection(PacketSet(recent, matching: s))
+        }
+        chosen.sort { Self.rank($0.field) < Self.rank($1.field) }
+        return DerivedRule(
+            predicates: chosen,
+            recentShare: Double(curR.population) / Double(recent.count),
+            baselineShare: 0,
+            baselinePps: 0,
+            presence: [bytes: found.presence])
+    }
+
+    /// The narrowest destination (an address, a candidate prefix, or the smallest prefix covering
+    /// every destination) that keeps ≥ 97 % of `covered`: a rule is written for the hosts under
+    /// attack, not for every host. nil when the attack's destinations span more than a /8.
+    func scope(_ covered: PacketSet, in recent: [PacketFeatures]) -> Candidate? {
+        let need = 0.97 * Double(covered.population)
+        guard covered.population > 0 else { return nil }
+        var options = candidates(in: recent).filter { $0.field == .dstIP }
+        var lo = UInt32.max, hi = UInt32.min, allV4 = true
+        for (i, f) in recent.enumerated() where covered.contains(i) {
+            guard case .v4(let a) = f.dstIP else { allV4 = false; break }
+            lo = min(lo, a)
+            hi = max(hi, a)
+        }
+        if allV4 {
+            let len = (lo ^ hi).leadingZeroBitCount
+            if len >= 8 {
+                options.append(len == 32 ? Candidate(field: .dstIP, kind: .equals(UInt64(lo)))
+                                         : Candidate(field: .dstIP, kind: .prefix(network: lo & (UInt32.max << UInt32(32 - len)), length: len)))
+            }
+        }
+        return options
+            .filter { Double(covered.intersection(PacketSet(recent, matching: $0)).population) >= need }
+            .max { Self.narrowness($0) < Self.narrowness($1) }
+    }
+
+    func deriveHeaders(from recent: [PacketFeatures]) -> DerivedRule? {
         guard recent.count >= 16, !baseline.reservoir.isEmpty else { return nil }
         let recentAll = PacketSet(count: recent.count, all: true)
         let baseAll = PacketSet(count: baseline.reservoir.count, all: true)
@@ -150,16 +213,14 @@ struct RuleDeriver {
 
         // Scope the rule to the destination under attack when there is one: the narrowest
         // destination that keeps the coverage (an exact rule, not a network-wide one).
-        if !chosen.contains(where: { $0.field == .dstIP }) {
-            let scoped = pool.filter { $0.c.field == .dstIP }
-                .map { o in (o: o, r: curR.intersection(o.recent), b: curB.intersection(o.base)) }
-                .filter { Double($0.r.population) >= 0.97 * Double(curR.population) }
-                .max { a, b in Self.narrowness(a.o.c) < Self.narrowness(b.o.c) }
-            if let s = scoped {
-                chosen.append(s.o.c)
-                curR = s.r
-                curB = s.b
-            }
+        // Normal traffic to the victim may be as common as the attack there, so the candidates
+        // are all destinations, not only the pool's (which had to be twice as common).
+        if !chosen.contains(where: { $0.field == .dstIP }), let s = scope(curR, in: recent) {
+            let r = PacketSet(recent, matching: s), b = PacketSet(baseline.reservoir, matching: s)
+            pool.append((s, r, b, 0))
+            chosen.append(s)
+            curR = curR.intersection(r)
+            curB = curB.intersection(b)
         }
 
         // Prune what the rule does not need, least descriptive first.
@@ -191,7 +252,7 @@ struct RuleDeriver {
                 switch o.kind {
                 case .equals(let v): return UInt32(truncatingIfNeeded: v) & mask == net
                 case .prefix(let n2, let l2): return l2 > len && n2 & mask == net
-                case .range: return false
+                case .range, .bytes: return false
                 }
             }
         }

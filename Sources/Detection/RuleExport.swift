@@ -32,6 +32,7 @@ extension Candidate {
         case .equals(let v): return .equals(field, v)
         case .prefix(let net, let len): return .prefix(field, .v4(net), length: UInt8(len))
         case .range(let lo, let hi): return .range(field, lo...hi)
+        case .bytes(let b): return .bytes(b)
         }
     }
 }

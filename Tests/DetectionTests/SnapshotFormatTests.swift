@@ -79,9 +79,26 @@ import Testing
 
     @Test func anotherVersionIsNamed() {
         var bytes = Learned.small.encoded()
-        bytes[8] = 2
-        #expect(throws: SnapshotError.unsupportedVersion(2)) { try DetectorSnapshot(decoding: bytes) }
-        #expect(SnapshotError.unsupportedVersion(2).description == "format version 2 not supported (this build reads 1)")
+        bytes[8] = 3
+        #expect(throws: SnapshotError.unsupportedVersion(3)) { try DetectorSnapshot(decoding: bytes) }
+        #expect(SnapshotError.unsupportedVersion(3).description == "format version 3 not supported (this build reads 2)")
+    }
+
+    @Test func versionOneStillReadsAndSaysItsPayloadsAreUnknown() throws {
+        // A baseline whose packets carry payload heads (synthesized ones may not: give them one).
+        var s = Learned.small
+        s.reservoir = s.reservoir.map { f in
+            var f = f
+            if f.hasTransportHeader && f.payloadLen > 0 { f.payload = PayloadHead([0x42, 0x43]) }
+            return f
+        }
+        let v2 = try DetectorSnapshot(decoding: s.encoded())
+        #expect(v2.reservoir == s.reservoir)
+        #expect(PayloadDeriver(reservoir: v2.reservoir, presence: { _, _ in (0, 0) }).baselineKnowsPayloads)
+        let v1 = try DetectorSnapshot(decoding: s.encoded(version: 1))
+        #expect(v1.reservoir.allSatisfy { $0.payload.count == 0 })
+        #expect(v1.reservoir.contains { $0.payloadLen > 0 && $0.hasTransportHeader })
+        #expect(!PayloadDeriver(reservoir: v1.reservoir, presence: { _, _ in (0, 0) }).baselineKnowsPayloads)
     }
 
     @Test func otherBytesAreNotASnapshot() {
