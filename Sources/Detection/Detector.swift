@@ -48,7 +48,7 @@ public struct Detector {
     /// When a still-thin baseline is next reported (``DetectorEvent/learning``).
     var nextLearningNotice: UInt64 = 0
     /// Predicate sets released as false positives, not derived again before `until`.
-    var suppressed: [(key: [String], until: UInt64)] = []
+    var suppressed: [(key: Set<Rules.Predicate>, until: UInt64)] = []
 
     public internal(set) var incidents: [Incident] = []
     var activeRules: [(incident: Int, rule: DetectedRule)] = []
@@ -359,7 +359,8 @@ public struct Detector {
         return suppressed.contains { $0.key == key && $0.until > t }
     }
 
-    static func key(_ predicates: [Rules.Predicate]) -> [String] { predicates.map(\.description).sorted() }
+    /// What a rule matches, whatever the order its predicates were written in.
+    static func key(_ predicates: [Rules.Predicate]) -> Set<Rules.Predicate> { Set(predicates) }
 
     mutating func close(_ i: Int, at t: UInt64) {
         incidents[i].closedAt = t

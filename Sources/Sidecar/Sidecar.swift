@@ -196,8 +196,9 @@ public final class Sidecar {
             return
         }
         // A held rule (its incident closed) that the new incident derives again is replaced.
-        let newMatches = Set(rules.map { $0.predicates.map(\.description).sorted() })
-        let superseded = owned.filter { $0.value.incident == nil && newMatches.contains($0.value.rule.predicates.map(\.description).sorted()) }.map(\.key)
+        // Compared as predicate sets: the same conjunction in another order is the same rule.
+        let newMatches = Set(rules.map { Set($0.predicates) })
+        let superseded = owned.filter { $0.value.incident == nil && newMatches.contains(Set($0.value.rule.predicates)) }.map(\.key)
         let kept = owned.count - superseded.count
         // Over the budget, an open incident is worth more than a held rule (its attack already
         // gone): the held ones that drop least give way. With too few of those it waits, and is
