@@ -11,6 +11,9 @@ struct Candidate: Hashable, Sendable, CustomStringConvertible {
         case range(UInt64, UInt64)
         /// Payload bytes (field `payload_len`, the payload's own field).
         case bytes(PayloadMatch)
+        /// One IPv6 address on src_ip / dst_ip (an IPv4 address is `.equals` of its value; an
+        /// IPv6 one's field value is a 64-bit fold, which a rule must not print or compare).
+        case address(IPAddress)
     }
 
     /// The rule field itself: its value in a packet is the rule engine's, so a candidate
@@ -39,13 +42,15 @@ struct Candidate: Hashable, Sendable, CustomStringConvertible {
             return v >= lo && v <= hi
         case .bytes(let b):
             return b.matches(f)
+        case .address(let a):
+            return (field == .srcIP ? f.srcIP : f.dstIP) == a
         }
     }
 
     /// Preference between candidates that match the same packets: exact and narrow first.
     var specificity: Int {
         switch kind {
-        case .equals, .bytes: return 3
+        case .equals, .bytes, .address: return 3
         case .prefix(_, let len): return len >= 24 ? 2 : 1
         case .range: return 0
         }
@@ -60,6 +65,8 @@ struct Candidate: Hashable, Sendable, CustomStringConvertible {
             return "\(field.rawValue) in \(IPAddress.v4(net))/\(len)"
         case .range(let lo, let hi):
             return "\(field.rawValue) in \(lo)...\(hi)"
+        case .address(let a):
+            return "\(field.rawValue)=\(a)"
         case .bytes(let b):
             let text = b.ascii.map { " (\"\($0)\")" } ?? ""
             return "payload[\(b.offset)..<\(b.end)]=\(PayloadMatch.hex(b.value))\(text)"

@@ -165,7 +165,11 @@ public struct Detector {
         incidents[i].lastMatch = max(incidents[i].lastMatch, f.timestamp)
         incidents[i].matchesThisTick += 1
         if baseline.sources.contains(f.srcIP) { incidents[i].knownSourceSamples += 1 }
-        if case .v4(let a) = f.srcIP { incidents[i].sources.insert(UInt64(a)) }
+        switch f.srcIP {
+        case .v4(let a): incidents[i].sources.insert(UInt64(a))
+        // Both halves in one hash: two IPv6 sources differing in either half count twice.
+        case .v6(let hi, let lo): incidents[i].sources.insert(hash: StableHash.fmix64(StableHash.hash(hi) ^ lo))
+        }
         if f.hasTransportHeader {
             if incidents[i].attack.count < 2048 {
                 encoder.encode(DetectorRecord(f), into: &vector)
@@ -496,6 +500,7 @@ public struct Detector {
         case (.mf, .equals(let v)): return space.pair(DetectorRecord.fragment, .int(Int(v)))
         case (.fragOffset, .range(let lo, _)) where lo >= 1: return space.pair(DetectorRecord.fragment, .int(2))
         case (.srcIP, .prefix(let net, 8)): return space.pair(DetectorRecord.srcPrefix8, .int(Int(net >> 24)))
+        case (.dstIP, .address(let a)): return space.pair(c.field.fieldName, .int(a.fieldValue))
         default: return nil
         }
     }

@@ -63,7 +63,7 @@ struct RuleDeriver {
     /// How narrow a destination predicate is (an address beats any prefix, longer beats shorter).
     static func narrowness(_ c: Candidate) -> Int {
         switch c.kind {
-        case .equals: return 33
+        case .equals, .address: return 33
         case .prefix(_, let len): return len
         case .range, .bytes: return 0
         }
@@ -79,10 +79,18 @@ struct RuleDeriver {
         let n = Double(recent.count)
         var out: [Candidate] = []
         var counts: [UInt64: Int] = [:]
+        var v6: [UInt64: IPAddress] = [:]
         for field in Candidate.equalityFields {
             counts.removeAll(keepingCapacity: true)
-            for p in recent { if let v = field.value(in: p) { counts[v, default: 0] += 1 } }
-            for (v, c) in counts where Double(c) / n >= 0.1 { out.append(Candidate(field: field, kind: .equals(v))) }
+            v6.removeAll(keepingCapacity: true)
+            for p in recent {
+                guard let v = field.value(in: p) else { continue }
+                counts[v, default: 0] += 1
+                if field.isAddress, case .v6 = field == .srcIP ? p.srcIP : p.dstIP { v6[v] = field == .srcIP ? p.srcIP : p.dstIP }
+            }
+            for (v, c) in counts where Double(c) / n >= 0.1 {
+                out.append(Candidate(field: field, kind: v6[v].map { .address($0) } ?? .equals(v)))
+            }
         }
         for len in [8, 16, 24] {
             counts.removeAll(keepingCapacity: true)
@@ -252,7 +260,7 @@ struct RuleDeriver {
                 switch o.kind {
                 case .equals(let v): return UInt32(truncatingIfNeeded: v) & mask == net
                 case .prefix(let n2, let l2): return l2 > len && n2 & mask == net
-                case .range, .bytes: return false
+                case .range, .bytes, .address: return false
                 }
             }
         }

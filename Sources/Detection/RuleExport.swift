@@ -33,6 +33,7 @@ extension Candidate {
         case .prefix(let net, let len): return .prefix(field, .v4(net), length: UInt8(len))
         case .range(let lo, let hi): return .range(field, lo...hi)
         case .bytes(let b): return .bytes(b)
+        case .address(let a): return a.isV4 ? .equals(field, UInt64(a.fieldValue)) : .prefix(field, a, length: 128)
         }
     }
 }

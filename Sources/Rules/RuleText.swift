@@ -59,6 +59,8 @@ extension Predicate: CustomStringConvertible {
         switch self {
         case .equals(let f, let v):
             return "(= \(f.rawValue) \(f.format(v)))"
+        case .prefix(let f, let a, 128) where !a.isV4:
+            return "(= \(f.rawValue) \(a))"   // one IPv6 address; reads back as the /128 it is
         case .prefix(let f, let a, let len):
             return "(in \(f.rawValue) \(a)/\(len))"
         case .range(let f, let r):

@@ -53,7 +53,7 @@ import Rules
             ("(rule (in src_ip 10.0.0.1) (drop) :ttl 2h)",
              "(rule (in src_ip 10.0.0.1/32) (drop) :ttl 7200s)"),
             ("(rule (= dst_ip 2001:db8::1) (drop) :ttl 1d)",
-             "(rule (in dst_ip 2001:db8::1/128) (drop) :ttl 86400s)"),
+             "(rule (= dst_ip 2001:db8::1) (drop) :ttl 86400s)"),
             ("(rule (= proto 0x2f) (drop) :ttl 30)",
              "(rule (= proto gre) (drop) :ttl 30s)"),
             ("(rule (range src_port_band 0 registered) (drop))",
