@@ -24,6 +24,8 @@ public struct AttackFingerprint: Hashable, Sendable {
         case .ntpAmplification: return AttackFingerprint(ttl: 0, df: false, ipID: .random, window: 0, payload: 440)
         case .icmpFlood: return AttackFingerprint(ttl: 57, df: false, ipID: .incrementing, window: 0, payload: 512)
         case .fragmentFlood: return AttackFingerprint(ttl: 250, df: false, ipID: .random, window: 0, payload: 1480)
+        // TTL 0: a random TTL per packet; payload -1: a random size per packet.
+        case .payloadMarker: return AttackFingerprint(ttl: 0, df: false, ipID: .random, window: 0, payload: -1)
         }
     }
 }
@@ -42,8 +44,11 @@ struct AttackTraffic {
     let df: Bool
     let idScheme: AttackFingerprint.IPIDScheme
     let window: UInt16
-    /// Fixed payload, or -1 for the kind's own distribution (DNS responses 1200–4000).
+    /// Fixed payload, or -1 for the kind's own distribution (DNS responses 1200–4000, marked
+    /// payloads 40–1200).
     let payload: Int
+    /// The bytes every payload of a payload-marker attack starts with.
+    let marker: [UInt8]
     let protected: AddressBlock
     var nextID: UInt16
     // A DNS response being sent as fragments.
@@ -67,6 +72,7 @@ struct AttackTraffic {
         idScheme = fp.ipID
         window = fp.window
         payload = spec.payload ?? (spec.kind == .dnsReflection ? -1 : fp.payload)
+        marker = spec.kind == .payloadMarker ? spec.marker ?? AttackSpec.defaultMarker : []
         var p: [UInt32] = []
         if let n = spec.sources.count {
             // Distinct addresses; public unicast ones when the block allows it.
@@ -143,7 +149,25 @@ struct AttackTraffic {
                                   offset: UInt16(rng.between(1, 8000)), mf: mf, data: max(8, data))
         case .dnsReflection:
             return dnsResponse(t)
+        case .payloadMarker:
+            return marked(t)
         }
+    }
+
+    /// A datagram whose headers are all random and whose payload starts with the marker, random
+    /// bytes after it.
+    @inline(__always)
+    mutating func marked(_ t: UInt64) -> PacketFeatures {
+        let size = payload >= 0 ? payload : Int(rng.between(40, 1200))
+        let ttl = fixedTTL ?? UInt8(rng.between(30, 255))
+        var f = udpPacket(t, src: source(), dst: target(), sport: UInt16(rng.between(1024, 65535)),
+                          dport: UInt16(rng.between(1, 65535)), ttl: ttl, df: rng.chance(0.5), id: ipID(),
+                          payload: size)
+        var h = HeadBytes()
+        marker.withUnsafeBytes { h.append($0) }
+        h.randomRest(&rng)
+        f.payload = h.head(payload: size)
+        return f
     }
 
     /// DNS responses of 1200–4000 bytes: one datagram, fragmented at a 1500-byte MTU.
