@@ -51,7 +51,8 @@ struct NormalTraffic {
     let t0, t1, t2, t3, t4, t5, t6: Double
     let net: AddressBlock
     /// QUIC, RTP and service DNS; nil when the profile has none (so profiles without them draw
-    /// exactly the packets they drew before these classes existed).
+    /// the same headers they drew before these classes existed, DNS query sizes aside: a query
+    /// is now at least as long as its message).
     var services: ServiceTraffic?
     /// Payload bytes come from their own stream, so that filling heads leaves the header
     /// sequence of a seed unchanged.
