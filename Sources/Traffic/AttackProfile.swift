@@ -137,8 +137,10 @@ struct AttackTraffic {
         case .ntpAmplification:
             let s = source()
             let r = reflector(s)
-            return udpPacket(t, src: s, dst: target(), sport: 123, dport: UInt16(rng.between(1024, 65535)),
-                             ttl: r.ttl, df: r.df, id: rng.word16(), payload: payload)
+            var f = udpPacket(t, src: s, dst: target(), sport: 123, dport: UInt16(rng.between(1024, 65535)),
+                              ttl: r.ttl, df: r.df, id: rng.word16(), payload: payload)
+            f.payload = ProtocolHeads.ntpMonlist(sequence: UInt8(truncatingIfNeeded: f.ipID)).head(payload: payload)
+            return f
         case .icmpFlood:
             return icmpPacket(t, src: source(), dst: target(), type: 8, code: 0, ttl: ttl, df: df, id: ipID(),
                               payload: payload)
@@ -187,14 +189,20 @@ struct AttackTraffic {
         let dst = target()
         let dport = UInt16(rng.between(1024, 65535))
         let id = rng.word16()
+        // The DNS ID follows from the IP ID rather than a draw of its own (same headers as before).
+        let head = ProtocolHeads.dnsAnyResponse(id: id ^ 0x5A5A, size: size)
         if size + 8 <= 1480 {
-            return udpPacket(t, src: s, dst: dst, sport: 53, dport: dport, ttl: r.ttl, df: r.df, id: id, payload: size)
+            var f = udpPacket(t, src: s, dst: dst, sport: 53, dport: dport, ttl: r.ttl, df: r.df, id: id, payload: size)
+            f.payload = head.head(payload: size)
+            return f
         }
         // First fragment: UDP header + 1472 bytes; the rest follows in 1480-byte pieces.
         fragLeft = size + 8 - 1480
         fragOffset = 185
         fragSrc = s; fragDst = dst; fragID = id; fragTTL = r.ttl
-        return udpPacket(t, src: s, dst: dst, sport: 53, dport: dport, ttl: r.ttl, df: false, id: id,
-                         payload: 1472, mf: true)
+        var f = udpPacket(t, src: s, dst: dst, sport: 53, dport: dport, ttl: r.ttl, df: false, id: id,
+                          payload: 1472, mf: true)
+        f.payload = head.head(payload: 1472)
+        return f
     }
 }

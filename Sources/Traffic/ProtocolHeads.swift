@@ -1,8 +1,8 @@
 import Packets
 
-/// Payload heads of the protocols normal traffic carries, byte for byte as on the wire up to the
-/// head's end (what a byte rule derived from an attack's payload must not match). Encrypted or
-/// media bytes are random.
+/// Payload heads of the protocols normal traffic and reflection attacks carry, byte for byte as
+/// on the wire up to the head's end (normal heads are what a byte rule derived from an attack's
+/// payload must not match). Encrypted or media bytes are random.
 enum ProtocolHeads {
     // MARK: DNS (RFC 1035)
 
@@ -10,15 +10,7 @@ enum ProtocolHeads {
     static let dnsNames: [[UInt8]] = [
         "www.example.com", "api.example.com", "cdn.example.net", "mail.example.org", "time.example.net",
         "example.com", "login.example.com", "static.example.net",
-    ].map { name in
-        var out: [UInt8] = []
-        for label in name.split(separator: ".") {
-            out.append(UInt8(label.utf8.count))
-            out.append(contentsOf: label.utf8)
-        }
-        out.append(0)
-        return out
-    }
+    ].map(wireName)
 
     /// Query types asked: A, AAAA, HTTPS.
     @inline(__always)
@@ -76,6 +68,45 @@ enum ProtocolHeads {
         return h
     }
 
+    /// Names amplifiers ask about (large signed zones).
+    static let amplifiedNames: [[UInt8]] = ["isc.org", "ripe.net", "cpsc.gov"].map(wireName)
+
+    static func wireName(_ name: String) -> [UInt8] {
+        var out: [UInt8] = []
+        for label in name.split(separator: ".") {
+            out.append(UInt8(label.utf8.count))
+            out.append(contentsOf: label.utf8)
+        }
+        out.append(0)
+        return out
+    }
+
+    /// The start of a reflected ANY response: header (QR, RD, RA; one question, many answers,
+    /// an OPT record), the question for type ANY, the first answer's fixed part (a DNSKEY).
+    /// No random bytes: it leaves the attack's random stream, and so its headers, as it was.
+    @inline(__always)
+    static func dnsAnyResponse(id: UInt16, size: Int) -> HeadBytes {
+        var h = HeadBytes()
+        h.be16(id)
+        h.be16(0x8180)
+        h.be16(1)
+        h.be16(UInt16(min(255, max(1, size / 180))))
+        h.be16(0)
+        h.be16(1)
+        amplifiedNames[Int(id % UInt16(amplifiedNames.count))].withUnsafeBytes { h.append($0) }
+        h.be16(255)  // ANY
+        h.be16(1)
+        h.be16(0xC00C)
+        h.be16(48)  // DNSKEY
+        h.be16(1)
+        h.be32(3600)
+        h.be16(264)
+        h.be16(0x0101)  // flags: zone key, secure entry point
+        h.u8(3)  // protocol
+        h.u8(8)  // RSA/SHA-256
+        return h
+    }
+
     // MARK: QUIC (RFC 9000)
 
     /// A client's long-header packet (Initial): first byte 0xC0–0xCF (form and fixed bits set,
@@ -120,6 +151,20 @@ enum ProtocolHeads {
         h.be32(timestamp)
         h.be32(ssrc)
         h.randomRest(&rng)
+        return h
+    }
+
+    /// A mode 7 MON_GETLIST_1 response as amplifiers send it: response and more bits, version
+    /// 2, mode 7 (0xD7), sequence, implementation XNTPD (3), request 42, six items of 72 bytes.
+    @inline(__always)
+    static func ntpMonlist(sequence: UInt8) -> HeadBytes {
+        var h = HeadBytes()
+        h.u8(0xD7)
+        h.u8(sequence & 0x7F)
+        h.u8(3)
+        h.u8(42)
+        h.be16(6)
+        h.be16(72)
         return h
     }
 
