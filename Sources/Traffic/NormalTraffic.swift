@@ -162,8 +162,15 @@ struct NormalTraffic {
         }
         flows[i].step = s &+ 1
         flows[i].ipID = f.ipID &+ 1
-        return tcpPacket(t, src: c.ip, dst: f.server, sport: f.clientPort, dport: f.serverPort, flags: flags,
-                         window: window, ttl: c.ttl, df: true, id: f.ipID, payload: payload)
+        var p = tcpPacket(t, src: c.ip, dst: f.server, sport: f.clientPort, dport: f.serverPort, flags: flags,
+                          window: window, ttl: c.ttl, df: true, id: f.ipID, payload: payload)
+        if payload > 0 {
+            let tls = f.serverPort == 443
+            let head = s == 2 ? ProtocolHeads.webRequest(tls: tls, payload: payload, &bytesRNG)
+                              : ProtocolHeads.webData(tls: tls, payload: payload, &bytesRNG)
+            p.payload = head.head(payload: payload)
+        }
+        return p
     }
 
     @inline(__always)

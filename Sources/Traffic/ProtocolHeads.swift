@@ -168,6 +168,43 @@ enum ProtocolHeads {
         return h
     }
 
+    // MARK: Web (TLS 1.3 over TCP 443, HTTP/1.1 over 80)
+
+    static let httpRequests: [StaticString] = [
+        "GET / HTTP/1.1\r\nHost: www.example.com\r\n",
+        "GET /index.html HTTP/1.1\r\nHost: example.com\r\n",
+        "POST /api/v1/items HTTP/1.1\r\nHost: api.example.com\r\n",
+    ]
+    static let httpHeaders: StaticString = "User-Agent: Mozilla/5.0\r\nAccept: */*\r\n\r\n"
+
+    /// A client's first data: a TLS ClientHello record (handshake 0x16, legacy version 3.1,
+    /// ClientHello 0x01, version 3.3, random, session ID) or an HTTP request line and Host.
+    @inline(__always)
+    static func webRequest(tls: Bool, payload: Int, _ rng: inout TrafficRandom) -> HeadBytes {
+        var h = HeadBytes()
+        if tls {
+            h.u8(0x16); h.be16(0x0301); h.be16(UInt16(max(0, payload - 5)))
+            h.u8(0x01); h.u8(0); h.be16(UInt16(max(0, payload - 9)))
+            h.be16(0x0303)
+            h.randomRest(&rng)  // random, session ID, cipher suites: random-looking at this depth
+        } else {
+            let line = httpRequests[Int(rng.below(UInt32(httpRequests.count)))]
+            h.append(UnsafeRawBufferPointer(start: line.utf8Start, count: line.utf8CodeUnitCount))
+            h.append(UnsafeRawBufferPointer(start: httpHeaders.utf8Start, count: httpHeaders.utf8CodeUnitCount))
+        }
+        return h
+    }
+
+    /// Later data: a TLS application-data record (0x17, 3.3, length, ciphertext), or over HTTP
+    /// a request body (random bytes stand for it).
+    @inline(__always)
+    static func webData(tls: Bool, payload: Int, _ rng: inout TrafficRandom) -> HeadBytes {
+        var h = HeadBytes()
+        if tls { h.u8(0x17); h.be16(0x0303); h.be16(UInt16(max(0, payload - 5))) }
+        h.randomRest(&rng)
+        return h
+    }
+
     // MARK: NTP (RFC 5905), ICMP echo
 
     /// Version 4, mode 3 (client) or 4 (server): the first word, then timestamps.

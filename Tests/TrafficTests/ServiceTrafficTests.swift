@@ -85,6 +85,12 @@ import Testing
         #expect(dnsToServer.allSatisfy { Self.be16($0, 2) == 0x0100 && Self.be16($0, 4) == 1 })
         let ntp = Self.packets.filter { $0.isUDP && $0.dstPort == 123 }
         #expect(ntp.allSatisfy { [0x23, 0x24].contains($0.payload[0]) && $0.payload.count == 48 })
+        let web = Self.packets.filter { $0.isTCP && $0.payloadLen > 0 }
+        #expect(web.filter { $0.dstPort == 443 }.allSatisfy {
+            ($0.payload[0] == 0x16 && Self.be16($0, 1) == 0x0301) || ($0.payload[0] == 0x17 && Self.be16($0, 1) == 0x0303)
+        })
+        let requests = web.filter { $0.dstPort == 80 && $0.tcpFlags == 0x18 && $0.payload.bytes.starts(with: Array("GET ".utf8)) }
+        #expect(requests.count > 100)
         let pings = Self.packets.filter(\.isICMP)
         #expect(pings.allSatisfy { $0.payload[0] == 0x61 || $0.payload[20] == 20 })
     }
