@@ -139,10 +139,11 @@ public struct AttackSpec: Codable, Hashable, Sendable {
             guard let m = Self.bytes(hex: text), (1...40).contains(m.count) else {
                 throw DecodingError.dataCorruptedError(forKey: .marker, in: c, debugDescription: "marker must be 1–40 bytes in hex digits, got '\(text)'")
             }
-            if let p = payload, p < m.count {
-                throw DecodingError.dataCorruptedError(forKey: .payload, in: c, debugDescription: "payload (\(p) bytes) must hold the \(m.count)-byte marker")
-            }
             marker = m
+        }
+        if kind == .payloadMarker, let p = payload, p < (marker ?? Self.defaultMarker).count {
+            throw DecodingError.dataCorruptedError(forKey: .payload, in: c,
+                debugDescription: "payload (\(p) bytes) must hold the \((marker ?? Self.defaultMarker).count)-byte marker")
         }
     }
 }

@@ -70,7 +70,9 @@ func headContains(_ f: PacketFeatures, _ needle: [UInt8]) -> Bool {
         }
         #expect(decodeAttack(#"{"kind": "payload-marker", "rate": 5, "victim": "1.2.3.4", "marker": "abc"}"#)?.path == "phases[0].attack.marker")
         #expect(decodeAttack(#"{"kind": "udp-flood", "rate": 5, "victim": "1.2.3.4", "marker": "ab"}"#)?.path == "phases[0].attack.marker")
-        #expect(decodeAttack(#"{"kind": "payload-marker", "rate": 5, "victim": "1.2.3.4", "marker": "abcd", "payload": 1}"#) != nil)
+        #expect(decodeAttack(#"{"kind": "payload-marker", "rate": 5, "victim": "1.2.3.4", "marker": "abcd", "payload": 1}"#)?.path == "phases[0].attack.payload")
+        #expect(decodeAttack(#"{"kind": "payload-marker", "rate": 5, "victim": "1.2.3.4", "payload": 11}"#)?.path == "phases[0].attack.payload")
+        #expect(decodeAttack(#"{"kind": "payload-marker", "rate": 5, "victim": "1.2.3.4", "payload": 12}"#) == nil)
         #expect(decodeAttack(#"{"kind": "payload-marker", "rate": 5, "victim": "1.2.3.4", "marker": "ABcd"}"#) == nil)
     }
 }
