@@ -14,6 +14,10 @@ public enum AttackKind: String, Sendable, CaseIterable, Codable, CustomStringCon
     case icmpFlood = "icmp-flood"
     /// Non-first IP fragments with random offsets and identifications.
     case fragmentFlood = "fragment-flood"
+    /// UDP with every header field random (spoofed sources, ports, sizes of 40–1200 payload
+    /// bytes, TTL, IP ID) but a fixed marker at the start of every payload: a botnet tool's
+    /// magic bytes (``AttackSpec/marker``). Only the payload tells it apart.
+    case payloadMarker = "payload-marker"
 
     public var description: String { rawValue }
 

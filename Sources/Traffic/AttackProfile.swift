@@ -24,6 +24,8 @@ public struct AttackFingerprint: Hashable, Sendable {
         case .ntpAmplification: return AttackFingerprint(ttl: 0, df: false, ipID: .random, window: 0, payload: 440)
         case .icmpFlood: return AttackFingerprint(ttl: 57, df: false, ipID: .incrementing, window: 0, payload: 512)
         case .fragmentFlood: return AttackFingerprint(ttl: 250, df: false, ipID: .random, window: 0, payload: 1480)
+        // TTL 0: a random TTL per packet; payload -1: a random size per packet.
+        case .payloadMarker: return AttackFingerprint(ttl: 0, df: false, ipID: .random, window: 0, payload: -1)
         }
     }
 }
@@ -42,8 +44,11 @@ struct AttackTraffic {
     let df: Bool
     let idScheme: AttackFingerprint.IPIDScheme
     let window: UInt16
-    /// Fixed payload, or -1 for the kind's own distribution (DNS responses 1200–4000).
+    /// Fixed payload, or -1 for the kind's own distribution (DNS responses 1200–4000, marked
+    /// payloads 40–1200).
     let payload: Int
+    /// The bytes every payload of a payload-marker attack starts with.
+    let marker: [UInt8]
     let protected: AddressBlock
     var nextID: UInt16
     // A DNS response being sent as fragments.
@@ -67,6 +72,7 @@ struct AttackTraffic {
         idScheme = fp.ipID
         window = fp.window
         payload = spec.payload ?? (spec.kind == .dnsReflection ? -1 : fp.payload)
+        marker = spec.kind == .payloadMarker ? spec.marker ?? AttackSpec.defaultMarker : []
         var p: [UInt32] = []
         if let n = spec.sources.count {
             // Distinct addresses; public unicast ones when the block allows it.
@@ -131,8 +137,10 @@ struct AttackTraffic {
         case .ntpAmplification:
             let s = source()
             let r = reflector(s)
-            return udpPacket(t, src: s, dst: target(), sport: 123, dport: UInt16(rng.between(1024, 65535)),
-                             ttl: r.ttl, df: r.df, id: rng.word16(), payload: payload)
+            var f = udpPacket(t, src: s, dst: target(), sport: 123, dport: UInt16(rng.between(1024, 65535)),
+                              ttl: r.ttl, df: r.df, id: rng.word16(), payload: payload)
+            f.payload = ProtocolHeads.ntpMonlist(sequence: UInt8(truncatingIfNeeded: f.ipID)).head(payload: payload)
+            return f
         case .icmpFlood:
             return icmpPacket(t, src: source(), dst: target(), type: 8, code: 0, ttl: ttl, df: df, id: ipID(),
                               payload: payload)
@@ -143,7 +151,25 @@ struct AttackTraffic {
                                   offset: UInt16(rng.between(1, 8000)), mf: mf, data: max(8, data))
         case .dnsReflection:
             return dnsResponse(t)
+        case .payloadMarker:
+            return marked(t)
         }
+    }
+
+    /// A datagram whose headers are all random and whose payload starts with the marker, random
+    /// bytes after it.
+    @inline(__always)
+    mutating func marked(_ t: UInt64) -> PacketFeatures {
+        let size = payload >= 0 ? payload : Int(rng.between(40, 1200))
+        let ttl = fixedTTL ?? UInt8(rng.between(30, 255))
+        var f = udpPacket(t, src: source(), dst: target(), sport: UInt16(rng.between(1024, 65535)),
+                          dport: UInt16(rng.between(1, 65535)), ttl: ttl, df: rng.chance(0.5), id: ipID(),
+                          payload: size)
+        var h = HeadBytes()
+        marker.withUnsafeBytes { h.append($0) }
+        h.randomRest(&rng)
+        f.payload = h.head(payload: size)
+        return f
     }
 
     /// DNS responses of 1200–4000 bytes: one datagram, fragmented at a 1500-byte MTU.
@@ -163,14 +189,20 @@ struct AttackTraffic {
         let dst = target()
         let dport = UInt16(rng.between(1024, 65535))
         let id = rng.word16()
+        // The DNS ID follows from the IP ID rather than a draw of its own (same headers as before).
+        let head = ProtocolHeads.dnsAnyResponse(id: id ^ 0x5A5A, size: size)
         if size + 8 <= 1480 {
-            return udpPacket(t, src: s, dst: dst, sport: 53, dport: dport, ttl: r.ttl, df: r.df, id: id, payload: size)
+            var f = udpPacket(t, src: s, dst: dst, sport: 53, dport: dport, ttl: r.ttl, df: r.df, id: id, payload: size)
+            f.payload = head.head(payload: size)
+            return f
         }
         // First fragment: UDP header + 1472 bytes; the rest follows in 1480-byte pieces.
         fragLeft = size + 8 - 1480
         fragOffset = 185
         fragSrc = s; fragDst = dst; fragID = id; fragTTL = r.ttl
-        return udpPacket(t, src: s, dst: dst, sport: 53, dport: dport, ttl: r.ttl, df: false, id: id,
-                         payload: 1472, mf: true)
+        var f = udpPacket(t, src: s, dst: dst, sport: 53, dport: dport, ttl: r.ttl, df: false, id: id,
+                          payload: 1472, mf: true)
+        f.payload = head.head(payload: 1472)
+        return f
     }
 }

@@ -1,4 +1,4 @@
-/// Built-in scenarios. Attacks run at 50–500× the 5,000 pps baseline and last a few seconds, so
+/// Built-in scenarios. Attacks run at 10–500× the 5,000 pps baseline and last a few seconds, so
 /// each scenario is at most a few million packets.
 extension Scenario {
     static let victim = AddressBlock("198.51.100.10")!
@@ -62,11 +62,31 @@ extension Scenario {
         calm("recovery", 5),
     ])
 
+    /// The normal mix plus legitimate UDP to the victim: QUIC, RTP media and DNS both ways (about
+    /// 30 % of all normal packets, 1,500 pps).
+    static var withServices: NormalProfile {
+        var p = NormalProfile()
+        p.services = victim
+        p.quic = 0.25
+        p.rtp = 0.15
+        p.serviceDNS = 0.05
+        return p
+    }
+
+    /// A flood whose headers are all random and whose payloads all start with the same 12 bytes,
+    /// at 10× the normal rate, against a host that also serves QUIC, RTP and DNS: only the
+    /// payload tells attack from service.
+    public static let payloadMarker = Scenario(name: "payload-marker", seed: 6, normal: withServices, phases: [
+        calm("baseline", 25),
+        attack("payload-marker", 10, .payloadMarker, rate: 10 * baseRate, sources: .spoofed),
+        calm("recovery", 10),
+    ])
+
     /// Every built-in scenario.
-    public static let builtIn: [Scenario] = [.default, .ntpAmplification, .udpFlood, .fragmentFlood, .mixed]
+    public static let builtIn: [Scenario] = [.default, .ntpAmplification, .udpFlood, .fragmentFlood, .mixed, .payloadMarker]
 
     /// A built-in scenario by name (`default`, `ntp-amplification`, `udp-flood`,
-    /// `fragment-flood`, `mixed`).
+    /// `fragment-flood`, `mixed`, `payload-marker`).
     public static func named(_ name: String) -> Scenario? {
         builtIn.first { $0.name == name }
     }

@@ -2,7 +2,9 @@
 ///
 /// Shares are weights over packets (normalized): web (TCP 80/443 flows from clients), DNS
 /// queries to the network's server, DNS responses from upstream resolvers to its resolvers, NTP
-/// (client requests and server responses, 76 bytes), ICMP echo requests.
+/// (client requests and server responses, 76 bytes), ICMP echo requests; and UDP services on the
+/// ``services`` hosts, none by default: QUIC (UDP 443), RTP media, DNS both ways (queries to the
+/// host's port 53, answers to its own lookups from port 53).
 public struct NormalProfile: Codable, Hashable, Sendable {
     /// The protected network. Hosts: .2/.3 resolvers, .10–.29 web servers, .53 DNS, .123 NTP.
     public var network: AddressBlock = AddressBlock("198.51.100.0/24")!
@@ -17,18 +19,26 @@ public struct NormalProfile: Codable, Hashable, Sendable {
     public var dnsResponses: Double = 0.12
     public var ntp: Double = 0.04
     public var icmp: Double = 0.03
+    /// The hosts the QUIC, RTP and service-DNS classes reach (one address per connection,
+    /// stream or lookup).
+    public var services: AddressBlock = AddressBlock("198.51.100.10")!
+    public var quic: Double = 0
+    public var rtp: Double = 0
+    public var serviceDNS: Double = 0
 
     public init() {}
 
-    /// The five shares normalized to sum to 1 (web, dnsQueries, dnsResponses, ntp, icmp).
+    /// The shares normalized to sum to 1, in ``NormalClass`` order (web, dnsQueries,
+    /// dnsResponses, ntp, icmp, quic, rtp, serviceDNS).
     public var normalizedShares: [Double] {
-        let w = [web, dnsQueries, dnsResponses, ntp, icmp]
+        let w = [web, dnsQueries, dnsResponses, ntp, icmp, quic, rtp, serviceDNS]
         let s = w.reduce(0, +)
         return w.map { $0 / s }
     }
 
     enum CodingKeys: String, CodingKey {
         case network, clients, resolvers, concurrentFlows, web, dnsQueries, dnsResponses, ntp, icmp
+        case services, quic, rtp, serviceDNS
     }
 
     public init(from decoder: any Decoder) throws {
@@ -59,7 +69,11 @@ public struct NormalProfile: Codable, Hashable, Sendable {
         dnsResponses = try share(.dnsResponses, d.dnsResponses)
         ntp = try share(.ntp, d.ntp)
         icmp = try share(.icmp, d.icmp)
-        guard web + dnsQueries + dnsResponses + ntp + icmp > 0 else {
+        services = try c.decodeIfPresent(AddressBlock.self, forKey: .services) ?? d.services
+        quic = try share(.quic, d.quic)
+        rtp = try share(.rtp, d.rtp)
+        serviceDNS = try share(.serviceDNS, d.serviceDNS)
+        guard normalizedShares.allSatisfy(\.isFinite) else {
             throw DecodingError.dataCorruptedError(forKey: .web, in: c, debugDescription: "the traffic shares must not all be zero")
         }
     }
@@ -67,5 +81,5 @@ public struct NormalProfile: Codable, Hashable, Sendable {
 
 /// The classes of normal traffic, in the order of ``NormalProfile/normalizedShares``.
 public enum NormalClass: Int, Sendable, CaseIterable {
-    case web, dnsQuery, dnsResponse, ntp, icmp
+    case web, dnsQuery, dnsResponse, ntp, icmp, quic, rtp, serviceDNS
 }

@@ -48,8 +48,15 @@ struct NormalTraffic {
     let resolverCount: UInt32
     var flows: [Flow]
     /// Cumulative class thresholds.
-    let t0, t1, t2, t3: Double
+    let t0, t1, t2, t3, t4, t5, t6: Double
     let net: AddressBlock
+    /// QUIC, RTP and service DNS; nil when the profile has none (so profiles without them draw
+    /// the same headers they drew before these classes existed, DNS query sizes aside: a query
+    /// is now at least as long as its message).
+    var services: ServiceTraffic?
+    /// Payload bytes come from their own stream, so that filling heads leaves the header
+    /// sequence of a seed unchanged.
+    var bytesRNG: TrafficRandom
 
     init(profile: NormalProfile, seed: UInt64) {
         var r = TrafficRandom(seed: SplitMix64.mix(seed, 1))
@@ -82,6 +89,11 @@ struct NormalTraffic {
         resolverCount = UInt32(profile.resolvers)
         let s = profile.normalizedShares
         t0 = s[0]; t1 = t0 + s[1]; t2 = t1 + s[2]; t3 = t2 + s[3]
+        t4 = t3 + s[4]; t5 = t4 + s[5]; t6 = t5 + s[6]
+        bytesRNG = TrafficRandom(seed: SplitMix64.mix(seed, 3))
+        services = s[5] + s[6] + s[7] > 0
+            ? ServiceTraffic(profile: profile, clients: cs, resolvers: Array(up.prefix(profile.resolvers)), seed: seed)
+            : nil
         rng = r
         flows = Array(repeating: Flow(), count: profile.concurrentFlows)
         // Start every connection somewhere along its life, so traffic is steady from the first
@@ -117,7 +129,11 @@ struct NormalTraffic {
         if u < t1 { return dnsQuery(t) }
         if u < t2 { return dnsResponse(t) }
         if u < t3 { return ntp(t) }
-        return icmp(t)
+        if u < t4 || services == nil { return icmp(t) }
+        let c = pickClient()
+        if u < t5 { return services!.quic(t, c) }
+        if u < t6 { return services!.rtp(t, c) }
+        return services!.dns(t, c)
     }
 
     @inline(__always)
@@ -146,16 +162,30 @@ struct NormalTraffic {
         }
         flows[i].step = s &+ 1
         flows[i].ipID = f.ipID &+ 1
-        return tcpPacket(t, src: c.ip, dst: f.server, sport: f.clientPort, dport: f.serverPort, flags: flags,
-                         window: window, ttl: c.ttl, df: true, id: f.ipID, payload: payload)
+        var p = tcpPacket(t, src: c.ip, dst: f.server, sport: f.clientPort, dport: f.serverPort, flags: flags,
+                          window: window, ttl: c.ttl, df: true, id: f.ipID, payload: payload)
+        if payload > 0 {
+            let tls = f.serverPort == 443
+            let head = s == 2 ? ProtocolHeads.webRequest(tls: tls, payload: payload, &bytesRNG)
+                              : ProtocolHeads.webData(tls: tls, payload: payload, &bytesRNG)
+            p.payload = head.head(payload: payload)
+        }
+        return p
     }
 
     @inline(__always)
     mutating func dnsQuery(_ t: UInt64) -> PacketFeatures {
         let c = pickClient()
-        return udpPacket(t, src: c.ip, dst: host(53), sport: UInt16(rng.between(1024, 65535)), dport: 53,
-                         ttl: c.ttl, df: ClientOS.udpDF(c.os), id: rng.word16(),
-                         payload: Int(rng.between(28, 70)))
+        let name = Int(bytesRNG.below(UInt32(ProtocolHeads.dnsNames.count)))
+        let sport = UInt16(rng.between(1024, 65535))
+        let id = rng.word16()
+        // The drawn size, or the message's when that is longer (the rest reads as zeros).
+        let size = max(Int(rng.between(28, 70)), ProtocolHeads.dnsQueryLength(name: name))
+        var f = udpPacket(t, src: c.ip, dst: host(53), sport: sport, dport: 53,
+                          ttl: c.ttl, df: ClientOS.udpDF(c.os), id: id, payload: size)
+        f.payload = ProtocolHeads.dnsQuery(name: name, type: ProtocolHeads.dnsType(&bytesRNG), &bytesRNG)
+            .head(payload: size)
+        return f
     }
 
     @inline(__always)
@@ -163,9 +193,21 @@ struct NormalTraffic {
         let r = upstream[Int(rng.below(resolverCount))]
         let v = rng.unit()
         let ipLen = 60 + Int(v * v * 240)
-        return udpPacket(t, src: r.ip, dst: host(2 + rng.below(2)), sport: 53,
-                         dport: UInt16(rng.between(32768, 60999)), ttl: r.ttl, df: false, id: rng.word16(),
-                         payload: ipLen - 28)
+        var f = udpPacket(t, src: r.ip, dst: host(2 + rng.below(2)), sport: 53,
+                          dport: UInt16(rng.between(32768, 60999)), ttl: r.ttl, df: false, id: rng.word16(),
+                          payload: ipLen - 28)
+        f.payload = dnsAnswer(size: ipLen - 28).head(payload: ipLen - 28)
+        return f
+    }
+
+    /// A response of about `size` bytes: as many answers as the size holds after the question.
+    @inline(__always)
+    mutating func dnsAnswer(size: Int) -> HeadBytes {
+        let name = Int(bytesRNG.below(UInt32(ProtocolHeads.dnsNames.count)))
+        let type = ProtocolHeads.dnsType(&bytesRNG)
+        let room = size - ProtocolHeads.dnsQueryLength(name: name)
+        let answers = max(1, min(8, room / ProtocolHeads.dnsAnswerLength(type: type)))
+        return ProtocolHeads.dnsResponse(name: name, type: type, answers: answers, &bytesRNG)
     }
 
     @inline(__always)
@@ -173,19 +215,26 @@ struct NormalTraffic {
         if rng.chance(0.5) {
             let c = pickClient()
             let sport: UInt16 = rng.chance(0.4) ? 123 : ClientOS.ephemeralPort(c.os, &rng)
-            return udpPacket(t, src: c.ip, dst: host(123), sport: sport, dport: 123, ttl: c.ttl,
-                             df: ClientOS.udpDF(c.os), id: rng.word16(), payload: 48)
+            var f = udpPacket(t, src: c.ip, dst: host(123), sport: sport, dport: 123, ttl: c.ttl,
+                              df: ClientOS.udpDF(c.os), id: rng.word16(), payload: 48)
+            f.payload = ProtocolHeads.ntp(server: false, &bytesRNG).head(payload: 48)
+            return f
         }
         let s = upstream[Int(resolverCount + rng.below(UInt32(upstream.count) - resolverCount))]
-        return udpPacket(t, src: s.ip, dst: host(2 + rng.below(2)), sport: 123, dport: 123, ttl: s.ttl,
-                         df: true, id: rng.word16(), payload: 48)
+        var f = udpPacket(t, src: s.ip, dst: host(2 + rng.below(2)), sport: 123, dport: 123, ttl: s.ttl,
+                          df: true, id: rng.word16(), payload: 48)
+        f.payload = ProtocolHeads.ntp(server: true, &bytesRNG).head(payload: 48)
+        return f
     }
 
     @inline(__always)
     mutating func icmp(_ t: UInt64) -> PacketFeatures {
         let c = pickClient()
         let target = rng.chance(0.5) ? host(53) : host(10 + rng.below(20))
-        return icmpPacket(t, src: c.ip, dst: target, type: 8, code: 0, ttl: c.ttl, df: c.os == 0,
-                          id: rng.word16(), payload: ClientOS.pingPayload(c.os))
+        let size = ClientOS.pingPayload(c.os)
+        var f = icmpPacket(t, src: c.ip, dst: target, type: 8, code: 0, ttl: c.ttl, df: c.os == 0,
+                           id: rng.word16(), payload: size)
+        f.payload = ProtocolHeads.ping(os: c.os, &bytesRNG).head(payload: size)
+        return f
     }
 }

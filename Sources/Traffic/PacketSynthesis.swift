@@ -1,7 +1,9 @@
 import Packets
 
-// Features are made directly (no bytes) on the hot path; `PacketSynthesis.spec(for:)` turns them
-// into a `PacketSpec` whose bytes parse back to the same features.
+// Features are made directly (no bytes) on the hot path; `PacketSynthesis.build(_:into:)` turns
+// them into a frame that parses back to the same features. Each helper gives the packet a zero
+// payload head of the captured length; a packet kind with payload bytes of its own (DNS, QUIC,
+// RTP, an attack's marker) replaces it with a ``HeadBytes`` head.
 
 /// Ethernet frame length for an IP packet of `ipLen` bytes (header 14, padded to 60).
 @inline(__always)
@@ -34,6 +36,7 @@ func tcpPacket(_ t: UInt64, src: UInt32, dst: UInt32, sport: UInt16, dport: UInt
     f.tcpFlags = flags
     f.tcpWindow = window
     f.payloadLen = UInt32(payload)
+    f.payload = .zeros(payload: payload)
     return f
 }
 
@@ -47,6 +50,7 @@ func udpPacket(_ t: UInt64, src: UInt32, dst: UInt32, sport: UInt16, dport: UInt
     f.dstPort = dport
     f.mf = mf
     f.payloadLen = UInt32(payload)
+    f.payload = .zeros(payload: payload)
     return f
 }
 
@@ -58,6 +62,7 @@ func icmpPacket(_ t: UInt64, src: UInt32, dst: UInt32, type: UInt8, code: UInt8,
     f.icmpType = type
     f.icmpCode = code
     f.payloadLen = UInt32(payload)
+    f.payload = .zeros(payload: payload)
     return f
 }
 
@@ -69,13 +74,15 @@ func fragmentPacket(_ t: UInt64, proto: UInt8, src: UInt32, dst: UInt32, ttl: UI
     f.mf = mf
     f.fragOffset = offset
     f.payloadLen = UInt32(data)
+    f.payload = .zeros(payload: data)
     return f
 }
 
 /// Turns synthesized features back into wire bytes.
 public enum PacketSynthesis {
-    /// A `PacketSpec` (Ethernet, IPv4, transport, zero payload, padded to 60 bytes) whose bytes
-    /// parse back to `features` (timestamp aside, which the capture carries).
+    /// A `PacketSpec` (Ethernet, IPv4, transport, payload length, padded to 60 bytes) whose bytes,
+    /// with the payload head written after the headers (``build(_:into:)``), parse back to
+    /// `features` (timestamp aside, which the capture carries).
     public static func spec(for f: PacketFeatures) -> PacketSpec {
         guard case .v4(let src) = f.srcIP, case .v4(let dst) = f.dstIP else {
             preconditionFailure("Traffic synthesizes IPv4 only")
@@ -111,13 +118,27 @@ public enum PacketSynthesis {
                           payloadLength: Int(f.payloadLen), minimumFrameLength: 60)
     }
 
+    /// Builds the frame of `f` into `buffer`: the headers of ``spec(for:)``, the payload head's
+    /// bytes, zeros after them (so the frame parses back to `f`, head included). Nil when the
+    /// buffer is too small. Allocates nothing.
+    public static func build(_ f: PacketFeatures, into buffer: UnsafeMutableRawBufferPointer) -> PacketLayout? {
+        let s = spec(for: f)
+        return f.payload.withBytes { head in PacketBuilder.build(s, payload: head, into: buffer) }
+    }
+
     /// The packet's wire bytes (allocates: for tools and tests).
     public static func bytes(for f: PacketFeatures) -> [UInt8] {
-        PacketBuilder.bytes(spec(for: f))
+        let s = spec(for: f)
+        var out = [UInt8](repeating: 0, count: s.frameLength)
+        out.withUnsafeMutableBytes { buf in
+            f.payload.withBytes { head in _ = PacketBuilder.build(s, payload: head, into: buf) }
+        }
+        return out
     }
 }
 
 extension LabeledPacket {
-    /// The `PacketSpec` that builds this packet.
+    /// The `PacketSpec` that builds this packet's headers; its payload bytes are
+    /// `features.payload` (``PacketSynthesis/build(_:into:)`` writes both).
     public var spec: PacketSpec { PacketSynthesis.spec(for: features) }
 }

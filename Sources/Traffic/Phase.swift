@@ -48,15 +48,23 @@ public struct AttackSpec: Codable, Hashable, Sendable {
     /// Overrides the kind's payload size: bytes after the transport header; for DNS reflection
     /// the size of every DNS response (which then fragments above 1472).
     public var payload: Int?
+    /// Payload-marker attacks: the bytes every payload starts with (JSON: hex), 1–40 bytes;
+    /// nil is ``defaultMarker``.
+    public var marker: [UInt8]?
+
+    /// A tool's magic: 12 bytes no legitimate protocol starts with.
+    public static let defaultMarker: [UInt8] = [0x13, 0x37, 0xC0, 0xDE, 0x7A, 0x11, 0x0B, 0xAD, 0x5E, 0xED, 0xF0, 0x0D]
 
     public init(kind: AttackKind, rate: Double, sources: AttackSources? = nil,
-                victim: AddressBlock = AddressBlock("198.51.100.10")!, ttl: Int? = nil, payload: Int? = nil) {
+                victim: AddressBlock = AddressBlock("198.51.100.10")!, ttl: Int? = nil, payload: Int? = nil,
+                marker: [UInt8]? = nil) {
         self.kind = kind
         self.rate = rate
         self.sources = sources ?? Self.defaultSources(for: kind)
         self.victim = victim
         self.ttl = ttl
         self.payload = payload
+        self.marker = marker
     }
 
     /// Reflection comes from 2,000 fixed servers; everything else is spoofed over all of IPv4.
@@ -64,7 +72,45 @@ public struct AttackSpec: Codable, Hashable, Sendable {
         kind.isReflection ? .reflectors(2000) : .spoofed
     }
 
-    enum CodingKeys: String, CodingKey { case kind, rate, sources, victim, ttl, payload }
+    enum CodingKeys: String, CodingKey { case kind, rate, sources, victim, ttl, payload, marker }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(kind, forKey: .kind)
+        try c.encode(rate, forKey: .rate)
+        try c.encode(sources, forKey: .sources)
+        try c.encode(victim, forKey: .victim)
+        try c.encodeIfPresent(ttl, forKey: .ttl)
+        try c.encodeIfPresent(payload, forKey: .payload)
+        try c.encodeIfPresent(marker.map(Self.hex), forKey: .marker)
+    }
+
+    static func hex(_ bytes: [UInt8]) -> String {
+        let digits = Array("0123456789abcdef")
+        return String(bytes.flatMap { [digits[Int($0 >> 4)], digits[Int($0 & 15)]] })
+    }
+
+    /// Bytes from hex digits (pairs, no separators); nil when the text is not that.
+    static func bytes(hex text: String) -> [UInt8]? {
+        let digits = Array(text.utf8)
+        guard digits.count % 2 == 0 else { return nil }
+        func value(_ d: UInt8) -> UInt8? {
+            switch d {
+            case 0x30...0x39: return d - 0x30
+            case 0x41...0x46: return d - 0x41 + 10
+            case 0x61...0x66: return d - 0x61 + 10
+            default: return nil
+            }
+        }
+        var out: [UInt8] = []
+        var i = 0
+        while i < digits.count {
+            guard let hi = value(digits[i]), let lo = value(digits[i + 1]) else { return nil }
+            out.append(hi << 4 | lo)
+            i += 2
+        }
+        return out
+    }
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
@@ -85,6 +131,19 @@ public struct AttackSpec: Codable, Hashable, Sendable {
             guard (0...limit).contains(p) else {
                 throw DecodingError.dataCorruptedError(forKey: .payload, in: c, debugDescription: "payload for \(kind) must be 0…\(limit) bytes, got \(p)")
             }
+        }
+        if let text = try c.decodeIfPresent(String.self, forKey: .marker) {
+            guard kind == .payloadMarker else {
+                throw DecodingError.dataCorruptedError(forKey: .marker, in: c, debugDescription: "marker is for payload-marker attacks, not \(kind)")
+            }
+            guard let m = Self.bytes(hex: text), (1...40).contains(m.count) else {
+                throw DecodingError.dataCorruptedError(forKey: .marker, in: c, debugDescription: "marker must be 1–40 bytes in hex digits, got '\(text)'")
+            }
+            marker = m
+        }
+        if kind == .payloadMarker, let p = payload, p < (marker ?? Self.defaultMarker).count {
+            throw DecodingError.dataCorruptedError(forKey: .payload, in: c,
+                debugDescription: "payload (\(p) bytes) must hold the \((marker ?? Self.defaultMarker).count)-byte marker")
         }
     }
 }

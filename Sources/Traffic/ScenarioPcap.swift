@@ -14,7 +14,7 @@ public enum ScenarioPcap {
         var n = 0
         let max = limit ?? Int.max
         while n < max, let p = stream.next() {
-            guard let layout = PacketBuilder.build(p.spec, into: buffer) else { continue }
+            guard let layout = PacketSynthesis.build(p.features, into: buffer) else { continue }
             try writer.write(UnsafeRawBufferPointer(rebasing: buffer[0..<layout.length]), timestamp: p.features.timestamp)
             n += 1
         }

@@ -61,6 +61,18 @@ import Testing
         let a = attackPackets(.ntpAmplification)
         #expect(a.allSatisfy { $0.isUDP && $0.srcPort == 123 && $0.ipLen == 468 })
         #expect(Set(a.map(\.srcIP)).count == 2000)
+        // Monlist responses: 0xD7, a sequence, XNTPD, request 42.
+        #expect(a.allSatisfy { $0.payload[0] == 0xD7 && $0.payload[2] == 3 && $0.payload[3] == 42 })
+    }
+
+    @Test func reflectedDNSIsAnAnyResponse() {
+        let first = attackPackets(.dnsReflection).filter(\.hasTransportHeader)
+        #expect(first.allSatisfy { $0.payload.count == 64 && $0.payload[2] == 0x81 && $0.payload[3] == 0x80 })
+        // The question asks for ANY (type 255) about one of a few large zones.
+        #expect(first.allSatisfy { f in
+            let q = ProtocolHeads.amplifiedNames.first { f.payload.bytes[12...].starts(with: $0) }
+            return q.map { f.payload[12 + $0.count] == 0 && f.payload[13 + $0.count] == 255 } == true
+        })
     }
 
     @Test func icmpFlood() {
