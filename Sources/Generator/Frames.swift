@@ -74,11 +74,14 @@ public struct FrameVariation: Sendable, Hashable {
 /// One packet of a phase's mix before MAC addresses are known.
 public struct PlannedPacket: Sendable {
     public var spec: PacketSpec
+    /// The payload's first bytes (zeros after them): a marker, a protocol's header.
+    public var payload: PayloadHead
     public var variation: FrameVariation
     public var isAttack: Bool
 
-    public init(spec: PacketSpec, variation: FrameVariation = .none, isAttack: Bool = false) {
+    public init(spec: PacketSpec, payload: PayloadHead = PayloadHead(), variation: FrameVariation = .none, isAttack: Bool = false) {
         self.spec = spec
+        self.payload = payload
         self.variation = variation
         self.isAttack = isAttack
     }
@@ -199,7 +202,8 @@ public struct TrafficPlan: Sendable {
         var out: [PlannedPacket] = []
         out.reserveCapacity(count + 8)
         for lp in s.stream() where lp.phase == k {
-            out.append(PlannedPacket(spec: lp.spec, variation: lp.isAttack ? variation : .none, isAttack: lp.isAttack))
+            out.append(PlannedPacket(spec: lp.spec, payload: lp.features.payload, variation: lp.isAttack ? variation : .none,
+                                     isAttack: lp.isAttack))
         }
         return out
     }
@@ -243,7 +247,7 @@ public final class FramePool: @unchecked Sendable {
         for (i, spec) in specs.enumerated() {
             let len = spec.frameLength
             let buf = UnsafeMutableRawBufferPointer(start: slab + off, count: len)
-            let layout = PacketBuilder.build(spec, into: buf)!
+            let layout = packets[i].payload.withBytes { PacketBuilder.build(spec, payload: $0.isEmpty ? nil : $0, into: buf)! }
             offsets[i] = off
             (layouts + i).initialize(to: layout)
             let v = packets[i].variation
