@@ -35,6 +35,9 @@ public final class Dataplane: @unchecked Sendable {
     var images: [TableImage?] = [nil, nil]
     /// The generation left one change behind by the last flip, to bring up to date.
     var pending: CatchUp?
+    /// Whether packets may still be reading the inactive generation (a flip happened and no
+    /// grace period was waited for since); unknown, hence true, for a new handle.
+    var readersMayRemain = true
 
     init(options: DataplaneOptions?, object: OpaquePointer?, programFD: Int32, maps: [XDPMap: Int32], rules: [Rule]) {
         self.options = options

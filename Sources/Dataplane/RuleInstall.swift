@@ -108,6 +108,7 @@ extension Dataplane {
         try prepareBuckets(diff.added, previous: previous)
         let offset = BootClock.offsetNs()
         try markWriting(inactive, &cfg)
+        try waitForReaders(generation: inactive)   // done by catchUp unless nothing was pending
         do {
             try edit(target, diff, bootOffsetNs: offset)
         } catch {
@@ -141,6 +142,7 @@ extension Dataplane {
         images[Int(inactive)] = nil
         try markWriting(inactive, &cfg)
         let image = try buildMaps(table, digest: RuleState.digest(table.ordered))
+        try waitForReaders(generation: inactive)
         try swapIn(image, generation: inactive)
         try flip(to: image, generation: inactive, ordered: table.ordered, cfg: &cfg)
         images[Int(inactive)] = image
@@ -174,7 +176,10 @@ extension Dataplane {
         let fp = TableFingerprint(generation: g, rules: ordered.count, digest: image.digest)
         if let options { try RuleState.prepare(ordered, options, fingerprint: fp) }
         cfg.gen = g
-        try writeConfig(cfg)        // the flip: one byte changes
+        // The flip: one byte changes. The maps' elements were written by earlier syscalls; a
+        // packet that reads the new `gen` reaches them through loads that depend on it.
+        try writeConfig(cfg)
+        readersMayRemain = true     // the generation just left may still be read
         installedRules = ordered
         knownFingerprint = fp
         storedStateProblem = nil
@@ -214,32 +219,43 @@ extension Dataplane {
         }
     }
 
-    /// Waits until no XDP program still reads generation `g`'s maps.
+    /// Waits, when needed, until no XDP program still reads generation `g`'s maps (`g` being
+    /// the inactive one). Called before anything is written into the inactive generation.
     ///
-    /// A program reads `config.gen` once per packet and then looks its inner maps up by it, so
+    /// A program reads `config.gen` once per packet and then looks the inner maps up by it, so
     /// after a flip, packets that started before it may still be walking the old generation.
     /// Writing into those maps in place (``edit(_:_:bootOffsetNs:)``) while they do would show
-    /// them a chain half relinked. XDP programs run inside RCU read-side sections, and an
-    /// update of a map-in-map element returns only after an RCU grace period (the kernel's
-    /// promise that, on return, no program still uses the old value): storing the inner map
-    /// that is already there changes nothing and buys exactly that wait.
-    /// Replacing inner maps (``swapIn(_:generation:)``) needs no such wait: a reader keeps the
-    /// map it looked up alive until it is done.
-    private func waitForReaders(_ image: TableImage, generation g: UInt32) throws(DataplaneError) {
+    /// them a chain half relinked; swapping fresh maps in would not be safe either, as the
+    /// four inner maps are looked up one after the other and a reader could take the old
+    /// shapes with the new keys. XDP programs run inside RCU read-side sections, and an update
+    /// of a map-in-map element returns only after an RCU grace period (the kernel's promise
+    /// that, on return, no program still uses the old value): storing the inner map that is
+    /// already there changes nothing and buys exactly that wait. Once it has passed, the
+    /// generation has no reader until the next flip makes it active again.
+    func waitForReaders(generation g: UInt32) throws(DataplaneError) {
+        guard readersMayRemain else { return }
         var k = g
-        var v = image.shapesFD
-        try DataplaneError.check(bpf_map_update_elem(fd(.shapesOut), &k, &v, UInt64(BPF_ANY)), "waiting for readers of generation \(g)")
+        var id: UInt32 = 0
+        if bpf_map_lookup_elem(fd(.shapesOut), &k, &id) == 0 {
+            let inner = bpf_map_get_fd_by_id(id)
+            try DataplaneError.check(inner, "reopening generation \(g)'s shapes map")
+            defer { close(inner) }
+            var v = inner
+            try DataplaneError.check(bpf_map_update_elem(fd(.shapesOut), &k, &v, UInt64(BPF_ANY)), "waiting for readers of generation \(g)")
+        }
+        // No inner map there: no program can have read one.
+        readersMayRemain = false
     }
 
     /// Brings the generation the last flip left behind up to date, so the next change can be
-    /// written into it. Waits for a grace period first (``waitForReaders(_:generation:)``).
+    /// written into it. Waits for a grace period first (``waitForReaders(generation:)``).
     func catchUp(_ cfg: inout holon_config) throws(DataplaneError) {
         guard let p = pending else { return }
         pending = nil
         let g = p.generation
         guard cfg.gen & 1 != g else { return }
         if let diff = p.diff, let image = images[Int(g)] {
-            try waitForReaders(image, generation: g)
+            try waitForReaders(generation: g)
             try markWriting(g, &cfg)
             do throws(EditProblem) {
                 try edit(image, diff, bootOffsetNs: p.bootOffsetNs)
@@ -261,6 +277,7 @@ extension Dataplane {
         images[Int(g)] = nil
         try markWriting(g, &cfg)
         let image = try buildMaps(table, digest: RuleState.digest(table.ordered))
+        try waitForReaders(generation: g)
         try swapIn(image, generation: g)
         try recordWritten(image, generation: g, rules: table.ordered.count, cfg: &cfg)
         images[Int(g)] = image

@@ -24,7 +24,7 @@ extension Dataplane {
     /// Writes `diff` into the maps `image` describes, touching only the chains of the keys it
     /// changes (a handful of map elements for a one-rule change, whatever the table's size).
     /// The maps must be those of the inactive generation with no reader left (see
-    /// ``waitForReaders(_:)``): elements are rewritten one by one, and a packet reading them
+    /// ``waitForReaders(generation:)``): elements are rewritten one by one, and a packet reading them
     /// meanwhile could meet a chain half relinked.
     ///
     /// Everything is checked before the first write; the image is updated after the last.
