@@ -31,6 +31,13 @@ public final class Dataplane: @unchecked Sendable {
     /// describe the filter's table); nil when it could.
     public var stateProblem: DataplaneError? { lock.withLock { storedStateProblem } }
     var storedStateProblem: DataplaneError?
+    /// What this handle knows of each generation's maps (index = generation), nil when unknown.
+    var images: [TableImage?] = [nil, nil]
+    /// The generation left one change behind by the last flip, to bring up to date.
+    var pending: CatchUp?
+    /// Whether packets may still be reading the inactive generation (a flip happened and no
+    /// grace period was waited for since); unknown, hence true, for a new handle.
+    var readersMayRemain = true
 
     init(options: DataplaneOptions?, object: OpaquePointer?, programFD: Int32, maps: [XDPMap: Int32], rules: [Rule]) {
         self.options = options

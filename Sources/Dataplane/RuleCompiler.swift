@@ -7,17 +7,23 @@ import Rules
 ///
 /// Every equality, mask and prefix predicate is a masked comparison `field & mask == value`, so
 /// all of them go in the hash key (a prefix is a mask on the raw-address field slots); ranges
-/// stay as per-rule checks. Rules are numbered by slot (priority descending, id ascending), the
-/// order RuleTable evaluates them in, so "better" is "smaller slot" on both sides.
+/// stay as per-rule checks. Each rule carries its rank (``RuleCompiler/rank(_:)``), the order
+/// RuleTable evaluates rules in, so "better" is "smaller rank" on both sides; a whole-table
+/// build puts rule `i` of `ordered` at index `i`, and later edits (``TableEdit``) put rules at
+/// any free index.
 struct CompiledTable {
+    /// Sorted by `min_rank`; `shapes[i].id == i`.
     var shapes: [holon_shape] = []
+    /// Parallel to `shapes`: the signature and rule count of each.
+    var shapeSigs: [RuleCompiler.ShapeSig] = []
+    var shapeCounts: [Int] = []
     var keys: [holon_key] = []
-    /// First slot of each key's chain, parallel to `keys`.
+    /// First rule index of each key's chain, parallel to `keys`.
     var firstSlots: [UInt32] = []
-    /// Indexed by slot.
+    /// Indexed by rule index.
     var rules: [holon_rule] = []
     var checks: [holon_check] = []
-    /// Rules in slot order.
+    /// Rules in rank order.
     var ordered: [Rule] = []
 }
 
@@ -69,8 +75,9 @@ enum RuleCompiler {
         var count: Int
     }
 
+    /// A key by its shape's signature (not its id: ids are per table generation).
     struct KeySig: Hashable {
-        var shape: UInt32
+        var shape: ShapeSig
         var values: SIMD8<UInt64>
     }
 
@@ -132,9 +139,95 @@ enum RuleCompiler {
         return (byField.values.sorted { $0.field < $1.field }, ranges)
     }
 
-    /// `bootOffsetNs`: wall-clock ns minus boot-clock ns now, to turn a rule's wall-clock expiry
-    /// into the kernel's CLOCK_BOOTTIME (``BootClock``).
-    static func compile(_ input: [Rule], bootOffsetNs: Int64 = BootClock.offsetNs()) throws(RuleCompileError) -> CompiledTable {
+    /// A rule's place in evaluation order, smaller first: priority descending, then id
+    /// ascending, as one number that depends on the rule alone (an insert renumbers nothing).
+    static func rank(_ r: Rule) -> UInt64 {
+        (UInt64(UInt32(Int64(Int32.max) - Int64(r.priority))) << 32) | UInt64(r.id)
+    }
+
+    /// What the XDP program needs of one rule, apart from where it is stored: its key (shape
+    /// and masked values) and its checks. `key` is nil for a rule whose predicates contradict
+    /// each other (it can never match, so it never wins and is linked from no key).
+    struct Lowered {
+        var shape: ShapeSig
+        var key: KeySig?
+        var checks: [holon_check]
+        var rule: holon_rule
+    }
+
+    /// `check_start` and `next` of the result are left for the caller to fill.
+    static func lowerForTable(_ rule: Rule, bootOffsetNs: Int64) throws(RuleCompileError) -> Lowered {
+        var hr = holon_rule()
+        hr.rank = rank(rule)
+        hr.id = rule.id
+        hr.next = HOLON_NO_SLOT
+        hr.action = actionCode(rule.action)
+        hr.expires_ns = rule.expiresAt.map { BootClock.boot(fromWall: $0, offsetNs: bootOffsetNs) } ?? 0
+        guard let (elements, ranges) = lower(rule) else {
+            return Lowered(shape: ShapeSig(fields: .zero, masks: .zero, count: 0), key: nil, checks: [], rule: hr)
+        }
+        var checks = ranges
+        let keyed = elements.prefix(Int(HOLON_MAX_KEY_ELEMS))
+        for e in elements.dropFirst(Int(HOLON_MAX_KEY_ELEMS)) {
+            var c = holon_check()
+            c.field = e.field
+            c.kind = UInt8(HOLON_C_MASK.rawValue)
+            c.a = e.mask
+            c.b = e.value
+            checks.append(c)
+        }
+        guard checks.count <= Int(HOLON_MAX_CHECKS) else { throw .tooManyChecks(id: rule.id) }
+        hr.nchecks = UInt8(checks.count)
+        var sig = ShapeSig(fields: .zero, masks: .zero, count: keyed.count)
+        var values = SIMD8<UInt64>.zero
+        for (i, e) in keyed.enumerated() {
+            sig.fields[i] = e.field
+            sig.masks[i] = e.mask
+            values[i] = e.value
+        }
+        return Lowered(shape: sig, key: KeySig(shape: sig, values: values), checks: checks, rule: hr)
+    }
+
+    static func shapeStruct(_ sig: ShapeSig, id: UInt32, minRank: UInt64) -> holon_shape {
+        var sh = holon_shape()
+        sh.min_rank = minRank
+        sh.id = id
+        sh.nelems = UInt32(sig.count)
+        withUnsafeMutableBytes(of: &sh.field) { f in
+            for i in 0..<sig.count { f[i] = sig.fields[i] }
+        }
+        withUnsafeMutableBytes(of: &sh.mask) { m in
+            let p = m.bindMemory(to: UInt64.self)
+            for i in 0..<sig.count { p[i] = sig.masks[i] }
+        }
+        return sh
+    }
+
+    static func keyStruct(_ k: KeySig, shapeID: UInt32) -> holon_key {
+        var key = holon_key()
+        key.shape = shapeID
+        withUnsafeMutableBytes(of: &key.value) { v in
+            let p = v.bindMemory(to: UInt64.self)
+            for i in 0..<k.shape.count { p[i] = k.values[i] }
+        }
+        return key
+    }
+
+    /// How many rules the program walks in a chain before it certainly stops: up to and
+    /// including the first rule without checks (it always matches, so nothing behind it can
+    /// win), or all of them. Rules behind that one stay linked, so deleting it needs no relink.
+    static func walkedLength(_ chain: some Sequence<holon_rule>) -> (length: Int, overflow: UInt32?) {
+        var n = 0
+        for r in chain {
+            n += 1
+            if n > Int(HOLON_MAX_CHAIN) { return (n, r.id) }
+            if r.nchecks == 0 { break }
+        }
+        return (n, nil)
+    }
+
+    /// Validation shared by whole-table builds and edits: ids unique, every rule valid.
+    static func validate(_ input: [Rule]) throws(RuleCompileError) {
         guard input.count <= Int(HOLON_MAX_RULES) else { throw .tooManyRules(input.count) }
         var ids = Set<UInt32>(minimumCapacity: input.count)
         for r in input {
@@ -144,91 +237,60 @@ enum RuleCompiler {
                 throw .payloadNotCompiled(id: r.id)
             }
         }
+    }
+
+    /// `bootOffsetNs`: wall-clock ns minus boot-clock ns now, to turn a rule's wall-clock expiry
+    /// into the kernel's CLOCK_BOOTTIME (``BootClock``).
+    static func compile(_ input: [Rule], bootOffsetNs: Int64 = BootClock.offsetNs()) throws(RuleCompileError) -> CompiledTable {
+        try validate(input)
         var t = CompiledTable()
-        t.ordered = input.sorted { a, b in a.priority != b.priority ? a.priority > b.priority : a.id < b.id }
+        t.ordered = input.sorted { rank($0) < rank($1) }
         t.rules.reserveCapacity(t.ordered.count)
         var shapeIDs: [ShapeSig: UInt32] = [:]
         var keyIndex: [KeySig: Int] = [:]
         keyIndex.reserveCapacity(t.ordered.count)
-        /// Per key: last slot of its chain, chain length, and whether the last rule has checks.
-        var chainTail: [(slot: UInt32, length: Int, open: Bool)] = []
+        /// Per key: last index of its chain, and how many rules a packet may walk in it.
+        var chainTail: [(index: UInt32, walked: Int, closed: Bool)] = []
 
-        for (slotIndex, rule) in t.ordered.enumerated() {
-            let slot = UInt32(slotIndex)
-            var hr = holon_rule()
-            hr.id = rule.id
-            hr.next = HOLON_NO_SLOT
-            hr.action = actionCode(rule.action)
-            hr.check_start = UInt32(t.checks.count)
-            hr.expires_ns = rule.expiresAt.map { BootClock.boot(fromWall: $0, offsetNs: bootOffsetNs) } ?? 0
-            guard let (elements, ranges) = lower(rule) else {
-                t.rules.append(hr)   // contradictory: stored for its id, reachable by no key
+        for (i, rule) in t.ordered.enumerated() {
+            let index = UInt32(i)
+            var l = try lowerForTable(rule, bootOffsetNs: bootOffsetNs)
+            l.rule.check_start = UInt32(t.checks.count)
+            t.checks += l.checks
+            guard let ks = l.key else {
+                t.rules.append(l.rule)   // contradictory: stored for its id, reachable by no key
                 continue
             }
-            var checks = ranges
-            let keyed = elements.prefix(Int(HOLON_MAX_KEY_ELEMS))
-            for e in elements.dropFirst(Int(HOLON_MAX_KEY_ELEMS)) {
-                var c = holon_check()
-                c.field = e.field
-                c.kind = UInt8(HOLON_C_MASK.rawValue)
-                c.a = e.mask
-                c.b = e.value
-                checks.append(c)
-            }
-            guard checks.count <= Int(HOLON_MAX_CHECKS) else { throw .tooManyChecks(id: rule.id) }
-            hr.nchecks = UInt8(checks.count)
-            t.checks += checks
-
-            var sig = ShapeSig(fields: .zero, masks: .zero, count: keyed.count)
-            var values = SIMD8<UInt64>.zero
-            for (i, e) in keyed.enumerated() {
-                sig.fields[i] = e.field
-                sig.masks[i] = e.mask
-                values[i] = e.value
-            }
-            // Shapes are numbered in order of first appearance, which is slot order, so the
-            // array is already sorted by each shape's best slot.
+            // Shapes are numbered in order of first appearance, which is rank order, so the
+            // array is already sorted by each shape's best rank.
             let shapeID: UInt32
-            if let s = shapeIDs[sig] {
+            if let s = shapeIDs[l.shape] {
                 shapeID = s
+                t.shapeCounts[Int(s)] += 1
             } else {
                 guard t.shapes.count < Int(HOLON_MAX_SHAPES) else { throw .tooManyShapes }
                 shapeID = UInt32(t.shapes.count)
-                shapeIDs[sig] = shapeID
-                var sh = holon_shape()
-                sh.min_slot = slot
-                sh.nelems = UInt32(keyed.count)
-                withUnsafeMutableBytes(of: &sh.field) { f in
-                    for i in 0..<keyed.count { f[i] = sig.fields[i] }
-                }
-                withUnsafeMutableBytes(of: &sh.mask) { m in
-                    let p = m.bindMemory(to: UInt64.self)
-                    for i in 0..<keyed.count { p[i] = sig.masks[i] }
-                }
-                t.shapes.append(sh)
+                shapeIDs[l.shape] = shapeID
+                t.shapes.append(shapeStruct(l.shape, id: shapeID, minRank: l.rule.rank))
+                t.shapeSigs.append(l.shape)
+                t.shapeCounts.append(1)
             }
-            let ks = KeySig(shape: shapeID, values: values)
             if let k = keyIndex[ks] {
                 let tail = chainTail[k]
-                // Behind a rule without checks, a rule with the same key can never win.
-                if tail.open {
-                    guard tail.length < Int(HOLON_MAX_CHAIN) else { throw .chainTooLong(id: rule.id) }
-                    t.rules[Int(tail.slot)].next = slot
-                    chainTail[k] = (slot, tail.length + 1, !checks.isEmpty)
+                t.rules[Int(tail.index)].next = index
+                var walked = tail.walked
+                if !tail.closed {
+                    walked += 1
+                    guard walked <= Int(HOLON_MAX_CHAIN) else { throw .chainTooLong(id: rule.id) }
                 }
+                chainTail[k] = (index, walked, tail.closed || l.checks.isEmpty)
             } else {
                 keyIndex[ks] = t.keys.count
-                var key = holon_key()
-                key.shape = shapeID
-                withUnsafeMutableBytes(of: &key.value) { v in
-                    let p = v.bindMemory(to: UInt64.self)
-                    for i in 0..<keyed.count { p[i] = values[i] }
-                }
-                t.keys.append(key)
-                t.firstSlots.append(slot)
-                chainTail.append((slot, 1, !checks.isEmpty))
+                t.keys.append(keyStruct(ks, shapeID: shapeID))
+                t.firstSlots.append(index)
+                chainTail.append((index, 1, l.checks.isEmpty))
             }
-            t.rules.append(hr)
+            t.rules.append(l.rule)
         }
         return t
     }

@@ -14,71 +14,308 @@ public struct InstallReport: Sendable, Hashable, Codable {
     public var nanoseconds: UInt64
 }
 
+/// The generation the last flip left behind, and how to bring it up to date: the same edit
+/// (`diff`) or, when that generation's maps are unknown, a whole build of `table`.
+struct CatchUp {
+    var generation: UInt32
+    var diff: TableDiff?
+    var table: CompiledTable?
+    var bootOffsetNs: Int64
+}
+
 extension Dataplane {
-    /// Replaces the whole rule table atomically: the new table is built in fresh inner maps of
-    /// the inactive generation, then one config write flips the generation, so each packet sees
+    /// Replaces the whole rule table atomically: the new table is written into the inactive
+    /// generation's inner maps, then one config write flips the generation, so each packet sees
     /// the old table or the new one, never a mix. Buckets and counters of rules that keep their
     /// id and action carry over (refreshing a rule must not hand an attacker a fresh burst);
     /// the rest are removed.
+    ///
+    /// When this handle knows both generations' maps (it wrote them, and no one else has since),
+    /// only the difference from the installed table is written, in place: a rule added to or
+    /// removed from 100k costs a few map writes, not a rebuild. Otherwise, or with `rebuild`,
+    /// the inactive generation gets fresh maps holding the whole table. After the flip the
+    /// other generation is brought up to date in the background (``settle()``).
     @discardableResult
-    public func install(_ rules: [Rule]) throws(DataplaneError) -> InstallReport {
+    public func install(_ rules: [Rule], rebuild: Bool = false) throws(DataplaneError) -> InstallReport {
         let t0 = DispatchTime.now().uptimeNanoseconds
-        let rules = Self.stampingInstallTime(rules, now: UInt64(Date().timeIntervalSince1970 * 1e9))
-        let table: CompiledTable
-        do { table = try RuleCompiler.compile(rules) } catch { throw .compile(error) }
-        return try locked { () throws(DataplaneError) -> InstallReport in
+        let now = UInt64(Date().timeIntervalSince1970 * 1e9)
+        let report = try locked { () throws(DataplaneError) -> InstallReport in
             var cfg = try config()
-            let inactive: UInt32 = (cfg.gen & 1) ^ 1
-            let previous = Dictionary(installedRules.map { ($0.id, $0.action) }, uniquingKeysWith: { a, _ in a })
-            try prepareBuckets(table.ordered, previous: previous)
-
-            let shapesFD = try createInner(.shapesOut, entries: Int(HOLON_MAX_SHAPES))
-            defer { close(shapesFD) }
-            let keysFD = try createInner(.keysOut, entries: max(1, table.keys.count))
-            defer { close(keysFD) }
-            let rulesFD = try createInner(.rulesOut, entries: max(1, table.rules.count))
-            defer { close(rulesFD) }
-            let checksFD = try createInner(.checksOut, entries: max(1, table.checks.count))
-            defer { close(checksFD) }
-            try updateArray(shapesFD, table.shapes, "shapes")
-            try updateArray(rulesFD, table.rules, "rules")
-            try updateArray(checksFD, table.checks, "checks")
-            try updateBatch(keysFD, keys: table.keys, values: table.firstSlots, "keys")
-
-            // Each outer-map update waits for an RCU grace period in the kernel; four updates
-            // issued together share one instead of waiting for four in a row.
-            let swaps: [(XDPMap, Int32)] = [(.shapesOut, shapesFD), (.keysOut, keysFD), (.rulesOut, rulesFD), (.checksOut, checksFD)]
-            let outerFDs = swaps.map { fd($0.0) }
-            let errors = Mutex([Int32](repeating: 0, count: swaps.count))
-            DispatchQueue.concurrentPerform(iterations: swaps.count) { i in
-                var k = inactive
-                var v = swaps[i].1
-                let rc = bpf_map_update_elem(outerFDs[i], &k, &v, UInt64(BPF_ANY))
-                // errno belongs to this thread: read it here.
-                if rc < 0 { errors.withLock { $0[i] = rc == -1 ? errno : -rc } }
+            forgetStaleImages(cfg)
+            let active = cfg.gen & 1, inactive = active ^ 1
+            if !rebuild, let base = images[Int(active)], let diff = Self.tableDiff(base, rules, now: now) {
+                if diff.isEmpty {
+                    return InstallReport(rules: base.placed.count, shapes: base.shapes.count, keys: base.keyCount,
+                                         generation: active, nanoseconds: 0)
+                }
+                try validate(diff)
+                try catchUp(&cfg)
+                if let target = images[Int(inactive)], target.digest == base.digest, target.placed.count == base.placed.count,
+                   let r = try installEdit(diff, into: target, cfg: &cfg) {
+                    return r
+                }
             }
-            for (i, e) in errors.withLock({ $0 }).enumerated() where e != 0 {
-                throw .system("swapping in \(swaps[i].0)", code: e)
-            }
-            let digest = RuleState.digest(table.ordered)
-            let info = holon_table_info(nshapes: UInt32(table.shapes.count), nrules: UInt32(table.rules.count), digest: digest)
-            if inactive == 0 { cfg.table.0 = info } else { cfg.table.1 = info }
-            try writeConfig(cfg)        // the inactive generation's size, not yet read by anyone
-            // The new table's text is on disk before the filter enforces it; renamed into place
-            // after. A crash in between leaves both, and the reader takes the one that matches.
-            let fp = TableFingerprint(generation: inactive, rules: table.rules.count, digest: digest)
-            if let options { try RuleState.prepare(table.ordered, options, fingerprint: fp) }
-            cfg.gen = inactive
-            try writeConfig(cfg)        // the flip: one byte changes
-            installedRules = table.ordered
-            knownFingerprint = fp
-            storedStateProblem = nil
-            if let options { try RuleState.commit(options) }
-
-            try dropStaleState(table.ordered, previous: previous)
-            return InstallReport(rules: table.rules.count, shapes: table.shapes.count, keys: table.keys.count,
-                                 generation: inactive, nanoseconds: DispatchTime.now().uptimeNanoseconds - t0)
+            return try installWhole(Self.stampingInstallTime(rules, now: now), cfg: &cfg)
         }
+        if lock.withLock({ pending != nil }) { DispatchQueue.global(qos: .utility).async { [self] in try? settle() } }
+        var r = report
+        r.nanoseconds = DispatchTime.now().uptimeNanoseconds - t0
+        return r
+    }
+
+    /// Rules that are new or changed must be valid, and the table must fit.
+    private func validate(_ diff: TableDiff) throws(DataplaneError) {
+        for r in diff.added {
+            do { try r.validate() } catch { throw .compile(.invalidRule(id: r.id, error)) }
+        }
+        let n = installedRules.count - diff.removed.count + diff.added.count
+        guard n <= Int(HOLON_MAX_RULES) else { throw .compile(.tooManyRules(n)) }
+    }
+
+    /// The change from the table `base` holds to `rules`, the rules without a start stamped
+    /// with `now`; nil when `rules` repeats an id (the whole build reports it).
+    static func tableDiff(_ base: TableImage, _ rules: [Rule], now: UInt64) -> TableDiff? {
+        var visited = [Bool](repeating: false, count: Int(base.rulesHigh))
+        var d = TableDiff()
+        var seen = 0
+        var newIDs = Set<UInt32>()
+        for var r in rules {
+            if r.ttlSeconds != nil, r.createdAt == nil { r.createdAt = now }
+            if let p = base.placed[r.id] {
+                guard !visited[Int(p.index)] else { return nil }
+                visited[Int(p.index)] = true
+                seen += 1
+                if p.rule != r {
+                    d.removed.append(p.rule)
+                    d.added.append(r)
+                }
+            } else {
+                guard newIDs.insert(r.id).inserted else { return nil }
+                d.added.append(r)
+            }
+        }
+        if seen < base.placed.count {
+            for p in base.placed.values where !visited[Int(p.index)] { d.removed.append(p.rule) }
+        }
+        return d
+    }
+
+    /// The in-place path: `diff` written into `target` (the inactive generation, up to date and
+    /// with no reader left), then the flip. nil when the maps have no room for it.
+    private func installEdit(_ diff: TableDiff, into target: TableImage, cfg: inout holon_config) throws(DataplaneError) -> InstallReport? {
+        let active = cfg.gen & 1, inactive = active ^ 1
+        let previous = Dictionary(diff.removed.map { ($0.id, $0.action) }, uniquingKeysWith: { a, _ in a })
+        try prepareBuckets(diff.added, previous: previous)
+        let offset = BootClock.offsetNs()
+        try markWriting(inactive, &cfg)
+        try waitForReaders(generation: inactive)   // done by catchUp unless nothing was pending
+        do {
+            try edit(target, diff, bootOffsetNs: offset)
+        } catch {
+            switch error {
+            case .compile(let e): throw .compile(e)
+            case .rebuild: return nil
+            case .system(let e):
+                images[Int(inactive)] = nil
+                throw e
+            }
+        }
+        let ordered = Self.merging(installedRules, diff)
+        try flip(to: target, generation: inactive, ordered: ordered, cfg: &cfg)
+        try dropStaleState(changed: diff)
+        pending = CatchUp(generation: active, diff: diff, table: nil, bootOffsetNs: offset)
+        return InstallReport(rules: ordered.count, shapes: target.shapes.count, keys: target.keyCount,
+                             generation: inactive, nanoseconds: 0)
+    }
+
+    /// The whole-table path: fresh inner maps for the inactive generation, swapped in, then
+    /// the flip. Readers of the maps being replaced keep them until they finish (the kernel
+    /// frees an inner map only after an RCU grace period), so no wait is needed before.
+    private func installWhole(_ rules: [Rule], cfg: inout holon_config) throws(DataplaneError) -> InstallReport {
+        let offset = BootClock.offsetNs()
+        let table: CompiledTable
+        do { table = try RuleCompiler.compile(rules, bootOffsetNs: offset) } catch { throw .compile(error) }
+        let active = cfg.gen & 1, inactive = active ^ 1
+        let previous = Dictionary(installedRules.map { ($0.id, $0.action) }, uniquingKeysWith: { a, _ in a })
+        try prepareBuckets(table.ordered, previous: previous)
+        if pending?.generation == inactive { pending = nil }   // rebuilt whole instead
+        images[Int(inactive)] = nil
+        try markWriting(inactive, &cfg)
+        let image = try buildMaps(table, digest: RuleState.digest(table.ordered))
+        try waitForReaders(generation: inactive)
+        try swapIn(image, generation: inactive)
+        try flip(to: image, generation: inactive, ordered: table.ordered, cfg: &cfg)
+        images[Int(inactive)] = image
+        try dropStaleState(table.ordered, previous: previous)
+        images[Int(active)] = nil
+        pending = CatchUp(generation: active, diff: nil, table: table, bootOffsetNs: offset)
+        return InstallReport(rules: table.rules.count, shapes: table.shapes.count, keys: table.keys.count,
+                             generation: inactive, nanoseconds: 0)
+    }
+
+    /// Zeroes the stamp of generation `g` before its maps are written: a crash from here on
+    /// leaves a generation no loader believes it knows, so the next one rebuilds it.
+    private func markWriting(_ g: UInt32, _ cfg: inout holon_config) throws(DataplaneError) {
+        if g == 0 { cfg.table.0.stamp = 0 } else { cfg.table.1.stamp = 0 }
+        try writeConfig(cfg)
+    }
+
+    /// Records `image` as generation `g`'s complete table (a new stamp), without flipping.
+    private func recordWritten(_ image: TableImage, generation g: UInt32, rules: Int, cfg: inout holon_config) throws(DataplaneError) {
+        image.stamp = UInt64.random(in: 1...UInt64.max)
+        let info = holon_table_info(nshapes: UInt32(image.shapes.count), nrules: UInt32(rules), digest: image.digest, stamp: image.stamp)
+        if g == 0 { cfg.table.0 = info } else { cfg.table.1 = info }
+        try writeConfig(cfg)        // the inactive generation's size, not yet read by anyone
+    }
+
+    /// The table in generation `g` goes live: its info, the state file's new text, the flip.
+    private func flip(to image: TableImage, generation g: UInt32, ordered: [Rule], cfg: inout holon_config) throws(DataplaneError) {
+        try recordWritten(image, generation: g, rules: ordered.count, cfg: &cfg)
+        // The new table's text is on disk before the filter enforces it; renamed into place
+        // after. A crash in between leaves both, and the reader takes the one that matches.
+        let fp = TableFingerprint(generation: g, rules: ordered.count, digest: image.digest)
+        if let options { try RuleState.prepare(ordered, options, fingerprint: fp) }
+        cfg.gen = g
+        // The flip: one byte changes. The maps' elements were written by earlier syscalls; a
+        // packet that reads the new `gen` reaches them through loads that depend on it.
+        try writeConfig(cfg)
+        readersMayRemain = true     // the generation just left may still be read
+        installedRules = ordered
+        knownFingerprint = fp
+        storedStateProblem = nil
+        if let options { try RuleState.commit(options) }
+    }
+
+    /// Puts `image`'s maps in generation `g`'s slots of the outer maps.
+    private func swapIn(_ image: TableImage, generation g: UInt32) throws(DataplaneError) {
+        // Each outer-map update waits for an RCU grace period in the kernel; four updates
+        // issued together share one instead of waiting for four in a row.
+        let outers: [XDPMap] = [.shapesOut, .keysOut, .rulesOut, .checksOut]
+        let outerFDs = outers.map { fd($0) }
+        let innerFDs = image.fds
+        let errors = Mutex([Int32](repeating: 0, count: outers.count))
+        DispatchQueue.concurrentPerform(iterations: outers.count) { i in
+            var k = g
+            var v = innerFDs[i]
+            let rc = bpf_map_update_elem(outerFDs[i], &k, &v, UInt64(BPF_ANY))
+            // errno belongs to this thread: read it here.
+            if rc < 0 { errors.withLock { $0[i] = rc == -1 ? errno : -rc } }
+        }
+        for (i, e) in errors.withLock({ $0 }).enumerated() where e != 0 {
+            throw .system("swapping in \(outers[i])", code: e)
+        }
+    }
+
+    /// Forgets what this handle knew of a generation whose maps were written since by someone
+    /// else (its stamp changed), and then the catch-up planned from that knowledge.
+    private func forgetStaleImages(_ cfg: holon_config) {
+        for g in 0..<2 {
+            guard let image = images[Int(g)] else { continue }
+            let stamp = g == 0 ? cfg.table.0.stamp : cfg.table.1.stamp
+            if image.stamp == 0 || image.stamp != stamp {
+                images[Int(g)] = nil
+                pending = nil
+            }
+        }
+    }
+
+    /// Waits, when needed, until no XDP program still reads generation `g`'s maps (`g` being
+    /// the inactive one). Called before anything is written into the inactive generation.
+    ///
+    /// A program reads `config.gen` once per packet and then looks the inner maps up by it, so
+    /// after a flip, packets that started before it may still be walking the old generation.
+    /// Writing into those maps in place (``edit(_:_:bootOffsetNs:)``) while they do would show
+    /// them a chain half relinked; swapping fresh maps in would not be safe either, as the
+    /// four inner maps are looked up one after the other and a reader could take the old
+    /// shapes with the new keys. XDP programs run inside RCU read-side sections, and an update
+    /// of a map-in-map element returns only after an RCU grace period (the kernel's promise
+    /// that, on return, no program still uses the old value): storing the inner map that is
+    /// already there changes nothing and buys exactly that wait. Once it has passed, the
+    /// generation has no reader until the next flip makes it active again.
+    func waitForReaders(generation g: UInt32) throws(DataplaneError) {
+        guard readersMayRemain else { return }
+        var k = g
+        var id: UInt32 = 0
+        if bpf_map_lookup_elem(fd(.shapesOut), &k, &id) == 0 {
+            let inner = bpf_map_get_fd_by_id(id)
+            try DataplaneError.check(inner, "reopening generation \(g)'s shapes map")
+            defer { close(inner) }
+            var v = inner
+            try DataplaneError.check(bpf_map_update_elem(fd(.shapesOut), &k, &v, UInt64(BPF_ANY)), "waiting for readers of generation \(g)")
+        }
+        // No inner map there: no program can have read one.
+        readersMayRemain = false
+    }
+
+    /// Brings the generation the last flip left behind up to date, so the next change can be
+    /// written into it. Waits for a grace period first (``waitForReaders(generation:)``).
+    func catchUp(_ cfg: inout holon_config) throws(DataplaneError) {
+        guard let p = pending else { return }
+        pending = nil
+        let g = p.generation
+        guard cfg.gen & 1 != g else { return }
+        if let diff = p.diff, let image = images[Int(g)] {
+            try waitForReaders(generation: g)
+            try markWriting(g, &cfg)
+            do throws(EditProblem) {
+                try edit(image, diff, bootOffsetNs: p.bootOffsetNs)
+            } catch {
+                images[Int(g)] = nil
+                if case .system(let e) = error { throw e }
+            }
+            if images[Int(g)] != nil {
+                try recordWritten(image, generation: g, rules: image.placed.count, cfg: &cfg)
+                return
+            }
+        }
+        let table: CompiledTable
+        if let t = p.table {
+            table = t
+        } else {
+            do { table = try RuleCompiler.compile(installedRules, bootOffsetNs: p.bootOffsetNs) } catch { throw .compile(error) }
+        }
+        images[Int(g)] = nil
+        try markWriting(g, &cfg)
+        let image = try buildMaps(table, digest: RuleState.digest(table.ordered))
+        try waitForReaders(generation: g)
+        try swapIn(image, generation: g)
+        try recordWritten(image, generation: g, rules: table.ordered.count, cfg: &cfg)
+        images[Int(g)] = image
+    }
+
+    /// Finishes bringing the inactive generation up to date (done in the background after
+    /// each install; the next install does it first otherwise). Tests and benchmarks call it
+    /// to time a change on its own.
+    public func settle() throws(DataplaneError) {
+        func run() throws(DataplaneError) {
+            try locked { () throws(DataplaneError) in
+                guard pending != nil else { return }
+                var cfg = try config()
+                forgetStaleImages(cfg)
+                try catchUp(&cfg)
+            }
+        }
+        guard lock.withLock({ pending != nil }) else { return }
+        if let options { try RuleState.lockedIfPresent(options) { () throws(DataplaneError) in try run() } } else { try run() }
+    }
+
+    /// `rules` (rank order) with `diff` applied.
+    static func merging(_ rules: [Rule], _ diff: TableDiff) -> [Rule] {
+        var out = rules
+        func position(_ rank: UInt64) -> Int {
+            var lo = 0, hi = out.count
+            while lo < hi {
+                let mid = (lo + hi) / 2
+                if RuleCompiler.rank(out[mid]) < rank { lo = mid + 1 } else { hi = mid }
+            }
+            return lo
+        }
+        for r in diff.removed {
+            let i = position(RuleCompiler.rank(r))
+            if i < out.count, out[i].id == r.id { out.remove(at: i) }
+        }
+        for r in diff.added { out.insert(r, at: position(RuleCompiler.rank(r))) }
+        return out
     }
 
     /// Changes the table in one step, also across processes: under the state file's lock the
@@ -104,11 +341,12 @@ extension Dataplane {
     }
 
     /// Installs `rules` as the whole table whatever the state file says (the way back when it
-    /// does not match the filter: ``stateProblem``).
+    /// does not match the filter): rebuilt whole and the state file written anew, even when
+    /// this handle believes the filter already holds `rules`.
     @discardableResult
     public func replace(with rules: [Rule]) throws(DataplaneError) -> InstallReport {
-        guard let options else { return try install(rules) }
-        return try RuleState.locked(options) { () throws(DataplaneError) -> InstallReport in try install(rules) }
+        guard let options else { return try install(rules, rebuild: true) }
+        return try RuleState.locked(options) { () throws(DataplaneError) -> InstallReport in try install(rules, rebuild: true) }
     }
 
     /// Adds rules to the installed table (ids must be new) and reinstalls it.
@@ -212,6 +450,18 @@ extension Dataplane {
                     _ = bpf_map_delete_elem(fd(map), &k)
                 }
             }
+        }
+    }
+
+    /// After an edit's flip: forget buckets and counters of the rules it removed or changed,
+    /// unless the rule stays with the same action (the rest of the table is untouched).
+    func dropStaleState(changed diff: TableDiff) throws(DataplaneError) {
+        let now = Dictionary(diff.added.map { ($0.id, $0.action) }, uniquingKeysWith: { a, _ in a })
+        for r in diff.removed {
+            var k = r.id
+            let after = now[r.id]
+            if after != r.action { _ = bpf_map_delete_elem(fd(.ruleCounters), &k) }
+            if case .rateLimit = after {} else { _ = bpf_map_delete_elem(fd(.buckets), &k) }
         }
     }
 

@@ -23,14 +23,24 @@ enum RuleState {
     /// The command that puts a known table in place whatever the state file says.
     static let recovery = "the filter keeps enforcing its table; install a known one with `holon rules load --replace-all FILE`"
 
-    /// FNV-1a, 64 bits, of the canonical text of `rules` (what the state file holds).
+    /// Digest of the table `rules` (what the state file holds): the wrapping sum of each rule's
+    /// ``ruleHash(_:)``. A sum, not a hash of the text in order, so that a change of one rule
+    /// updates it from that rule alone (a 100k-rule table is not printed again per change); the
+    /// order is no information anyway, as the rules' text fixes it (priority, id).
     static func digest(_ rules: [Rule]) -> UInt64 {
-        var h: UInt64 = 0xcbf2_9ce4_8422_2325
-        for r in rules {
-            for b in r.text.utf8 { h = (h ^ UInt64(b)) &* 0x0000_0100_0000_01b3 }
-            h = (h ^ 0x0a) &* 0x0000_0100_0000_01b3
-        }
+        var h: UInt64 = 0
+        for r in rules { h &+= ruleHash(r) }
         return h
+    }
+
+    /// FNV-1a, 64 bits, of a rule's canonical text, then mixed (splitmix64's finaliser) so
+    /// that sums of them do not cancel along FNV's structure.
+    static func ruleHash(_ r: Rule) -> UInt64 {
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        for b in r.text.utf8 { h = (h ^ UInt64(b)) &* 0x0000_0100_0000_01b3 }
+        h = (h ^ (h >> 30)) &* 0xbf58_476d_1ce4_e5b9
+        h = (h ^ (h >> 27)) &* 0x94d0_49bb_1331_11eb
+        return h ^ (h >> 31)
     }
 
     /// The rules of the state file, checked against what the filter enforces.
@@ -136,6 +146,20 @@ enum RuleState {
             off += n
         }
         guard fsync(fd) == 0 else { throw .stateFile("syncing \(path): \(String(cString: strerror(errno)))") }
+    }
+
+    /// ``locked(_:_:)`` for work that is only worth doing while the filter is still there: when
+    /// the lock file is gone (the filter was detached), `body` does not run and nothing is
+    /// created.
+    static func lockedIfPresent(_ o: DataplaneOptions, _ body: () throws(DataplaneError) -> Void) throws(DataplaneError) {
+        let fd = open(o.stateFile + ".lock", O_RDWR | O_CLOEXEC)
+        guard fd >= 0 else { return }
+        defer { close(fd) }
+        while flock(fd, LOCK_EX) != 0 {
+            if errno != EINTR { throw .stateFile("locking \(o.stateFile).lock: \(String(cString: strerror(errno)))") }
+        }
+        defer { flock(fd, LOCK_UN) }
+        try body()
     }
 
     /// Runs `body` holding an exclusive lock on the state file's lock file, so that

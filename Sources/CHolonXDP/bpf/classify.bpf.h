@@ -1,13 +1,14 @@
 // Tuple-space search over the active rule table: one hash lookup per shape, shapes visited in
 // order of their best rule, stopping as soon as no remaining shape can win. Same semantics as
-// Sources/Rules/RuleTable.swift: the lowest slot (highest priority, then lowest id) matching
+// Sources/Rules/RuleTable.swift: the lowest rank (highest priority, then lowest id) matching
 // every predicate wins; a predicate on a field the packet lacks is false.
 #pragma once
 
 struct classify_ctx {
     __u32 gen;
-    __u32 best;              /* best slot so far, HOLON_NO_SLOT if none */
-    struct holon_rule rule;  /* the best slot's rule */
+    __u32 found;             /* 1 once a rule matched: `best` and `rule` are valid */
+    __u64 best;              /* rank of the best rule so far */
+    struct holon_rule rule;  /* the best rule */
     __u64 now;               /* boot-time ns, read once a rule with a TTL is met; 0 until then */
 };
 
@@ -36,23 +37,23 @@ static __always_inline int checks_pass(struct holon_scratch *s, void *checks, co
 }
 
 // bpf_loop callback: looks up shape `i`. Returns 1 to stop the loop.
+// Ranks compare strictly (`>`): two rules never share a rank, so a rank equal to `best` is the
+// best rule itself, and the rank that is all ones (priority INT32_MIN, id UINT32_MAX) can
+// still win while nothing has matched (`found` says whether `best` means anything).
 static long classify_shape(__u32 i, void *arg)
 {
     struct classify_ctx *c = arg;
     __u32 zero = 0, gen = c->gen;
     struct holon_scratch *s = bpf_map_lookup_elem(&scratch, &zero);
     void *shapes = bpf_map_lookup_elem(&shapes_out, &gen);
-    void *keys = bpf_map_lookup_elem(&keys_out, &gen);
-    void *rules = bpf_map_lookup_elem(&rules_out, &gen);
-    void *checks = bpf_map_lookup_elem(&checks_out, &gen);
-    if (!s || !shapes || !keys || !rules || !checks)
+    if (!s || !shapes)
         return 1;
     struct holon_shape *sh = bpf_map_lookup_elem(shapes, &i);
-    if (!sh || sh->min_slot >= c->best)
+    if (!sh || (c->found && sh->min_rank > c->best))
         return 1;
 
     struct holon_key k = {};
-    k.shape = i;
+    k.shape = sh->id;
     __u32 n = sh->nelems;
     for (__u32 e = 0; e < HOLON_MAX_KEY_ELEMS; e++) {
         if (e >= n)
@@ -62,30 +63,36 @@ static long classify_shape(__u32 i, void *arg)
             return 0;        /* the packet lacks a field of this shape: no rule of it matches */
         k.value[e] = s->v[f] & sh->mask[e];
     }
+    void *keys = bpf_map_lookup_elem(&keys_out, &gen);
+    if (!keys)
+        return 1;
     __u32 *first = bpf_map_lookup_elem(keys, &k);
     if (!first)
-        return 0;
-    __u32 slot = *first;
+        return 0;            /* the common miss: the other inner maps are not needed */
+    void *rules = bpf_map_lookup_elem(&rules_out, &gen);
+    void *checks = bpf_map_lookup_elem(&checks_out, &gen);
+    if (!rules || !checks)
+        return 1;
+    __u32 idx = *first;
     for (int j = 0; j < HOLON_MAX_CHAIN; j++) {
-        if (slot >= c->best)  /* also ends the chain at HOLON_NO_SLOT */
-            break;
-        struct holon_rule *r = bpf_map_lookup_elem(rules, &slot);
-        if (!r)
+        struct holon_rule *r = bpf_map_lookup_elem(rules, &idx);   /* also ends the chain at HOLON_NO_SLOT */
+        if (!r || (c->found && r->rank > c->best))
             break;
         if (r->expires_ns) {
             if (!c->now)
                 c->now = bpf_ktime_get_boot_ns();
             if (c->now >= r->expires_ns) {   /* expired: matches nothing, the chain goes on */
-                slot = r->next;
+                idx = r->next;
                 continue;
             }
         }
         if (checks_pass(s, checks, r)) {
-            c->best = slot;
+            c->found = 1;
+            c->best = r->rank;
             c->rule = *r;
             break;
         }
-        slot = r->next;
+        idx = r->next;
     }
     return 0;
 }

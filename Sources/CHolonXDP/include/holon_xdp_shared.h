@@ -29,26 +29,33 @@
 #define HOLON_RING_BYTES (1u << 23)
 
 // One shape: which fields (and masks) make up the hash key of its rules. Shapes are stored
-// sorted by `min_slot`, so the search stops once no remaining shape can beat the best match.
+// sorted by `min_rank`, so the search stops once no remaining shape can beat the best match.
+// `id` is what keys of the shape carry: stable while the shape lives, so a change that moves a
+// shape in the order rewrites the small shapes array, never the keys.
 struct holon_shape {
-    __u32 min_slot;          /* best (lowest) slot among the shape's rules */
+    __u64 min_rank;          /* best (lowest) rank among the shape's rules, or lower */
+    __u32 id;
     __u32 nelems;
     __u8 field[HOLON_MAX_KEY_ELEMS];
     __u64 mask[HOLON_MAX_KEY_ELEMS];
 };
 
-// Hash key: shape index then masked field values; unused elements are zero.
+// Hash key: shape id then masked field values; unused elements are zero.
 struct holon_key {
     __u32 shape;
     __u32 pad;
     __u64 value[HOLON_MAX_KEY_ELEMS];
 };
 
-// A rule in evaluation order (slot = rank by priority desc, id asc), in the rules array.
+// A rule, at an index of the rules array the loader allocates (any free index: an insert moves
+// no other rule). Order is by `rank` = (INT32_MAX - priority) << 32 | id, lower wins: the
+// order RuleTable evaluates rules in (priority desc, id asc), fixed by the rule alone, so a
+// change never renumbers the rules it does not touch.
 enum holon_action { HOLON_A_DROP = 0, HOLON_A_PASS = 1, HOLON_A_COUNT = 2, HOLON_A_RATE = 3 };
 struct holon_rule {
+    __u64 rank;
     __u32 id;
-    __u32 next;              /* next slot with the same shape+key, HOLON_NO_SLOT at the end */
+    __u32 next;              /* index of the next rule with the same shape+key (higher rank), HOLON_NO_SLOT at the end */
     __u32 check_start;       /* index into the checks array */
     __u8 action;             /* enum holon_action */
     __u8 nchecks;
@@ -72,9 +79,14 @@ struct holon_check {
 struct holon_table_info {
     __u32 nshapes;
     __u32 nrules;
-    /* User space only: FNV-1a of the table's rule text, so a later process can tell whether the
+    /* User space only: digest of the table's rule text, so a later process can tell whether the
      * rule state file it reads is the table this generation enforces. */
     __u64 digest;
+    /* User space only: a random number drawn each time the generation's maps are completely
+     * written, 0 while they are being written. A loader that remembers the layout it wrote
+     * (where each rule sits) may edit the maps in place only while the stamp is still the one
+     * it drew; anything else (another process, a crash mid-write) makes it rebuild them. */
+    __u64 stamp;
 };
 
 // Single element of the config array. The loader writes the inactive generation's info first

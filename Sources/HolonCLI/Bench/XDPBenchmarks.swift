@@ -9,7 +9,7 @@ import Rules
 struct BenchXDP: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "xdp",
-        abstract: "Time the XDP filter: drop rate with 100k rules, rule installs, per-packet cost at 10 and 1M rules."
+        abstract: "Time the XDP filter: drop rate with 100k rules, rule installs and one-rule changes, per-packet cost at 10 and 1M rules."
     )
 
     @Flag(help: "Print one JSON object per line: {\"name\", \"value\", \"unit\"}.") var json = false
@@ -39,14 +39,42 @@ struct BenchXDP: ParsableCommand {
         guard geteuid() == 0 else { throw ValidationError("bench xdp needs root (BPF)") }
         let dp = try dataplaneStep { () throws(DataplaneError) in try Dataplane.transient() }
 
-        // Install time: whole-table replacement, compile included.
+        // Install time: whole-table replacement (fresh maps), compile included. The other
+        // generation's catch-up runs after each, untimed (it is not on the caller's path).
         let r100k = Self.rules(100_000)
         var ms: [Double] = []
         for _ in 0..<samples {
-            let r = try dataplaneStep { () throws(DataplaneError) in try dp.install(r100k) }
+            let r = try dataplaneStep { () throws(DataplaneError) in try dp.install(r100k, rebuild: true) }
             ms.append(Double(r.nanoseconds) / 1e6)
+            try dataplaneStep { () throws(DataplaneError) in try dp.settle() }
         }
         report("rules.install.100k_ms", median(ms), "ms")
+
+        // One rule added to / deleted from the 100k-rule table, as a sidecar does per incident:
+        // the caller's wall time (diff, map writes, flip). Then, separately, the catch-up of the
+        // generation left behind (an RCU grace period, then the same few writes), which runs in
+        // the background and delays only a change that comes sooner.
+        var add: [Double] = [], del: [Double] = [], catchUp: [Double] = []
+        for i in 0..<samples {
+            let extra = Rule(id: UInt32(200_000 + i), match: [.equals(.proto, 17), .prefix(.srcIP, .v4(0x0C00_0000 &+ UInt32(i)), length: 32),
+                                                         .equals(.dstPort, 9)], action: .drop, priority: 10)
+            for deleting in [false, true] {
+                let t0 = DispatchTime.now().uptimeNanoseconds
+                if deleting {
+                    _ = try dataplaneStep { () throws(DataplaneError) in try dp.delete(ids: [extra.id]) }
+                } else {
+                    try dataplaneStep { () throws(DataplaneError) in try dp.add([extra]) }
+                }
+                let t1 = DispatchTime.now().uptimeNanoseconds
+                try dataplaneStep { () throws(DataplaneError) in try dp.settle() }
+                let t2 = DispatchTime.now().uptimeNanoseconds
+                if deleting { del.append(Double(t1 - t0) / 1e6) } else { add.append(Double(t1 - t0) / 1e6) }
+                catchUp.append(Double(t2 - t1) / 1e6)
+            }
+        }
+        report("rules.change_one_ms", median(add), "ms")
+        report("rules.delete_one_ms", median(del), "ms")
+        report("rules.catch_up_ms", median(catchUp), "ms")
 
         // Drop rate with 100k rules installed: live frames on every CPU at once.
         let cpus = ProcessInfo.processInfo.activeProcessorCount
@@ -79,7 +107,8 @@ struct BenchXDP: ParsableCommand {
 
         // Per-packet cost (kernel-timed BPF_PROG_RUN repeat) at 10 and 1,000,000 rules.
         for (n, name) in [(10, "10"), (1_000_000, "1m")] {
-            let r = try dataplaneStep { () throws(DataplaneError) in try dp.install(Self.rules(n)) }
+            let r = try dataplaneStep { () throws(DataplaneError) in try dp.install(Self.rules(n), rebuild: true) }
+            try dataplaneStep { () throws(DataplaneError) in try dp.settle() }
             if n == 1_000_000 { report("rules.install.1m_ms", Double(r.nanoseconds) / 1e6, "ms") }
             var ns: [Double] = []
             for _ in 0..<samples {
