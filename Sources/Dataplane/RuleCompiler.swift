@@ -35,7 +35,6 @@ public enum RuleCompileError: Error, Hashable, Sendable, CustomStringConvertible
     case tooManyShapes
     case tooManyChecks(id: UInt32)
     case chainTooLong(id: UInt32)
-    case payloadNotCompiled(id: UInt32)
 
     public var description: String {
         switch self {
@@ -44,8 +43,7 @@ public enum RuleCompileError: Error, Hashable, Sendable, CustomStringConvertible
         case .tooManyRules(let n): return "\(n) rules exceed the XDP table's \(HOLON_MAX_RULES)"
         case .tooManyShapes:
             return "more than \(HOLON_MAX_SHAPES) distinct predicate shapes (sets of fields/masks/prefix lengths)"
-        case .payloadNotCompiled(let id): return "rule \(id): byte predicates are not compiled for XDP by this build"
-        case .tooManyChecks(let id): return "rule \(id) has more than \(HOLON_MAX_CHECKS) range predicates"
+        case .tooManyChecks(let id): return "rule \(id) needs more than \(HOLON_MAX_CHECKS) checks (ranges, masks past the key, 8-byte windows of byte predicates)"
         case .chainTooLong(let id):
             return "rule \(id): more than \(HOLON_MAX_CHAIN) rules share the same exact predicates and differ only by ranges"
         }
@@ -73,6 +71,9 @@ enum RuleCompiler {
         var fields: SIMD8<UInt8>
         var masks: SIMD8<UInt64>
         var count: Int
+        /// The payload window the shape keys on (slot HOLON_F_PAYLOAD_KEY); `windowLen` 0: none.
+        var window: UInt16 = 0
+        var windowLen: UInt8 = 0
     }
 
     /// A key by its shape's signature (not its id: ids are per table generation).
@@ -94,9 +95,12 @@ enum RuleCompiler {
 
     /// The masked comparisons and range checks of one rule; nil when two predicates contradict
     /// each other (the rule can never match, so it never wins and needs no key).
-    static func lower(_ rule: Rule) -> (elements: [Element], ranges: [holon_check])? {
+    static func lower(_ rule: Rule) -> (elements: [Element], ranges: [holon_check], window: holon_check?)? {
         var byField: [UInt8: Element] = [:]
         var ranges: [holon_check] = []
+        // The first window of the first byte predicate is keyed (rules that differ only by their
+        // bytes then differ by key); every other window is a check.
+        var window: holon_check?
         func add(_ f: UInt8, _ m: UInt64, _ v: UInt64) -> Bool {
             if let e = byField[f] {
                 // x&m1==v1 ∧ x&m2==v2 ⇔ x&(m1|m2)==v1|v2, when they agree on m1&m2.
@@ -131,12 +135,35 @@ enum RuleCompiler {
                 // The high half is always keyed, even with mask 0: it is what says "IPv6 packet".
                 ok = add(hiSlot, mh, hi & mh)
                 if ok && ml != 0 { ok = add(hiSlot + 1, ml, lo & ml) }
-            case .bytes:
-                return nil   // refused by compile before lowering
+            case .bytes(let b):
+                var checks = byteChecks(b)
+                if window == nil {
+                    window = checks.removeFirst()
+                    byField[UInt8(HOLON_F_PAYLOAD_KEY.rawValue)] = Element(field: UInt8(HOLON_F_PAYLOAD_KEY.rawValue),
+                                                                           mask: window!.a, value: window!.b)
+                }
+                ranges += checks
             }
             if !ok { return nil }
         }
-        return (byField.values.sorted { $0.field < $1.field }, ranges)
+        return (byField.values.sorted { $0.field < $1.field }, ranges, window)
+    }
+
+    /// A byte predicate as one check per 8-byte window (holon_xdp_shared.h, HOLON_C_BYTES): the
+    /// window's bytes little-endian, byte `offset` lowest, mask zero past the predicate.
+    static func byteChecks(_ b: PayloadMatch) -> [holon_check] {
+        stride(from: 0, to: b.value.count, by: 8).map { w in
+            let n = min(8, b.value.count - w)
+            var c = holon_check()
+            c.kind = UInt8(HOLON_C_BYTES.rawValue)
+            c.offset = UInt16(b.offset + w)
+            c.len = UInt8(n)
+            for i in 0..<n {
+                c.a |= UInt64(b.mask[w + i]) << (8 * UInt64(i))
+                c.b |= UInt64(b.value[w + i] & b.mask[w + i]) << (8 * UInt64(i))
+            }
+            return c
+        }
     }
 
     /// A rule's place in evaluation order, smaller first: priority descending, then id
@@ -163,12 +190,18 @@ enum RuleCompiler {
         hr.next = HOLON_NO_SLOT
         hr.action = actionCode(rule.action)
         hr.expires_ns = rule.expiresAt.map { BootClock.boot(fromWall: $0, offsetNs: bootOffsetNs) } ?? 0
-        guard let (elements, ranges) = lower(rule) else {
+        guard let (elements, ranges, window) = lower(rule) else {
             return Lowered(shape: ShapeSig(fields: .zero, masks: .zero, count: 0), key: nil, checks: [], rule: hr)
         }
         var checks = ranges
         let keyed = elements.prefix(Int(HOLON_MAX_KEY_ELEMS))
+        var keyedWindow = window
         for e in elements.dropFirst(Int(HOLON_MAX_KEY_ELEMS)) {
+            if e.field == UInt8(HOLON_F_PAYLOAD_KEY.rawValue), let w = window {
+                checks.append(w)   // the payload window spilled: checked like the rest of its bytes
+                keyedWindow = nil
+                continue
+            }
             var c = holon_check()
             c.field = e.field
             c.kind = UInt8(HOLON_C_MASK.rawValue)
@@ -179,6 +212,10 @@ enum RuleCompiler {
         guard checks.count <= Int(HOLON_MAX_CHECKS) else { throw .tooManyChecks(id: rule.id) }
         hr.nchecks = UInt8(checks.count)
         var sig = ShapeSig(fields: .zero, masks: .zero, count: keyed.count)
+        if let w = keyedWindow {
+            sig.window = w.offset
+            sig.windowLen = w.len
+        }
         var values = SIMD8<UInt64>.zero
         for (i, e) in keyed.enumerated() {
             sig.fields[i] = e.field
@@ -193,6 +230,8 @@ enum RuleCompiler {
         sh.min_rank = minRank
         sh.id = id
         sh.nelems = UInt32(sig.count)
+        sh.poff = sig.window
+        sh.plen = sig.windowLen
         withUnsafeMutableBytes(of: &sh.field) { f in
             for i in 0..<sig.count { f[i] = sig.fields[i] }
         }
@@ -233,9 +272,6 @@ enum RuleCompiler {
         for r in input {
             guard ids.insert(r.id).inserted else { throw .duplicateID(r.id) }
             do { try r.validate() } catch { throw .invalidRule(id: r.id, error) }
-            if r.predicates.contains(where: { if case .bytes = $0 { return true } else { return false } }) {
-                throw .payloadNotCompiled(id: r.id)
-            }
         }
     }
 

@@ -74,6 +74,8 @@ enum holon_field {
 #undef HOLON_FIELD_ID
     HOLON_F_SRC_V4 = HOLON_F_RULE_FIELDS,
     HOLON_F_DST_V4, HOLON_F_SRC_V6_HI, HOLON_F_SRC_V6_LO, HOLON_F_DST_V6_HI, HOLON_F_DST_V6_LO,
+    /* The payload window a shape keys on (holon_shape.poff/plen), read for that shape only. */
+    HOLON_F_PAYLOAD_KEY,
     HOLON_F_COUNT
 };
 #define HOLON_F_SLOTS 32 /* power of two ≥ HOLON_F_COUNT: field indexes are masked with 31 */

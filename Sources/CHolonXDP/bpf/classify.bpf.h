@@ -5,6 +5,7 @@
 #pragma once
 
 struct classify_ctx {
+    struct xdp_md *xdp;      /* for byte checks, which read the packet itself */
     __u32 gen;
     __u32 found;             /* 1 once a rule matched: `best` and `rule` are valid */
     __u64 best;              /* rank of the best rule so far */
@@ -12,7 +13,57 @@ struct classify_ctx {
     __u64 now;               /* boot-time ns, read once a rule with a TTL is met; 0 until then */
 };
 
-static __always_inline int checks_pass(struct holon_scratch *s, void *checks, const struct holon_rule *r)
+// Payload windows, read from the packet only when a shape or a rule's checks need one (no
+// per-packet copy: tables without byte predicates never pay for them). A global function: the
+// verifier checks it once on its own instead of inside every path of the chain and check loops
+// that call it (inlined, those paths multiplied past the verifier's limit).
+// `*out` = the 8 bytes at `at` (fewer when the payload ends sooner: exactly `len`, the bytes the
+// predicate needs, and zeros after); 0 when the payload does not hold `len` bytes there.
+__attribute__((noinline)) int holon_payload_window(struct xdp_md *xdp, __u32 at, __u32 avail, __u32 len, __u64 *out)
+{
+    if (!out)
+        return 0;
+    *out = 0;
+    if (len == 0 || len > 8 || avail < len)
+        return 0;
+    __u64 x = 0;
+    __u32 n = avail >= 8 ? 8 : len;
+    // 1…8 in a form the verifier can see (it rejects a possibly-zero length, even clamped); the
+    // empty asm keeps clang from proving the clamp redundant and dropping it.
+    asm volatile("" : "+r"(n));
+    n = ((n - 1) & 7) + 1;
+    if (bpf_xdp_load_bytes(xdp, at, &x, n) != 0)
+        return 0;
+    *out = x;
+    return 1;
+}
+
+static __always_inline int payload_window(struct xdp_md *xdp, struct holon_scratch *s, __u32 off, __u32 len, __u64 *out)
+{
+    if (off > HOLON_PAYLOAD_REACH - 8 || off >= s->payload_len)
+        return 0;
+    return holon_payload_window(xdp, s->payload_off + off, s->payload_len - off, len, out);
+}
+
+// A check's window compared inside one global function too: a compare on a value a global
+// function wrote to the stack made the verifier's paths multiply again.
+__attribute__((noinline)) int holon_bytes_pass(struct xdp_md *xdp, __u32 at, __u32 avail, const struct holon_check *c)
+{
+    __u64 x;
+    if (!c || !holon_payload_window(xdp, at, avail, c->len, &x))
+        return 0;
+    return (x & c->a) == c->b;
+}
+
+static __always_inline int bytes_pass(struct xdp_md *xdp, struct holon_scratch *s, const struct holon_check *c)
+{
+    __u32 off = c->offset;
+    if (off > HOLON_PAYLOAD_REACH - 8 || off >= s->payload_len)
+        return 0;
+    return holon_bytes_pass(xdp, s->payload_off + off, s->payload_len - off, c);
+}
+
+static __always_inline int checks_pass(struct xdp_md *xdp, struct holon_scratch *s, void *checks, const struct holon_rule *r)
 {
     __u32 n = r->nchecks;
     for (__u32 k = 0; k < HOLON_MAX_CHECKS; k++) {
@@ -22,6 +73,11 @@ static __always_inline int checks_pass(struct holon_scratch *s, void *checks, co
         struct holon_check *c = bpf_map_lookup_elem(checks, &idx);
         if (!c)
             return 0;
+        if (c->kind == HOLON_C_BYTES) {
+            if (!bytes_pass(xdp, s, c))
+                return 0;
+            continue;
+        }
         __u32 f = c->field & (HOLON_F_SLOTS - 1);
         if (!(s->present & (1u << f)))
             return 0;
@@ -52,6 +108,13 @@ static long classify_shape(__u32 i, void *arg)
     if (!sh || (c->found && sh->min_rank > c->best))
         return 1;
 
+    if (sh->plen) {
+        __u64 w;
+        if (!payload_window(c->xdp, s, sh->poff, sh->plen, &w))
+            return 0;        /* the payload is too short for this shape's bytes */
+        s->v[HOLON_F_PAYLOAD_KEY] = w;
+        s->present |= 1u << HOLON_F_PAYLOAD_KEY;
+    }
     struct holon_key k = {};
     k.shape = sh->id;
     __u32 n = sh->nelems;
@@ -86,7 +149,7 @@ static long classify_shape(__u32 i, void *arg)
                 continue;
             }
         }
-        if (checks_pass(s, checks, r)) {
+        if (checks_pass(c->xdp, s, checks, r)) {
             c->found = 1;
             c->best = r->rank;
             c->rule = *r;

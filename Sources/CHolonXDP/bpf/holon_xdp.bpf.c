@@ -116,7 +116,7 @@ int holon_xdp(struct xdp_md *ctx)
         verdict = HOLON_V_ALLOWLISTED;
         st->allowlisted++;
     } else {
-        struct classify_ctx c = { .gen = cfg->gen & 1 };
+        struct classify_ctx c = { .xdp = ctx, .gen = cfg->gen & 1 };
         __u32 nshapes = cfg->table[c.gen].nshapes;
         if (nshapes > HOLON_MAX_SHAPES)
             nshapes = HOLON_MAX_SHAPES;

@@ -15,6 +15,8 @@ struct holon_scratch {
     __u32 present;           /* bit f: the packet has field f */
     __u32 sample_ctr;
     __u32 version;           /* 4 or 6 */
+    __u32 payload_len;       /* bytes of transport payload (0 without a TCP/UDP/ICMP header) */
+    __u32 payload_off;       /* where it starts in the frame */
     __u32 pad;
     struct holon_ext_walk walk;
 };

@@ -74,6 +74,7 @@ static __always_inline int parse_transport(struct xdp_md *ctx, struct holon_scra
     __u32 endb = ip_end < len ? ip_end : len;
     __u32 ip_payload = ip_end > l4 ? ip_end - l4 : 0;
     __u32 hl;
+    s->payload_len = 0;      /* byte predicates need a transport header (Rules' PayloadMatch) */
     if (frag_off != 0 || (mf && ip_end - l4 < min_transport(proto))) {
         SET(s, HOLON_F_PAYLOAD_LEN, ip_payload);
         return 0;
@@ -110,6 +111,9 @@ static __always_inline int parse_transport(struct xdp_md *ctx, struct holon_scra
         return 0;
     }
     SET(s, HOLON_F_PAYLOAD_LEN, ip_payload > hl ? ip_payload - hl : 0);
+    // The payload as far as the frame holds it (a capture-cut frame cannot be read further).
+    s->payload_off = l4 + hl;
+    s->payload_len = endb > l4 + hl ? endb - (l4 + hl) : 0;
     return 0;
 }
 

@@ -32,12 +32,19 @@
 // sorted by `min_rank`, so the search stops once no remaining shape can beat the best match.
 // `id` is what keys of the shape carry: stable while the shape lives, so a change that moves a
 // shape in the order rewrites the small shapes array, never the keys.
+// A shape with `plen` > 0 also keys on a window of the payload: the 8 bytes at `poff`
+// (little-endian, as a HOLON_C_BYTES check reads them), read into slot HOLON_F_PAYLOAD_KEY before
+// the key is built and present when the payload holds `poff + plen` bytes. Rules that differ
+// only by their byte predicates then differ by key, not by a chain of checks.
 struct holon_shape {
     __u64 min_rank;          /* best (lowest) rank among the shape's rules, or lower */
     __u32 id;
     __u32 nelems;
     __u8 field[HOLON_MAX_KEY_ELEMS];
     __u64 mask[HOLON_MAX_KEY_ELEMS];
+    __u16 poff;
+    __u8 plen;               /* 0: no payload window */
+    __u8 pad[5];
 };
 
 // Hash key: shape id then masked field values; unused elements are zero.
@@ -66,14 +73,22 @@ struct holon_rule {
 };
 
 // A predicate not in the hash key: a range, or a mask that did not fit in the key.
-enum holon_check_kind { HOLON_C_RANGE = 0, HOLON_C_MASK = 1 };
+// A byte predicate of n bytes is ⌈n/8⌉ BYTES checks, one per 8-byte window of the payload: the
+// window at `offset` read little-endian (byte `offset` lowest), masked by `a`, must equal `b`,
+// and the payload must hold `offset + len` bytes (`len` = the predicate's bytes in this window;
+// `a` is zero past them).
+enum holon_check_kind { HOLON_C_RANGE = 0, HOLON_C_MASK = 1, HOLON_C_BYTES = 2 };
 struct holon_check {
-    __u8 field;
+    __u8 field;              /* range, mask: the field's slot */
     __u8 kind;
-    __u8 pad[6];
-    __u64 a;                 /* range: lo; mask: mask */
-    __u64 b;                 /* range: hi; mask: value */
+    __u16 offset;            /* bytes: first payload byte of the window, ≤ HOLON_PAYLOAD_REACH - 8 */
+    __u8 len;                /* bytes: 1…8 */
+    __u8 pad[3];
+    __u64 a;                 /* range: lo; mask: mask; bytes: mask */
+    __u64 b;                 /* range: hi; mask: value; bytes: value */
 };
+/* Payload bytes a byte predicate may reach: offset ≤ 256, 64 bytes (Rules' PayloadMatch.maxEnd). */
+#define HOLON_PAYLOAD_REACH 320
 
 // ---- Configuration ----------------------------------------------------------------------------
 struct holon_table_info {
