@@ -27,6 +27,11 @@ struct BenchXDP: ParsableCommand {
     static let frame = PacketBuilder.bytes(.udp4(source: 0x0B00_0000, destination: 0x0A4D_0002, sourcePort: 1234,
                                                  destinationPort: 9, frameLength: 64))
 
+    /// The 12-byte marker of payload rule `i`.
+    static func marker(_ i: Int) -> [UInt8] {
+        [0x13, 0x37, 0xC0, 0xDE] + withUnsafeBytes(of: UInt64(i).bigEndian, Array.init)
+    }
+
     func report(_ name: String, _ value: Double, _ unit: String) {
         if json {
             print("{\"name\": \"\(name)\", \"value\": \(String(format: "%.3f", value)), \"unit\": \"\(unit)\"}")
@@ -90,6 +95,32 @@ struct BenchXDP: ParsableCommand {
             rates.append(Double(after.dropped - before.dropped) / dt * 1e9)
         }
         report("xdp.drop_pps", median(rates), "pps")
+
+        // The same with 1,000 byte-predicate rules above the 100k (12-byte markers at payload
+        // offset 0, one per rule, as the detector writes them), the frame carrying the first
+        // marker: what reading the payload costs the classifier.
+        let payloadRules = (0..<1_000).map { i -> Rule in
+            Rule(id: UInt32(300_000 + i), match: [.equals(.proto, 17), .equals(.dstIP, 0x0A4D_0002), .bytes(PayloadMatch(offset: 0, value: Self.marker(i)))],
+                 action: .drop, priority: 20)
+        }
+        _ = try dataplaneStep { () throws(DataplaneError) in try dp.install(r100k + payloadRules, rebuild: true) }
+        try dataplaneStep { () throws(DataplaneError) in try dp.settle() }
+        let markedFrame = PacketBuilder.bytes(.udp4(source: 0x0B00_0000, destination: 0x0A4D_0002, sourcePort: 1234, destinationPort: 9,
+                                                    frameLength: 64), payload: Self.marker(0) + [UInt8](repeating: 0, count: 10))
+        var payloadRates: [Double] = []
+        for _ in 0..<samples {
+            let before = try dataplaneStep { () throws(DataplaneError) in try dp.stats() }
+            let t0 = DispatchTime.now().uptimeNanoseconds
+            DispatchQueue.concurrentPerform(iterations: cpus) { _ in
+                _ = try? dp.liveFrames(markedFrame, count: frames)
+            }
+            let dt = Double(DispatchTime.now().uptimeNanoseconds - t0)
+            let after = try dataplaneStep { () throws(DataplaneError) in try dp.stats() }
+            payloadRates.append(Double(after.dropped - before.dropped) / dt * 1e9)
+        }
+        guard dp.counters(forRule: 300_000).drops > 0 else { throw ValidationError("the marked frame was not dropped by its byte rule") }
+        report("xdp.drop_pps.payload_rule", median(payloadRates), "pps")
+        report("xdp.payload_ratio", median(payloadRates) / median(rates), "× drop_pps")
 
         // The ceiling: a program that drops everything, the same frames on the same CPUs.
         let dropAll = try dataplaneStep { () throws(DataplaneError) in try DropAllProgram() }
