@@ -28,15 +28,17 @@ struct PayloadVectors {
     /// Enough dimensions for presence differences of a few percent to stand out of the noise
     /// (≈ 1/√d for one vector, much less averaged over hundreds).
     static let dimension = 1024
-    /// Baseline packets encoded: presence is a mean, a uniform sample estimates it to ~1.5 %.
-    static let baselineSample = 4096
+    /// Packets encoded on each side: presence is a mean, and a uniform sample of 1,024
+    /// estimates it to ~3 % of its scale, against a marker's jump of ~50 % of it. More only
+    /// delays the rule (each packet is up to 64 pairs).
+    static let sample = 1024
 
     let space: VectorSpace
     let recent: Accumulator
     let baseline: Accumulator
 
-    /// Encodes the heads of `recent` and of up to ``baselineSample`` packets spread evenly over
-    /// `reservoir` (packets without a payload head add nothing).
+    /// Encodes the heads of up to ``sample`` packets spread evenly over `recent` and as many
+    /// over `reservoir` (packets without a payload head add nothing).
     init(recent: [PacketFeatures], reservoir: [PacketFeatures], seed: UInt64) {
         space = VectorSpace(dimension: Self.dimension, seed: seed ^ 0x7061_796C_6F61_64)
         var encoder = VectorEncoder(space: space, pairCacheSlots: 1 << 15)
@@ -49,9 +51,12 @@ struct PayloadVectors {
             }
             return acc
         }
-        self.recent = accumulate(recent)
-        let step = max(1, reservoir.count / Self.baselineSample)
-        baseline = accumulate(stride(from: 0, to: reservoir.count, by: step).lazy.map { reservoir[$0] })
+        func spread(_ packets: [PacketFeatures]) -> some Sequence<PacketFeatures> {
+            let step = max(1, packets.count / Self.sample)
+            return stride(from: 0, to: packets.count, by: step).lazy.map { packets[$0] }
+        }
+        self.recent = accumulate(spread(recent))
+        baseline = accumulate(spread(reservoir))
     }
 
     /// Presence of byte `byte` at `offset` in the recent and the baseline payloads.

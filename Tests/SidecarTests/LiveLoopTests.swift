@@ -26,7 +26,11 @@ struct LiveLoopTests {
         var shouldStop: Bool { stop.withLock { stopped } }
     }
 
-    @Test func learnsDetectsDropsAndRetires() throws {
+    /// A SYN flood (a header rule), and a flood whose headers are all random but whose payloads
+    /// carry a marker, over legitimate QUIC, RTP and DNS to the same host (a byte rule, read by
+    /// the XDP program from the packet).
+    @Test(arguments: [AttackKind.synFlood, .payloadMarker])
+    func learnsDetectsDropsAndRetires(_ kind: AttackKind) throws {
         let tag = "hs\(getpid() % 100_000)"
         let lab = Lab(.scratch(prefix: "holon-stest", tag: tag))
         try? lab.down()
@@ -59,10 +63,10 @@ struct LiveLoopTests {
         loop.start()
 
         let victim = AddressBlock("198.51.100.10")!
-        let scenario = Scenario(name: "live", seed: 9, phases: [
+        let scenario = Scenario(name: "live", seed: 9, normal: kind == .payloadMarker ? Scenario.payloadMarker.normal : NormalProfile(), phases: [
             ScenarioPhase(name: "baseline", duration: 9, normalRate: 4000),
-            ScenarioPhase(name: "syn-flood", duration: 3, normalRate: 4000,
-                          attack: AttackSpec(kind: .synFlood, rate: 40_000, victim: victim)),
+            ScenarioPhase(name: kind.rawValue, duration: 3, normalRate: 4000,
+                          attack: AttackSpec(kind: kind, rate: 40_000, victim: victim)),
             ScenarioPhase(name: "after", duration: 4, normalRate: 4000),
         ])
         let plan = TrafficPlan.scenario(scenario)
@@ -95,6 +99,10 @@ struct LiveLoopTests {
         for i in 0..<normal.count {
             let f = try normal.frame(i).withUnsafeBytes { try PacketParser.features($0) }
             #expect(table.matchingRule(for: f) == nil, "a rule matches normal traffic: \(f)")
+        }
+        if kind == .payloadMarker {
+            #expect(installed.contains { $0.predicates.contains { if case .bytes = $0 { true } else { false } } },
+                     "a byte rule for the marker: \(installed.map(\.text))")
         }
         let attackSent = report.phases[1].sent * 40 / 44   // the flood's share of that phase
         let dropped = after.dropped - before.dropped

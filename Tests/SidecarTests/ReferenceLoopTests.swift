@@ -57,7 +57,7 @@ struct ReferenceLoopTests {
         }
     }
 
-    @Test(arguments: [AttackKind.synFlood, .udpFlood, .dnsReflection])
+    @Test(arguments: [AttackKind.synFlood, .udpFlood, .dnsReflection, .payloadMarker])
     func learnsDetectsDropsAndRetires(_ kind: AttackKind) throws {
         let epoch: UInt64 = 1_800_000_000_000_000_000
         let s = Scenario(name: "loop", seed: 9, phases: [
