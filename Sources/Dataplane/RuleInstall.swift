@@ -37,13 +37,25 @@ extension Dataplane {
     /// other generation is brought up to date in the background (``settle()``).
     @discardableResult
     public func install(_ rules: [Rule], rebuild: Bool = false) throws(DataplaneError) -> InstallReport {
+        try apply(.table(rules), rebuild: rebuild)
+    }
+
+    /// A change as callers express it: a whole new table, or rules added to / deleted from the
+    /// installed one (which then need not be listed, nor compared rule by rule).
+    enum Change {
+        case table([Rule])
+        case added([Rule])
+        case deleted(Set<UInt32>)
+    }
+
+    func apply(_ change: Change, rebuild: Bool = false) throws(DataplaneError) -> InstallReport {
         let t0 = DispatchTime.now().uptimeNanoseconds
         let now = UInt64(Date().timeIntervalSince1970 * 1e9)
         let report = try locked { () throws(DataplaneError) -> InstallReport in
             var cfg = try config()
             forgetStaleImages(cfg)
             let active = cfg.gen & 1, inactive = active ^ 1
-            if !rebuild, let base = images[Int(active)], let diff = Self.tableDiff(base, rules, now: now) {
+            if !rebuild, let base = images[Int(active)], let diff = Self.diff(change, installed: installedRules, base: base, now: now) {
                 if diff.isEmpty {
                     return InstallReport(rules: base.placed.count, shapes: base.shapes.count, keys: base.keyCount,
                                          generation: active, nanoseconds: 0)
@@ -55,12 +67,27 @@ extension Dataplane {
                     return r
                 }
             }
+            let rules: [Rule]
+            switch change {
+            case .table(let t): rules = t
+            case .added(let a): rules = installedRules + a
+            case .deleted(let ids): rules = installedRules.filter { !ids.contains($0.id) }
+            }
             return try installWhole(Self.stampingInstallTime(rules, now: now), cfg: &cfg)
         }
         if lock.withLock({ pending != nil }) { DispatchQueue.global(qos: .utility).async { [self] in try? settle() } }
         var r = report
         r.nanoseconds = DispatchTime.now().uptimeNanoseconds - t0
         return r
+    }
+
+    /// What this handle knows of the active generation, when it knows it.
+    func activeImage() throws(DataplaneError) -> TableImage? {
+        let cfg = try config()
+        return lock.withLock {
+            guard let image = images[Int(cfg.gen & 1)] else { return nil }
+            return image.stamp == (cfg.gen & 1 == 0 ? cfg.table.0.stamp : cfg.table.1.stamp) ? image : nil
+        }
     }
 
     /// Rules that are new or changed must be valid, and the table must fit.
@@ -72,21 +99,53 @@ extension Dataplane {
         guard n <= Int(HOLON_MAX_RULES) else { throw .compile(.tooManyRules(n)) }
     }
 
-    /// The change from the table `base` holds to `rules`, the rules without a start stamped
-    /// with `now`; nil when `rules` repeats an id (the whole build reports it).
-    static func tableDiff(_ base: TableImage, _ rules: [Rule], now: UInt64) -> TableDiff? {
-        var visited = [Bool](repeating: false, count: Int(base.rulesHigh))
+    /// `change` as a diff from `installed` (the table `base` holds, rank order), rules without
+    /// a start stamped with `now`; nil when the change repeats an id (the whole build reports it).
+    static func diff(_ change: Change, installed: [Rule], base: TableImage, now: UInt64) -> TableDiff? {
+        func stamped(_ r: Rule) -> Rule {
+            guard r.ttlSeconds != nil, r.createdAt == nil else { return r }
+            var s = r
+            s.createdAt = now
+            return s
+        }
+        switch change {
+        case .added(let rules):
+            var ids = Set<UInt32>()
+            for r in rules { guard ids.insert(r.id).inserted, base.placed[r.id] == nil else { return nil } }
+            return TableDiff(removed: [], added: rules.map(stamped))
+        case .deleted(let ids):
+            return TableDiff(removed: ids.compactMap { base.placed[$0]?.rule }, added: [])
+        case .table(let rules):
+            return tableDiff(installed, rules.map(stamped), base: base)
+        }
+    }
+
+    /// The change from `installed` (rank order) to `rules`. Callers mostly pass the installed
+    /// table with a few rules left out, changed or appended, so the two are walked side by side
+    /// and only where they part is a rule looked up (by rank, a binary search): a 100k-rule
+    /// table is compared in a pass over it, not 100k hash lookups.
+    static func tableDiff(_ installed: [Rule], _ rules: [Rule], base: TableImage) -> TableDiff? {
+        func position(_ r: Rule) -> Int? {
+            let rank = RuleCompiler.rank(r)
+            var lo = 0, hi = installed.count
+            while lo < hi {
+                let mid = (lo + hi) / 2
+                if RuleCompiler.rank(installed[mid]) < rank { lo = mid + 1 } else { hi = mid }
+            }
+            return lo < installed.count && installed[lo].id == r.id ? lo : nil
+        }
+        var visited = [Bool](repeating: false, count: installed.count)
         var d = TableDiff()
-        var seen = 0
         var newIDs = Set<UInt32>()
-        for var r in rules {
-            if r.ttlSeconds != nil, r.createdAt == nil { r.createdAt = now }
-            if let p = base.placed[r.id] {
-                guard !visited[Int(p.index)] else { return nil }
-                visited[Int(p.index)] = true
-                seen += 1
-                if p.rule != r {
-                    d.removed.append(p.rule)
+        var j = 0
+        for r in rules {
+            let k = j < installed.count && installed[j].id == r.id ? j : position(r)
+            if let k {
+                guard !visited[k] else { return nil }
+                visited[k] = true
+                j = k + 1
+                if installed[k] != r {
+                    d.removed.append(installed[k])
                     d.added.append(r)
                 }
             } else {
@@ -94,8 +153,11 @@ extension Dataplane {
                 d.added.append(r)
             }
         }
-        if seen < base.placed.count {
-            for p in base.placed.values where !visited[Int(p.index)] { d.removed.append(p.rule) }
+        for k in visited.indices where !visited[k] { d.removed.append(installed[k]) }
+        // A rule found by neither walk nor rank may still share its id with one found (same
+        // id, another priority): two rules with one id.
+        for id in newIDs {
+            if let p = base.placed[id], let k = position(p.rule), visited[k] { return nil }
         }
         return d
     }
@@ -120,8 +182,17 @@ extension Dataplane {
                 throw e
             }
         }
-        let ordered = Self.merging(installedRules, diff)
-        try flip(to: target, generation: inactive, ordered: ordered, cfg: &cfg)
+        // Merged in place: installedRules' buffer is then the only one (no 100k-rule copy).
+        var ordered = installedRules
+        installedRules = []
+        Self.merge(&ordered, diff)
+        do {
+            try flip(to: target, generation: inactive, ordered: ordered, cfg: &cfg)
+        } catch {
+            Self.merge(&ordered, TableDiff(removed: diff.added, added: diff.removed))
+            installedRules = ordered
+            throw error
+        }
         try dropStaleState(changed: diff)
         pending = CatchUp(generation: active, diff: diff, table: nil, bootOffsetNs: offset)
         return InstallReport(rules: ordered.count, shapes: target.shapes.count, keys: target.keyCount,
@@ -299,9 +370,8 @@ extension Dataplane {
         if let options { try RuleState.lockedIfPresent(options) { () throws(DataplaneError) in try run() } } else { try run() }
     }
 
-    /// `rules` (rank order) with `diff` applied.
-    static func merging(_ rules: [Rule], _ diff: TableDiff) -> [Rule] {
-        var out = rules
+    /// `diff` applied to `out` (rank order).
+    static func merge(_ out: inout [Rule], _ diff: TableDiff) {
         func position(_ rank: UInt64) -> Int {
             var lo = 0, hi = out.count
             while lo < hi {
@@ -315,7 +385,6 @@ extension Dataplane {
             if i < out.count, out[i].id == r.id { out.remove(at: i) }
         }
         for r in diff.added { out.insert(r, at: position(RuleCompiler.rank(r))) }
-        return out
     }
 
     /// Changes the table in one step, also across processes: under the state file's lock the
@@ -323,20 +392,26 @@ extension Dataplane {
     /// last looked), `change` makes the new table from it, and that is installed.
     @discardableResult
     public func update(_ change: ([Rule]) throws(DataplaneError) -> [Rule]) throws(DataplaneError) -> InstallReport {
-        guard let options else { return try install(change(rules)) }
+        try modify { (current) throws(DataplaneError) -> Change in .table(try change(current)) }
+    }
+
+    /// ``update(_:)`` for any ``Change``.
+    func modify(_ make: ([Rule]) throws(DataplaneError) -> Change) throws(DataplaneError) -> InstallReport {
+        guard let options else { return try apply(make(rules)) }
         return try RuleState.locked(options) { () throws(DataplaneError) -> InstallReport in
             let fp = try fingerprint()
-            let current: [Rule]
+            let change: Change
             if let known = lock.withLock({ knownFingerprint.map { ($0, installedRules) } }), known.0 == fp {
-                current = known.1
+                change = try make(known.1)
             } else {
-                current = try RuleState.read(options, expected: fp)
+                let current = try RuleState.read(options, expected: fp)
                 lock.withLock {
                     installedRules = current
                     knownFingerprint = fp
                 }
+                change = try make(current)
             }
-            return try install(change(current))
+            return try apply(change)
         }
     }
 
@@ -352,7 +427,7 @@ extension Dataplane {
     /// Adds rules to the installed table (ids must be new) and reinstalls it.
     @discardableResult
     public func add(_ rules: [Rule]) throws(DataplaneError) -> InstallReport {
-        try update { $0 + rules }
+        try modify { _ in .added(rules) }
     }
 
     /// A TTL with no start runs from installation: stamped at install, so the kernel (which stops
@@ -369,9 +444,13 @@ extension Dataplane {
     /// Removes rules by id and reinstalls. Returns the ids that were not installed.
     public func delete(ids: Set<UInt32>) throws(DataplaneError) -> Set<UInt32> {
         var missing = Set<UInt32>()
-        try update { current in
-            missing = ids.subtracting(current.map(\.id))
-            return current.filter { !ids.contains($0.id) }
+        try modify { current in
+            if let placed = try? activeImage()?.placed {
+                missing = ids.filter { placed[$0] == nil }
+            } else {
+                missing = ids.subtracting(current.lazy.filter { ids.contains($0.id) }.map(\.id))
+            }
+            return .deleted(ids)
         }
         return missing
     }
