@@ -68,6 +68,26 @@ struct RuleDeriverTests {
         #expect(rule.predicates.first?.field == .proto)
     }
 
+    /// Issue 17 (scope): the hosts under attack are busy with normal traffic too, so no
+    /// destination is twice as common in the attack as in the baseline; the rule is still
+    /// limited to them — here the /29 the flood spreads over, the smallest prefix covering it.
+    @Test func aRuleIsScopedToBusyAttackedHosts() throws {
+        var g = Gen(seed: 8)
+        // Normal: web to eight hosts of the /29 (and three others), attack: UDP to 9999 on all eight.
+        let base = (0..<2000).map { i -> PacketFeatures in
+            var f = Self.web(&g)
+            f.dstIP = .v4(i % 4 == 0 ? Self.victim + 100 + UInt32(i % 3) : 0xC633_6410 + UInt32(g.next() % 8))
+            return f
+        }
+        let recent = (0..<400).map { _ -> PacketFeatures in
+            var f = Self.flood(&g)
+            f.dstIP = .v4(0xC633_6410 + UInt32(g.next() % 8))   // 198.51.100.16/29
+            return f
+        }
+        let rule = try #require(deriver(baseline: base).derive(from: recent))
+        #expect(rule.predicates.contains { $0.field == .dstIP && $0.kind == .prefix(network: 0xC633_6410, length: 29) }, "\(rule.predicates)")
+    }
+
     /// The vectors decide: a candidate whose presence did not grow is not rule material.
     @Test func aCandidateTheVectorsDoNotConfirmIsLeftOut() throws {
         var g = Gen(seed: 2)
