@@ -71,6 +71,16 @@ struct FlowspecModelTests {
         guard case .refused = t.translate(Rule(match: [dst], action: .count), baseline: []) else { Issue.record("count announced"); return }
     }
 
+    /// Issue 17: a byte predicate is never announced, not even widened with an empty baseline
+    /// (the wider rule would be all of the protocol to the host).
+    @Test func bytePredicatesAreRefusedWithTheReason() {
+        let t = FlowspecTranslator()
+        let rule = Rule(match: [.equals(.proto, 17), .prefix(.dstIP, .v4(0xC633_640A), length: 32),
+                                .bytes(PayloadMatch(offset: 0, value: [0x13, 0x37]))], action: .drop)
+        guard case .refused(let why) = t.translate(rule, baseline: []) else { Issue.record("announced a byte rule"); return }
+        #expect(why.contains("headers only") && why.contains("(bytes payload 0 \"1337\")"), "\(why)")
+    }
+
     /// A field Flowspec lacks is dropped only while the wider rule spares the baseline.
     @Test func widenedOnlyWhenTheBaselineIsSpared() {
         let t = FlowspecTranslator()
