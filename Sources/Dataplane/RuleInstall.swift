@@ -116,7 +116,9 @@ extension Dataplane {
         case .deleted(let ids):
             return TableDiff(removed: ids.compactMap { base.placed[$0]?.rule }, added: [])
         case .table(let rules):
-            return tableDiff(installed, rules.map(stamped), base: base)
+            // Most tables handed over have nothing to stamp: no 100k-rule copy for them.
+            let needsStamp = rules.contains { $0.ttlSeconds != nil && $0.createdAt == nil }
+            return tableDiff(installed, needsStamp ? rules.map(stamped) : rules, base: base)
         }
     }
 
