@@ -1,5 +1,6 @@
 import Holon
 import Packets
+import Rules
 
 /// Names an attack by the prototype its packets resemble most. A label for people: rules never
 /// depend on it.
@@ -83,6 +84,44 @@ struct AttackNamer {
     /// The closest prototypes to an attack's packets, best first.
     func candidates(_ attack: Accumulator) -> [Codebook.Match] {
         attack.count > 0 ? book.cleanup(attack, top: 3) : []
+    }
+
+    /// Services that answer a small request with a large reply, by UDP source port: what a
+    /// reflection is named for.
+    static let reflectors: [UInt64: String] = [
+        19: "chargen-reflection", 53: "dns-reflection", 123: "ntp-amplification", 161: "snmp-reflection",
+        389: "cldap-reflection", 1900: "ssdp-reflection", 3702: "ws-discovery-reflection",
+        11211: "memcached-reflection",
+    ]
+
+    /// The name the incident's rules give it, when a field says what the attack is: a
+    /// reflector's source port, TCP flags, an ICMP type, a payload marker, fragments — checked
+    /// in that order over all its rules (a DNS reflection's rule for its fragments does not make
+    /// it a fragment flood). nil when no rule says; the prototypes decide then.
+    static func name(fromRules rules: [DetectedRule]) -> String? {
+        let predicates = rules.flatMap(\.predicates)
+        func equals(_ f: RuleField) -> UInt64? {
+            predicates.lazy.compactMap { c -> UInt64? in
+                if c.field == f, case .equals(let v) = c.kind { return v } else { return nil }
+            }.first
+        }
+        let proto = equals(.proto)
+        if proto == 17, let p = equals(.srcPort), let n = reflectors[p] { return n }
+        if let flags = equals(.tcpFlags) {
+            switch flags {
+            case 0x02: return "syn-flood"
+            case 0x12: return "syn-ack-reflection"
+            case 0x10: return "ack-flood"
+            case 0x04, 0x14: return "rst-flood"
+            default: break
+            }
+        }
+        if let t = equals(.icmpType) { return t == 0 || t == 129 ? "icmp-reply-flood" : "icmp-flood" }
+        if predicates.contains(where: { if case .bytes = $0.kind { return true } else { return false } }) {
+            return (proto == 6 ? "tcp" : proto == 17 ? "udp" : "ip") + "-marker-flood"
+        }
+        if predicates.contains(where: { $0.field == .fragOffset }) { return "fragment-flood" }
+        return nil
     }
 
     func name(_ attack: Accumulator) -> String {

@@ -383,7 +383,8 @@ public struct Detector {
         let scalars = space.scalarEncoder
         incidents[i].estimatedPps = scalars.decode(scalars.encode(measured, .log), .log)
         // A transport header says what an attack is; continuations only say it was large.
-        incidents[i].name = namer.name(inc.attack.count > 0 ? inc.attack : inc.attackWithoutTransport)
+        incidents[i].name = AttackNamer.name(fromRules: inc.rules)
+            ?? namer.name(inc.attack.count > 0 ? inc.attack : inc.attackWithoutTransport)
     }
 
     /// The current estimate for an open incident (updates the incident's rate and name).

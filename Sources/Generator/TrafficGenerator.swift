@@ -195,7 +195,9 @@ public final class TrafficGenerator: @unchecked Sendable {
                                              interrupted: interrupted)
         let total = states.reduce(0) { $0 + $1.sent.load(ordering: .relaxed) }
         let errors = states.reduce(0) { $0 + $1.errors.load(ordering: .relaxed) }
-        let secs = Double(end - t0) / 1e9
+        // A run stopped before its start time (2 ms ahead, later on a loaded machine) lasted 0 s,
+        // not an overflow.
+        let secs = end > t0 ? Double(end - t0) / 1e9 : 0
         let delivery = Delivery.measure(before: countersBefore, after: countersAfter, sent: total)
         return GeneratorReport(plan: plan.name, engine: engine, threads: threads, interface: info.name,
                                namespace: options.namespace, sourceMAC: "\(info.mac)", destinationMAC: "\(dstMAC)",
