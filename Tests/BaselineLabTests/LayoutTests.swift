@@ -27,6 +27,6 @@ import Testing
         #expect(c.nginx.contains("listen \(l.siteAddress):443 ssl;"))
         #expect(c.phpFPM.contains("listen = \(l.phpSocket)"))
         #expect(c.wordpress.contains("localhost:\(l.mysqlSocket)"))
-        #expect(!c.nginx.contains("/var/log/nginx") && !c.nginx.contains("/run/nginx.pid"))
+        #expect(!c.nginx.contains("/var/log/nginx") && !c.nginx.contains(" /run/nginx.pid"))
     }
 }
