@@ -43,8 +43,7 @@ public final class BrowserFleet: @unchecked Sendable {
 
     /// A new session for person `person` on `engine`, leaving through that person's proxy port.
     public func session(_ engine: Engine, person: Int) throws(BaselineError) -> BrowserSession {
-        let proxy = "127.0.0.1:\(layout.proxyPort(person))"
-        let profile = profiles + "/\(engine.rawValue)-\(person)"
+                let profile = profiles + "/\(engine.rawValue)-\(person)"
         try? FileManager.default.removeItem(atPath: profile)
         do { try FileManager.default.createDirectory(atPath: profile, withIntermediateDirectories: true) } catch {
             throw .invalid("cannot create \(profile): \(error)")
@@ -55,20 +54,25 @@ public final class BrowserFleet: @unchecked Sendable {
             let args = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
                         "--disable-background-networking", "--disable-component-update", "--disable-sync",
                         "--disable-default-apps", "--disable-extensions", "--mute-audio", "--window-size=1280,900",
-                        "--renderer-process-limit=2", "--proxy-server=http://\(proxy)", "--user-data-dir=\(profile)"]
+                        "--renderer-process-limit=2", "--proxy-server=http://127.0.0.1:\(layout.proxyPort(person))", "--user-data-dir=\(profile)"]
             return try WebDriverSession(engine: .chromium, endpoint: HTTPEndpoint(host: "127.0.0.1", port: port, namespace: ns),
                                         capabilities: ["browserName": "chrome", "acceptInsecureCerts": true,
                                                        "goog:chromeOptions": ["binary": "/usr/bin/chromium", "args": args]])
         case .webkit:
             try display()
             let port = self.port()
-            try spawn(["env", "DISPLAY=:\(layout.display)", "WebKitWebDriver", "--port=\(port)"], log: "webkitwebdriver-\(person)")
+            // WebKitGTK turns a W3C `sslProxy` into an https:// proxy (TLS to the proxy itself),
+            // which Squid's plain port cannot answer; the proxy is given the way GLib reads it
+            // instead, from the driver's environment (inherited by the browser), loopback
+            // excepted so the driver still reaches its browser.
+            let proxyURL = "http://127.0.0.1:\(layout.proxyPort(person))"
+            try spawn(["env", "DISPLAY=:\(layout.display)", "http_proxy=\(proxyURL)", "https_proxy=\(proxyURL)",
+                       "no_proxy=127.0.0.1,localhost", "WebKitWebDriver", "--port=\(port)"], log: "webkitwebdriver-\(person)")
             let endpoint = HTTPEndpoint(host: "127.0.0.1", port: port, namespace: ns)
             try waitForDriver(endpoint, what: "WebKitWebDriver")
-            let (host, p) = ("127.0.0.1", layout.proxyPort(person))
             return try WebDriverSession(engine: .webkit, endpoint: endpoint, capabilities: [
                 "acceptInsecureCerts": true,
-                "proxy": ["proxyType": "manual", "httpProxy": "\(host):\(p)", "sslProxy": "\(host):\(p)"],
+                "proxy": ["proxyType": "system"],
                 "webkitgtk:browserOptions": ["binary": Self.miniBrowser, "args": ["--automation"]],
             ])
         case .firefox:

@@ -8,7 +8,7 @@ enum Scripts {
     var cls = document.body ? document.body.classList : { contains: function () { return false; } };
     return { url: location.href, title: document.title,
              status: (n && n.responseStatus) ? n.responseStatus : 0,
-             error: location.protocol === 'chrome-error:' || doc.indexOf('about:neterror') === 0 || doc.indexOf('about:certerror') === 0,
+             error: location.href === 'about:blank' || location.protocol === 'chrome-error:' || doc.indexOf('about:neterror') === 0 || doc.indexOf('about:certerror') === 0,
              post: cls.contains('single-post'), loggedIn: cls.contains('logged-in') };
     """
 
