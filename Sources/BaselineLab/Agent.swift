@@ -92,12 +92,16 @@ final class Agent: @unchecked Sendable {
         }
     }
 
-    /// Polls until the document is complete (and, for clicks, the address has changed).
-    func waitForPage(changedFrom before: String?, timeout: Double = 60) throws(BaselineError) {
-        let deadline = Date().addingTimeInterval(timeout)
-        while Date() < deadline {
+    /// Polls until the document is complete and, after a click, its address has changed. A form
+    /// that answers at its own address (a login refused, a page reloaded) leaves the address as
+    /// it was: after `sameAddressGrace` seconds a complete document at the old address counts as
+    /// the answer.
+    func waitForPage(changedFrom before: String?, timeout: Double = 60, sameAddressGrace: Double = 10) throws(BaselineError) {
+        let start = Date()
+        while Date().timeIntervalSince(start) < timeout {
             if let r = try? session.execute("return [document.readyState, location.href];", []) as? [Any],
-               r.count == 2, r[0] as? String == "complete", let href = r[1] as? String, before == nil || href != before {
+               r.count == 2, r[0] as? String == "complete", let href = r[1] as? String,
+               before == nil || href != before || Date().timeIntervalSince(start) > sameAddressGrace {
                 return
             }
             usleep(100_000)

@@ -83,6 +83,7 @@ public struct BaselineSite: Sendable {
             if let pid = Command.livePid(layout.run + "/" + pidFile) { Command.stop(pid: pid, grace: 20) }
         }
         BrowserFleet(layout: layout).stop()
+        LoopWatcher.detach(layout)
         for pid in Command.pids(commandLineContaining: layout.root) { Command.stop(pid: pid, grace: 5) }
         do { try Lab(layout.topology).down() } catch { throw .commandFailed(command: "lab down", status: 1, output: "\(error)") }
         try? FileManager.default.removeItem(atPath: layout.run)

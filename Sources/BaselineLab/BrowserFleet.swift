@@ -121,6 +121,11 @@ public final class BrowserFleet: @unchecked Sendable {
 
     func display() throws(BaselineError) {
         if lock.withLock({ displayUp }) { return }
+        // An Xvfb killed earlier leaves its lock and socket; a new one would refuse the display.
+        if Self.processes().first(where: { $0.name == "Xvfb" && inNamespace($0.pid) }) == nil {
+            try? FileManager.default.removeItem(atPath: "/tmp/.X\(layout.display)-lock")
+            try? FileManager.default.removeItem(atPath: "/tmp/.X11-unix/X\(layout.display)")
+        }
         try spawn(["Xvfb", ":\(layout.display)", "-screen", "0", "1280x900x24", "-nolisten", "tcp"], log: "xvfb")
         try Command.wait(for: "Xvfb", seconds: 15) { FileManager.default.fileExists(atPath: "/tmp/.X11-unix/X\(layout.display)") }
         lock.withLock { displayUp = true }

@@ -16,6 +16,7 @@ enum Scripts {
         """
         return Array.from(document.querySelectorAll('\(selector)'))
           .filter(function (a) { return a.host === location.host && a.offsetParent !== null
+                  && a.href.split('#')[0] !== location.href.split('#')[0]
                   && !/wp-admin|wp-login|logout|replytocom|wp-json|xmlrpc|\\/feed|#/.test(a.href); })
           .map(function (a) { return { e: a, t: a.textContent.trim() }; });
         """

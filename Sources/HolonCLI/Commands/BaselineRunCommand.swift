@@ -98,6 +98,34 @@ func printRunSummary(_ r: RunSummary, json: Bool) {
 }
 
 struct BaselineCapture: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "capture", abstract: "Capture the baseline as the filter sees it (pcap).")
-    func run() throws { throw InputError("holon baseline capture: not built yet") }
+    static let configuration = CommandConfiguration(
+        commandName: "capture",
+        abstract: "Capture the baseline as the filter sees it (tcpdump on the filter's interface) to a pcap file.")
+    @Option(help: "How long, e.g. 2m.") var duration = "1m"
+    @Option(help: "The pcap file to write.") var out: String
+    @Option(help: "Bytes kept per packet (headers are what the detector reads).") var snaplen = 256
+    @Flag(help: "Print the result as JSON.") var json = false
+
+    func validate() throws {
+        _ = try parseDuration(duration)
+        guard (64...65535).contains(snaplen) else { throw ValidationError("--snaplen must be 64…65535") }
+    }
+
+    func run() throws {
+        let seconds = Double(try parseDuration(duration).components.seconds)
+        StopSignal.install()
+        defer { StopSignal.restore() }
+        let packets = try baselineStep { () throws(BaselineError) in
+            try FilterSideCapture.capture(seconds: seconds, to: out, snaplen: snaplen, stop: { hg_stop_requested() != 0 }) { t, bytes in
+                FileHandle.standardError.write(String(format: "\r\u{1B}[2Kcapture %3.0f/%.0fs  %@ bytes", t, seconds, String(bytes)).data(using: .utf8)!)
+            }
+        }
+        FileHandle.standardError.write("\r\u{1B}[2K".data(using: .utf8)!)
+        let bytes = AccessLog.offset(out)
+        if json {
+            print("{\"packets\":\(packets),\"bytes\":\(bytes),\"file\":\"\(out)\"}")
+        } else {
+            print("captured \(packets) packets (\(bytes) bytes) to \(out)")
+        }
+    }
 }
