@@ -64,17 +64,7 @@ enum Command {
         guard fd >= 0 else { throw .invalid("cannot open \(log): \(String(cString: strerror(errno)))") }
         defer { close(fd) }
         let start = lseek(fd, 0, SEEK_END)
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_adddup2(&actions, fd, 1)
-        posix_spawn_file_actions_adddup2(&actions, fd, 2)
-        let argv: [UnsafeMutablePointer<CChar>?] = ([exe] + args).map { strdup($0) } + [nil]
-        defer { for a in argv { free(a) } }
-        var pid: pid_t = 0
-        let rc = posix_spawn(&pid, exe, &actions, nil, argv, environ)
-        guard rc == 0 else { throw .commandFailed(command: exe, status: -1, output: String(cString: strerror(rc))) }
+        let pid = try child(exe, args, stdout: fd, stderr: fd)
         var status: Int32 = 0
         while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
         let exitCode = (status & 0x7F) == 0 ? (status >> 8) & 0xFF : 128 + (status & 0x7F)
@@ -82,6 +72,50 @@ enum Command {
             let text = (try? String(contentsOfFile: log, encoding: .utf8)).map { String($0.utf8.dropFirst(Int(max(0, start))))! } ?? ""
             throw .commandFailed(command: ([exe] + args).joined(separator: " "), status: exitCode, output: text)
         }
+    }
+
+    /// Starts `exe args…` with stdin from /dev/null and the given descriptors as stdout and
+    /// stderr, every signal unblocked and at its default: a child started from a thread that
+    /// blocks signals (as Dispatch's do) would otherwise inherit the mask and never hear the
+    /// SIGINT or SIGTERM that is meant to end it.
+    static func child(_ exe: String, _ args: [String], stdout: Int32, stderr: Int32) throws(BaselineError) -> pid_t {
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_adddup2(&actions, stdout, 1)
+        posix_spawn_file_actions_adddup2(&actions, stderr, 2)
+        var attr = posix_spawnattr_t()
+        posix_spawnattr_init(&attr)
+        defer { posix_spawnattr_destroy(&attr) }
+        var none = sigset_t(), all = sigset_t()
+        sigemptyset(&none)
+        sigfillset(&all)
+        posix_spawnattr_setsigmask(&attr, &none)
+        posix_spawnattr_setsigdefault(&attr, &all)
+        posix_spawnattr_setflags(&attr, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+        let argv: [UnsafeMutablePointer<CChar>?] = ([exe] + args).map { strdup($0) } + [nil]
+        defer { for a in argv { free(a) } }
+        var pid: pid_t = 0
+        let rc = posix_spawn(&pid, exe, &actions, &attr, argv, environ)
+        guard rc == 0 else { throw .commandFailed(command: exe, status: -1, output: String(cString: strerror(rc))) }
+        return pid
+    }
+
+    /// Whether child `pid` has exited (reaping it); its exit status when it has.
+    static func exited(_ pid: pid_t) -> Int32? {
+        var status: Int32 = 0
+        let r = waitpid(pid, &status, WNOHANG)
+        if r == 0 { return nil }
+        return (status & 0x7F) == 0 ? (status >> 8) & 0xFF : 128 + (status & 0x7F)
+    }
+
+    /// Waits for child `pid` to exit; its exit status.
+    @discardableResult
+    static func waitExit(_ pid: pid_t) -> Int32 {
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        return (status & 0x7F) == 0 ? (status >> 8) & 0xFF : 128 + (status & 0x7F)
     }
 
     static func quote(_ s: String) -> String { "'" + s.replacingOccurrences(of: "'", with: "'\\''") + "'" }

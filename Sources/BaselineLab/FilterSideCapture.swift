@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import Lab
 
 /// Records the baseline as the filter sees it: tcpdump on the filter's interface inside its
 /// namespace, every packet in both directions, to a pcap file `holon analyze` reads.
@@ -9,32 +10,49 @@ public enum FilterSideCapture {
     public static func capture(_ layout: BaselineLayout = .standard, seconds: Double, to path: String, snaplen: Int = 256,
                                stop: () -> Bool = { false }, tick: (Double, UInt64) -> Void = { _, _ in }) throws(BaselineError) -> Int {
         guard geteuid() == 0 else { throw .notRoot }
-        guard BaselineSite(layout).status().lab else { throw .notUp("the lab") }
+        // The lab only (not the site probe, whose requests would join the capture).
+        guard Lab(layout.topology).status().isUp else { throw .notUp("the lab") }
         let tcpdump = try Command.which("tcpdump", package: "tcpdump")
-        let ip = try Command.which("ip", package: "iproute2")
+        let nsenter = try Command.which("nsenter", package: "util-linux")
         let out = URL(fileURLWithPath: path).standardizedFileURL.path
         let dir = (out as NSString).deletingLastPathComponent
         guard FileManager.default.isWritableFile(atPath: dir.isEmpty ? "." : dir) else { throw .invalid("cannot write to \(dir)") }
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: ip)
         // -U: each packet written as it comes, so the file is whole at any moment; the snap length
-        // keeps headers (all the detector reads) and the file small.
-        p.arguments = ["netns", "exec", layout.topology.filterNamespace, tcpdump, "-i", layout.topology.filterInterface,
-                       "-U", "-s", String(snaplen), "-w", out, "--immediate-mode", "-Z", "root"]
-        let err = Pipe()
-        p.standardError = err
-        p.standardOutput = FileHandle.nullDevice
-        do { try p.run() } catch { throw .commandFailed(command: "tcpdump", status: -1, output: "\(error)") }
+        // keeps headers (all the detector reads) and the file small. nsenter execs tcpdump in
+        // place, so the SIGINT that ends the capture reaches tcpdump itself.
+        let args = ["--net=/run/netns/\(layout.topology.filterNamespace)", tcpdump, "-i", layout.topology.filterInterface,
+                    "-U", "-s", String(snaplen), "-w", out, "--immediate-mode", "-Z", "root"]
+        var fds: [Int32] = [0, 0]
+        guard pipe(&fds) == 0 else { throw .invalid("pipe: \(String(cString: strerror(errno)))") }
+        let devnull = open("/dev/null", O_WRONLY)
+        let pid: pid_t
+        do { pid = try Command.child(nsenter, args, stdout: devnull, stderr: fds[1]) } catch {
+            close(fds[0]); close(fds[1]); close(devnull)
+            throw error
+        }
+        close(fds[1])
+        close(devnull)
         let started = Date()
-        while p.isRunning && Date().timeIntervalSince(started) < seconds && !stop() {
+        var status: Int32?
+        while status == nil && Date().timeIntervalSince(started) < seconds && !stop() {
             usleep(500_000)
+            status = Command.exited(pid)
             tick(Date().timeIntervalSince(started), AccessLog.offset(out))
         }
-        if p.isRunning { kill(p.processIdentifier, SIGINT) }
-        let text = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        p.waitUntilExit()
-        guard p.terminationStatus == 0 || p.terminationReason == .uncaughtSignal || text.contains("packets captured") else {
-            throw .commandFailed(command: "tcpdump", status: p.terminationStatus, output: text)
+        if status == nil {
+            kill(pid, SIGINT)
+            status = Command.waitExit(pid)
+        }
+        var text = ""
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let n = read(fds[0], &buffer, buffer.count)
+            if n <= 0 { break }
+            text += String(decoding: buffer[0..<n], as: UTF8.self)
+        }
+        close(fds[0])
+        guard text.contains("packets captured") else {
+            throw .commandFailed(command: "tcpdump", status: status ?? -1, output: text)
         }
         // "123 packets captured"
         let line = text.split(separator: "\n").first { $0.hasSuffix("packets captured") }
