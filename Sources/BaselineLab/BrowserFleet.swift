@@ -16,6 +16,12 @@ public final class BrowserFleet: @unchecked Sendable {
     var nextPort: Int
     var started: [pid_t] = []
     var chromedriverPort: Int?
+    /// Shared Chromium processes: DevTools port, browser connection, people on it.
+    var chromiums: [(port: Int, browser: DevToolsBrowser, people: Int)] = []
+    /// People per Chromium process: each has a browser context (own cookies, own proxy) and a
+    /// renderer of its own; the browser, GPU and network processes are shared.
+    static let peoplePerChromium = 8
+    let startLock = NSLock()
     var displayUp = false
 
     public init(layout: BaselineLayout) {
@@ -51,13 +57,12 @@ public final class BrowserFleet: @unchecked Sendable {
         switch engine {
         case .chromium:
             let port = try chromedriver()
-            let args = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
-                        "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                        "--disable-default-apps", "--disable-extensions", "--mute-audio", "--window-size=1280,900",
-                        "--renderer-process-limit=2", "--proxy-server=http://127.0.0.1:\(layout.proxyPort(person))", "--user-data-dir=\(profile)"]
-            return try WebDriverSession(engine: .chromium, endpoint: HTTPEndpoint(host: "127.0.0.1", port: port, namespace: ns),
-                                        capabilities: ["browserName": "chrome", "acceptInsecureCerts": true,
-                                                       "goog:chromeOptions": ["binary": "/usr/bin/chromium", "args": args]])
+            let (debugPort, browser) = try sharedChromium()
+            let tab = try browser.openTab(proxy: "http://127.0.0.1:\(layout.proxyPort(person))")
+            let session = try WebDriverSession(engine: .chromium, endpoint: HTTPEndpoint(host: "127.0.0.1", port: port, namespace: ns),
+                                               capabilities: ["goog:chromeOptions": ["debuggerAddress": "127.0.0.1:\(debugPort)"]])
+            do { try session.switchTo(window: tab) } catch { session.quit(); throw error }
+            return session
         case .webkit:
             try display()
             let port = self.port()
@@ -109,6 +114,35 @@ public final class BrowserFleet: @unchecked Sendable {
         return prefs.map { "user_pref(\"\($0.0)\", \($0.1));" }.joined(separator: "\n") + "\n"
     }
 
+    /// A Chromium with room for one more person, started when all are full.
+    func sharedChromium() throws(BaselineError) -> (Int, DevToolsBrowser) {
+        // One start at a time: people arriving together would otherwise each start a browser.
+        startLock.lock()
+        defer { startLock.unlock() }
+        let found: (Int, DevToolsBrowser)? = lock.withLock {
+            guard let i = chromiums.firstIndex(where: { $0.people < Self.peoplePerChromium }) else { return nil }
+            chromiums[i].people += 1
+            return (chromiums[i].port, chromiums[i].browser)
+        }
+        if let found { return found }
+        let port = self.port()
+        let profile = profiles + "/chromium-shared-\(port)"
+        try? FileManager.default.createDirectory(atPath: profile, withIntermediateDirectories: true)
+        // Contexts cannot take acceptInsecureCerts through an attached session: the lab's
+        // self-signed certificate is accepted browser-wide instead.
+        try spawn(["chromium", "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
+                   "--disable-background-networking", "--disable-component-update", "--disable-sync", "--disable-default-apps",
+                   "--disable-extensions", "--mute-audio", "--window-size=1280,900", "--ignore-certificate-errors",
+                   "--remote-debugging-port=\(port)", "--user-data-dir=\(profile)", "about:blank"], log: "chromium-\(port)")
+        var browser: DevToolsBrowser?
+        try Command.wait(for: "Chromium's DevTools port", seconds: 60) {
+            browser = try? DevToolsBrowser(port: port, namespace: ns)
+            return browser != nil
+        }
+        lock.withLock { chromiums.append((port, browser!, 1)) }
+        return (port, browser!)
+    }
+
     /// The one chromedriver, started on first use.
     func chromedriver() throws(BaselineError) -> Int {
         if let p = lock.withLock({ chromedriverPort }) { return p }
@@ -155,7 +189,7 @@ public final class BrowserFleet: @unchecked Sendable {
             while Date() < deadline && victims.contains(where: { kill($0.pid, 0) == 0 }) { usleep(100_000) }
         }
         try? FileManager.default.removeItem(atPath: profiles)
-        lock.withLock { chromedriverPort = nil; displayUp = false }
+        lock.withLock { chromedriverPort = nil; displayUp = false; chromiums = [] }
     }
 
     /// Every process's pid and executable's file name.

@@ -35,6 +35,9 @@ public final class WebDriverSession: BrowserSession, @unchecked Sendable {
         return (r.value as? [String: Any])?["value"]
     }
 
+    /// Makes `handle` (a tab's target id, for Chromium) the session's current window.
+    public func switchTo(window handle: String) throws(BaselineError) { try call("POST", "/window", ["handle": handle]) }
+
     public func navigate(_ url: String) throws(BaselineError) { try call("POST", "/url", ["url": url]) }
 
     public func currentURL() throws(BaselineError) -> String { try call("GET", "/url") as? String ?? "" }
