@@ -16,6 +16,7 @@ let package = Package(
         .library(name: "Sidecar", targets: ["Sidecar"]),
         .library(name: "ControlPlane", targets: ["ControlPlane"]),
         .library(name: "Flowspec", targets: ["Flowspec"]),
+        .library(name: "BaselineLab", targets: ["BaselineLab"]),
         .executable(name: "holon", targets: ["HolonCLI"]),
     ],
     dependencies: [
@@ -60,6 +61,9 @@ let package = Package(
                                                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")]),
         // Rules as BGP Flowspec (RFC 8955/8956): model, wire encoding, GoBGP and ExaBGP speakers.
         .target(name: "Flowspec", dependencies: ["Packets", "Rules"]),
+        // The baseline lab: WordPress behind the filter, 23 source addresses, real browsers over
+        // WebDriver (Dataplane only for entering the generator's namespace to reach the drivers).
+        .target(name: "BaselineLab", dependencies: ["Lab", "Dataplane"]),
         // HTTP API, Prometheus /metrics, server-sent events and the dashboard; the only target
         // with Hummingbird, so the rest builds without it.
         .target(name: "ControlPlane", dependencies: [
@@ -77,7 +81,7 @@ let package = Package(
         .executableTarget(
             name: "HolonCLI",
             dependencies: [
-                "Holon", "Packets", "Rules", "Traffic", "Detection", "Dataplane", "Lab", "Generator", "Sidecar", "ControlPlane", "Config", "Flowspec",
+                "Holon", "Packets", "Rules", "Traffic", "Detection", "Dataplane", "Lab", "Generator", "Sidecar", "ControlPlane", "Config", "Flowspec", "BaselineLab",
                 // The generator stop flag's signal handler (Commands/StopSignal.swift).
                 "CGeneratorShim",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -103,6 +107,8 @@ let package = Package(
         ]),
         .testTarget(name: "FlowspecTests", dependencies: ["TestSupport", "Flowspec", "Rules", "Packets", "Traffic"]),
         .testTarget(name: "ConfigTests", dependencies: ["TestSupport", "Config", "Packets"]),
+        // Fixtures: a capture of the baseline (23 people, real browsers) as the filter saw it.
+        .testTarget(name: "BaselineLabTests", dependencies: ["TestSupport", "BaselineLab", "Lab", "Dataplane"], exclude: ["Fixtures"]),
         .testTarget(name: "SidecarTests", dependencies: ["TestSupport", "Flowspec", "Sidecar", "Dataplane", "Detection", "Generator", "Lab", "Traffic", "Rules"]),
     ]
 )

@@ -19,6 +19,7 @@ struct HolonCommand: AsyncParsableCommand {
             RunCommand.self,
             ConfigCommand.self,
             ServiceCommand.self,
+            BaselineCommand.self,
         ]
     )
 }

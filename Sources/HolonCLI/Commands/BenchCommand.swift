@@ -14,6 +14,7 @@ struct BenchCommand: ParsableCommand {
             BenchLoop.self,
             BenchSoak.self,
             BenchRestart.self,
+            BenchBaseline.self,
         ]
     )
 }
