@@ -27,9 +27,10 @@ struct BenchXDP: ParsableCommand {
     static let frame = PacketBuilder.bytes(.udp4(source: 0x0B00_0000, destination: 0x0A4D_0002, sourcePort: 1234,
                                                  destinationPort: 9, frameLength: 64))
 
-    /// The 12-byte marker of payload rule `i`.
+    /// The 12-byte marker of payload rule `i`: distinct in its first 8 bytes, the window the
+    /// classifier keys on (markers that share them share a chain, at most 32 long).
     static func marker(_ i: Int) -> [UInt8] {
-        [0x13, 0x37, 0xC0, 0xDE] + withUnsafeBytes(of: UInt64(i).bigEndian, Array.init)
+        withUnsafeBytes(of: UInt64(i).bigEndian, Array.init).reversed() + [0x13, 0x37, 0xC0, 0xDE]
     }
 
     func report(_ name: String, _ value: Double, _ unit: String) {
