@@ -16,7 +16,7 @@ public struct PayloadHead: Hashable, Sendable {
 
     @usableFromInline var words: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0, 0, 0, 0)
     /// Bytes captured, 0…``capacity``.
-    @usableFromInline internal(set) var _count: Int = 0
+    @usableFromInline var _count: Int = 0
     public var count: Int { _count }
 
     @inlinable public init() {}
