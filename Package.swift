@@ -63,7 +63,7 @@ let package = Package(
         .target(name: "Flowspec", dependencies: ["Packets", "Rules"]),
         // The baseline lab: WordPress behind the filter, 23 source addresses, real browsers over
         // WebDriver (Dataplane only for entering the generator's namespace to reach the drivers).
-        .target(name: "BaselineLab", dependencies: ["Lab", "Dataplane"]),
+        .target(name: "BaselineLab", dependencies: ["Lab", "Dataplane", "Traffic"]),
         // HTTP API, Prometheus /metrics, server-sent events and the dashboard; the only target
         // with Hummingbird, so the rest builds without it.
         .target(name: "ControlPlane", dependencies: [

@@ -84,4 +84,5 @@ public struct ThinkTime: Sendable {
     }
 }
 
+import Traffic
 import Foundation

@@ -1,3 +1,4 @@
+import Traffic
 import Foundation
 
 /// One person at one browser: asks the policy what to do, does it through the page as a person

@@ -1,3 +1,4 @@
+import Traffic
 import Foundation
 
 /// Lets a language model behind an OpenAI-compatible chat endpoint (`POST /v1/chat/completions`,

@@ -1,3 +1,4 @@
+import Traffic
 import Foundation
 
 /// The images editors upload: PNGs drawn from a seed (bands, circles and noise), written with

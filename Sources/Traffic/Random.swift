@@ -2,7 +2,7 @@ import Holon
 
 /// SplitMix64: expands one 64-bit seed into well-mixed words (seeds ``TrafficRandom`` and derives
 /// independent sub-streams).
-public struct SplitMix64: Sendable {
+public struct SplitMix64: RandomNumberGenerator, Sendable {
     public var state: UInt64
 
     @inlinable public init(seed: UInt64) { state = seed }
@@ -15,6 +15,10 @@ public struct SplitMix64: Sendable {
         z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
         return z ^ (z >> 31)
     }
+
+    /// Uniform in [0, 1).
+    @inlinable
+    public mutating func unit() -> Double { Double(next() >> 11) / Double(1 << 53) }
 
     /// One mixed word from a seed and a stream number, for deriving sub-seeds.
     @inlinable

@@ -1,4 +1,5 @@
 @testable import BaselineLab
+import Traffic
 import Foundation
 import Testing
 
