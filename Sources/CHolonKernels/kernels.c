@@ -220,18 +220,23 @@ static double acc_dot_avx512(const float *sums, const uint64_t *s, const uint64_
 }
 
 __attribute__((target("avx512f")))
-static void counter_flush_avx512(const uint64_t *counter, size_t w, size_t full, float *sums, float weight) {
+static void counter_flush_avx512(const uint64_t *counter, size_t w, size_t full, float *sums, float *also, float weight) {
     const int P = HOLON_COUNTER_PLANES;
     for (size_t i = 0; i < full; i++) {
         for (int c = 0; c < 4; c++) {
-            float *x = sums + i * 64 + c * 16;
-            __m512 v = _mm512_loadu_ps(x);
+            // The lanes' signed counts times weight, built once and added to each target.
+            __m512 d = _mm512_setzero_ps();
             for (int p = 0; p < P; p++) {
                 __m512 step = _mm512_set1_ps(weight * (float)(1 << p));
-                v = _mm512_mask_add_ps(v, (__mmask16)(counter[p * w + i] >> (16 * c)), v, step);
-                v = _mm512_mask_sub_ps(v, (__mmask16)(counter[(P + p) * w + i] >> (16 * c)), v, step);
+                d = _mm512_mask_add_ps(d, (__mmask16)(counter[p * w + i] >> (16 * c)), d, step);
+                d = _mm512_mask_sub_ps(d, (__mmask16)(counter[(P + p) * w + i] >> (16 * c)), d, step);
             }
-            _mm512_storeu_ps(x, v);
+            float *x = sums + i * 64 + c * 16;
+            _mm512_storeu_ps(x, _mm512_add_ps(_mm512_loadu_ps(x), d));
+            if (also) {
+                float *y = also + i * 64 + c * 16;
+                _mm512_storeu_ps(y, _mm512_add_ps(_mm512_loadu_ps(y), d));
+            }
         }
     }
 }
@@ -263,12 +268,16 @@ void holon_counter_add(uint64_t *counter, const uint64_t *v, size_t w) {
 }
 
 void holon_counter_flush(uint64_t *counter, size_t w, size_t dim, float *sums, float weight) {
+    holon_counter_flush2(counter, w, dim, sums, NULL, weight);
+}
+
+void holon_counter_flush2(uint64_t *counter, size_t w, size_t dim, float *sums, float *also, float weight) {
     const int P = HOLON_COUNTER_PLANES;
     size_t first = 0;
 #if defined(__x86_64__)
     if (cpu_has_avx512()) {
         first = dim / 64;
-        counter_flush_avx512(counter, w, first, sums, weight);
+        counter_flush_avx512(counter, w, first, sums, also, weight);
     }
 #endif
     for (size_t i = first; i < w; i++) {
@@ -280,6 +289,7 @@ void holon_counter_flush(uint64_t *counter, size_t w, size_t dim, float *sums, f
                 count -= (int)((counter[(P + p) * w + i] >> j) & 1) << p;
             }
             sums[i * 64 + j] += weight * (float)count;
+            if (also) also[i * 64 + j] += weight * (float)count;
         }
     }
     memset(counter, 0, 2 * P * w * sizeof(uint64_t));
@@ -348,28 +358,46 @@ static double acc_dot_generic(const float *sums, const uint64_t *v, size_t w, si
     return total;
 }
 
+typedef float v16f __attribute__((vector_size(64)));
+
+/// Sums of 16 independent lanes: a single float sum is one long dependency chain that the
+/// compiler may not reorder (no -ffast-math), 4096 lanes at one add per 4 cycles; sixteen
+/// chains vectorise. Every 256 floats the lanes fold into a double, bounding float rounding.
+#define LOAD16F(dst, ptr) memcpy(&(dst), (ptr), sizeof(v16f))
+static inline double fold16f(const v16f *v) { double t = 0; for (int i = 0; i < 16; i++) t += (*v)[i]; return t; }
+
 HOLON_CLONES
 double holon_f32_dot(const float *x, const float *y, size_t n) {
     double total = 0;
-    for (size_t base = 0; base < n; base += 256) {
-        size_t end = base + 256 < n ? base + 256 : n;
-        float acc = 0;
-        for (size_t j = base; j < end; j++) acc += x[j] * y[j];
-        total += acc;
+    size_t j = 0;
+    while (j + 16 <= n) {
+        size_t end = j + 256 <= n ? j + 256 : n - (n - j) % 16;
+        v16f acc = {0};
+        for (; j < end; j += 16) { v16f u, v; LOAD16F(u, x + j); LOAD16F(v, y + j); acc += u * v; }
+        total += fold16f(&acc);
     }
+    for (; j < n; j++) total += (double)(x[j] * y[j]);
     return total;
 }
 
 HOLON_CLONES
 void holon_f32_dot_norm(const float *x, const float *y, size_t n, double *xy, double *xx) {
     double txy = 0, txx = 0;
-    for (size_t base = 0; base < n; base += 256) {
-        size_t end = base + 256 < n ? base + 256 : n;
-        float a = 0, b = 0;
-        for (size_t j = base; j < end; j++) { a += x[j] * y[j]; b += x[j] * x[j]; }
-        txy += a;
-        txx += b;
+    size_t j = 0;
+    while (j + 16 <= n) {
+        size_t end = j + 256 <= n ? j + 256 : n - (n - j) % 16;
+        v16f a = {0}, b = {0};
+        for (; j < end; j += 16) {
+            v16f u, v;
+            LOAD16F(u, x + j);
+            LOAD16F(v, y + j);
+            a += u * v;
+            b += u * u;
+        }
+        txy += fold16f(&a);
+        txx += fold16f(&b);
     }
+    for (; j < n; j++) { txy += (double)(x[j] * y[j]); txx += (double)(x[j] * x[j]); }
     *xy = txy;
     *xx = txx;
 }

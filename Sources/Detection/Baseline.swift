@@ -21,7 +21,7 @@ struct Baseline {
     private(set) var rng: Xoshiro256
     /// Source addresses seen in normal traffic, warmup and adaptation (bounded): the population of real users. Traffic a
     /// rule drops that comes mostly from them is real users, not an attack.
-    private(set) var sources = Set<IPAddress>()
+    private(set) var sources = AddressSet()
     static let maxSources = 1 << 20
 
     init(dimension: Int, reservoirCapacity: Int, seed: UInt64) {
@@ -44,7 +44,7 @@ struct Baseline {
         settledRate = s.sampleRate
         drift = s.drift
         rng = Xoshiro256(state: s.rngState) ?? Xoshiro256(seed: s.seed ^ 0x6261_7365)
-        sources = s.sources
+        sources = AddressSet(s.sources)
     }
 
     mutating func learn(_ f: PacketFeatures, vector: Hypervector) {

@@ -40,10 +40,13 @@ struct BaselineAdaptation {
     static func share(seconds: Double, halfLife: Double) -> Double { 1 - exp2(-seconds / halfLife) }
 
     /// Gathers an armed, unmatched sample into the current epoch (nothing while it is tainted).
-    mutating func observe(_ f: PacketFeatures, vector: Hypervector, known: Set<IPAddress>) {
-        guard !tainted else { return }
+    /// Returns whether the sample was gathered: then its vector belongs in ``current``'s
+    /// accumulator, which the caller fills.
+    mutating func observe(_ f: PacketFeatures, known: AddressSet) -> Bool {
+        guard !tainted else { return false }
         if current == nil { current = LearningEpoch(dimension: dimension, pickCapacity: pickCapacity, start: f.timestamp) }
-        current!.add(f, vector: vector, known: known, rng: &rng)
+        current!.add(f, known: known, rng: &rng)
+        return true
     }
 
     /// Called on every detector tick; returns the epoch to learn now and the share to learn it

@@ -25,6 +25,9 @@ public struct Detector {
     var recent: Accumulator
     /// Packet vectors not yet in `recent`: flushed when full and at every tick.
     var recentBatch: LaneCounter
+    /// Packet vectors not yet in `recent` that the baseline may also learn (armed, calm, not
+    /// dropped): flushed into both `recent` and the learning epoch when full and at every tick.
+    var learnBatch: LaneCounter
     var baseline: Baseline
     var ring: SampleRing
     let namer: AttackNamer
@@ -73,6 +76,7 @@ public struct Detector {
         vector = Hypervector(dimension: config.dimension)
         recent = Accumulator(dimension: config.dimension)
         recentBatch = LaneCounter(dimension: config.dimension)
+        learnBatch = LaneCounter(dimension: config.dimension)
         baseline = Baseline(dimension: config.dimension, reservoirCapacity: config.reservoirCapacity, seed: config.seed)
         ring = SampleRing(capacity: config.ringCapacity)
         namer = AttackNamer(encoder: &encoder)
@@ -123,10 +127,12 @@ public struct Detector {
             return
         }
         encoder.encode(DetectorRecord(f), into: &vector)
-        addRecent(vector)
         ring.append(f)
-        if !droppedByFilter && adaptation != nil && calm {
-            adaptation!.observe(f, vector: vector, known: baseline.sources)
+        if !droppedByFilter && calm && adaptation?.observe(f, known: baseline.sources) == true {
+            learnBatch.add(vector)
+            if learnBatch.isFull { flushLearning() }
+        } else {
+            addRecent(vector)
         }
     }
 
@@ -142,6 +148,15 @@ public struct Detector {
         if recentBatch.isFull { recentBatch.flush(into: &recent) }
     }
 
+    /// Flushes the vectors being learned into the recent window and the learning epoch at once.
+    mutating func flushLearning() {
+        if adaptation?.current != nil {
+            learnBatch.flush(into: &recent, and: &adaptation!.current!.accumulator)
+        } else {
+            learnBatch.flush(into: &recent)
+        }
+    }
+
     /// Moves traffic time forward (also call at the end of a stream to flush the last ticks).
     public mutating func advance(to t: UInt64) {
         if startedAt == nil {
@@ -151,6 +166,7 @@ public struct Detector {
         if t > now { now = t }
         guard t >= nextTick else { return }
         recentBatch.flush(into: &recent)
+        flushLearning()
         let ticks = (t - nextTick) / tickNs + 1
         recent.decay(by: ticks == 1 ? decayPerTick : pow(decayPerTick, Double(ticks)))
         let tickTime = nextTick &+ (ticks - 1) &* tickNs

@@ -18,7 +18,7 @@ extension Detector {
             sums: acc.sums, weight: acc.weight, vectorCount: acc.count, baselineNorm: baselineNorm,
             samples: baseline.samples, firstTimestamp: baseline.firstTimestamp, lastTimestamp: baseline.lastTimestamp,
             sampleRate: baseline.sampleRate, drift: baseline.drift, rngState: baseline.rng.state,
-            reservoir: baseline.reservoir, sources: baseline.sources)
+            reservoir: baseline.reservoir, sources: Set(baseline.sources))
     }
 
     /// A detector armed from `snapshot`: no warmup, detection from its first samples. Throws

@@ -40,4 +40,22 @@ public struct LaneCounter: Sendable {
         acc.recordAdded(count: count, weight: weight * Double(count))
         count = 0
     }
+
+    /// Adds the counted vectors, each with `weight`, to both `acc` and `other` in one pass over
+    /// the counter, and empties it: for two accumulators that are fed the same vectors (the
+    /// detector's recent window and the epoch it may learn), so each vector is counted once.
+    public mutating func flush(into acc: inout Accumulator, and other: inout Accumulator, weight: Double = 1) {
+        precondition(acc.dimension == dimension && other.dimension == dimension,
+                     "LaneCounter.flush: accumulator dimensions \(acc.dimension) and \(other.dimension), expected \(dimension)")
+        guard count > 0 else { return }
+        let d = dimension, w = (dimension + 63) / 64
+        planes.withUnsafeMutableBufferPointer { p in
+            acc.withMutableSums { a in
+                other.withMutableSums { b in holon_counter_flush2(p.baseAddress!, w, d, a, b, Float(weight)) }
+            }
+        }
+        acc.recordAdded(count: count, weight: weight * Double(count))
+        other.recordAdded(count: count, weight: weight * Double(count))
+        count = 0
+    }
 }

@@ -47,6 +47,10 @@ void holon_counter_add(uint64_t *counter, const uint64_t *v, size_t w);
 /// sums[j] += weight * (positive[j] - negative[j]); clears the counter.
 void holon_counter_flush(uint64_t *counter, size_t w, size_t dim, float *sums, float weight);
 
+/// Like `holon_counter_flush`, adding the same counts to `also` too when it is not NULL: one pass
+/// over the counter for two accumulators fed the same vectors.
+void holon_counter_flush2(uint64_t *counter, size_t w, size_t dim, float *sums, float *also, float weight);
+
 /// Σ sums[j] * v[j].
 double holon_acc_dot(const float *sums, const uint64_t *v, size_t w, size_t dim);
 

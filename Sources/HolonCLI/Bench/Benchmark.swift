@@ -51,15 +51,23 @@ struct BenchRunner {
     var sampleTargetNanoseconds: UInt64 = 20_000_000
     /// Total time budget per benchmark; fewer samples are taken when one op is slow.
     var budgetNanoseconds: UInt64 = 2_000_000_000
+    /// The clock samples are timed with: monotonic wall time, or the thread's CPU time.
+    var clock = CLOCK_MONOTONIC
+
+    func now() -> UInt64 {
+        var ts = timespec()
+        clock_gettime(clock, &ts)
+        return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
+    }
 
     func run(_ benchmark: Benchmark) -> BenchResult {
         // Warm up and calibrate: double n until a batch takes at least the target.
         var n = max(1, benchmark.minimumIterations)
         var elapsed: UInt64 = 0
         while true {
-            let t0 = monotonicNanoseconds()
+            let t0 = now()
             benchmark.body(n)
-            elapsed = monotonicNanoseconds() - t0
+            elapsed = now() - t0
             if elapsed >= sampleTargetNanoseconds || n >= 1 << 40 { break }
             let scale = elapsed == 0 ? 16 : min(16, max(2, Int(sampleTargetNanoseconds / max(elapsed, 1)) + 1))
             n *= scale
@@ -68,9 +76,9 @@ struct BenchRunner {
         var perOp: [Double] = []
         perOp.reserveCapacity(maxSamples)
         for _ in 0..<maxSamples {
-            let t0 = monotonicNanoseconds()
+            let t0 = now()
             benchmark.body(n)
-            let dt = monotonicNanoseconds() - t0
+            let dt = now() - t0
             perOp.append(Double(dt) / Double(n))
         }
         perOp.sort()
