@@ -13,15 +13,17 @@ public final class SampleReader: @unchecked Sendable {
     final class Box {
         var pending: [DataplaneSample] = []
         let taiOffset = Int64(holon_tai_offset_ns())
+        let keepingBytes: Bool
+        init(keepingBytes: Bool) { self.keepingBytes = keepingBytes }
     }
 
-    init(_ dp: Dataplane) throws(DataplaneError) {
+    init(_ dp: Dataplane, keepingBytes: Bool) throws(DataplaneError) {
         dataplane = dp
-        box = Box()
+        box = Box(keepingBytes: keepingBytes)
         let ctx = Unmanaged.passUnretained(box).toOpaque()
         let ring = ring_buffer__new(dp.fd(.samples), { ctx, data, size in
             let box = Unmanaged<SampleReader.Box>.fromOpaque(ctx!).takeUnretainedValue()
-            box.pending.append(DataplaneSample(UnsafeRawPointer(data!), size: size, taiOffset: box.taiOffset))
+            box.pending.append(DataplaneSample(UnsafeRawPointer(data!), size: size, taiOffset: box.taiOffset, keepingBytes: box.keepingBytes))
             return 0
         }, ctx, nil)
         guard let ring else { throw .system("opening the sample ring", code: errno) }
@@ -48,9 +50,10 @@ public final class SampleReader: @unchecked Sendable {
 }
 
 extension Dataplane {
-    /// A reader of the sample ring.
-    public func sampleReader() throws(DataplaneError) -> SampleReader {
-        try SampleReader(self)
+    /// A reader of the sample ring. Samples are parsed as they are read; their raw bytes are
+    /// kept too only with `keepingBytes` (a capture needs them, the detector does not).
+    public func sampleReader(keepingBytes: Bool = false) throws(DataplaneError) -> SampleReader {
+        try SampleReader(self, keepingBytes: keepingBytes)
     }
 
     /// Samples as they arrive, polled on a dedicated thread until the consumer stops iterating.

@@ -117,7 +117,7 @@ struct FilterIntegrationTests {
         let t = try TestLab("smpl")
         defer { t.close() }
         try t.dataplane.install([udp9])
-        let reader = try t.dataplane.sampleReader()
+        let reader = try t.dataplane.sampleReader(keepingBytes: true)
         try t.dataplane.setSampleEvery(1)
         // Sizes around and past the 256-byte sample.
         let frames = (0..<60).map { Frames.udp(sequence: $0, length: [60, 64, 200, 256, 300, 1000][$0 % 6]) }
@@ -129,6 +129,9 @@ struct FilterIntegrationTests {
         try #require(got.count == 60)
         for (f, s) in zip(frames, got) {
             #expect(s.bytes == Array(f.prefix(256)))
+            // Parsed in the ring's memory as read: the same fields as parsing the kept bytes.
+            let byHand = DataplaneSample(timestamp: s.timestamp, wireLength: s.wireLength, verdict: s.verdict, ruleID: s.ruleID, bytes: s.bytes)
+            #expect(try s.features() == byHand.features())
             #expect(s.wireLength == UInt32(f.count))
             #expect(s.verdict == .drop && s.ruleID == 1)
         }

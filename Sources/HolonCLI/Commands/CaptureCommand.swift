@@ -16,7 +16,7 @@ struct CaptureCommand: ParsableCommand {
     func run() throws {
         let dp = try openFilter(target)
         if let n = sampleEvery { try dataplaneStep { () throws(DataplaneError) in try dp.setSampleEvery(n) } }
-        let reader = try dataplaneStep { () throws(DataplaneError) in try dp.sampleReader() }
+        let reader = try dataplaneStep { () throws(DataplaneError) in try dp.sampleReader(keepingBytes: true) }
         let writer = try PcapWriter(path: out)
         // Flush and close on Ctrl-C so the file is always readable.
         signal(SIGINT) { _ in CaptureCommand.interrupted = true }
