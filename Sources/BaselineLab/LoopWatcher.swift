@@ -15,6 +15,16 @@ public final class LoopWatcher: @unchecked Sendable {
         /// Packets the filter saw (the last heartbeat's count).
         public var filterPackets = 0
         public var lastEvents: [String] = []
+        /// Incidents opened and rules installed or proposed, with when they were read (seconds
+        /// since 1970): attacks mixed into a run are judged by what happened while they lasted.
+        public var moments: [Moment] = []
+    }
+
+    public struct Moment: Codable, Sendable {
+        public var at: Double
+        /// `opened`, `installed` or `proposed`.
+        public var event: String
+        public var line: String
     }
 
     let holon: String
@@ -85,8 +95,12 @@ public final class LoopWatcher: @unchecked Sendable {
                 counts.heartbeats += 1
                 counts.filterPackets = o["filter_packets"] as? Int ?? counts.filterPackets
                 return
-            case "opened": counts.incidents += 1
-            case "installed", "proposed": counts.rules += 1
+            case "opened":
+                counts.incidents += 1
+                counts.moments.append(Moment(at: Date().timeIntervalSince1970, event: kind, line: String(line.prefix(400))))
+            case "installed", "proposed":
+                counts.rules += 1
+                counts.moments.append(Moment(at: Date().timeIntervalSince1970, event: kind, line: String(line.prefix(400))))
             case "calibrated": counts.calibrated = true
             default: break
             }

@@ -12,11 +12,23 @@ public final class RunStats: @unchecked Sendable {
     var lastErrors: [String] = []
     var agentsRunning = 0
     var agentsFailed = 0
+    /// Every page load's end (seconds since 1970) and whether it failed: for the share that
+    /// failed while an attack was under way.
+    var loadLog: [(at: Double, failed: Bool)] = []
 
     public init() {}
 
+    /// Page loads that ended between `from` and `to` (seconds since 1970), and how many failed.
+    public func loads(from: Double, to: Double) -> (loads: Int, failed: Int) {
+        lock.withLock {
+            let window = loadLog.filter { $0.at >= from && $0.at <= to }
+            return (window.count, window.filter(\.failed).count)
+        }
+    }
+
     func page(_ kind: Persona.Kind, engine: Engine, seconds: Double, failed: Bool, status: Int, error: String? = nil) {
         lock.withLock {
+            loadLog.append((Date().timeIntervalSince1970, failed))
             if failed {
                 failures[kind, default: 0] += 1
                 if let error { lastErrors.append(error); if lastErrors.count > 8 { lastErrors.removeFirst() } }

@@ -47,8 +47,7 @@ struct BaselineRunCommand: ParsableCommand {
 }
 
 /// Runs the people with a live line on stderr and Ctrl-C as a clean stop.
-func runBaseline(_ o: RunOptions, label: String) throws -> RunSummary {
-    let runner = BaselineRunner()
+func runBaseline(_ o: RunOptions, label: String, runner: BaselineRunner = BaselineRunner()) throws -> RunSummary {
     StopSignal.install()
     defer { StopSignal.restore() }
     return try baselineStep { () throws(BaselineError) in
