@@ -10,12 +10,31 @@ public struct IPPrefix: Sendable, Hashable, CustomStringConvertible {
 
     /// Parses `10.0.0.0/8`, `2001:db8::/32` or a bare address (a host prefix).
     public init?(_ text: String) {
+        guard case .success(let p) = Self.parse(text) else { return nil }
+        self = p
+    }
+
+    /// Why a text is not a prefix: the part that is wrong, for the caller's own error message.
+    public enum ParseFailure: Error, Hashable, Sendable {
+        /// The text before the `/` (or all of it) is not an address.
+        case address(String)
+        /// The length after the `/` is not a number within 0…`maximum`; `offset` is where it starts
+        /// in the text, in characters.
+        case length(String, maximum: UInt8, offset: Int)
+    }
+
+    /// The one CIDR parser (the rule language, rule JSON, allowlists, the traffic generator's
+    /// blocks all use it): `address[/length]`, the length decimal and at most the family's width.
+    public static func parse(_ text: String) -> Result<IPPrefix, ParseFailure> {
         let parts = text.split(separator: "/", maxSplits: 1, omittingEmptySubsequences: false)
-        guard let first = parts.first, let a = IPAddress(String(first)) else { return nil }
+        let first = String(parts.first ?? "")
+        guard let a = IPAddress(first) else { return .failure(.address(first)) }
         let maxLen: UInt8 = a.isV4 ? 32 : 128
-        let len = parts.count == 2 ? UInt8(parts[1]) : maxLen
-        guard let len, len <= maxLen else { return nil }
-        self.init(a, length: len)
+        guard parts.count == 2 else { return .success(IPPrefix(a, length: maxLen)) }
+        guard let len = UInt8(parts[1]), len <= maxLen else {
+            return .failure(.length(String(parts[1]), maximum: maxLen, offset: first.count + 1))
+        }
+        return .success(IPPrefix(a, length: len))
     }
 
     /// Whether `a` lies inside (an address of the other family never does).

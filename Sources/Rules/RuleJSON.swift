@@ -81,19 +81,13 @@ extension Predicate: Codable {
             }
         } else if c.contains(.prefix) {
             let s = try c.decode(String.self, forKey: .prefix)
-            let parts = s.split(separator: "/", maxSplits: 1, omittingEmptySubsequences: false)
-            guard let a = IPAddress(String(parts[0])) else {
+            switch IPPrefix.parse(s) {
+            case .success(let p): self = .prefix(field, p.address, length: p.length)
+            case .failure(.address):
                 throw DecodingError.dataCorruptedError(forKey: .prefix, in: c, debugDescription: "bad address \(s)")
+            case .failure(.length):
+                throw DecodingError.dataCorruptedError(forKey: .prefix, in: c, debugDescription: "bad prefix length in \(s)")
             }
-            let maxLen: UInt8 = a.isV4 ? 32 : 128
-            var len = maxLen
-            if parts.count == 2 {
-                guard let l = UInt8(parts[1]), l <= maxLen else {
-                    throw DecodingError.dataCorruptedError(forKey: .prefix, in: c, debugDescription: "bad prefix length in \(s)")
-                }
-                len = l
-            }
-            self = .prefix(field, a, length: len)
         } else if c.contains(.range) {
             var bounds = try c.nestedUnkeyedContainer(forKey: .range)
             let lo = try Self.decodeValue(field, from: &bounds)

@@ -189,17 +189,17 @@ private struct Parser {
         let t = try lexer.next()
         let expected = "an address prefix like 10.0.0.0/8 or 2001:db8::/32"
         guard let s = t.atom else { throw fail(t, expected) }
-        let parts = s.split(separator: "/", maxSplits: 1, omittingEmptySubsequences: false)
-        guard let addr = IPAddress(String(parts[0])) else { throw fail(t, expected) }
-        let maxLen: UInt8 = addr.isV4 ? 32 : 128
-        guard parts.count == 2 else { return .prefix(field, addr, length: maxLen) }
-        guard let len = RuleField.parseNumber(String(parts[1])), len <= UInt64(maxLen) else {
+        switch IPPrefix.parse(s) {
+        case .success(let p):
+            return .prefix(field, p.address, length: p.length)
+        case .failure(.address):
+            throw fail(t, expected)
+        case .failure(.length(let text, let maxLen, let offset)):
             var lt = t
-            lt.column += parts[0].unicodeScalars.count + 1
-            lt.kind = .atom(String(parts[1]))
+            lt.column += offset
+            lt.kind = .atom(text)
             throw fail(lt, "a prefix length 0…\(maxLen)")
         }
-        return .prefix(field, addr, length: UInt8(len))
     }
 
     mutating func action() throws(RuleParseError) -> Action {

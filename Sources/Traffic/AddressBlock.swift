@@ -14,16 +14,12 @@ public struct AddressBlock: Hashable, Sendable, Codable, CustomStringConvertible
 
     /// Parses `a.b.c.d/n` or a bare address (a /32).
     public init?(_ text: String) {
-        let parts = text.split(separator: "/", omittingEmptySubsequences: false)
-        guard parts.count == 1 || parts.count == 2,
-              case .v4(let a)? = IPAddress(String(parts[0])) else { return nil }
-        var len = 32
-        if parts.count == 2 {
-            guard let n = Int(parts[1]), (0...32).contains(n) else { return nil }
-            len = n
-        }
-        self.init(network: a, length: len)
+        guard let p = IPPrefix(text), case .v4(let a) = p.address else { return nil }
+        self.init(network: a, length: Int(p.length))
     }
+
+    /// The block as the prefix type the rest of Holon uses.
+    public var prefix: IPPrefix { IPPrefix(.v4(network), length: UInt8(length)) }
 
     @inlinable
     static func mask(_ length: Int) -> UInt32 {
