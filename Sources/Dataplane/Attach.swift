@@ -126,10 +126,12 @@ extension Dataplane {
             found = true
             _ = bpf_link_detach(linkFD)   // fails harmlessly on a defunct link
             close(linkFD)
-        }
-        _ = try? inNetworkNamespace(options.namespace) { () throws(DataplaneError) in
-            let ifindex = if_nametoindex(options.interface)
-            if ifindex != 0 { EgressHook.detach(ifindex: Int32(ifindex)) }
+            // The egress program went on with the link; without one there is none of ours (and
+            // asking an interface with no tc hook makes libbpf print a kernel complaint).
+            _ = try? inNetworkNamespace(options.namespace) { () throws(DataplaneError) in
+                let ifindex = if_nametoindex(options.interface)
+                if ifindex != 0 { EgressHook.detach(ifindex: Int32(ifindex)) }
+            }
         }
         if let names = try? FileManager.default.contentsOfDirectory(atPath: dir) {
             found = found || !names.isEmpty

@@ -25,6 +25,7 @@ struct BenchMitigate: ParsableCommand {
     @Option(help: "Seconds of client traffic per flood.") var seconds: Double = 10
     @Option(help: "Client connections per second.") var rate: Double = 25
     @Option(help: "TCP port of the lab's service.") var port: UInt16 = 8080
+    @Flag(help: "Also run the SYN flood against the shared rate limit a detector wrote before, for comparison.") var compare = false
 
     func validate() throws {
         guard pps >= 1, pps <= 5_000_000 else { throw ValidationError("--pps must be 1…5000000") }
@@ -101,6 +102,27 @@ struct BenchMitigate: ParsableCommand {
             }
             report("mitigate.\(name).legit_connect_p50_ms", median(ok.map { Double($0.connectNs) / 1e6 }), "ms")
         }
+        if compare { try compareRateLimit(dp: dp, lab: lab, server: server, macs: (genMAC, fltMAC)) }
+    }
+
+    /// What the same SYN flood does to the client under the rule a detector wrote before
+    /// (issue 14: one shared `(rate-limit 42)`): the client's SYNs compete with the flood's.
+    func compareRateLimit(dp: Dataplane, lab: BenchLab, server: UInt32, macs: (MACAddress, MACAddress)) throws {
+        let topo = lab.lab.topology
+        let rule = Rule(id: 5, match: [.equals(.proto, 6), .equals(.tcpFlags, 0x02)], action: .rateLimit(pps: 42, burst: nil), priority: 100)
+        _ = try dataplaneStep { () throws(DataplaneError) in try dp.replace(with: [rule]) }
+        let flood = TCPFlood(kind: .syn, destination: server, destinationPort: port, sourceMAC: macs.0, destinationMAC: macs.1)
+        let floodDone = DispatchSemaphore(value: 0)
+        let (pps, span, ifname, ns) = (self.pps, seconds + 1.5, topo.generatorInterface, topo.generatorNamespace)
+        Thread.detachNewThread {
+            _ = try? flood.send(interface: ifname, namespace: ns, pps: pps, seconds: span, seed: 3)
+            floodDone.signal()
+        }
+        usleep(500_000)
+        let probes = try TCPProbeClient.run(namespace: ns, server: server, port: port, rate: rate, seconds: seconds)
+        floodDone.wait()
+        report("mitigate.syn_random_ratelimit.legit_success_fraction",
+               probes.isEmpty ? 0 : Double(probes.filter(\.ok).count) / Double(probes.count), "fraction")
     }
 
     static func address(_ cidr: String) -> UInt32 {
