@@ -51,6 +51,24 @@ struct ConnectionAuthKernelTests {
         #expect(dp.counters(forRule: 1) == RuleCounters(hits: 2_003, drops: 2_002))
     }
 
+    /// IPv6: the key holds both whole addresses, as the reference's does.
+    @Test func synAuthInTheKernelOverIPv6() throws {
+        let dp = try Dataplane.transient()
+        try dp.install([Rule(id: 1, match: [.equals(.proto, 6), .equals(.tcpFlags, 0x02)], action: .synAuth, priority: 10)])
+        let syn = ConnectionAuthReferenceTests.frame(from: ConnectionAuthReferenceTests.peer, to: ConnectionAuthReferenceTests.host,
+                                                     sport: 40_000, dport: 443, flags: .syn)
+        #expect(try dp.testRun(syn).action == .drop)
+        usleep(300_000)
+        #expect(try dp.testRun(syn).action == .pass)
+        // Another source port of the authenticated source passes; another source does not.
+        let again = ConnectionAuthReferenceTests.frame(from: ConnectionAuthReferenceTests.peer, to: ConnectionAuthReferenceTests.host,
+                                                       sport: 40_001, dport: 443, flags: .syn)
+        #expect(try dp.testRun(again).action == .pass)
+        let other = ConnectionAuthReferenceTests.frame(from: IPAddress("2001:db8::78")!, to: ConnectionAuthReferenceTests.host,
+                                                       sport: 40_000, dport: 443, flags: .syn)
+        #expect(try dp.testRun(other).action == .drop)
+    }
+
     /// A randomized SYN flood, then a randomized ACK flood, at the attached filter of a namespace
     /// pair, while a real client connects through it: every connection succeeds (the first after
     /// one retransmission), no flood packet passes.
