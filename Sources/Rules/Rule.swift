@@ -77,7 +77,9 @@ public struct Rule: Hashable, Sendable {
     }
 
     /// Throws the first broken invariant: predicate values within their fields, prefixes on
-    /// address fields with lengths that fit, mask values inside masks, burst ≤ ``TokenBucket/maxBurst``.
+    /// address fields with lengths that fit, mask values inside masks, burst ≤ ``TokenBucket/maxBurst``,
+    /// `syn-auth` only on rules matching nothing but TCP SYNs without ACK, `flow-check` only on
+    /// TCP rules that cannot match one (a connection request has no connection to check yet).
     public func validate() throws(RuleValidationError) {
         for p in predicates { try p.validate() }
         if case .rateLimit(_, let b?) = action, b > TokenBucket.maxBurst { throw .burstTooLarge(b) }

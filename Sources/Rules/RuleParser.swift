@@ -93,7 +93,12 @@ private struct Parser {
         // syn-auth and flow-check hold only on the packets they can judge (Rule.validate).
         if let a = connectionAction {
             do { try rule.validate() } catch {
-                if error == .synAuthNeedsSYN || error == .flowCheckNeedsEstablished { throw fail(a, error.description) }
+                if error == .synAuthNeedsSYN {
+                    throw fail(a, "a match of TCP connection requests for (syn-auth): (= proto tcp) and (= tcp_flags syn)")
+                }
+                if error == .flowCheckNeedsEstablished {
+                    throw fail(a, "a TCP match without connection requests for (flow-check): (= proto tcp) and a tcp_flags test requiring ack")
+                }
             }
         }
         let end = try lexer.next()
