@@ -6,14 +6,16 @@ import Traffic
 
 /// Issue 14 §1 end to end in the detector: a SYN flood at 20× the normal rate to one web server's
 /// port, every header it could be told by random per packet (source, source port, TTL, IP ID, DF,
-/// window), is met with `(syn-auth)` at the victim's address and port, not a shared rate limit.
+/// window), is met with `(syn-auth)` at the victim's address and port, not a shared rate limit;
+/// an ACK flood so randomized with `(flow-check)`.
 @Suite(.ownThread) struct RandomizedFloodTests {
-    @Test func aSYNFloodNoHeaderSeparatesIsAuthenticated() {
+    @Test(arguments: [(AttackKind.synFlood, Action.synAuth), (.ackFlood, .flowCheck)])
+    func aTCPFloodNoHeaderSeparatesIsAuthenticated(kind: AttackKind, action: Action) {
         let base = 2_000.0
         let scenario = Scenario(name: "syn-random", seed: 141, phases: [
             ScenarioPhase(name: "baseline", duration: 12, normalRate: base),
-            ScenarioPhase(name: "syn", duration: 1.5, normalRate: base,
-                          attack: AttackSpec(kind: .synFlood, rate: 20 * base, victim: AddressBlock("198.51.100.10")!)),
+            ScenarioPhase(name: "flood", duration: 1.5, normalRate: base,
+                          attack: AttackSpec(kind: kind, rate: 20 * base, victim: AddressBlock("198.51.100.10")!)),
         ])
         var config = DetectorConfig()
         config.samplingRate = 4
@@ -37,8 +39,8 @@ import Traffic
         }
         eval.finish()
         let texts = eval.writtenRules.map(\.text)
-        #expect(eval.writtenRules.contains { $0.action == .synAuth }, "\(texts)")
-        for r in eval.writtenRules where r.action == .synAuth {
+        #expect(eval.writtenRules.contains { $0.action == action }, "\(texts)")
+        for r in eval.writtenRules where r.action == action {
             #expect(r.text.contains("(= dst_ip 198.51.100.10)") && r.text.contains("(= dst_port 443)"), "\(r.text)")
         }
         #expect(!eval.writtenRules.contains { if case .rateLimit = $0.action { return true } else { return false } }, "\(texts)")
