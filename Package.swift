@@ -95,7 +95,7 @@ let package = Package(
         .testTarget(name: "RulesTests", dependencies: ["Rules", "Packets", "Holon", "CHolonFields"]),
         .testTarget(name: "TrafficTests", dependencies: ["Traffic", "Packets"]),
         .testTarget(name: "DetectionTests", dependencies: ["TestSupport", "Detection", "Traffic", "Rules", "Packets", "Holon"]),
-        .testTarget(name: "DataplaneTests", dependencies: ["TestSupport", "Dataplane", "Lab", "Rules", "Packets", "Traffic"]),
+        .testTarget(name: "DataplaneTests", dependencies: ["TestSupport", "Dataplane", "Generator", "Lab", "Rules", "Packets", "Traffic"]),
         .testTarget(name: "GeneratorTests", dependencies: ["TestSupport", "Generator", "Lab", "Packets", "Traffic"]),
         .testTarget(name: "ControlPlaneTests", dependencies: [
             "TestSupport",

@@ -77,6 +77,8 @@ enum Dashboard {
 const fmt = n => n == null ? '–' : Math.round(n).toLocaleString('en-US');
 const esc = s => String(s ?? '').replace(/[&<>"]/g, c => ({'&':'&amp;','<':'&lt;','>':'&gt;','"':'&quot;'}[c]));
 const $ = id => document.getElementById(id);
+// What an authenticating action does, said beside the rule (its counters count the drops).
+const AUTH_NOTE = {"syn-auth": "authenticates connection requests: a first SYN is dropped, its retransmission passes", "flow-check": "passes only packets of connections the host has"};
 const span = s => s == null ? '–' : s < 90 ? `${Math.round(s)} s` : s < 5400 ? `${Math.round(s / 60)} min`
   : s < 172800 ? `${(s / 3600).toFixed(1)} h` : `${Math.round(s / 86400)} d`;
 const clock = ms => new Date(ms).toLocaleTimeString('en-GB');
@@ -100,7 +102,7 @@ function render(snap) {
   const none = (cols, text) => `<tr><td colspan="${cols}" class="note">${text}</td></tr>`;
   document.querySelector('#rule-table tbody').innerHTML = !snap.rules.length ? none(9, 'no rules: the filter passes everything it does not allowlist') : snap.rules.map(r =>
     `<tr><td>${r.id}</td><td>${r.owner}${r.pinned ? ' (pinned)' : ''}</td><td>${r.incident == null ? '' : '#' + r.incident}</td>`
-    + `<td class="rule" title="${esc(r.explanation)}">${esc(r.rule)}${r.bgp ? `<br><span class="note" title="${esc(r.bgp_detail)}">BGP Flowspec: ${esc(r.bgp)}${r.bgp === 'announced' ? '' : ' — ' + esc(r.bgp_detail)}</span>` : ''}</td><td class="num">${span(r.age_s)}</td>`
+    + `<td class="rule" title="${esc(r.explanation)}">${esc(r.rule)}${AUTH_NOTE[r.action] ? `<br><span class="note">${AUTH_NOTE[r.action]}</span>` : ''}${r.bgp ? `<br><span class="note" title="${esc(r.bgp_detail)}">BGP Flowspec: ${esc(r.bgp)}${r.bgp === 'announced' ? '' : ' — ' + esc(r.bgp_detail)}</span>` : ''}</td><td class="num">${span(r.age_s)}</td>`
     + `<td class="num">${r.expires_in_s == null ? 'no TTL' : r.expires_in_s === 0 ? 'expired' : span(r.expires_in_s)}</td><td class="num">${fmt(r.hits)}</td><td class="num">${fmt(r.drops)}</td>`
     + `<td>${r.owner === 'sidecar' ? `<button data-id="${r.id}" data-do="release">release</button>${r.pinned ? '' : ` <button data-id="${r.id}" data-do="pin">pin</button>`}` : ''}</td></tr>`).join('');
   document.querySelector('#incident-table tbody').innerHTML = !snap.incidents.length ? none(6, 'none yet') : snap.incidents.map(i =>

@@ -8,6 +8,9 @@ import Sidecar
 struct RuleView: Encodable, Sendable {
     var id: UInt32
     var rule: String
+    /// The action's keyword (`drop`, `rate-limit`, `syn-auth`, `flow-check`, …), for filtering
+    /// and styling without parsing the rule text.
+    var action: String
     @NullWhenAbsent var name: String?
     var owner: String
     @NullWhenAbsent var ttl_s: UInt32?
@@ -32,6 +35,7 @@ struct RuleView: Encodable, Sendable {
         let sidecar = r.id >= sidecarBase
         id = r.id
         rule = SidecarEvent.short(r)
+        action = r.action.keyword
         name = r.name
         owner = sidecar ? "sidecar" : "operator"
         ttl_s = r.ttlSeconds

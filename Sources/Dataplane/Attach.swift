@@ -52,6 +52,13 @@ extension Dataplane {
             }
             try DataplaneError.check(linkFD, "attaching XDP to \(options.interface)")
             defer { close(linkFD) }
+            // flow-check's egress half: without it every flow-check rule would drop everything.
+            if let object = dp.object {
+                do throws(DataplaneError) { try EgressHook.attach(object: object, ifindex: Int32(ifindex), interface: options.interface) } catch {
+                    _ = bpf_link_detach(linkFD)
+                    throw error
+                }
+            }
             try DataplaneError.check(bpf_obj_pin(linkFD, linkPath), "pinning the XDP link")
             unlink("\(options.pinDirectory)/prog")
             try DataplaneError.check(bpf_obj_pin(dp.programFD, "\(options.pinDirectory)/prog"), "pinning the program")
@@ -119,6 +126,12 @@ extension Dataplane {
             found = true
             _ = bpf_link_detach(linkFD)   // fails harmlessly on a defunct link
             close(linkFD)
+            // The egress program went on with the link; without one there is none of ours (and
+            // asking an interface with no tc hook makes libbpf print a kernel complaint).
+            _ = try? inNetworkNamespace(options.namespace) { () throws(DataplaneError) in
+                let ifindex = if_nametoindex(options.interface)
+                if ifindex != 0 { EgressHook.detach(ifindex: Int32(ifindex)) }
+            }
         }
         if let names = try? FileManager.default.contentsOfDirectory(atPath: dir) {
             found = found || !names.isEmpty

@@ -72,6 +72,15 @@ public final class ReferenceFilter: LoopFilter, SampleSource, @unchecked Sendabl
         return verdict
     }
 
+    /// A frame the host sends, as the filter's egress half sees it: a TCP connection the host
+    /// has becomes known to `flow-check` rules (the tc egress program's `flows` map).
+    public func sendEgress(_ frame: [UInt8], at timestamp: UInt64) {
+        clock = max(clock, timestamp)
+        guard var f = try? frame.withUnsafeBytes({ try PacketParser.features($0, timestamp: timestamp, wireLength: frame.count) }) else { return }
+        f.direction = .outbound
+        table.observeEgress(f)
+    }
+
     /// Moves the clock on without traffic.
     public func advance(to time: UInt64) { clock = max(clock, time) }
 

@@ -337,6 +337,8 @@ enum RuleCompiler {
         case .pass: return UInt8(HOLON_A_PASS.rawValue)
         case .count: return UInt8(HOLON_A_COUNT.rawValue)
         case .rateLimit: return UInt8(HOLON_A_RATE.rawValue)
+        case .synAuth: return UInt8(HOLON_A_SYNAUTH.rawValue)
+        case .flowCheck: return UInt8(HOLON_A_FLOWCHECK.rawValue)
         }
     }
 }

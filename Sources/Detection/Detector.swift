@@ -499,8 +499,8 @@ public struct Detector {
         }
         why.append(String(format: "covers %.1f%% of unexplained recent traffic, %.3f%% of baseline", d.recentShare * 100, d.baselineShare * 100))
         let limit: UInt64? = d.baselineShare > 0 ? UInt64(max(10, (2 * d.baselinePps).rounded(.up))) : nil
-        return DetectedRule(id: id, rateLimitPps: limit, derivedAt: t, explanation: why.joined(separator: "; "),
-                            predicates: d.predicates, baselineShare: d.baselineShare)
+        return ActionChoice.refine(DetectedRule(id: id, rateLimitPps: limit, derivedAt: t, explanation: why.joined(separator: "; "),
+                                                predicates: d.predicates, baselineShare: d.baselineShare), covering: covered)
     }
 
     func fmt(_ x: Double) -> String { String(format: "%.3f", x) }

@@ -12,6 +12,9 @@ public struct DetectedRule: Sendable, CustomStringConvertible {
     public let explanation: String
     let predicates: [Candidate]
     let baselineShare: Double
+    /// Set when no header separates the attack from users (``ActionChoice``): authenticate
+    /// connections instead of the rate limit; then the action, `rateLimitPps` nil.
+    public internal(set) var authentication: ConnectionCheck? = nil
 
     /// Exactly the predicates' semantics (AND), for the detector's own bookkeeping.
     @inline(__always) func matches(_ f: PacketFeatures) -> Bool {
@@ -20,7 +23,7 @@ public struct DetectedRule: Sendable, CustomStringConvertible {
     }
 
     public var description: String {
-        predicateText.joined(separator: " AND ") + " -> " + (rateLimitPps.map { "rate-limit \($0)pps" } ?? "drop")
+        predicateText.joined(separator: " AND ") + " -> " + (authentication?.action.keyword ?? rateLimitPps.map { "rate-limit \($0)pps" } ?? "drop")
     }
 }
 

@@ -7,7 +7,7 @@ extension DetectedRule {
         Rule(
             id: id,
             match: predicates.map(\.predicate),
-            action: rateLimitPps.map { .rateLimit(pps: $0, burst: nil) } ?? .drop,
+            action: authentication?.action ?? rateLimitPps.map { .rateLimit(pps: $0, burst: nil) } ?? .drop,
             priority: priority,
             ttlSeconds: ttlSeconds,
             name: name,

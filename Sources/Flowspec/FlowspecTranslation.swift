@@ -41,6 +41,8 @@ public struct FlowspecTranslator: Sendable {
         case .rateLimit(let pps, _): action = .trafficRate(bytesPerSecond: Float(pps) * Float(packetBytes))
         case .pass: return .refused("a pass rule is an exception inside the host's own table; Flowspec has no exception to carry it")
         case .count: return .refused("a count rule drops nothing (observe); it is not announced")
+        case .synAuth: return .refused("syn-auth keeps per-connection state in the host's filter; a router's Flowspec match is stateless and would drop real handshakes")
+        case .flowCheck: return .refused("flow-check needs the host's own connections (its egress); an edge router does not know them")
         }
         // Widening would turn "this marker to this host" into "all of this protocol to it": what
         // the byte predicate exists to avoid. Never announced, whatever the baseline says.

@@ -43,6 +43,14 @@ public enum NftablesExport {
                 let b = burst.map { " burst \($0) packets" } ?? ""
                 lines.append("\t\t\(match) limit rate over \(pps)/second\(b) counter drop \(comment)")
                 lines.append("\t\t\(match) counter accept \(comment)")
+            case .synAuth:
+                // nftables keeps no per-SYN memory outside conntrack; its synproxy is a different
+                // mechanism (cookies) that needs notrack rules and host sysctls it cannot set.
+                throw NftablesExportError(ruleID: r.id, reason: "syn-auth (retransmission authentication keeps per-SYN state)")
+            case .flowCheck:
+                // `ct state established` is only known after conntrack (priority -200), and
+                // this chain runs before defragmentation and conntrack (or on netdev ingress).
+                throw NftablesExportError(ruleID: r.id, reason: "flow-check (the chain runs before conntrack knows the connection)")
             }
         }
         lines += ["\t}", "}", ""]

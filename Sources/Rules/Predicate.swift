@@ -117,6 +117,8 @@ public enum RuleValidationError: Error, Hashable, Sendable, CustomStringConverti
     case payloadLength(Int)
     case payloadMaskLength(mask: Int, value: Int)
     case payloadOffset(Int)
+    case synAuthNeedsSYN
+    case flowCheckNeedsEstablished
 
     public var description: String {
         switch self {
@@ -130,6 +132,10 @@ public enum RuleValidationError: Error, Hashable, Sendable, CustomStringConverti
         case .payloadLength(let n): return "a byte predicate compares 1…\(PayloadMatch.maxLength) bytes, not \(n)"
         case .payloadMaskLength(let m, let v): return "a byte mask of \(m) bytes for a value of \(v)"
         case .payloadOffset(let o): return "payload offset \(o) is past \(PayloadMatch.maxOffset)"
+        case .synAuthNeedsSYN:
+            return "syn-auth needs a rule that matches only connection requests: (= proto tcp) and (= tcp_flags syn)"
+        case .flowCheckNeedsEstablished:
+            return "flow-check needs a TCP rule that cannot match a connection request: (= proto tcp) and a tcp_flags test requiring ack (or syn clear)"
         }
     }
 }

@@ -77,12 +77,38 @@ public struct Rule: Hashable, Sendable {
     }
 
     /// Throws the first broken invariant: predicate values within their fields, prefixes on
-    /// address fields with lengths that fit, mask values inside masks, burst ≤ ``TokenBucket/maxBurst``.
+    /// address fields with lengths that fit, mask values inside masks, burst ≤ ``TokenBucket/maxBurst``,
+    /// `syn-auth` only on rules matching nothing but TCP SYNs without ACK, `flow-check` only on
+    /// TCP rules that cannot match one (a connection request has no connection to check yet).
     public func validate() throws(RuleValidationError) {
         for p in predicates { try p.validate() }
         if case .rateLimit(_, let b?) = action, b > TokenBucket.maxBurst { throw .burstTooLarge(b) }
         // 0 pps with an explicit burst passes the burst and then drops (a test's deterministic
         // limit); without one it only looks like a limit.
         if case .rateLimit(0, nil) = action { throw .zeroRate }
+        if action == .synAuth, !(isTCP && flagsGuarantee(set: TCPFlag.syn, clear: TCPFlag.ack)) { throw .synAuthNeedsSYN }
+        if action == .flowCheck, !isTCP || !excludesConnectionRequests { throw .flowCheckNeedsEstablished }
+    }
+
+    /// The rule matches only TCP (`(= proto tcp)`).
+    var isTCP: Bool { predicates.contains(.equals(.proto, UInt64(IPProtocol.tcp))) }
+
+    /// Some tcp_flags predicate holds only for packets with every `set` bit set and every
+    /// `clear` bit clear.
+    func flagsGuarantee(set: UInt8, clear: UInt8) -> Bool {
+        let want = UInt64(set), both = UInt64(set | clear)
+        return predicates.contains { p in
+            switch p {
+            case .equals(.tcpFlags, let v): return v & both == want
+            case .mask(.tcpFlags, let m, let v): return m & both == both && v & both == want
+            default: return false
+            }
+        }
+    }
+
+    /// No packet the rule matches is a connection request (SYN without ACK): some flags
+    /// predicate requires ACK, or requires SYN clear.
+    var excludesConnectionRequests: Bool {
+        flagsGuarantee(set: TCPFlag.ack, clear: 0) || flagsGuarantee(set: 0, clear: TCPFlag.syn)
     }
 }

@@ -11,7 +11,7 @@ import Packets
 ///         {"field": "ip_len", "range": [1000, 1500]},
 ///         {"field": "tcp_flags", "mask": 18, "value": 2}
 ///       ],
-///       "action": {"rate_limit": 5000, "burst": 500},     // or "drop", "pass", "count"
+///       "action": {"rate_limit": 5000, "burst": 500},     // or "drop", "pass", "count", "syn_auth", "flow_check"
 ///       "ttl_s": 300, "name": "dns-amp", "created_ns": 1700000000000000000,
 ///       "explanation": "src_port=53 presence 0.02→0.91"
 ///     }
@@ -184,9 +184,11 @@ extension Action: Codable {
             case "drop": self = .drop
             case "pass": self = .pass
             case "count": self = .count
+            case "syn_auth": self = .synAuth
+            case "flow_check": self = .flowCheck
             default:
                 throw DecodingError.dataCorruptedError(in: single,
-                    debugDescription: "expected \"drop\", \"pass\", \"count\" or {\"rate_limit\": pps}, found \"\(s)\"")
+                    debugDescription: "expected \"drop\", \"pass\", \"count\", \"syn_auth\", \"flow_check\" or {\"rate_limit\": pps}, found \"\(s)\"")
             }
             return
         }
@@ -197,9 +199,10 @@ extension Action: Codable {
 
     public func encode(to encoder: any Encoder) throws {
         switch self {
-        case .drop, .pass, .count:
+        case .drop, .pass, .count, .synAuth, .flowCheck:
             var c = encoder.singleValueContainer()
-            try c.encode(self == .drop ? "drop" : self == .pass ? "pass" : "count")
+            // JSON spells keywords with underscores, as it does "rate_limit".
+            try c.encode(String(keyword.map { $0 == "-" ? "_" : $0 }))
         case .rateLimit(let pps, let burst):
             var c = encoder.container(keyedBy: CodingKeys.self)
             try c.encode(pps, forKey: .rateLimit)

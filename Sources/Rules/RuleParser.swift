@@ -13,7 +13,7 @@ import Packets
 ///               | "(" "bytes" "payload" offset hex [":mask" hex] ")"
 ///                                                  ; payload bytes at offset 0…256, 1…64 of them,
 ///                                                  ; hex in a string ("1337c0de"), mask as long
-///     action    = "(" "drop" ")" | "(" "pass" ")" | "(" "count" ")" | "(" "rate-limit" pps ")"
+///     action    = "(" "drop" ")" | "(" "pass" ")" | "(" "count" ")" | "(" "rate-limit" pps ")" | "(" "syn-auth" ")" | "(" "flow-check" ")"
 ///     option    = ":id" u32 | ":priority" i32 | ":burst" n | ":ttl" n["s"|"m"|"h"|"d"]
 ///               | ":name" string | ":created" ns | ":explain" string
 ///     value     = decimal | 0xhex | symbol of the field (udp, syn|ack, ephemeral, 10.0.0.1, …)
@@ -35,7 +35,7 @@ public enum RuleParser {
     }
 
     static let operators = ["=", "in", "range", "mask", "bytes"]
-    static let actions = ["drop", "pass", "count", "rate-limit"]
+    static let actions = ["drop", "pass", "count", "rate-limit", "syn-auth", "flow-check"]
     static let options = [":id", ":priority", ":burst", ":ttl", ":name", ":created", ":explain"]
 }
 
@@ -50,6 +50,8 @@ private struct Parser {
     var lexer: RuleLexer
     /// The `0` of a `(rate-limit 0)`, refused unless the rule gives a `:burst`.
     var zeroRate: RuleLexer.Token?
+    /// The keyword of a `(syn-auth)` or `(flow-check)`, whose match is checked once it is known.
+    var connectionAction: RuleLexer.Token?
 
     func fail(_ t: RuleLexer.Token, _ expected: String, among candidates: [String] = []) -> RuleParseError {
         RuleParseError(line: lexer.line, column: t.column, expected: expected, found: t.found,
@@ -87,6 +89,17 @@ private struct Parser {
         // With an explicit :burst it passes that many and then drops, which is a limit.
         if let z = zeroRate, case .rateLimit(0, nil) = rule.action {
             throw fail(z, "a rate in packets per second ≥ 1 (use (drop) to drop everything)")
+        }
+        // syn-auth and flow-check hold only on the packets they can judge (Rule.validate).
+        if let a = connectionAction {
+            do { try rule.validate() } catch {
+                if error == .synAuthNeedsSYN {
+                    throw fail(a, "a match of TCP connection requests for (syn-auth): (= proto tcp) and (= tcp_flags syn)")
+                }
+                if error == .flowCheckNeedsEstablished {
+                    throw fail(a, "a TCP match without connection requests for (flow-check): (= proto tcp) and a tcp_flags test requiring ack")
+                }
+            }
         }
         let end = try lexer.next()
         guard end.kind == .end else { throw fail(end, "the end of the line") }
@@ -210,6 +223,8 @@ private struct Parser {
         case "drop": a = .drop
         case "pass": a = .pass
         case "count": a = .count
+        case "syn-auth": a = .synAuth; connectionAction = t
+        case "flow-check": a = .flowCheck; connectionAction = t
         case "rate-limit":
             let r = try lexer.next()
             guard let s = r.atom, let pps = RuleField.parseNumber(s) else {
@@ -218,7 +233,7 @@ private struct Parser {
             if pps == 0 { zeroRate = r }
             a = .rateLimit(pps: pps, burst: nil)
         default:
-            throw fail(t, "an action (\"drop\", \"pass\", \"count\", \"rate-limit\")", among: RuleParser.actions)
+            throw fail(t, "an action (\"drop\", \"pass\", \"count\", \"rate-limit\", \"syn-auth\", \"flow-check\")", among: RuleParser.actions)
         }
         try expectClose()
         return a

@@ -7,6 +7,9 @@ import Packets
 ///   No rule matching means pass.
 /// - `drop` drops; `pass` passes; `count` passes and counts; `rate-limit` passes while the
 ///   rule's ``TokenBucket`` (driven by packet timestamps) has a token, else drops.
+/// - `syn-auth` and `flow-check` decide by ``connections`` (``ConnectionAuth``), the host's
+///   state rather than the rule's: it survives table changes, as the kernel's maps do, and
+///   ``observeEgress(_:)`` feeds it what the host sends.
 /// - Per rule, `hits` counts packets the rule won and `drops` those it dropped.
 /// - TTLs are not consulted: expiring rules is the installer's job (a new table without them).
 ///
@@ -18,11 +21,13 @@ public struct RuleTable: Sendable {
     public let rules: [Rule]
     let index: RuleIndex
     let slotByID: [UInt32: Int]
-    /// Per slot: 0 drop, 1 pass, 2 count, 3 rate-limit.
+    /// Per slot: 0 drop, 1 pass, 2 count, 3 rate-limit, 4 syn-auth, 5 flow-check.
     let actionKind: [UInt8]
     var buckets: [TokenBucket]
     var hits: [UInt64]
     var drops: [UInt64]
+    /// Handshakes seen and connections the host has (what `syn-auth` and `flow-check` read).
+    public var connections = ConnectionAuth()
 
     /// Builds a table; every rule must validate and ids must be unique.
     public init(_ rules: [Rule]) throws(RuleTableError) {
@@ -45,6 +50,8 @@ public struct RuleTable: Sendable {
             case .pass: return 1
             case .count: return 2
             case .rateLimit: return 3
+            case .synAuth: return 4
+            case .flowCheck: return 5
             }
         }
         buckets = ordered.map {
@@ -61,6 +68,7 @@ public struct RuleTable: Sendable {
     /// same id and action — refreshing a rule's TTL must not hand an attacker a fresh burst.
     public init(_ rules: [Rule], carryingStateFrom previous: RuleTable) throws(RuleTableError) {
         try self.init(rules)
+        connections = previous.connections
         for (slot, r) in self.rules.enumerated() {
             guard let old = previous.slotByID[r.id], previous.rules[old].action == r.action else { continue }
             buckets[slot] = previous.buckets[old]
@@ -88,11 +96,22 @@ public struct RuleTable: Sendable {
             return Verdict(ruleID: id, decision: .pass)
         case 2:
             return Verdict(ruleID: id, decision: .counted)
+        case 4, 5:
+            if actionKind[slot] == 4 ? connections.admitSYN(f) : connections.admitFlow(f) {
+                return Verdict(ruleID: id, decision: .pass)
+            }
+            drops[slot] &+= 1
+            return Verdict(ruleID: id, decision: .drop)
         default:
             if buckets[slot].take(at: f.timestamp) { return Verdict(ruleID: id, decision: .pass) }
             drops[slot] &+= 1
             return Verdict(ruleID: id, decision: .rateLimited)
         }
+    }
+
+    /// A packet the host sends: what the filter's egress half records (``ConnectionAuth/observeEgress(_:)``).
+    public mutating func observeEgress(_ f: PacketFeatures) {
+        connections.observeEgress(f)
     }
 
     /// Counters of one rule, nil for an id not in the table.

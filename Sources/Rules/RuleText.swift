@@ -85,14 +85,12 @@ extension Predicate: CustomStringConvertible {
 }
 
 extension Action: CustomStringConvertible {
-    /// `(drop)`, `(pass)`, `(count)`, `(rate-limit PPS)`; a rate limit's burst is the rule
+    /// `(drop)`, `(pass)`, `(count)`, `(rate-limit PPS)`, `(syn-auth)`, `(flow-check)`; a rate limit's burst is the rule
     /// option `:burst`.
     public var text: String {
         switch self {
-        case .drop: return "(drop)"
-        case .pass: return "(pass)"
-        case .count: return "(count)"
         case .rateLimit(let pps, _): return "(rate-limit \(pps))"
+        case .drop, .pass, .count, .synAuth, .flowCheck: return "(\(keyword))"
         }
     }
 

@@ -54,7 +54,7 @@ import Rules
         Case(text: "(rule (range ip_len 1500 1000) (drop))", marker: "1000", expected: "an upper bound ≥ 1500"),
         Case(text: "(rule (mask tcp_flags syn ack) (drop))", marker: "ack", expected: "a value within the mask syn"),
         Case(text: "(rule (and) drop)", marker: "drop", expected: "an action like (drop) or (rate-limit 5000)"),
-        Case(text: "(rule (and) (dorp))", marker: "dorp", expected: "an action (\"drop\", \"pass\", \"count\", \"rate-limit\")", suggestion: "drop"),
+        Case(text: "(rule (and) (dorp))", marker: "dorp", expected: "an action (\"drop\", \"pass\", \"count\", \"rate-limit\", \"syn-auth\", \"flow-check\")", suggestion: "drop"),
         Case(text: "(rule (and) (rate-limit fast))", marker: "fast", expected: "a rate in packets per second ≥ 1 (use (drop) to drop everything)"),
         Case(text: "(rule (and) (drop now))", marker: "now", expected: "\")\""),
         Case(text: "(rule (and) (drop) :prio 5)", marker: ":prio", expected: "an option (:id, :priority, :burst, :ttl, :name, :created, :explain) or \")\"", suggestion: ":priority"),

@@ -1,5 +1,6 @@
 // Holon's XDP filter: parse → classify against the active rule table → drop / rate-limit /
-// pass / count, with an allowlist, an observe mode, counters and 1-in-N samples to a ring.
+// pass / count / syn-auth / flow-check, with an allowlist, an observe mode, counters and 1-in-N
+// samples to a ring; and the tc egress program that tells flow-check which connections exist.
 // Built by the BPFObject plugin (Plugins/BPFObject) into bytes the Dataplane module embeds;
 // map layouts come from ../include/holon_xdp_shared.h, shared with the Swift loader.
 #include <linux/bpf.h>
@@ -8,6 +9,8 @@
 #include "maps.bpf.h"
 #include "parse.bpf.h"
 #include "classify.bpf.h"
+#include "conn.bpf.h"
+#include "egress.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -136,6 +139,14 @@ int holon_xdp(struct xdp_md *ctx)
             case HOLON_A_COUNT:
                 verdict = HOLON_V_COUNTED;
                 st->counted++;
+                break;
+            case HOLON_A_SYNAUTH:
+                if (!holon_syn_admit(ctx))
+                    verdict = HOLON_V_DROP;
+                break;
+            case HOLON_A_FLOWCHECK:
+                if (!holon_flow_admit(ctx))
+                    verdict = HOLON_V_DROP;
                 break;
             case HOLON_A_RATE: {
                 struct holon_bucket *b = bpf_map_lookup_elem(&buckets, &rule_id);

@@ -140,3 +140,27 @@ struct {
     __type(key, __u32);
     __array(values, struct checks_inner);
 } checks_out SEC(".maps");
+
+// Connection authentication (conn.bpf.h). LRU hashes: a flood's entries push out the oldest,
+// never fail an insert. syn_ok and flows are separate from syn_pending so the flood's first
+// SYNs (which fill syn_pending) cannot evict the clients that authenticated or their connections.
+struct {
+    __uint(type, BPF_MAP_TYPE_LRU_HASH);
+    __uint(max_entries, HOLON_SYN_PENDING_ENTRIES);
+    __type(key, struct holon_conn_key);
+    __type(value, __u64);    /* when the first SYN arrived, bpf_ktime_get_ns */
+} syn_pending SEC(".maps");
+
+struct {
+    __uint(type, BPF_MAP_TYPE_LRU_HASH);
+    __uint(max_entries, HOLON_SYN_OK_ENTRIES);
+    __type(key, struct holon_conn_key);
+    __type(value, __u64);    /* when it authenticated */
+} syn_ok SEC(".maps");
+
+struct {
+    __uint(type, BPF_MAP_TYPE_LRU_HASH);
+    __uint(max_entries, HOLON_FLOW_ENTRIES);
+    __type(key, struct holon_conn_key);
+    __type(value, __u64);    /* when the host last sent on it */
+} flows SEC(".maps");

@@ -58,7 +58,11 @@ struct holon_key {
 // no other rule). Order is by `rank` = (INT32_MAX - priority) << 32 | id, lower wins: the
 // order RuleTable evaluates rules in (priority desc, id asc), fixed by the rule alone, so a
 // change never renumbers the rules it does not touch.
-enum holon_action { HOLON_A_DROP = 0, HOLON_A_PASS = 1, HOLON_A_COUNT = 2, HOLON_A_RATE = 3 };
+enum holon_action {
+    HOLON_A_DROP = 0, HOLON_A_PASS = 1, HOLON_A_COUNT = 2, HOLON_A_RATE = 3,
+    HOLON_A_SYNAUTH = 4,     /* pass a SYN once its retransmission authenticated the source (syn_pending, syn_ok) */
+    HOLON_A_FLOWCHECK = 5    /* pass a packet of a connection the host has (flows, filled by holon_egress) */
+};
 struct holon_rule {
     __u64 rank;
     __u32 id;
@@ -159,6 +163,26 @@ struct holon_lpm_v6 {
     __u32 prefixlen;
     __u8 addr[16];
 };
+
+// ---- Connection authentication (syn-auth, flow-check) ------------------------------------------
+// Rules' ConnectionAuth is the reference; these are its three sets. Keys carry both addresses
+// whole (IPv4: hi 0, lo the address in host order) and both ports in host order.
+struct holon_conn_key {
+    __u64 src_hi, src_lo;
+    __u64 dst_hi, dst_lo;
+    __u16 src_port;          /* 0 in syn_ok: any source port of an authenticated client */
+    __u16 dst_port;
+    __u32 version;           /* 4 or 6: keeps ::a.b.c.d apart from a.b.c.d */
+};
+/* Retransmission window (ns): ConnectionAuth.minRetransmitGapNs / maxRetransmitGapNs. */
+#define HOLON_SYN_MIN_GAP_NS 200000000ull
+#define HOLON_SYN_MAX_GAP_NS 30000000000ull
+/* Map sizes. syn_pending must hold every first SYN for one retransmission timeout (1 s) at the
+ * flood's rate, or a real client's entry is evicted before its retransmission arrives: 2^18
+ * covers 260 kpps (LRU maps are preallocated: ~25 MB of kernel memory). */
+#define HOLON_SYN_PENDING_ENTRIES (1u << 18)
+#define HOLON_SYN_OK_ENTRIES (1u << 16)
+#define HOLON_FLOW_ENTRIES (1u << 18)
 
 // ---- Samples ----------------------------------------------------------------------------------
 // Verdict codes match Rules' Verdict.Decision (0…3), plus what only the data plane sees.

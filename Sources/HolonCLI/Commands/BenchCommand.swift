@@ -15,6 +15,7 @@ struct BenchCommand: ParsableCommand {
             BenchSoak.self,
             BenchRestart.self,
             BenchBaseline.self,
+            BenchMitigate.self,
         ]
     )
 }
