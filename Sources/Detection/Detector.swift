@@ -65,6 +65,8 @@ public struct Detector {
     var adaptation: BaselineAdaptation?
     /// The last tick found the detector calm (``isCalm``) and the drift below the open line.
     var calm = false
+    /// Attacks closed before, to recognise when they return (``recallAttacks(at:)``).
+    var memory = AttackMemory()
 
     public init(config: DetectorConfig = DetectorConfig()) {
         self.config = config
@@ -97,8 +99,8 @@ public struct Detector {
         return events
     }
 
-    /// Rules in force now.
-    public var rules: [DetectedRule] { activeRules.map(\.rule) }
+    /// Rules in force now, each followed by its exceptions (pass rules for the sources it spares).
+    public var rules: [DetectedRule] { activeRules.flatMap(\.rule.installed) }
 
     // MARK: The per-packet path
 
@@ -208,6 +210,7 @@ public struct Detector {
         noiseScale = currentNoiseScale
         let openLine = openThreshold * noiseScale, closeLine = closeThreshold * noiseScale
         checkIncidents(t)
+        recallAttacks(at: t)
         switch phase {
         case .warmup: break
         case .armed:
@@ -371,6 +374,7 @@ public struct Detector {
         updateRate(i)
         let id = incidents[i].id
         activeRules.removeAll { $0.incident == id }
+        memory.remember(incidents[i], at: t)
         events.append(.closed(incidents[i]))
     }
 
@@ -422,6 +426,7 @@ public struct Detector {
         // gets its own rule; what no rule covers is tried again as long as it is abnormal.
         while derived.count < config.maxRulesPerIncident {
             let expected = baseline.sampleRate * spanSeconds
+            deriver.normalShare = recentSamples.isEmpty ? 0 : expected / Double(recentSamples.count)
             if !derived.isEmpty && Double(recentSamples.count) <= 3 * expected + 5 * expected.squareRoot() + 20 { break }
             let groups = Dictionary(grouping: recentSamples, by: Self.shape).values
                 .filter { Double($0.count) >= 0.1 * Double(recentSamples.count) }
@@ -446,7 +451,7 @@ public struct Detector {
         if !incidents[i].announced { announce(i) }
         incidents[i].rules += derived
         for r in derived { activeRules.append((id, r)) }
-        events.append(.rules(incident: id, derived))
+        events.append(.rules(incident: id, derived.flatMap(\.installed)))
         // What is unexplained from here on is measured from here on: the attack's samples that
         // waited for these rules must not count as a second attack.
         residualMark = (ring.written, t)
@@ -482,9 +487,21 @@ public struct Detector {
             }
         }
         why.append(String(format: "covers %.1f%% of unexplained recent traffic, %.3f%% of baseline", d.recentShare * 100, d.baselineShare * 100))
+        if !d.spared.isEmpty { why.append("spares \(d.spared.count) source(s) that send it steadily in the baseline") }
         let limit: UInt64? = d.baselineShare > 0 ? UInt64(max(10, (2 * d.baselinePps).rounded(.up))) : nil
-        return DetectedRule(id: id, rateLimitPps: limit, derivedAt: t, explanation: why.joined(separator: "; "),
-                            predicates: d.predicates, baselineShare: d.baselineShare)
+        var rule = DetectedRule(id: id, rateLimitPps: limit, derivedAt: t, explanation: why.joined(separator: "; "),
+                                predicates: d.predicates, baselineShare: d.baselineShare)
+        rule.spared = Set(d.spared)
+        rule.exceptions = d.spared.map { source in
+            defer { nextRuleID += 1 }
+            var pass = DetectedRule(
+                id: nextRuleID, rateLimitPps: nil, derivedAt: t,
+                explanation: "exception to rule \(id): \(source) sends this traffic steadily in the baseline",
+                predicates: d.predicates + [SparedSources.candidate(source)], baselineShare: 0)
+            pass.passes = true
+            return pass
+        }
+        return rule
     }
 
     func fmt(_ x: Double) -> String { String(format: "%.3f", x) }
