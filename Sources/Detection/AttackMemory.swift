@@ -1,3 +1,5 @@
+import Foundation
+import Holon
 import Packets
 
 /// Attacks the detector has closed, kept to recognise them when they come back.
@@ -16,6 +18,9 @@ struct AttackMemory {
         var firstIncident: Int
         var recalls = 0
         var lastClosed: UInt64
+        /// The vectors of the packets its rules matched (``Incident``'s attack accumulator): a
+        /// returning attack is this one only if what the rules match now looks like it.
+        var vector: Accumulator
         /// Baseline share of all its rules together: what it matches of normal traffic.
         var baselineShare: Double { rules.reduce(0) { $0 + $1.baselineShare } }
     }
@@ -28,6 +33,12 @@ struct AttackMemory {
     static let floor = 8.0
     /// At most this many of the newest samples are looked at per tick (bounded cost).
     static let lookLimit = 512
+    /// Matched samples encoded to compare with the remembered vector.
+    static let compareLimit = 64
+    /// Cosine between what the rules match now and what they matched then, at least: the same
+    /// attack again gives ≥ 0.9; another attack that happens to fall under a remembered rule (a
+    /// fragment flood under a UDP flood's size rule) shares only the rule's fields.
+    static let minSimilarity = 0.8
 
     private(set) var entries: [Entry] = []
     /// `ring.written` when the ring was last looked at.
@@ -43,7 +54,9 @@ struct AttackMemory {
             entries[k].name = inc.name
             return
         }
-        entries.append(Entry(rules: inc.rules, name: inc.name, firstIncident: inc.id, lastClosed: t))
+        let vector = inc.attack.count > 0 ? inc.attack : inc.attackWithoutTransport
+        guard vector.count > 0 else { return }
+        entries.append(Entry(rules: inc.rules, name: inc.name, firstIncident: inc.id, lastClosed: t, vector: vector))
         if entries.count > Self.capacity { entries.removeFirst(entries.count - Self.capacity) }
     }
 
@@ -58,7 +71,6 @@ extension Detector {
     /// no rule covers now; reinstates the rules of each one found as a new incident.
     mutating func recallAttacks(at t: UInt64) {
         let fresh = ring.written - memory.mark
-        let since = memory.mark
         memory.mark = ring.written
         guard fresh > 0, !memory.entries.isEmpty else { return }
         let samples = ring.last(min(fresh, AttackMemory.lookLimit, ring.capacity))
@@ -72,13 +84,20 @@ extension Detector {
             let covered = samples.reduce(0) { n, f in entry.rules.contains { $0.matches(f) } ? n + 1 : n }
             let predicted = entry.baselineShare * baseline.sampleRate * seconds
             guard Double(covered) > 3 * predicted + 5 * predicted.squareRoot() + AttackMemory.floor else { continue }
-            reinstate(k, at: t, lookedAfter: since)
+            var now = Accumulator(dimension: config.dimension)
+            for f in samples.lazy.filter({ f in entry.rules.contains { $0.matches(f) } }).prefix(AttackMemory.compareLimit) {
+                encoder.encode(DetectorRecord(f), into: &vector)
+                now.add(vector)
+            }
+            let similarity = now.cosine(entry.vector)
+            guard similarity >= AttackMemory.minSimilarity else { continue }
+            reinstate(k, at: t, similarity: similarity)
         }
     }
 
     /// The remembered rules in force again, as a new incident (new rule ids: the data plane
     /// tells incidents apart by them).
-    mutating func reinstate(_ k: Int, at t: UInt64, lookedAfter _: Int) {
+    mutating func reinstate(_ k: Int, at t: UInt64, similarity: Double) {
         memory.recalled(k)
         let entry = memory.entries[k]
         var inc = Incident(id: incidents.count + 1, openedAt: t, drift: lastDrift, dimension: config.dimension)
@@ -86,7 +105,8 @@ extension Detector {
         incidents.append(inc)
         let i = incidents.count - 1
         announce(i)
-        let rules = entry.rules.map { renumbered($0, at: t, note: "recalled: incident \(entry.firstIncident)'s rule, attack seen again") }
+        let note = String(format: "recalled: incident %d's rule, its attack seen again (similarity %.2f)", entry.firstIncident, similarity)
+        let rules = entry.rules.map { renumbered($0, at: t, note: note) }
         incidents[i].rules = rules
         for r in rules { activeRules.append((inc.id, r)) }
         events.append(.rules(incident: inc.id, rules.flatMap(\.installed)))

@@ -443,11 +443,23 @@ public struct Detector {
                 let made = makeRule(rule, implyingProtocolOf: group, at: t)
                 derived.append(made)
                 recentSamples.removeAll { made.matches($0) }
+                // The other parts of a split change are the same attack: their rules now, even
+                // when their first samples are still too few to earn one on their own.
+                for part in rule.siblings where derived.count < config.maxRulesPerIncident
+                    && !isSuppressed(part.predicates.map(\.predicate), at: t) {
+                    let other = makeRule(part, implyingProtocolOf: group, at: t)
+                    derived.append(other)
+                    recentSamples.removeAll { other.matches($0) }
+                }
                 progressed = true
             }
             if !progressed { break }
         }
         guard !derived.isEmpty else { return false }
+        if !incidents[i].announced, let j = fragmentOf(i, rules: derived) {
+            merge(derived, from: i, into: j, at: t)
+            return true
+        }
         if !incidents[i].announced { announce(i) }
         incidents[i].rules += derived
         for r in derived { activeRules.append((id, r)) }

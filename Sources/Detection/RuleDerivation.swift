@@ -15,6 +15,9 @@ struct DerivedRule: Sendable {
     /// Sources the rule passes (``SparedSources``): steady senders of what it matches in the
     /// baseline. `baselineShare` is what is left once they are spared.
     var spared: [IPAddress] = []
+    /// The rules for the other parts of the same change when it was split
+    /// (``RuleDeriver/derivePart(from:whole:)``): installed together, one attack's rules.
+    var siblings: [DerivedRule] = []
 }
 
 /// Finds the smallest conjunction that covers what is new and spares what was normal.
@@ -41,6 +44,9 @@ struct RuleDeriver {
     /// the caller from the samples' time span): a rule for the change can cover at most the
     /// rest, so ``coverageNeeded`` asks 97 % of that.
     var normalShare = 0.0
+
+    /// How many of `recent` normal traffic accounts for.
+    func normalSamples(_ recent: [PacketFeatures]) -> Double { min(max(normalShare, 0), 1) * Double(recent.count) }
 
     /// The share of the recent samples a rule for the whole change must cover.
     var coverageNeeded: Double { 0.97 * (1 - min(max(normalShare, 0), 0.5)) }
@@ -214,7 +220,8 @@ struct RuleDeriver {
         // What of the baseline a conjunction costs: all it matches, or with sparing what is left
         // once its steady sources are spared.
         func cost(_ r: PacketSet, _ b: PacketSet) -> Double {
-            guard sparing, let s = SparedSources.find(base: b, reservoir: baseline.reservoir, covered: r, recent: recent)
+            guard sparing, let s = SparedSources.find(base: b, reservoir: baseline.reservoir, covered: r, recent: recent,
+                                                               normalSamples: normalSamples(recent))
             else { return baseline.share(b) }
             return baseline.share(s.rest)
         }
@@ -292,7 +299,8 @@ struct RuleDeriver {
         }
         chosen.sort { Self.rank($0.field) < Self.rank($1.field) }
         var spared: [IPAddress] = []
-        if sparing, let s = SparedSources.find(base: curB, reservoir: baseline.reservoir, covered: curR, recent: recent) {
+        if sparing, let s = SparedSources.find(base: curB, reservoir: baseline.reservoir, covered: curR, recent: recent,
+                                                        normalSamples: normalSamples(recent)) {
             spared = s.sources
             curB = s.rest
         }

@@ -45,6 +45,7 @@ extension RuleDeriver {
                 // The first part's rule is re-scored on the whole change (its share of it).
                 var first = rules[0]
                 first.recentShare = Double(parts[0].value) / Double(recent.count) * first.recentShare
+                first.siblings = Array(rules.dropFirst())
                 best = (rules.count, cost, first)
             }
         }

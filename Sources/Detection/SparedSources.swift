@@ -16,28 +16,32 @@ enum SparedSources {
     /// traffic in at least ``minSlices`` of them.
     static let slices = 8
     static let minSlices = 6
-    /// A spared source may carry at most this share of the recent traffic the rule covers: a
-    /// steady peer that is itself the flood is not spared.
-    static let maxRecentShare = 0.01
 
     /// The steady sources among the baseline packets `base` (a rule's matches in `reservoir`),
     /// and the baseline matches left once they are spared; nil when none is steady.
-    static func find(base: PacketSet, reservoir: [PacketFeatures], covered: PacketSet, recent: [PacketFeatures])
-        -> (sources: [IPAddress], rest: PacketSet)? {
+    /// `normalSamples`: how many of the `recent` samples normal traffic accounts for at its
+    /// baseline rate, to tell what a source sends now from what it always sent.
+    static func find(base: PacketSet, reservoir: [PacketFeatures], covered: PacketSet, recent: [PacketFeatures],
+                     normalSamples: Double) -> (sources: [IPAddress], rest: PacketSet)? {
         guard base.population > 0, let lo = reservoir.lazy.map(\.timestamp).min(),
               let hi = reservoir.lazy.map(\.timestamp).max(), hi > lo else { return nil }
         let width = (hi - lo) / UInt64(slices) + 1
         var seen: [IPAddress: UInt8] = [:]
+        var count: [IPAddress: Int] = [:]
         for (i, f) in reservoir.enumerated() where base.contains(i) {
             seen[f.srcIP, default: 0] |= 1 << UInt8((f.timestamp - lo) / width)
+            count[f.srcIP, default: 0] += 1
         }
         var steady = seen.filter { $0.value.nonzeroBitCount >= minSlices }.map(\.key)
         guard !steady.isEmpty, steady.count <= maxSources else { return nil }
-        // A source that is a large part of what arrives now is part of the change, not spared.
+        // A source sending far more now than its baseline share of normal traffic predicts is
+        // part of the change (a steady peer that is itself the flood), not spared.
         var recentBy: [IPAddress: Int] = [:]
         for (i, f) in recent.enumerated() where covered.contains(i) { recentBy[f.srcIP, default: 0] += 1 }
-        let limit = maxRecentShare * Double(covered.population)
-        steady.removeAll { Double(recentBy[$0] ?? 0) > limit }
+        steady.removeAll { s in
+            let expected = Double(count[s] ?? 0) / Double(reservoir.count) * normalSamples
+            return Double(recentBy[s] ?? 0) > 3 * expected + 5 * expected.squareRoot() + 8
+        }
         guard !steady.isEmpty else { return nil }
         let spared = Set(steady)
         var rest = base
