@@ -31,6 +31,10 @@ struct DerivedRule: Sendable {
 ///    destination before fingerprints before sources) that cuts baseline matches; stop once the
 ///    rule matches at most `spareShare` of baseline traffic.
 /// 4. Prune: drop any non-signature predicate the rule does not need.
+/// 5. When that rule cannot both cover the change and spare normal traffic: the same greedy with
+///    the sources that send the rule's traffic steadily in the baseline spared (``SparedSources``;
+///    they get `pass` exceptions), then a split into the fewest parts by what a packet is
+///    (``derivePart(from:whole:)``), then payload bytes, then the header rule as a rate limit.
 struct RuleDeriver {
     let baseline: Baseline
     let spareShare: Double
