@@ -68,6 +68,8 @@ public struct Detector {
     var adaptation: BaselineAdaptation?
     /// The last tick found the detector calm (``isCalm``) and the drift below the open line.
     var calm = false
+    /// Attacks closed before, to recognise when they return (``recallAttacks(at:)``).
+    var memory = AttackMemory()
 
     public init(config: DetectorConfig = DetectorConfig()) {
         self.config = config
@@ -101,8 +103,8 @@ public struct Detector {
         return events
     }
 
-    /// Rules in force now.
-    public var rules: [DetectedRule] { activeRules.map(\.rule) }
+    /// Rules in force now, each followed by its exceptions (pass rules for the sources it spares).
+    public var rules: [DetectedRule] { activeRules.flatMap(\.rule.installed) }
 
     // MARK: The per-packet path
 
@@ -224,6 +226,7 @@ public struct Detector {
         noiseScale = currentNoiseScale
         let openLine = openThreshold * noiseScale, closeLine = closeThreshold * noiseScale
         checkIncidents(t)
+        recallAttacks(at: t)
         switch phase {
         case .warmup: break
         case .armed:
@@ -387,6 +390,7 @@ public struct Detector {
         updateRate(i)
         let id = incidents[i].id
         activeRules.removeAll { $0.incident == id }
+        memory.remember(incidents[i], at: t)
         events.append(.closed(incidents[i]))
     }
 
@@ -438,6 +442,7 @@ public struct Detector {
         // gets its own rule; what no rule covers is tried again as long as it is abnormal.
         while derived.count < config.maxRulesPerIncident {
             let expected = baseline.sampleRate * spanSeconds
+            deriver.normalShare = recentSamples.isEmpty ? 0 : expected / Double(recentSamples.count)
             if !derived.isEmpty && Double(recentSamples.count) <= 3 * expected + 5 * expected.squareRoot() + 20 { break }
             let groups = Dictionary(grouping: recentSamples, by: Self.shape).values
                 .filter { Double($0.count) >= 0.1 * Double(recentSamples.count) }
@@ -454,15 +459,27 @@ public struct Detector {
                 let made = makeRule(rule, implyingProtocolOf: group, at: t)
                 derived.append(made)
                 recentSamples.removeAll { made.matches($0) }
+                // The other parts of a split change are the same attack: their rules now, even
+                // when their first samples are still too few to earn one on their own.
+                for part in rule.siblings where derived.count < config.maxRulesPerIncident
+                    && !isSuppressed(part.predicates.map(\.predicate), at: t) {
+                    let other = makeRule(part, implyingProtocolOf: group, at: t)
+                    derived.append(other)
+                    recentSamples.removeAll { other.matches($0) }
+                }
                 progressed = true
             }
             if !progressed { break }
         }
         guard !derived.isEmpty else { return false }
+        if !incidents[i].announced, let j = fragmentOf(i, rules: derived) {
+            merge(derived, from: i, into: j, at: t)
+            return true
+        }
         if !incidents[i].announced { announce(i) }
         incidents[i].rules += derived
         for r in derived { activeRules.append((id, r)) }
-        events.append(.rules(incident: id, derived))
+        events.append(.rules(incident: id, derived.flatMap(\.installed)))
         // What is unexplained from here on is measured from here on: the attack's samples that
         // waited for these rules must not count as a second attack.
         residualMark = (ring.written, t)
@@ -498,9 +515,23 @@ public struct Detector {
             }
         }
         why.append(String(format: "covers %.1f%% of unexplained recent traffic, %.3f%% of baseline", d.recentShare * 100, d.baselineShare * 100))
+        if !d.spared.isEmpty { why.append("spares \(d.spared.count) source(s) that send it steadily in the baseline") }
         let limit: UInt64? = d.baselineShare > 0 ? UInt64(max(10, (2 * d.baselinePps).rounded(.up))) : nil
-        return ActionChoice.refine(DetectedRule(id: id, rateLimitPps: limit, derivedAt: t, explanation: why.joined(separator: "; "),
-                                                predicates: d.predicates, baselineShare: d.baselineShare), covering: covered)
+        var rule = ActionChoice.refine(DetectedRule(id: id, rateLimitPps: limit, derivedAt: t, explanation: why.joined(separator: "; "),
+                                                    predicates: d.predicates, baselineShare: d.baselineShare), covering: covered)
+        rule.spared = Set(d.spared)
+        // Each exception carves its source out of the rule as finally scoped (refine may narrow it).
+        let scoped = rule.predicates
+        rule.exceptions = d.spared.map { source in
+            defer { nextRuleID += 1 }
+            var pass = DetectedRule(
+                id: nextRuleID, rateLimitPps: nil, derivedAt: t,
+                explanation: "exception to rule \(id): \(source) sends this traffic steadily in the baseline",
+                predicates: scoped + [SparedSources.candidate(source)], baselineShare: 0)
+            pass.passes = true
+            return pass
+        }
+        return rule
     }
 
     func fmt(_ x: Double) -> String { String(format: "%.3f", x) }

@@ -15,15 +15,29 @@ public struct DetectedRule: Sendable, CustomStringConvertible {
     /// Set when no header separates the attack from users (``ActionChoice``): authenticate
     /// connections instead of the rate limit; then the action, `rateLimitPps` nil.
     public internal(set) var authentication: ConnectionCheck? = nil
+    /// Sources this rule spares (``SparedSources``): the packets of theirs it matches are let
+    /// through by its ``exceptions``, so the detector does not count them as the attack's.
+    var spared: Set<IPAddress> = []
+    /// A `pass` rule: the exception for one spared source, above the rule it carves from.
+    public internal(set) var passes = false
+    /// The pass rules of the sources this rule spares; each is installed with it, one priority
+    /// above (``Detector/rules`` lists them after it).
+    public internal(set) var exceptions: [DetectedRule] = []
 
-    /// Exactly the predicates' semantics (AND), for the detector's own bookkeeping.
+    /// Exactly the semantics the table gives it with its exceptions, for the detector's own
+    /// bookkeeping. (The source lookup runs only once every predicate matched, and only for a
+    /// rule that spares someone.)
     @inline(__always) func matches(_ f: PacketFeatures) -> Bool {
         for p in predicates where !p.matches(f) { return false }
-        return true
+        return spared.isEmpty || !spared.contains(f.srcIP)
     }
 
+    /// The rule and its exceptions, as installed.
+    var installed: [DetectedRule] { [self] + exceptions }
+
     public var description: String {
-        predicateText.joined(separator: " AND ") + " -> " + (authentication?.action.keyword ?? rateLimitPps.map { "rate-limit \($0)pps" } ?? "drop")
+        predicateText.joined(separator: " AND ") + " -> "
+            + (passes ? "pass" : authentication?.action.keyword ?? rateLimitPps.map { "rate-limit \($0)pps" } ?? "drop")
     }
 }
 

@@ -12,6 +12,12 @@ struct DerivedRule: Sendable {
     var baselinePps: Double
     /// Presence of each predicate in recent vs baseline vectors (nil when not encoded).
     var presence: [Candidate: (recent: Double, baseline: Double)]
+    /// Sources the rule passes (``SparedSources``): steady senders of what it matches in the
+    /// baseline. `baselineShare` is what is left once they are spared.
+    var spared: [IPAddress] = []
+    /// The rules for the other parts of the same change when it was split
+    /// (``RuleDeriver/derivePart(from:whole:)``): installed together, one attack's rules.
+    var siblings: [DerivedRule] = []
 }
 
 /// Finds the smallest conjunction that covers what is new and spares what was normal.
@@ -25,6 +31,10 @@ struct DerivedRule: Sendable {
 ///    destination before fingerprints before sources) that cuts baseline matches; stop once the
 ///    rule matches at most `spareShare` of baseline traffic.
 /// 4. Prune: drop any non-signature predicate the rule does not need.
+/// 5. When that rule cannot both cover the change and spare normal traffic: the same greedy with
+///    the sources that send the rule's traffic steadily in the baseline spared (``SparedSources``;
+///    they get `pass` exceptions), then a split into the fewest parts by what a packet is
+///    (``derivePart(from:whole:)``), then payload bytes, then the header rule as a rate limit.
 struct RuleDeriver {
     let baseline: Baseline
     let spareShare: Double
@@ -34,6 +44,16 @@ struct RuleDeriver {
     let presence: (Candidate) -> (recent: Double, baseline: Double)?
     /// Seed of the payload vectors; nil: no byte predicates.
     var payloadSeed: UInt64? = nil
+    /// The share of the recent samples normal traffic accounts for at its baseline rate (set by
+    /// the caller from the samples' time span): a rule for the change can cover at most the
+    /// rest, so ``coverageNeeded`` asks 97 % of that.
+    var normalShare = 0.0
+
+    /// How many of `recent` normal traffic accounts for.
+    func normalSamples(_ recent: [PacketFeatures]) -> Double { min(max(normalShare, 0), 1) * Double(recent.count) }
+
+    /// The share of the recent samples a rule for the whole change must cover.
+    var coverageNeeded: Double { 0.97 * (1 - min(max(normalShare, 0), 0.5)) }
 
     /// Field order for readability and for how an operator thinks about an attack.
     static func rank(_ f: RuleField) -> Int {
@@ -120,7 +140,14 @@ struct RuleDeriver {
         // rule. One that covers only part of it (a size class of a flood of random sizes) or
         // cannot spare normal traffic loses to a byte rule that covers more and spares it all.
         if let h = headers, h.baselineShare <= spareShare, h.recentShare >= 0.97 { return h }
-        guard let p = derivePayload(from: recent) else { return headers }
+        // Next best: one rule for the whole change that spares normal traffic by sparing the few
+        // sources that send it steadily (a site's own resolvers among a DNS carpet bombing).
+        if let s = deriveHeaders(from: recent, sparing: true), !s.spared.isEmpty,
+           s.baselineShare <= spareShare, s.recentShare >= coverageNeeded { return s }
+        // Then the fewest rules of which this is the first (``derivePart(from:whole:)``).
+        let part = derivePart(from: recent, whole: headers)
+        guard let p = derivePayload(from: recent) else { return part ?? headers }
+        if let part, part.baselineShare <= spareShare || p.recentShare < 0.97 { return part }
         guard let h = headers, h.baselineShare <= spareShare else { return p }
         return p.recentShare > h.recentShare ? p : h
     }
@@ -171,7 +198,9 @@ struct RuleDeriver {
             .max { Self.narrowness($0) < Self.narrowness($1) }
     }
 
-    func deriveHeaders(from recent: [PacketFeatures]) -> DerivedRule? {
+    /// The greedy conjunction. `sparing`: baseline traffic from sources steady in it for what
+    /// the rule matches does not count against the rule (they become its exceptions).
+    func deriveHeaders(from recent: [PacketFeatures], sparing: Bool = false) -> DerivedRule? {
         guard recent.count >= 16, !baseline.reservoir.isEmpty else { return nil }
         let recentAll = PacketSet(count: recent.count, all: true)
         let baseAll = PacketSet(count: baseline.reservoir.count, all: true)
@@ -192,10 +221,18 @@ struct RuleDeriver {
         }
         guard !pool.isEmpty else { return nil }
 
+        // What of the baseline a conjunction costs: all it matches, or with sparing what is left
+        // once its steady sources are spared.
+        func cost(_ r: PacketSet, _ b: PacketSet) -> Double {
+            guard sparing, let s = SparedSources.find(base: b, reservoir: baseline.reservoir, covered: r, recent: recent,
+                                                               normalSamples: normalSamples(recent))
+            else { return baseline.share(b) }
+            return baseline.share(s.rest)
+        }
         var chosen: [Candidate] = []
         var curR = recentAll, curB = baseAll
         while chosen.count < 8 {
-            if Self.describes(chosen) && baseline.share(curB) <= spareShare { break }
+            if Self.describes(chosen) && cost(curR, curB) <= spareShare { break }
             let options = pool.filter { o in !chosen.contains(o.c) && !chosen.contains { $0.field == o.c.field && $0.kind == o.c.kind } }
                 .map { o in (o: o, r: curR.intersection(o.recent), b: curB.intersection(o.base)) }
             guard let bestR = options.map({ $0.r.population }).max(), bestR > 0 else { break }
@@ -243,7 +280,7 @@ struct RuleDeriver {
                 r = r.intersection(e.recent)
                 b = b.intersection(e.base)
             }
-            if baseline.share(b) <= max(spareShare, baseline.share(curB)) {
+            if cost(r, b) <= max(spareShare, cost(curR, curB)) {
                 chosen = rest
                 curR = r
                 curB = b
@@ -265,12 +302,19 @@ struct RuleDeriver {
             }
         }
         chosen.sort { Self.rank($0.field) < Self.rank($1.field) }
+        var spared: [IPAddress] = []
+        if sparing, let s = SparedSources.find(base: curB, reservoir: baseline.reservoir, covered: curR, recent: recent,
+                                                        normalSamples: normalSamples(recent)) {
+            spared = s.sources
+            curB = s.rest
+        }
         let bs = baseline.share(curB)
         return DerivedRule(
             predicates: chosen,
             recentShare: Double(curR.population) / Double(recent.count),
             baselineShare: bs,
             baselinePps: bs * baselinePps,
-            presence: presences.filter { chosen.contains($0.key) })
+            presence: presences.filter { chosen.contains($0.key) },
+            spared: spared)
     }
 }

@@ -3,12 +3,14 @@ import Rules
 
 extension DetectedRule {
     /// The rule in the shared model: what the data plane installs and the rule language prints.
+    /// A pass rule (an exception, ``DetectedRule/passes``) gets one priority above `priority`,
+    /// so that it wins over the rule it carves from.
     public func rule(priority: Int32 = 100, ttlSeconds: UInt32? = 60, name: String? = nil) -> Rule {
         Rule(
             id: id,
             match: predicates.map(\.predicate),
-            action: authentication?.action ?? rateLimitPps.map { .rateLimit(pps: $0, burst: nil) } ?? .drop,
-            priority: priority,
+            action: passes ? .pass : authentication?.action ?? rateLimitPps.map { .rateLimit(pps: $0, burst: nil) } ?? .drop,
+            priority: passes ? priority &+ 1 : priority,
             ttlSeconds: ttlSeconds,
             name: name,
             explanation: explanation,

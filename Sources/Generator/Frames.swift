@@ -66,6 +66,8 @@ public struct FrameVariation: Sendable, Hashable {
             break  // fragments of one response must keep matching headers
         case .payloadMarker:
             v.sourcePorts = 1024...65535; v.destinationPorts = 1...65535; v.ipID = .random; v.ttl = 30...255
+        case .synAckReflection, .dnsCarpet:
+            v.destinationPorts = 1024...65535; v.ipID = .random
         }
         return v
     }

@@ -18,11 +18,20 @@ public enum AttackKind: String, Sendable, CaseIterable, Codable, CustomStringCon
     /// bytes, TTL, IP ID) but a fixed marker at the start of every payload: a botnet tool's
     /// magic bytes (``AttackSpec/marker``). Only the payload tells it apart.
     case payloadMarker = "payload-marker"
+    /// TCP SYN-ACKs from web servers (source port 80 or 443) that answer SYNs spoofed with the
+    /// victim's address: each server with its own OS's window and TTL, so no one fingerprint;
+    /// servers where the port is closed answer RST-ACK instead.
+    case synAckReflection = "synack-reflection"
+    /// DNS answers (UDP source port 53) of ordinary sizes from open resolvers, spread over every
+    /// host of the victim block (a carpet bombing): sizes and bytes like real answers.
+    case dnsCarpet = "dns-carpet"
 
     public var description: String { rawValue }
 
     /// Reflection attacks come from a fixed set of real servers, not from spoofed addresses.
-    public var isReflection: Bool { self == .dnsReflection || self == .ntpAmplification }
+    public var isReflection: Bool {
+        self == .dnsReflection || self == .ntpAmplification || self == .synAckReflection || self == .dnsCarpet
+    }
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.singleValueContainer()

@@ -26,6 +26,9 @@ public struct AttackFingerprint: Hashable, Sendable {
         case .fragmentFlood: return AttackFingerprint(ttl: 250, df: false, ipID: .random, window: 0, payload: 1480)
         // TTL 0: a random TTL per packet; payload -1: a random size per packet.
         case .payloadMarker: return AttackFingerprint(ttl: 0, df: false, ipID: .random, window: 0, payload: -1)
+        // Reflectors: TTL, DF and (SYN-ACK) window from each server; DNS answers of random size.
+        case .synAckReflection: return AttackFingerprint(ttl: 0, df: false, ipID: .random, window: 0, payload: 0)
+        case .dnsCarpet: return AttackFingerprint(ttl: 0, df: false, ipID: .random, window: 0, payload: -1)
         }
     }
 }
@@ -153,6 +156,10 @@ struct AttackTraffic {
             return dnsResponse(t)
         case .payloadMarker:
             return marked(t)
+        case .synAckReflection:
+            return synAck(t)
+        case .dnsCarpet:
+            return carpetAnswer(t)
         }
     }
 

@@ -83,10 +83,11 @@ extension Scenario {
     ])
 
     /// Every built-in scenario.
-    public static let builtIn: [Scenario] = [.default, .ntpAmplification, .udpFlood, .fragmentFlood, .mixed, .payloadMarker]
+    public static let builtIn: [Scenario] = [.default, .ntpAmplification, .udpFlood, .fragmentFlood, .mixed, .payloadMarker,
+                                             .synAckReflection, .dnsCarpet, .pulse]
 
     /// A built-in scenario by name (`default`, `ntp-amplification`, `udp-flood`,
-    /// `fragment-flood`, `mixed`, `payload-marker`).
+    /// `fragment-flood`, `mixed`, `payload-marker`, `synack-reflection`, `dns-carpet`, `pulse`).
     public static func named(_ name: String) -> Scenario? {
         builtIn.first { $0.name == name }
     }

@@ -25,6 +25,10 @@ public struct NormalProfile: Codable, Hashable, Sendable {
     public var quic: Double = 0
     public var rtp: Double = 0
     public var serviceDNS: Double = 0
+    /// Share of packets (outside the weights above, 0 by default) answering the ``services``
+    /// hosts' own outbound HTTPS calls: SYN-ACKs and data from many web servers. A web host that
+    /// fetches from others sees a trickle of SYN-ACKs: the baseline a SYN-ACK reflection meets.
+    public var outboundTCP: Double = 0
 
     public init() {}
 
@@ -38,7 +42,7 @@ public struct NormalProfile: Codable, Hashable, Sendable {
 
     enum CodingKeys: String, CodingKey {
         case network, clients, resolvers, concurrentFlows, web, dnsQueries, dnsResponses, ntp, icmp
-        case services, quic, rtp, serviceDNS
+        case services, quic, rtp, serviceDNS, outboundTCP
     }
 
     public init(from decoder: any Decoder) throws {
@@ -73,6 +77,10 @@ public struct NormalProfile: Codable, Hashable, Sendable {
         quic = try share(.quic, d.quic)
         rtp = try share(.rtp, d.rtp)
         serviceDNS = try share(.serviceDNS, d.serviceDNS)
+        outboundTCP = try share(.outboundTCP, d.outboundTCP)
+        guard outboundTCP < 1 else {
+            throw DecodingError.dataCorruptedError(forKey: .outboundTCP, in: c, debugDescription: "outboundTCP must be a share below 1, got \(outboundTCP)")
+        }
         guard normalizedShares.allSatisfy(\.isFinite) else {
             throw DecodingError.dataCorruptedError(forKey: .web, in: c, debugDescription: "the traffic shares must not all be zero")
         }

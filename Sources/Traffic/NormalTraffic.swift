@@ -57,6 +57,11 @@ struct NormalTraffic {
     /// Payload bytes come from their own stream, so that filling heads leaves the header
     /// sequence of a seed unchanged.
     var bytesRNG: TrafficRandom
+    /// ``NormalProfile/outboundTCP`` and where those answers go; their own generator, so that a
+    /// profile without them draws exactly what it drew before.
+    let outboundShare: Double
+    let outboundHosts: AddressBlock
+    var outboundRNG: TrafficRandom
 
     init(profile: NormalProfile, seed: UInt64) {
         var r = TrafficRandom(seed: SplitMix64.mix(seed, 1))
@@ -94,6 +99,9 @@ struct NormalTraffic {
         services = s[5] + s[6] + s[7] > 0
             ? ServiceTraffic(profile: profile, clients: cs, resolvers: Array(up.prefix(profile.resolvers)), seed: seed)
             : nil
+        outboundShare = profile.outboundTCP
+        outboundHosts = profile.services
+        outboundRNG = TrafficRandom(seed: SplitMix64.mix(seed, 5))
         rng = r
         flows = Array(repeating: Flow(), count: profile.concurrentFlows)
         // Start every connection somewhere along its life, so traffic is steady from the first
@@ -124,6 +132,7 @@ struct NormalTraffic {
 
     @inline(__always)
     mutating func packet(at t: UInt64) -> PacketFeatures {
+        if outboundShare > 0 && outboundRNG.unit() < outboundShare { return outboundAnswer(t) }
         let u = rng.unit()
         if u < t0 { return web(t) }
         if u < t1 { return dnsQuery(t) }
@@ -236,5 +245,20 @@ struct NormalTraffic {
                            id: rng.word16(), payload: size)
         f.payload = ProtocolHeads.ping(os: c.os, &bytesRNG).head(payload: size)
         return f
+    }
+
+    /// An answer to an outbound HTTPS call of a ``services`` host: from one of many web servers
+    /// (a public address drawn per connection), a SYN-ACK one time in five, else ACK or data.
+    @inline(__always)
+    mutating func outboundAnswer(_ t: UInt64) -> PacketFeatures {
+        var server: UInt32
+        repeat { server = outboundRNG.word32() } while !isPublicUnicast(server) || net.contains(server)
+        let synAck = outboundRNG.chance(0.2)
+        let payload = synAck ? 0 : (outboundRNG.chance(0.5) ? Int(outboundRNG.between(100, 1400)) : 0)
+        let window = AttackTraffic.serverWindows[Int(outboundRNG.below(UInt32(AttackTraffic.serverWindows.count)))]
+        return tcpPacket(t, src: server, dst: outboundHosts.length == 32 ? outboundHosts.network : outboundHosts.address(at: outboundRNG.word32()),
+                         sport: 443, dport: UInt16(outboundRNG.between(32768, 60999)),
+                         flags: synAck ? 0x12 : (payload > 0 ? 0x18 : 0x10), window: window,
+                         ttl: UInt8(outboundRNG.between(40, 60)), df: true, id: outboundRNG.word16(), payload: payload)
     }
 }
