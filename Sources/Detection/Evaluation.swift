@@ -50,7 +50,12 @@ public struct Evaluation {
         public var true_pps: Double?
         public var distinct_sources: Int?
         public var attack_dropped = 0
+        /// Legitimate packets dropped and never delivered. A SYN whose retransmission a later
+        /// attempt got through (``syn-auth`` drops a client's first SYN on purpose) is delayed,
+        /// not dropped: it is counted in `legit_delayed` instead.
         public var legit_dropped = 0
+        /// Legitimate connection requests that got through on a retransmission (1, 2 or 4 s late).
+        public var legit_delayed = 0
         /// Attack packets from the detection on, and how many of them the rules dropped.
         public var attack_after_detection = 0
         public var attack_dropped_after_detection = 0
@@ -61,7 +66,7 @@ public struct Evaluation {
 
         enum CodingKeys: String, CodingKey {
             case name, is_attack, packets, attack_packets, detected_after_ms, rules, attack_name
-            case estimated_pps, true_pps, distinct_sources, attack_dropped, legit_dropped, incidents
+            case estimated_pps, true_pps, distinct_sources, attack_dropped, legit_dropped, legit_delayed, incidents
             case attack_after_detection, attack_dropped_after_detection, short_rules
         }
 
@@ -81,6 +86,7 @@ public struct Evaluation {
             try c.encode(distinct_sources, forKey: .distinct_sources)
             try c.encode(attack_dropped, forKey: .attack_dropped)
             try c.encode(legit_dropped, forKey: .legit_dropped)
+            try c.encode(legit_delayed, forKey: .legit_delayed)
             try c.encode(incidents, forKey: .incidents)
             try c.encode(attack_after_detection, forKey: .attack_after_detection)
             try c.encode(attack_dropped_after_detection, forKey: .attack_dropped_after_detection)
@@ -99,6 +105,7 @@ public struct Evaluation {
         public var legit_packets = 0
         public var legit_dropped = 0
         public var legit_dropped_fraction = 0.0
+        public var legit_delayed = 0
     }
 
     public private(set) var detector: Detector
@@ -117,9 +124,14 @@ public struct Evaluation {
         samplingRate = UInt64(max(1, config.samplingRate))
     }
 
+    /// Legitimate SYNs the filter dropped, to be sent again as a client's TCP stack does (RFC 6298:
+    /// after 1 s, then 2 s, then 4 s), in due order.
+    var retransmissions: [(due: UInt64, features: PacketFeatures, phase: Int, attempt: Int)] = []
+
     /// One packet through the data plane and, if sampled, the detector.
     public mutating func process(_ s: LabeledSample) {
         let f = s.features
+        retransmitDue(upTo: f.timestamp)
         var p = phases[s.phase]
         if p.packets == 0 { p.start_ns = f.timestamp }
         p.packets += 1
@@ -133,6 +145,9 @@ public struct Evaluation {
         let dropped = !table.classify(f).passes
         if dropped {
             if s.isAttack { p.attack_dropped += 1 } else { p.legit_dropped += 1 }
+            if !s.isAttack && Self.isConnectionRequest(f) { scheduleRetransmission(f, phase: s.phase, attempt: 1) }
+        } else {
+            hostAnswers(f, realConnection: !s.isAttack)
         }
         if s.isAttack, let d = p.detectedAt, f.timestamp >= d {
             p.attack_after_detection += 1
@@ -185,8 +200,57 @@ public struct Evaluation {
         }
     }
 
+    static func isConnectionRequest(_ f: PacketFeatures) -> Bool { f.isTCP && f.hasTransportHeader && f.tcpFlags & 0x12 == 0x02 }
+
+    /// The protected host's answer to a packet the filter let through, as the filter's egress half
+    /// records it (``RuleTable/observeEgress(_:)``): a SYN-ACK to a connection request (the
+    /// service listens), an ACK on a connection it has. Forged mid-connection packets belong to
+    /// no connection of the host's: it answers them with a reset, which records nothing. (Which
+    /// packets are forged is the simulated world's fact, not something the detector is told.)
+    mutating func hostAnswers(_ f: PacketFeatures, realConnection: Bool) {
+        guard f.isTCP, f.hasTransportHeader, f.tcpFlags & 0x04 == 0 else { return }
+        let request = Self.isConnectionRequest(f)
+        guard request || realConnection else { return }
+        var reply = PacketFeatures()
+        reply.timestamp = f.timestamp
+        reply.ipVersion = f.ipVersion
+        reply.proto = f.proto
+        reply.hasTransportHeader = true
+        reply.srcIP = f.dstIP
+        reply.dstIP = f.srcIP
+        reply.srcPort = f.dstPort
+        reply.dstPort = f.srcPort
+        reply.tcpFlags = request ? 0x12 : 0x10
+        table.observeEgress(reply)
+    }
+
+    mutating func scheduleRetransmission(_ f: PacketFeatures, phase: Int, attempt: Int) {
+        let due = f.timestamp &+ (UInt64(1) << UInt64(attempt - 1)) * 1_000_000_000
+        let i = retransmissions.firstIndex { $0.due > due } ?? retransmissions.endIndex
+        retransmissions.insert((due, f, phase, attempt), at: i)
+    }
+
+    /// Sends the retransmissions due by `t` through the filter. One that passes turns its
+    /// original drop into a delay; after the third attempt the client gives up (counted dropped).
+    /// (They are not sampled for the detector: a few SYNs among the traffic.)
+    mutating func retransmitDue(upTo t: UInt64) {
+        while let r = retransmissions.first, r.due <= t {
+            retransmissions.removeFirst()
+            var g = r.features
+            g.timestamp = r.due
+            if table.classify(g).passes {
+                phases[r.phase].legit_dropped -= 1
+                phases[r.phase].legit_delayed += 1
+                hostAnswers(g, realConnection: true)
+            } else if r.attempt < 3 {
+                scheduleRetransmission(g, phase: r.phase, attempt: r.attempt + 1)
+            }
+        }
+    }
+
     /// Closes the books: rates, names, replay fractions.
     public mutating func finish() {
+        retransmitDue(upTo: (phases.map(\.end_ns).max() ?? 0) &+ 8_000_000_000)
         detector.advance(to: phases.map(\.end_ns).max() ?? 0)
         handleEvents(at: phases.count - 1)
         detector.refreshEstimates()
@@ -209,6 +273,7 @@ public struct Evaluation {
             replay.attack_dropped += p.attack_dropped
             replay.legit_packets += p.packets - p.attack_packets
             replay.legit_dropped += p.legit_dropped
+            replay.legit_delayed += p.legit_delayed
             replay.attack_after_detection += p.attack_after_detection
             replay.attack_dropped_after_detection += p.attack_dropped_after_detection
         }

@@ -68,6 +68,9 @@ public struct FrameVariation: Sendable, Hashable {
             v.sourcePorts = 1024...65535; v.destinationPorts = 1...65535; v.ipID = .random; v.ttl = 30...255
         case .synAckReflection, .dnsCarpet:
             v.destinationPorts = 1024...65535; v.ipID = .random
+        case .synRandom, .ackRandom:
+            // Window and DF stay as the template has them: the frame variation has no knob for them.
+            v.sourcePorts = 1024...65535; v.ipID = .random; v.ttl = 30...255
         }
         return v
     }

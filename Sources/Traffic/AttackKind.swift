@@ -25,6 +25,13 @@ public enum AttackKind: String, Sendable, CaseIterable, Codable, CustomStringCon
     /// DNS answers (UDP source port 53) of ordinary sizes from open resolvers, spread over every
     /// host of the victim block (a carpet bombing): sizes and bytes like real answers.
     case dnsCarpet = "dns-carpet"
+    /// TCP SYN to one port of the victim with every header a tool can forge random per packet:
+    /// source address and port, TTL, window, IP ID, DF. No field separates it from real clients'
+    /// connection requests; only a handshake does (issue 14 §1).
+    case synRandom = "syn-random"
+    /// TCP ACK to one port of the victim, every header random as ``synRandom``: no field
+    /// separates it from real clients' mid-connection packets; only the host's connections do.
+    case ackRandom = "ack-random"
 
     public var description: String { rawValue }
 

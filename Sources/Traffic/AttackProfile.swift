@@ -29,6 +29,8 @@ public struct AttackFingerprint: Hashable, Sendable {
         // Reflectors: TTL, DF and (SYN-ACK) window from each server; DNS answers of random size.
         case .synAckReflection: return AttackFingerprint(ttl: 0, df: false, ipID: .random, window: 0, payload: 0)
         case .dnsCarpet: return AttackFingerprint(ttl: 0, df: false, ipID: .random, window: 0, payload: -1)
+        // Every forgeable field random per packet (TTL 0 and window 0 stand for that).
+        case .synRandom, .ackRandom: return AttackFingerprint(ttl: 0, df: false, ipID: .random, window: 0, payload: 0)
         }
     }
 }
@@ -158,6 +160,8 @@ struct AttackTraffic {
             return marked(t)
         case .synAckReflection:
             return synAck(t)
+        case .synRandom, .ackRandom:
+            return randomizedTCP(t)
         case .dnsCarpet:
             return carpetAnswer(t)
         }
@@ -211,5 +215,18 @@ struct AttackTraffic {
                           payload: 1472, mf: true)
         f.payload = head.head(payload: 1472)
         return f
+    }
+}
+
+extension AttackTraffic {
+    /// A SYN or ACK flood packet with every field a tool can forge drawn per packet, to port 443
+    /// of the victim: what a rate limit cannot tell from real clients (``AttackKind/synRandom``).
+    mutating func randomizedTCP(_ t: UInt64) -> PacketFeatures {
+        let flags: UInt8 = kind == .synRandom ? 0x02 : 0x10
+        let ttl = UInt8(rng.between(30, 255))
+        let window = UInt16(rng.between(512, 65535))
+        let df = rng.chance(0.5)
+        return tcpPacket(t, src: source(), dst: target(), sport: UInt16(rng.between(1024, 65535)), dport: 443,
+                         flags: flags, window: window, ttl: ttl, df: df, id: rng.word16(), payload: 0)
     }
 }

@@ -43,4 +43,20 @@ extension Scenario {
         phases.append(calm("recovery", 5))
         return Scenario(name: "pulse", seed: 16, phases: phases)
     }()
+
+    /// A SYN flood at 20× the baseline to port 443 of one host, every forgeable header random per
+    /// packet (issue 14 §1): only a handshake tells it from real clients.
+    public static let synRandom = Scenario(name: "syn-random", seed: 17, phases: [
+        calm("baseline", 20),
+        attack("syn-random", 5, .synRandom, rate: 20 * baseRate, sources: .spoofed),
+        calm("recovery", 5),
+    ])
+
+    /// An ACK flood like ``synRandom``'s SYNs: only the host's own connections tell it from real
+    /// clients' packets.
+    public static let ackRandom = Scenario(name: "ack-random", seed: 18, phases: [
+        calm("baseline", 20),
+        attack("ack-random", 5, .ackRandom, rate: 20 * baseRate, sources: .spoofed),
+        calm("recovery", 5),
+    ])
 }

@@ -82,6 +82,9 @@ struct DemoCommand: ParsableCommand {
                      r.attack_dropped_fraction * 100, r.attack_dropped_after_detection, r.attack_after_detection,
                      r.attack_dropped_fraction_including_onset * 100,
                      r.legit_dropped_fraction * 100, r.legit_dropped, r.legit_packets))
+        if r.legit_delayed > 0 {
+            print("legitimate connection requests delayed (their first SYN dropped, a retransmission passed): \(r.legit_delayed)")
+        }
     }
 }
 
