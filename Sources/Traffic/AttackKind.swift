@@ -18,11 +18,14 @@ public enum AttackKind: String, Sendable, CaseIterable, Codable, CustomStringCon
     /// bytes, TTL, IP ID) but a fixed marker at the start of every payload: a botnet tool's
     /// magic bytes (``AttackSpec/marker``). Only the payload tells it apart.
     case payloadMarker = "payload-marker"
+    /// Chargen replies (UDP source port 19, random lines of 74-byte text up to a full datagram)
+    /// from open chargen servers.
+    case chargenReflection = "chargen-reflection"
 
     public var description: String { rawValue }
 
     /// Reflection attacks come from a fixed set of real servers, not from spoofed addresses.
-    public var isReflection: Bool { self == .dnsReflection || self == .ntpAmplification }
+    public var isReflection: Bool { self == .dnsReflection || self == .ntpAmplification || self == .chargenReflection }
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.singleValueContainer()

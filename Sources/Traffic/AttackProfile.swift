@@ -26,6 +26,7 @@ public struct AttackFingerprint: Hashable, Sendable {
         case .fragmentFlood: return AttackFingerprint(ttl: 250, df: false, ipID: .random, window: 0, payload: 1480)
         // TTL 0: a random TTL per packet; payload -1: a random size per packet.
         case .payloadMarker: return AttackFingerprint(ttl: 0, df: false, ipID: .random, window: 0, payload: -1)
+        case .chargenReflection: return AttackFingerprint(ttl: 0, df: false, ipID: .random, window: 0, payload: -1)
         }
     }
 }
@@ -153,6 +154,13 @@ struct AttackTraffic {
             return dnsResponse(t)
         case .payloadMarker:
             return marked(t)
+        case .chargenReflection:
+            // A reply is some 74-byte lines of the rotating character pattern, at most one datagram.
+            let s = source()
+            let r = reflector(s)
+            let size = payload >= 0 ? payload : 74 * Int(rng.between(1, 19))
+            return udpPacket(t, src: s, dst: target(), sport: 19, dport: UInt16(rng.between(1024, 65535)),
+                             ttl: r.ttl, df: r.df, id: rng.word16(), payload: size)
         }
     }
 

@@ -84,9 +84,10 @@ extension Scenario {
 
     /// Every built-in scenario.
     public static let builtIn: [Scenario] = [.default, .ntpAmplification, .udpFlood, .fragmentFlood, .mixed, .payloadMarker]
+        + change
 
     /// A built-in scenario by name (`default`, `ntp-amplification`, `udp-flood`,
-    /// `fragment-flood`, `mixed`, `payload-marker`).
+    /// `fragment-flood`, `mixed`, `payload-marker`, and ``change``'s).
     public static func named(_ name: String) -> Scenario? {
         builtIn.first { $0.name == name }
     }

@@ -25,6 +25,9 @@ public struct NormalProfile: Codable, Hashable, Sendable {
     public var quic: Double = 0
     public var rtp: Double = 0
     public var serviceDNS: Double = 0
+    /// The TCP port every web flow goes to; nil: 443 for four flows in five, 80 for the rest.
+    /// (A new service on its own port is a profile with only web traffic and this set.)
+    public var webPort: Int?
 
     public init() {}
 
@@ -38,7 +41,7 @@ public struct NormalProfile: Codable, Hashable, Sendable {
 
     enum CodingKeys: String, CodingKey {
         case network, clients, resolvers, concurrentFlows, web, dnsQueries, dnsResponses, ntp, icmp
-        case services, quic, rtp, serviceDNS
+        case services, quic, rtp, serviceDNS, webPort
     }
 
     public init(from decoder: any Decoder) throws {
@@ -73,6 +76,10 @@ public struct NormalProfile: Codable, Hashable, Sendable {
         quic = try share(.quic, d.quic)
         rtp = try share(.rtp, d.rtp)
         serviceDNS = try share(.serviceDNS, d.serviceDNS)
+        webPort = try c.decodeIfPresent(Int.self, forKey: .webPort)
+        if let p = webPort, !(1...65535).contains(p) {
+            throw DecodingError.dataCorruptedError(forKey: .webPort, in: c, debugDescription: "webPort must be 1…65535, got \(p)")
+        }
         guard normalizedShares.allSatisfy(\.isFinite) else {
             throw DecodingError.dataCorruptedError(forKey: .web, in: c, debugDescription: "the traffic shares must not all be zero")
         }
