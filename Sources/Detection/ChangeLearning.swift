@@ -37,4 +37,24 @@ extension Detector {
         baselineNorm = baseline.accumulator.norm
         if !judgements.isEmpty { judgements[judgements.count - 1].learnedShare = share }
     }
+
+    /// Unexplained drift from packets normal traffic has, at a rate normal traffic could grow
+    /// to (what the residual check calls normal: under three times the baseline's): a shift of
+    /// mix, not an attack (``Typicality``). Recorded in ``judgements`` either way.
+    mutating func isTypicalGrowth(_ samples: [PacketFeatures]) -> Bool {
+        guard samples.count >= ChangeJudge.minSamples else { return false }
+        let stamps = samples.lazy.map(\.timestamp)
+        let seconds = Double(stamps.max()! - stamps.min()!) / 1e9
+        let rate = seconds > 0 ? Double(samples.count) / seconds : .infinity
+        var typicality = Typicality(baseline: baseline.accumulator, space: space)
+        let v = typicality.judge(recent: samples, reference: baseline.reservoir)
+        let slowEnough = rate <= 3 * baseline.sampleRate
+        let typical = v.typical && slowEnough
+        judgements.append(ChangeJudgement(
+            legitimate: typical, at: now, rule: "(no rule: unexplained drift)",
+            reason: String(format: "%.1f%% of its packets below the baseline's 5%% typicality line %.4f; rate %.1f× the baseline's",
+                           v.below * 100, v.line, rate / max(baseline.sampleRate, 1e-9)),
+            learnedShare: 0))
+        return typical
+    }
 }

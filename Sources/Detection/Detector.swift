@@ -245,7 +245,13 @@ public struct Detector {
                     if let i = incidents.firstIndex(where: { $0.id == p.incident }), !incidents[i].announced,
                        !excused.contains(p.incident),
                        t >= incidents[i].openedAt &+ DetectorConfig.ns(config.unexplainedToIncident) {
-                        announce(i)
+                        let since = ring.last(ring.capacity).filter { $0.timestamp >= incidents[i].openedAt }
+                        if isTypicalGrowth(since) {
+                            excused.insert(p.incident)
+                            learnChange(since)
+                        } else {
+                            announce(i)
+                        }
                     }
                 } else if let i = incidents.firstIndex(where: { $0.id == p.incident }) {
                     if incidents[i].announced {

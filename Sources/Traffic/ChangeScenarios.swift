@@ -4,7 +4,7 @@ extension Scenario {
     /// Extra traffic growing linearly from 0 to `peak` over `seconds`, in steps of `step`
     /// seconds (each step a phase at the step's mid-point rate): smooth at the detector's scale,
     /// expressible in the phase model.
-    static func ramp(_ name: String, seconds: Double, step: Double = 2, peak: Double,
+    public static func ramp(_ name: String, seconds: Double, step: Double = 2, peak: Double,
                      _ make: (Double) -> ExtraTraffic) -> [ScenarioPhase] {
         let n = Int((seconds / step).rounded())
         return (0..<n).map { i in
@@ -23,7 +23,7 @@ extension Scenario {
 
     /// The added traffic of ``legitGrowth``: the same kinds as the baseline, in another mix
     /// (less web, much more DNS, NTP and ping), from users of its own.
-    static var shiftedMix: NormalProfile {
+    public static var shiftedMix: NormalProfile {
         var p = NormalProfile()
         p.web = 0.4
         p.dnsQueries = 0.25

@@ -21,8 +21,16 @@ import Traffic
         #expect(eval.detector.judgements.contains { $0.legitimate && $0.rule.contains("8443") }, "\(eval.detector.judgements)")
     }
 
+    /// `legit-growth` at the sizes a debug build affords: 2,000 pps doubling over 30 s.
     @Test func rateDoublingWithTheMixShiftingGetsNoRule() {
-        Self.expectNoIncident(Harness.run(.legitGrowth), "legit-growth")
+        let base = 2_000.0
+        let s = Scenario(name: "legit-growth-small", seed: 22, phases:
+            [ScenarioPhase(name: "baseline", duration: 12, normalRate: base)]
+            + Scenario.ramp("growth", seconds: 30, peak: base) { ExtraTraffic(kind: .mix, rate: $0, profile: Scenario.shiftedMix) }
+                .map { var p = $0; p.normalRate = base; return p }
+            + [ScenarioPhase(name: "doubled", duration: 4, normalRate: base,
+                             extra: ExtraTraffic(kind: .mix, rate: base, profile: Scenario.shiftedMix))])
+        Self.expectNoIncident(Harness.run(s), s.name)
     }
 
     @Test func largeUploadOfAKnownClientIsNotAnAckFlood() {
