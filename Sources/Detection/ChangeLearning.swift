@@ -2,6 +2,14 @@ import Holon
 import Packets
 
 extension Detector {
+    /// Judgements kept: a change judged every 100 ms for minutes must not grow memory.
+    public static let maxJudgements = 64
+
+    mutating func record(_ j: ChangeJudgement) {
+        judgements.append(j)
+        if judgements.count > Self.maxJudgements { judgements.removeFirst(judgements.count - Self.maxJudgements) }
+    }
+
     /// Learns recent traffic that was judged a legitimate change (``ChangeJudge``) into the
     /// baseline, at the smallest share that brings the drift back under the close line.
     ///
@@ -11,7 +19,9 @@ extension Detector {
     /// the present traffic is back within the spread the detector calibrated, so a later attack
     /// on top still stands out against a baseline that did not swing further than it had to.
     mutating func learnChange(_ samples: [PacketFeatures]) {
-        guard samples.count >= ChangeJudge.minSamples else { return }
+        // A detector told not to adapt (``DetectorConfig/adaptationHalfLife`` nil) keeps its
+        // baseline as warmup left it: the change is spared, not learned.
+        guard adaptation != nil, samples.count >= ChangeJudge.minSamples else { return }
         let stamps = samples.lazy.map(\.timestamp)
         var epoch = LearningEpoch(dimension: config.dimension, pickCapacity: samples.count, start: stamps.min()!)
         var rng = Xoshiro256(seed: config.seed ^ UInt64(truncatingIfNeeded: stamps.max()!))
@@ -50,7 +60,7 @@ extension Detector {
         let v = typicality.judge(recent: samples, reference: baseline.reservoir)
         let slowEnough = rate <= 3 * baseline.sampleRate
         let typical = v.typical && slowEnough
-        judgements.append(ChangeJudgement(
+        record(ChangeJudgement(
             legitimate: typical, at: now, rule: "(no rule: unexplained drift)",
             reason: String(format: "%.1f%% of its packets below the baseline's 5%% typicality line %.4f; rate %.1f× the baseline's",
                            v.below * 100, v.line, rate / max(baseline.sampleRate, 1e-9)),

@@ -63,7 +63,8 @@ public struct Detector {
     var excused = Set<Int>()
     /// Attack shapes the warmup held, left out of the baseline (``WarmupAudit``).
     public internal(set) var warmupFindings: [WarmupFinding] = []
-    /// What ``ChangeJudge`` said of each rule before it was installed or not, oldest first.
+    /// What ``ChangeJudge`` said of each rule before it was installed or not, oldest first (the
+    /// last ``maxJudgements``).
     public internal(set) var judgements: [ChangeJudgement] = []
     /// Drift crossings that faded before anything could be blamed: not incidents.
     public private(set) var unexplainedCrossings = 0
@@ -478,9 +479,8 @@ public struct Detector {
                 // since the crossing: a change that grows slowly has few samples in those.
                 let judged = ring.last(ring.capacity).filter { f in rule.predicates.allSatisfy { $0.matches(f) } }
                 let verdict = ChangeJudge.judge(predicates: rule.predicates, covered: judged, baseline: baseline,
-                                                knownShare: config.falsePositiveKnownShare,
-                                                spareShare: config.spareShare, encoder: &encoder)
-                judgements.append(ChangeJudgement(legitimate: verdict.legitimate, at: t,
+                                                knownShare: config.falsePositiveKnownShare, encoder: &encoder)
+                record(ChangeJudgement(legitimate: verdict.legitimate, at: t,
                                                   rule: rule.predicates.map(\.description).joined(separator: " AND "),
                                                   reason: verdict.reason, learnedShare: 0))
                 if verdict.legitimate {

@@ -56,12 +56,11 @@ struct ChangeJudge {
     }
 
     static func judge(predicates: [Candidate], covered: [PacketFeatures], baseline: Baseline, knownShare: Double,
-                      spareShare: Double, encoder: inout VectorEncoder) -> Verdict {
+                      encoder: inout VectorEncoder) -> Verdict {
         guard covered.count >= minSamples else { return Verdict(legitimate: false, reason: "too few samples") }
         let known = covered.reduce(0) { $0 + (baseline.sources.contains($1.srcIP) ? 1 : 0) }
         let knownFraction = Double(known) / Double(covered.count)
-        var v = looksEstablished(predicates: predicates, covered: covered, baseline: baseline, spareShare: spareShare,
-                                 encoder: &encoder)
+        var v = looksEstablished(predicates: predicates, covered: covered, baseline: baseline, encoder: &encoder)
         if !v.legitimate && knownFraction >= knownShare {
             v.legitimate = true
             v.reason = String(format: "%.0f%% of its samples from sources of the baseline (", knownFraction * 100) + v.reason + ")"
@@ -71,7 +70,7 @@ struct ChangeJudge {
 
     /// The vector test (2. above).
     static func looksEstablished(predicates: [Candidate], covered: [PacketFeatures], baseline: Baseline,
-                                 spareShare: Double, encoder: inout VectorEncoder) -> Verdict {
+                                 encoder: inout VectorEncoder) -> Verdict {
         // Its established counterpart: baseline packets the whole rule matches when there are
         // enough (a surge of a kind normal traffic has), else those matching all but the one
         // predicate that most sets it apart — its new field (a port never seen, say).
