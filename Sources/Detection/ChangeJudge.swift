@@ -32,8 +32,9 @@ public struct ChangeJudgement: Sendable, CustomStringConvertible {
 ///    than after it dropped real users. Spoofed floods, botnets and reflectors are sources the
 ///    baseline never saw.
 /// 2. **Looks established, the new field unbound.** Its packets' record bundle with the rule's
-///    fields unbound is compared with the same bundle of the baseline's packets that share
-///    the rule's established predicates (those normal traffic has, e.g. `proto=tcp`); the
+///    fields unbound is compared with the same bundle of its established counterpart: the
+///    baseline packets the whole rule matches, or when too few, those matching all but the one
+///    predicate that sets it apart (its new field: `dst_port=8443` leaves `proto=tcp`); the
 ///    distance is judged against the distance between two samples of that baseline traffic of
 ///    the same sizes, so it is in units of sampling noise, not a tuned constant.
 struct ChangeJudge {
