@@ -105,6 +105,35 @@ struct Baseline {
         for s in epoch.sources where sources.count < Self.maxSources { sources.insert(s) }
     }
 
+    /// Leaves out what `isAttack` picks from a baseline learned over an attack (issue 14 §2):
+    /// the reservoir keeps the rest, the vector sum is rebuilt from it (at most `maxEncoded`
+    /// packets, weighted to the clean samples' count), sources only the attack sent are
+    /// forgotten, and the rate becomes the clean traffic's. Returns the share kept.
+    mutating func exclude(where isAttack: (PacketFeatures) -> Bool, maxEncoded: Int = 16_384,
+                          encode: (PacketFeatures) -> Hypervector) -> Double {
+        settle()
+        guard !reservoir.isEmpty else { return 1 }
+        let clean = reservoir.filter { !isAttack($0) }
+        let kept = Double(clean.count) / Double(reservoir.count)
+        guard kept < 1, !clean.isEmpty else { return kept }
+        let cleanSources = Set(clean.map(\.srcIP))
+        let forgotten = Set(reservoir.filter { isAttack($0) && !cleanSources.contains($0.srcIP) }.map(\.srcIP))
+        // Rebuilt rather than removed from: the set is made for the per-packet lookup, and this
+        // runs once, at calibration.
+        if !forgotten.isEmpty { sources = AddressSet(sources.filter { !forgotten.contains($0) }) }
+        let step = max(1, clean.count / maxEncoded)
+        let picked = stride(from: 0, to: clean.count, by: step).map { clean[$0] }
+        let weight = Double(samples) * kept / Double(picked.count)
+        var acc = Accumulator(dimension: accumulator.dimension)
+        for f in picked { acc.add(encode(f), weight: weight) }
+        accumulator = acc
+        reservoir = clean
+        let rate = sampleRate
+        samples = max(1, Int((Double(samples) * kept).rounded()))
+        settledRate = rate * kept
+        return kept
+    }
+
     /// Share of baseline packets a conjunction matches.
     func share(_ set: PacketSet) -> Double {
         reservoir.isEmpty ? 0 : Double(set.population) / Double(reservoir.count)

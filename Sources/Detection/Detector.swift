@@ -62,6 +62,13 @@ public struct Detector {
     var events: [DetectorEvent] = []
     /// Samples ingested.
     public private(set) var samples = 0
+    /// Crossings (incident ids, not announced) whose traffic was judged a legitimate change.
+    var excused = Set<Int>()
+    /// Attack shapes the warmup held, left out of the baseline (``WarmupAudit``).
+    public internal(set) var warmupFindings: [WarmupFinding] = []
+    /// What ``ChangeJudge`` said of each rule before it was installed or not, oldest first (the
+    /// last ``maxJudgements``).
+    public internal(set) var judgements: [ChangeJudgement] = []
     /// Drift crossings that faded before anything could be blamed: not incidents.
     public private(set) var unexplainedCrossings = 0
     /// What armed traffic the baseline learns (nil when ``DetectorConfig/adaptationHalfLife`` is).
@@ -214,7 +221,7 @@ public struct Detector {
             if t >= start + warm / 2 { baseline.drift.add(drift) }
             if t >= start + warm {
                 if baseline.samples >= config.minWarmupSamples && baseline.drift.count >= config.minCalibrationTicks {
-                    finishWarmup()
+                    finishWarmup(at: t)
                 } else if t >= nextLearningNotice {
                     nextLearningNotice = t &+ warm
                     events.append(.learning(samples: baseline.samples, neededSamples: config.minWarmupSamples,
@@ -245,6 +252,8 @@ public struct Detector {
         if let p = pendingAttribution, ring.written - p.ringMark >= 128 || t >= p.at + 100_000_000 {
             pendingAttribution = nil
             if !attribute(incident: p.incident, since: p.at &- 4 &* tickNs, at: t) {
+                // Attribution may have learned a legitimate change: judge by the drift now.
+                let drift = 1 - recent.cosine(baseline.accumulator, otherNorm: baselineNorm)
                 // Nothing abnormal to blame yet. While the drift stays up, look again at what
                 // arrives next (an attack's first packets may have been too few); once it is
                 // back to normal, the crossing was a false alarm: close it and re-arm.
@@ -252,9 +261,17 @@ public struct Detector {
                     pendingAttribution = (p.incident, ring.written, t)
                     // Abnormal for long with nothing a rule can single out: an incident all the
                     // same (detected, not mitigated), so the operator hears of it.
+                    // A crossing whose traffic was judged legitimate is not unexplained.
                     if let i = incidents.firstIndex(where: { $0.id == p.incident }), !incidents[i].announced,
+                       !excused.contains(p.incident),
                        t >= incidents[i].openedAt &+ DetectorConfig.ns(config.unexplainedToIncident) {
-                        announce(i)
+                        let since = ring.last(ring.capacity).filter { $0.timestamp >= incidents[i].openedAt }
+                        if isTypicalGrowth(since) {
+                            excused.insert(p.incident)
+                            learnChange(since)
+                        } else {
+                            announce(i)
+                        }
                     }
                 } else if let i = incidents.firstIndex(where: { $0.id == p.incident }) {
                     if incidents[i].announced {
@@ -262,6 +279,7 @@ public struct Detector {
                     } else {
                         // Never announced, nothing to undo: it was not an incident.
                         incidents.remove(at: i)
+                        excused.remove(p.incident)
                         unexplainedCrossings += 1
                     }
                     phase = .armed
@@ -298,7 +316,7 @@ public struct Detector {
         events.append(.opened(incidents[i]))
     }
 
-    mutating func finishWarmup() {
+    mutating func finishWarmup(at t: UInt64) {
         let s = baseline.drift
         let sigma = max(s.standardDeviation, 1e-6)
         // Normal traffic's drift is sampling noise plus slow changes of mix that a few seconds of
@@ -309,8 +327,27 @@ public struct Detector {
         closeThreshold = max(s.mean + config.closeSigmas * sigma, s.max, 2 * s.mean)
         baseline.freeze()
         phase = .armed
+        // An attack already running when learning started is not normal: leave it out of the
+        // baseline, say so, and open its incident now (issue 14 §2).
+        let found = WarmupAudit.findings(in: baseline.reservoir)
+        if !found.isEmpty {
+            let matches = found.map(\.exclude)
+            let space = self.space
+            var encoder = VectorEncoder(space: space, pairCacheSlots: 1024)
+            let kept = baseline.exclude(where: { f in matches.contains { $0(f) } },
+                                        encode: { encoder.encode(DetectorRecord($0)) })
+            baselineNorm = baseline.accumulator.norm
+            // The lines were calibrated on the attack's rate too: the drift of sampling noise
+            // grows as the rate falls (DriftNoise), so at the clean rate they sit that much higher.
+            if kept > 0 && kept < 1 {
+                openThreshold /= kept
+                closeThreshold /= kept
+            }
+            warmupFindings = found.map(\.finding)
+        }
         events.append(.calibrated(openThreshold: openThreshold, closeThreshold: closeThreshold,
                                   baselinePps: baseline.sampleRate * Double(config.samplingRate)))
+        if !found.isEmpty { open(at: t, drift: lastDrift) }
     }
 
     mutating func open(at t: UInt64, drift: Double) {
@@ -433,6 +470,8 @@ public struct Detector {
             })
         if config.payloadRules { deriver.payloadSeed = config.seed }
         var derived: [DetectedRule] = []
+        var judgedLegitimate = false, learnable = true
+        let unexplained = recentSamples
         // Samples from several CPUs reach the ring slightly out of order: the span is from the
         // earliest to the latest, not first to last.
         let stamps = recentSamples.lazy.map(\.timestamp)
@@ -453,9 +492,25 @@ public struct Detector {
                 // Only traffic that is abnormal earns a rule: what the rule covers must arrive
                 // well above the rate its baseline share predicts (a bursty normal flow left
                 // over after the attack's rule does not).
-                let covered = recentSamples.reduce(0) { n, f in rule.predicates.allSatisfy { $0.matches(f) } ? n + 1 : n }
+                let covered = recentSamples.filter { f in rule.predicates.allSatisfy { $0.matches(f) } }
                 let predicted = rule.baselineShare * baseline.sampleRate * spanSeconds
-                guard Double(covered) > 3 * predicted + 5 * predicted.squareRoot() + 20 else { continue }
+                guard Double(covered.count) > 3 * predicted + 5 * predicted.squareRoot() + 20 else { continue }
+                // Abnormal is not hostile: growth and new services of real users get no rule.
+                // Judged on all the ring holds of it (seconds of traffic), not only the moments
+                // since the crossing: a change that grows slowly has few samples in those.
+                let judged = ring.last(ring.capacity).filter { f in rule.predicates.allSatisfy { $0.matches(f) } }
+                let verdict = ChangeJudge.judge(predicates: rule.predicates, covered: judged, baseline: baseline,
+                                                knownShare: config.falsePositiveKnownShare, encoder: &encoder)
+                record(ChangeJudgement(legitimate: verdict.legitimate, at: t,
+                                                  rule: rule.predicates.map(\.description).joined(separator: " AND "),
+                                                  reason: verdict.reason, learnedShare: 0))
+                if verdict.legitimate {
+                    judgedLegitimate = true
+                    learnable = learnable && verdict.growth
+                    recentSamples.removeAll { f in rule.predicates.allSatisfy { $0.matches(f) } }
+                    progressed = true
+                    continue
+                }
                 let made = makeRule(rule, implyingProtocolOf: group, at: t)
                 derived.append(made)
                 recentSamples.removeAll { made.matches($0) }
@@ -471,7 +526,15 @@ public struct Detector {
             }
             if !progressed { break }
         }
-        guard !derived.isEmpty else { return false }
+        guard !derived.isEmpty else {
+            // Only when nothing in it is an attack: the change's traffic is then what normal
+            // has become, and learning it is what brings the drift back within its spread.
+            if judgedLegitimate {
+                excused.insert(id)
+                if learnable { learnChange(unexplained) }
+            }
+            return false
+        }
         if !incidents[i].announced, let j = fragmentOf(i, rules: derived) {
             merge(derived, from: i, into: j, at: t)
             return true

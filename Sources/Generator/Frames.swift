@@ -56,7 +56,7 @@ public struct FrameVariation: Sendable, Hashable {
             v.sourcePorts = 1024...65535
         case .udpFlood:
             v.sourcePorts = 1024...65535; v.destinationPorts = 1...65535; v.ipID = .incrementing
-        case .ntpAmplification:
+        case .ntpAmplification, .chargenReflection:
             v.destinationPorts = 1024...65535; v.ipID = .random
         case .icmpFlood:
             v.ipID = .incrementing

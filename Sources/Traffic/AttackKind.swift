@@ -32,12 +32,16 @@ public enum AttackKind: String, Sendable, CaseIterable, Codable, CustomStringCon
     /// TCP ACK to one port of the victim, every header random as ``synRandom``: no field
     /// separates it from real clients' mid-connection packets; only the host's connections do.
     case ackRandom = "ack-random"
+    /// Chargen replies (UDP source port 19, random lines of 74-byte text up to a full datagram)
+    /// from open chargen servers.
+    case chargenReflection = "chargen-reflection"
 
     public var description: String { rawValue }
 
     /// Reflection attacks come from a fixed set of real servers, not from spoofed addresses.
     public var isReflection: Bool {
         self == .dnsReflection || self == .ntpAmplification || self == .synAckReflection || self == .dnsCarpet
+            || self == .chargenReflection
     }
 
     public init(from decoder: any Decoder) throws {

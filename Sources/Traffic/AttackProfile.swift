@@ -31,6 +31,7 @@ public struct AttackFingerprint: Hashable, Sendable {
         case .dnsCarpet: return AttackFingerprint(ttl: 0, df: false, ipID: .random, window: 0, payload: -1)
         // Every forgeable field random per packet (TTL 0 and window 0 stand for that).
         case .synRandom, .ackRandom: return AttackFingerprint(ttl: 0, df: false, ipID: .random, window: 0, payload: 0)
+        case .chargenReflection: return AttackFingerprint(ttl: 0, df: false, ipID: .random, window: 0, payload: -1)
         }
     }
 }
@@ -164,6 +165,13 @@ struct AttackTraffic {
             return randomizedTCP(t)
         case .dnsCarpet:
             return carpetAnswer(t)
+        case .chargenReflection:
+            // A reply is some 74-byte lines of the rotating character pattern, at most one datagram.
+            let s = source()
+            let r = reflector(s)
+            let size = payload >= 0 ? payload : 74 * Int(rng.between(1, 19))
+            return udpPacket(t, src: s, dst: target(), sport: 19, dport: UInt16(rng.between(1024, 65535)),
+                             ttl: r.ttl, df: r.df, id: rng.word16(), payload: size)
         }
     }
 

@@ -85,10 +85,11 @@ extension Scenario {
     /// Every built-in scenario.
     public static let builtIn: [Scenario] = [.default, .ntpAmplification, .udpFlood, .fragmentFlood, .mixed, .payloadMarker,
                                              .synAckReflection, .dnsCarpet, .pulse, .synRandom, .ackRandom]
+        + change
 
     /// A built-in scenario by name (`default`, `ntp-amplification`, `udp-flood`,
     /// `fragment-flood`, `mixed`, `payload-marker`, `synack-reflection`, `dns-carpet`, `pulse`,
-    /// `syn-random`, `ack-random`).
+    /// `syn-random`, `ack-random`, and ``change``'s).
     public static func named(_ name: String) -> Scenario? {
         builtIn.first { $0.name == name }
     }

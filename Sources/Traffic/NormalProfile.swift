@@ -29,6 +29,9 @@ public struct NormalProfile: Codable, Hashable, Sendable {
     /// hosts' own outbound HTTPS calls: SYN-ACKs and data from many web servers. A web host that
     /// fetches from others sees a trickle of SYN-ACKs: the baseline a SYN-ACK reflection meets.
     public var outboundTCP: Double = 0
+    /// The TCP port every web flow goes to; nil: 443 for four flows in five, 80 for the rest.
+    /// (A new service on its own port is a profile with only web traffic and this set.)
+    public var webPort: Int?
 
     public init() {}
 
@@ -42,7 +45,7 @@ public struct NormalProfile: Codable, Hashable, Sendable {
 
     enum CodingKeys: String, CodingKey {
         case network, clients, resolvers, concurrentFlows, web, dnsQueries, dnsResponses, ntp, icmp
-        case services, quic, rtp, serviceDNS, outboundTCP
+        case services, quic, rtp, serviceDNS, outboundTCP, webPort
     }
 
     public init(from decoder: any Decoder) throws {
@@ -80,6 +83,10 @@ public struct NormalProfile: Codable, Hashable, Sendable {
         outboundTCP = try share(.outboundTCP, d.outboundTCP)
         guard outboundTCP < 1 else {
             throw DecodingError.dataCorruptedError(forKey: .outboundTCP, in: c, debugDescription: "outboundTCP must be a share below 1, got \(outboundTCP)")
+        }
+        webPort = try c.decodeIfPresent(Int.self, forKey: .webPort)
+        if let p = webPort, !(1...65535).contains(p) {
+            throw DecodingError.dataCorruptedError(forKey: .webPort, in: c, debugDescription: "webPort must be 1…65535, got \(p)")
         }
         guard normalizedShares.allSatisfy(\.isFinite) else {
             throw DecodingError.dataCorruptedError(forKey: .web, in: c, debugDescription: "the traffic shares must not all be zero")

@@ -50,6 +50,7 @@ struct NormalTraffic {
     /// Cumulative class thresholds.
     let t0, t1, t2, t3, t4, t5, t6: Double
     let net: AddressBlock
+    let webPort: UInt16?
     /// QUIC, RTP and service DNS; nil when the profile has none (so profiles without them draw
     /// the same headers they drew before these classes existed, DNS query sizes aside: a query
     /// is now at least as long as its message).
@@ -66,6 +67,7 @@ struct NormalTraffic {
     init(profile: NormalProfile, seed: UInt64) {
         var r = TrafficRandom(seed: SplitMix64.mix(seed, 1))
         net = profile.network
+        webPort = profile.webPort.map { UInt16($0) }
         func publicAddress(_ r: inout TrafficRandom) -> UInt32 {
             while true {
                 let a = r.word32()
@@ -125,7 +127,7 @@ struct NormalTraffic {
         let c = rng.below(UInt32(clients.count))
         let os = clients[Int(c)].os
         flows[i] = Flow(client: c, server: host(10 + rng.below(20)), clientPort: ClientOS.ephemeralPort(os, &rng),
-                        serverPort: rng.chance(0.8) ? 443 : 80, step: 0,
+                        serverPort: rng.chance(0.8) ? (webPort ?? 443) : (webPort ?? 80), step: 0,
                         length: UInt16(rng.between(6, 30)), ipID: rng.word16(),
                         window: ClientOS.flowWindow(os, &rng))
     }
@@ -174,7 +176,7 @@ struct NormalTraffic {
         var p = tcpPacket(t, src: c.ip, dst: f.server, sport: f.clientPort, dport: f.serverPort, flags: flags,
                           window: window, ttl: c.ttl, df: true, id: f.ipID, payload: payload)
         if payload > 0 {
-            let tls = f.serverPort == 443
+            let tls = f.serverPort != 80
             let head = s == 2 ? ProtocolHeads.webRequest(tls: tls, payload: payload, &bytesRNG)
                               : ProtocolHeads.webData(tls: tls, payload: payload, &bytesRNG)
             p.payload = head.head(payload: payload)

@@ -156,21 +156,27 @@ public struct ScenarioPhase: Codable, Hashable, Sendable {
     /// Normal packets per second.
     public var normalRate: Double
     public var attack: AttackSpec?
+    /// Legitimate traffic on top of the normal mix, unlike it in some way (``ExtraTraffic``).
+    public var extra: ExtraTraffic?
 
-    public init(name: String, duration: Double, normalRate: Double, attack: AttackSpec? = nil) {
+    public init(name: String, duration: Double, normalRate: Double, attack: AttackSpec? = nil,
+                extra: ExtraTraffic? = nil) {
         self.name = name
         self.duration = duration
         self.normalRate = normalRate
         self.attack = attack
+        self.extra = extra
     }
 
     /// Packets of normal traffic in the phase (rate × duration, rounded).
     public var normalPackets: Int { Int((normalRate * duration).rounded()) }
     /// Attack packets in the phase.
     public var attackPackets: Int { attack.map { Int(($0.rate * duration).rounded()) } ?? 0 }
-    public var totalPackets: Int { normalPackets + attackPackets }
+    /// Extra legitimate packets in the phase.
+    public var extraPackets: Int { extra.map { Int(($0.rate * duration).rounded()) } ?? 0 }
+    public var totalPackets: Int { normalPackets + attackPackets + extraPackets }
 
-    enum CodingKeys: String, CodingKey { case name, duration, normalRate, attack }
+    enum CodingKeys: String, CodingKey { case name, duration, normalRate, attack, extra }
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
@@ -184,5 +190,6 @@ public struct ScenarioPhase: Codable, Hashable, Sendable {
             throw DecodingError.dataCorruptedError(forKey: .normalRate, in: c, debugDescription: "normalRate must be ≥ 0 packets per second, got \(normalRate)")
         }
         attack = try c.decodeIfPresent(AttackSpec.self, forKey: .attack)
+        extra = try c.decodeIfPresent(ExtraTraffic.self, forKey: .extra)
     }
 }

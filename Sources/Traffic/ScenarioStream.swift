@@ -28,6 +28,10 @@ public struct ScenarioStream: Sequence, IteratorProtocol {
     var attackKind: AttackKind?
     var normalClock = ArrivalClock()
     var attackClock = ArrivalClock()
+    var extra: ExtraGenerator?
+    var extraClock = ArrivalClock()
+    var extraRNG: TrafficRandom
+    var nextExtra: UInt64 = .max
     var arrivalRNG: TrafficRandom
     var nextNormal: UInt64 = .max
     var nextAttack: UInt64 = .max
@@ -39,6 +43,7 @@ public struct ScenarioStream: Sequence, IteratorProtocol {
         self.epoch = epoch ?? scenario.epoch
         normal = NormalTraffic(profile: scenario.normal, seed: scenario.seed)
         arrivalRNG = TrafficRandom(seed: SplitMix64.mix(scenario.seed, 2))
+        extraRNG = TrafficRandom(seed: SplitMix64.mix(scenario.seed, 5))
         boundaries = scenario.phaseBoundaries
     }
 
@@ -61,15 +66,32 @@ public struct ScenarioStream: Sequence, IteratorProtocol {
             attackClock = ArrivalClock()
             nextAttack = .max
         }
+        if let e = p.extra {
+            if extra.map({ !$0.continues(e) }) ?? true {
+                extra = ExtraGenerator(spec: e, seed: scenario.seed, normalClients: normal.clients,
+                                       network: scenario.normal.network)
+            }
+            extraClock = ArrivalClock(total: p.extraPackets, start: start, span: span, model: scenario.arrivals)
+            nextExtra = extraClock.next(&extraRNG)
+        } else {
+            extra = nil
+            extraClock = ArrivalClock()
+            nextExtra = .max
+        }
     }
 
     public mutating func next() -> LabeledPacket? {
-        while nextNormal == .max && nextAttack == .max {
+        while nextNormal == .max && nextAttack == .max && nextExtra == .max {
             guard phase + 1 < scenario.phases.count else {
                 phase = scenario.phases.count
                 return nil
             }
             enterPhase(phase + 1)
+        }
+        if nextExtra < nextNormal && nextExtra < nextAttack {
+            let t = nextExtra
+            nextExtra = extraClock.next(&extraRNG)
+            return LabeledPacket(features: extra!.packet(at: t), isAttack: false, phase: phase, attackKind: nil)
         }
         if nextNormal <= nextAttack {
             let t = nextNormal

@@ -1,0 +1,45 @@
+import Detection
+import Testing
+import Traffic
+
+/// Issue 14 §2: an attack already arriving when the detector starts learning. Before
+/// ``WarmupAudit`` the chargen reflection was learned as normal and never flagged.
+@Suite(.ownThread, .serialized) struct AttackAtStartTests {
+    @Test func reflectionRunningThroughWarmupIsFlaggedAndMitigatedAtCalibration() throws {
+        // The built-in scenario at the sizes a debug build affords: 2,000 pps of normal traffic
+        // under a chargen reflection at 5×, from the first packet.
+        let s = Scenario(name: "attack-at-start-small", seed: 24, phases: [
+            ScenarioPhase(name: "chargen-reflection", duration: 13, normalRate: 2_000,
+                          attack: AttackSpec(kind: .chargenReflection, rate: 10_000, sources: .reflectors(1000))),
+            ScenarioPhase(name: "recovery", duration: 3, normalRate: 2_000),
+        ])
+        let eval = Harness.run(s)
+        let d = eval.detector
+        #expect(d.warmupFindings.map(\.name) == ["chargen-reflection"], "\(d.warmupFindings)")
+        let chargen = eval.phases[0]
+        // The phase starts with the stream; calibration is at the end of the 10 s warmup.
+        let ms = try #require(chargen.detected_after_ms, "never flagged")
+        #expect(ms <= 10_000 + 2_000, "flagged \(ms - 10_000) ms after calibration")
+        #expect(chargen.rules.contains { $0.contains("(= src_port 19)") }, "\(chargen.rules); judged: \(d.judgements)")
+        #expect(chargen.attack_name == "chargen-reflection")
+        #expect(Double(chargen.attack_dropped_after_detection) >= 0.99 * Double(chargen.attack_after_detection),
+                "dropped \(chargen.attack_dropped_after_detection) of \(chargen.attack_after_detection) after detection")
+        #expect(eval.replay.legit_dropped_fraction <= 0.005, "legitimate dropped \(eval.replay.legit_dropped_fraction)")
+        #expect(eval.phases[1].detected_after_ms == nil, "false incident in recovery: \(eval.phases[1].rules)")
+    }
+
+    /// Clean warmups find nothing: the audit is not a new source of false incidents.
+    @Test(arguments: [Scenario.default, .payloadMarker, .newService])
+    func cleanWarmupHasNoFinding(scenario: Scenario) {
+        var config = DetectorConfig()
+        config.samplingRate = 4
+        var d = Detector(config: config)
+        var n = 0
+        for p in scenario.stream() where !p.isAttack {
+            n += 1
+            if n % 4 == 0 { d.ingest(p.features) }
+            if d.isWarmedUp { break }
+        }
+        #expect(d.isWarmedUp && d.warmupFindings.isEmpty, "\(scenario.name): \(d.warmupFindings)")
+    }
+}
