@@ -58,6 +58,8 @@ public struct Detector {
     var pendingAttribution: (incident: Int, ringMark: Int, at: UInt64)?
     var nextResidualCheck: UInt64 = 0
     var residualMark: (written: Int, at: UInt64) = (0, 0)
+    /// Samples written and time at the last surge check (``surging(at:)``).
+    var surgeMark: (written: Int, at: UInt64) = (0, 0)
     var nextRuleID: UInt32 = 1
     var events: [DetectorEvent] = []
     /// Samples ingested.
@@ -238,7 +240,8 @@ public struct Detector {
         case .warmup: break
         case .armed:
             ticksAbove = drift > openLine ? ticksAbove + 1 : 0
-            if ticksAbove >= config.ticksToOpen {
+            let surge = surging(at: t)
+            if ticksAbove >= config.ticksToOpen || (surge && drift > closeLine) {
                 open(at: t, drift: drift)
             }
         case .settling:
@@ -365,6 +368,17 @@ public struct Detector {
         ticksAbove = 0
         nextResidualCheck = t + 250_000_000
         residualMark = (ring.written, t)
+    }
+
+    /// Whether unexplained samples arrived ``DetectorConfig/surgeFactor`` times faster than the
+    /// baseline's rate since the last look (every 100 ms while armed).
+    mutating func surging(at t: UInt64) -> Bool {
+        guard t >= surgeMark.at &+ 100_000_000 else { return false }
+        defer { surgeMark = (ring.written, t) }
+        guard surgeMark.at != 0 else { return false }
+        let n = Double(ring.written - surgeMark.written)
+        let expected = baseline.sampleRate * Double(t - surgeMark.at) / 1e9
+        return n > config.surgeFactor * expected + 5 * expected.squareRoot() + 20
     }
 
     /// While settling, unexplained traffic arriving much faster than normal means another attack

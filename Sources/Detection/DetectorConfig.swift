@@ -32,6 +32,12 @@ public struct DetectorConfig: Sendable {
     public var closeSigmas = 4.0
     /// Consecutive ticks above the threshold needed to open an incident.
     public var ticksToOpen = 2
+    /// Unexplained samples arriving this many times faster than the baseline's rate (over 100 ms,
+    /// beyond counting noise) open an incident even when the drift is only above the close
+    /// line: a flood that looks much like the site's own traffic (an ACK flood among its web
+    /// clients' ACKs) moves the drift less than its rate says. Legitimate growth of a few times
+    /// the rate stays below it, and what does cross is judged at attribution like any change.
+    public var surgeFactor = 8.0
     /// An incident closes when its rules have seen no attack for this long.
     public var quietToClose: Duration = .seconds(1)
     /// An incident whose rules have matched at least this many samples, of which at least this
