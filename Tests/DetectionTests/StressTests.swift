@@ -10,6 +10,9 @@ import Traffic
 /// sources, victims, arrivals and sampling.
 @Suite(.ownThread, .serialized) struct StressTests {
     static let kinds: [AttackKind] = [.synFlood, .ackFlood, .udpFlood, .dnsReflection, .ntpAmplification, .icmpFlood, .fragmentFlood]
+    /// The hard cases of issue 14 and 17, drawn with the kinds above in trials of their own (so
+    /// the first twelve seeds keep drawing the scenarios they always drew).
+    static let hardKinds: [AttackKind] = [.payloadMarker, .synAckReflection, .dnsCarpet, .synRandom, .ackRandom, .chargenReflection]
     static let sources: [AttackSources] = [.spoofed, .block("45.83.0.0/16"), .block("0.0.0.0/0", count: 3000),
                                            .block("103.20.0.0/14", count: 800)]
     static let victims = ["198.51.100.10/32", "198.51.100.77/32", "198.51.100.0/26", "198.51.100.200/30"]
@@ -27,11 +30,11 @@ import Traffic
     }
 
     /// One random scenario and the sampling rate to run it at.
-    static func scenario(seed: UInt64) -> (Scenario, sampling: Int) {
+    static func scenario(seed: UInt64, hard: Bool = false) -> (Scenario, sampling: Int) {
         var d = Draw(rng: SplitMix64(seed: seed))
         let base = d.pick([1_000.0, 2_000, 3_000])
         var phases = [ScenarioPhase(name: "baseline", duration: 12, normalRate: base)]
-        let (k1, k2) = d.pickTwo(kinds)
+        let (k1, k2) = hard ? (d.pick(hardKinds), d.pick(kinds)) : d.pickTwo(kinds)
         for (i, kind) in [k1, k2].enumerated() {
             let rate = base * d.pick(base <= 2_000 ? [50, 100] : [50.0])
             var sources = d.pick(Self.sources)
@@ -62,6 +65,27 @@ import Traffic
                 Harness.checkAcceptance(eval, label)
             } matching: { issue in
                 issue.comments.contains { $0.rawValue.contains(" estimated ") }
+            }
+        } else {
+            Harness.checkAcceptance(eval, label)
+        }
+    }
+
+    /// One of issue 14's and 17's hard kinds, then one of the classic ones, per seed.
+    /// Findings of these trials, kept visible (as `rateEstimateOutliers`): a randomized ACK flood
+    /// is estimated low when the flow-check rule's samples are counted (107: 0.60 of the true
+    /// rate, then a fixed-fingerprint ACK flood at the same host), and over a /26 from 800
+    /// sources 2 % of it got past before and around its rule (108: 97.9 % dropped).
+    static let hardOutliers: Set<UInt64> = [107, 108]
+
+    @Test(arguments: Array(101...108) as [UInt64])
+    func randomHardScenarioMeetsAcceptance(seed: UInt64) {
+        let (s, sampling) = Self.scenario(seed: seed, hard: true)
+        let label = "\(s.name) sampling 1/\(sampling) \(s.phases.compactMap(\.attack))"
+        let eval = Harness.run(s, sampling: sampling)
+        if Self.hardOutliers.contains(seed) {
+            withKnownIssue("randomized ACK flood: rate estimate and coverage (see hardOutliers)") {
+                Harness.checkAcceptance(eval, label)
             }
         } else {
             Harness.checkAcceptance(eval, label)
