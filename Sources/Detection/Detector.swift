@@ -378,8 +378,20 @@ public struct Detector {
         guard surgeMark.at != 0 else { return false }
         let n = Double(ring.written - surgeMark.written)
         let expected = baseline.sampleRate * Double(t - surgeMark.at) / 1e9
-        return n > config.surgeFactor * expected + 5 * expected.squareRoot() + 20
+        guard n > config.surgeFactor * expected + 5 * expected.squareRoot() + 20 else { return false }
+        // From many sources: one client's large transfer (an editor's upload in the baseline lab)
+        // is a surge of one connection, not a flood; a flood from one address that looks like
+        // normal traffic is left to the drift.
+        var sources = Set<IPAddress>()
+        for f in ring.last(min(Int(n), 512)) {
+            sources.insert(f.srcIP)
+            if sources.count >= Self.surgeSources { return true }
+        }
+        return false
     }
+
+    /// Distinct sources a surge must come from (see ``surging(at:)``).
+    static let surgeSources = 8
 
     /// While settling, unexplained traffic arriving much faster than normal means another attack
     /// (or a part of this one the rules miss).
