@@ -8,6 +8,16 @@ public typealias AllowPrefix = IPPrefix
 extension Dataplane {
     /// Adds source prefixes to the allowlist.
     public func allow(_ prefixes: [AllowPrefix]) throws(DataplaneError) {
+        try exclusive { () throws(DataplaneError) in try insert(prefixes) }
+    }
+
+    private func insert(_ prefixes: [AllowPrefix]) throws(DataplaneError) {
+        // The program looks a trie up only while its bit is set: set it before the first insert.
+        var bits: UInt32 = 0
+        for p in prefixes {
+            if case .v4 = p.address { bits |= HOLON_ALLOW_V4 } else { bits |= HOLON_ALLOW_V6 }
+        }
+        try setAllowBits(bits, on: true)
         var one: UInt8 = 1
         for p in prefixes {
             switch p.address {
@@ -30,6 +40,10 @@ extension Dataplane {
 
     /// Empties the allowlist.
     public func clearAllowlist() {
+        try? exclusive { () throws(DataplaneError) in removeAll() }
+    }
+
+    private func removeAll() {
         for map in [XDPMap.allowV4, .allowV6] {
             let key = UnsafeMutableRawPointer.allocate(byteCount: map.keySize, alignment: 8)
             defer { key.deallocate() }
@@ -38,5 +52,30 @@ extension Dataplane {
                 if bpf_map_delete_elem(fd(map), key) != 0 { break }
             }
         }
+        // Only a trie seen empty stops being looked up; a failure here leaves the bit set (the
+        // lookup costs time, never a wrong verdict).
+        try? setAllowBits((HOLON_ALLOW_V4 | HOLON_ALLOW_V6) & ~occupiedAllowTries(), on: false)
+    }
+
+    /// The allowlist bits of the tries that hold at least one prefix now.
+    func occupiedAllowTries() -> UInt32 {
+        var bits: UInt32 = 0
+        for (map, bit) in [(XDPMap.allowV4, HOLON_ALLOW_V4), (.allowV6, HOLON_ALLOW_V6)] {
+            let key = UnsafeMutableRawPointer.allocate(byteCount: map.keySize, alignment: 8)
+            defer { key.deallocate() }
+            if bpf_map_get_next_key(fd(map), nil, key) == 0 { bits |= bit }
+        }
+        return bits
+    }
+
+    /// Sets (or clears) the config bits that tell the program which allowlist tries to look up.
+    /// Called inside ``exclusive(_:)``: no other change of the allowlist or the config runs
+    /// between the bit and the tries.
+    private func setAllowBits(_ bits: UInt32, on: Bool) throws(DataplaneError) {
+        guard bits != 0 else { return }
+        let c = try config()
+        let next = on ? c.allow | bits : c.allow & ~bits
+        guard next != c.allow else { return }
+        try writeConfig(c, allowBits: next)
     }
 }

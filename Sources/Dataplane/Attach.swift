@@ -34,7 +34,7 @@ extension Dataplane {
             var c = holon_config()
             c.sample_every = options.initialSampleEvery
             c.direction = 0   // XDP sees ingress: inbound
-            try dp.writeConfig(c)
+            try dp.writeConfig(c, allowBits: dp.occupiedAllowTries())
             try dp.restoreSaved(options)
         }
         let mode = try inNetworkNamespace(options.namespace) { () throws(DataplaneError) -> AttachMode in

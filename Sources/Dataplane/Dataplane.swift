@@ -164,15 +164,23 @@ public final class Dataplane: @unchecked Sendable {
         return c
     }
 
+    /// Writes the config, keeping the allowlist bits the map holds now: only
+    /// ``writeConfig(_:allowBits:)`` changes them, so a rule install that read the config before
+    /// another process's allowlist change cannot switch a trie's lookup off again.
     func writeConfig(_ c: holon_config) throws(DataplaneError) {
+        try writeConfig(c, allowBits: try config().allow)
+    }
+
+    func writeConfig(_ c: holon_config, allowBits: UInt32) throws(DataplaneError) {
         var zero: UInt32 = 0
         var c = c
+        c.allow = allowBits
         try DataplaneError.check(bpf_map_update_elem(fd(.config), &zero, &c, UInt64(BPF_ANY)), "writing config")
     }
 
     /// Sample one packet in `n` to the ring (0: none). Takes effect on the next packet.
     public func setSampleEvery(_ n: UInt32) throws(DataplaneError) {
-        try locked { () throws(DataplaneError) in
+        try exclusive { () throws(DataplaneError) in
             var c = try config()
             c.sample_every = n
             try writeConfig(c)
@@ -181,7 +189,7 @@ public final class Dataplane: @unchecked Sendable {
 
     /// Observe mode: classify and count everything, drop nothing.
     public func setObserve(_ on: Bool) throws(DataplaneError) {
-        try locked { () throws(DataplaneError) in
+        try exclusive { () throws(DataplaneError) in
             var c = try config()
             c.observe = on ? 1 : 0
             try writeConfig(c)
@@ -190,7 +198,7 @@ public final class Dataplane: @unchecked Sendable {
 
     /// The value rules see in the `direction` field (nil: packets have no direction).
     public func setDirection(_ d: UInt8?) throws(DataplaneError) {
-        try locked { () throws(DataplaneError) in
+        try exclusive { () throws(DataplaneError) in
             var c = try config()
             c.direction = d.map(UInt32.init) ?? HOLON_DIRECTION_NONE
             try writeConfig(c)
@@ -223,5 +231,14 @@ extension Dataplane {
         lock.lock()
         defer { lock.unlock() }
         return try body()
+    }
+
+    /// `body` holding the state file's lock (when the filter is pinned) and then this handle's:
+    /// every read–change–write of the config map runs under it, so that a change another
+    /// process makes at the same time (a rule install flipping `gen`, an allowlist bit) is never
+    /// written back over with the value read before it.
+    func exclusive<T>(_ body: () throws(DataplaneError) -> T) throws(DataplaneError) -> T {
+        guard let options else { return try locked(body) }
+        return try RuleState.locked(options) { () throws(DataplaneError) -> T in try locked(body) }
     }
 }

@@ -42,8 +42,10 @@ static __always_inline int bucket_take(struct holon_bucket *b, __u64 now)
     return ok;
 }
 
-static __always_inline int allowlisted(struct holon_scratch *s)
+static __always_inline int allowlisted(struct holon_config *cfg, struct holon_scratch *s)
 {
+    if (!(cfg->allow & (s->version == 4 ? HOLON_ALLOW_V4 : HOLON_ALLOW_V6)))
+        return 0;
     if (s->version == 4) {
         struct holon_lpm_v4 k = { .prefixlen = 32 };
         __u32 a = __builtin_bswap32((__u32)s->v[HOLON_F_SRC_V4]);
@@ -115,7 +117,7 @@ int holon_xdp(struct xdp_md *ctx)
     if (holon_parse(ctx, len, cfg->direction) != 0) {
         verdict = HOLON_V_UNPARSED;
         st->unparsed++;
-    } else if (allowlisted(s)) {
+    } else if (allowlisted(cfg, s)) {
         verdict = HOLON_V_ALLOWLISTED;
         st->allowlisted++;
     } else {
