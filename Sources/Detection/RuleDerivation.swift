@@ -112,7 +112,7 @@ struct RuleDeriver {
                 out.append(Candidate(field: field, kind: v6[v].map { .address($0) } ?? .equals(v)))
             }
         }
-        for len in [8, 16, 24] {
+        for len in 8...24 {
             counts.removeAll(keepingCapacity: true)
             for p in recent { if case .v4(let a) = p.srcIP { counts[UInt64(a >> UInt32(32 - len)), default: 0] += 1 } }
             for (v, c) in counts where Double(c) / n >= 0.1 {
