@@ -117,13 +117,18 @@ public struct Detector {
 
     // MARK: The per-packet path
 
-    public mutating func ingest(_ f: PacketFeatures) { ingest(f, droppedByFilter: false) }
+    public mutating func ingest(_ f: PacketFeatures) { ingest(f, verdict: .unknown) }
 
-    /// Like ``ingest(_:)``, for a sample the filter reports it dropped (a rule of an earlier run,
-    /// adopted, or any rule this detector does not hold). It is judged like any other — its
-    /// traffic is what the rules are about — but the baseline never learns from it, in warmup
-    /// or after.
-    public mutating func ingest(_ f: PacketFeatures, droppedByFilter: Bool) {
+    /// Like ``ingest(_:)``, for a sample of a filter that says what it did with the packet.
+    ///
+    /// A dropped sample (a rule of an earlier run, adopted, or any rule this detector does not
+    /// hold) is judged like any other — its traffic is what the rules are about — but the
+    /// baseline never learns from it, in warmup or after. A sample that an authenticating rule
+    /// (``ConnectionCheck``) matched but the filter passed is a real handshake or flow: it is
+    /// normal traffic, not the attack's (the incident's rate, sources and false-positive share
+    /// count only what the rule stopped).
+    public mutating func ingest(_ f: PacketFeatures, verdict: FilterVerdict) {
+        let droppedByFilter = verdict == .dropped
         advance(to: f.timestamp)
         samples += 1
         if phase == .warmup {
@@ -134,6 +139,7 @@ public struct Detector {
             return
         }
         for i in activeRules.indices where activeRules[i].rule.matches(f) {
+            if verdict == .passed && activeRules[i].rule.authentication != nil { continue }
             recordMatch(f, incident: activeRules[i].incident)
             return
         }

@@ -158,7 +158,8 @@ public struct Evaluation {
         // 1-in-N sampling with a seeded generator, as the data plane's random sampler.
         samplerState = samplerState &+ 0x9E37_79B9_7F4A_7C15
         if StableHash.fmix64(samplerState) % samplingRate == 0 {
-            detector.ingest(f)
+            // The verdict, as the data plane's samples carry it.
+            detector.ingest(f, verdict: dropped ? .dropped : .passed)
             handleEvents(at: s.phase)
         }
     }

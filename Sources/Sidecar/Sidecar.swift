@@ -144,7 +144,7 @@ public final class Sidecar {
             return
         }
         // Dropped traffic is judged (it keeps its incident open) but never learned as normal.
-        detector.ingest(f, droppedByFilter: dropped)
+        detector.ingest(f, verdict: dropped ? .dropped : .passed)
     }
 
     func handle(_ events: [DetectorEvent], now: UInt64, _ onEvent: (SidecarEvent) -> Void) throws(DataplaneError) {

@@ -141,7 +141,7 @@ import Traffic
             ScenarioPhase(name: "normal", duration: 6, normalRate: 2_000),
         ])
         let before = Set(d.baseline.reservoir)
-        for p in s.stream() { d.ingest(p.features, droppedByFilter: true) }
+        for p in s.stream() { d.ingest(p.features, verdict: .dropped) }
         #expect(d.adaptationCounts.learned == 0)
         #expect(Set(d.baseline.reservoir) == before)
     }
