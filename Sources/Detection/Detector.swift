@@ -486,14 +486,10 @@ public struct Detector {
         var recentSamples = ring.last(ring.capacity).filter { $0.timestamp >= since }
         if recentSamples.count < 64 { recentSamples = ring.last(ring.capacity) }
         let baselinePps = baseline.sampleRate * Double(config.samplingRate)
-        let space = self.space
-        let recentAcc = recent, baseAcc = baseline.accumulator
+        let attribution = Attribution(space: space, recent: recent, baseline: baseline.accumulator)
         var deriver = RuleDeriver(
             baseline: baseline, spareShare: config.spareShare, baselinePps: baselinePps,
-            presence: { c in
-                guard let pair = Self.encodedPair(c, space: space) else { return nil }
-                return (recentAcc.presence(of: pair), baseAcc.presence(of: pair))
-            })
+            presence: attribution.presence)
         if config.payloadRules { deriver.payloadSeed = config.seed }
         var derived: [DetectedRule] = []
         var judgedLegitimate = false, learnable = true
@@ -624,21 +620,4 @@ public struct Detector {
     }
 
     func fmt(_ x: Double) -> String { String(format: "%.3f", x) }
-
-    /// The role–filler pair a candidate corresponds to in ``DetectorRecord``, if it is encoded.
-    static func encodedPair(_ c: Candidate, space: VectorSpace) -> Hypervector? {
-        switch (c.field, c.kind) {
-        case (.srcPort, .equals(let v)), (.dstPort, .equals(let v)):
-            return DetectorRecord.encodesExactly(port: v) ? space.pair(c.field.fieldName, .int(Int(v))) : nil
-        case (.proto, .equals(let v)), (.dstIP, .equals(let v)), (.tcpFlags, .equals(let v)), (.ttl, .equals(let v)),
-             (.df, .equals(let v)), (.sizeClass, .equals(let v)), (.tcpWindow, .equals(let v)),
-             (.icmpType, .equals(let v)), (.icmpCode, .equals(let v)):
-            return space.pair(c.field.fieldName, .int(Int(truncatingIfNeeded: v)))
-        case (.mf, .equals(let v)): return space.pair(DetectorRecord.fragment, .int(Int(v)))
-        case (.fragOffset, .range(let lo, _)) where lo >= 1: return space.pair(DetectorRecord.fragment, .int(2))
-        case (.srcIP, .prefix(let net, 8)): return space.pair(DetectorRecord.srcPrefix8, .int(Int(net >> 24)))
-        case (.dstIP, .address(let a)): return space.pair(c.field.fieldName, .int(a.fieldValue))
-        default: return nil
-        }
-    }
 }
