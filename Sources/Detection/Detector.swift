@@ -320,14 +320,9 @@ public struct Detector {
     }
 
     mutating func finishWarmup(at t: UInt64) {
-        let s = baseline.drift
-        let sigma = max(s.standardDeviation, 1e-6)
-        // Normal traffic's drift is sampling noise plus slow changes of mix that a few seconds of
-        // calibration under-sample; an attack moves it by orders of magnitude. So the line sits
-        // above the calibrated spread, above twice the worst value seen, and at a multiple of
-        // the mean: all relative to what this traffic showed, none tuned to a scenario.
-        openThreshold = max(s.mean + config.openSigmas * sigma, 2 * s.max, 4 * s.mean)
-        closeThreshold = max(s.mean + config.closeSigmas * sigma, s.max, 2 * s.mean)
+        let lines = DriftLines(calibration: baseline.drift, openSigmas: config.openSigmas, closeSigmas: config.closeSigmas)
+        openThreshold = lines.open
+        closeThreshold = lines.close
         baseline.freeze()
         phase = .armed
         // An attack already running when learning started is not normal: leave it out of the
