@@ -11,37 +11,11 @@ import Rules
 struct AttackNamer {
     let book: Codebook
 
-    static let characteristic: Set<FieldName> = Set(
+    /// The fields that say what kind an attack is.
+    static let characteristic = FieldFilter.only(Set(
         [PacketField.proto, .srcPort, .dstPort, .srcPortBand, .dstPortBand, .tcpFlags, .icmpType, .icmpCode, .sizeClass]
             .map(\.fieldName)
-    ).union([DetectorRecord.fragment])
-
-    /// Walks a packet as ``DetectorRecord`` does, keeping only the characteristic fields.
-    struct Prototype: Walkable {
-        let packet: PacketFeatures
-
-        struct Filter<V: WalkVisitor>: WalkVisitor {
-            var inner: V
-            mutating func visit(_ f: FieldName, _ v: Int) { if characteristic.contains(f) { inner.visit(f, v) } }
-            mutating func visit(_ f: FieldName, _ v: String) { if characteristic.contains(f) { inner.visit(f, v) } }
-            mutating func visit(_ f: FieldName, _ v: Bool) { if characteristic.contains(f) { inner.visit(f, v) } }
-            mutating func visit(_ f: FieldName, _ v: Double) { if characteristic.contains(f) { inner.visit(f, v) } }
-            mutating func visit(_ f: FieldName, scalar v: Double, _ e: ScalarEncoding) {
-                if characteristic.contains(f) { inner.visit(f, scalar: v, e) }
-            }
-            mutating func visit<W: Walkable>(_ f: FieldName, record: W) {}
-            mutating func visitList<W: Walkable>(_ f: FieldName, _ items: some Collection<W>) {}
-            mutating func visitSet<W: Walkable>(_ f: FieldName, _ items: some Collection<W>) {}
-            mutating func visitList(_ f: FieldName, scalars items: some Collection<ScalarValue>) {}
-            mutating func visitSet(_ f: FieldName, scalars items: some Collection<ScalarValue>) {}
-        }
-
-        func walk<V: WalkVisitor>(into v: inout V) {
-            var filter = Filter(inner: v)
-            DetectorRecord(packet).walk(into: &filter)
-            v = filter.inner
-        }
-    }
+    ).union([DetectorRecord.fragment]))
 
     static func example(proto: UInt8, src: UInt16 = 0, dst: UInt16 = 0, flags: UInt8 = 0, icmp: UInt8 = 0,
                         ipLen: UInt32, fragOffset: UInt16 = 0, mf: Bool = false) -> PacketFeatures {
@@ -76,7 +50,7 @@ struct AttackNamer {
         ]
         var book = Codebook(dimension: encoder.dimension)
         for (name, packets) in examples {
-            book.set(name, Hypervector.bundle(packets.map { encoder.encode(Prototype(packet: $0)) }))
+            book.set(name, Hypervector.bundle(packets.map { encoder.encode(FilteredRecord(packet: $0, filter: Self.characteristic)) }))
         }
         self.book = book
     }

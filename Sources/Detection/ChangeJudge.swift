@@ -96,11 +96,11 @@ struct ChangeJudge {
         guard counterpart.count >= 2 * minSamples else {
             return Verdict(legitimate: false, reason: "no established baseline traffic to compare with")
         }
-        let left = Set(predicates.flatMap { RecordWithout.encoded($0.field) })
+        let left = FieldFilter.without(Set(predicates.flatMap { DetectorRecord.fields(encoding: $0.field) }))
         let dimension = encoder.dimension
         func bundle(_ packets: some Sequence<PacketFeatures>) -> Accumulator {
             var acc = Accumulator(dimension: dimension)
-            for f in packets { acc.add(encoder.encode(RecordWithout(packet: f, left: left))) }
+            for f in packets { acc.add(encoder.encode(FilteredRecord(packet: f, filter: left))) }
             return acc
         }
         let change = bundle(spread(covered, maxEncoded))

@@ -326,14 +326,9 @@ public struct Detector {
     }
 
     mutating func finishWarmup(at t: UInt64) {
-        let s = baseline.drift
-        let sigma = max(s.standardDeviation, 1e-6)
-        // Normal traffic's drift is sampling noise plus slow changes of mix that a few seconds of
-        // calibration under-sample; an attack moves it by orders of magnitude. So the line sits
-        // above the calibrated spread, above twice the worst value seen, and at a multiple of
-        // the mean: all relative to what this traffic showed, none tuned to a scenario.
-        openThreshold = max(s.mean + config.openSigmas * sigma, 2 * s.max, 4 * s.mean)
-        closeThreshold = max(s.mean + config.closeSigmas * sigma, s.max, 2 * s.mean)
+        let lines = DriftLines(calibration: baseline.drift, openSigmas: config.openSigmas, closeSigmas: config.closeSigmas)
+        openThreshold = lines.open
+        closeThreshold = lines.close
         baseline.freeze()
         phase = .armed
         // An attack already running when learning started is not normal: leave it out of the
@@ -492,14 +487,10 @@ public struct Detector {
         var recentSamples = ring.last(ring.capacity).filter { $0.timestamp >= since }
         if recentSamples.count < 64 { recentSamples = ring.last(ring.capacity) }
         let baselinePps = baseline.sampleRate * Double(config.samplingRate)
-        let space = self.space
-        let recentAcc = recent, baseAcc = baseline.accumulator
+        let attribution = Attribution(space: space, recent: recent, baseline: baseline.accumulator)
         var deriver = RuleDeriver(
             baseline: baseline, spareShare: config.spareShare, baselinePps: baselinePps,
-            presence: { c in
-                guard let pair = Self.encodedPair(c, space: space) else { return nil }
-                return (recentAcc.presence(of: pair), baseAcc.presence(of: pair))
-            })
+            presence: attribution.presence)
         if config.payloadRules { deriver.payloadSeed = config.seed }
         var derived: [DetectedRule] = []
         var judgedLegitimate = false, learnable = true
@@ -630,21 +621,4 @@ public struct Detector {
     }
 
     func fmt(_ x: Double) -> String { String(format: "%.3f", x) }
-
-    /// The role–filler pair a candidate corresponds to in ``DetectorRecord``, if it is encoded.
-    static func encodedPair(_ c: Candidate, space: VectorSpace) -> Hypervector? {
-        switch (c.field, c.kind) {
-        case (.srcPort, .equals(let v)), (.dstPort, .equals(let v)):
-            return DetectorRecord.encodesExactly(port: v) ? space.pair(c.field.fieldName, .int(Int(v))) : nil
-        case (.proto, .equals(let v)), (.dstIP, .equals(let v)), (.tcpFlags, .equals(let v)), (.ttl, .equals(let v)),
-             (.df, .equals(let v)), (.sizeClass, .equals(let v)), (.tcpWindow, .equals(let v)),
-             (.icmpType, .equals(let v)), (.icmpCode, .equals(let v)):
-            return space.pair(c.field.fieldName, .int(Int(truncatingIfNeeded: v)))
-        case (.mf, .equals(let v)): return space.pair(DetectorRecord.fragment, .int(Int(v)))
-        case (.fragOffset, .range(let lo, _)) where lo >= 1: return space.pair(DetectorRecord.fragment, .int(2))
-        case (.srcIP, .prefix(let net, 8)): return space.pair(DetectorRecord.srcPrefix8, .int(Int(net >> 24)))
-        case (.dstIP, .address(let a)): return space.pair(c.field.fieldName, .int(a.fieldValue))
-        default: return nil
-        }
-    }
 }

@@ -56,3 +56,17 @@ struct DetectorRecord: Walkable {
         }
     }
 }
+
+extension DetectorRecord {
+    /// The record fields a rule field is encoded as (a port is its exact value or its band): what
+    /// a comparison that leaves a rule's fields out must leave out (``ChangeJudge``).
+    static func fields(encoding field: PacketField) -> [FieldName] {
+        switch field {
+        case .srcPort: return [PacketField.srcPort.fieldName, PacketField.srcPortBand.fieldName]
+        case .dstPort: return [PacketField.dstPort.fieldName, PacketField.dstPortBand.fieldName]
+        case .mf, .fragOffset: return [fragment]
+        case .srcIP: return [srcPrefix8]
+        default: return [field.fieldName]
+        }
+    }
+}

@@ -215,7 +215,7 @@ struct RuleDeriver {
             if let p = presence(c) {
                 presences[c] = p
                 jump = p.recent - p.baseline
-                guard jump > 0 else { continue }  // the vectors decide
+                guard Attribution.gained(p) else { continue }  // the vectors decide
             }
             pool.append((c, r, b, jump))
         }
