@@ -22,7 +22,9 @@ extension RuleDeriver {
     /// (the one-rule answer, if any). The caller derives the rest from what this rule leaves.
     func derivePart(from recent: [PacketFeatures], whole: DerivedRule?) -> DerivedRule? {
         guard recent.count >= 32 else { return nil }
-        let wholeCost = whole.flatMap { Self.describes($0.predicates) ? $0.baselineShare : nil } ?? 1
+        // A whole rule that leaves part of the change uncovered is no one-rule answer to compare
+        // with ("SYN-ACK to the host" spares everything and covers three quarters).
+        let wholeCost = whole.flatMap { Self.describes($0.predicates) && $0.recentShare >= coverageNeeded ? $0.baselineShare : nil } ?? 1
         var best: (parts: Int, cost: Double, first: DerivedRule)?
         for field in Self.splitFields {
             var counts: [UInt64: Int] = [:]
@@ -30,7 +32,7 @@ extension RuleDeriver {
             let parts = counts.filter { Double($0.value) >= Self.minPart * Double(recent.count) }
                 .sorted { $0.value > $1.value }
             guard parts.count >= 2, parts.count <= Self.maxParts,
-                  Double(parts.reduce(0) { $0 + $1.value }) >= coverageNeeded * Double(recent.count) else { continue }
+                  coversChange(parts.reduce(0) { $0 + $1.value }, of: recent.count) else { continue }
             var rules: [DerivedRule] = []
             for (v, _) in parts {
                 let part = recent.filter { field.value(in: $0) == v }
