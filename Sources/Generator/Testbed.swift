@@ -1,5 +1,6 @@
 import CGeneratorShim
 import Foundation
+import Lab
 import Packets
 
 /// An interface's kernel counters (from `ip -s -j link`).

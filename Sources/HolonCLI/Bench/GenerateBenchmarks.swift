@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Generator
+import Lab
 import Packets
 
 /// `holon bench generate`: every send engine and netsniff-ng's trafgen, in the same run, sending
