@@ -37,7 +37,7 @@ struct FrameTests {
         let s = Scenario(name: "t", seed: 7, phases: [
             ScenarioPhase(name: "mix", duration: 1, normalRate: 2000,
                           attack: AttackSpec(kind: .synFlood, rate: 8000, sources: .block("45.83.0.0/16"),
-                                             victim: AddressBlock("198.51.100.0/24")!)),
+                                             victim: IPPrefix("198.51.100.0/24")!)),
         ])
         let plan = TrafficPlan.scenario(s, samples: 2048)
         let pool = FramePool(plan.phases[0].packets, source: MACAddress(0x02_00_00_00_00_01), destination: MACAddress(0x02_00_00_00_00_02))
