@@ -48,10 +48,13 @@ let package = Package(
         .target(name: "CHolonXDP", dependencies: ["CHolonFields"], exclude: ["bpf"]),
         // One loader for every embedded BPF object (the filter's, the generator's).
         .target(name: "BPFEmbedding", dependencies: ["CLibBPF"]),
-        .target(name: "Dataplane", dependencies: ["Packets", "Rules", "CLibBPF", "CHolonXDP", "BPFEmbedding"], plugins: ["BPFObject"]),
+        // Lab for its one setns (filters attach inside the lab's namespaces).
+        .target(name: "Dataplane", dependencies: ["Packets", "Rules", "Lab", "CLibBPF", "CHolonXDP", "BPFEmbedding"], plugins: ["BPFObject"]),
         // Compiles the bpf/*.bpf.c of a target's C dependencies (clang -target bpf) into it, no manual step.
         .plugin(name: "BPFObject", capability: .buildTool()),
-        .target(name: "Lab"),
+        // setns(2) and CLONE_NEWNET: behind _GNU_SOURCE, so Glibc's Swift overlay lacks them.
+        .target(name: "CLabNamespace"),
+        .target(name: "Lab", dependencies: ["CLabNamespace"]),
         // sockaddr_ll, mmsghdr/sendmmsg, PACKET_QDISC_BYPASS: missing from Glibc's Swift overlay.
         // Also holds the live-frames XDP program (bpf/holon_gen.bpf.c, built by BPFObject).
         .target(name: "CGeneratorShim", exclude: ["bpf"]),
@@ -62,7 +65,7 @@ let package = Package(
         // Rules as BGP Flowspec (RFC 8955/8956): model, wire encoding, GoBGP and ExaBGP speakers.
         .target(name: "Flowspec", dependencies: ["Packets", "Rules"]),
         // The baseline lab: WordPress behind the filter, 23 source addresses, real browsers over
-        // WebDriver (Dataplane only for entering the generator's namespace to reach the drivers).
+        // WebDriver (Dataplane for detaching the filter a run leaves behind).
         .target(name: "BaselineLab", dependencies: ["Lab", "Dataplane", "Traffic"]),
         // HTTP API, Prometheus /metrics, server-sent events and the dashboard; the only target
         // with Hummingbird, so the rest builds without it.

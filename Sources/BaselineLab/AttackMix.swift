@@ -1,4 +1,5 @@
 import Foundation
+import Packets
 import Traffic
 
 /// Attacks mixed into a baseline run (issue 15): a DNS reflection, a SYN flood and an ACK flood
@@ -41,7 +42,7 @@ public struct AttackMix: Sendable {
     public func start(holon: String, layout: BaselineLayout, after delay: Double,
                       stop: @escaping @Sendable () -> Bool, done: @escaping @Sendable ([Sent]) -> Void) {
         let t0 = Date().timeIntervalSince1970 + delay
-        let victim = AddressBlock(layout.siteAddress)!
+        let victim = IPPrefix(ipv4Block: layout.siteAddress)!
         let attacks = self.attacks
         Thread {
             var sent: [Sent] = []

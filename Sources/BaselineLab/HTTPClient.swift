@@ -1,6 +1,6 @@
-import Dataplane
 import Foundation
 import Glibc
+import Lab
 
 /// A small blocking HTTP/1.1 client whose sockets can be made inside a network namespace.
 ///
@@ -103,7 +103,7 @@ public enum HTTPClient {
         }
         guard let ns = e.namespace else { return try open() }
         do {
-            return try NetworkNamespace.run(ns) { try open() }
+            return try NetworkNamespace(ns).run { try open() }
         } catch let error as BaselineError { throw error } catch { throw .http("entering namespace \(ns): \(error)") }
     }
 

@@ -125,22 +125,6 @@ long hg_txring_kick(int fd, int wait) {
     return n < 0 ? -errno : (long)n;
 }
 
-int hg_setns_path(const char *path) {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return -errno;
-    int rc = setns(fd, CLONE_NEWNET);
-    int e = errno;
-    close(fd);
-    return rc < 0 ? -e : 0;
-}
-
-int hg_current_netns_fd(void) {
-    int fd = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
-    return fd < 0 ? -errno : fd;
-}
-
-int hg_setns_fd(int fd) { return setns(fd, CLONE_NEWNET) < 0 ? -errno : 0; }
-
 int hg_pin_cpu(int cpu) {
     cpu_set_t set;
     CPU_ZERO(&set);

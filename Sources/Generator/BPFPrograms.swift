@@ -2,6 +2,7 @@ import BPFEmbedding
 import CGeneratorShim
 import CLibBPF
 import Foundation
+import Lab
 
 /// A BPF object the BPFObject plugin compiled and embedded as base64, opened and loaded with
 /// libbpf. Closing the object closes its programs and maps.

@@ -13,17 +13,17 @@ public enum IPIDMode: Sendable, Hashable {
 /// checksums incrementally (RFC 1624) through ``PacketLayout``.
 public struct FrameVariation: Sendable, Hashable {
     /// A fresh random source address inside this block per packet (spoofing; /0 is all of IPv4).
-    public var sourceBlock: AddressBlock?
+    public var sourceBlock: IPPrefix?
     /// Sources drawn inside this block are moved out of it (the protected network).
-    public var avoid: AddressBlock?
+    public var avoid: IPPrefix?
     /// A random destination inside this block per packet (an attack on a whole network).
-    public var destinationBlock: AddressBlock?
+    public var destinationBlock: IPPrefix?
     public var sourcePorts: ClosedRange<UInt16>?
     public var destinationPorts: ClosedRange<UInt16>?
     public var ipID: IPIDMode = .keep
     public var ttl: ClosedRange<UInt8>?
 
-    public init(sourceBlock: AddressBlock? = nil, avoid: AddressBlock? = nil, destinationBlock: AddressBlock? = nil,
+    public init(sourceBlock: IPPrefix? = nil, avoid: IPPrefix? = nil, destinationBlock: IPPrefix? = nil,
                 sourcePorts: ClosedRange<UInt16>? = nil, destinationPorts: ClosedRange<UInt16>? = nil,
                 ipID: IPIDMode = .keep, ttl: ClosedRange<UInt8>? = nil) {
         self.sourceBlock = sourceBlock
@@ -42,7 +42,7 @@ public struct FrameVariation: Sendable, Hashable {
     /// The per-packet freedom an attack of this kind has in the scenario model: spoofed sources
     /// (when the attack has no fixed source set), random ports where the tool randomises them, the
     /// kind's IP-ID scheme, a random victim inside a victim block.
-    public static func forAttack(_ a: AttackSpec, protected: AddressBlock) -> FrameVariation {
+    public static func forAttack(_ a: AttackSpec, protected: IPPrefix) -> FrameVariation {
         var v = FrameVariation()
         if a.sources.count == nil && a.kind != .dnsReflection {
             v.sourceBlock = a.sources.prefix
@@ -167,14 +167,14 @@ public struct TrafficPlan: Sendable {
 
     /// One phase of a profile at `pps` (nil: unlimited) for `duration` seconds.
     public static func profile(_ profile: TrafficProfile, pps: Double?, duration: Double, seed: UInt64 = 1,
-                               victim: AddressBlock = AddressBlock("198.51.100.10")!, samples: Int = 4096) -> TrafficPlan {
+                               victim: IPPrefix = IPPrefix("198.51.100.10")!, samples: Int = 4096) -> TrafficPlan {
         let rate = pps ?? 1_000_000
         switch profile {
         case .udp64:
-            var ip = PacketSpec.IPv4(source: 0x0A00_0001, destination: victim.network)
+            var ip = PacketSpec.IPv4(source: 0x0A00_0001, destination: victim.ipv4Network)
             ip.ttl = 64
             let spec = PacketSpec(network: .v4(ip), transport: .udp(source: 1024, destination: 9), payloadLength: 64 - 42)
-            let v = FrameVariation(sourceBlock: AddressBlock("10.0.0.0/8")!, sourcePorts: 1024...65535, ipID: .incrementing)
+            let v = FrameVariation(sourceBlock: IPPrefix("10.0.0.0/8")!, sourcePorts: 1024...65535, ipID: .incrementing)
             return TrafficPlan(name: "udp64", phases: [PhasePlan(name: "udp64", duration: duration, pps: pps,
                                                                  packets: [PlannedPacket(spec: spec, variation: v, isAttack: true)])])
         case .normal:
@@ -319,12 +319,12 @@ struct FrameCursor {
         let buf = UnsafeMutableRawBufferPointer(start: dst, count: len)
         guard layout.ipVersion == 4 else { return len }
         if let b = v.sourceBlock {
-            var a = b.address(at: rng.word32())
-            if let avoid = v.avoid, avoid.contains(a), b.length < avoid.length { a ^= 0x8000_0000 }
+            var a = b.ipv4Address(at: rng.word32())
+            if let avoid = v.avoid, avoid.contains(ipv4: a), b.length < avoid.length { a ^= 0x8000_0000 }
             layout.setIPv4Source(a, in: buf)
         }
         if let b = v.destinationBlock {
-            layout.setIPv4Destination(b.address(at: rng.word32()), in: buf)
+            layout.setIPv4Destination(b.ipv4Address(at: rng.word32()), in: buf)
         }
         if let r = v.sourcePorts {
             layout.setSourcePort(UInt16(rng.between(UInt32(r.lowerBound), UInt32(r.upperBound))), in: buf)

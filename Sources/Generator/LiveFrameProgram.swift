@@ -42,18 +42,18 @@ extension hg_variation {
         var f: UInt32 = 0
         if let b = v.sourceBlock {
             f |= UInt32(HG_VARY_SOURCE)
-            source_net = b.network
-            source_host = b.hostMask
+            source_net = b.ipv4Network
+            source_host = b.ipv4HostMask
             if let a = v.avoid, b.length < a.length {
                 f |= UInt32(HG_AVOID)
-                avoid_net = a.network
-                avoid_mask = a.mask
+                avoid_net = a.ipv4Network
+                avoid_mask = a.ipv4Mask
             }
         }
         if let b = v.destinationBlock {
             f |= UInt32(HG_VARY_DESTINATION)
-            destination_net = b.network
-            destination_host = b.hostMask
+            destination_net = b.ipv4Network
+            destination_host = b.ipv4HostMask
         }
         if let r = v.sourcePorts {
             f |= UInt32(HG_VARY_SOURCE_PORT)

@@ -24,7 +24,7 @@ public enum GeneratorError: Error, CustomStringConvertible, Sendable, Equatable 
         case .notRoot:
             return "holon generate needs root (raw sockets and BPF): run it with sudo"
         case .noSuchNamespace(let ns):
-            return "no network namespace '\(ns)': create it (e.g. `holon lab up`) or check `ip netns list`"
+            return NamespaceError.missing(ns).description
         case .noSuchInterface(let name, let ns):
             let whereText = ns.map { "in namespace '\($0)'" } ?? "in this namespace"
             let hint = ns.map { "ip -n \($0) link" } ?? "ip link"
@@ -51,34 +51,6 @@ public enum GeneratorError: Error, CustomStringConvertible, Sendable, Equatable 
 
 enum BuiltInNames {
     static var scenarios: String { Scenario.builtIn.map(\.name).joined(separator: ", ") }
-}
-
-/// A network namespace the generator's threads step into with `setns` (never `ip netns exec`,
-/// which remounts /sys and hides bpffs).
-public struct NetworkNamespace: Sendable, Hashable {
-    public let name: String
-    public var path: String { "/run/netns/\(name)" }
-
-    public init(_ name: String) { self.name = name }
-
-    public var exists: Bool { FileManager.default.fileExists(atPath: path) }
-
-    /// Moves the calling thread into the namespace (for good: use on threads you own).
-    public func enter() throws(GeneratorError) {
-        guard exists else { throw .noSuchNamespace(name) }
-        let rc = hg_setns_path(path)
-        if rc < 0 { throw .system("setns into \(name)", -rc) }
-    }
-
-    /// Runs `body` with the calling thread inside `namespace` (nil: where it is), then returns.
-    public static func run<T>(in namespace: NetworkNamespace?, _ body: () throws -> T) throws -> T {
-        guard let namespace else { return try body() }
-        let home = hg_current_netns_fd()
-        if home < 0 { throw GeneratorError.system("open own namespace", -home) }
-        defer { _ = hg_setns_fd(home); close(home) }
-        try namespace.enter()
-        return try body()
-    }
 }
 
 /// An interface as seen from inside its namespace.

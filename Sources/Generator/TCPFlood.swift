@@ -1,4 +1,5 @@
 import Foundation
+import Lab
 import Packets
 import Traffic
 
@@ -85,7 +86,7 @@ public struct TCPFlood: Sendable {
     /// Returns the frames handed to the kernel.
     public func send(interface: String, namespace: String, pps: Double, seconds: Double, seed: UInt64 = 1,
                      stop: @Sendable () -> Bool = { false }) throws -> UInt64 {
-        try NetworkNamespace(namespace).enter()
+        try NetworkNamespace(namespace).enterSender()
         let info = try InterfaceInfo.lookup(interface, namespace: namespace)
         let sender = try SendmmsgSender(ifindex: info.index, batch: 64)
         defer { sender.close() }

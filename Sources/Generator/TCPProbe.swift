@@ -1,4 +1,5 @@
 import Foundation
+import Lab
 import Packets
 
 /// A real TCP service and a real TCP client on kernel sockets, for measuring what a filter does

@@ -1,5 +1,6 @@
 import CGeneratorShim
 import Foundation
+import Lab
 import Packets
 import Synchronization
 import Traffic
@@ -147,7 +148,7 @@ public final class TrafficGenerator: @unchecked Sendable {
         let info: InterfaceInfo
         do {
             info = try NetworkNamespace.run(in: ns) { try InterfaceInfo.lookup(options.interface, namespace: options.namespace) }
-        } catch let e as GeneratorError { throw e } catch { throw .badArgument("\(error)") }
+        } catch let e as GeneratorError { throw e } catch let e as NamespaceError { throw GeneratorError(e) } catch { throw .badArgument("\(error)") }
         guard info.isUp else { throw .interfaceDown(options.interface) }
         if let m = options.destinationMAC { return (info, m) }
         guard let m = Neighbours.resolve(interface: options.interface, namespace: options.namespace, peer: options.peer) else {
@@ -289,7 +290,7 @@ public final class TrafficGenerator: @unchecked Sendable {
                 defer { state.done.store(true, ordering: .releasing); finished.signal() }
                 var sender: (any FrameSender)?
                 do {
-                    if let ns { try ns.enter() }
+                    if let ns { try ns.enterSender() }
                     if pin { _ = hg_pin_cpu(Int32(t % max(cpus, 1))) }
                     sender = try settings.make(engine, ifindex: ifindex, xdpProgram: xdpProgram)
                 } catch let e as GeneratorError {
@@ -361,7 +362,7 @@ public final class TrafficGenerator: @unchecked Sendable {
         let t = Thread {
             defer { done.signal() }
             do {
-                if let ns { try ns.enter() }
+                if let ns { try ns.enterSender() }
                 let s = try settings.make(kind, ifindex: ifindex, xdpProgram: xdpProgram)
                 defer { s.close() }
                 guard strict else { return }

@@ -41,8 +41,19 @@ public struct Lab: Sendable {
             try IPCommand.run(["-n", ns, "link", "set", "lo", "up"])
             try IPCommand.run(["-n", ns, "link", "set", ifname, "up"])
         }
+        waitForCarrier()
         s = status()
         return s
+    }
+
+    /// Waits (up to a second) for the veth carrier: frames sent before it is up are dropped, and
+    /// tests and benchmarks send as soon as `up` returns.
+    func waitForCarrier() {
+        for _ in 0..<50 {
+            let r = try? IPCommand.runStatus(["-n", topology.generatorNamespace, "-o", "link", "show", "dev", topology.generatorInterface])
+            if r?.stdout.contains("LOWER_UP") == true { return }
+            usleep(20_000)
+        }
     }
 
     /// Removes both namespaces (which destroys the veth pair and any XDP program on it).

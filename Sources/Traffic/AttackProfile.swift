@@ -40,8 +40,8 @@ public struct AttackFingerprint: Hashable, Sendable {
 struct AttackTraffic {
     var rng: TrafficRandom
     let kind: AttackKind
-    let victim: AddressBlock
-    let sources: AddressBlock
+    let victim: IPPrefix
+    let sources: IPPrefix
     /// Fixed source set; empty means a fresh random address per packet.
     let pool: [UInt32]
     let ttl: UInt8
@@ -55,7 +55,7 @@ struct AttackTraffic {
     let payload: Int
     /// The bytes every payload of a payload-marker attack starts with.
     let marker: [UInt8]
-    let protected: AddressBlock
+    let protected: IPPrefix
     var nextID: UInt16
     // A DNS response being sent as fragments.
     var fragLeft = 0
@@ -65,7 +65,7 @@ struct AttackTraffic {
     var fragID: UInt16 = 0
     var fragTTL: UInt8 = 0
 
-    init(spec: AttackSpec, seed: UInt64, phase: Int, protected: AddressBlock) {
+    init(spec: AttackSpec, seed: UInt64, phase: Int, protected: IPPrefix) {
         var r = TrafficRandom(seed: SplitMix64.mix(seed, 1000 + UInt64(phase)))
         kind = spec.kind
         victim = spec.victim
@@ -87,9 +87,9 @@ struct AttackTraffic {
             p.reserveCapacity(n)
             var tries = 0
             while p.count < n {
-                let a = block.address(at: r.word32())
+                let a = block.ipv4Address(at: r.word32())
                 tries += 1
-                let ok = tries > 64 * n || (isPublicUnicast(a) && !protected.contains(a)) || block.length >= 24
+                let ok = tries > 64 * n || (isPublicUnicast(a) && !protected.contains(ipv4: a)) || block.length >= 24
                 if ok && seen.insert(a).inserted { p.append(a) }
                 if tries > 1000 * n + 100_000 { break }
             }
@@ -102,14 +102,14 @@ struct AttackTraffic {
     @inline(__always)
     mutating func source() -> UInt32 {
         if !pool.isEmpty { return pool[Int(rng.below(UInt32(pool.count)))] }
-        var a = sources.address(at: rng.word32())
-        if protected.contains(a) && sources.length < protected.length { a ^= 0x8000_0000 }
+        var a = sources.ipv4Address(at: rng.word32())
+        if protected.contains(ipv4: a) && sources.length < protected.length { a ^= 0x8000_0000 }
         return a
     }
 
     @inline(__always)
     mutating func target() -> UInt32 {
-        victim.length == 32 ? victim.network : victim.address(at: rng.word32())
+        victim.length == 32 ? victim.ipv4Network : victim.ipv4Address(at: rng.word32())
     }
 
     @inline(__always)

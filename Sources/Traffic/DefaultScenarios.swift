@@ -1,7 +1,9 @@
+import Packets
+
 /// Built-in scenarios. Attacks run at 10–500× the 5,000 pps baseline and last a few seconds, so
 /// each scenario is at most a few million packets.
 extension Scenario {
-    static let victim = AddressBlock("198.51.100.10")!
+    static let victim = IPPrefix("198.51.100.10")!
     static let baseRate = 5_000.0
 
     static func calm(_ name: String, _ seconds: Double) -> ScenarioPhase {
@@ -9,7 +11,7 @@ extension Scenario {
     }
 
     static func attack(_ name: String, _ seconds: Double, _ kind: AttackKind, rate: Double,
-                       sources: AttackSources? = nil, victim: AddressBlock = victim) -> ScenarioPhase {
+                       sources: AttackSources? = nil, victim: IPPrefix = victim) -> ScenarioPhase {
         ScenarioPhase(name: name, duration: seconds, normalRate: baseRate,
                       attack: AttackSpec(kind: kind, rate: rate, sources: sources, victim: victim))
     }
@@ -44,7 +46,7 @@ extension Scenario {
     public static let fragmentFlood = Scenario(name: "fragment-flood", seed: 4, phases: [
         calm("baseline", 20),
         attack("fragment-flood", 3, .fragmentFlood, rate: 250_000, sources: .spoofed,
-               victim: AddressBlock("198.51.100.0/24")!),
+               victim: IPPrefix("198.51.100.0/24")!),
         calm("recovery", 5),
     ])
 

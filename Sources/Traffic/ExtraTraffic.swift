@@ -49,7 +49,7 @@ struct ExtraGenerator {
     var mix: NormalTraffic?
     var upload: UploadFlow?
 
-    init(spec: ExtraTraffic, seed: UInt64, normalClients: [Client], network: AddressBlock) {
+    init(spec: ExtraTraffic, seed: UInt64, normalClients: [Client], network: IPPrefix) {
         self.spec = spec
         switch spec.kind {
         case .mix:
@@ -80,11 +80,11 @@ struct UploadFlow {
     let window: UInt16
     var ipID: UInt16
 
-    init(seed: UInt64, clients: [Client], network: AddressBlock) {
+    init(seed: UInt64, clients: [Client], network: IPPrefix) {
         var r = TrafficRandom(seed: SplitMix64.mix(seed, 0x7570_6C64))
         // Index 0 is the most likely pick of the normal traffic's skewed client choice.
         client = clients[0]
-        server = network.address(at: 10 + r.below(20))
+        server = network.ipv4Address(at: 10 + r.below(20))
         clientPort = ClientOS.ephemeralPort(client.os, &r)
         window = ClientOS.flowWindow(client.os, &r)
         ipID = r.word16()

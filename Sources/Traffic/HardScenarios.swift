@@ -1,3 +1,5 @@
+import Packets
+
 /// Scenarios of the hard cases of issue 14: attacks that no single header value sets apart from
 /// the baseline, or that come back.
 extension Scenario {
@@ -29,7 +31,7 @@ extension Scenario {
     public static let dnsCarpet = Scenario(name: "dns-carpet", seed: 15, normal: withOwnResolvers, phases: [
         calm("baseline", 20),
         attack("dns-carpet", 4, .dnsCarpet, rate: 100_000, sources: .reflectors(2000),
-               victim: AddressBlock("198.51.100.0/24")!),
+               victim: IPPrefix("198.51.100.0/24")!),
         calm("recovery", 5),
     ])
 

@@ -1,3 +1,5 @@
+import Packets
+
 /// What normal traffic toward the protected network looks like: who sends it and in what mix.
 ///
 /// Shares are weights over packets (normalized): web (TCP 80/443 flows from clients), DNS
@@ -7,7 +9,7 @@
 /// host's port 53, answers to its own lookups from port 53).
 public struct NormalProfile: Codable, Hashable, Sendable {
     /// The protected network. Hosts: .2/.3 resolvers, .10–.29 web servers, .53 DNS, .123 NTP.
-    public var network: AddressBlock = AddressBlock("198.51.100.0/24")!
+    public var network: IPPrefix = IPPrefix("198.51.100.0/24")!
     /// Distinct client addresses (spread over public IPv4 space).
     public var clients: Int = 20_000
     /// Upstream DNS resolvers whose responses arrive.
@@ -21,7 +23,7 @@ public struct NormalProfile: Codable, Hashable, Sendable {
     public var icmp: Double = 0.03
     /// The hosts the QUIC, RTP and service-DNS classes reach (one address per connection,
     /// stream or lookup).
-    public var services: AddressBlock = AddressBlock("198.51.100.10")!
+    public var services: IPPrefix = IPPrefix("198.51.100.10")!
     public var quic: Double = 0
     public var rtp: Double = 0
     public var serviceDNS: Double = 0
@@ -51,7 +53,7 @@ public struct NormalProfile: Codable, Hashable, Sendable {
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         let d = NormalProfile()
-        network = try c.decodeIfPresent(AddressBlock.self, forKey: .network) ?? d.network
+        network = try c.decodeIPv4BlockIfPresent(forKey: .network) ?? d.network
         func count(_ key: CodingKeys, _ fallback: Int, _ range: ClosedRange<Int>) throws -> Int {
             let v = try c.decodeIfPresent(Int.self, forKey: key) ?? fallback
             guard range.contains(v) else {
@@ -76,7 +78,7 @@ public struct NormalProfile: Codable, Hashable, Sendable {
         dnsResponses = try share(.dnsResponses, d.dnsResponses)
         ntp = try share(.ntp, d.ntp)
         icmp = try share(.icmp, d.icmp)
-        services = try c.decodeIfPresent(AddressBlock.self, forKey: .services) ?? d.services
+        services = try c.decodeIPv4BlockIfPresent(forKey: .services) ?? d.services
         quic = try share(.quic, d.quic)
         rtp = try share(.rtp, d.rtp)
         serviceDNS = try share(.serviceDNS, d.serviceDNS)

@@ -49,7 +49,7 @@ struct NormalTraffic {
     var flows: [Flow]
     /// Cumulative class thresholds.
     let t0, t1, t2, t3, t4, t5, t6: Double
-    let net: AddressBlock
+    let net: IPPrefix
     let webPort: UInt16?
     /// QUIC, RTP and service DNS; nil when the profile has none (so profiles without them draw
     /// the same headers they drew before these classes existed, DNS query sizes aside: a query
@@ -61,7 +61,7 @@ struct NormalTraffic {
     /// ``NormalProfile/outboundTCP`` and where those answers go; their own generator, so that a
     /// profile without them draws exactly what it drew before.
     let outboundShare: Double
-    let outboundHosts: AddressBlock
+    let outboundHosts: IPPrefix
     var outboundRNG: TrafficRandom
 
     init(profile: NormalProfile, seed: UInt64) {
@@ -71,7 +71,7 @@ struct NormalTraffic {
         func publicAddress(_ r: inout TrafficRandom) -> UInt32 {
             while true {
                 let a = r.word32()
-                if isPublicUnicast(a) && !profile.network.contains(a) { return a }
+                if isPublicUnicast(a) && !profile.network.contains(ipv4: a) { return a }
             }
         }
         var cs: [Client] = []
@@ -114,7 +114,7 @@ struct NormalTraffic {
         }
     }
 
-    @inline(__always) func host(_ n: UInt32) -> UInt32 { net.address(at: n) }
+    @inline(__always) func host(_ n: UInt32) -> UInt32 { net.ipv4Address(at: n) }
 
     @inline(__always)
     mutating func pickClient() -> Client {
@@ -254,11 +254,11 @@ struct NormalTraffic {
     @inline(__always)
     mutating func outboundAnswer(_ t: UInt64) -> PacketFeatures {
         var server: UInt32
-        repeat { server = outboundRNG.word32() } while !isPublicUnicast(server) || net.contains(server)
+        repeat { server = outboundRNG.word32() } while !isPublicUnicast(server) || net.contains(ipv4: server)
         let synAck = outboundRNG.chance(0.2)
         let payload = synAck ? 0 : (outboundRNG.chance(0.5) ? Int(outboundRNG.between(100, 1400)) : 0)
         let window = AttackTraffic.serverWindows[Int(outboundRNG.below(UInt32(AttackTraffic.serverWindows.count)))]
-        return tcpPacket(t, src: server, dst: outboundHosts.length == 32 ? outboundHosts.network : outboundHosts.address(at: outboundRNG.word32()),
+        return tcpPacket(t, src: server, dst: outboundHosts.length == 32 ? outboundHosts.ipv4Network : outboundHosts.ipv4Address(at: outboundRNG.word32()),
                          sport: 443, dport: UInt16(outboundRNG.between(32768, 60999)),
                          flags: synAck ? 0x12 : (payload > 0 ? 0x18 : 0x10), window: window,
                          ttl: UInt8(outboundRNG.between(40, 60)), df: true, id: outboundRNG.word16(), payload: payload)

@@ -1,14 +1,16 @@
+import Packets
+
 /// Where attack packets come from.
 ///
 /// JSON: `{"prefix": "45.83.0.0/16"}` — a fresh random address inside the block for every
 /// packet (spoofing; `0.0.0.0/0` is the whole IPv4 space); add `"count": 2000` for a fixed set of
 /// that many addresses drawn once inside the block (a botnet, a set of open resolvers).
 public struct AttackSources: Codable, Hashable, Sendable {
-    public var prefix: AddressBlock
+    public var prefix: IPPrefix
     /// nil: every packet a new random address; n: a fixed pool of n addresses.
     public var count: Int?
 
-    public init(prefix: AddressBlock = .everything, count: Int? = nil) {
+    public init(prefix: IPPrefix = .allIPv4, count: Int? = nil) {
         self.prefix = prefix
         self.count = count
     }
@@ -19,18 +21,18 @@ public struct AttackSources: Codable, Hashable, Sendable {
     public static func reflectors(_ n: Int) -> AttackSources { AttackSources(count: n) }
     /// Random addresses inside one block (a botnet behind a /16, say).
     public static func block(_ text: String, count: Int? = nil) -> AttackSources {
-        AttackSources(prefix: AddressBlock(text)!, count: count)
+        AttackSources(prefix: IPPrefix(ipv4Block: text)!, count: count)
     }
 
     enum CodingKeys: String, CodingKey { case prefix, count }
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        prefix = try c.decodeIfPresent(AddressBlock.self, forKey: .prefix) ?? .everything
+        prefix = try c.decodeIPv4BlockIfPresent(forKey: .prefix) ?? .allIPv4
         count = try c.decodeIfPresent(Int.self, forKey: .count)
-        if let n = count, n < 1 || UInt64(n) > prefix.size {
+        if let n = count, n < 1 || UInt64(n) > prefix.ipv4Count {
             throw DecodingError.dataCorruptedError(forKey: .count, in: c,
-                debugDescription: "count must be between 1 and the size of the prefix (\(prefix.size)), got \(n)")
+                debugDescription: "count must be between 1 and the size of the prefix (\(prefix.ipv4Count)), got \(n)")
         }
     }
 }
@@ -42,7 +44,7 @@ public struct AttackSpec: Codable, Hashable, Sendable {
     public var rate: Double
     public var sources: AttackSources
     /// The target: one address (a /32) or a block, one random address per packet.
-    public var victim: AddressBlock
+    public var victim: IPPrefix
     /// Overrides the kind's TTL fingerprint.
     public var ttl: Int?
     /// Overrides the kind's payload size: bytes after the transport header; for DNS reflection
@@ -56,7 +58,7 @@ public struct AttackSpec: Codable, Hashable, Sendable {
     public static let defaultMarker: [UInt8] = [0x13, 0x37, 0xC0, 0xDE, 0x7A, 0x11, 0x0B, 0xAD, 0x5E, 0xED, 0xF0, 0x0D]
 
     public init(kind: AttackKind, rate: Double, sources: AttackSources? = nil,
-                victim: AddressBlock = AddressBlock("198.51.100.10")!, ttl: Int? = nil, payload: Int? = nil,
+                victim: IPPrefix = IPPrefix("198.51.100.10")!, ttl: Int? = nil, payload: Int? = nil,
                 marker: [UInt8]? = nil) {
         self.kind = kind
         self.rate = rate
@@ -120,7 +122,7 @@ public struct AttackSpec: Codable, Hashable, Sendable {
             throw DecodingError.dataCorruptedError(forKey: .rate, in: c, debugDescription: "rate must be a positive number of packets per second, got \(rate)")
         }
         sources = try c.decodeIfPresent(AttackSources.self, forKey: .sources) ?? Self.defaultSources(for: kind)
-        victim = try c.decode(AddressBlock.self, forKey: .victim)
+        victim = try c.decodeIPv4Block(forKey: .victim)
         ttl = try c.decodeIfPresent(Int.self, forKey: .ttl)
         if let t = ttl, !(1...255).contains(t) {
             throw DecodingError.dataCorruptedError(forKey: .ttl, in: c, debugDescription: "ttl must be 1…255, got \(t)")

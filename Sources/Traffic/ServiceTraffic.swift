@@ -33,7 +33,7 @@ struct RTPStream {
 /// profile leaves the other classes' draws alone.
 struct ServiceTraffic {
     var rng: TrafficRandom
-    let hosts: AddressBlock
+    let hosts: IPPrefix
     let clients: [Client]
     let resolvers: [Client]
     var quicPool: [QUICConnection]
@@ -65,7 +65,7 @@ struct ServiceTraffic {
 
     @inline(__always)
     mutating func host() -> UInt32 {
-        hosts.length == 32 ? hosts.network : hosts.address(at: rng.word32())
+        hosts.length == 32 ? hosts.ipv4Network : hosts.ipv4Address(at: rng.word32())
     }
 
     mutating func openQUIC(_ i: Int, _ c: Client) {

@@ -1,6 +1,7 @@
 import Dataplane
 import Foundation
 import Generator
+import Lab
 import Packets
 import Rules
 import Testing
@@ -78,8 +79,8 @@ struct ConnectionAuthKernelTests {
         let topo = t.lab.topology
         let service = try TCPEchoServer(namespace: topo.filterNamespace, port: Self.port)
         defer { service.stop() }
-        let genMAC = try Generator.NetworkNamespace.run(in: .init(topo.generatorNamespace)) { try InterfaceInfo.lookup(topo.generatorInterface).mac }
-        let fltMAC = try Generator.NetworkNamespace.run(in: .init(topo.filterNamespace)) { try InterfaceInfo.lookup(topo.filterInterface).mac }
+        let genMAC = try NetworkNamespace(topo.generatorNamespace).run { try InterfaceInfo.lookup(topo.generatorInterface).mac }
+        let fltMAC = try NetworkNamespace(topo.filterNamespace).run { try InterfaceInfo.lookup(topo.filterInterface).mac }
         for (kind, flags, action) in [(TCPFlood.Kind.syn, UInt64(0x02), Action.synAuth), (.ack, 0x10, .flowCheck)] {
             // The client's twin rule above the flood's: same action and state, separate counters.
             try t.dataplane.replace(with: [

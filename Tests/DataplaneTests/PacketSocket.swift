@@ -1,5 +1,5 @@
-import Dataplane
 import Glibc
+import Lab
 
 /// A raw AF_PACKET socket on one interface of one namespace: sends frames as they are and
 /// receives everything the interface sees. (Glibc's overlay lacks sockaddr_ll; its 20-byte
@@ -18,7 +18,7 @@ final class PacketSocket {
     let fd: Int32
 
     init(namespace: String, interface: String) throws {
-        fd = try NetworkNamespace.run(namespace) { () throws -> Int32 in
+        fd = try NetworkNamespace(namespace).run { () throws -> Int32 in
             let s = socket(AF_PACKET, Int32(SOCK_RAW.rawValue), Int32(UInt16(0x0003).bigEndian))
             guard s >= 0 else { throw TestFailure("socket: errno \(errno)") }
             var sa = SockaddrLL()

@@ -45,7 +45,7 @@ import Traffic
             ScenarioPhase(name: "baseline", duration: 12, normalRate: 2_000),
             ScenarioPhase(name: "dns-carpet", duration: 2, normalRate: 2_000,
                           attack: AttackSpec(kind: .dnsCarpet, rate: 40_000, sources: .reflectors(2000),
-                                             victim: AddressBlock("198.51.100.0/24")!)),
+                                             victim: IPPrefix("198.51.100.0/24")!)),
             ScenarioPhase(name: "recovery", duration: 4, normalRate: 2_000),
         ])
     }()

@@ -15,7 +15,7 @@ import Traffic
         let scenario = Scenario(name: "syn-random", seed: 141, phases: [
             ScenarioPhase(name: "baseline", duration: 12, normalRate: base),
             ScenarioPhase(name: "flood", duration: 1.5, normalRate: base,
-                          attack: AttackSpec(kind: kind, rate: 20 * base, victim: AddressBlock("198.51.100.10")!)),
+                          attack: AttackSpec(kind: kind, rate: 20 * base, victim: IPPrefix("198.51.100.10")!)),
         ])
         var config = DetectorConfig()
         config.samplingRate = 4

@@ -1,4 +1,5 @@
 import Detection
+import Packets
 import Testing
 import Traffic
 
@@ -39,7 +40,7 @@ import Traffic
             let rate = base * d.pick(base <= 2_000 ? [50, 100] : [50.0])
             var sources = d.pick(Self.sources)
             if kind.isReflection { sources = .block("0.0.0.0/0", count: d.pick([300, 2000, 8000])) }
-            let attack = AttackSpec(kind: kind, rate: rate, sources: sources, victim: AddressBlock(d.pick(victims))!)
+            let attack = AttackSpec(kind: kind, rate: rate, sources: sources, victim: IPPrefix(d.pick(victims))!)
             phases.append(ScenarioPhase(name: kind.rawValue, duration: 1.5, normalRate: base, attack: attack))
             phases.append(ScenarioPhase(name: "recovery-\(i)", duration: 4, normalRate: base))
         }

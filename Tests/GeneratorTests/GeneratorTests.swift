@@ -37,7 +37,7 @@ struct FrameTests {
         let s = Scenario(name: "t", seed: 7, phases: [
             ScenarioPhase(name: "mix", duration: 1, normalRate: 2000,
                           attack: AttackSpec(kind: .synFlood, rate: 8000, sources: .block("45.83.0.0/16"),
-                                             victim: AddressBlock("198.51.100.0/24")!)),
+                                             victim: IPPrefix("198.51.100.0/24")!)),
         ])
         let plan = TrafficPlan.scenario(s, samples: 2048)
         let pool = FramePool(plan.phases[0].packets, source: MACAddress(0x02_00_00_00_00_01), destination: MACAddress(0x02_00_00_00_00_02))
@@ -82,9 +82,9 @@ struct FrameTests {
 
 @Suite("Generator on veth (root)", .ownThread, .serialized, .enabled(if: isRoot))
 struct LiveTests {
-    init() { VethTestbed.removeStale() }
+    init() { TestBed.removeStale() }
 
-    func generate(_ plan: TrafficPlan, bed: VethTestbed, engine: EngineKind, threads: Int = 1) throws -> GeneratorReport {
+    func generate(_ plan: TrafficPlan, bed: TestBed, engine: EngineKind, threads: Int = 1) throws -> GeneratorReport {
         var o = GeneratorOptions(interface: bed.senderInterface, namespace: bed.sender.name, engine: engine, threads: threads)
         o.peer = bed.receiverAddress  // exercise neighbour resolution
         return try TrafficGenerator(plan: plan, options: o).run()
@@ -92,10 +92,10 @@ struct LiveTests {
 
     /// Captures `count` IPv4 frames (not the testbed's own addresses) on the far side while
     /// `send` runs, then asks tcpdump for its verdict on every checksum; returns the capture's path.
-    func capture(_ count: Int, on bed: VethTestbed, tag: String, while send: () throws -> Void) throws -> String {
+    func capture(_ count: Int, on bed: TestBed, tag: String, while send: () throws -> Void) throws -> String {
         let pcap = NSTemporaryDirectory() + "holon-gtest-\(getpid())-\(tag).pcap"
         let tcpdump = try ChildProcess("/usr/sbin/ip", ["netns", "exec", bed.receiver.name, "tcpdump", "-i", bed.receiverInterface,
-                                                         "-n", "-U", "-c", "\(count)", "-w", pcap, "ip and not net 10.78.0.0/24"])
+                                                         "-n", "-U", "-c", "\(count)", "-w", pcap, "ip and not net \(bed.subnet)"])
         defer { tcpdump.stop() }
         usleep(1_000_000)
         try send()
@@ -122,7 +122,7 @@ struct LiveTests {
     }
 
     @Test func capturedFramesAreValidAndFollowTheScenario() throws {
-        let bed = try VethTestbed()
+        let bed = try TestBed()
         defer { bed.destroy() }
         let s = Scenario(name: "capture", seed: 11, phases: [
             ScenarioPhase(name: "flood", duration: 2, normalRate: 1000,
@@ -163,7 +163,7 @@ struct LiveTests {
     /// XDP live frames: every copy of a frame is varied by the BPF program (spoofed source inside
     /// the attack's block, random destination port, incrementing IP ID) with valid checksums.
     @Test func xdpLiveVariesEveryCopy() throws {
-        let bed = try VethTestbed()
+        let bed = try TestBed()
         defer { bed.destroy() }
         // Live frames reach a veth peer only through XDP: a counter that passes them on to capture.
         let counter = try PacketCounter(interface: bed.receiverInterface, namespace: bed.receiver, passing: true)
@@ -199,7 +199,7 @@ struct LiveTests {
     }
 
     func measureRate(_ pps: Double, engine: EngineKind) throws -> Double {
-        let bed = try VethTestbed()
+        let bed = try TestBed()
         defer { bed.destroy() }
         let plan = TrafficPlan.profile(.udp64, pps: pps, duration: 4.5)
         var o = GeneratorOptions(interface: bed.senderInterface, namespace: bed.sender.name, engine: engine, threads: 1)
@@ -235,7 +235,7 @@ struct LiveTests {
 
     @Test(arguments: [EngineKind.txring, .xdpLive])
     func otherEnginesDeliverEveryPacket(_ engine: EngineKind) throws {
-        let bed = try VethTestbed()
+        let bed = try TestBed()
         defer { bed.destroy() }
         let mac = try bed.receiverMAC()
         // The counter drops everything, ARP included: give the MAC.
@@ -255,7 +255,7 @@ struct LiveTests {
     /// redirected to a veth whose peer runs no XDP program vanish without an error: the report
     /// must say they were not delivered, and warn.
     @Test func undeliveredFramesAreReportedAndWarned() throws {
-        let bed = try VethTestbed()
+        let bed = try TestBed()
         defer { bed.destroy() }
         var o = GeneratorOptions(interface: bed.senderInterface, namespace: bed.sender.name, engine: .xdpLive, threads: 1)
         o.destinationMAC = try bed.receiverMAC()
@@ -269,7 +269,7 @@ struct LiveTests {
     }
 
     @Test func badArgumentsSayWhatToDo() throws {
-        let bed = try VethTestbed()
+        let bed = try TestBed()
         defer { bed.destroy() }
         let plan = TrafficPlan.profile(.udp64, pps: 1000, duration: 0.2)
         var o = GeneratorOptions(interface: "nosuch0", namespace: bed.sender.name, engine: .sendmmsg)
@@ -288,7 +288,7 @@ struct LiveTests {
     }
 
     @Test func stopRequestEndsEarlyWithAReport() throws {
-        let bed = try VethTestbed()
+        let bed = try TestBed()
         defer { bed.destroy() }
         let plan = TrafficPlan.profile(.udp64, pps: 10_000, duration: 30)
         var o = GeneratorOptions(interface: bed.senderInterface, namespace: bed.sender.name, engine: .sendmmsg)
@@ -304,10 +304,10 @@ struct LiveTests {
 
     @Test func leavesNothingBehind() throws {
         do {
-            let bed = try VethTestbed()
+            let bed = try TestBed()
             bed.destroy()
         }
-        let mine = VethTestbed.existing().filter { $0.hasPrefix("\(VethTestbed.namespacePrefix)\(getpid())-") }
+        let mine = Lab.owned(prefix: TestBed.prefix).filter { $0.hasPrefix("\(TestBed.prefix)-p\(getpid())-") }
         #expect(mine.isEmpty, "left over: \(mine)")
     }
 }

@@ -62,7 +62,7 @@ struct BaselineRestartTests {
         let second = try run([
             ScenarioPhase(name: "normal", duration: 0.3, normalRate: 2_000),
             ScenarioPhase(name: "attack", duration: 2, normalRate: 2_000,
-                          attack: AttackSpec(kind: .udpFlood, rate: 30_000, victim: AddressBlock("198.51.100.10")!)),
+                          attack: AttackSpec(kind: .udpFlood, rate: 30_000, victim: IPPrefix("198.51.100.10")!)),
         ], start: later, config: config)
         #expect(notices(second.events).first == "baseline-restored", "\(second.events.map(\.text).prefix(3))")
         let reaction = (second.firstDrop ?? .max) &- (second.attackStart ?? 0)

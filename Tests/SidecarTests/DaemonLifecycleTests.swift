@@ -3,6 +3,7 @@ import Foundation
 import Generator
 import Glibc
 import Lab
+import Packets
 import Rules
 import TestSupport
 import Testing
@@ -42,10 +43,10 @@ struct DaemonLifecycleTests {
         let scenario = Scenario(name: "daemon", seed: 11, phases: [
             ScenarioPhase(name: "learn", duration: 7, normalRate: 1_500),
             ScenarioPhase(name: "flood-a", duration: 4, normalRate: 1_500,
-                          attack: AttackSpec(kind: .udpFlood, rate: 15_000, victim: AddressBlock("198.51.100.10")!)),
+                          attack: AttackSpec(kind: .udpFlood, rate: 15_000, victim: IPPrefix("198.51.100.10")!)),
             ScenarioPhase(name: "quiet", duration: 6, normalRate: 1_500),
             ScenarioPhase(name: "flood-b", duration: 14, normalRate: 1_500,
-                          attack: AttackSpec(kind: .synFlood, rate: 15_000, sources: .block(sources), victim: AddressBlock("198.51.100.20")!)),
+                          attack: AttackSpec(kind: .synFlood, rate: 15_000, sources: .block(sources), victim: IPPrefix("198.51.100.20")!)),
         ])
 
         try writeConfig(warmup: 3)

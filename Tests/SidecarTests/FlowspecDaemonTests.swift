@@ -36,7 +36,7 @@ struct FlowspecDaemonTests {
         try daemon.start(["run", "--config", config])
         usleep(700_000)
 
-        let victim = AddressBlock("198.51.100.10")!
+        let victim = IPPrefix("198.51.100.10")!
         let scenario = Scenario(name: "bgp", seed: 5, phases: [
             ScenarioPhase(name: "learn", duration: 6, normalRate: 1_500),
             ScenarioPhase(name: "flood", duration: 4, normalRate: 1_500, attack: AttackSpec(kind: .udpFlood, rate: 15_000, victim: victim)),

@@ -62,7 +62,7 @@ struct LiveLoopTests {
         }
         loop.start()
 
-        let victim = AddressBlock("198.51.100.10")!
+        let victim = IPPrefix("198.51.100.10")!
         let scenario = Scenario(name: "live", seed: 9, normal: kind == .payloadMarker ? Scenario.payloadMarker.normal : NormalProfile(), phases: [
             ScenarioPhase(name: "baseline", duration: 9, normalRate: 4000),
             // Five seconds, so that a detection slowed by a loaded CI machine (0.3 s seen) still

@@ -63,7 +63,7 @@ struct ReferenceLoopTests {
         let s = Scenario(name: "loop", seed: 9, phases: [
             ScenarioPhase(name: "normal", duration: 10, normalRate: 2_000),
             ScenarioPhase(name: "attack", duration: 3, normalRate: 2_000,
-                          attack: AttackSpec(kind: kind, rate: 30_000, victim: AddressBlock("198.51.100.10")!)),
+                          attack: AttackSpec(kind: kind, rate: 30_000, victim: IPPrefix("198.51.100.10")!)),
             ScenarioPhase(name: "after", duration: 6, normalRate: 2_000),
         ])
         let filter = ReferenceFilter(startingAt: epoch)

@@ -2,6 +2,7 @@ import Dataplane
 import Foundation
 import Generator
 import Lab
+import Packets
 import TestSupport
 import Testing
 import Traffic
@@ -44,7 +45,7 @@ struct TwoInterfacesTests {
         defer { if p.isRunning { kill(p.processIdentifier, SIGKILL) } }
 
         // Lab A is attacked at 8 s, lab B at 15 s; both carry normal traffic throughout.
-        let victim = AddressBlock("198.51.100.10")!
+        let victim = IPPrefix("198.51.100.10")!
         let plans: [[ScenarioPhase]] = [
             [ScenarioPhase(name: "n", duration: 8, normalRate: 2_000),
              ScenarioPhase(name: "udp", duration: 3, normalRate: 2_000, attack: AttackSpec(kind: .udpFlood, rate: 20_000, victim: victim)),

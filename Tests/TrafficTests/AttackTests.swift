@@ -91,7 +91,7 @@ import Testing
         var s = smallScenario(.udpFlood)
         s.phases[1].attack!.ttl = 99
         s.phases[1].attack!.payload = 100
-        s.phases[1].attack!.victim = AddressBlock("198.51.100.0/28")!
+        s.phases[1].attack!.victim = IPPrefix("198.51.100.0/28")!
         let a = collect(s).filter(\.isAttack).map(\.features)
         #expect(a.allSatisfy { $0.ttl == 99 && $0.payloadLen == 100 })
         #expect(Set(a.map(\.dstIP)).count == 16)

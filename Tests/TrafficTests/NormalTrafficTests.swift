@@ -37,8 +37,8 @@ import Testing
         #expect(sources.count > 5_000)
         #expect(slash8.count > 150)
         let protected = scenario.normal.network
-        #expect(packets.allSatisfy { if case .v4(let d) = $0.features.dstIP { protected.contains(d) } else { false } })
-        #expect(!packets.contains { if case .v4(let s) = $0.features.srcIP { protected.contains(s) } else { true } })
+        #expect(packets.allSatisfy { if case .v4(let d) = $0.features.dstIP { protected.contains(ipv4: d) } else { false } })
+        #expect(!packets.contains { if case .v4(let s) = $0.features.srcIP { protected.contains(ipv4: s) } else { true } })
     }
 
     @Test func webFlowsAndFingerprints() {

@@ -20,7 +20,7 @@ import Testing
             if lp.isAttack { attack[lp.phase] += 1; continue }
             normal[lp.phase] += 1
             let f = lp.features
-            if f.isUDP && f.dstIP == .v4(a.victim.network) { toVictim += 1 }
+            if f.isUDP && f.dstIP == .v4(a.victim.ipv4Network) { toVictim += 1 }
         }
         let normalRate = p.indices.map { Double(normal[$0]) / p[$0].duration }
         #expect(normalRate.allSatisfy { abs($0 - 5_000) < 1 })

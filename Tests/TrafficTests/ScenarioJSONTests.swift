@@ -47,6 +47,8 @@ import Testing
              "phases[0].normalRate", "expected a number"),
             (#"{"name": "x", "seed": 1, "phases": [{"name": "a", "duration": 1, "attack": {"kind": "syn-flood", "rate": 5, "victim": "300.1.2.3"}}]}"#,
              "phases[0].attack.victim", "not an IPv4 address"),
+            (#"{"name": "x", "seed": 1, "phases": [{"name": "a", "duration": 1, "attack": {"kind": "syn-flood", "rate": 5, "victim": "2001:db8::1"}}]}"#,
+             "phases[0].attack.victim", "not an IPv4 address"),
             (#"{"name": "x", "seed": 1, "phases": [{"name": "a", "duration": 1, "attack": {"kind": "syn-flood", "rate": 5, "victim": "1.2.3.4", "sources": {"prefix": "10.0.0.0/30", "count": 9}}}]}"#,
              "phases[0].attack.sources.count", "count must be"),
             (#"{"name": "x", "seed": 1, "normal": {"clients": 0}, "phases": [\#(phase0)]}"#,

@@ -1,5 +1,5 @@
 // The Generator's window on Linux APIs Glibc's Swift overlay does not expose: AF_PACKET
-// (sockaddr_ll, PACKET_QDISC_BYPASS, PACKET_TX_RING), sendmmsg, setns, CPU affinity, a SIGINT
+// (sockaddr_ll, PACKET_QDISC_BYPASS, PACKET_TX_RING), sendmmsg, CPU affinity, a SIGINT
 // flag. (Its bpf/ folder holds the generator's BPF programs, built by the BPFObject plugin.)
 #ifndef HOLON_GENERATOR_SHIM_H
 #define HOLON_GENERATOR_SHIM_H
@@ -45,13 +45,6 @@ void hg_txring_commit(void *slot, uint32_t len);
 long hg_txring_kick(int fd, int wait);
 /// The TX ring's data offset inside a slot.
 uint32_t hg_txring_data_offset(void);
-
-/// Moves the calling thread into the network namespace at `path` (/run/netns/NAME or
-/// /proc/PID/ns/net). Returns 0 or -errno.
-int hg_setns_path(const char *path);
-/// The calling thread's current network namespace as an fd (to come back with hg_setns_fd).
-int hg_current_netns_fd(void);
-int hg_setns_fd(int fd);
 
 /// Pins the calling thread to one CPU. 0 or -errno.
 int hg_pin_cpu(int cpu);

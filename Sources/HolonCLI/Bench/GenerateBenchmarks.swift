@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Generator
+import Lab
 import Packets
 
 /// `holon bench generate`: every send engine and netsniff-ng's trafgen, in the same run, sending
@@ -64,40 +65,46 @@ struct BenchGenerate: ParsableCommand {
         FileHandle.standardError.write("\u{1B}[2K\(text)\r".data(using: .utf8)!)
     }
 
+    /// The benchmark's own lab (`holon-gbench-p<pid>-<n>-gen|flt`), never the standard one.
+    static let labPrefix = "holon-gbench"
+
     func run() throws {
         guard geteuid() == 0 else {
             FileHandle.standardError.write("holon bench generate: needs root (namespaces, raw sockets, BPF): run it with sudo\n".data(using: .utf8)!)
             throw ExitCode(2)
         }
         guard seconds >= 2, rounds >= 1 else { throw ValidationError("--seconds must be at least 2 and --rounds at least 1") }
-        VethTestbed.removeStale()
-        let bed = try VethTestbed(tag: "\(getpid())-bench")
-        defer { bed.destroy() }
-        let dst = try bed.receiverMAC()
+        Lab.removeStale(prefix: Self.labPrefix)
+        let lab = Lab(.owned(prefix: Self.labPrefix))
+        try lab.up()
+        defer { try? lab.down() }
+        let topo = lab.topology
+        let dst = try NetworkNamespace(topo.filterNamespace).run { try InterfaceInfo.lookup(topo.filterInterface).mac }
         if !options.json { print(pad("benchmark", 36) + lpad("received", 16) + "  rounds (min–max)") }
 
         var results: [String: [Double]] = [:]
         let turns = ["sendmmsg", "txring", "trafgen"].filter(selected)
         if !turns.isEmpty {
-            let tc = try PacketCounter(interface: bed.receiverInterface, namespace: bed.receiver, hook: .tcIngress)
+            let tc = try PacketCounter(interface: topo.filterInterface, namespace: NetworkNamespace(topo.filterNamespace), hook: .tcIngress)
             defer { tc.detach() }
             for round in 1...rounds {
                 for name in turns {
                     progress("generate.pps.\(name) round \(round)/\(rounds)…")
                     let pps = name == "trafgen"
-                        ? try runTrafgen(bed: bed, count: { tc.count }, destination: dst)
-                        : try runEngine(name, bed: bed, destination: dst, count: { tc.count })
+                        ? try runTrafgen(topo: topo, count: { tc.count }, destination: dst)
+                        : try runEngine(name, topo: topo, destination: dst, count: { tc.count })
                     if let pps { results[name, default: []].append(pps) }
                 }
             }
         }
         if selected("xdp-live") {
-            let c = try PacketCounter(interface: bed.receiverInterface, namespace: bed.receiver)
+            let c = try PacketCounter(interface: topo.filterInterface, namespace: NetworkNamespace(topo.filterNamespace))
             defer { c.detach() }
-            bed.threadedReceive()
+            // Threaded NAPI on the receiving veth: faster receive on two cores (needs XDP or GRO).
+            _ = try? IPCommand.runStatus(["netns", "exec", topo.filterNamespace, "sh", "-c", "echo 1 > /sys/class/net/\(topo.filterInterface)/threaded"])
             for round in 1...rounds {
                 progress("generate.pps.xdp-live round \(round)/\(rounds)…")
-                if let pps = try runEngine("xdp-live", bed: bed, destination: dst, count: { c.count }) {
+                if let pps = try runEngine("xdp-live", topo: topo, destination: dst, count: { c.count }) {
                     results["xdp-live", default: []].append(pps)
                 }
             }
@@ -109,9 +116,9 @@ struct BenchGenerate: ParsableCommand {
     }
 
     /// One engine for `seconds`, unlimited: the steady received rate (nil if it failed).
-    func runEngine(_ name: String, bed: VethTestbed, destination: MACAddress, count: @escaping @Sendable () -> UInt64) throws -> Double? {
+    func runEngine(_ name: String, topo: LabTopology, destination: MACAddress, count: @escaping @Sendable () -> UInt64) throws -> Double? {
         let plan = TrafficPlan.profile(.udp64, pps: nil, duration: Double(seconds))
-        var o = GeneratorOptions(interface: bed.senderInterface, namespace: bed.sender.name,
+        var o = GeneratorOptions(interface: topo.generatorInterface, namespace: topo.generatorNamespace,
                                  engine: EngineKind(rawValue: name)!, threads: threads ?? Int(ProcessInfo.processInfo.activeProcessorCount),
                                  destinationMAC: destination)
         o.settings.batch = batch
@@ -129,8 +136,8 @@ struct BenchGenerate: ParsableCommand {
     }
 
     /// trafgen with the generator's own first udp64 frame, all CPUs, for `seconds`.
-    func runTrafgen(bed: VethTestbed, count: () -> UInt64, destination: MACAddress) throws -> Double? {
-        let src = try NetworkNamespace.run(in: bed.sender) { try InterfaceInfo.lookup(bed.senderInterface).mac }
+    func runTrafgen(topo: LabTopology, count: () -> UInt64, destination: MACAddress) throws -> Double? {
+        let src = try NetworkNamespace(topo.generatorNamespace).run { try InterfaceInfo.lookup(topo.generatorInterface).mac }
         let plan = TrafficPlan.profile(.udp64, pps: nil, duration: 1)
         let pool = FramePool(plan.phases[0].packets, source: src, destination: destination)
         let bytes = pool.frame(0)
@@ -141,7 +148,7 @@ struct BenchGenerate: ParsableCommand {
         let cpus = threads ?? Int(ProcessInfo.processInfo.activeProcessorCount)
         let errPath = path + ".err"
         defer { try? FileManager.default.removeItem(atPath: errPath) }
-        let p = try ChildProcess("/usr/sbin/ip", ["netns", "exec", bed.sender.name, trafgen, "--dev", bed.senderInterface,
+        let p = try ChildProcess("/usr/sbin/ip", ["netns", "exec", topo.generatorNamespace, trafgen, "--dev", topo.generatorInterface,
                                                   "--conf", path, "--no-sock-mem", "--cpus", "\(cpus)", "--notouch-irq", "-C"],
                                  stderrPath: errPath)
         var samples: [(UInt64, UInt64)] = [(monotonicNanoseconds(), count())]

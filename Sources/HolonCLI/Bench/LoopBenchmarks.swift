@@ -5,6 +5,7 @@ import Flowspec
 import Foundation
 import Generator
 import Lab
+import Packets
 import Sidecar
 import Traffic
 
@@ -79,7 +80,7 @@ struct BenchLoop: ParsableCommand {
         for i in 0..<attacks {
             let kind = Self.kinds[i % Self.kinds.count]
             phases.append(ScenarioPhase(name: "\(kind.rawValue)-\(i + 1)", duration: 3, normalRate: normal,
-                                        attack: AttackSpec(kind: kind, rate: rate, victim: AddressBlock("198.51.100.10")!)))
+                                        attack: AttackSpec(kind: kind, rate: rate, victim: IPPrefix("198.51.100.10")!)))
             phases.append(ScenarioPhase(name: "gap-\(i + 1)", duration: 4, normalRate: normal))
         }
         let scenario = Scenario(name: "bench-loop", seed: 17, phases: phases)

@@ -2,6 +2,7 @@ import ArgumentParser
 import Dataplane
 import Foundation
 import Generator
+import Lab
 import Packets
 import Rules
 
@@ -51,8 +52,8 @@ struct BenchMitigate: ParsableCommand {
         let service = try TCPEchoServer(namespace: topo.filterNamespace, port: port)
         defer { service.stop() }
         let dp = try dataplaneStep { () throws(DataplaneError) in try Dataplane.open(lab.target) }
-        let genMAC = try Generator.NetworkNamespace.run(in: .init(topo.generatorNamespace)) { try InterfaceInfo.lookup(topo.generatorInterface).mac }
-        let fltMAC = try Generator.NetworkNamespace.run(in: .init(topo.filterNamespace)) { try InterfaceInfo.lookup(topo.filterInterface).mac }
+        let genMAC = try NetworkNamespace(topo.generatorNamespace).run { try InterfaceInfo.lookup(topo.generatorInterface).mac }
+        let fltMAC = try NetworkNamespace(topo.filterNamespace).run { try InterfaceInfo.lookup(topo.filterInterface).mac }
 
         // Unprotected and unflooded: what a connection costs here.
         let base = try TCPProbeClient.run(namespace: topo.generatorNamespace, server: server, port: port, rate: rate, seconds: 2)

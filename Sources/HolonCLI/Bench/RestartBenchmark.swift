@@ -4,6 +4,7 @@ import Dataplane
 import Foundation
 import Generator
 import Lab
+import Packets
 import Traffic
 
 /// `holon bench restart`: what a restart costs an operator (issue 11). In a lab the bench
@@ -46,7 +47,7 @@ struct BenchRestart: ParsableCommand {
         let scenario = Scenario(name: "restart", seed: 31, phases: [
             ScenarioPhase(name: "learn", duration: learn, normalRate: normal),
             ScenarioPhase(name: "udp-flood", duration: attackSeconds, normalRate: normal,
-                          attack: AttackSpec(kind: .udpFlood, rate: rate, victim: AddressBlock("198.51.100.10")!)),
+                          attack: AttackSpec(kind: .udpFlood, rate: rate, victim: IPPrefix("198.51.100.10")!)),
             ScenarioPhase(name: "after", duration: 3, normalRate: normal),
         ])
         let child = SoakChild(target: target, warmup: warmup)

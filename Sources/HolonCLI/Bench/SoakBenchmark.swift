@@ -3,6 +3,7 @@ import Dataplane
 import Foundation
 import Generator
 import Lab
+import Packets
 import Traffic
 
 /// `holon bench soak`: the live loop as an operator lives with it, in a lab the bench builds.
@@ -47,7 +48,7 @@ struct BenchSoak: ParsableCommand {
         for i in 0..<cycles {
             let kind = Self.kinds[i % Self.kinds.count]
             phases.append(ScenarioPhase(name: "\(kind.rawValue)-\(i + 1)", duration: attackSeconds, normalRate: normal,
-                                        attack: AttackSpec(kind: kind, rate: rate, victim: AddressBlock("198.51.100.10")!)))
+                                        attack: AttackSpec(kind: kind, rate: rate, victim: IPPrefix("198.51.100.10")!)))
             phases.append(ScenarioPhase(name: "gap-\(i + 1)", duration: every - attackSeconds, normalRate: normal))
         }
         let scenario = Scenario(name: "soak", seed: 23, phases: phases)
