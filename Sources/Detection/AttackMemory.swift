@@ -110,8 +110,18 @@ extension Detector {
         incidents[i].rules = rules
         for r in rules { activeRules.append((inc.id, r)) }
         events.append(.rules(incident: inc.id, rules.flatMap(\.installed)))
-        // The samples that brought it back are its own: not unexplained traffic of another attack.
+        // The samples that brought it back are its own: not unexplained traffic of another attack,
+        // nor a surge. And as after a derivation, the detector settles: the drift those samples
+        // raised before the rule was back decays with the half-life, and while armed it would
+        // open a second incident whose attribution derives the same rule again from them (seen
+        // when a tick's phase let ~100 samples in before the recall).
         residualMark = (ring.written, t)
+        surgeMark = (ring.written, t)
+        if phase == .armed {
+            phase = .settling
+            ticksAbove = 0
+            nextResidualCheck = t + 250_000_000
+        }
     }
 
     /// A copy of a remembered rule (and its exceptions) with fresh ids.
@@ -123,6 +133,7 @@ extension Detector {
                                 baselineShare: r.baselineShare)
         copy.spared = r.spared
         copy.passes = r.passes
+        copy.authentication = r.authentication
         copy.exceptions = r.exceptions.map { renumbered($0, at: t, note: "recalled") }
         return copy
     }
