@@ -173,6 +173,7 @@ public struct Detector {
         if startedAt == nil {
             startedAt = t
             nextTick = t &+ tickNs
+            memory.startClock(at: t)
         }
         if t > now { now = t }
         guard t >= nextTick else { return }
