@@ -321,14 +321,11 @@ public struct Detector {
     }
 
     mutating func finishWarmup(at t: UInt64) {
-        let s = baseline.drift
-        let sigma = max(s.standardDeviation, 1e-6)
         // Normal traffic's drift is sampling noise plus slow changes of mix that a few seconds of
         // calibration under-sample; an attack moves it by orders of magnitude. So the line sits
         // above the calibrated spread, above twice the worst value seen, and at a multiple of
         // the mean: all relative to what this traffic showed, none tuned to a scenario.
-        openThreshold = max(s.mean + config.openSigmas * sigma, 2 * s.max, 4 * s.mean)
-        closeThreshold = max(s.mean + config.closeSigmas * sigma, s.max, 2 * s.mean)
+        (openThreshold, closeThreshold) = lines(from: baseline.drift)
         baseline.freeze()
         phase = .armed
         // An attack already running when learning started is not normal: leave it out of the
@@ -338,14 +335,25 @@ public struct Detector {
             let matches = found.map(\.exclude)
             let space = self.space
             var encoder = VectorEncoder(space: space, pairCacheSlots: 1024)
+            let sampledShare = baseline.samples > 0 ? min(1, Double(baseline.reservoir.count) / Double(baseline.samples)) : 1
             let kept = baseline.exclude(where: { f in matches.contains { $0(f) } },
                                         encode: { encoder.encode(DetectorRecord($0)) })
             baselineNorm = baseline.accumulator.norm
-            // The lines were calibrated on the attack's rate too: the drift of sampling noise
-            // grows as the rate falls (DriftNoise), so at the clean rate they sit that much higher.
-            if kept > 0 && kept < 1 {
-                openThreshold /= kept
-                closeThreshold /= kept
+            // The lines were calibrated on the attack too: drawn again from the clean packets
+            // (``warmupDrift``). With too few of those to calibrate on, scaled for the clean
+            // rate only: the drift of sampling noise grows as the rate falls (DriftNoise).
+            if kept > 0 && kept < 1, let start = startedAt {
+                let clean = Self.warmupDrift(
+                    of: baseline.reservoir, from: start, to: t, calibratingFrom: start &+ DetectorConfig.ns(config.warmup) / 2,
+                    tickNs: tickNs, decayPerTick: decayPerTick, sampledShare: sampledShare, dimension: config.dimension,
+                    encode: { encoder.encode(DetectorRecord($0)) })
+                if clean.count >= config.minCalibrationTicks && baseline.reservoir.count >= config.minWarmupSamples {
+                    baseline.drift = clean
+                    (openThreshold, closeThreshold) = lines(from: clean)
+                } else {
+                    openThreshold /= kept
+                    closeThreshold /= kept
+                }
             }
             warmupFindings = found.map(\.finding)
         }
