@@ -59,6 +59,30 @@ import Traffic
                      clean.detector.closeThreshold, dirty.phases[2].detected_after_ms ?? -1, clean.phases[2].detected_after_ms ?? -1))
     }
 
+    /// The built-in scenario (5,000 pps under a 25,000 pps reflection, sampled 1 in 4: the
+    /// reservoir holds a share of the warmup's samples) against its own traffic without the
+    /// reflection: the lines once calibrated.
+    @Test func builtInLinesAreThoseOfACleanWarmup() {
+        var clean = Scenario.attackAtStart
+        clean.phases = clean.phases.map { var p = $0; p.attack = nil; return p }
+        func calibrated(_ s: Scenario) -> Detector {
+            var config = DetectorConfig()
+            config.samplingRate = 4
+            var d = Detector(config: config)
+            for (n, p) in s.stream().enumerated() where n % 4 == 0 {
+                d.ingest(p.features)
+                if d.isWarmedUp { break }
+            }
+            return d
+        }
+        let dirty = calibrated(.attackAtStart), base = calibrated(clean)
+        #expect(dirty.warmupFindings.map(\.name) == ["chargen-reflection"] && base.warmupFindings.isEmpty)
+        let ratio = dirty.openThreshold / base.openThreshold
+        #expect(ratio <= 1.5 && ratio >= 1 / 1.5, "open line \(dirty.openThreshold) after the excluded attack, \(base.openThreshold) after a clean warmup")
+        print(String(format: "built-in attack-at-start: open line %.2e (%.2f× the clean warmup's %.2e), close %.2e vs %.2e",
+                     dirty.openThreshold, ratio, base.openThreshold, dirty.closeThreshold, base.closeThreshold))
+    }
+
     /// Clean warmups find nothing: the audit is not a new source of false incidents.
     @Test(arguments: [Scenario.default, .payloadMarker, .newService])
     func cleanWarmupHasNoFinding(scenario: Scenario) {
