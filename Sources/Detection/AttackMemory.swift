@@ -72,9 +72,11 @@ struct AttackMemory {
         entries = Self.shifted(entries) { ago in t > ago ? t - ago : 0 }
     }
 
-    /// The entries with their times counted back from `now`, as a snapshot holds them.
+    /// The entries with their times counted back from `now`, as a snapshot holds them (those
+    /// its format can store: ``Entry/isStorable``).
     func saved(at now: UInt64) -> [Entry] {
-        timesBeforeStart ? entries : Self.shifted(entries) { t in now > t ? now - t : 0 }
+        let kept = entries.filter(\.isStorable)
+        return timesBeforeStart ? kept : Self.shifted(kept) { t in now > t ? now - t : 0 }
     }
 
     /// Every time in `entries` (when closed, when each rule and exception was derived) mapped by `f`.

@@ -83,6 +83,20 @@ extension ByteWriter {
     }
 }
 
+extension AttackMemory.Entry {
+    /// Whether the entry fits the stored form's bounds (``ByteReader/maxRulesPerAttack`` and
+    /// the rest): one that does not is left out of a snapshot rather than stored cut (a rule
+    /// without some of its predicates would match more than it did).
+    var isStorable: Bool {
+        func fits(_ r: DetectedRule, exceptions: Bool) -> Bool {
+            (1...ByteReader.maxPredicates).contains(r.predicates.count)
+                && (exceptions ? r.exceptions.count <= ByteReader.maxExceptions : r.exceptions.isEmpty)
+                && r.exceptions.allSatisfy { fits($0, exceptions: false) }
+        }
+        return (1...ByteReader.maxRulesPerAttack).contains(rules.count) && rules.allSatisfy { fits($0, exceptions: true) }
+    }
+}
+
 extension ByteReader {
     /// Bounds of a remembered attack beyond which the memory is not one this detector wrote.
     static let maxRulesPerAttack = 64

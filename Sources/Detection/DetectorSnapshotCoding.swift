@@ -67,8 +67,9 @@ extension DetectorSnapshot {
         // Sorted: the same baseline always gives the same bytes.
         for a in sources.sorted() { w.address(a) }
         if version >= 3 {
-            w.u32(UInt32(attacks.count))
-            for e in attacks { w.attack(e) }
+            let stored = attacks.filter(\.isStorable)
+            w.u32(UInt32(stored.count))
+            for e in stored { w.attack(e) }
         }
         w.patchU64(UInt64(w.bytes.count - Self.headerSize), at: 12)
         w.u64(FNV1a64.hash(w.bytes))

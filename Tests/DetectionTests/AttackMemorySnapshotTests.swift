@@ -82,6 +82,21 @@ import Traffic
         print("restored → returning pulse: rule back after \(String(format: "%.1f", ms)) ms from the memory (first tick with enough samples: \(String(format: "%.1f", Double(firstTickWithEnough - start) / 1e6)) ms; \(first)); derived after \(String(format: "%.1f", anew)) ms without it")
     }
 
+    /// An entry beyond the stored form's bounds (more rules than a count byte allows) is left
+    /// out of the file, not stored cut or trapped on.
+    @Test func anEntryTooLargeToStoreIsLeftOut() throws {
+        var s = Learned.small
+        var e = try #require(Learned.pulsed.attacks.first)
+        e.vector = Accumulator(dimension: s.dimension, sums: Array(e.vector.sums.prefix(s.dimension)),
+                               weight: e.vector.weight, count: e.vector.count)
+        var big = e
+        big.rules = Array(repeating: e.rules[0], count: 300)
+        #expect(e.isStorable && !big.isStorable)
+        s.attacks = [big, e]
+        let back = try DetectorSnapshot(decoding: s.encoded())
+        #expect(back.attacks == [e])
+    }
+
     /// A forged memory (the checksum made right over it) is refused with a reason, never a trap:
     /// every bit of the rules' part flipped in turn, and the memory cut short at each byte. (On
     /// the small baseline, with the pulse's remembered rules and a vector of its dimension: a
