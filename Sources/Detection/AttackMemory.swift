@@ -10,7 +10,7 @@ import Packets
 /// rule far above the rate its baseline share predicts: the rule is reinstated at the next tick
 /// (≤ one tick, 10 ms), before the drift has even crossed the line.
 struct AttackMemory {
-    struct Entry {
+    struct Entry: Sendable, Equatable {
         /// The incident's rules as derived (each with its exceptions).
         var rules: [DetectedRule]
         var name: String
@@ -23,6 +23,14 @@ struct AttackMemory {
         var vector: Accumulator
         /// Baseline share of all its rules together: what it matches of normal traffic.
         var baselineShare: Double { rules.reduce(0) { $0 + $1.baselineShare } }
+
+        /// The same remembered attack (the vector by its sums, weight and count: an accumulator
+        /// says nothing else about itself).
+        static func == (a: Entry, b: Entry) -> Bool {
+            a.rules == b.rules && a.name == b.name && a.firstIncident == b.firstIncident && a.recalls == b.recalls
+                && a.lastClosed == b.lastClosed && a.vector.sums == b.vector.sums && a.vector.weight == b.vector.weight
+                && a.vector.count == b.vector.count
+        }
     }
 
     /// Oldest forgotten first beyond this many.
@@ -43,6 +51,49 @@ struct AttackMemory {
     private(set) var entries: [Entry] = []
     /// `ring.written` when the ring was last looked at.
     var mark = 0
+    /// Restored from a snapshot, the entries' times are counted back from the save
+    /// (``DetectorSnapshot/attacks``) until the new run's clock starts (``startClock(at:)``).
+    private var timesBeforeStart = false
+
+    init() {}
+
+    /// The entries of a snapshot, their times (`lastClosed`, rules' `derivedAt`) nanoseconds
+    /// before the save: they become times of the new run's clock at its first sample.
+    init(restoring saved: [Entry]) {
+        entries = Array(saved.suffix(Self.capacity))
+        timesBeforeStart = !entries.isEmpty
+    }
+
+    /// Places restored times on the new run's clock, `t` being its first sample: what closed a
+    /// minute before the save closed a minute before the start (never before time 0).
+    mutating func startClock(at t: UInt64) {
+        guard timesBeforeStart else { return }
+        timesBeforeStart = false
+        entries = Self.shifted(entries) { ago in t > ago ? t - ago : 0 }
+    }
+
+    /// The entries with their times counted back from `now`, as a snapshot holds them (those
+    /// its format can store: ``Entry/isStorable``).
+    func saved(at now: UInt64) -> [Entry] {
+        let kept = entries.filter(\.isStorable)
+        return timesBeforeStart ? kept : Self.shifted(kept) { t in now > t ? now - t : 0 }
+    }
+
+    /// Every time in `entries` (when closed, when each rule and exception was derived) mapped by `f`.
+    static func shifted(_ entries: [Entry], _ f: (UInt64) -> UInt64) -> [Entry] {
+        func rule(_ r: DetectedRule) -> DetectedRule {
+            var c = r
+            c.derivedAt = f(r.derivedAt)
+            c.exceptions = r.exceptions.map(rule)
+            return c
+        }
+        return entries.map { e in
+            var e = e
+            e.lastClosed = f(e.lastClosed)
+            e.rules = e.rules.map(rule)
+            return e
+        }
+    }
 
     /// Remembers an incident's rules (not a false positive's); the same rule set again refreshes
     /// its entry instead of adding one.
@@ -110,8 +161,18 @@ extension Detector {
         incidents[i].rules = rules
         for r in rules { activeRules.append((inc.id, r)) }
         events.append(.rules(incident: inc.id, rules.flatMap(\.installed)))
-        // The samples that brought it back are its own: not unexplained traffic of another attack.
+        // The samples that brought it back are its own: not unexplained traffic of another attack,
+        // nor a surge. And as after a derivation, the detector settles: the drift those samples
+        // raised before the rule was back decays with the half-life, and while armed it would
+        // open a second incident whose attribution derives the same rule again from them (seen
+        // when a tick's phase let ~100 samples in before the recall).
         residualMark = (ring.written, t)
+        surgeMark = (ring.written, t)
+        if phase == .armed {
+            phase = .settling
+            ticksAbove = 0
+            nextResidualCheck = t + 250_000_000
+        }
     }
 
     /// A copy of a remembered rule (and its exceptions) with fresh ids.
@@ -123,6 +184,7 @@ extension Detector {
                                 baselineShare: r.baselineShare)
         copy.spared = r.spared
         copy.passes = r.passes
+        copy.authentication = r.authentication
         copy.exceptions = r.exceptions.map { renumbered($0, at: t, note: "recalled") }
         return copy
     }

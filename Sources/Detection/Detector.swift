@@ -179,6 +179,7 @@ public struct Detector {
         if startedAt == nil {
             startedAt = t
             nextTick = t &+ tickNs
+            memory.startClock(at: t)
         }
         if t > now { now = t }
         guard t >= nextTick else { return }
@@ -326,9 +327,7 @@ public struct Detector {
     }
 
     mutating func finishWarmup(at t: UInt64) {
-        let lines = DriftLines(calibration: baseline.drift, openSigmas: config.openSigmas, closeSigmas: config.closeSigmas)
-        openThreshold = lines.open
-        closeThreshold = lines.close
+        (openThreshold, closeThreshold) = lines(from: baseline.drift)
         baseline.freeze()
         phase = .armed
         // An attack already running when learning started is not normal: leave it out of the
@@ -338,14 +337,25 @@ public struct Detector {
             let matches = found.map(\.exclude)
             let space = self.space
             var encoder = VectorEncoder(space: space, pairCacheSlots: 1024)
+            let sampledShare = baseline.samples > 0 ? min(1, Double(baseline.reservoir.count) / Double(baseline.samples)) : 1
             let kept = baseline.exclude(where: { f in matches.contains { $0(f) } },
                                         encode: { encoder.encode(DetectorRecord($0)) })
             baselineNorm = baseline.accumulator.norm
-            // The lines were calibrated on the attack's rate too: the drift of sampling noise
-            // grows as the rate falls (DriftNoise), so at the clean rate they sit that much higher.
-            if kept > 0 && kept < 1 {
-                openThreshold /= kept
-                closeThreshold /= kept
+            // The lines were calibrated on the attack too: drawn again from the clean packets
+            // (``warmupDrift``). With too few of those to calibrate on, scaled for the clean
+            // rate only: the drift of sampling noise grows as the rate falls (DriftNoise).
+            if kept > 0 && kept < 1, let start = startedAt {
+                let clean = Self.warmupDrift(
+                    of: baseline.reservoir, from: start, to: t, calibratingFrom: start &+ DetectorConfig.ns(config.warmup) / 2,
+                    tickNs: tickNs, decayPerTick: decayPerTick, sampledShare: sampledShare, dimension: config.dimension,
+                    encode: { encoder.encode(DetectorRecord($0)) })
+                if clean.count >= config.minCalibrationTicks && baseline.reservoir.count >= config.minWarmupSamples {
+                    baseline.drift = clean
+                    (openThreshold, closeThreshold) = lines(from: clean)
+                } else {
+                    openThreshold /= kept
+                    closeThreshold /= kept
+                }
             }
             warmupFindings = found.map(\.finding)
         }

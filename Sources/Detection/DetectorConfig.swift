@@ -51,6 +51,16 @@ public struct DetectorConfig: Sendable {
     /// A drift crossing nothing can be blamed for becomes an incident (detected, no rule) once it
     /// has lasted this long; one that fades sooner is only counted.
     public var unexplainedToIncident: Duration = .seconds(1)
+    /// How long the data plane keeps an incident's rules after it closes (the attack stopped
+    /// being seen), so an attack that pauses and resumes — a pulse, 2 s on and 3 s off — meets
+    /// its rule still in place instead of passing until it is recognised. Not for a false
+    /// positive's rules: they were dropping real users and go at once. The live sidecar and the
+    /// offline replay (``Evaluation``) both hold by it.
+    public var hold: Duration = .seconds(10)
+    /// Packets per second a held rule passes: its drop becomes this rate limit (a second's
+    /// burst), so the few real packets that share the attack's match get through during the
+    /// hold, while a resumed flood is still cut to a trickle until it is recognised again.
+    public var heldRate: UInt64 = 10
     /// Rule lifetime in the data plane; refreshed while the attack is seen.
     public var ruleTTL: Duration = .seconds(60)
     /// Rule priority given to derived rules.

@@ -18,7 +18,7 @@ extension Detector {
             sums: acc.sums, weight: acc.weight, vectorCount: acc.count, baselineNorm: baselineNorm,
             samples: baseline.samples, firstTimestamp: baseline.firstTimestamp, lastTimestamp: baseline.lastTimestamp,
             sampleRate: baseline.sampleRate, drift: baseline.drift, rngState: baseline.rng.state,
-            reservoir: baseline.reservoir, sources: Set(baseline.sources))
+            reservoir: baseline.reservoir, sources: Set(baseline.sources), attacks: memory.saved(at: now))
     }
 
     /// A detector armed from `snapshot`: no warmup, detection from its first samples. Throws
@@ -31,6 +31,8 @@ extension Detector {
     /// rises to its normal level from below — so the first ticks do not read an almost empty
     /// accumulator as drift, while an attack outweighs the prior as fast as it would outweigh
     /// normal traffic in a long-running detector.
+    /// Attacks the snapshot remembers are recognised from their first samples, as they were
+    /// before the restart.
     /// Emits ``DetectorEvent/calibrated(openThreshold:closeThreshold:baselinePps:)`` with the
     /// restored lines.
     public init(config: DetectorConfig, restoring snapshot: DetectorSnapshot) throws(SnapshotError) {
@@ -40,6 +42,7 @@ extension Detector {
         baselineNorm = baseline.accumulator.norm
         openThreshold = snapshot.openThreshold
         closeThreshold = snapshot.closeThreshold
+        memory = AttackMemory(restoring: snapshot.attacks)
         recent = Self.prior(baseline: baseline.accumulator, sampleRate: baseline.sampleRate,
                             tickSeconds: Double(tickNs) / 1e9, decayPerTick: decayPerTick)
         phase = .armed

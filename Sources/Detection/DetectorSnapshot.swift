@@ -12,9 +12,10 @@ import Packets
 /// the new run's clock starts with its first sample, as a fresh detector's does.
 public struct DetectorSnapshot: Sendable, Equatable {
     /// The binary format version this build writes and reads.
-    public static let formatVersion: UInt16 = 2
-    /// Versions this build reads: 1 had no payload heads in its reservoir packets.
-    public static let readableVersions: ClosedRange<UInt16> = 1...2
+    public static let formatVersion: UInt16 = 3
+    /// Versions this build reads: 1 had no payload heads in its reservoir packets, 2 no attack
+    /// memory (it restores with none).
+    public static let readableVersions: ClosedRange<UInt16> = 1...3
 
     /// Wall-clock time of the snapshot, nanoseconds since the Unix epoch (what ``load(from:maxAge:now:config:)``
     /// measures the age from).
@@ -58,12 +59,16 @@ public struct DetectorSnapshot: Sendable, Equatable {
     public internal(set) var reservoir: [PacketFeatures]
     /// Sources seen in normal traffic.
     public let sources: Set<IPAddress>
+    /// Attacks closed before the save (``AttackMemory``), so a restarted detector recognises a
+    /// returning one from its first samples too. Their times (`lastClosed`, the rules'
+    /// `derivedAt`) are nanoseconds before the save: the restored detector's clock is another.
+    var attacks: [AttackMemory.Entry]
 
     init(savedAtNanoseconds: Int64, dimension: Int, seed: UInt64, samplingRate: Int, tickNs: UInt64, halfLifeNs: UInt64,
          encodingFingerprint: UInt64, openThreshold: Double, closeThreshold: Double,
          sums: [Float], weight: Double, vectorCount: Int, baselineNorm: Double,
          samples: Int, firstTimestamp: UInt64?, lastTimestamp: UInt64, sampleRate: Double, drift: RunningStats,
-         rngState: [UInt64], reservoir: [PacketFeatures], sources: Set<IPAddress>) {
+         rngState: [UInt64], reservoir: [PacketFeatures], sources: Set<IPAddress>, attacks: [AttackMemory.Entry]) {
         self.savedAtNanoseconds = savedAtNanoseconds
         self.dimension = dimension
         self.seed = seed
@@ -85,7 +90,11 @@ public struct DetectorSnapshot: Sendable, Equatable {
         self.rngState = rngState
         self.reservoir = reservoir
         self.sources = sources
+        self.attacks = attacks
     }
+
+    /// Attacks the restored detector will recognise when they return.
+    public var rememberedAttacks: Int { attacks.count }
 
     /// Throws ``SnapshotError/incompatible(_:)`` naming the first setting that differs from
     /// `config` in a way that makes this baseline meaningless there: another dimension or seed

@@ -5,7 +5,7 @@ import Packets
 /// ```
 /// offset  size  field
 ///      0     8  magic "HOLNBASE"
-///      8     2  format version (2; 1 is still read)
+///      8     2  format version (3; 1 and 2 are still read)
 ///     10     2  reserved, 0
 ///     12     8  payload length L
 ///     20     L  payload (below)
@@ -18,8 +18,9 @@ import Packets
 /// and last timestamps u64, sample rate f64; drift count u64, mean, m2, max f64; sampler state
 /// 4 × u64; reservoir count u32 then packets (``ByteWriter/packet(_:)``; version 2 adds each
 /// packet's payload head: count u8 then that many bytes); source count u32 then
-/// addresses (kind u8 4|6, then 4 or 16 bytes). The header never changes between versions, so
-/// any build can say which version a file is.
+/// addresses (kind u8 4|6, then 4 or 16 bytes); version 3 adds the attack memory
+/// (``ByteWriter/attack(_:)``). The header never changes between versions, so any build can say
+/// which version a file is.
 extension DetectorSnapshot {
     static let magic: [UInt8] = Array("HOLNBASE".utf8)
     static let headerSize = 20
@@ -65,6 +66,11 @@ extension DetectorSnapshot {
         w.u32(UInt32(sources.count))
         // Sorted: the same baseline always gives the same bytes.
         for a in sources.sorted() { w.address(a) }
+        if version >= 3 {
+            let stored = attacks.filter(\.isStorable)
+            w.u32(UInt32(stored.count))
+            for e in stored { w.attack(e) }
+        }
         w.patchU64(UInt64(w.bytes.count - Self.headerSize), at: 12)
         w.u64(FNV1a64.hash(w.bytes))
         return w.bytes
@@ -129,11 +135,16 @@ extension DetectorSnapshot {
         let sourceCount = try r.count(of: "sources", minSize: 5, limit: Baseline.maxSources)
         var sources = Set<IPAddress>(minimumCapacity: sourceCount)
         for _ in 0..<sourceCount { sources.insert(try r.address()) }
+        var attacks: [AttackMemory.Entry] = []
+        if version >= 3 {
+            let n = try r.count(of: "remembered attacks", minSize: ByteReader.minAttackSize + 4 * dimension, limit: AttackMemory.capacity)
+            for _ in 0..<n { attacks.append(try r.attack(dimension: dimension)) }
+        }
         guard r.remaining == 0 else { throw .malformed("\(r.remaining) bytes after the last field") }
         self.init(savedAtNanoseconds: savedAt, dimension: dimension, seed: seed, samplingRate: samplingRate, tickNs: tickNs,
                   halfLifeNs: halfLifeNs, encodingFingerprint: fingerprint, openThreshold: open, closeThreshold: close,
                   sums: sums, weight: weight, vectorCount: vectorCount, baselineNorm: norm,
                   samples: samples, firstTimestamp: hasFirst != 0 ? first : nil, lastTimestamp: last, sampleRate: rate,
-                  drift: drift, rngState: rng, reservoir: reservoir, sources: sources)
+                  drift: drift, rngState: rng, reservoir: reservoir, sources: sources, attacks: attacks)
     }
 }

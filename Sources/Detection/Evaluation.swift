@@ -114,6 +114,8 @@ public struct Evaluation {
     /// Every rule the detector wrote, in rule-language form.
     public private(set) var writtenRules: [Rule] = []
     var table = try! RuleTable([])
+    /// Rules of closed incidents the table keeps for ``DetectorConfig/hold`` (``HeldRules``).
+    var held = HeldRules()
     var samplerState: UInt64
     let samplingRate: UInt64
 
@@ -132,6 +134,7 @@ public struct Evaluation {
     public mutating func process(_ s: LabeledSample) {
         let f = s.features
         retransmitDue(upTo: f.timestamp)
+        if held.expire(upTo: f.timestamp) { installRules() }
         var p = phases[s.phase]
         if p.packets == 0 { p.start_ns = f.timestamp }
         p.packets += 1
@@ -158,7 +161,9 @@ public struct Evaluation {
         // 1-in-N sampling with a seeded generator, as the data plane's random sampler.
         samplerState = samplerState &+ 0x9E37_79B9_7F4A_7C15
         if StableHash.fmix64(samplerState) % samplingRate == 0 {
-            // The verdict, as the data plane's samples carry it.
+            // As the sidecar: the verdict the data plane's samples carry. A dropped sample is
+            // judged, never learned as normal (a held rule's drops are the only ones the
+            // detector's own rules do not explain).
             detector.ingest(f, verdict: dropped ? .dropped : .passed)
             handleEvents(at: s.phase)
         }
@@ -177,27 +182,31 @@ public struct Evaluation {
                     phases[phase].detected_after_ms = Double(inc.openedAt &- phases[phase].start_ns) / 1e6
                 }
             case .rules(_, let rules):
+                held.supersede(by: rules)
                 for r in rules {
                     writtenRules.append(r.rule(priority: detector.config.rulePriority))
                     phases[phase].rules.append(r.rule(priority: detector.config.rulePriority).text)
                     phases[phase].short_rules.append(r.shortText)
                 }
                 changed = true
-            case .closed:
+            case .closed(let inc):
+                held.hold(inc, config: detector.config)
                 changed = true
             case .calibrated, .learning:
                 break
             }
         }
-        if changed {
-            // Replace the whole table at once, as the data plane does; rules that stay keep their
-            // token buckets.
-            let rules = detector.rules.map { $0.rule(priority: detector.config.rulePriority) }
-            do {
-                table = try RuleTable(rules, carryingStateFrom: table)
-            } catch {
-                preconditionFailure("the detector wrote an invalid rule table: \(error)")
-            }
+        if changed { installRules() }
+    }
+
+    /// Replaces the whole table at once, as the data plane does: the detector's rules in force and
+    /// the held ones. Rules that stay keep their token buckets.
+    mutating func installRules() {
+        let rules = detector.rules.map { $0.rule(priority: detector.config.rulePriority) } + held.rules
+        do {
+            table = try RuleTable(rules, carryingStateFrom: table)
+        } catch {
+            preconditionFailure("the detector wrote an invalid rule table: \(error)")
         }
     }
 

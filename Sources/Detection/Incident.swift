@@ -2,13 +2,13 @@ import Holon
 import Packets
 
 /// A rule the detector wrote, in the detector's terms; ``RuleExport`` turns it into a `Rules.Rule`.
-public struct DetectedRule: Sendable, CustomStringConvertible {
+public struct DetectedRule: Sendable, Equatable, CustomStringConvertible {
     public let id: UInt32
     /// Canonical predicate text, e.g. `proto=17`, `src_ip in 10.1.0.0/16`.
     public var predicateText: [String] { predicates.map(\.description) }
     /// nil = drop; otherwise the packets per second normal traffic needs.
     public let rateLimitPps: UInt64?
-    public let derivedAt: UInt64
+    public internal(set) var derivedAt: UInt64
     public let explanation: String
     let predicates: [Candidate]
     let baselineShare: Double

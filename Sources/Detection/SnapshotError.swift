@@ -30,7 +30,7 @@ public enum SnapshotError: Error, Equatable, Sendable, CustomStringConvertible {
         case .notFound(let path): return "no saved baseline at \(path)"
         case .io(let path, let reason): return "\(path): \(reason)"
         case .notASnapshot: return "not a Holon baseline (wrong magic bytes)"
-        case .unsupportedVersion(let v): return "format version \(v) not supported (this build reads \(DetectorSnapshot.formatVersion))"
+        case .unsupportedVersion(let v): return "format version \(v) not supported (this build reads \(DetectorSnapshot.readableVersions.lowerBound)…\(DetectorSnapshot.readableVersions.upperBound))"
         case .truncated(let at, let expected): return "truncated at byte \(at) (expected \(expected) bytes)"
         case .lengthMismatch(let declared, let actual): return "length mismatch: header says \(declared) bytes, file has \(actual)"
         case .checksumMismatch(let stored, let computed):

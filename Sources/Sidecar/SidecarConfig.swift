@@ -14,11 +14,17 @@ public struct SidecarConfig: Sendable {
     /// Guardrail: most rules the sidecar keeps installed at once; incidents beyond it are
     /// reported, not enforced.
     public var maxRules = 64
-    /// How long a rule stays after its incident closes (the attack stopped being seen), so an
-    /// attack that pauses and resumes meets the rule still in place.
-    public var hold: Duration = .seconds(10)
-    /// Packets per second a held rule passes (its drop becomes this rate limit).
-    public var heldRate: UInt64 = 10
+    /// How long a rule stays after its incident closes: the detector's ``DetectorConfig/hold``,
+    /// which the offline replay holds by too.
+    public var hold: Duration {
+        get { detector.hold }
+        set { detector.hold = newValue }
+    }
+    /// Packets per second a held rule passes (``DetectorConfig/heldRate``).
+    public var heldRate: UInt64 {
+        get { detector.heldRate }
+        set { detector.heldRate = newValue }
+    }
     /// Detect and derive, but leave the rule table alone: rules are reported as proposed (the
     /// filter's sampling is still set, or there would be nothing to see).
     public var dryRun = false

@@ -8,10 +8,12 @@ import Traffic
 /// Runs a scenario through the offline live loop and checks the detector's acceptance numbers.
 /// The scenarios here are small (debug builds are slow); `holon demo` runs the full-size ones.
 enum Harness {
-    static func run(_ scenario: Scenario, sampling: Int = 4, warmup: Duration = .seconds(10)) -> Evaluation {
+    static func run(_ scenario: Scenario, sampling: Int = 4, warmup: Duration = .seconds(10),
+                    configure: (inout DetectorConfig) -> Void = { _ in }) -> Evaluation {
         var config = DetectorConfig()
         config.samplingRate = sampling
         config.warmup = warmup
+        configure(&config)
         var eval = Evaluation(config: config,
                               phases: scenario.phases.map { .init(name: $0.name, isAttack: $0.attack != nil) },
                               samplingSeed: scenario.seed)

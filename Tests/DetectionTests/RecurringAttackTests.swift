@@ -38,4 +38,20 @@ import Traffic
         #expect(eval.replay.attack_dropped_fraction >= 0.995, "\(eval.replay.attack_dropped_fraction)")
         #expect(eval.replay.legit_dropped_fraction <= 0.001, "\(eval.replay.legit_dropped_fraction)")
     }
+
+    /// A pulse that returns within the hold meets its rule still installed (held as a rate limit
+    /// of ``DetectorConfig/heldRate``): its first packets are dropped too, not only those after
+    /// the memory reinstated the rule. Without the hold they pass until then.
+    @Test func returningPulseMeetsItsHeldRule() {
+        let held = Harness.run(Self.pulses)
+        let unheld = Harness.run(Self.pulses) { $0.hold = .zero }
+        func leaked(_ e: Evaluation) -> [Int] { e.phases.filter(\.is_attack).dropFirst().map { $0.attack_packets - $0.attack_dropped } }
+        let rate = Int(held.detector.config.heldRate)
+        for (p, n) in zip(held.phases.filter(\.is_attack).dropFirst(), leaked(held)) {
+            // A second's burst of the held rate limit, and that rate until the drop is back.
+            #expect(n <= 2 * rate, "\(p.name): \(n) attack packets passed")
+        }
+        #expect(held.replay.legit_dropped_fraction <= 0.001, "\(held.replay.legit_dropped_fraction)")
+        print("pulses 2–3: attack packets passed \(leaked(held)) with the hold, \(leaked(unheld)) without; dropped including onsets \(held.replay.attack_dropped_fraction_including_onset) vs \(unheld.replay.attack_dropped_fraction_including_onset); legitimate dropped \(held.replay.legit_dropped) vs \(unheld.replay.legit_dropped)")
+    }
 }

@@ -29,6 +29,26 @@ enum Learned {
     static let lowRateProfile = NormalProfile()
     static let lowRate: DetectorSnapshot = snapshot(config: lowRateConfig, seed: 36, rate: 500, profile: lowRateProfile)
 
+    /// A detector that learned 11 s of normal traffic sampled 1 in 4 and then met one pulse of
+    /// an NTP reflection (2 s) and 2 s of quiet: its memory holds the pulse's attack (format 3).
+    static let pulseConfig: DetectorConfig = {
+        var c = DetectorConfig()
+        c.samplingRate = 4
+        return c
+    }()
+    static let pulse = AttackSpec(kind: .ntpAmplification, rate: 40_000, sources: .reflectors(1500))
+    static let pulsed: DetectorSnapshot = {
+        let s = Scenario(name: "pulsed", seed: 43, phases: [
+            ScenarioPhase(name: "baseline", duration: 11, normalRate: 2_000),
+            ScenarioPhase(name: "pulse", duration: 2, normalRate: 2_000, attack: pulse),
+            ScenarioPhase(name: "pause", duration: 2, normalRate: 2_000),
+        ])
+        var d = Detector(config: pulseConfig)
+        for (n, p) in s.stream().enumerated() where n % 4 == 0 { d.ingest(p.features) }
+        precondition(d.incidents.count == 1 && !d.incidents[0].isOpen, "the fixture must close one incident: \(d.incidents.count)")
+        return d.snapshot(savedAt: Date(timeIntervalSince1970: 1_800_000_000))!
+    }()
+
     static func warmedUp(config: DetectorConfig, seed: UInt64, rate: Double, profile: NormalProfile) -> Detector {
         let s = Scenario(name: "learn", seed: seed, normal: profile,
                          phases: [ScenarioPhase(name: "normal", duration: 11, normalRate: rate)])

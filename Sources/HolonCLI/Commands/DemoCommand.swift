@@ -26,6 +26,9 @@ struct DemoCommand: ParsableCommand {
     @Option(help: "Warmup: traffic time learned as normal before detecting (e.g. 10s, 500ms).")
     var warmup: String = "10s"
 
+    @Option(help: "How long a closed incident's rules stay in the table, as the sidecar holds them (e.g. 3s; 0s removes them at once; default: the detector's, 10 s).")
+    var hold: String?
+
     @Flag(help: "Print one JSON object with phases and replay.")
     var json = false
 
@@ -34,6 +37,7 @@ struct DemoCommand: ParsableCommand {
         var config = DetectorConfig()
         config.samplingRate = max(1, sample)
         config.warmup = try parseDuration(warmup)
+        if let hold { config.hold = try parseDuration(hold) }
         let phases = sc.phases.map { Evaluation.PhaseInfo(name: $0.name, isAttack: $0.attack != nil) }
         var eval = Evaluation(config: config, phases: phases, samplingSeed: sc.seed)
         let total = sc.totalPackets
