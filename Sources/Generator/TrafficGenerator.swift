@@ -19,6 +19,9 @@ public struct GeneratorOptions: Sendable {
     public var settings = EngineSettings()
     /// Pin sender thread i to CPU i (mod the CPU count).
     public var pinThreads = true
+    /// Stops this run (a test's, a caller's own) without touching any other run in the process;
+    /// the process-wide ``GeneratorStop`` stops every run.
+    public var stop = GeneratorRunStop()
 
     public init(interface: String, namespace: String? = nil, engine: EngineKind? = nil, threads: Int? = nil,
                 destinationMAC: MACAddress? = nil, peer: String? = nil) {
@@ -185,7 +188,8 @@ public final class TrafficGenerator: @unchecked Sendable {
         workers.join()
         sampler.sample(final: true)
         let end = hg_now_ns()
-        let interrupted = hg_stop_requested() != 0
+        // A thread whose sends kept failing stopped the run: that is its error, not an interrupt.
+        let interrupted = options.stop.requested && !workers.states.contains { $0.fatal != nil }
         // The peer's XDP ring drains in its NAPI poll: give the last frames a moment to count.
         usleep(20_000)
         let countersAfter = InterfaceCounters.read(interface: options.interface, namespace: options.namespace)
@@ -279,7 +283,7 @@ public final class TrafficGenerator: @unchecked Sendable {
     /// sender, reports ready, then waits for the common start before sending its share.
     private func startWorkers(threads: Int, cpus: Int, engine: EngineKind, ifindex: Int32, ns: NetworkNamespace?,
                               xdpProgram: LiveFrameProgram?, pools: [FramePool], boundaries: [UInt64]) -> WorkerGroup {
-        let group = WorkerGroup(states: (0..<threads).map { _ in WorkerState(phases: plan.phases.count) })
+        let group = WorkerGroup(states: (0..<threads).map { _ in WorkerState(phases: plan.phases.count) }, stop: options.stop)
         let ready = group.ready, finished = group.finished, startBox = group.startBox
         let settings = options.settings
         let pin = options.pinThreads
@@ -302,8 +306,8 @@ public final class TrafficGenerator: @unchecked Sendable {
                 guard let sender else { return }
                 defer { sender.close() }
                 while !startBox.go.load(ordering: .acquiring) { usleep(200) }
-                if hg_stop_requested() != 0 { return }
-                Worker.run(sender: sender, state: state, thread: t, threads: threads, phases: phases, pools: pools,
+                if group.stop.requested { return }
+                Worker.run(sender: sender, state: state, stop: group.stop, thread: t, threads: threads, phases: phases, pools: pools,
                            start: startBox.start.load(ordering: .acquiring), boundaries: boundaries)
             }
             thread.stackSize = 1 << 20
@@ -318,7 +322,7 @@ public final class TrafficGenerator: @unchecked Sendable {
         var next = t0 + 1_000_000_000
         while true {
             if workers.allDone { break }
-            if hg_stop_requested() != 0 {
+            if workers.stop.requested {
                 workers.waitUntilAllDone()
                 break
             }
@@ -397,6 +401,7 @@ public final class TrafficGenerator: @unchecked Sendable {
 /// The sender threads of one run and the handshake that starts them together.
 struct WorkerGroup {
     let states: [WorkerState]
+    let stop: GeneratorRunStop
     let ready = DispatchSemaphore(value: 0)
     let finished = DispatchSemaphore(value: 0)
     let startBox = StartBox()
@@ -406,10 +411,11 @@ struct WorkerGroup {
     func waitUntilReady() throws(GeneratorError) {
         for _ in states { ready.wait() }
         if let e = states.compactMap(\.setupError).first {
-            hg_request_stop()
+            // This run's flag: a failed setup must not stop other runs of the process (a test's
+            // expected failure once interrupted the generators of tests running beside it).
+            stop.request()
             startBox.go.store(true, ordering: .releasing)
             join()
-            hg_clear_stop()
             throw e
         }
     }
@@ -486,6 +492,16 @@ final class StartBox: Sendable {
 /// with a report (``GeneratorReport/interrupted``); a worker whose sends keep failing sets it too.
 /// The library installs no signal handlers: the CLI's lifecycle (`holon generate`) turns SIGINT
 /// and SIGTERM into this flag.
+/// One run's stop flag (``GeneratorOptions/stop``); it also reads the process-wide one.
+public final class GeneratorRunStop: Sendable {
+    private let flag = Atomic<Bool>(false)
+    public init() {}
+    /// Asks this run to stop: its workers finish their batch and it returns its report.
+    public func request() { flag.store(true, ordering: .releasing) }
+    /// This run's flag or the process's (``GeneratorStop``).
+    public var requested: Bool { flag.load(ordering: .acquiring) || hg_stop_requested() != 0 }
+}
+
 public enum GeneratorStop {
     public static var requested: Bool { hg_stop_requested() != 0 }
     public static func request() { hg_request_stop() }

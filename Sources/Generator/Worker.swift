@@ -8,7 +8,7 @@ enum Worker {
     /// sends what it owes in chunks (at most a batch, at least ~200 µs worth), sleeping to an
     /// absolute deadline in between. A backlog over 20 ms (the engine cannot keep up) is
     /// forgiven rather than burst.
-    static func run(sender: any FrameSender, state: WorkerState, thread t: Int, threads: Int, phases: [PhasePlan],
+    static func run(sender: any FrameSender, state: WorkerState, stop: GeneratorRunStop, thread t: Int, threads: Int, phases: [PhasePlan],
                     pools: [FramePool], start: UInt64, boundaries: [UInt64]) {
         if start > hg_now_ns() { hg_sleep_until_ns(start) }
         let batch = sender.maxBatch
@@ -17,7 +17,7 @@ enum Worker {
             let phaseEnd = start + boundaries[k + 1]
             var now = hg_now_ns()
             if now >= phaseEnd { continue }
-            if hg_stop_requested() != 0 { break }
+            if stop.requested { break }
             state.phase.store(k, ordering: .relaxed)
             let pool = pools[k]
             var sentHere: UInt64 = 0
@@ -28,7 +28,7 @@ enum Worker {
                 state.phaseEnd[k] = min(hg_now_ns(), phaseEnd)
             }
             guard pool.count > 0, phase.pps != 0 else {
-                while hg_now_ns() < phaseEnd && hg_stop_requested() == 0 { hg_sleep_until_ns(min(phaseEnd, hg_now_ns() + 50_000_000)) }
+                while hg_now_ns() < phaseEnd && !stop.requested { hg_sleep_until_ns(min(phaseEnd, hg_now_ns() + 50_000_000)) }
                 continue
             }
             var cursor = FrameCursor(pool: pool, start: t * (pool.count / max(threads, 1)),
@@ -42,7 +42,7 @@ enum Worker {
             while true {
                 now = hg_now_ns()
                 if now >= phaseEnd { break }
-                if hg_stop_requested() != 0 { break }
+                if stop.requested { break }
                 var want = batch
                 if let rate {
                     let due = UInt64(rate * Double(now - base) / 1e9) + owedBase
@@ -75,7 +75,7 @@ enum Worker {
                     failures += 1
                     if failures > 100 {
                         state.fatal = .system("\(sender.kind.rawValue) send on interface", f)
-                        hg_request_stop()
+                        stop.request()   // the run's other threads too, not other runs
                         return
                     }
                     usleep(1000)

@@ -293,10 +293,11 @@ struct LiveTests {
         let plan = TrafficPlan.profile(.udp64, pps: 10_000, duration: 30)
         var o = GeneratorOptions(interface: bed.senderInterface, namespace: bed.sender.name, engine: .sendmmsg)
         o.destinationMAC = try bed.receiverMAC()
-        Thread { usleep(1_500_000); GeneratorStop.request() }.start()
+        // This run's flag: the process-wide one would stop the generators of tests running beside it.
+        let stop = o.stop
+        Thread { usleep(1_500_000); stop.request() }.start()
         let start = Date()
         let report = try TrafficGenerator(plan: plan, options: o).run()
-        GeneratorStop.clear()
         #expect(Date().timeIntervalSince(start) < 5)
         #expect(report.interrupted)
         #expect(report.sent > 10_000)
