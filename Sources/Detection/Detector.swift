@@ -470,8 +470,13 @@ public struct Detector {
 
     mutating func updateRate(_ i: Int) {
         let inc = incidents[i]
-        guard inc.matchedSamples > 1, inc.lastMatch > inc.firstMatch else { return }
-        let measured = Double(inc.matchedSamples - 1) / (Double(inc.lastMatch - inc.firstMatch) / 1e9)
+        // The attack's span ends at the last tick its rules matched well above what normal
+        // traffic predicts, not at the last match: a normal packet the rule also matches (a
+        // host's own RST-ACKs under a reflection's RST-ACK rule) comes on until the incident
+        // closes and stretched the span by a second (the synack-reflection built-in read 0.85).
+        let end = min(inc.lastMatch, max(inc.lastSeen &+ tickNs, inc.firstMatch &+ 1))
+        guard inc.matchedSamples > 1, end > inc.firstMatch else { return }
+        let measured = Double(inc.matchedSamples - 1) / (Double(end - inc.firstMatch) / 1e9)
             * Double(config.samplingRate)
         // Carried as a log-scalar vector, as the sidecar shares it; the decoded value is reported.
         let scalars = space.scalarEncoder
