@@ -303,6 +303,31 @@ struct LiveTests {
         #expect(report.sent > 10_000)
     }
 
+    /// Stopping one run leaves the others of the process sending: the stop flag was process-wide,
+    /// and a test's stop (or a run's failed setup) interrupted generators of tests beside it.
+    @Test func stoppingOneRunLeavesAnotherRunning() throws {
+        let bed = try TestBed()
+        defer { bed.destroy() }
+        var o = GeneratorOptions(interface: bed.senderInterface, namespace: bed.sender.name, engine: .sendmmsg)
+        o.destinationMAC = try bed.receiverMAC()
+        var second = o
+        second.stop = GeneratorRunStop()
+        let other = second, stopped = o.stop
+        final class Box: @unchecked Sendable { var report: GeneratorReport?; var error: Error? }
+        let box = Box()
+        let kept = Thread {
+            do { box.report = try TrafficGenerator(plan: .profile(.udp64, pps: 5_000, duration: 2), options: other).run() } catch { box.error = error }
+        }
+        kept.start()
+        Thread { usleep(500_000); stopped.request() }.start()
+        let report = try TrafficGenerator(plan: .profile(.udp64, pps: 5_000, duration: 30), options: o).run()
+        while !kept.isFinished { usleep(10_000) }
+        #expect(report.interrupted)
+        #expect(box.error == nil)
+        #expect(box.report?.interrupted == false, "the run nobody stopped was interrupted")
+        #expect((box.report?.sent ?? 0) >= 9_500, "sent \(box.report?.sent ?? 0) of 10,000")
+    }
+
     @Test func leavesNothingBehind() throws {
         do {
             let bed = try TestBed()
