@@ -21,14 +21,21 @@ struct BenchDetect: ParsableCommand {
 /// `detect.packets_per_second` times normal traffic (the last 10 s of the baseline), where every
 /// packet is encoded and accumulated: the detector's most expensive steady state.
 /// `detect.attack.packet` times the traffic after it (attacks and their rules).
+/// `detect.payload.*` do the same on the payload-marker scenario: normal QUIC, RTP and DNS with
+/// real payload heads, then a flood only its payload marker tells apart, so attribution encodes
+/// payloads and derives the byte rule inside the timed loop.
 func detectBenchmarks() -> [Benchmark] {
+    detectBenchmarks(.default, prefix: "detect") + detectBenchmarks(.payloadMarker, prefix: "detect.payload")
+}
+
+private func detectBenchmarks(_ scenario: Scenario, prefix: String) -> [Benchmark] {
     var config = DetectorConfig()
     config.warmup = .seconds(20)
     var warm = Detector(config: config)
-    var stream = Scenario.default.stream()
+    var stream = scenario.stream()
     var normal: [(bytes: [UInt8], ts: UInt64)] = []
     var attack: [(bytes: [UInt8], ts: UInt64)] = []
-    let warmEnd = Scenario.default.epoch + 20_000_000_000
+    let warmEnd = scenario.epoch + 20_000_000_000
     while let p = stream.next() {
         if p.phase == 0 && p.features.timestamp < warmEnd {
             warm.ingest(p.features)
@@ -64,5 +71,5 @@ func detectBenchmarks() -> [Benchmark] {
             blackHole(feed.detector.samples)
         }
     }
-    return [bench("detect.packet", normal), bench("detect.attack.packet", attack)]
+    return [bench("\(prefix).packet", normal), bench("\(prefix).attack.packet", attack)]
 }
