@@ -32,9 +32,23 @@ public struct AttackMix: Sendable {
     /// When one attack was really sent (wall clock, seconds since 1970), and what the sender said.
     public struct Sent: Sendable {
         public var attack: Attack
+        /// When its first packet left, by the sender's own report; the launch time when the
+        /// sender never reported (it failed). Detection is timed from here: `holon generate`
+        /// takes a few hundred milliseconds to start and synthesise its frames on a machine the
+        /// browsers keep busy, and no packet was on the wire then.
         public var start: Double
+        /// When `holon generate` was launched.
+        public var launched: Double
         public var end: Double
         public var failure: String?
+    }
+
+    /// `startedAtNs` of `holon generate --json`'s report: the one JSON line of its output.
+    static func firstPacketTime(_ output: String) -> Double? {
+        struct Report: Decodable { let startedAtNs: UInt64 }
+        guard let line = output.split(whereSeparator: \.isNewline).last(where: { $0.hasPrefix("{") }),
+              let r = try? JSONDecoder().decode(Report.self, from: Data(line.utf8)), r.startedAtNs > 0 else { return nil }
+        return Double(r.startedAtNs) / 1e9
     }
 
     /// Sends the attacks on a thread of its own, starting `delay` seconds from now; `done` gets
@@ -56,17 +70,21 @@ public struct AttackMix: Sendable {
                                   attack: AttackSpec(kind: a.kind, rate: a.rate, victim: victim)),
                 ])
                 let file = layout.run + "/attack-\(getpid())-\(i).json"
-                let start = Date().timeIntervalSince1970
+                let launched = Date().timeIntervalSince1970
+                var start: Double?
                 var failure: String?
                 do {
                     try JSONEncoder().encode(scenario).write(to: URL(fileURLWithPath: file), options: .atomic)
                     defer { try? FileManager.default.removeItem(atPath: file) }
-                    try Command.run(holon, ["generate", "--interface", layout.topology.generatorInterface,
-                                            "--netns", layout.topology.generatorNamespace, "--scenario", file])
+                    let out = try Command.run(holon, ["generate", "--interface", layout.topology.generatorInterface,
+                                                      "--netns", layout.topology.generatorNamespace, "--scenario", file, "--json"])
+                    start = Self.firstPacketTime(out.output)
+                    if start == nil { failure = "holon generate printed no report: \(out.output.suffix(300))" }
                 } catch {
                     failure = "\(error)"
                 }
-                sent.append(Sent(attack: a, start: start, end: Date().timeIntervalSince1970, failure: failure))
+                sent.append(Sent(attack: a, start: start ?? launched, launched: launched, end: Date().timeIntervalSince1970,
+                                 failure: failure))
             }
             done(sent)
         }.start()

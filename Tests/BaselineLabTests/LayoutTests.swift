@@ -2,6 +2,15 @@
 import Testing
 
 @Suite struct LayoutTests {
+    /// Mixed attacks are timed from the sender's first packet, read from its report among the
+    /// progress lines it writes to the same output.
+    @Test func attacksAreTimedFromTheSendersReport() {
+        let out = "sending 20000 pps…\r\n{\"plan\":\"x\",\"startedAtNs\":1764900000250000000,\"sent\":5}\n"
+        #expect(abs((AttackMix.firstPacketTime(out) ?? 0) - 1_764_900_000.25) < 1e-6)
+        #expect(AttackMix.firstPacketTime("interrupted\n") == nil)
+        #expect(AttackMix.firstPacketTime("{\"startedAtNs\":0}") == nil)
+    }
+
     @Test func personAddressesAreDistinctAndInTheLabSubnet() {
         let l = BaselineLayout.standard
         let all = (0..<l.people).map(l.personAddress)

@@ -85,6 +85,11 @@ struct BenchBaseline: ParsableCommand {
                 lines.append(Line(name: "baseline.attack.\(a.kind).detected_ms", value: a.detectedMs))
                 lines.append(Line(name: "baseline.attack.\(a.kind).mitigated_ms", value: a.mitigatedMs))
             }
+            // What the sender took to start (not counted in the times above, which run from its
+            // first packet).
+            for m in mixed {
+                lines.append(Line(name: "baseline.attack.\(m.attack.kind.rawValue).sender_start_ms", value: (m.start - m.launched) * 1000))
+            }
             lines.append(Line(name: "baseline.attack.page_load_success_fraction", value: judged.successDuringAttacks))
             for f in mixed.compactMap(\.failure) { FileHandle.standardError.write("holon generate: \(f)\n".data(using: .utf8)!) }
         }
