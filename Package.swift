@@ -54,19 +54,23 @@ let package = Package(
         .plugin(name: "BPFObject", capability: .buildTool()),
         // setns(2) and CLONE_NEWNET: behind _GNU_SOURCE, so Glibc's Swift overlay lacks them.
         .target(name: "CLabNamespace"),
-        .target(name: "Lab", dependencies: ["CLabNamespace"]),
+        // The one process runner: posix_spawn, pipes read with poll, children stopped by signal.
+        // pipe2(2): behind _GNU_SOURCE, so Glibc's Swift overlay lacks it.
+        .target(name: "CSpawn"),
+        .target(name: "Spawn", dependencies: ["CSpawn"]),
+        .target(name: "Lab", dependencies: ["CLabNamespace", "Spawn"]),
         // sockaddr_ll, mmsghdr/sendmmsg, PACKET_QDISC_BYPASS: missing from Glibc's Swift overlay.
         // Also holds the live-frames XDP program (bpf/holon_gen.bpf.c, built by BPFObject).
         .target(name: "CGeneratorShim", exclude: ["bpf"]),
-        .target(name: "Generator", dependencies: ["Packets", "Traffic", "CGeneratorShim", "CLibBPF", "Lab", "BPFEmbedding"], plugins: ["BPFObject"]),
+        .target(name: "Generator", dependencies: ["Packets", "Traffic", "CGeneratorShim", "CLibBPF", "Lab", "Spawn", "BPFEmbedding"], plugins: ["BPFObject"]),
         // The live loop: the filter's samples → Detector → rules into the filter.
         .target(name: "Sidecar", dependencies: ["Detection", "Dataplane", "Packets", "Rules",
                                                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")]),
         // Rules as BGP Flowspec (RFC 8955/8956): model, wire encoding, GoBGP and ExaBGP speakers.
-        .target(name: "Flowspec", dependencies: ["Packets", "Rules"]),
+        .target(name: "Flowspec", dependencies: ["Packets", "Rules", "Spawn"]),
         // The baseline lab: WordPress behind the filter, 23 source addresses, real browsers over
         // WebDriver (Dataplane for detaching the filter a run leaves behind).
-        .target(name: "BaselineLab", dependencies: ["Lab", "Dataplane", "Traffic"]),
+        .target(name: "BaselineLab", dependencies: ["Lab", "Dataplane", "Traffic", "Spawn"]),
         // HTTP API, Prometheus /metrics, server-sent events and the dashboard; the only target
         // with Hummingbird, so the rest builds without it.
         .target(name: "ControlPlane", dependencies: [
@@ -84,7 +88,7 @@ let package = Package(
         .executableTarget(
             name: "HolonCLI",
             dependencies: [
-                "Holon", "Packets", "Rules", "Traffic", "Detection", "Dataplane", "Lab", "Generator", "Sidecar", "ControlPlane", "Config", "Flowspec", "BaselineLab",
+                "Holon", "Packets", "Rules", "Traffic", "Detection", "Dataplane", "Lab", "Generator", "Sidecar", "ControlPlane", "Config", "Flowspec", "BaselineLab", "Spawn",
                 // The generator stop flag's signal handler (Commands/StopSignal.swift).
                 "CGeneratorShim",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -99,7 +103,8 @@ let package = Package(
         .testTarget(name: "TrafficTests", dependencies: ["Traffic", "Packets"]),
         .testTarget(name: "DetectionTests", dependencies: ["TestSupport", "Detection", "Traffic", "Rules", "Packets", "Holon"]),
         .testTarget(name: "DataplaneTests", dependencies: ["TestSupport", "Dataplane", "Generator", "Lab", "Rules", "Packets", "Traffic"]),
-        .testTarget(name: "GeneratorTests", dependencies: ["TestSupport", "Generator", "Lab", "Packets", "Traffic"]),
+        .testTarget(name: "SpawnTests", dependencies: ["Spawn"]),
+        .testTarget(name: "GeneratorTests", dependencies: ["TestSupport", "Generator", "Lab", "Spawn", "Packets", "Traffic"]),
         .testTarget(name: "ControlPlaneTests", dependencies: [
             "TestSupport",
             "ControlPlane", "Sidecar", "Dataplane", "Rules", "Detection",

@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import Spawn
 
 /// Runs the programs the lab is made of. Daemons are started in a network namespace through
 /// `ip netns exec`, which also gives them a mount namespace of their own: that is where
@@ -20,27 +21,14 @@ enum Command {
     @discardableResult
     static func run(_ exe: String, _ args: [String], check: Bool = true, input: String? = nil,
                     environment: [String: String]? = nil) throws(BaselineError) -> (status: Int32, output: String) {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: exe)
-        p.arguments = args
-        if let environment { p.environment = environment }
-        let out = Pipe()
-        p.standardOutput = out
-        p.standardError = out
-        let inPipe = Pipe()
-        p.standardInput = input == nil ? FileHandle.nullDevice : inPipe
-        do { try p.run() } catch { throw .commandFailed(command: exe, status: -1, output: "\(error)") }
-        if let input {
-            inPipe.fileHandleForWriting.write(Data(input.utf8))
-            try? inPipe.fileHandleForWriting.close()
+        let r: Spawn.Output
+        do { r = try Spawn.run(exe, args, input: input.map { Data($0.utf8) }, mergeStderr: true, environment: environment) } catch {
+            throw .commandFailed(command: exe, status: -1, output: "\(error)")
         }
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        let text = String(decoding: data, as: UTF8.self)
-        if check && p.terminationStatus != 0 {
-            throw .commandFailed(command: ([exe] + args).joined(separator: " "), status: p.terminationStatus, output: text)
+        if check && r.status != 0 {
+            throw .commandFailed(command: ([exe] + args).joined(separator: " "), status: r.status, output: r.stdoutText)
         }
-        return (p.terminationStatus, text)
+        return (r.status, r.stdoutText)
     }
 
     /// `ip netns exec <ns> <args…>` (to the end).
@@ -56,66 +44,25 @@ enum Command {
     }
 
     /// Runs a command that leaves a daemon behind, output appended to `log`, and waits for the
-    /// command (not the daemon) to exit. posix_spawn rather than Foundation's Process: Process
-    /// hands its child a descriptor it watches to learn of the exit, the daemon inherits it, and
-    /// the wait would last as long as the daemon.
+    /// command (not the daemon) to exit: the daemon inherits the log file, never a pipe we read
+    /// to its end (that wait would last as long as the daemon).
     static func daemon(_ exe: String, _ args: [String], log: String) throws(BaselineError) {
-        let fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw .invalid("cannot open \(log): \(String(cString: strerror(errno)))") }
-        defer { close(fd) }
-        let start = lseek(fd, 0, SEEK_END)
-        let pid = try child(exe, args, stdout: fd, stderr: fd)
-        var status: Int32 = 0
-        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
-        let exitCode = (status & 0x7F) == 0 ? (status >> 8) & 0xFF : 128 + (status & 0x7F)
+        let start = (try? FileManager.default.attributesOfItem(atPath: log)[.size] as? Int) ?? 0
+        let exitCode: Int32
+        do { exitCode = try ChildProcess(exe, args, stdout: .appending(log), stderr: .appending(log)).wait() } catch {
+            throw .commandFailed(command: exe, status: -1, output: "\(error)")
+        }
         guard exitCode == 0 else {
-            let text = (try? String(contentsOfFile: log, encoding: .utf8)).map { String($0.utf8.dropFirst(Int(max(0, start))))! } ?? ""
+            let text = (try? String(contentsOfFile: log, encoding: .utf8)).map { String(decoding: $0.utf8.dropFirst(start), as: UTF8.self) } ?? ""
             throw .commandFailed(command: ([exe] + args).joined(separator: " "), status: exitCode, output: text)
         }
     }
 
-    /// Starts `exe args…` with stdin from /dev/null and the given descriptors as stdout and
-    /// stderr, every signal unblocked and at its default: a child started from a thread that
-    /// blocks signals (as Dispatch's do) would otherwise inherit the mask and never hear the
-    /// SIGINT or SIGTERM that is meant to end it.
-    static func child(_ exe: String, _ args: [String], stdout: Int32, stderr: Int32) throws(BaselineError) -> pid_t {
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_adddup2(&actions, stdout, 1)
-        posix_spawn_file_actions_adddup2(&actions, stderr, 2)
-        var attr = posix_spawnattr_t()
-        posix_spawnattr_init(&attr)
-        defer { posix_spawnattr_destroy(&attr) }
-        var none = sigset_t(), all = sigset_t()
-        sigemptyset(&none)
-        sigfillset(&all)
-        posix_spawnattr_setsigmask(&attr, &none)
-        posix_spawnattr_setsigdefault(&attr, &all)
-        posix_spawnattr_setflags(&attr, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
-        let argv: [UnsafeMutablePointer<CChar>?] = ([exe] + args).map { strdup($0) } + [nil]
-        defer { for a in argv { free(a) } }
-        var pid: pid_t = 0
-        let rc = posix_spawn(&pid, exe, &actions, &attr, argv, environ)
-        guard rc == 0 else { throw .commandFailed(command: exe, status: -1, output: String(cString: strerror(rc))) }
-        return pid
-    }
-
-    /// Whether child `pid` has exited (reaping it); its exit status when it has.
-    static func exited(_ pid: pid_t) -> Int32? {
-        var status: Int32 = 0
-        let r = waitpid(pid, &status, WNOHANG)
-        if r == 0 { return nil }
-        return (status & 0x7F) == 0 ? (status >> 8) & 0xFF : 128 + (status & 0x7F)
-    }
-
-    /// Waits for child `pid` to exit; its exit status.
-    @discardableResult
-    static func waitExit(_ pid: pid_t) -> Int32 {
-        var status: Int32 = 0
-        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
-        return (status & 0x7F) == 0 ? (status >> 8) & 0xFF : 128 + (status & 0x7F)
+    /// Starts a long-running child (its stdout and stderr as asked).
+    static func child(_ exe: String, _ args: [String], stdout: ChildProcess.Output, stderr: ChildProcess.Output) throws(BaselineError) -> ChildProcess {
+        do { return try ChildProcess(exe, args, stdout: stdout, stderr: stderr) } catch {
+            throw .commandFailed(command: exe, status: -1, output: "\(error)")
+        }
     }
 
     static func quote(_ s: String) -> String { "'" + s.replacingOccurrences(of: "'", with: "'\\''") + "'" }

@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 import Lab
+import Spawn
 
 /// Records the baseline as the filter sees it: tcpdump on the filter's interface inside its
 /// namespace, every packet in both directions, to a pcap file `holon analyze` reads.
@@ -22,37 +23,17 @@ public enum FilterSideCapture {
         // place, so the SIGINT that ends the capture reaches tcpdump itself.
         let args = ["--net=/run/netns/\(layout.topology.filterNamespace)", tcpdump, "-i", layout.topology.filterInterface,
                     "-U", "-s", String(snaplen), "-w", out, "--immediate-mode", "-Z", "root"]
-        var fds: [Int32] = [0, 0]
-        guard pipe(&fds) == 0 else { throw .invalid("pipe: \(String(cString: strerror(errno)))") }
-        let devnull = open("/dev/null", O_WRONLY)
-        let pid: pid_t
-        do { pid = try Command.child(nsenter, args, stdout: devnull, stderr: fds[1]) } catch {
-            close(fds[0]); close(fds[1]); close(devnull)
-            throw error
-        }
-        close(fds[1])
-        close(devnull)
+        let p = try Command.child(nsenter, args, stdout: .null, stderr: .pipe)
         let started = Date()
-        var status: Int32?
-        while status == nil && Date().timeIntervalSince(started) < seconds && !stop() {
+        while p.isRunning && Date().timeIntervalSince(started) < seconds && !stop() {
             usleep(500_000)
-            status = Command.exited(pid)
             tick(Date().timeIntervalSince(started), AccessLog.offset(out))
         }
-        if status == nil {
-            kill(pid, SIGINT)
-            status = Command.waitExit(pid)
-        }
-        var text = ""
-        var buffer = [UInt8](repeating: 0, count: 4096)
-        while true {
-            let n = read(fds[0], &buffer, buffer.count)
-            if n <= 0 { break }
-            text += String(decoding: buffer[0..<n], as: UTF8.self)
-        }
-        close(fds[0])
+        // SIGINT: tcpdump writes what it holds and says how many packets it captured.
+        let status = p.stop(signal: SIGINT, timeout: 30)
+        let text = String(decoding: p.standardError!.readDataToEndOfFile(), as: UTF8.self)
         guard text.contains("packets captured") else {
-            throw .commandFailed(command: "tcpdump", status: status ?? -1, output: text)
+            throw .commandFailed(command: "tcpdump", status: status, output: text)
         }
         // "123 packets captured"
         let line = text.split(separator: "\n").first { $0.hasSuffix("packets captured") }

@@ -1,6 +1,7 @@
 import Dataplane
 import Foundation
 import Glibc
+import Spawn
 
 /// `holon run` as a child process watching the filter side of a baseline lab (XDP attached to
 /// the site's interface, every packet sampled: the baseline is a few hundred packets a second),
@@ -33,8 +34,7 @@ public final class LoopWatcher: @unchecked Sendable {
     let baselineDirectory: String
     let lock = NSLock()
     var counts = Counts()
-    var child: pid_t?
-    var exitStatus: Int32?
+    var child: ChildProcess?
 
     /// `holon`: the executable to run (`/proc/self/exe` from the CLI, the built binary from tests).
     public init(holon: String, layout: BaselineLayout, warmup: Int = 30) {
@@ -50,25 +50,16 @@ public final class LoopWatcher: @unchecked Sendable {
         // `holon run --interface` protects a filter that is attached; attach it as an operator would.
         try Command.run(holon, ["filter", "attach", "--interface", layout.topology.filterInterface,
                                 "--netns", layout.topology.filterNamespace])
-        var out: [Int32] = [0, 0], err: [Int32] = [0, 0]
-        guard pipe(&out) == 0, pipe(&err) == 0 else { throw .invalid("pipe: \(String(cString: strerror(errno)))") }
         let args = ["run", "--interface", layout.topology.filterInterface, "--netns", layout.topology.filterNamespace,
                     "--json", "--no-http", "--warmup", "\(warmup)s", "--hold", "8s", "--sample-every", "1",
                     "--baseline-dir", baselineDirectory]
-        let pid: pid_t
-        do { pid = try Command.child(holon, args, stdout: out[1], stderr: err[1]) } catch {
-            for fd in out + err { close(fd) }
-            throw error
-        }
-        close(out[1])
-        close(err[1])
-        lock.withLock { child = pid }
-        let (outFD, errFD) = (out[0], err[0])
+        let p = try Command.child(holon, args, stdout: .pipe, stderr: .pipe)
+        lock.withLock { child = p }
+        let (out, err) = (p.standardOutput!, p.standardError!)
         let reader = Thread { [weak self] in
-            let h = FileHandle(fileDescriptor: outFD, closeOnDealloc: true)
             var buffer = Data()
             while true {
-                let chunk = h.availableData
+                let chunk = out.availableData
                 if chunk.isEmpty { return }
                 buffer.append(chunk)
                 while let nl = buffer.firstIndex(of: 0x0A) {
@@ -82,8 +73,7 @@ public final class LoopWatcher: @unchecked Sendable {
         reader.start()
         // What it says on stderr (why it stopped, when it does) joins the events.
         Thread { [weak self] in
-            let h = FileHandle(fileDescriptor: errFD, closeOnDealloc: true)
-            let text = String(decoding: h.readDataToEndOfFile(), as: UTF8.self)
+            let text = String(decoding: err.readDataToEndOfFile(), as: UTF8.self)
             for line in text.split(separator: "\n").suffix(3) { self?.lock.withLock { self?.counts.lastEvents.append("stderr: " + line) } }
         }.start()
     }
@@ -110,23 +100,14 @@ public final class LoopWatcher: @unchecked Sendable {
     }
 
     /// Whether the child still runs (it exits on its own only on an error).
-    public var isRunning: Bool {
-        lock.withLock {
-            guard let pid = child, exitStatus == nil else { return false }
-            exitStatus = Command.exited(pid)
-            return exitStatus == nil
-        }
-    }
+    public var isRunning: Bool { lock.withLock { child }?.isRunning ?? false }
 
     /// SIGTERM and wait, then detach the filter and forget its pins: `holon run` leaves the
     /// filter in place on purpose (rules outlive it), a watcher leaves nothing.
     public func stop() {
         defer { Self.detach(layout) }
-        guard isRunning, let pid = lock.withLock({ child }) else { return }
-        kill(pid, SIGTERM)
-        let deadline = Date().addingTimeInterval(15)
-        while isRunning && Date() < deadline { usleep(50_000) }
-        if isRunning { kill(pid, SIGKILL); Command.waitExit(pid) }
+        guard let p = lock.withLock({ child }), p.isRunning else { return }
+        p.stop(signal: SIGTERM, timeout: 15)
         try? FileManager.default.removeItem(atPath: baselineDirectory)
     }
 

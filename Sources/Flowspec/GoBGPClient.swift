@@ -1,4 +1,5 @@
 import Foundation
+import Spawn
 import Packets
 
 /// A BGP speaker Holon hands its flow specifications to.
@@ -38,23 +39,17 @@ public struct GoBGPClient: FlowspecSpeaker {
 
     /// Runs `gobgp -u HOST -p PORT ARGS…`; its output, or its error as one line.
     func run(_ args: [String]) throws(FlowspecError) -> Data {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: executable)
-        p.arguments = ["-u", host, "-p", String(port)] + args
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        do { try p.run() } catch { throw FlowspecError("gobgp: cannot run \(executable): \(error.localizedDescription) (Debian package gobgpd)") }
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        let e = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        p.waitUntilExit()
-        guard p.terminationStatus == 0 else {
+        let r: Spawn.Output
+        do { r = try Spawn.run(executable, ["-u", host, "-p", String(port)] + args) } catch {
+            throw FlowspecError("gobgp: \(error) (Debian package gobgpd)")
+        }
+        guard r.status == 0 else {
             // gobgp writes some failures ("context deadline exceeded") to standard output.
-            let said = e.isEmpty ? String(decoding: data, as: UTF8.self) : e
-            let line = said.split(separator: "\n").first.map(String.init) ?? "exit \(p.terminationStatus)"
+            let said = r.stderr.isEmpty ? r.stdoutText : r.stderrText
+            let line = said.split(separator: "\n").first.map(String.init) ?? "exit \(r.status)"
             throw FlowspecError("gobgp at \(host):\(port): \(line)")
         }
-        return data
+        return r.stdout
     }
 
     /// `{"[destination: …]…": [{"nlri": {"value": [{"type": 1, "value": {"prefix": …}}, {"type": 5,

@@ -1,4 +1,5 @@
 import Foundation
+import Spawn
 
 /// Two `gobgpd` on loopback peering for IPv4 and IPv6 Flowspec: `speaker` stands for Holon's
 /// own BGP speaker, `router` for an edge router that receives what it announces — the bench's
@@ -8,7 +9,7 @@ public final class GoBGPPair: @unchecked Sendable {
     public let speakerAPI: Int
     public let routerAPI: Int
     let dir: String
-    var processes: [Process] = []
+    var processes: [ChildProcess] = []
 
     public static var available: Bool {
         FileManager.default.isExecutableFile(atPath: "/usr/bin/gobgpd") && FileManager.default.isExecutableFile(atPath: "/usr/bin/gobgp")
@@ -47,13 +48,7 @@ public final class GoBGPPair: @unchecked Sendable {
                 [neighbors.afi-safis.config]
                   afi-safi-name = "ipv6-flowspec"
             """.write(toFile: config, atomically: true, encoding: .utf8)
-            let p = Process()
-            p.executableURL = URL(fileURLWithPath: "/usr/bin/gobgpd")
-            p.arguments = ["-f", config, "--api-hosts", "127.0.0.1:\(api)", "-l", "warn"]
-            p.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
-            p.standardError = FileHandle(forWritingAtPath: "/dev/null")
-            try p.run()
-            processes.append(p)
+            processes.append(try ChildProcess("/usr/bin/gobgpd", ["-f", config, "--api-hosts", "127.0.0.1:\(api)", "-l", "warn"]))
         }
     }
 
@@ -69,16 +64,11 @@ public final class GoBGPPair: @unchecked Sendable {
 
     /// Ends the speaker alone (Holon's side gone: the router withdraws what it learned).
     public func stopSpeaker() {
-        guard let p = processes.first, p.isRunning else { return }
-        p.terminate()
-        p.waitUntilExit()
+        processes.first?.stop()
     }
 
     public func stop() {
-        for p in processes where p.isRunning {
-            p.terminate()
-            p.waitUntilExit()
-        }
+        for p in processes { p.stop() }
         try? FileManager.default.removeItem(atPath: dir)
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+import Spawn
 
 /// Runs iproute2's `ip`. The lab drives `ip` rather than netlink: it is what an operator would
 /// type, and what they can run by hand to see the same state.
@@ -23,17 +24,11 @@ public enum IPCommand {
     /// Runs `ip args…` and reports the exit status instead of throwing on failure.
     public static func runStatus(_ args: [String]) throws(LabError) -> (status: Int32, stdout: String, stderr: String) {
         let exe = try executable()
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: exe)
-        p.arguments = args
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        do { try p.run() } catch { throw .commandFailed(command: exe, status: -1, stderr: "\(error)") }
-        // Read before waiting so a large output cannot fill the pipe and stall the child.
-        let o = out.fileHandleForReading.readDataToEndOfFile()
-        let e = err.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+        do {
+            let r = try Spawn.run(exe, args)
+            return (r.status, r.stdoutText, r.stderrText)
+        } catch {
+            throw .commandFailed(command: exe, status: -1, stderr: "\(error)")
+        }
     }
 }

@@ -2,8 +2,9 @@ import Foundation
 import Generator
 import Lab
 import Packets
-import TestSupport
+import Spawn
 import Testing
+import TestSupport
 import Traffic
 
 let isRoot = geteuid() == 0
@@ -95,15 +96,14 @@ struct LiveTests {
     func capture(_ count: Int, on bed: TestBed, tag: String, while send: () throws -> Void) throws -> String {
         let pcap = NSTemporaryDirectory() + "holon-gtest-\(getpid())-\(tag).pcap"
         let tcpdump = try ChildProcess("/usr/sbin/ip", ["netns", "exec", bed.receiver.name, "tcpdump", "-i", bed.receiverInterface,
-                                                         "-n", "-U", "-c", "\(count)", "-w", pcap, "ip and not net \(bed.subnet)"])
-        defer { tcpdump.stop() }
+                                                         "-n", "-U", "-c", "\(count)", "-w", pcap, "ip and not net \(bed.subnet)"],
+                                     ownGroup: true)
+        defer { tcpdump.stop(signal: SIGINT) }
         usleep(1_000_000)
         try send()
         tcpdump.wait(timeout: 5)
-        let check = try ChildProcess("/bin/sh", ["-c", "tcpdump -nn -vv -r \(pcap) 2>/dev/null | grep -ciE 'bad (udp |tcp |)cksum|incorrect' > \(pcap).bad"])
-        check.wait(timeout: 30)
-        let bad = (try? String(contentsOfFile: pcap + ".bad", encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines)
-        try? FileManager.default.removeItem(atPath: pcap + ".bad")
+        let check = try Spawn.run("/bin/sh", ["-c", "tcpdump -nn -vv -r \(pcap) 2>/dev/null | grep -ciE 'bad (udp |tcp |)cksum|incorrect'"])
+        let bad = check.stdoutText.trimmingCharacters(in: .whitespacesAndNewlines)
         #expect(bad == "0", "tcpdump found bad checksums")
         return pcap
     }

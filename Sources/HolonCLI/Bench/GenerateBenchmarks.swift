@@ -3,6 +3,7 @@ import Foundation
 import Generator
 import Lab
 import Packets
+import Spawn
 
 /// `holon bench generate`: every send engine and netsniff-ng's trafgen, in the same run, sending
 /// the same 64-byte UDP frames over a veth pair in namespaces the bench makes; packets are
@@ -150,13 +151,13 @@ struct BenchGenerate: ParsableCommand {
         defer { try? FileManager.default.removeItem(atPath: errPath) }
         let p = try ChildProcess("/usr/sbin/ip", ["netns", "exec", topo.generatorNamespace, trafgen, "--dev", topo.generatorInterface,
                                                   "--conf", path, "--no-sock-mem", "--cpus", "\(cpus)", "--notouch-irq", "-C"],
-                                 stderrPath: errPath)
+                                 stderr: .file(errPath), ownGroup: true)
         var samples: [(UInt64, UInt64)] = [(monotonicNanoseconds(), count())]
         for _ in 0..<seconds {
             sleep(1)
             samples.append((monotonicNanoseconds(), count()))
         }
-        p.stop()
+        p.stop(signal: SIGINT)
         if samples.last!.1 == samples.first!.1 {
             let errText = (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? ""
             FileHandle.standardError.write("trafgen sent nothing: \(errText.suffix(400))\n".data(using: .utf8)!)

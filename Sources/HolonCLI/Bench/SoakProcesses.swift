@@ -1,5 +1,6 @@
 import Dataplane
 import Foundation
+import Spawn
 
 /// `holon run` as a child process of the soak, on the soak lab's interface, its JSON events
 /// stamped with the wall clock when they arrive. Killed with SIGKILL (no chance to tidy up)
@@ -18,7 +19,7 @@ final class SoakChild: @unchecked Sendable {
     let baselineDirectory = NSTemporaryDirectory() + "holon-soak-baseline-\(getpid())"
 
     private let lock = NSLock()
-    private var process: Process?
+    private var process: ChildProcess?
     private var log: [Event] = []
     private var restartCount = 0
     private var stopping = false
@@ -33,20 +34,17 @@ final class SoakChild: @unchecked Sendable {
     var finished: Bool { lock.withLock { stopping } }
 
     func start() throws {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0])
-        p.arguments = ["run", "--interface", target.interface] + (target.namespace.map { ["--netns", $0] } ?? [])
-            + ["--json", "--no-http", "--warmup", "\(warmup)s", "--hold", "3s", "--sample-every", "10", "--baseline-dir", baselineDirectory]
-        let out = Pipe()
-        p.standardOutput = out
-        p.standardError = FileHandle.nullDevice
-        try p.run()
+        let me = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        let p = try ChildProcess(me, ["run", "--interface", target.interface] + (target.namespace.map { ["--netns", $0] } ?? [])
+            + ["--json", "--no-http", "--warmup", "\(warmup)s", "--hold", "3s", "--sample-every", "10", "--baseline-dir", baselineDirectory],
+            stdout: .pipe)
+        let out = p.standardOutput!
         let now = UInt64(Date().timeIntervalSince1970 * 1e9)
         lock.withLock { process = p; started = now }
         let reader = Thread { [weak self] in
             var buffer = Data()
             while true {
-                let chunk = out.fileHandleForReading.availableData
+                let chunk = out.availableData
                 if chunk.isEmpty { return }
                 buffer.append(chunk)
                 while let nl = buffer.firstIndex(of: 0x0A) {
@@ -66,8 +64,7 @@ final class SoakChild: @unchecked Sendable {
     /// SIGKILL, then whether the filter's table still matches its state file (nil: it does).
     func killAndCheck() -> String? {
         guard let p = lock.withLock({ process }) else { return "no holon run to kill" }
-        kill(p.processIdentifier, SIGKILL)
-        p.waitUntilExit()
+        p.stop(signal: SIGKILL)
         lock.withLock { restartCount += 1 }
         return Self.tableProblem(target)
     }
@@ -83,10 +80,7 @@ final class SoakChild: @unchecked Sendable {
     func stop(final: Bool = true) {
         if final { lock.withLock { stopping = true } }
         guard let p = lock.withLock({ process }), p.isRunning else { return }
-        kill(p.processIdentifier, SIGINT)
-        let deadline = Date().addingTimeInterval(5)
-        while p.isRunning && Date() < deadline { usleep(20_000) }
-        if p.isRunning { kill(p.processIdentifier, SIGKILL); p.waitUntilExit() }
+        p.stop(signal: SIGINT, timeout: 5)
     }
 
     /// Why the filter's table is not what its state file says, or nil when it is.

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Spawn
 
 struct ServiceCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -93,12 +94,11 @@ enum Systemd {
     static var isRunning: Bool { FileManager.default.fileExists(atPath: "/run/systemd/system") }
 
     static func run(_ args: [String]) throws {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/systemctl")
-        p.arguments = args
-        try p.run()
-        p.waitUntilExit()
-        guard p.terminationStatus == 0 else { throw InputError("systemctl \(args.joined(separator: " ")) failed (exit \(p.terminationStatus))") }
+        let r = try Spawn.run("/usr/bin/systemctl", args, mergeStderr: true)
+        guard r.status == 0 else {
+            let said = r.stdoutText.split(separator: "\n").last.map { ": " + $0 } ?? ""
+            throw InputError("systemctl \(args.joined(separator: " ")) failed (exit \(r.status))\(said)")
+        }
     }
 
     /// sd_notify(3) without libsystemd: one datagram to $NOTIFY_SOCKET ("@" = abstract socket).
