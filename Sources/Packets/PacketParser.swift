@@ -79,7 +79,7 @@ public enum PacketParser {
             throw PacketParseError(.notIP, at: max(0, off - 2))
         }
         if layers.payloadOffset >= 0 && layers.payloadOffset < layers.end {
-            f.payload = PayloadHead(UnsafeRawBufferPointer(rebasing: bytes[layers.payloadOffset..<layers.end]))
+            f.payload.capture(UnsafeRawBufferPointer(rebasing: bytes[layers.payloadOffset..<layers.end]))
         }
         return layers
     }

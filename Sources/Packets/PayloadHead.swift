@@ -24,10 +24,34 @@ public struct PayloadHead: Hashable, Sendable {
     /// The head of `bytes` (its first ``capacity`` bytes).
     @inlinable
     public init(_ bytes: UnsafeRawBufferPointer) {
+        capture(bytes)
+    }
+
+    /// Takes the head of `bytes` in place (the parser's per-packet path: no temporary head to
+    /// zero and copy over, and word moves instead of a memcpy call). Bytes past ``count`` keep
+    /// whatever they held: nothing reads them (equality, hashing and ``withBytes`` stop at
+    /// `count`).
+    @inlinable
+    public mutating func capture(_ bytes: UnsafeRawBufferPointer) {
         let n = min(bytes.count, Self.capacity)
         _count = n
         guard n > 0, let src = bytes.baseAddress else { return }
-        withUnsafeMutableBytes(of: &words) { $0.baseAddress!.copyMemory(from: src, byteCount: n) }
+        withUnsafeMutableBytes(of: &words) { dst in
+            let d = dst.baseAddress!
+            if n >= 8 {
+                var i = 0
+                while i &+ 8 <= n {
+                    d.storeBytes(of: src.loadUnaligned(fromByteOffset: i, as: UInt64.self), toByteOffset: i, as: UInt64.self)
+                    i &+= 8
+                }
+                // The tail as one word ending at n, overlapping bytes already copied.
+                if i < n {
+                    d.storeBytes(of: src.loadUnaligned(fromByteOffset: n &- 8, as: UInt64.self), toByteOffset: n &- 8, as: UInt64.self)
+                }
+            } else {
+                for i in 0..<n { d.storeBytes(of: src.load(fromByteOffset: i, as: UInt8.self), toByteOffset: i, as: UInt8.self) }
+            }
+        }
     }
 
     public init<C: Collection>(_ bytes: C) where C.Element == UInt8 {
