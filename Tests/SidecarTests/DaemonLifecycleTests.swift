@@ -18,7 +18,10 @@ import Traffic
 @Suite("The daemon: stop, restart, reload (root)", .ownThread, .serialized,
        .enabled(if: geteuid() == 0 && FileManager.default.isExecutableFile(atPath: Tools.holon)))
 struct DaemonLifecycleTests {
-    @Test(.timeLimit(.minutes(3))) func restartsKeepWhatWasLearnedAndEnforced() throws {
+    // 32 s alone; 272 s once in a full `swift test` beside another build and test run on this
+    // 2-core machine (the debug daemon's warmups and waits stretch with the load), so the limit
+    // only catches a hang.
+    @Test(.timeLimit(.minutes(6))) func restartsKeepWhatWasLearnedAndEnforced() throws {
         let tag = "\(getpid() % 100_000)"
         let bed = try DaemonLab(LabTopology(generatorNamespace: "holon-dl-\(tag)-net", filterNamespace: "holon-dl-\(tag)-srv",
                                             generatorInterface: "dl\(tag)n", filterInterface: "eth0"), scratch: "holon-dl-\(tag)")
