@@ -77,6 +77,13 @@ public struct DetectorConfig: Sendable {
     public var adaptationHalfLife: Duration? = .seconds(300)
     /// Traffic is learned in epochs of this length, each only once the next one passed clean.
     public var adaptationEpoch: Duration = .seconds(1)
+    /// The drift signal that opens incidents (issue 13's experiment, `holon bench memory`):
+    /// the cosine with the baseline, a subspace residual of the window (``SubspaceDrift``), or both.
+    public var driftSignal = DriftSignal.cosine
+    /// Components of the residual signal's subspace.
+    public var subspaceRank = 8
+    /// The memory that recognises a returning attack (``AttackMemoryKind``).
+    public var attackMemory = AttackMemoryKind.rules
 
     public init() {}
 
