@@ -79,6 +79,10 @@ public struct Detector {
     var calm = false
     /// Attacks closed before, to recognise when they return (``recallAttacks(at:)``).
     var memory = AttackMemory()
+    /// The subspace drift signal (``DetectorConfig/driftSignal`` other than `.cosine`).
+    var subspace: SubspaceDrift?
+    /// The engram attack memory (``DetectorConfig/attackMemory`` `.engrams`).
+    var engrams: EngramAttackMemory?
 
     public init(config: DetectorConfig = DetectorConfig()) {
         self.config = config
@@ -226,6 +230,7 @@ public struct Detector {
         }
         let drift = 1 - recent.cosine(baseline.accumulator, otherNorm: baselineNorm)
         lastDrift = drift
+        if config.driftSignal != .cosine { subspaceTick(t, start: start) }
         if phase == .warmup {
             if t >= start + warm / 2 { baseline.drift.add(drift) }
             if t >= start + warm {
@@ -242,17 +247,18 @@ public struct Detector {
         noiseScale = currentNoiseScale
         let openLine = openThreshold * noiseScale, closeLine = closeThreshold * noiseScale
         checkIncidents(t)
-        recallAttacks(at: t)
+        if config.attackMemory == .engrams { engramTick(at: t) } else { recallAttacks(at: t) }
         switch phase {
         case .warmup: break
         case .armed:
-            ticksAbove = drift > openLine ? ticksAbove + 1 : 0
+            ticksAbove = aboveOpen(drift: drift, line: openLine) ? ticksAbove + 1 : 0
             let surge = surging(at: t)
-            if ticksAbove >= config.ticksToOpen || (surge && drift > closeLine) {
+            if surge { exactReading() }
+            if ticksAbove >= config.ticksToOpen || (surge && (config.driftSignal == .cosine ? drift > closeLine : aboveClose(drift: drift, line: closeLine))) {
                 open(at: t, drift: drift)
             }
         case .settling:
-            if drift < closeLine && pendingAttribution == nil {
+            if !aboveClose(drift: drift, line: closeLine) && pendingAttribution == nil {
                 phase = .armed
                 ticksAbove = 0
             } else if pendingAttribution == nil && t >= nextResidualCheck {
@@ -267,7 +273,7 @@ public struct Detector {
                 // Nothing abnormal to blame yet. While the drift stays up, look again at what
                 // arrives next (an attack's first packets may have been too few); once it is
                 // back to normal, the crossing was a false alarm: close it and re-arm.
-                if drift >= closeLine {
+                if aboveClose(drift: drift, line: closeLine) {
                     pendingAttribution = (p.incident, ring.written, t)
                     // Abnormal for long with nothing a rule can single out: an incident all the
                     // same (detected, not mitigated), so the operator hears of it.
@@ -297,7 +303,7 @@ public struct Detector {
                 }
             }
         }
-        adapt(at: t, clean: drift <= openLine)
+        adapt(at: t, clean: !aboveOpen(drift: drift, line: openLine))
     }
 
     /// Lets the baseline learn the epoch that has just cleared, if one has.

@@ -77,6 +77,20 @@ public struct DetectorConfig: Sendable {
     public var adaptationHalfLife: Duration? = .seconds(300)
     /// Traffic is learned in epochs of this length, each only once the next one passed clean.
     public var adaptationEpoch: Duration = .seconds(1)
+    /// The drift signal that opens incidents (issue 13, measured by `holon bench memory`): the
+    /// cosine with the baseline, a subspace residual of the window (``SubspaceDrift``), or both.
+    /// The cosine alone by default: `.both` opened 12 of 156 bench attacks a tick earlier and
+    /// none later with no false incident, but its subspace is frozen at warmup, so after a
+    /// learned legitimate change (growth-then-attacks) its residual stayed up, the detector kept
+    /// a crossing pending, and the next attack was folded into it (reported as opened 14.9 s
+    /// before the attack began; LegitimateChangeTests.attacksAfterGrowthAreStillCaught fails).
+    public var driftSignal = DriftSignal.cosine
+    /// Components of the residual signal's subspace.
+    public var subspaceRank = 8
+    /// The memory that recognises a returning attack (``AttackMemoryKind``). The rule memory by
+    /// default: the engram memory recalled no faster on the bench and recalled a different
+    /// attack's rules on 5 of 56 stress seeds.
+    public var attackMemory = AttackMemoryKind.rules
 
     public init() {}
 

@@ -16,6 +16,7 @@ struct BenchCommand: ParsableCommand {
             BenchRestart.self,
             BenchBaseline.self,
             BenchMitigate.self,
+            BenchMemory.self,
         ]
     )
 }
