@@ -179,7 +179,9 @@ public struct Evaluation {
                 phases[phase].incidents.append(inc.id)
                 if phases[phase].detected_after_ms == nil {
                     phases[phase].detectedAt = inc.openedAt
-                    phases[phase].detected_after_ms = Double(inc.openedAt &- phases[phase].start_ns) / 1e6
+                    // Signed: an attack folded into a crossing that opened before its phase began
+                    // reads as negative, not as a wrapped 584-year latency.
+                    phases[phase].detected_after_ms = Double(Int64(bitPattern: inc.openedAt &- phases[phase].start_ns)) / 1e6
                 }
             case .rules(_, let rules):
                 held.supersede(by: rules)

@@ -33,7 +33,7 @@ import Traffic
         // rule is back within one 10 ms tick of their start.
         for p in pulses.dropFirst() {
             guard let ms = p.detected_after_ms else { Issue.record("\(p.name) not detected"); continue }
-            #expect(ms <= 10, "\(p.name): rule back after \(ms) ms")
+            #expect(ms >= 0 && ms <= 10, "\(p.name): rule back after \(ms) ms")
         }
         #expect(eval.replay.attack_dropped_fraction >= 0.995, "\(eval.replay.attack_dropped_fraction)")
         #expect(eval.replay.legit_dropped_fraction <= 0.001, "\(eval.replay.legit_dropped_fraction)")

@@ -263,7 +263,7 @@ struct BenchMemory: ParsableCommand {
         for p in eval.phases {
             if p.is_attack {
                 guard let ms = p.detected_after_ms else { failures.append("\(p.name) not detected"); continue }
-                if ms > 1000 { failures.append("\(p.name) detected after \(Int(ms)) ms") }
+                if ms > 1000 || ms < 0 { failures.append("\(p.name) detected after \(Int(ms)) ms") }
                 if p.rules.isEmpty { failures.append("\(p.name) no rule") }
                 if let est = p.estimated_pps, let truth = p.true_pps {
                     if abs(est - truth) / truth > 0.02 { failures.append("\(p.name) rate \(Int(est)) vs \(Int(truth))") }
