@@ -151,13 +151,20 @@ extension Detector {
     mutating func reinstate(_ k: Int, at t: UInt64, similarity: Double) {
         memory.recalled(k)
         let entry = memory.entries[k]
+        let note = String(format: "recalled: incident %d's rule, its attack seen again (similarity %.2f)", entry.firstIncident, similarity)
+        reinstate(entry.rules, name: entry.name, at: t, note: note)
+    }
+
+    /// Opens an incident whose rules are `rules` again (renumbered, with `note`), and settles:
+    /// what any memory does once it recognises an attack. Returns the incident's id.
+    @discardableResult
+    mutating func reinstate(_ remembered: [DetectedRule], name: String, at t: UInt64, note: String) -> Int {
         var inc = Incident(id: incidents.count + 1, openedAt: t, drift: lastDrift, dimension: config.dimension)
-        inc.name = entry.name
+        inc.name = name
         incidents.append(inc)
         let i = incidents.count - 1
         announce(i)
-        let note = String(format: "recalled: incident %d's rule, its attack seen again (similarity %.2f)", entry.firstIncident, similarity)
-        let rules = entry.rules.map { renumbered($0, at: t, note: note) }
+        let rules = remembered.map { renumbered($0, at: t, note: note) }
         incidents[i].rules = rules
         for r in rules { activeRules.append((inc.id, r)) }
         events.append(.rules(incident: inc.id, rules.flatMap(\.installed)))
@@ -173,6 +180,7 @@ extension Detector {
             ticksAbove = 0
             nextResidualCheck = t + 250_000_000
         }
+        return inc.id
     }
 
     /// A copy of a remembered rule (and its exceptions) with fresh ids.

@@ -178,24 +178,9 @@ extension Detector {
     mutating func reinstateEngram(_ k: Int, at t: UInt64, fitShare: Double, surprise: Double) {
         engrams!.entries[k].recalls += 1
         let entry = engrams!.entries[k]
-        var inc = Incident(id: incidents.count + 1, openedAt: t, drift: lastDrift, dimension: config.dimension)
-        inc.name = entry.name
-        incidents.append(inc)
-        engrams!.handled.insert(inc.id)
-        let i = incidents.count - 1
-        announce(i)
         let note = String(format: "recalled: incident %d's rule, its engram fits %.0f%% of fresh samples (mean surprise %.2f)",
                           entry.firstIncident, fitShare * 100, surprise)
-        let rules = entry.rules.map { renumbered($0, at: t, note: note) }
-        incidents[i].rules = rules
-        for r in rules { activeRules.append((inc.id, r)) }
-        events.append(.rules(incident: inc.id, rules.flatMap(\.installed)))
-        residualMark = (ring.written, t)
-        surgeMark = (ring.written, t)
-        if phase == .armed {
-            phase = .settling
-            ticksAbove = 0
-            nextResidualCheck = t + 250_000_000
-        }
+        let id = reinstate(entry.rules, name: entry.name, at: t, note: note)
+        engrams!.handled.insert(id)
     }
 }

@@ -56,6 +56,20 @@ extension Scenario {
         calm("recovery", 5),
     ])
 
-    /// The scenarios above.
+    /// A new service grows and is learned, then an ACK flood and a UDP flood at the same host:
+    /// the legitimate-change judgement must not excuse the attacks that follow (each must open
+    /// within 1 s). Not a built-in; LegitimateChangeTests and `holon bench memory` replay it.
+    public static let growthThenAttacks: Scenario = {
+        var phases = Array(Scenario.newService.phases.prefix(16))
+        for (kind, sources) in [(AttackKind.ackFlood, AttackSources.spoofed), (.udpFlood, .block("45.83.0.0/16", count: 5000))] {
+            phases.append(ScenarioPhase(name: kind.rawValue, duration: 1.5, normalRate: 5_000,
+                                        attack: AttackSpec(kind: kind, rate: 250_000, sources: sources),
+                                        extra: .service(port: 8443, rate: 1_500)))
+            phases.append(ScenarioPhase(name: "after-\(kind)", duration: 4, normalRate: 5_000, extra: .service(port: 8443, rate: 1_500)))
+        }
+        return Scenario(name: "growth-then-attacks", seed: 25, phases: phases)
+    }()
+
+    /// The change scenarios above, built-ins of `holon demo` (growth-then-attacks is not).
     public static let change: [Scenario] = [.newService, .legitGrowth, .uploadBurst, .attackAtStart]
 }

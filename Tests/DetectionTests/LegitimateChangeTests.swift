@@ -40,14 +40,7 @@ import Traffic
     /// The judge must not excuse attacks: after the new service has been learned, floods on the
     /// same victim are still caught and mitigated as before.
     @Test func attacksAfterGrowthAreStillCaught() {
-        var phases = Array(Scenario.newService.phases.prefix(16))
-        for (kind, sources) in [(AttackKind.ackFlood, AttackSources.spoofed), (.udpFlood, .block("45.83.0.0/16", count: 5000))] {
-            phases.append(ScenarioPhase(name: kind.rawValue, duration: 1.5, normalRate: 5_000,
-                                        attack: AttackSpec(kind: kind, rate: 250_000, sources: sources),
-                                        extra: .service(port: 8443, rate: 1_500)))
-            phases.append(ScenarioPhase(name: "after-\(kind)", duration: 4, normalRate: 5_000, extra: .service(port: 8443, rate: 1_500)))
-        }
-        let s = Scenario(name: "growth-then-attacks", seed: 25, phases: phases)
+        let s = Scenario.growthThenAttacks
         let eval = Harness.run(s)
         for p in eval.phases where p.is_attack {
             #expect(p.detected_after_ms.map { $0 >= 0 && $0 <= 1000 } == true, "\(p.name) detected after \(String(describing: p.detected_after_ms))")

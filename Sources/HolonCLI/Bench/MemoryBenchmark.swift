@@ -96,7 +96,7 @@ struct BenchMemory: ParsableCommand {
         var jobs: [Job] = []
         for s in Scenario.builtIn { jobs.append(Job(name: s.name, group: "builtin", scenario: s, sampling: 4)) }
         for s in Self.alternating { jobs.append(Job(name: s.name, group: "alternating", scenario: s, sampling: 4)) }
-        jobs.append(Job(name: Self.growthThenAttacks.name, group: "change+attacks", scenario: Self.growthThenAttacks, sampling: 4))
+        jobs.append(Job(name: Scenario.growthThenAttacks.name, group: "change+attacks", scenario: .growthThenAttacks, sampling: 4))
         if stress > 0 {
             for seed in 1...UInt64(stress) {
                 let (s, sampling) = Self.stressScenario(seed: seed, hard: false)
@@ -158,19 +158,6 @@ struct BenchMemory: ParsableCommand {
             make("alternate-dns-ntp", seed: 133, (.dnsReflection, .reflectors(2000)), (.ntpAmplification, .reflectors(1500))),
             make("alternate-udp-frag", seed: 134, (.udpFlood, .block("45.83.0.0/16", count: 5000)), (.fragmentFlood, .spoofed)),
         ]
-    }()
-
-    /// LegitimateChangeTests.attacksAfterGrowthAreStillCaught's scenario: a new service grows and
-    /// is learned, then an ACK flood and a UDP flood at the same host (each must open ≤ 1 s).
-    static let growthThenAttacks: Scenario = {
-        var phases = Array(Scenario.newService.phases.prefix(16))
-        for (kind, sources) in [(AttackKind.ackFlood, AttackSources.spoofed), (.udpFlood, .block("45.83.0.0/16", count: 5000))] {
-            phases.append(ScenarioPhase(name: kind.rawValue, duration: 1.5, normalRate: 5_000,
-                                        attack: AttackSpec(kind: kind, rate: 250_000, sources: sources),
-                                        extra: .service(port: 8443, rate: 1_500)))
-            phases.append(ScenarioPhase(name: "after-\(kind)", duration: 4, normalRate: 5_000, extra: .service(port: 8443, rate: 1_500)))
-        }
-        return Scenario(name: "growth-then-attacks", seed: 25, phases: phases)
     }()
 
     /// `StressTests.scenario(seed:hard:)`, drawn the same way (Tests/DetectionTests/StressTests.swift).
