@@ -92,6 +92,14 @@ struct BenchMemory: ParsableCommand {
         var outcomes: [String: Outcome] = [:]
     }
 
+    func validate() throws {
+        // The subspace learns from window vectors at the detector's dimension; 64 components are
+        // far past where the residual stopped improving (rank 4–16 gave the same numbers).
+        guard (1...64).contains(rank), stress >= 0, hard >= 0, threads >= 1 else {
+            throw ValidationError("need --rank 1…64, --stress ≥ 0, --hard ≥ 0, --threads ≥ 1")
+        }
+    }
+
     func run() throws {
         var jobs: [Job] = []
         for s in Scenario.builtIn { jobs.append(Job(name: s.name, group: "builtin", scenario: s, sampling: 4)) }
@@ -116,7 +124,10 @@ struct BenchMemory: ParsableCommand {
         } else {
             FileHandle.standardError.write("bench memory: no capture at \(capture), skipped\n".data(using: .utf8)!)
         }
-        if let filter { jobs = jobs.filter { $0.name.contains(filter) } }
+        if let filter {
+            jobs = jobs.filter { $0.name.contains(filter) }
+            guard !jobs.isEmpty else { throw ValidationError("no scenario name contains \"\(filter)\" (builtins by name, alternate-*, growth-then-attacks, stress-N, stress-N-hard, capture)") }
+        }
         let work = jobs.flatMap { j in Variant.allCases.map { (j, $0) } }
         let index = Dictionary(uniqueKeysWithValues: jobs.enumerated().map { ($1.name, $0) })
         let state = Shared(rows: jobs.map { Row(scenario: $0.name, group: $0.group) })
