@@ -61,24 +61,6 @@ public enum Spawn {
         var written = 0
         if let fd = writer, pending.isEmpty { close(fd); writer = nil }
         if let fd = writer { _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) }
-        // A child that exits without reading all its input makes our write raise SIGPIPE, which
-        // would end this whole process: blocked on this thread while we write (the write then
-        // fails with EPIPE and we stop writing), and a pending one taken before unblocking.
-        var pipeSignal = sigset_t(), previous = sigset_t()
-        sigemptyset(&pipeSignal)
-        sigaddset(&pipeSignal, SIGPIPE)
-        if writer != nil { pthread_sigmask(SIG_BLOCK, &pipeSignal, &previous) }
-        defer {
-            if w != nil && !pending.isEmpty {
-                var waiting = sigset_t()
-                sigpending(&waiting)
-                if sigismember(&waiting, SIGPIPE) == 1 {
-                    var now = timespec()
-                    _ = sigtimedwait(&pipeSignal, nil, &now)
-                }
-                pthread_sigmask(SIG_SETMASK, &previous, nil)
-            }
-        }
         var buffer = [UInt8](repeating: 0, count: 65536)
         while !open.isEmpty || writer != nil {
             var fds = open.map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
