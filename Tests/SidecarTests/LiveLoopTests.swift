@@ -17,6 +17,8 @@ import Traffic
 struct LiveLoopTests {
     final class Box: @unchecked Sendable {
         var events: [SidecarEvent] = []
+        /// Wall clock (ns since the epoch) when the first rule was in the filter.
+        var firstInstallNs: UInt64?
         var stats = SidecarStats()
         var error: (any Error)?
         var report: GeneratorReport?
@@ -54,7 +56,12 @@ struct LiveLoopTests {
         let loop = Thread {
             let sidecar = Sidecar(dataplane: dataplane, config: settings)
             do {
-                try sidecar.run(until: { box.shouldStop }) { box.events.append($0) }
+                try sidecar.run(until: { box.shouldStop }) { event in
+                    if case .installed = event, box.firstInstallNs == nil {
+                        box.firstInstallNs = UInt64(Date().timeIntervalSince1970 * 1e9)
+                    }
+                    box.events.append(event)
+                }
             } catch {
                 box.error = error
             }
@@ -106,10 +113,23 @@ struct LiveLoopTests {
             #expect(installed.contains { $0.predicates.contains { if case .bytes = $0 { true } else { false } } },
                      "a byte rule for the marker: \(installed.map(\.text))")
         }
+        // Two separate promises: the rule is in the filter within a second of the flood's first
+        // packet, and from then on it drops the flood. One blended share ("90 % of the flood")
+        // failed on a loaded CI machine whose rule came 0.5 s in, with every packet after it dropped.
         let attackSent = report.phases[1].sent * 40 / 44   // the flood's share of that phase
+        let floodStart = report.startedAtNs + UInt64(scenario.phases[0].duration * 1e9)
+        let floodSeconds = scenario.phases[1].duration
+        let installNs = try #require(box.firstInstallNs)
+        let latency = (Double(installNs) - Double(floodStart)) / 1e9
+        #expect(latency >= 0 && latency <= 1.0, "first rule \(latency) s after the flood began")
+        // Frames a veth under load took and dropped never reached the filter: count only those that arrived.
+        let arrived = report.delivered.map { Double($0) / Double(max(report.sent, 1)) } ?? 1
+        let afterRule = Double(attackSent) * max(0, floodSeconds - latency) / floodSeconds * arrived
         let dropped = after.dropped - before.dropped
         #expect(dropped <= attackSent + attackSent / 100)
-        #expect(Double(dropped) >= 0.9 * Double(attackSent), "dropped \(dropped) of ~\(attackSent) flood packets")
-        print("sidecar: opened \(opened.count), rules \(installed.map(\.text)), dropped \(dropped) of ~\(attackSent) flood packets")
+        #expect(Double(dropped) >= 0.97 * afterRule,
+                "dropped \(dropped) of ~\(Int(afterRule)) flood packets that came after the rule (\(latency) s in, \(arrived) delivered)")
+        print("sidecar: opened \(opened.count), rules \(installed.map(\.text)), first rule \(String(format: "%.3f", latency)) s in, "
+              + "dropped \(dropped) of ~\(attackSent) flood packets (~\(Int(afterRule)) after the rule, \(String(format: "%.4f", arrived)) delivered)")
     }
 }
