@@ -61,6 +61,25 @@ public enum Spawn {
         var written = 0
         if let fd = writer, pending.isEmpty { close(fd); writer = nil }
         if let fd = writer { _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) }
+        // A child that exits without reading all its input makes our write raise SIGPIPE, which
+        // would end this whole process. While we write, SIGPIPE is blocked on this thread (the
+        // write fails with EPIPE instead and we stop writing); one left pending by our write is
+        // taken before the thread's mask is restored, whatever way the writing ended.
+        var pipeSignal = sigset_t(), previous = sigset_t()
+        sigemptyset(&pipeSignal)
+        sigaddset(&pipeSignal, SIGPIPE)
+        let blocked = writer != nil && pthread_sigmask(SIG_BLOCK, &pipeSignal, &previous) == 0
+        defer {
+            if blocked {
+                var waiting = sigset_t()
+                sigpending(&waiting)
+                if sigismember(&waiting, SIGPIPE) == 1 {
+                    var immediately = timespec()
+                    _ = sigtimedwait(&pipeSignal, nil, &immediately)
+                }
+                pthread_sigmask(SIG_SETMASK, &previous, nil)
+            }
+        }
         var buffer = [UInt8](repeating: 0, count: 65536)
         while !open.isEmpty || writer != nil {
             var fds = open.map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }

@@ -26,6 +26,19 @@ import Testing
         #expect(none.stdoutText.trimmingCharacters(in: .whitespacesAndNewlines) == "0", "stdin is /dev/null without input")
     }
 
+    /// A child that exits without reading its input: our write fails (EPIPE) instead of a
+    /// SIGPIPE ending the whole test process; and the thread's signal mask is as it was.
+    @Test func aChildThatIgnoresItsInputDoesNotKillUs() throws {
+        var before = sigset_t(), after = sigset_t()
+        pthread_sigmask(SIG_SETMASK, nil, &before)
+        let r = try Spawn.run("/bin/sh", ["-c", "exit 0"], input: Data(count: 4 << 20))
+        #expect(r.status == 0)
+        let fed = try Spawn.run("/bin/cat", [], input: Data("fed".utf8))
+        #expect(fed.stdoutText == "fed")
+        pthread_sigmask(SIG_SETMASK, nil, &after)
+        #expect(sigismember(&before, SIGPIPE) == sigismember(&after, SIGPIPE), "SIGPIPE's blocking restored")
+    }
+
     @Test func aSignalEndsAsOneHundredTwentyEightPlusItsNumber() throws {
         let r = try Spawn.run("/bin/sh", ["-c", "kill -TERM $$"])
         #expect(r.status == 128 + SIGTERM)
