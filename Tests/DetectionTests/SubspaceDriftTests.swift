@@ -13,7 +13,7 @@ import Traffic
     /// normal windows never took while its cosine moved less. The seed still meets the whole
     /// acceptance list.
     @Test func bothOpensEarlierThanTheCosineAlone() {
-        let (s, sampling) = StressTests.scenario(seed: 26)
+        let (s, sampling) = Scenario.stress(seed: 26)
         let cosine = Harness.run(s, sampling: sampling) { $0.driftSignal = .cosine }
         let both = Harness.run(s, sampling: sampling) { $0.driftSignal = .both }
         let first = s.phases.firstIndex { $0.attack != nil }!
@@ -74,7 +74,7 @@ import Traffic
     /// fit the first attack's engram — and the NTP flood then gets no rule of its own (94 % of
     /// it dropped, the acceptance list fails). The rule memory recalls nothing there.
     @Test func theEngramMemoryRecallsTheWrongAttackWhereTheRuleMemoryDoesNot() {
-        let (s, sampling) = StressTests.scenario(seed: 7)
+        let (s, sampling) = Scenario.stress(seed: 7)
         let rules = Harness.run(s, sampling: sampling)
         let engrams = Harness.run(s, sampling: sampling) { $0.attackMemory = .engrams }
         func recalls(_ e: Evaluation) -> Int {

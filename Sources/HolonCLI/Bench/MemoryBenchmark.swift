@@ -107,13 +107,13 @@ struct BenchMemory: ParsableCommand {
         jobs.append(Job(name: Scenario.growthThenAttacks.name, group: "change+attacks", scenario: .growthThenAttacks, sampling: 4))
         if stress > 0 {
             for seed in 1...UInt64(stress) {
-                let (s, sampling) = Self.stressScenario(seed: seed, hard: false)
+                let (s, sampling) = Scenario.stress(seed: seed, hard: false)
                 jobs.append(Job(name: s.name, group: "stress", scenario: s, sampling: sampling))
             }
         }
         if hard > 0 {
             for seed in 101...UInt64(100 + hard) {
-                let (s, sampling) = Self.stressScenario(seed: seed, hard: true)
+                let (s, sampling) = Scenario.stress(seed: seed, hard: true)
                 jobs.append(Job(name: s.name + "-hard", group: "stress-hard", scenario: s, sampling: sampling))
             }
         }
@@ -170,36 +170,6 @@ struct BenchMemory: ParsableCommand {
             make("alternate-udp-frag", seed: 134, (.udpFlood, .block("45.83.0.0/16", count: 5000)), (.fragmentFlood, .spoofed)),
         ]
     }()
-
-    /// `StressTests.scenario(seed:hard:)`, drawn the same way (Tests/DetectionTests/StressTests.swift).
-    static func stressScenario(seed: UInt64, hard: Bool) -> (Scenario, sampling: Int) {
-        let kinds: [AttackKind] = [.synFlood, .ackFlood, .udpFlood, .dnsReflection, .ntpAmplification, .icmpFlood, .fragmentFlood]
-        let hardKinds: [AttackKind] = [.payloadMarker, .synAckReflection, .dnsCarpet, .synRandom, .ackRandom, .chargenReflection]
-        let sources: [AttackSources] = [.spoofed, .block("45.83.0.0/16"), .block("0.0.0.0/0", count: 3000),
-                                        .block("103.20.0.0/14", count: 800)]
-        let victims = ["198.51.100.10/32", "198.51.100.77/32", "198.51.100.0/26", "198.51.100.200/30"]
-        var rng = SplitMix64(seed: seed)
-        func pick<T>(_ xs: [T]) -> T { xs[Int(rng.next() % UInt64(xs.count))] }
-        func pickTwo<T>(_ xs: [T]) -> (T, T) {
-            let i = Int(rng.next() % UInt64(xs.count))
-            let j = (i + 1 + Int(rng.next() % UInt64(xs.count - 1))) % xs.count
-            return (xs[i], xs[j])
-        }
-        let base = pick([1_000.0, 2_000, 3_000])
-        var phases = [ScenarioPhase(name: "baseline", duration: 12, normalRate: base)]
-        let (k1, k2) = hard ? (pick(hardKinds), pick(kinds)) : pickTwo(kinds)
-        for (i, kind) in [k1, k2].enumerated() {
-            let rate = base * pick(base <= 2_000 ? [50, 100] : [50.0])
-            var src = pick(sources)
-            if kind.isReflection { src = .block("0.0.0.0/0", count: pick([300, 2000, 8000])) }
-            let attack = AttackSpec(kind: kind, rate: rate, sources: src, victim: IPPrefix(pick(victims))!)
-            phases.append(ScenarioPhase(name: kind.rawValue, duration: 1.5, normalRate: base, attack: attack))
-            phases.append(ScenarioPhase(name: "recovery-\(i)", duration: 4, normalRate: base))
-        }
-        let arrivals = pick([ArrivalModel.poisson, .jittered])
-        let sampling = pick([1, 4, 8])
-        return (Scenario(name: "stress-\(seed)", seed: rng.next() % 1_000_000 + 1, arrivals: arrivals, phases: phases), sampling)
-    }
 
     // MARK: Measuring
 
