@@ -33,8 +33,12 @@ struct Attribution {
              (.df, .equals(let v)), (.sizeClass, .equals(let v)), (.tcpWindow, .equals(let v)),
              (.icmpType, .equals(let v)), (.icmpCode, .equals(let v)):
             return space.pair(c.field.fieldName, .int(Int(truncatingIfNeeded: v)))
-        case (.mf, .equals(let v)): return space.pair(DetectorRecord.fragment, .int(Int(v)))
-        case (.fragOffset, .range(let lo, _)) where lo >= 1: return space.pair(DetectorRecord.fragment, .int(2))
+        // The record carries one fragment value per packet: 0 whole, 1 first fragment, 2 later
+        // fragment. Only "a later fragment" (frag_offset ≥ 1) is one of them. `mf = 1` is first
+        // and middle fragments, `mf = 0` whole packets and last fragments: no pair measures
+        // either, and reading `mf = 1` as "first fragment" found a flood of middle fragments,
+        // every one with MF set, absent from the vectors. They are judged by the samples alone.
+        case (.fragOffset, .range(1, PacketField.fragOffset.maxValue)): return space.pair(DetectorRecord.fragment, .int(2))
         case (.srcIP, .prefix(let net, 8)): return space.pair(DetectorRecord.srcPrefix8, .int(Int(net >> 24)))
         case (.dstIP, .address(let a)): return space.pair(c.field.fieldName, .int(a.fieldValue))
         default: return nil

@@ -137,6 +137,45 @@ struct AttributionTests {
         #expect(!Attribution.gained(replaced))
     }
 
+    /// A presence, when attribution gives one, is the candidate's own: the share of packets the
+    /// candidate matches. The record encodes fragments as one value per packet (0 whole, 1 first,
+    /// 2 later), so `mf = 1` (first and middle fragments) and `mf = 0` (whole packets and last
+    /// fragments) have no pair of their own; reading `mf = 1` as "first fragment" measured a flood
+    /// of middle fragments, every one with MF set, as absent, and the vectors vetoed the candidate.
+    @Test func aPresenceIsTheCandidatesOwnShare() throws {
+        var g = Gen(seed: 13)
+        let baseline = (0..<600).map { _ in Self.web(&g) }
+        let recent = (0..<600).map { i -> PacketFeatures in
+            guard i % 2 == 0 else { return Self.web(&g) }
+            var f = PacketFeatures()
+            f.ipVersion = 4
+            f.proto = 17
+            f.srcIP = .v4(0x2D53_0000 | UInt32(truncatingIfNeeded: g.next() % 60_000))
+            f.dstIP = .v4(0xC633_640A)
+            f.ttl = 250
+            f.ipLen = 1500
+            switch i % 6 {
+            case 0: f.hasTransportHeader = true; f.mf = true; f.srcPort = 4444; f.dstPort = 53   // first
+            case 2: f.fragOffset = 185; f.mf = true                                                // middle
+            default: f.fragOffset = 370                                                            // last
+            }
+            return f
+        }
+        let a = attribution(recent: recent, baseline: baseline)
+        let fragmentCandidates = [Candidate(field: .mf, kind: .equals(1)), Candidate(field: .mf, kind: .equals(0)),
+                                  Candidate(field: .fragOffset, kind: .range(1, 0x1FFF))]
+        var judged = 0
+        for c in Self.candidates(recent) + fragmentCandidates {
+            guard let p = a.presence(c) else { continue }
+            judged += 1
+            let matching = recent.filter(c.matches)
+            let expected = matching.map { Self.agreement(Self.pairs($0)) }.reduce(0, +) / Double(recent.count)
+            #expect(abs(p.recent - expected) <= Self.tolerance,
+                    "\(c): presence \(p.recent), but \(matching.count) of \(recent.count) packets carry it (expected \(expected))")
+        }
+        #expect(judged > 10)
+    }
+
     @Test func unchangedFieldsStayWithinNoise() throws {
         let (baseline, recent) = oneChangedField()
         let a = attribution(recent: recent, baseline: baseline)
@@ -229,15 +268,11 @@ struct AttributionTests {
             let a = Attribution(space: space, recent: accumulate([f]), baseline: accumulate([]))
             let expected = Self.agreement(Self.pairs(f))
             for c in Self.candidates([f]) {
-                // A non-first fragment's MF bit has no pair of its own: its `fragment` pair says
-                // "non-first" (2), while mf=1 is measured as `fragment=1`, first fragments only.
-                // Left as it is here (a behaviour question, not a test's): non-first fragments
-                // are attributed through frag_offset's range, which is their pair.
-                if c.field == .mf && f.fragOffset != 0 { continue }
                 guard let p = a.presence(c) else {
                     let portBand = (c.field == .srcPort || c.field == .dstPort)
                         && c.kind != .equals(53) && c.kind != .equals(123) && c.kind != .equals(443)
-                    let notEncoded: Set<RuleField> = [.dscp]
+                    // MF has no pair of its own (aPresenceIsTheCandidatesOwnShare).
+                    let notEncoded: Set<RuleField> = [.dscp, .mf]
                     // Of the address prefixes only a source's /8 is encoded; the others are
                     // checked on the sample ring, not the vectors.
                     var prefix = false
