@@ -6,7 +6,7 @@ import Testing
 /// minutes of the baseline lab (20 readers and 3 editors in Chromium, WebKitGTK and Firefox, from
 /// 23 addresses) as `holon baseline capture` recorded it on the filter's interface, headers only
 /// (96 bytes a packet). `holon analyze` must find no incident in it.
-@Suite struct CapturedBaselineTests {
+@Suite(.ownThread) struct CapturedBaselineTests {
     static let fixture = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/baseline-23-people.pcap").path
 
     @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: Tools.holon), "needs the holon binary beside the tests"))

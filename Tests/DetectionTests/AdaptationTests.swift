@@ -3,10 +3,11 @@ import Holon
 import Packets
 import Testing
 import Traffic
+import TestSupport
 
 /// Issue 11 §4: while armed, the baseline keeps adapting slowly to legitimate change — and never
 /// learns an attack, whether its rules drop it or it is still being attributed.
-@Suite struct AdaptationTests {
+@Suite(.ownThread) struct AdaptationTests {
     /// Normal traffic whose mix moves from `from` to `to` linearly over `ramp` seconds starting
     /// at `rampStart` (the same clients throughout: one network whose use changes).
     static func shifting(from: NormalProfile, to: NormalProfile, rate: Double, rampStart: Double, ramp: Double,

@@ -4,11 +4,12 @@ import Holon
 import Packets
 import Testing
 import Traffic
+import TestSupport
 
 /// Issue 14 §6: the attack memory is persisted with the baseline (snapshot format 3), so a
 /// restarted detector recognises a returning attack from its first samples, as the detector
 /// that saw it did.
-@Suite(.serialized) struct AttackMemorySnapshotTests {
+@Suite(.ownThread, .serialized) struct AttackMemorySnapshotTests {
     @Test func theMemoryReadsBackIdentical() throws {
         let s = Learned.pulsed
         #expect(s.rememberedAttacks == 1)

@@ -3,12 +3,13 @@ import Foundation
 import Packets
 import Testing
 import Traffic
+import TestSupport
 
 /// Issue 12 §4: ``DriftNoise`` on its own. A detector learned at 2,000 samples/s then sees the
 /// same mix at other rates: its rate reading, the factor its lines are raised by, and the premise
 /// behind that factor (sampling noise's drift grows as the rate falls) are checked against the
 /// rate the traffic was made at.
-struct DriftNoiseTests {
+@Suite(.ownThread) struct DriftNoiseTests {
     static let learnedRate = 2000.0
 
     /// Ticks of `seconds` of the default mix at `rate` after `start`, driven one tick at a time:

@@ -3,11 +3,12 @@ import Holon
 import Packets
 import Testing
 import Traffic
+import TestSupport
 
 /// Issue 11 §4: a detector restored from a saved baseline is armed from its first sample — no
 /// blind warmup in which an attack would be learned as normal — and its first ticks, with an
 /// almost empty recent accumulator, do not read as drift.
-@Suite struct RestoreTests {
+@Suite(.ownThread) struct RestoreTests {
     /// Feeds a stream, returning the events and the highest drift seen relative to the open line.
     func run(_ d: inout Detector, _ packets: [PacketFeatures]) -> (events: [DetectorEvent], peak: Double, scale: Double) {
         var events: [DetectorEvent] = []
