@@ -26,7 +26,9 @@ func openFilter(_ target: TargetOptions) throws -> Dataplane {
 func printChange(_ r: InstallReport, before: [Rule], after: [Rule], json: Bool) {
     let old = Set(before.map(\.id)), new = Set(after.map(\.id))
     let added = new.subtracting(old).sorted(), removed = old.subtracting(new).sorted()
-    let changed = after.filter { a in before.contains { $0.id == a.id && $0 != a } }.map(\.id).sorted()
+    // By id, once: a scan of `before` per rule took 19 s for a 100k-rule `load --replace-all`.
+    let was = Dictionary(before.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+    let changed = after.filter { a in was[a.id].map { $0 != a } ?? false }.map(\.id).sorted()
     if json {
         struct Change: Encodable { var added: [UInt32]; var removed: [UInt32]; var changed: [UInt32]; var install: InstallReport }
         printDataplaneJSON(Change(added: added, removed: removed, changed: changed, install: r))
