@@ -33,6 +33,12 @@ struct BenchXDP: ParsableCommand {
         withUnsafeBytes(of: UInt64(i).bigEndian, Array.init).reversed() + [0x13, 0x37, 0xC0, 0xDE]
     }
 
+    func validate() throws {
+        // A median of nothing is NaN, and the checks after it then blamed the filter.
+        guard samples >= 1 else { throw ValidationError("--samples must be at least 1") }
+        guard frames >= 1 else { throw ValidationError("--frames must be at least 1") }
+    }
+
     func report(_ name: String, _ value: Double, _ unit: String) {
         if json {
             print("{\"name\": \"\(name)\", \"value\": \(String(format: "%.3f", value)), \"unit\": \"\(unit)\"}")
