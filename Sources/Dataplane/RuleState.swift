@@ -237,20 +237,19 @@ struct RuleHasher {
     mutating func add(_ s: String?) {
         guard let s else { return add(0) }
         add(1 << 32 | UInt64(s.utf8.count))
-        var word: UInt64 = 0, n = 0
-        for b in s.utf8 {
-            word |= UInt64(b) << (8 * UInt64(n))
-            n += 1
-            if n == 8 { add(word); word = 0; n = 0 }
-        }
-        if n > 0 { add(word) }
+        addWords(s.utf8)
     }
 
     mutating func add(bytes: [UInt8]) {
         add(UInt64(bytes.count))
-        var word: UInt64 = 0, n = 0
+        addWords(bytes)
+    }
+
+    /// Bytes eight to a word, little-endian; a short last word is zero-filled.
+    private mutating func addWords(_ bytes: some Sequence<UInt8>) {
+        var word: UInt64 = 0, n: UInt64 = 0
         for b in bytes {
-            word |= UInt64(b) << (8 * UInt64(n))
+            word |= UInt64(b) << (8 * n)
             n += 1
             if n == 8 { add(word); word = 0; n = 0 }
         }
