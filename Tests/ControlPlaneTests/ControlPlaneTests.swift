@@ -238,6 +238,18 @@ func withControlServer(host: String = "127.0.0.1", state: ControlState, filter: 
     try await withService(app, port: { bound.withLock { $0 } }, beforeShutdown: { state.finishSubscriptions() }, body)
 }
 
+/// Waits, up to `seconds`, until at most `count` event streams are open. The server notices
+/// a client has left only when it next writes to it, so an event is recorded every 50 ms. 20 s
+/// by default: in a full `swift test` every HTTP suite's server shares one thread, and a clean-
+/// clone CI run beside the root suites once left 64 departed streams counted after 5 s.
+func waitForSubscribers(_ state: ControlState, atMost count: Int, seconds: Double = 20) async throws {
+    let deadline = Date().addingTimeInterval(seconds)
+    while state.subscriberCount > count && Date() < deadline {
+        state.record(.notice(kind: "test", message: "tick"))
+        try await Task.sleep(for: .milliseconds(50))
+    }
+}
+
 func withService(_ app: some Service, port bound: @escaping @Sendable () -> Int?, beforeShutdown: @Sendable () -> Void = {},
                  _ body: @escaping @Sendable (Int) async throws -> Void) async throws {
     let group = ServiceGroup(configuration: .init(services: [app], logger: Logger(label: "test")))

@@ -85,13 +85,7 @@ struct HTTPHardeningTests {
             #expect(third.status == 503)
             #expect(errorText(third.body) == "2 event streams are open already; try again later, or poll /api/events?follow=false")
             close(first)
-            // The server notices a client has left when it next writes to it: up to 20 s, as
-            // in ManyClientsTests (a full `swift test` once needed more than 2.5 s).
-            let deadline = Date().addingTimeInterval(20)
-            while state.subscriberCount > 1 && Date() < deadline {
-                state.record(.notice(kind: "test", message: "tick"))
-                try await Task.sleep(for: .milliseconds(50))
-            }
+            try await waitForSubscribers(state, atMost: 1)
             #expect(state.subscriberCount == 1)
             let again = try await stream()
             defer { close(again) }

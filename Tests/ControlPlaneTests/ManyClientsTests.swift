@@ -57,12 +57,7 @@ struct ManyClientsTests {
             for tag in 0..<4 {
                 let r = try await offPool { try Self.round(port, state: state, tag: tag) }
                 #expect(r.streaming == state.maxStreams && r.refused == 200 - state.maxStreams && r.other == 0, "round \(tag): \(r)")
-                // The server notices a client has left when it next writes to it. Up to 20 s: in
-                // a clean-clone CI run beside the root suites, 5 s once left all 64 places taken.
-                for _ in 0..<400 where state.subscriberCount > 0 {
-                    state.record(.notice(kind: "test", message: "tick"))
-                    try await Task.sleep(for: .milliseconds(50))
-                }
+                try await waitForSubscribers(state, atMost: 0)
                 #expect(state.subscriberCount == 0, "round \(tag): every stream's place freed")
                 rss.append(Self.residentKB())
             }
