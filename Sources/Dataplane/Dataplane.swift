@@ -35,6 +35,8 @@ public final class Dataplane: @unchecked Sendable {
     var images: [TableImage?] = [nil, nil]
     /// The generation left one change behind by the last flip, to bring up to date.
     var pending: CatchUp?
+    /// Which rule ids count in slots (cache of the `rule_slots` map).
+    var counterSlots = CounterSlots()
     /// Whether packets may still be reading the inactive generation (a flip happened and no
     /// grace period was waited for since); unknown, hence true, for a new handle.
     var readersMayRemain = true
@@ -140,6 +142,9 @@ public final class Dataplane: @unchecked Sendable {
             let fd = bpf_obj_get("\(options.pinDirectory)/\(m.name)")
             guard fd >= 0 else {
                 for f in maps.values { close(f) }
+                // Some pins but not this one: a filter an earlier version attached, whose
+                // program lacks the map. Attaching again keeps its rules and adds it.
+                if !maps.isEmpty { throw .outdatedFilter(options.pinDirectory, missing: m.name) }
                 throw .notAttached(options.pinDirectory)
             }
             maps[m] = fd
@@ -176,6 +181,26 @@ public final class Dataplane: @unchecked Sendable {
         var c = c
         c.allow = allowBits
         try DataplaneError.check(bpf_map_update_elem(fd(.config), &zero, &c, UInt64(BPF_ANY)), "writing config")
+        // This handle's own write: a slot cache that matched the map still does.
+        if counterSlots.seen != nil { counterSlots.seen = Self.stamps(c) }
+    }
+
+    static func stamps(_ c: holon_config) -> [UInt64] { [c.table.0.stamp, c.table.1.stamp] }
+
+    /// Re-reads the slot cache unless it is known to match the map (`cfg`: the config now).
+    /// Called first by every install and catch-up, with the install lock held.
+    func refreshCounterSlots(_ cfg: holon_config) {
+        if counterSlots.seen != Self.stamps(cfg) { counterSlots.load(fd(.ruleSlots), stamps: Self.stamps(cfg)) }
+    }
+
+    /// The counter slot of rule `id` (0: none, it counts by id), handed out when it has none;
+    /// ``commitCounterSlots()`` records those before the table using them is enforced.
+    func counterSlot(for id: UInt32) -> UInt16 {
+        counterSlots.slot(for: id)
+    }
+
+    func commitCounterSlots() throws(DataplaneError) {
+        try counterSlots.commit(slots: fd(.ruleSlots), counters: fd(.slotCounters))
     }
 
     /// Sample one packet in `n` to the ring (0: none). Takes effect on the next packet.

@@ -10,6 +10,8 @@ public enum DataplaneError: Error, Sendable, CustomStringConvertible {
     /// An interface XDP cannot protect, and why.
     case interfaceUnusable(String, reason: String)
     case notAttached(String)
+    /// The filter pinned there was attached by an earlier version (a map is missing).
+    case outdatedFilter(String, missing: String)
     case compile(RuleCompileError)
     case stateFile(String)
     /// The rule state file does not describe the table the filter enforces.
@@ -25,6 +27,8 @@ public enum DataplaneError: Error, Sendable, CustomStringConvertible {
         case .interfaceMissing(let i, let n): return "interface \(i) not found" + (n.map { " in namespace \($0)" } ?? "")
         case .interfaceUnusable(let i, let why): return "cannot protect \(i): \(why)"
         case .notAttached(let dir): return "no filter is attached (nothing pinned in \(dir)); run `holon filter attach`"
+        case .outdatedFilter(let dir, let map):
+            return "the filter pinned in \(dir) was attached by an earlier holon (it has no \(map) map); run `holon filter attach` again: it keeps the rules"
         case .compile(let e): return "rule table: \(e)"
         case .stateFile(let m): return "rule state file: \(m)"
         case .stateMismatch(let m): return "rule state: \(m)"

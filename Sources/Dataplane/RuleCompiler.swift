@@ -183,8 +183,10 @@ enum RuleCompiler {
     }
 
     /// `check_start` and `next` of the result are left for the caller to fill.
-    static func lowerForTable(_ rule: Rule, bootOffsetNs: Int64) throws(RuleCompileError) -> Lowered {
+    /// `counterSlot`: where the program counts the rule (``CounterSlots``), 0 for by id.
+    static func lowerForTable(_ rule: Rule, bootOffsetNs: Int64, counterSlot: UInt16 = 0) throws(RuleCompileError) -> Lowered {
         var hr = holon_rule()
+        hr.ctr = counterSlot
         hr.rank = rank(rule)
         hr.id = rule.id
         hr.next = HOLON_NO_SLOT
@@ -277,7 +279,10 @@ enum RuleCompiler {
 
     /// `bootOffsetNs`: wall-clock ns minus boot-clock ns now, to turn a rule's wall-clock expiry
     /// into the kernel's CLOCK_BOOTTIME (``BootClock``).
-    static func compile(_ input: [Rule], bootOffsetNs: Int64 = BootClock.offsetNs()) throws(RuleCompileError) -> CompiledTable {
+    /// `counterSlot`: each rule's counter slot by id (``CounterSlots``), asked in rank order
+    /// after the table is validated.
+    static func compile(_ input: [Rule], bootOffsetNs: Int64 = BootClock.offsetNs(),
+                        counterSlot: (UInt32) -> UInt16 = { _ in 0 }) throws(RuleCompileError) -> CompiledTable {
         try validate(input)
         var t = CompiledTable()
         t.ordered = input.sorted { rank($0) < rank($1) }
@@ -290,7 +295,7 @@ enum RuleCompiler {
 
         for (i, rule) in t.ordered.enumerated() {
             let index = UInt32(i)
-            var l = try lowerForTable(rule, bootOffsetNs: bootOffsetNs)
+            var l = try lowerForTable(rule, bootOffsetNs: bootOffsetNs, counterSlot: counterSlot(rule.id))
             l.rule.check_start = UInt32(t.checks.count)
             t.checks += l.checks
             guard let ks = l.key else {

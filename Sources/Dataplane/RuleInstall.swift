@@ -54,6 +54,7 @@ extension Dataplane {
         let report = try locked { () throws(DataplaneError) -> InstallReport in
             var cfg = try config()
             forgetStaleImages(cfg)
+            refreshCounterSlots(cfg)
             let active = cfg.gen & 1, inactive = active ^ 1
             if !rebuild, let base = images[Int(active)], let diff = Self.diff(change, installed: installedRules, base: base, now: now) {
                 if diff.isEmpty {
@@ -174,8 +175,9 @@ extension Dataplane {
         try markWriting(inactive, &cfg)
         try waitForReaders(generation: inactive)   // done by catchUp unless nothing was pending
         do {
-            try edit(target, diff, bootOffsetNs: offset)
+            try edit(target, diff, bootOffsetNs: offset) { counterSlot(for: $0) }
         } catch {
+            counterSlots.abandon()
             switch error {
             case .compile(let e): throw .compile(e)
             case .rebuild: return nil
@@ -184,6 +186,7 @@ extension Dataplane {
                 throw e
             }
         }
+        try commitCounterSlots()
         // Merged in place: installedRules' buffer is then the only one (no 100k-rule copy).
         var ordered = installedRules
         installedRules = []
@@ -207,7 +210,11 @@ extension Dataplane {
     private func installWhole(_ rules: [Rule], cfg: inout holon_config) throws(DataplaneError) -> InstallReport {
         let offset = BootClock.offsetNs()
         let table: CompiledTable
-        do { table = try RuleCompiler.compile(rules, bootOffsetNs: offset) } catch { throw .compile(error) }
+        do { table = try RuleCompiler.compile(rules, bootOffsetNs: offset) { counterSlot(for: $0) } } catch {
+            counterSlots.abandon()
+            throw .compile(error)
+        }
+        try commitCounterSlots()
         let active = cfg.gen & 1, inactive = active ^ 1
         let previous = Dictionary(installedRules.map { ($0.id, $0.action) }, uniquingKeysWith: { a, _ in a })
         try prepareBuckets(table.ordered, previous: previous)
@@ -331,12 +338,13 @@ extension Dataplane {
             try waitForReaders(generation: g)
             try markWriting(g, &cfg)
             do throws(EditProblem) {
-                try edit(image, diff, bootOffsetNs: p.bootOffsetNs)
+                try edit(image, diff, bootOffsetNs: p.bootOffsetNs) { counterSlot(for: $0) }
             } catch {
                 images[Int(g)] = nil
                 if case .system(let e) = error { throw e }
             }
             if images[Int(g)] != nil {
+                try commitCounterSlots()   // nothing new: the rules got their slots when they came
                 try recordWritten(image, generation: g, rules: image.placed.count, cfg: &cfg)
                 return
             }
@@ -345,12 +353,13 @@ extension Dataplane {
         if let t = p.table {
             table = t
         } else {
-            do { table = try RuleCompiler.compile(installedRules, bootOffsetNs: p.bootOffsetNs) } catch { throw .compile(error) }
+            do { table = try RuleCompiler.compile(installedRules, bootOffsetNs: p.bootOffsetNs) { counterSlot(for: $0) } } catch { throw .compile(error) }
         }
         images[Int(g)] = nil
         try markWriting(g, &cfg)
         let image = try buildMaps(table, digest: RuleState.digest(table.ordered))
         try waitForReaders(generation: g)
+        try commitCounterSlots()
         try swapIn(image, generation: g)
         try recordWritten(image, generation: g, rules: table.ordered.count, cfg: &cfg)
         images[Int(g)] = image
@@ -365,6 +374,7 @@ extension Dataplane {
                 guard pending != nil else { return }
                 var cfg = try config()
                 forgetStaleImages(cfg)
+                refreshCounterSlots(cfg)
                 try catchUp(&cfg)
             }
         }
@@ -513,6 +523,13 @@ extension Dataplane {
         var now: [UInt32: Action] = [:]
         now.reserveCapacity(rules.count)
         for r in rules { now[r.id] = r.action }
+        for (id, slot) in counterSlots.slotOf {
+            guard let a = now[id] else {
+                counterSlots.release(id, slots: fd(.ruleSlots))
+                continue
+            }
+            if let was = previous[id], was != a { CounterSlots.zero(fd(.slotCounters), slot: UInt32(slot)) }
+        }
         for map in [XDPMap.ruleCounters, .buckets] {
             for id in allKeys(fd(map)) {
                 let keep: Bool
@@ -542,6 +559,11 @@ extension Dataplane {
             var k = r.id
             let after = now[r.id]
             if after != r.action { _ = bpf_map_delete_elem(fd(.ruleCounters), &k) }
+            if after == nil {
+                counterSlots.release(r.id, slots: fd(.ruleSlots))
+            } else if after != r.action, let slot = counterSlots.slotOf[r.id] {
+                CounterSlots.zero(fd(.slotCounters), slot: UInt32(slot))
+            }
             if case .rateLimit = after {} else { _ = bpf_map_delete_elem(fd(.buckets), &k) }
         }
     }

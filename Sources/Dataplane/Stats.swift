@@ -64,17 +64,46 @@ extension Dataplane {
         try DataplaneError.check(bpf_map_update_elem(fd(.stats), &zero, buf, UInt64(BPF_ANY)), "resetting stats")
     }
 
-    /// Hits and drops of one rule (zero when it has not been hit).
+    /// Hits and drops of one rule (zero when it has not been hit): its slot's counters plus any
+    /// it has by id (a rule counts by id while it has no slot).
     public func counters(forRule id: UInt32) -> RuleCounters {
+        var c = RuleCounters()
+        func add(_ all: [holon_rule_counters]?) {
+            for v in all ?? [] {
+                c.hits &+= v.hits
+                c.drops &+= v.drops
+            }
+        }
         var k = id
-        guard let all = perCPU(fd(.ruleCounters), key: &k, as: holon_rule_counters.self) else { return RuleCounters() }
-        return all.reduce(into: RuleCounters()) { $0.hits &+= $1.hits; $0.drops &+= $1.drops }
+        var slot: UInt32 = 0
+        if bpf_map_lookup_elem(fd(.ruleSlots), &k, &slot) == 0 {
+            add(perCPU(fd(.slotCounters), key: &slot, as: holon_rule_counters.self))
+        }
+        add(perCPU(fd(.ruleCounters), key: &k, as: holon_rule_counters.self))
+        return c
     }
 
-    /// Counters of every rule that has been hit, by id.
+    /// Counters of every rule that has been hit, by id (the slots read in a few batches).
     public func allCounters() -> [UInt32: RuleCounters] {
         var out: [UInt32: RuleCounters] = [:]
-        for id in allKeys(fd(.ruleCounters)) { out[id] = counters(forRule: id) }
+        let slots = CounterSlots.entries(fd(.ruleSlots))
+        if !slots.isEmpty {
+            let bySlot = CounterSlots.counters(fd(.slotCounters))
+            for (id, slot) in slots where Int(slot) < bySlot.count {
+                let c = bySlot[Int(slot)]
+                if c.hits > 0 || c.drops > 0 { out[id] = c }
+            }
+        }
+        for id in allKeys(fd(.ruleCounters)) {
+            var k = id
+            guard let all = perCPU(fd(.ruleCounters), key: &k, as: holon_rule_counters.self) else { continue }
+            var c = out[id] ?? RuleCounters()
+            for v in all {
+                c.hits &+= v.hits
+                c.drops &+= v.drops
+            }
+            out[id] = c
+        }
         return out
     }
 }

@@ -10,6 +10,8 @@ public enum XDPMap: String, CaseIterable, Sendable, Hashable {
     case config
     case stats
     case ruleCounters = "rule_ctrs"
+    case slotCounters = "slot_ctrs"
+    case ruleSlots = "rule_slots"
     case buckets
     case allowV4 = "allow_v4"
     case allowV6 = "allow_v6"
@@ -27,6 +29,8 @@ public enum XDPMap: String, CaseIterable, Sendable, Hashable {
         case .config: return BPF_MAP_TYPE_ARRAY
         case .stats: return BPF_MAP_TYPE_PERCPU_ARRAY
         case .ruleCounters: return BPF_MAP_TYPE_PERCPU_HASH
+        case .slotCounters: return BPF_MAP_TYPE_PERCPU_ARRAY
+        case .ruleSlots: return BPF_MAP_TYPE_HASH
         case .buckets: return BPF_MAP_TYPE_HASH
         case .allowV4, .allowV6: return BPF_MAP_TYPE_LPM_TRIE
         case .samples: return BPF_MAP_TYPE_RINGBUF
@@ -47,7 +51,8 @@ public enum XDPMap: String, CaseIterable, Sendable, Hashable {
         switch self {
         case .config: return MemoryLayout<holon_config>.size
         case .stats: return MemoryLayout<holon_stats>.size
-        case .ruleCounters: return MemoryLayout<holon_rule_counters>.size
+        case .ruleCounters, .slotCounters: return MemoryLayout<holon_rule_counters>.size
+        case .ruleSlots: return MemoryLayout<UInt32>.size
         case .buckets: return MemoryLayout<holon_bucket>.size
         case .allowV4, .allowV6: return MemoryLayout<UInt8>.size
         case .samples: return 0

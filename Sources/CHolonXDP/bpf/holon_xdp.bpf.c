@@ -59,8 +59,11 @@ static __always_inline int allowlisted(struct holon_config *cfg, struct holon_sc
     return bpf_map_lookup_elem(&allow_v6, &k) != 0;
 }
 
-static __always_inline struct holon_rule_counters *rule_counters(__u32 id)
+static __always_inline struct holon_rule_counters *rule_counters(const struct holon_rule *r)
 {
+    __u32 id = r->id, slot = r->ctr;
+    if (slot)
+        return bpf_map_lookup_elem(&slot_ctrs, &slot);
     struct holon_rule_counters *c = bpf_map_lookup_elem(&rule_ctrs, &id);
     if (c)
         return c;
@@ -131,7 +134,7 @@ int holon_xdp(struct xdp_md *ctx)
             rule_id = c.rule.id;
             flags |= HOLON_SAMPLE_MATCHED;
             st->matched++;
-            struct holon_rule_counters *rc = rule_counters(rule_id);
+            struct holon_rule_counters *rc = rule_counters(&c.rule);
             if (rc)
                 rc->hits++;
             switch (c.rule.action) {

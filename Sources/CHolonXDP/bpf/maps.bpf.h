@@ -42,8 +42,8 @@ struct {
     __type(value, struct holon_scratch);
 } scratch SEC(".maps");
 
-// Created lazily by the program on a rule's first hit; the loader deletes ids that leave the
-// table or change action.
+// Counters of rules without a slot, created lazily by the program on a rule's first hit; the
+// loader deletes ids that leave the table or change action.
 struct {
     __uint(type, BPF_MAP_TYPE_PERCPU_HASH);
     __uint(map_flags, BPF_F_NO_PREALLOC);
@@ -51,6 +51,22 @@ struct {
     __type(key, __u32);
     __type(value, struct holon_rule_counters);
 } rule_ctrs SEC(".maps");
+
+// Counters of rules that have a slot (holon_rule.ctr), by slot; and which id holds which slot,
+// read and written by the loader only (the program takes the slot from the rule).
+struct {
+    __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+    __uint(max_entries, HOLON_COUNTER_SLOTS);
+    __type(key, __u32);
+    __type(value, struct holon_rule_counters);
+} slot_ctrs SEC(".maps");
+
+struct {
+    __uint(type, BPF_MAP_TYPE_HASH);
+    __uint(max_entries, HOLON_COUNTER_SLOTS);
+    __type(key, __u32);      /* rule id */
+    __type(value, __u32);    /* slot, 1…HOLON_COUNTER_SLOTS - 1 */
+} rule_slots SEC(".maps");
 
 // One bucket per rate-limit rule id, shared across CPUs (spin lock inside).
 struct {

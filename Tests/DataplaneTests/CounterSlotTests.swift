@@ -1,0 +1,107 @@
+import CHolonXDP
+import CLibBPF
+@testable import Dataplane
+import Packets
+import Rules
+import Testing
+
+/// Rules count their hits and drops in slots of a per-CPU array (`slot_ctrs`) while slots last,
+/// by id in the `rule_ctrs` hash beyond: the same numbers either way, through replacements,
+/// edits, action changes and removals, and across processes (`rule_slots` is the record).
+@Suite(.ownThread, .serialized, .enabled(if: TestLab.isRoot, "needs root: BPF"))
+struct CounterSlotTests {
+    /// UDP from 11.0.0.i to port 9, and a frame matching rule `i` alone.
+    static func rule(_ i: Int, action: Action = .drop) -> Rule {
+        Rule(id: UInt32(i), match: [.equals(.proto, 17), .prefix(.srcIP, .v4(0x0B00_0000 &+ UInt32(i)), length: 32),
+                                    .equals(.dstPort, 9)], action: action, priority: 10)
+    }
+
+    static func frame(_ i: Int) -> [UInt8] {
+        PacketBuilder.bytes(.udp4(source: 0x0B00_0000 &+ UInt32(i), destination: 0x0A4D_0002, sourcePort: 1234,
+                                  destinationPort: 9, frameLength: 64))
+    }
+
+    static func slot(_ dp: Dataplane, _ id: UInt32) -> UInt32? {
+        var k = id
+        var s: UInt32 = 0
+        return bpf_map_lookup_elem(dp.fd(.ruleSlots), &k, &s) == 0 ? s : nil
+    }
+
+    @Test func rulesBeyondTheSlotsCountTheSameByID() throws {
+        let dp = try Dataplane.transient()
+        let n = Int(HOLON_COUNTER_SLOTS) + 2_000
+        try dp.install((0..<n).map { Self.rule($0) })
+        // Equal priorities: rank order is id order, so the first 65,535 ids hold the slots.
+        #expect(Self.slot(dp, 0) != nil)
+        #expect(Self.slot(dp, UInt32(HOLON_COUNTER_SLOTS) - 2) != nil)
+        #expect(Self.slot(dp, UInt32(n - 1)) == nil, "the slots are 65,535")
+        for (id, times) in [(0, 7), (n - 1, 5), (40_000, 3)] {
+            for _ in 0..<times { #expect(try dp.testRun(Self.frame(id)).action == .drop) }
+        }
+        #expect(dp.counters(forRule: 0) == RuleCounters(hits: 7, drops: 7))
+        #expect(dp.counters(forRule: UInt32(n - 1)) == RuleCounters(hits: 5, drops: 5))
+        #expect(dp.counters(forRule: 40_000) == RuleCounters(hits: 3, drops: 3))
+        #expect(dp.counters(forRule: 1) == RuleCounters())
+        let all = dp.allCounters()
+        #expect(all == [0: RuleCounters(hits: 7, drops: 7), UInt32(n - 1): RuleCounters(hits: 5, drops: 5),
+                        40_000: RuleCounters(hits: 3, drops: 3)])
+    }
+
+    @Test func countersFollowTheRuleThroughChanges() throws {
+        let dp = try Dataplane.transient()
+        try dp.install([Self.rule(1), Self.rule(2)])
+        for _ in 0..<4 { _ = try dp.testRun(Self.frame(1)) }
+        // Replaced whole, and edited in place: the same id and action keep their counts.
+        try dp.install([Self.rule(1), Self.rule(2), Self.rule(3)], rebuild: true)
+        try dp.settle()
+        try dp.add([Self.rule(4)])
+        try dp.settle()
+        #expect(dp.counters(forRule: 1) == RuleCounters(hits: 4, drops: 4))
+        // A new action starts from zero (whole and in place).
+        try dp.install([Self.rule(1, action: .count), Self.rule(2), Self.rule(3), Self.rule(4)])
+        try dp.settle()
+        #expect(dp.counters(forRule: 1) == RuleCounters())
+        _ = try dp.testRun(Self.frame(1))
+        #expect(dp.counters(forRule: 1) == RuleCounters(hits: 1, drops: 0))
+        for _ in 0..<2 { _ = try dp.testRun(Self.frame(2)) }
+        try dp.install([Self.rule(1, action: .count), Self.rule(2), Self.rule(3), Self.rule(4)], rebuild: true)
+        try dp.update { $0.map { $0.id == 2 ? Self.rule(2, action: .count) : $0 } }
+        #expect(dp.counters(forRule: 2) == RuleCounters())
+        // A rule that leaves frees its slot; coming back, it starts from zero.
+        let slot3 = try #require(Self.slot(dp, 3))
+        for _ in 0..<3 { _ = try dp.testRun(Self.frame(3)) }
+        _ = try dp.delete(ids: [3])
+        try dp.settle()
+        #expect(Self.slot(dp, 3) == nil)
+        #expect(dp.counters(forRule: 3) == RuleCounters())
+        try dp.add([Self.rule(3)])
+        let again = try #require(Self.slot(dp, 3))
+        #expect(again != slot3, "a freed slot is handed out again only after the others")
+        #expect(dp.counters(forRule: 3) == RuleCounters())
+        _ = try dp.testRun(Self.frame(3))
+        #expect(dp.counters(forRule: 3) == RuleCounters(hits: 1, drops: 1))
+        // Emptied: every slot is free again.
+        try dp.install([])
+        #expect(CounterSlots.entries(dp.fd(.ruleSlots)).isEmpty)
+        #expect(dp.allCounters().isEmpty)
+    }
+
+    @Test func twoProcessesHandOutDistinctSlots() throws {
+        let t = try TestLab("ctrs")
+        defer { t.close() }
+        let other = try Dataplane.open(t.options)
+        try t.dataplane.add([Self.rule(1)])
+        try other.add([Self.rule(2)])
+        try t.dataplane.add([Self.rule(3)])
+        try other.add([Self.rule(4)])
+        let slots = try (1...4).map { try #require(Self.slot(t.dataplane, UInt32($0))) }
+        #expect(Set(slots).count == 4, "slots \(slots)")
+        for i in 1...4 {
+            for _ in 0..<i { _ = try t.dataplane.testRun(Self.frame(i)) }
+        }
+        for i in 1...4 {
+            #expect(other.counters(forRule: UInt32(i)) == RuleCounters(hits: UInt64(i), drops: UInt64(i)))
+        }
+        #expect(try Dataplane.open(t.options).allCounters().count == 4)
+    }
+}
