@@ -59,7 +59,7 @@ static __always_inline int payload_window(struct xdp_md *xdp, struct holon_scrat
 
 // A check's window compared inside one global function too: a compare on a value a global
 // function wrote to the stack made the verifier's paths multiply again.
-__attribute__((noinline)) int holon_bytes_pass(struct xdp_md *xdp, __u32 at, __u32 avail, const struct holon_check *c)
+static __always_inline int holon_bytes_pass(struct xdp_md *xdp, __u32 at, __u32 avail, const struct holon_check *c)
 {
     __u64 x;
     if (!c || !holon_payload_window(xdp, at, avail, c->len, &x))
