@@ -2,25 +2,45 @@ import BPFEmbedding
 import CLibBPF
 import Glibc
 
-/// An XDP program that drops every frame (`bpf/holon_drop_all.bpf.c`), loaded privately and
-/// never attached: the ceiling `holon bench xdp` compares the filter with, under the same live
-/// frames on the same CPUs.
-public final class DropAllProgram: @unchecked Sendable {   // immutable after init; the kernel runs it concurrently
-    static let image = BPFImage(base64: holonDropAllObjectBase64, name: "holon_drop_all")
+/// XDP programs `holon bench xdp` compares the filter with, under the same live frames on the
+/// same CPUs, loaded privately and never attached:
+/// - ``Kind/dropAll`` (`bpf/holon_drop_all.bpf.c`) drops every frame and does nothing else:
+///   what receiving a frame costs;
+/// - ``Kind/parseOnly`` (`bpf/holon_parse_only.bpf.c`) is the filter itself stopped after its
+///   parser and global counters: what any rule table costs at least, before classifying.
+public final class CeilingProgram: @unchecked Sendable {   // immutable after init; the kernel runs it concurrently
+    public enum Kind: Sendable {
+        case dropAll, parseOnly
+
+        var image: BPFImage {
+            switch self {
+            case .dropAll: return BPFImage(base64: holonDropAllObjectBase64, name: "holon_drop_all")
+            case .parseOnly: return BPFImage(base64: holonParseOnlyObjectBase64, name: "holon_parse_only")
+            }
+        }
+
+        var program: String {
+            switch self {
+            case .dropAll: return "holon_drop_all"
+            case .parseOnly: return EmbeddedObject.programName
+            }
+        }
+    }
+
     let object: OpaquePointer
     let programFD: Int32
 
-    public init() throws(DataplaneError) {
+    public init(_ kind: Kind) throws(DataplaneError) {
         try Dataplane.requireRoot()
-        guard let obj = Self.image.open() else { throw .system("opening the drop-all BPF object", code: errno) }
+        guard let obj = kind.image.open() else { throw .system("opening the \(kind.program) BPF object", code: errno) }
         let r = bpf_object__load(obj)
         if r < 0 {
             bpf_object__close(obj)
-            throw .system("loading the drop-all program", code: -r)
+            throw .system("loading the \(kind) program", code: -r)
         }
         object = obj
-        programFD = bpf_object__find_program_by_name(obj, "holon_drop_all").map { bpf_program__fd($0) } ?? -1
-        guard programFD >= 0 else { throw .system("finding the drop-all program", code: ENOENT) }
+        programFD = bpf_object__find_program_by_name(obj, kind.program).map { bpf_program__fd($0) } ?? -1
+        guard programFD >= 0 else { throw .system("finding the \(kind) program", code: ENOENT) }
     }
 
     deinit { bpf_object__close(object) }

@@ -117,7 +117,12 @@ int holon_xdp(struct xdp_md *ctx)
     __u8 verdict = HOLON_V_PASS, flags = 0;
     __u32 rule_id = 0;
     int action = XDP_PASS;
-    if (holon_parse(ctx, len, cfg->direction) != 0) {
+    int parsed = holon_parse(ctx, len, cfg->direction);
+#ifdef HOLON_PARSE_ONLY
+    st->dropped++;
+    return parsed == 0 ? XDP_DROP : XDP_PASS;
+#endif
+    if (parsed != 0) {
         verdict = HOLON_V_UNPARSED;
         st->unparsed++;
     } else if (allowlisted(cfg, s)) {

@@ -9,7 +9,7 @@ import Rules
 struct BenchXDP: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "xdp",
-        abstract: "Time the XDP filter: drop rate with 100k rules, rule installs and one-rule changes, per-packet cost at 10 and 1M rules."
+        abstract: "Time the XDP filter: drop rate with 100k rules against a drop-all and a parse-only program, rule installs and one-rule changes, per-packet cost at 10 and 1M rules."
     )
 
     @Flag(help: "Print one JSON object per line: {\"name\", \"value\", \"unit\"}.") var json = false
@@ -134,23 +134,33 @@ struct BenchXDP: ParsableCommand {
         report("xdp.drop_pps.payload_rule", median(payloadRates), "pps")
         report("xdp.payload_ratio", median(payloadRates) / median(rates), "× drop_pps")
 
-        // The ceiling: a program that drops everything, the same frames on the same CPUs.
-        let dropAll = try dataplaneStep { () throws(DataplaneError) in try DropAllProgram() }
-        var ceiling: [Double] = []
-        for _ in 0..<samples {
-            let t0 = DispatchTime.now().uptimeNanoseconds
-            DispatchQueue.concurrentPerform(iterations: cpus) { _ in
-                _ = try? dropAll.liveFrames(Self.frame, count: frames)
+        // The ceilings: a program that drops everything, and the filter stopped after its
+        // parser; the same frames on the same CPUs.
+        func rate(_ kind: CeilingProgram.Kind) throws -> Double {
+            let program = try dataplaneStep { () throws(DataplaneError) in try CeilingProgram(kind) }
+            var rates: [Double] = []
+            for _ in 0..<samples {
+                let t0 = DispatchTime.now().uptimeNanoseconds
+                DispatchQueue.concurrentPerform(iterations: cpus) { _ in
+                    _ = try? program.liveFrames(Self.frame, count: frames)
+                }
+                let dt = Double(DispatchTime.now().uptimeNanoseconds - t0)
+                rates.append(Double(cpus) * Double(frames) / dt * 1e9)
             }
-            let dt = Double(DispatchTime.now().uptimeNanoseconds - t0)
-            ceiling.append(Double(cpus) * Double(frames) / dt * 1e9)
+            return median(rates)
         }
-        report("xdp.drop_all_pps", median(ceiling), "pps")
-        report("xdp.drop_ratio", median(rates) / median(ceiling), "× drop-all")
+        let ceiling = try rate(.dropAll), parsed = try rate(.parseOnly)
+        report("xdp.drop_all_pps", ceiling, "pps")
+        report("xdp.drop_ratio", median(rates) / ceiling, "× drop-all")
         // The same comparison as a cost: what parsing and classifying add to each packet on one
         // CPU, beyond what receiving and dropping it costs (the ratio depends on how cheap the
-        // drop-all path of this machine is; this does not).
-        report("xdp.classifier_ns", Double(cpus) * 1e9 / median(rates) - Double(cpus) * 1e9 / median(ceiling), "ns per packet")
+        // drop-all path of this machine is; this does not), and its two parts.
+        let ns = { (pps: Double) in Double(cpus) * 1e9 / pps }
+        report("xdp.parse_only_pps", parsed, "pps")
+        report("xdp.parse_ratio", parsed / ceiling, "× drop-all")
+        report("xdp.classifier_ns", ns(median(rates)) - ns(ceiling), "ns per packet")
+        report("xdp.classifier_ns.parse", ns(parsed) - ns(ceiling), "ns per packet")
+        report("xdp.classifier_ns.classify", ns(median(rates)) - ns(parsed), "ns per packet")
 
         // Per-packet cost (kernel-timed BPF_PROG_RUN repeat) at 10 and 1,000,000 rules.
         for (n, name) in [(10, "10"), (1_000_000, "1m")] {
