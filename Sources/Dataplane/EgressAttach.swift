@@ -36,7 +36,12 @@ enum EgressHook {
             throw .system("finding \(programName) in the BPF object", code: ENOENT)
         }
         var h = hook(ifindex: ifindex)
-        let created = bpf_tc_hook_create(&h)   // the clsact qdisc; -EEXIST when it is there
+        // The clsact qdisc; -EEXIST when it is there (any attach after the first). libbpf then
+        // prints the kernel's "Exclusivity flag on, cannot modify" although nothing failed, so
+        // its printing is off for this one call; a real failure is thrown below, with errno.
+        let printer = libbpf_set_print(nil)
+        let created = bpf_tc_hook_create(&h)
+        libbpf_set_print(printer)
         if created < 0, created != -EEXIST { throw .system("creating the tc egress hook on \(interface)", code: -created) }
         var o = opts()
         o.prog_fd = bpf_program__fd(prog)
