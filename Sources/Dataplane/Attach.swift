@@ -13,7 +13,8 @@ extension Dataplane {
     ///
     /// A pinned link is what keeps the filter enforcing after this process exits, and — unlike
     /// a plain attach — it cannot be left stuck: `detach` unpins and detaches it. Attaching when
-    /// a live link is already pinned changes nothing and reports the existing mode.
+    /// a live link is already pinned changes nothing and reports the existing mode, unless an
+    /// earlier version attached it: then this version's program takes over (``upgradeLive(_:)``).
     public static func attach(_ options: DataplaneOptions = .standard, generic: Bool = false) throws(DataplaneError) -> (Dataplane, AttachMode) {
         try requireRoot()
         try checkInterface(options)
@@ -23,7 +24,12 @@ extension Dataplane {
 
         let linkPath = "\(options.pinDirectory)/link"
         if let mode = try liveAttachMode(options) {
-            return (try open(options), mode)
+            do {
+                return (try open(options), mode)
+            } catch {
+                guard case .outdatedFilter = error else { throw error }
+            }
+            return (try upgradeLive(options), mode)
         }
         unlink(linkPath)   // a defunct link (its namespace was deleted) or none
 
@@ -65,6 +71,34 @@ extension Dataplane {
             return mode
         }
         return (dp, mode)
+    }
+
+    /// A live filter an earlier version attached (a map this version has is not pinned):
+    /// this version's program takes over the same link (`bpf_link_update`: the interface is
+    /// never without a filter), on the pinned maps — rules, counters, allowlist, settings —
+    /// with the missing maps created and pinned. The tc egress program is replaced too; the
+    /// connection state of syn-auth and flow-check lives with the programs and starts afresh.
+    static func upgradeLive(_ options: DataplaneOptions) throws(DataplaneError) -> Dataplane {
+        let obj = try EmbeddedObject.open(pinDirectory: options.pinDirectory)
+        let dp = try load(obj, options: options)
+        let link = bpf_obj_get("\(options.pinDirectory)/link")
+        try DataplaneError.check(link, "opening the pinned XDP link")
+        defer { close(link) }
+        try DataplaneError.check(bpf_link_update(link, dp.programFD, nil), "replacing the filter's program")
+        try inNetworkNamespace(options.namespace) { () throws(DataplaneError) in
+            let ifindex = if_nametoindex(options.interface)
+            guard ifindex != 0 else { throw .interfaceMissing(options.interface, namespace: options.namespace) }
+            if let object = dp.object {
+                try EgressHook.attach(object: object, ifindex: Int32(ifindex), interface: options.interface)
+            }
+        }
+        unlink("\(options.pinDirectory)/prog")
+        try DataplaneError.check(bpf_obj_pin(dp.programFD, "\(options.pinDirectory)/prog"), "pinning the program")
+        // The table written again, whole: every rule then carries what this version's program
+        // reads of it (a counter slot from the new record, which starts empty). An earlier
+        // version's counts, kept by id, still add to each rule's.
+        if dp.stateProblem == nil { try dp.replace(with: dp.rules) }
+        return dp
     }
 
     /// The mode of the pinned link when it is alive (still bound to an interface), else nil.

@@ -1,5 +1,6 @@
 import CHolonXDP
 import CLibBPF
+import Foundation
 @testable import Dataplane
 import Packets
 import Rules
@@ -103,5 +104,49 @@ struct CounterSlotTests {
             #expect(other.counters(forRule: UInt32(i)) == RuleCounters(hits: UInt64(i), drops: UInt64(i)))
         }
         #expect(try Dataplane.open(t.options).allCounters().count == 4)
+    }
+}
+
+/// A filter an earlier version attached lacks this version's maps: `filter attach` hands its
+/// link to this version's program, keeping rules and counters, and the interface stays filtered.
+@Suite(.ownThread, .serialized, .enabled(if: TestLab.isRoot, "needs root: namespaces, veth, XDP"))
+struct LiveUpgradeTests {
+    @Test func attachUpgradesAFilterAnEarlierVersionLeft() throws {
+        let t = try TestLab("upgr")
+        defer { t.close() }
+        let rule = Rule(id: 1, match: [.equals(.proto, 17), .equals(.dstPort, 9)], action: .drop)
+        try t.dataplane.install([rule])
+        t.sender.send((0..<100).map { Frames.udp(sequence: $0) })
+        _ = try t.settle(packets: 100)
+        let before = t.dataplane.programFD
+        var info = bpf_prog_info()
+        var len = UInt32(MemoryLayout<bpf_prog_info>.size)
+        try #require(bpf_obj_get_info_by_fd(before, &info, &len) == 0)
+        let oldID = info.id
+        // What a filter of the version before counter slots looks like: no slot maps, and its
+        // rules counted by id (here, 100 hits as that version would have recorded them).
+        for m in [XDPMap.slotCounters, .ruleSlots] { unlink("\(t.options.pinDirectory)/\(m.name)") }
+        var id: UInt32 = 1
+        var byID = [holon_rule_counters](repeating: holon_rule_counters(), count: Dataplane.possibleCPUs)
+        byID[0] = holon_rule_counters(hits: 100, drops: 100)
+        try #require(bpf_map_update_elem(t.dataplane.fd(.ruleCounters), &id, &byID, UInt64(BPF_ANY)) == 0)
+        #expect(throws: DataplaneError.self) { _ = try Dataplane.open(t.options) }
+
+        let (dp, _) = try Dataplane.attach(t.options)
+        info = bpf_prog_info()
+        len = UInt32(MemoryLayout<bpf_prog_info>.size)
+        try #require(bpf_obj_get_info_by_fd(dp.programFD, &info, &len) == 0)
+        #expect(info.id != oldID, "the link runs the new program")
+        let reopened = try Dataplane.open(t.options)
+        #expect(reopened.rules == [rule])
+        #expect(reopened.counters(forRule: 1) == RuleCounters(hits: 100, drops: 100), "counted by id before")
+        #expect(CounterSlotTests.slot(reopened, 1) != nil, "the table was written again with slots")
+        t.sender.send((0..<50).map { Frames.udp(sequence: $0) })
+        _ = try t.settle(packets: 150)
+        #expect(reopened.counters(forRule: 1) == RuleCounters(hits: 150, drops: 150))
+        try reopened.add([Rule(id: 2, match: [.equals(.proto, 6)], action: .drop)])
+        t.sender.send((0..<25).map { Frames.udp(sequence: $0) })
+        _ = try t.settle(packets: 175)
+        #expect(reopened.counters(forRule: 1) == RuleCounters(hits: 175, drops: 175))
     }
 }
