@@ -22,12 +22,13 @@ static __always_inline __u8 *at(void *data, void *end, __u32 off, __u32 n)
     return p;
 }
 
-static __always_inline __u16 be16(const __u8 *p) { return ((__u16)p[0] << 8) | p[1]; }
-static __always_inline __u32 be32(const __u8 *p)
-{
-    return ((__u32)p[0] << 24) | ((__u32)p[1] << 16) | ((__u32)p[2] << 8) | p[3];
-}
-static __always_inline __u64 be64(const __u8 *p) { return ((__u64)be32(p) << 32) | be32(p + 4); }
+// Big-endian loads, one load and a byte swap each (assembled byte by byte they took four
+// loads for an address). The packet may hold them at any alignment: x86 and arm64 load
+// unaligned and the verifier allows it for packet pointers. Stack copies (`q` in
+// parse_transport) are read only at offsets aligned for their width, as the verifier demands.
+static __always_inline __u16 be16(const __u8 *p) { return __builtin_bswap16(*(const __u16 *)p); }
+static __always_inline __u32 be32(const __u8 *p) { return __builtin_bswap32(*(const __u32 *)p); }
+static __always_inline __u64 be64(const __u8 *p) { return __builtin_bswap64(*(const __u64 *)p); }
 
 static __always_inline int is_vlan(__u16 et)
 {
@@ -95,7 +96,7 @@ static __always_inline int parse_transport(struct xdp_md *ctx, struct holon_scra
     }
     if (l4 > endb)
         return -1;
-    __u8 q[20];
+    __u8 q[20] __attribute__((aligned(8)));
     if (proto == 17) {
         if (endb - l4 < 8 || load_l4(ctx, l4, q, 8) != 0)
             return -1;
@@ -180,7 +181,7 @@ static long ext_step(__u32 i, void *arg)
         w->err = 1;
         return 1;
     }
-    __u8 q[8];
+    __u8 q[8] __attribute__((aligned(8)));
     if (bpf_xdp_load_bytes(ctx, w->cur, q, 8) != 0) {
         w->err = 1;
         return 1;
