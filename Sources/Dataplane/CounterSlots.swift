@@ -17,22 +17,38 @@ import Rules
 /// reading a rule that just left can never count into its successor.
 struct CounterSlots {
     private(set) var slotOf: [UInt32: UInt16] = [:]
+    /// Per slot: the id holding it (when `used`), the action code its counts are for (a new
+    /// action starts from zero; `unknownAction` until a table says), and the last table that
+    /// asked for it (``beginTable()``): arrays, so that a whole-table install finds the ids
+    /// that left and the actions that changed without a lookup per rule.
     private var used = [Bool](repeating: false, count: Int(HOLON_COUNTER_SLOTS))
+    private var idOf = [UInt32](repeating: 0, count: Int(HOLON_COUNTER_SLOTS))
+    private var actionOf = [UInt8](repeating: unknownAction, count: Int(HOLON_COUNTER_SLOTS))
+    private var askedBy = [UInt32](repeating: 0, count: Int(HOLON_COUNTER_SLOTS))
+    private var table: UInt32 = 0
     private var cursor = 1
+    static let unknownAction: UInt8 = 0xFF
+    /// Slots whose rule changed action since ``beginTable()`` (with the action before): zeroed
+    /// once the table is enforced.
+    private(set) var changed: [(slot: UInt16, was: UInt8)] = []
     /// The tables' stamps (`holon_table_info.stamp`) when the cache was last known to match
     /// the map: slots are handed out only by installs, which change the stamps, so other stamps
     /// mean another process may have changed `rule_slots`. nil: read it before use.
     var seen: [UInt64]?
 
-    /// Reads `rule_slots`; `stamps` are the tables' stamps now.
-    mutating func load(_ fd: Int32, stamps: [UInt64]) {
-        slotOf = [:]
-        used = [Bool](repeating: false, count: Int(HOLON_COUNTER_SLOTS))
+    /// Reads `rule_slots`; `stamps` are the tables' stamps now, `installed` the table the
+    /// filter enforces (the actions the slots' counts are for).
+    mutating func load(_ fd: Int32, stamps: [UInt64], installed: [Rule]) {
+        self = CounterSlots()
         var highest = 0
         for (id, slot) in Self.entries(fd) where slot > 0 && slot < HOLON_COUNTER_SLOTS {
             slotOf[id] = UInt16(slot)
             used[Int(slot)] = true
+            idOf[Int(slot)] = id
             highest = max(highest, Int(slot))
+        }
+        for r in installed {
+            if let s = slotOf[r.id] { actionOf[Int(s)] = RuleCompiler.actionCode(r.action) }
         }
         cursor = highest + 1 < used.count ? highest + 1 : 1
         seen = stamps
@@ -41,21 +57,46 @@ struct CounterSlots {
     /// Slots handed out since the last ``commit(slots:counters:)``: not yet in the map.
     private var pending: [(id: UInt32, slot: UInt16)] = []
 
-    /// The slot of `id`, handing out a free one when it has none (recorded by the next
-    /// ``commit(slots:counters:)``, which must come before a rule using it is enforced); 0 when
-    /// none is free (the rule then counts by id, which is slower but as exact).
-    mutating func slot(for id: UInt32) -> UInt16 {
-        if let s = slotOf[id] { return s }
+    /// Starts a table: the slots ``slot(for:action:)`` is asked for from here on are its rules'.
+    mutating func beginTable() {
+        table &+= 1
+        changed = []
+    }
+
+    /// The slot of `id`, whose action is `action`, handing out a free one when it has none
+    /// (recorded by the next ``commit(slots:counters:)``, which must come before a rule using
+    /// it is enforced); 0 when none is free (the rule then counts by id, slower but as exact).
+    mutating func slot(for id: UInt32, action: UInt8) -> UInt16 {
+        if let s = slotOf[id] {
+            let i = Int(s)
+            askedBy[i] = table
+            if actionOf[i] != action {
+                if actionOf[i] != Self.unknownAction { changed.append((s, actionOf[i])) }
+                actionOf[i] = action
+            }
+            return s
+        }
         guard slotOf.count < used.count - 1 else { return 0 }
         var s = cursor
         while used[s] {
             s = s + 1 < used.count ? s + 1 : 1
         }
         used[s] = true
+        idOf[s] = id
+        actionOf[s] = action
+        askedBy[s] = table
         slotOf[id] = UInt16(s)
         pending.append((id, UInt16(s)))
         cursor = s + 1 < used.count ? s + 1 : 1
         return UInt16(s)
+    }
+
+    /// Ids holding a slot that the current table (since ``beginTable()``) did not ask for:
+    /// after a whole-table install, the rules that left.
+    func notAsked() -> [UInt32] {
+        var out: [UInt32] = []
+        for s in 1..<used.count where used[s] && askedBy[s] != table { out.append(idOf[s]) }
+        return out
     }
 
     /// Takes back the slots handed out since the last commit (the table using them failed to
@@ -63,9 +104,12 @@ struct CounterSlots {
     mutating func abandon() {
         for p in pending {
             used[Int(p.slot)] = false
+            actionOf[Int(p.slot)] = Self.unknownAction
             slotOf[p.id] = nil
         }
+        for c in changed.reversed() { actionOf[Int(c.slot)] = c.was }
         pending = []
+        changed = []
     }
 
     /// Zeroes the counters of the slots handed out since the last commit and records them in
@@ -102,6 +146,7 @@ struct CounterSlots {
     mutating func release(_ id: UInt32, slots fd: Int32) {
         guard let s = slotOf.removeValue(forKey: id) else { return }
         used[Int(s)] = false
+        actionOf[Int(s)] = Self.unknownAction
         var k = id
         _ = bpf_map_delete_elem(fd, &k)
     }

@@ -190,13 +190,13 @@ public final class Dataplane: @unchecked Sendable {
     /// Re-reads the slot cache unless it is known to match the map (`cfg`: the config now).
     /// Called first by every install and catch-up, with the install lock held.
     func refreshCounterSlots(_ cfg: holon_config) {
-        if counterSlots.seen != Self.stamps(cfg) { counterSlots.load(fd(.ruleSlots), stamps: Self.stamps(cfg)) }
+        if counterSlots.seen != Self.stamps(cfg) { counterSlots.load(fd(.ruleSlots), stamps: Self.stamps(cfg), installed: installedRules) }
     }
 
     /// The counter slot of rule `id` (0: none, it counts by id), handed out when it has none;
     /// ``commitCounterSlots()`` records those before the table using them is enforced.
-    func counterSlot(for id: UInt32) -> UInt16 {
-        counterSlots.slot(for: id)
+    func counterSlot(for rule: Rule) -> UInt16 {
+        counterSlots.slot(for: rule.id, action: RuleCompiler.actionCode(rule.action))
     }
 
     func commitCounterSlots() throws(DataplaneError) {

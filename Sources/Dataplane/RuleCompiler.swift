@@ -279,10 +279,10 @@ enum RuleCompiler {
 
     /// `bootOffsetNs`: wall-clock ns minus boot-clock ns now, to turn a rule's wall-clock expiry
     /// into the kernel's CLOCK_BOOTTIME (``BootClock``).
-    /// `counterSlot`: each rule's counter slot by id (``CounterSlots``), asked in rank order
+    /// `counterSlot`: each rule's counter slot (``CounterSlots``), asked in rank order
     /// after the table is validated.
     static func compile(_ input: [Rule], bootOffsetNs: Int64 = BootClock.offsetNs(),
-                        counterSlot: (UInt32) -> UInt16 = { _ in 0 }) throws(RuleCompileError) -> CompiledTable {
+                        counterSlot: (Rule) -> UInt16 = { _ in 0 }) throws(RuleCompileError) -> CompiledTable {
         try validate(input)
         var t = CompiledTable()
         t.ordered = input.sorted { rank($0) < rank($1) }
@@ -295,7 +295,7 @@ enum RuleCompiler {
 
         for (i, rule) in t.ordered.enumerated() {
             let index = UInt32(i)
-            var l = try lowerForTable(rule, bootOffsetNs: bootOffsetNs, counterSlot: counterSlot(rule.id))
+            var l = try lowerForTable(rule, bootOffsetNs: bootOffsetNs, counterSlot: counterSlot(rule))
             l.rule.check_start = UInt32(t.checks.count)
             t.checks += l.checks
             guard let ks = l.key else {

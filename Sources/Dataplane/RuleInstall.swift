@@ -174,6 +174,7 @@ extension Dataplane {
         let offset = BootClock.offsetNs()
         try markWriting(inactive, &cfg)
         try waitForReaders(generation: inactive)   // done by catchUp unless nothing was pending
+        counterSlots.beginTable()
         do {
             try edit(target, diff, bootOffsetNs: offset) { counterSlot(for: $0) }
         } catch {
@@ -210,6 +211,7 @@ extension Dataplane {
     private func installWhole(_ rules: [Rule], cfg: inout holon_config) throws(DataplaneError) -> InstallReport {
         let offset = BootClock.offsetNs()
         let table: CompiledTable
+        counterSlots.beginTable()
         do { table = try RuleCompiler.compile(rules, bootOffsetNs: offset) { counterSlot(for: $0) } } catch {
             counterSlots.abandon()
             throw .compile(error)
@@ -523,13 +525,10 @@ extension Dataplane {
         var now: [UInt32: Action] = [:]
         now.reserveCapacity(rules.count)
         for r in rules { now[r.id] = r.action }
-        for (id, slot) in counterSlots.slotOf {
-            guard let a = now[id] else {
-                counterSlots.release(id, slots: fd(.ruleSlots))
-                continue
-            }
-            if let was = previous[id], was != a { CounterSlots.zero(fd(.slotCounters), slot: UInt32(slot)) }
-        }
+        // Slots: the ids the table's compile did not ask for left; a changed action starts
+        // from zero (both found by the compile, with no lookup per rule here).
+        for id in counterSlots.notAsked() { counterSlots.release(id, slots: fd(.ruleSlots)) }
+        for c in counterSlots.changed { CounterSlots.zero(fd(.slotCounters), slot: UInt32(c.slot)) }
         for map in [XDPMap.ruleCounters, .buckets] {
             for id in allKeys(fd(map)) {
                 let keep: Bool

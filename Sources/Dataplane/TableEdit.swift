@@ -28,13 +28,13 @@ extension Dataplane {
     /// meanwhile could meet a chain half relinked.
     ///
     /// Everything is checked before the first write; the image is updated after the last.
-    /// `counterSlot`: the counter slot of each added rule, by id.
+    /// `counterSlot`: the counter slot of each added rule.
     func edit(_ image: TableImage, _ diff: TableDiff, bootOffsetNs: Int64,
-              counterSlot: (UInt32) -> UInt16 = { _ in 0 }) throws(EditProblem) {
+              counterSlot: (Rule) -> UInt16 = { _ in 0 }) throws(EditProblem) {
         typealias Lowered = RuleCompiler.Lowered
         var added: [Lowered] = []
         for r in diff.added {
-            do { added.append(try RuleCompiler.lowerForTable(r, bootOffsetNs: bootOffsetNs, counterSlot: counterSlot(r.id))) } catch { throw .compile(error) }
+            do { added.append(try RuleCompiler.lowerForTable(r, bootOffsetNs: bootOffsetNs, counterSlot: counterSlot(r))) } catch { throw .compile(error) }
         }
         var removed: [(Lowered, TableImage.Placed)] = []
         for r in diff.removed {
