@@ -33,7 +33,7 @@ struct VerifierBudgetTests {
             let log = String(cString: buffer)
             let processed = log.firstMatch(of: /processed (\d+) insns/).flatMap { Int($0.1) }
             let n = try #require(processed, "\(name): no instruction count in the verifier's log: \(log)")
-            print("\(name): \(n) of \(Self.budget) instructions")
+            print("\(name): \(n) of \(Self.budget) instructions; \(log.split(separator: "\n").filter { $0.contains("verification time") }.joined())")
             #expect(n <= Self.budget / 2, "\(name): the verifier processed \(n) instructions of its \(Self.budget) budget")
         }
     }

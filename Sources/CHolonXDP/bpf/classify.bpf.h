@@ -10,7 +10,6 @@ struct classify_ctx {
     __u32 found;             /* 1 once a rule matched: `best` and `rule` are valid */
     __u64 best;              /* rank of the best rule so far */
     struct holon_rule rule;  /* the best rule */
-    __u64 now;               /* boot-time ns, read once a rule with a TTL is met; 0 until then */
 };
 
 // Payload windows, read from the packet only when a shape or a rule's checks need one (no
@@ -111,6 +110,39 @@ __attribute__((noinline)) int holon_checks_pass(struct xdp_md *xdp, __u32 gen, _
     return 1;
 }
 
+// The chain of rules behind one key, from index `idx`, in rank order: 1 when a rule beats
+// `best` (or any rule, while nothing was `found`) and matches, copied to the scratch's `hit`.
+// A global function: verified once with whatever it is given. Inlined, the verifier walked
+// the 32 steps once per state of the caller, 301k instructions and 1.6 s of kernel time for
+// every load of the program (every attach, every test) on Linux 6.18.
+__attribute__((noinline)) int holon_walk_chain(struct xdp_md *xdp, __u32 gen, __u32 idx, __u32 found, __u64 best)
+{
+    __u32 zero = 0;
+    struct holon_scratch *s = bpf_map_lookup_elem(&scratch, &zero);
+    void *rules = bpf_map_lookup_elem(&rules_out, &gen);
+    if (!s || !rules)
+        return 0;
+    for (int j = 0; j < HOLON_MAX_CHAIN; j++) {
+        struct holon_rule *r = bpf_map_lookup_elem(rules, &idx);   /* also ends the chain at HOLON_NO_SLOT */
+        if (!r || (found && r->rank > best))
+            return 0;
+        if (r->expires_ns) {
+            if (!s->now)
+                s->now = bpf_ktime_get_boot_ns();
+            if (s->now >= r->expires_ns) {   /* expired: matches nothing, the chain goes on */
+                idx = r->next;
+                continue;
+            }
+        }
+        if (r->nchecks == 0 || holon_checks_pass(xdp, gen, r->check_start, r->nchecks)) {
+            s->hit = *r;
+            return 1;
+        }
+        idx = r->next;
+    }
+    return 0;
+}
+
 // bpf_loop callback: looks up shape `i`. Returns 1 to stop the loop.
 // Ranks compare strictly (`>`): two rules never share a rank, so a rank equal to `best` is the
 // best rule itself, and the rank that is all ones (priority INT32_MIN, id UINT32_MAX) can
@@ -151,29 +183,34 @@ static long classify_shape(__u32 i, void *arg)
     __u32 *first = bpf_map_lookup_elem(keys, &k);
     if (!first)
         return 0;            /* the common miss: the other inner maps are not needed */
+    // The chain's first rule, here: most chains are one rule, which wins outright when it
+    // matches (it is the chain's best). Only when it does not is the rest walked.
     void *rules = bpf_map_lookup_elem(&rules_out, &gen);
     if (!rules)
         return 1;
     __u32 idx = *first;
-    for (int j = 0; j < HOLON_MAX_CHAIN; j++) {
-        struct holon_rule *r = bpf_map_lookup_elem(rules, &idx);   /* also ends the chain at HOLON_NO_SLOT */
-        if (!r || (c->found && r->rank > c->best))
-            break;
-        if (r->expires_ns) {
-            if (!c->now)
-                c->now = bpf_ktime_get_boot_ns();
-            if (c->now >= r->expires_ns) {   /* expired: matches nothing, the chain goes on */
-                idx = r->next;
-                continue;
-            }
-        }
-        if (r->nchecks == 0 || holon_checks_pass(c->xdp, gen, r->check_start, r->nchecks)) {
-            c->found = 1;
-            c->best = r->rank;
-            c->rule = *r;
-            break;
-        }
-        idx = r->next;
+    struct holon_rule *r = bpf_map_lookup_elem(rules, &idx);
+    if (!r || (c->found && r->rank > c->best))
+        return 0;
+    int live = 1;
+    if (r->expires_ns) {
+        if (!s->now)
+            s->now = bpf_ktime_get_boot_ns();
+        live = s->now < r->expires_ns;   /* expired: matches nothing, the chain goes on */
+    }
+    if (live && (r->nchecks == 0 || holon_checks_pass(c->xdp, gen, r->check_start, r->nchecks))) {
+        c->found = 1;
+        c->best = r->rank;
+        c->rule = *r;
+        return 0;
+    }
+    idx = r->next;
+    if (idx == HOLON_NO_SLOT)
+        return 0;
+    if (holon_walk_chain(c->xdp, gen, idx, c->found, c->best)) {
+        c->found = 1;
+        c->best = s->hit.rank;
+        c->rule = s->hit;
     }
     return 0;
 }

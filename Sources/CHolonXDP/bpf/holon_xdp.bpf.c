@@ -130,6 +130,7 @@ int holon_xdp(struct xdp_md *ctx)
         st->allowlisted++;
     } else {
         struct classify_ctx c = { .xdp = ctx, .gen = cfg->gen & 1 };
+        s->now = 0;
         __u32 nshapes = cfg->table[c.gen].nshapes;
         if (nshapes > HOLON_MAX_SHAPES)
             nshapes = HOLON_MAX_SHAPES;

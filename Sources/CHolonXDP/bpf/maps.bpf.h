@@ -19,6 +19,8 @@ struct holon_scratch {
     __u32 payload_off;       /* where it starts in the frame */
     __u32 pad;
     struct holon_ext_walk walk;
+    struct holon_rule hit;   /* the rule holon_walk_chain matched */
+    __u64 now;               /* boot-time ns, read once a rule with a TTL is met; 0 until then */
 };
 
 struct {
