@@ -16,7 +16,7 @@ public final class GoBGPPair: @unchecked Sendable {
     }
 
     public init() throws {
-        let base = 20_000 + Int(UInt32.random(in: 0..<20_000))
+        let base = LoopbackPorts.pick(5, addresses: ["127.0.0.1", "127.0.0.2", "127.0.0.3"])
         speakerAPI = base + 1
         routerAPI = base + 2
         let bgp = (base + 3, base + 4)

@@ -9,7 +9,7 @@ import Testing
 @Suite("Flowspec through ExaBGP", .offPool, .serialized, .enabled(if: GoBGPPair.available && Tools.found("exabgp")))
 struct ExaBGPTests {
     @Test(.timeLimit(.minutes(2))) func rulesReachAGoBGPRouter() throws {
-        let base = 20_000 + Int(UInt32.random(in: 0..<20_000))
+        let base = LoopbackPorts.pick(3, addresses: ["127.0.0.1", "127.0.0.3"])
         let api = base + 1, bgpPort = base + 2
         let dir = NSTemporaryDirectory() + "holon-exabgp-\(getpid())-\(base)"
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
