@@ -133,7 +133,10 @@ struct DaemonLifecycleTests {
 extension DaemonLifecycleTests {
     /// A second daemon started on an interface the first protects is refused before it writes
     /// its policy: the running one's observe mode stays as it was.
-    @Test(.timeLimit(.minutes(1))) func aSecondDaemonChangesNothing() throws {
+    // 10–37 s; 75 and 97 s in full `swift test` runs on this 2-core machine, where it starts in
+    // the busiest minute (two debug daemons, a lab, beside every root suite). The limit only
+    // catches a hang, as for the test above.
+    @Test(.timeLimit(.minutes(3))) func aSecondDaemonChangesNothing() throws {
         let tag = "\(getpid() % 100_000)"
         let bed = try DaemonLab(.scratch(prefix: "holon-d2", tag: "d2\(tag)"), scratch: "holon-d2-\(tag)")
         defer { bed.close() }
