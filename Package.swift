@@ -54,8 +54,9 @@ let package = Package(
         .plugin(name: "BPFObject", capability: .buildTool()),
         // setns(2) and CLONE_NEWNET: behind _GNU_SOURCE, so Glibc's Swift overlay lacks them.
         .target(name: "CLabNamespace"),
-        // The one process runner: posix_spawn, pipes read with poll, children stopped by signal.
-        // pipe2(2): behind _GNU_SOURCE, so Glibc's Swift overlay lacks it.
+        // The one process runner: children started from one thread (so a death signal ends them with
+        // us), pipes read with poll, children stopped by signal.
+        // pipe2(2) is behind _GNU_SOURCE; clone + prctl(PR_SET_PDEATHSIG) is what posix_spawn cannot do.
         .target(name: "CSpawn"),
         .target(name: "Spawn", dependencies: ["CSpawn"]),
         .target(name: "Lab", dependencies: ["CLabNamespace", "Spawn"]),
@@ -103,6 +104,8 @@ let package = Package(
         .testTarget(name: "TrafficTests", dependencies: ["Traffic", "Packets"]),
         .testTarget(name: "DetectionTests", dependencies: ["TestSupport", "Detection", "Traffic", "Rules", "Packets", "Holon"]),
         .testTarget(name: "DataplaneTests", dependencies: ["TestSupport", "Dataplane", "Generator", "Lab", "Rules", "Packets", "Traffic"]),
+        // SpawnProbe: a parent for SpawnTests to kill (its child must end with it).
+        .executableTarget(name: "SpawnProbe", dependencies: ["Spawn"], path: "Tests/SpawnProbe"),
         .testTarget(name: "SpawnTests", dependencies: ["Spawn"]),
         .testTarget(name: "GeneratorTests", dependencies: ["TestSupport", "Generator", "Lab", "Spawn", "Packets", "Traffic"]),
         .testTarget(name: "ControlPlaneTests", dependencies: [

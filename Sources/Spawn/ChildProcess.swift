@@ -30,9 +30,12 @@ public final class ChildProcess: @unchecked Sendable {
     private var exitCode: Int32 = 0
 
     /// `ownGroup`: start it as the leader of a new process group, so ``stop(signal:timeout:)``
-    /// ends its forks with it.
+    /// ends its forks with it. `deathSignal`: what the kernel sends it when this process ends
+    /// without stopping it (killed, crashed; 0: it may outlive us). SIGTERM by default, so a
+    /// `holon run` or daemon we started shuts down as it would when stopped, rather than run on
+    /// unwatched; it reaches the child itself, not forks of its own.
     public init(_ program: String, _ args: [String], stdout: Output = .null, stderr: Output = .null,
-                ownGroup: Bool = false, environment: [String: String]? = nil) throws(SpawnError) {
+                ownGroup: Bool = false, environment: [String: String]? = nil, deathSignal: Int32 = SIGTERM) throws(SpawnError) {
         var ours: [Int32] = [], theirs: [Int32] = []
         func stream(_ o: Output) throws(SpawnError) -> (Launch.Stream, Int32?) {
             switch o {
@@ -50,7 +53,8 @@ public final class ChildProcess: @unchecked Sendable {
         do {
             let (o, oRead) = try stream(stdout)
             let (e, eRead) = try stream(stderr)
-            pid = try Launch.spawn(program, args, stdin: .null, stdout: o, stderr: e, processGroup: ownGroup, environment: environment)
+            pid = try Launch.spawn(program, args, stdin: .null, stdout: o, stderr: e, processGroup: ownGroup, environment: environment,
+                                   deathSignal: deathSignal)
             standardOutput = oRead.map { FileHandle(fileDescriptor: $0, closeOnDealloc: true) }
             standardError = eRead.map { FileHandle(fileDescriptor: $0, closeOnDealloc: true) }
         } catch {

@@ -3,15 +3,18 @@ import CSpawn
 import Glibc
 #endif
 
-/// The one place a child is started: posix_spawn with stdin/stdout/stderr as asked, every
-/// signal unblocked and at its default (a child started from a thread that blocks signals, as
-/// Dispatch's do, would otherwise inherit the mask and never hear the SIGINT or SIGTERM meant to
-/// end it), optionally in a process group of its own (so its forks can be stopped with it).
+/// The one place a child is started (`holon_spawn_child`, CSpawn): stdin/stdout/stderr as
+/// asked, every signal unblocked and at its default (a child started from a thread that blocks
+/// signals, as Dispatch's do, would otherwise inherit the mask and never hear the SIGINT or
+/// SIGTERM meant to end it), optionally in a process group of its own (so its forks can be
+/// stopped with it), and optionally ended with us: a death signal the kernel sends it when this
+/// process ends, even by SIGKILL, where a killed `holon bench soak` used to leave its
+/// `holon run` children filtering, and a killed test its gobgpd and tcpdump running.
 ///
-/// posix_spawn rather than Foundation's `Process`: `Process` hands the child a descriptor it
-/// watches to learn of the exit, which a daemon the child leaves behind inherits (a wait then
-/// lasts as long as the daemon), and it has crashed a whole test process on this toolchain
-/// while starting `ip`.
+/// Not Foundation's `Process`: it hands the child a descriptor it watches to learn of the
+/// exit, which a daemon the child leaves behind inherits (a wait then lasts as long as the
+/// daemon), and it has crashed a whole test process on this toolchain while starting `ip`.
+/// Not posix_spawn: it cannot set the death signal between fork and exec.
 enum Launch {
     /// Where one of the child's standard descriptors comes from or goes.
     enum Stream {
@@ -22,45 +25,42 @@ enum Launch {
         case file(String, append: Bool)
     }
 
+    /// `deathSignal`: sent to the child when we end (0: it may outlive us).
     static func spawn(_ program: String, _ args: [String], stdin: Stream, stdout: Stream, stderr: Stream,
-                      processGroup: Bool, environment: [String: String]?) throws(SpawnError) -> pid_t {
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
+                      processGroup: Bool, environment: [String: String]?, deathSignal: Int32 = 0) throws(SpawnError) -> pid_t {
+        // Files are opened here, close-on-exec (no other child inherits them), and closed once
+        // the child has its copies.
+        var opened: [Int32] = []
+        defer { for fd in opened { close(fd) } }
+        var fds: [Int32] = []
         for (fd, stream) in [(Int32(0), stdin), (1, stdout), (2, stderr)] {
+            let d: Int32
             switch stream {
-            case .null: posix_spawn_file_actions_addopen(&actions, fd, "/dev/null", fd == 0 ? O_RDONLY : O_WRONLY, 0)
-            case .descriptor(let d): posix_spawn_file_actions_adddup2(&actions, d, fd)
+            case .descriptor(let given): d = given
+            case .null: d = open("/dev/null", (fd == 0 ? O_RDONLY : O_WRONLY) | O_CLOEXEC)
             case .file(let path, let append):
-                posix_spawn_file_actions_addopen(&actions, fd, path, O_WRONLY | O_CREAT | (append ? O_APPEND : O_TRUNC), 0o644)
+                d = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | (append ? O_APPEND : O_TRUNC), 0o644)
+                guard d >= 0 else { throw .system("opening \(path) for \(program)", errno) }
             }
+            guard d >= 0 else { throw .system("opening /dev/null for \(program)", errno) }
+            if case .descriptor = stream {} else { opened.append(d) }
+            fds.append(d)
         }
-        var attr = posix_spawnattr_t()
-        posix_spawnattr_init(&attr)
-        defer { posix_spawnattr_destroy(&attr) }
-        var none = sigset_t(), all = sigset_t()
-        sigemptyset(&none)
-        sigfillset(&all)
-        posix_spawnattr_setsigmask(&attr, &none)
-        posix_spawnattr_setsigdefault(&attr, &all)
-        var flags = Int32(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF)
-        if processGroup {
-            flags |= Int32(POSIX_SPAWN_SETPGROUP)
-            posix_spawnattr_setpgroup(&attr, 0)
-        }
-        posix_spawnattr_setflags(&attr, Int16(flags))
         let argv: [UnsafeMutablePointer<CChar>?] = ([program] + args).map { strdup($0) } + [nil]
         defer { for a in argv { free(a) } }
         var envp: [UnsafeMutablePointer<CChar>?]? = environment.map { env in env.map { strdup("\($0.key)=\($0.value)") } + [nil] }
         defer { envp?.forEach { free($0) } }
-        var pid: pid_t = 0
-        let rc: Int32
-        if envp != nil {
-            rc = envp!.withUnsafeMutableBufferPointer { posix_spawn(&pid, program, &actions, &attr, argv, $0.baseAddress) }
-        } else {
-            rc = posix_spawn(&pid, program, &actions, &attr, argv, environ)
+        let pid: pid_t = argv.withUnsafeBufferPointer { a in
+            fds.withUnsafeBufferPointer { f in
+                if envp != nil {
+                    return envp!.withUnsafeMutableBufferPointer { e in
+                        holon_spawn_child(program, a.baseAddress, e.baseAddress, f.baseAddress, processGroup ? 1 : 0, deathSignal)
+                    }
+                }
+                return holon_spawn_child(program, a.baseAddress, nil, f.baseAddress, processGroup ? 1 : 0, deathSignal)
+            }
         }
-        guard rc == 0 else { throw .cannotStart(program: program, code: rc) }
+        guard pid > 0 else { throw .cannotStart(program: program, code: -pid) }
         return pid
     }
 

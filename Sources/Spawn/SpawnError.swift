@@ -1,6 +1,7 @@
 /// A program that could not be started, or that ended badly when its caller needed it to succeed.
 public enum SpawnError: Error, CustomStringConvertible, Sendable, Equatable {
-    /// posix_spawn refused (`errno`-style code): the program is missing or not executable.
+    /// The child could not be started (`errno`-style code): the program is missing or not
+    /// executable, or the fork failed.
     case cannotStart(program: String, code: Int32)
     /// A pipe or descriptor the child needs could not be made.
     case system(String, Int32)

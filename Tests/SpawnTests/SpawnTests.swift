@@ -113,4 +113,50 @@ import Testing
         #expect(try ChildProcess("/bin/echo", ["third"], stdout: .file(path)).wait(timeout: 5) == 0)
         #expect(try String(contentsOfFile: path, encoding: .utf8) == "third\n")
     }
+
+    /// A parent killed outright (SIGKILL: no handler, no deinit runs) takes its children with it:
+    /// the kernel sends them the death signal. Before it, `/bin/sleep 300` ran on under init, as
+    /// it still does when asked to (death signal 0): the case that shows this test can fail.
+    @Test(arguments: [SIGTERM, SIGKILL, 0])
+    func aKilledParentsChildrenEndWithIt(signal: Int32) throws {
+        let probe = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+            .deletingLastPathComponent().appendingPathComponent("SpawnProbe").path
+        let parent = try ChildProcess(probe, [String(signal)], stdout: .pipe)
+        let line = String(decoding: parent.standardOutput!.availableData, as: UTF8.self)
+        let child = try #require(pid_t(line.trimmingCharacters(in: .whitespacesAndNewlines)), "the probe printed its child: \(line)")
+        #expect(Self.alive(child))
+        parent.send(SIGKILL)
+        #expect(parent.wait(timeout: 5) == 128 + SIGKILL)
+        let deadline = Date().addingTimeInterval(signal == 0 ? 1 : 5)
+        while Self.alive(child) && Date() < deadline { usleep(10_000) }
+        if signal == 0 {
+            #expect(Self.alive(child), "asked to outlive its parent, it does")
+        } else {
+            #expect(!Self.alive(child), "the child of a killed parent ended with it")
+        }
+        if Self.alive(child) { kill(child, SIGKILL) }
+    }
+
+    /// The death signal follows the thread that started the child (Linux), so children are
+    /// started from one thread that lives as long as the process: one started from a thread
+    /// that then ends runs on.
+    @Test func aChildOutlivesTheThreadThatStartedIt() throws {
+        final class Box: @unchecked Sendable { var child: ChildProcess? }
+        let box = Box()
+        let t = Thread { box.child = try? ChildProcess("/bin/sleep", ["30"], deathSignal: SIGKILL) }
+        t.start()
+        let deadline = Date().addingTimeInterval(5)
+        while (box.child == nil || !t.isFinished) && Date() < deadline { usleep(10_000) }
+        #expect(t.isFinished)
+        let child = try #require(box.child)
+        usleep(300_000)
+        #expect(child.isRunning, "the thread's end did not end it")
+        child.stop()
+    }
+
+    /// Running (not a zombie awaiting its reaper: PID 1 of a container may never reap).
+    static func alive(_ pid: pid_t) -> Bool {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8) else { return false }
+        return stat.split(separator: ")").last?.split(separator: " ").first != "Z"
+    }
 }
