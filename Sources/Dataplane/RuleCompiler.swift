@@ -279,10 +279,9 @@ enum RuleCompiler {
 
     /// `bootOffsetNs`: wall-clock ns minus boot-clock ns now, to turn a rule's wall-clock expiry
     /// into the kernel's CLOCK_BOOTTIME (``BootClock``).
-    /// `counterSlot`: each rule's counter slot (``CounterSlots``), asked in rank order
-    /// after the table is validated.
-    static func compile(_ input: [Rule], bootOffsetNs: Int64 = BootClock.offsetNs(),
-                        counterSlot: (Rule) -> UInt16 = { _ in 0 }) throws(RuleCompileError) -> CompiledTable {
+    /// The rules' counter slots are left 0 (count by id): ``CounterSlots/assign(_:)`` gives
+    /// them, in one pass over `rules`, once the table compiled.
+    static func compile(_ input: [Rule], bootOffsetNs: Int64 = BootClock.offsetNs()) throws(RuleCompileError) -> CompiledTable {
         try validate(input)
         var t = CompiledTable()
         t.ordered = input.sorted { rank($0) < rank($1) }
@@ -295,7 +294,7 @@ enum RuleCompiler {
 
         for (i, rule) in t.ordered.enumerated() {
             let index = UInt32(i)
-            var l = try lowerForTable(rule, bootOffsetNs: bootOffsetNs, counterSlot: counterSlot(rule))
+            var l = try lowerForTable(rule, bootOffsetNs: bootOffsetNs)
             l.rule.check_start = UInt32(t.checks.count)
             t.checks += l.checks
             guard let ks = l.key else {

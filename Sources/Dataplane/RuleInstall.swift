@@ -210,12 +210,10 @@ extension Dataplane {
     /// frees an inner map only after an RCU grace period), so no wait is needed before.
     private func installWhole(_ rules: [Rule], cfg: inout holon_config) throws(DataplaneError) -> InstallReport {
         let offset = BootClock.offsetNs()
-        let table: CompiledTable
+        var table: CompiledTable
+        do { table = try RuleCompiler.compile(rules, bootOffsetNs: offset) } catch { throw .compile(error) }
         counterSlots.beginTable()
-        do { table = try RuleCompiler.compile(rules, bootOffsetNs: offset) { counterSlot(for: $0) } } catch {
-            counterSlots.abandon()
-            throw .compile(error)
-        }
+        counterSlots.assign(&table.rules)
         try commitCounterSlots()
         let active = cfg.gen & 1, inactive = active ^ 1
         let previous = Dictionary(installedRules.map { ($0.id, $0.action) }, uniquingKeysWith: { a, _ in a })
@@ -351,11 +349,12 @@ extension Dataplane {
                 return
             }
         }
-        let table: CompiledTable
+        var table: CompiledTable
         if let t = p.table {
             table = t
         } else {
-            do { table = try RuleCompiler.compile(installedRules, bootOffsetNs: p.bootOffsetNs) { counterSlot(for: $0) } } catch { throw .compile(error) }
+            do { table = try RuleCompiler.compile(installedRules, bootOffsetNs: p.bootOffsetNs) } catch { throw .compile(error) }
+            counterSlots.assign(&table.rules)   // the slots the rules hold: none is handed out here
         }
         images[Int(g)] = nil
         try markWriting(g, &cfg)
@@ -560,7 +559,7 @@ extension Dataplane {
             if after != r.action { _ = bpf_map_delete_elem(fd(.ruleCounters), &k) }
             if after == nil {
                 counterSlots.release(r.id, slots: fd(.ruleSlots))
-            } else if after != r.action, let slot = counterSlots.slotOf[r.id] {
+            } else if after != r.action, let slot = counterSlots.slot(of: r.id) {
                 CounterSlots.zero(fd(.slotCounters), slot: UInt32(slot))
             }
             if case .rateLimit = after {} else { _ = bpf_map_delete_elem(fd(.buckets), &k) }
