@@ -84,6 +84,14 @@ extension Dataplane {
         let link = bpf_obj_get("\(options.pinDirectory)/link")
         try DataplaneError.check(link, "opening the pinned XDP link")
         defer { close(link) }
+        // The keys of a filter from before chain heads, carried over first: the new program
+        // then matches from its first packet, where it would have passed all until the rewrite.
+        let legacyPath = "\(options.pinDirectory)/\(LegacyKeys.name)"
+        let legacy = bpf_obj_get(legacyPath)
+        if legacy >= 0 {
+            defer { close(legacy) }
+            _ = try LegacyKeys.carryOver(legacy, into: dp)
+        }
         try DataplaneError.check(bpf_link_update(link, dp.programFD, nil), "replacing the filter's program")
         try inNetworkNamespace(options.namespace) { () throws(DataplaneError) in
             let ifindex = if_nametoindex(options.interface)
@@ -98,6 +106,7 @@ extension Dataplane {
         // reads of it (a counter slot from the new record, which starts empty). An earlier
         // version's counts, kept by id, still add to each rule's.
         if dp.stateProblem == nil { try dp.replace(with: dp.rules) }
+        if legacy >= 0 { unlink(legacyPath) }   // no program reads it now
         return dp
     }
 

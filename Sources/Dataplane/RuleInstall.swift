@@ -270,7 +270,7 @@ extension Dataplane {
     private func swapIn(_ image: TableImage, generation g: UInt32) throws(DataplaneError) {
         // Each outer-map update waits for an RCU grace period in the kernel; four updates
         // issued together share one instead of waiting for four in a row.
-        let outers: [XDPMap] = [.shapesOut, .keysOut, .rulesOut, .checksOut]
+        let outers: [XDPMap] = [.shapesOut, .headsOut, .rulesOut, .checksOut]
         let outerFDs = outers.map { fd($0) }
         let innerFDs = image.fds
         let errors = Mutex([Int32](repeating: 0, count: outers.count))

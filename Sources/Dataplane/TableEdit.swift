@@ -110,15 +110,17 @@ extension Dataplane {
             addedByKey[k, default: []].append(i)
         }
         var ruleWrites: [(UInt32, holon_rule)] = []
-        var keyWrites: [(holon_key, UInt32?)] = []
+        var keyWrites: [(holon_key, holon_rule?)] = []
         var keyCount = image.keyCount
         for (k, _) in chains {
             var c = Chain()
             if let old = image.shapes[k.shape] {
                 var key = RuleCompiler.keyStruct(k, shapeID: old.id)
-                var head: UInt32 = 0
-                if bpf_map_lookup_elem(image.keysFD, &key, &head) == 0 {
-                    var idx = head
+                var head = holon_rule()
+                if bpf_map_lookup_elem(image.headsFD, &key, &head) == 0 {
+                    // The head's copy names its rule; the rules array holds it at its place.
+                    guard let placed = image.placed[head.id] else { throw .rebuild }
+                    var idx = placed.index
                     while idx != HOLON_NO_SLOT {
                         guard c.old.count <= image.ruleCapacity else { throw .rebuild }   // a loop: not our maps
                         var r = holon_rule()
@@ -134,18 +136,23 @@ extension Dataplane {
             c.new.sort { $0.rule.rank < $1.rule.rank }
             if let id = RuleCompiler.walkedLength(c.new.lazy.map(\.rule)).overflow { throw .compile(.chainTooLong(id: id)) }
             let fresh = Set(arriving.map { placedNew[$0].index })
+            var headRewritten = false
             for p in c.new.indices {
                 var r = c.new[p].rule
                 let next = p + 1 < c.new.count ? c.new[p + 1].index : HOLON_NO_SLOT
                 if r.next != next || fresh.contains(c.new[p].index) {
                     r.next = next
+                    c.new[p].rule = r
                     ruleWrites.append((c.new[p].index, r))
+                    if p == 0 { headRewritten = true }
                 }
             }
             let oldHead = c.old.first?.index, newHead = c.new.first?.index
             let shapeID = shapes[k.shape]?.id ?? image.shapes[k.shape]!.id
-            if oldHead != newHead {
-                keyWrites.append((RuleCompiler.keyStruct(k, shapeID: shapeID), newHead))
+            // The key holds a copy of its head: written again when the head is another rule
+            // or the same one changed (its `next`).
+            if oldHead != newHead || headRewritten {
+                keyWrites.append((RuleCompiler.keyStruct(k, shapeID: shapeID), c.new.first?.rule))
                 if oldHead == nil { keyCount += 1 }
                 if newHead == nil { keyCount -= 1 }
             }
@@ -177,13 +184,13 @@ extension Dataplane {
         }
         for (key, head) in keyWrites where head == nil {
             var k = key
-            let r = bpf_map_delete_elem(image.keysFD, &k)
+            let r = bpf_map_delete_elem(image.headsFD, &k)
             if r < 0 && errno != ENOENT { try check(r, "deleting a key") }
         }
         for (key, head) in keyWrites {
             guard var h = head else { continue }
             var k = key
-            try check(bpf_map_update_elem(image.keysFD, &k, &h, UInt64(BPF_ANY)), "writing a key")
+            try check(bpf_map_update_elem(image.headsFD, &k, &h, UInt64(BPF_ANY)), "writing a key")
         }
         image.shapes = shapes
         if shapesChanged {

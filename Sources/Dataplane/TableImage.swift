@@ -27,7 +27,7 @@ final class TableImage {
         var minRank: UInt64
     }
 
-    /// shapes, keys, rules, checks: owned, closed with the image.
+    /// shapes, heads, rules, checks: owned, closed with the image.
     let fds: [Int32]
     let ruleCapacity: Int
     let keyCapacity: Int
@@ -53,7 +53,8 @@ final class TableImage {
     deinit { for fd in fds { close(fd) } }
 
     var shapesFD: Int32 { fds[0] }
-    var keysFD: Int32 { fds[1] }
+    /// Key → the first rule of its chain (a copy of the one at its index in the rules array).
+    var headsFD: Int32 { fds[1] }
     var rulesFD: Int32 { fds[2] }
     var checksFD: Int32 { fds[3] }
 
@@ -92,7 +93,7 @@ extension Dataplane {
         var fds: [Int32] = []
         do {
             fds.append(try createInner(.shapesOut, entries: Int(HOLON_MAX_SHAPES)))
-            fds.append(try createInner(.keysOut, entries: ruleCap))
+            fds.append(try createInner(.headsOut, entries: ruleCap))
             fds.append(try createInner(.rulesOut, entries: ruleCap))
             fds.append(try createInner(.checksOut, entries: checkCap))
         } catch {
@@ -103,7 +104,7 @@ extension Dataplane {
         try updateArray(image.shapesFD, t.shapes, "shapes")
         try updateArray(image.rulesFD, t.rules, "rules")
         try updateArray(image.checksFD, t.checks, "checks")
-        try updateBatch(image.keysFD, keys: t.keys, values: t.firstSlots, "keys")
+        try updateBatch(image.headsFD, keys: t.keys, values: t.firstSlots.map { t.rules[Int($0)] }, "chain heads")
         image.record(t, digest: digest)
         return image
     }

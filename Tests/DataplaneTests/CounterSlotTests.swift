@@ -125,7 +125,12 @@ struct LiveUpgradeTests {
         let oldID = info.id
         // What a filter of the version before counter slots looks like: no slot maps, and its
         // rules counted by id (here, 100 hits as that version would have recorded them).
-        for m in [XDPMap.slotCounters, .ruleSlots] { unlink("\(t.options.pinDirectory)/\(m.name)") }
+        // Nor chain heads: its keys map held indices (`keys_out`).
+        let legacy = try Self.legacyKeys(t.dataplane).fd
+        defer { close(legacy) }
+        let legacyPin = "\(t.options.pinDirectory)/\(LegacyKeys.name)"
+        try #require(bpf_obj_pin(legacy, legacyPin) == 0)
+        for m in [XDPMap.slotCounters, .ruleSlots, .headsOut] { unlink("\(t.options.pinDirectory)/\(m.name)") }
         var id: UInt32 = 1
         var byID = [holon_rule_counters](repeating: holon_rule_counters(), count: Dataplane.possibleCPUs)
         byID[0] = holon_rule_counters(hits: 100, drops: 100)
@@ -137,6 +142,7 @@ struct LiveUpgradeTests {
         len = UInt32(MemoryLayout<bpf_prog_info>.size)
         try #require(bpf_obj_get_info_by_fd(dp.programFD, &info, &len) == 0)
         #expect(info.id != oldID, "the link runs the new program")
+        #expect(!FileManager.default.fileExists(atPath: legacyPin), "keys_out carried over, then unpinned")
         let reopened = try Dataplane.open(t.options)
         #expect(reopened.rules == [rule])
         #expect(reopened.counters(forRule: 1) == RuleCounters(hits: 100, drops: 100), "counted by id before")
@@ -148,5 +154,78 @@ struct LiveUpgradeTests {
         t.sender.send((0..<25).map { Frames.udp(sequence: $0) })
         _ = try t.settle(packets: 175)
         #expect(reopened.counters(forRule: 1) == RuleCounters(hits: 175, drops: 175))
+    }
+
+    /// A filter from before chain heads keeps `keys_out` (key → the index of the chain's first
+    /// rule). Its keys are carried over before the new program takes the link: with the heads
+    /// emptied, every frame passes (the window the carry-over closes); carried over, each frame
+    /// meets its rule again, down a chain of three included.
+    @Test func keysOfAnEarlierFilterBecomeChainHeads() throws {
+        let dp = try Dataplane.transient()
+        let udp9: [Rules.Predicate] = [.equals(.proto, 17), .equals(.dstPort, 9)]
+        try dp.install([
+            Rule(id: 1, match: udp9 + [.range(.srcPort, 1000...1999)], action: .drop, priority: 30),
+            Rule(id: 2, match: udp9 + [.range(.srcPort, 2000...2999)], action: .count, priority: 20),
+            Rule(id: 3, match: udp9, action: .drop, priority: 10),
+            Rule(id: 4, match: [.prefix(.srcIP, .v4(0x0C00_0000), length: 8)], action: .drop, priority: 5),
+        ])
+        func frame(_ source: UInt32, _ port: UInt16, _ dst: UInt16 = 9) -> [UInt8] {
+            PacketBuilder.bytes(.udp4(source: source, destination: 0x0A4D_0002, sourcePort: port, destinationPort: dst, frameLength: 64))
+        }
+        let cases: [(frame: [UInt8], action: XDPAction, rule: UInt32?)] = [
+            (frame(0x0B00_0001, 1500), .drop, 1), (frame(0x0B00_0001, 2500), .pass, 2),
+            (frame(0x0B00_0001, 5000), .drop, 3), (frame(0x0C00_0001, 5000, 80), .drop, 4),
+            (frame(0x0B00_0001, 5000, 80), .pass, nil),
+        ]
+
+        let (legacy, keys) = try Self.legacyKeys(dp)
+        defer { close(legacy) }
+        #expect(keys == 2, "two keys: the chain of three, and the prefix")
+        var slot = try dp.config().gen & 1
+
+        // A new program on the earlier filter's maps: no heads yet.
+        try #require(bpf_map_delete_elem(dp.fd(.headsOut), &slot) == 0)
+        for c in cases { #expect(try dp.testRun(c.frame).action == .pass, "no key without heads") }
+
+        #expect(try LegacyKeys.carryOver(legacy, into: dp))
+        for c in cases {
+            let before = c.rule.map { dp.counters(forRule: $0).hits }
+            #expect(try dp.testRun(c.frame).action == c.action)
+            if let id = c.rule { #expect(dp.counters(forRule: id).hits == before! + 1, "rule \(id) matched") }
+        }
+    }
+
+    /// The `keys_out` of a filter from before chain heads, made from `dp`'s heads: the outer
+    /// map (its generation's slot filled), to close, and how many keys it holds.
+    static func legacyKeys(_ dp: Dataplane) throws -> (fd: Int32, keys: Int) {
+        let g = try dp.config().gen & 1
+        let heads = try #require(LegacyKeys.innerMap(dp.fd(.headsOut), g))
+        defer { close(heads) }
+        let image = try #require(dp.images[Int(g)])
+        var o = bpf_map_create_opts()
+        o.sz = MemoryLayout<bpf_map_create_opts>.size
+        let inner = bpf_map_create(BPF_MAP_TYPE_HASH, "legacy_keys", UInt32(MemoryLayout<holon_key>.size), 4, 64, &o)
+        try #require(inner >= 0)
+        defer { close(inner) }
+        var key = holon_key(), next = holon_key()
+        var keys = 0
+        while (keys == 0 ? bpf_map_get_next_key(heads, nil, &next) : bpf_map_get_next_key(heads, &key, &next)) == 0 {
+            var head = holon_rule()
+            var k = next
+            try #require(bpf_map_lookup_elem(heads, &k, &head) == 0)
+            var index = try #require(image.placed[head.id]).index
+            try #require(bpf_map_update_elem(inner, &k, &index, UInt64(BPF_ANY)) == 0)
+            key = next
+            keys += 1
+        }
+        var oo = bpf_map_create_opts()
+        oo.sz = MemoryLayout<bpf_map_create_opts>.size
+        oo.inner_map_fd = UInt32(inner)
+        let legacy = bpf_map_create(BPF_MAP_TYPE_ARRAY_OF_MAPS, "keys_out", 4, 4, 2, &oo)
+        try #require(legacy >= 0)
+        var slot = g
+        var value = inner
+        try #require(bpf_map_update_elem(legacy, &slot, &value, UInt64(BPF_ANY)) == 0)
+        return (legacy, keys)
     }
 }

@@ -176,20 +176,16 @@ static __always_inline long classify_one(__u32 i, struct classify_ctx *c)
             return 0;        /* the packet lacks a field of this shape: no rule of it matches */
         k.value[e] = s->v[f] & sh->mask[e];
     }
-    void *keys = bpf_map_lookup_elem(&keys_out, &gen);
-    if (!keys)
+    void *heads = bpf_map_lookup_elem(&heads_out, &gen);
+    if (!heads)
         return 1;
-    __u32 *first = bpf_map_lookup_elem(keys, &k);
-    if (!first)
-        return 0;            /* the common miss: the other inner maps are not needed */
-    // The chain's first rule, here: most chains are one rule, which wins outright when it
-    // matches (it is the chain's best). Only when it does not is the rest walked.
-    void *rules = bpf_map_lookup_elem(&rules_out, &gen);
-    if (!rules)
-        return 1;
-    __u32 idx = *first;
-    struct holon_rule *r = bpf_map_lookup_elem(rules, &idx);
-    if (!r || (c->found && r->rank > c->best))
+    // The chain's first rule, stored with its key: most chains are one rule, which wins
+    // outright when it matches (it is the chain's best). Only when it does not is the rest
+    // walked, in the rules array.
+    struct holon_rule *r = bpf_map_lookup_elem(heads, &k);
+    if (!r)
+        return 0;            /* the common miss */
+    if (c->found && r->rank > c->best)
         return 0;
     int live = 1;
     if (r->expires_ns) {
@@ -203,7 +199,7 @@ static __always_inline long classify_one(__u32 i, struct classify_ctx *c)
         c->rule = *r;
         return 0;
     }
-    idx = r->next;
+    __u32 idx = r->next;
     if (idx == HOLON_NO_SLOT)
         return 0;
     if (holon_walk_chain(c->xdp, gen, idx, c->found, c->best)) {

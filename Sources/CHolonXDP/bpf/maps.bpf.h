@@ -110,11 +110,14 @@ struct shapes_inner {
     __uint(key_size, sizeof(__u32));
     __uint(value_size, sizeof(struct holon_shape));
 };
-struct keys_inner {
+// A key's value is the first rule of its chain itself (its `next` leads on into the rules
+// array): most chains are one rule, and a packet then needs no lookup in the rules array, a
+// call the verifier cannot inline (its size varies with the table: BPF_F_INNER_MAP).
+struct heads_inner {
     __uint(type, BPF_MAP_TYPE_HASH);
     __uint(max_entries, 1);
     __uint(key_size, sizeof(struct holon_key));
-    __uint(value_size, sizeof(__u32));
+    __uint(value_size, sizeof(struct holon_rule));
 };
 struct rules_inner {
     __uint(type, BPF_MAP_TYPE_ARRAY);
@@ -142,8 +145,8 @@ struct {
     __uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
     __uint(max_entries, 2);
     __type(key, __u32);
-    __array(values, struct keys_inner);
-} keys_out SEC(".maps");
+    __array(values, struct heads_inner);
+} heads_out SEC(".maps");
 
 struct {
     __uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
