@@ -8,8 +8,10 @@ import Glibc
 /// signals, as Dispatch's do, would otherwise inherit the mask and never hear the SIGINT or
 /// SIGTERM meant to end it), optionally in a process group of its own (so its forks can be
 /// stopped with it), and optionally ended with us: a death signal the kernel sends it when this
-/// process ends, even by SIGKILL, where a killed `holon bench soak` used to leave its
-/// `holon run` children filtering, and a killed test its gobgpd and tcpdump running.
+/// process ends, even by SIGKILL. Before it, a killed parent's children ran on under init
+/// unless they wrote to a pipe of ours (`holon run --json` in `holon bench soak` died of
+/// SIGPIPE at its next line); those writing to files or /dev/null (gobgpd, trafgen, tcpdump,
+/// a test's `sleep`) never ended.
 ///
 /// Not Foundation's `Process`: it hands the child a descriptor it watches to learn of the
 /// exit, which a daemon the child leaves behind inherits (a wait then lasts as long as the
