@@ -1,12 +1,13 @@
 @testable import Dataplane
 import Testing
+import Traffic
 
 /// `SlotIndex` against a `Dictionary` doing the same, through runs of inserts and deletions
 /// that fill it to the counter budget and wrap its probe runs around the table's end.
 @Suite struct SlotIndexTests {
     @Test(arguments: [1, 2, 3])
     func agreesWithADictionary(seed: UInt64) {
-        var rng = SplitMix(seed)
+        var rng = SplitMix64(seed: seed)
         var index = SlotIndex(capacity: 4096)
         var model: [UInt32: UInt16] = [:]
         // Ids from a small range first (dense runs, many collisions), then anywhere.
@@ -28,17 +29,5 @@ import Testing
         for k in model.keys { index.remove(k) }
         #expect(index.count == 0)
         #expect(index[1] == nil && index[0] == nil)
-    }
-
-    struct SplitMix {
-        var state: UInt64
-        init(_ seed: UInt64) { state = seed }
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
     }
 }
