@@ -149,6 +149,14 @@ public final class Dataplane: @unchecked Sendable {
             }
             maps[m] = fd
         }
+        // An earlier version's keys still pinned: an upgrade was cut short (killed between
+        // pinning this version's maps and handing the link over), and that version's program
+        // may still run, reading keys_out, which this version does not write. Tables written
+        // now would pair its stale keys with new rules arrays: attaching again finishes it.
+        if FileManager.default.fileExists(atPath: "\(options.pinDirectory)/\(LegacyKeys.name)") {
+            for f in maps.values { close(f) }
+            throw .outdatedFilter(options.pinDirectory, missing: XDPMap.headsOut.name)
+        }
         let prog = bpf_obj_get("\(options.pinDirectory)/prog")
         let dp = Dataplane(options: options, object: nil, programFD: prog, maps: maps, rules: [])
         dp.loadState()

@@ -28,7 +28,7 @@ public enum DataplaneError: Error, Sendable, CustomStringConvertible {
         case .interfaceUnusable(let i, let why): return "cannot protect \(i): \(why)"
         case .notAttached(let dir): return "no filter is attached (nothing pinned in \(dir)); run `holon filter attach`"
         case .outdatedFilter(let dir, let map):
-            return "the filter pinned in \(dir) was attached by an earlier holon (it has no \(map) map); run `holon filter attach` again: it keeps the rules"
+            return "the filter pinned in \(dir) was attached by an earlier holon, whose program has no \(map) map; run `holon filter attach` again: it keeps the rules"
         case .compile(let e): return "rule table: \(e)"
         case .stateFile(let m): return "rule state file: \(m)"
         case .stateMismatch(let m): return "rule state: \(m)"

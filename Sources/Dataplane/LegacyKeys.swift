@@ -18,9 +18,16 @@ enum LegacyKeys {
 
     /// Fills `dp`'s `heads_out` slot of the generation its config enforces from `legacy` (a
     /// `keys_out` map) and the same generation's rules. False when that generation has no
-    /// keys map (no table: nothing to carry over).
+    /// keys map (no table: nothing to carry over), or already has heads: an upgrade cut short
+    /// (killed after this step) carried them over, or this version wrote that generation
+    /// since, and then `keys_out` no longer describes its rules array; carried over again,
+    /// its stale indices would point packets at the wrong rules.
     static func carryOver(_ legacy: Int32, into dp: Dataplane) throws(DataplaneError) -> Bool {
         var g = try dp.config().gen & 1
+        if let heads = innerMap(dp.fd(.headsOut), g) {
+            close(heads)
+            return false
+        }
         guard let keys = innerMap(legacy, g) else { return false }
         defer { close(keys) }
         guard let rules = innerMap(dp.fd(.rulesOut), g) else {

@@ -156,6 +156,37 @@ struct LiveUpgradeTests {
         #expect(reopened.counters(forRule: 1) == RuleCounters(hits: 175, drops: 175))
     }
 
+    /// `holon filter attach` killed mid-upgrade, after this version's maps were pinned and
+    /// before the link was handed over: the earlier program may still run, reading `keys_out`,
+    /// which this version does not write. Opening such a filter is refused with the one-line
+    /// reason, and the next attach finishes the upgrade.
+    @Test func anUpgradeCutShortIsFinishedByTheNextAttach() throws {
+        let t = try TestLab("upcut")
+        defer { t.close() }
+        let rule = Rule(id: 1, match: [.equals(.proto, 17), .equals(.dstPort, 9)], action: .drop)
+        try t.dataplane.install([rule])
+        let legacy = try Self.legacyKeys(t.dataplane).fd
+        defer { close(legacy) }
+        let legacyPin = "\(t.options.pinDirectory)/\(LegacyKeys.name)"
+        try #require(bpf_obj_pin(legacy, legacyPin) == 0)
+        do {
+            _ = try Dataplane.open(t.options)
+            Issue.record("opened a filter whose upgrade was cut short")
+        } catch {
+            guard case .outdatedFilter(_, let missing) = error else { Issue.record("\(error)"); return }
+            #expect(missing == "heads_out")
+            #expect("\(error)".contains("`holon filter attach`"))
+        }
+
+        _ = try Dataplane.attach(t.options)
+        #expect(!FileManager.default.fileExists(atPath: legacyPin))
+        let reopened = try Dataplane.open(t.options)
+        #expect(reopened.rules == [rule])
+        t.sender.send((0..<40).map { Frames.udp(sequence: $0) })
+        _ = try t.settle(packets: 40)
+        #expect(reopened.counters(forRule: 1) == RuleCounters(hits: 40, drops: 40))
+    }
+
     /// A filter from before chain heads keeps `keys_out` (key → the index of the chain's first
     /// rule). Its keys are carried over before the new program takes the link: with the heads
     /// emptied, every frame passes (the window the carry-over closes); carried over, each frame
@@ -193,6 +224,12 @@ struct LiveUpgradeTests {
             #expect(try dp.testRun(c.frame).action == c.action)
             if let id = c.rule { #expect(dp.counters(forRule: id).hits == before! + 1, "rule \(id) matched") }
         }
+        // Heads there already (an upgrade cut short and run again, or a generation this version
+        // wrote since): never carried over again, as keys_out may no longer fit the rules array.
+        #expect(try !LegacyKeys.carryOver(legacy, into: dp))
+        try dp.install([Rule(id: 9, match: [.equals(.proto, 17)], action: .drop)])
+        #expect(try !LegacyKeys.carryOver(legacy, into: dp), "a generation this version wrote")
+        #expect(try dp.testRun(frame(0x0B00_0001, 5000, 80)).action == .drop)
     }
 
     /// The `keys_out` of a filter from before chain heads, made from `dp`'s heads: the outer
