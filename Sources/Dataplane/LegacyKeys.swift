@@ -24,13 +24,13 @@ enum LegacyKeys {
     /// its stale indices would point packets at the wrong rules.
     static func carryOver(_ legacy: Int32, into dp: Dataplane) throws(DataplaneError) -> Bool {
         var g = try dp.config().gen & 1
-        if let heads = innerMap(dp.fd(.headsOut), g) {
+        if let heads = try Dataplane.innerMap(dp.fd(.headsOut), g, "generation \(g)'s chain heads") {
             close(heads)
             return false
         }
-        guard let keys = innerMap(legacy, g) else { return false }
+        guard let keys = try Dataplane.innerMap(legacy, g, "the earlier filter's keys (generation \(g))") else { return false }
         defer { close(keys) }
-        guard let rules = innerMap(dp.fd(.rulesOut), g) else {
+        guard let rules = try Dataplane.innerMap(dp.fd(.rulesOut), g, "the earlier filter's rules (generation \(g))") else {
             throw .system("reading the earlier filter's rules (generation \(g))", code: ENOENT)
         }
         defer { close(rules) }
@@ -54,14 +54,5 @@ enum LegacyKeys {
         var value = fd
         try DataplaneError.check(bpf_map_update_elem(dp.fd(.headsOut), &g, &value, UInt64(BPF_ANY)), "placing the chain heads")
         return true
-    }
-
-    /// The inner map in slot `g` of outer map `outer`, opened; nil when the slot is empty.
-    static func innerMap(_ outer: Int32, _ g: UInt32) -> Int32? {
-        var k = g
-        var id: UInt32 = 0
-        guard bpf_map_lookup_elem(outer, &k, &id) == 0 else { return nil }
-        let fd = bpf_map_get_fd_by_id(id)
-        return fd >= 0 ? fd : nil
     }
 }

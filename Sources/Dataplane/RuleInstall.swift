@@ -314,17 +314,25 @@ extension Dataplane {
     /// generation has no reader until the next flip makes it active again.
     func waitForReaders(generation g: UInt32) throws(DataplaneError) {
         guard readersMayRemain else { return }
-        var k = g
-        var id: UInt32 = 0
-        if bpf_map_lookup_elem(fd(.shapesOut), &k, &id) == 0 {
-            let inner = bpf_map_get_fd_by_id(id)
-            try DataplaneError.check(inner, "reopening generation \(g)'s shapes map")
+        if let inner = try Self.innerMap(fd(.shapesOut), g, "generation \(g)'s shapes map") {
             defer { close(inner) }
+            var k = g
             var v = inner
             try DataplaneError.check(bpf_map_update_elem(fd(.shapesOut), &k, &v, UInt64(BPF_ANY)), "waiting for readers of generation \(g)")
         }
         // No inner map there: no program can have read one.
         readersMayRemain = false
+    }
+
+    /// The inner map in slot `g` of the outer map `outer`, opened (the caller closes it); nil
+    /// when the slot is empty.
+    static func innerMap(_ outer: Int32, _ g: UInt32, _ what: String) throws(DataplaneError) -> Int32? {
+        var k = g
+        var id: UInt32 = 0
+        guard bpf_map_lookup_elem(outer, &k, &id) == 0 else { return nil }
+        let fd = bpf_map_get_fd_by_id(id)
+        try DataplaneError.check(fd, "reopening \(what)")
+        return fd
     }
 
     /// Brings the generation the last flip left behind up to date, so the next change can be

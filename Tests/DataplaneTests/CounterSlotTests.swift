@@ -236,7 +236,7 @@ struct LiveUpgradeTests {
     /// map (its generation's slot filled), to close, and how many keys it holds.
     static func legacyKeys(_ dp: Dataplane) throws -> (fd: Int32, keys: Int) {
         let g = try dp.config().gen & 1
-        let heads = try #require(LegacyKeys.innerMap(dp.fd(.headsOut), g))
+        let heads = try #require(try Dataplane.innerMap(dp.fd(.headsOut), g, "heads"))
         defer { close(heads) }
         let image = try #require(dp.images[Int(g)])
         var o = bpf_map_create_opts()
