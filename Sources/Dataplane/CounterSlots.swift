@@ -241,9 +241,7 @@ struct CounterSlots {
                 let slot = Int(keys[i])
                 guard slot < n else { continue }
                 for c in 0..<cpus {
-                    let v = values.load(fromByteOffset: (i * cpus + c) * stride, as: holon_rule_counters.self)
-                    out[slot].hits &+= v.hits
-                    out[slot].drops &+= v.drops
+                    out[slot].add(values.load(fromByteOffset: (i * cpus + c) * stride, as: holon_rule_counters.self))
                 }
             }
             if r != 0 && e != ENOENT { return perSlot(fd) }
@@ -264,9 +262,7 @@ struct CounterSlots {
             var c = RuleCounters()
             guard bpf_map_lookup_elem(fd, &k, buf.baseAddress) == 0 else { return c }
             for i in 0..<cpus {
-                let v = buf.load(fromByteOffset: i * stride, as: holon_rule_counters.self)
-                c.hits &+= v.hits
-                c.drops &+= v.drops
+                c.add(buf.load(fromByteOffset: i * stride, as: holon_rule_counters.self))
             }
             return c
         }

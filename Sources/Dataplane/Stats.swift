@@ -68,18 +68,12 @@ extension Dataplane {
     /// it has by id (a rule counts by id while it has no slot).
     public func counters(forRule id: UInt32) -> RuleCounters {
         var c = RuleCounters()
-        func add(_ all: [holon_rule_counters]?) {
-            for v in all ?? [] {
-                c.hits &+= v.hits
-                c.drops &+= v.drops
-            }
-        }
         var k = id
         var slot: UInt32 = 0
         if bpf_map_lookup_elem(fd(.ruleSlots), &k, &slot) == 0 {
-            add(perCPU(fd(.slotCounters), key: &slot, as: holon_rule_counters.self))
+            for v in perCPU(fd(.slotCounters), key: &slot, as: holon_rule_counters.self) ?? [] { c.add(v) }
         }
-        add(perCPU(fd(.ruleCounters), key: &k, as: holon_rule_counters.self))
+        for v in perCPU(fd(.ruleCounters), key: &k, as: holon_rule_counters.self) ?? [] { c.add(v) }
         return c
     }
 
@@ -98,12 +92,18 @@ extension Dataplane {
             var k = id
             guard let all = perCPU(fd(.ruleCounters), key: &k, as: holon_rule_counters.self) else { continue }
             var c = out[id] ?? RuleCounters()
-            for v in all {
-                c.hits &+= v.hits
-                c.drops &+= v.drops
-            }
+            for v in all { c.add(v) }
             out[id] = c
         }
         return out
+    }
+}
+
+extension RuleCounters {
+    /// Adds one CPU's (or one map's) counts of a rule: the kernel keeps them per CPU, in a slot
+    /// and by id, and a rule's counters are the sum of all.
+    mutating func add(_ v: holon_rule_counters) {
+        hits &+= v.hits
+        drops &+= v.drops
     }
 }
