@@ -73,7 +73,8 @@ extension Dataplane {
         return (dp, mode)
     }
 
-    /// A live filter an earlier version attached (a map this version has is not pinned):
+    /// A live filter an earlier version attached (a map this version has is not pinned, or an
+    /// earlier version's `keys_out` still is: an upgrade cut short):
     /// this version's program takes over the same link (`bpf_link_update`: the interface is
     /// never without a filter), on the pinned maps — rules, counters, allowlist, settings —
     /// with the missing maps created and pinned. The tc egress program is replaced too; the
