@@ -465,7 +465,7 @@ extension Dataplane {
     /// Removes rules by id and reinstalls. Returns the ids that were not installed.
     public func delete(ids: Set<UInt32>) throws(DataplaneError) -> Set<UInt32> {
         var missing = Set<UInt32>()
-        try modify { current in
+        _ = try modify { current in
             if let placed = try? activeImage()?.placed {
                 missing = ids.filter { placed[$0] == nil }
             } else {
