@@ -77,10 +77,15 @@ extension Dataplane {
     /// earlier version's `keys_out` still is: an upgrade cut short):
     /// this version's program takes over the same link (`bpf_link_update`: the interface is
     /// never without a filter), on the pinned maps — rules, counters, allowlist, settings —
-    /// with the missing maps created and pinned. The tc egress program is replaced too; the
+    /// with the missing maps created, and pinned once the program runs. The tc egress program is replaced too; the
     /// connection state of syn-auth and flow-check lives with the programs and starts afresh.
     static func upgradeLive(_ options: DataplaneOptions) throws(DataplaneError) -> Dataplane {
         let obj = try EmbeddedObject.open(pinDirectory: options.pinDirectory)
+        let added: [String]
+        do { added = try EmbeddedObject.deferPins(obj, in: options.pinDirectory) } catch {
+            bpf_object__close(obj)
+            throw error
+        }
         let dp = try load(obj, options: options)
         let link = bpf_obj_get("\(options.pinDirectory)/link")
         try DataplaneError.check(link, "opening the pinned XDP link")
@@ -103,6 +108,11 @@ extension Dataplane {
         }
         unlink("\(options.pinDirectory)/prog")
         try DataplaneError.check(bpf_obj_pin(dp.programFD, "\(options.pinDirectory)/prog"), "pinning the program")
+        // Only now, with this program on the link: until these pins exist, the next `holon`
+        // finds the filter outdated and attaches again, rather than writing tables the
+        // earlier program (still running, had this been cut short) would misread.
+        guard let object = dp.object else { throw .system("pinning the new maps: the object is gone", code: EBADF) }
+        try EmbeddedObject.pin(object, added, in: options.pinDirectory)
         // The table written again, whole: every rule then carries what this version's program
         // reads of it (a counter slot from the new record, which starts empty). An earlier
         // version's counts, kept by id, still add to each rule's.

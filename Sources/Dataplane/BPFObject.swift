@@ -29,4 +29,32 @@ enum EmbeddedObject {
         }
         return obj
     }
+
+    /// Takes the pin path off each map of `obj` not pinned in `dir` yet, so loading creates it
+    /// unpinned; returns their names for ``pin(_:_:in:)``. For a program taking over a filter
+    /// of an earlier version: a map pinned before its program runs would tell the next
+    /// `holon` the filter is this version's while the earlier program still reads the old
+    /// layout (a takeover cut short).
+    static func deferPins(_ obj: OpaquePointer, in dir: String) throws(DataplaneError) -> [String] {
+        var names: [String] = []
+        var m = bpf_object__next_map(obj, nil)
+        while let map = m {
+            let name = String(cString: bpf_map__name(map))
+            if XDPMap(rawValue: name) != nil, !FileManager.default.fileExists(atPath: "\(dir)/\(name)") {
+                let r = bpf_map__set_pin_path(map, nil)
+                if r < 0 { throw .system("clearing the pin path of \(name)", code: -r) }
+                names.append(name)
+            }
+            m = bpf_object__next_map(obj, map)
+        }
+        return names
+    }
+
+    /// Pins the maps ``deferPins(_:in:)`` held back, once the loaded program runs.
+    static func pin(_ obj: OpaquePointer, _ names: [String], in dir: String) throws(DataplaneError) {
+        for name in names {
+            guard let map = bpf_object__find_map_by_name(obj, name) else { throw .system("finding map \(name)", code: ENOENT) }
+            try DataplaneError.check(bpf_map__pin(map, "\(dir)/\(name)"), "pinning \(name)")
+        }
+    }
 }

@@ -74,6 +74,9 @@ enum RuleCompiler {
         /// The payload window the shape keys on (slot HOLON_F_PAYLOAD_KEY); `windowLen` 0: none.
         var window: UInt16 = 0
         var windowLen: UInt8 = 0
+
+        /// The heads map its keys are in: short keys for few fields.
+        var keyClass: holon_key_class { count <= Int(HOLON_SHORT_KEY_ELEMS) ? HOLON_KEYS_SHORT : HOLON_KEYS_WIDE }
     }
 
     /// A key by its shape's signature (not its id: ids are per table generation).
@@ -234,6 +237,7 @@ enum RuleCompiler {
         sh.nelems = UInt32(sig.count)
         sh.poff = sig.window
         sh.plen = sig.windowLen
+        sh.key_class = UInt8(sig.keyClass.rawValue)
         withUnsafeMutableBytes(of: &sh.field) { f in
             for i in 0..<sig.count { f[i] = sig.fields[i] }
         }
@@ -252,6 +256,11 @@ enum RuleCompiler {
             for i in 0..<k.shape.count { p[i] = k.values[i] }
         }
         return key
+    }
+
+    /// The first bytes of `k`, what a map of short keys holds (its shape must be short).
+    static func shortKey(_ k: holon_key) -> holon_short_key {
+        holon_short_key(shape: k.shape, pad: 0, value: (k.value.0, k.value.1, k.value.2))
     }
 
     /// How many rules the program walks in a chain before it certainly stops: up to and

@@ -268,9 +268,9 @@ extension Dataplane {
 
     /// Puts `image`'s maps in generation `g`'s slots of the outer maps.
     private func swapIn(_ image: TableImage, generation g: UInt32) throws(DataplaneError) {
-        // Each outer-map update waits for an RCU grace period in the kernel; four updates
-        // issued together share one instead of waiting for four in a row.
-        let outers: [XDPMap] = [.shapesOut, .headsOut, .rulesOut, .checksOut]
+        // Each outer-map update waits for an RCU grace period in the kernel; the updates
+        // issued together share one instead of waiting for each in a row.
+        let outers = TableImage.outers
         let outerFDs = outers.map { fd($0) }
         let innerFDs = image.fds
         let errors = Mutex([Int32](repeating: 0, count: outers.count))
@@ -306,7 +306,7 @@ extension Dataplane {
     /// after a flip, packets that started before it may still be walking the old generation.
     /// Writing into those maps in place (``edit(_:_:bootOffsetNs:)``) while they do would show
     /// them a chain half relinked; swapping fresh maps in would not be safe either, as the
-    /// four inner maps are looked up one after the other and a reader could take the old
+    /// inner maps are looked up one after the other and a reader could take the old
     /// shapes with the new keys. XDP programs run inside RCU read-side sections, and an update
     /// of a map-in-map element returns only after an RCU grace period (the kernel's promise
     /// that, on return, no program still uses the old value): storing the inner map that is

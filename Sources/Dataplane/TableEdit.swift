@@ -110,14 +110,15 @@ extension Dataplane {
             addedByKey[k, default: []].append(i)
         }
         var ruleWrites: [(UInt32, holon_rule)] = []
-        var keyWrites: [(holon_key, holon_rule?)] = []
-        var keyCount = image.keyCount
+        var keyWrites: [(holon_key, holon_key_class, holon_rule?)] = []
+        var keyCounts = image.keyCounts
         for (k, _) in chains {
             var c = Chain()
             if let old = image.shapes[k.shape] {
                 var key = RuleCompiler.keyStruct(k, shapeID: old.id)
                 var head = holon_rule()
-                if bpf_map_lookup_elem(image.headsFD, &key, &head) == 0 {
+                // A map of short keys reads the first bytes of `key` (holon_short_key).
+                if bpf_map_lookup_elem(image.headsFD(k.shape.keyClass), &key, &head) == 0 {
                     // The head's copy names its rule; the rules array holds it at its place.
                     guard let placed = image.placed[head.id] else { throw .rebuild }
                     var idx = placed.index
@@ -152,14 +153,15 @@ extension Dataplane {
             // The key holds a copy of its head: written again when the head is another rule
             // or the same one changed (its `next`).
             if oldHead != newHead || headRewritten {
-                keyWrites.append((RuleCompiler.keyStruct(k, shapeID: shapeID), c.new.first?.rule))
-                if oldHead == nil { keyCount += 1 }
-                if newHead == nil { keyCount -= 1 }
+                let keyClass = k.shape.keyClass
+                keyWrites.append((RuleCompiler.keyStruct(k, shapeID: shapeID), keyClass, c.new.first?.rule))
+                if oldHead == nil { keyCounts[Int(keyClass.rawValue)] += 1 }
+                if newHead == nil { keyCounts[Int(keyClass.rawValue)] -= 1 }
             }
         }
         // Rules no key reaches (contradictory predicates) are still stored, for their id.
         for (i, l) in added.enumerated() where l.key == nil { ruleWrites.append((placedNew[i].index, l.rule)) }
-        guard keyCount <= image.keyCapacity else { throw .rebuild }
+        guard zip(keyCounts, image.keyCapacity).allSatisfy({ $0 <= $1 }) else { throw .rebuild }
         var shapesChanged = shapes.count != image.shapes.count
         for (sig, s) in shapes where !shapesChanged {
             if let was = image.shapes[sig] { shapesChanged = was.id != s.id || was.minRank != s.minRank } else { shapesChanged = true }
@@ -182,15 +184,15 @@ extension Dataplane {
             var v = rule
             try check(bpf_map_update_elem(image.rulesFD, &k, &v, UInt64(BPF_ANY)), "writing a rule")
         }
-        for (key, head) in keyWrites where head == nil {
+        for (key, keyClass, head) in keyWrites where head == nil {
             var k = key
-            let r = bpf_map_delete_elem(image.headsFD, &k)
+            let r = bpf_map_delete_elem(image.headsFD(keyClass), &k)
             if r < 0 && errno != ENOENT { try check(r, "deleting a key") }
         }
-        for (key, head) in keyWrites {
+        for (key, keyClass, head) in keyWrites {
             guard var h = head else { continue }
             var k = key
-            try check(bpf_map_update_elem(image.headsFD, &k, &h, UInt64(BPF_ANY)), "writing a key")
+            try check(bpf_map_update_elem(image.headsFD(keyClass), &k, &h, UInt64(BPF_ANY)), "writing a key")
         }
         image.shapes = shapes
         if shapesChanged {
@@ -203,7 +205,7 @@ extension Dataplane {
         image.freeChecks = freeChecks
         image.rulesHigh = rulesHigh
         image.checksHigh = checksHigh
-        image.keyCount = keyCount
+        image.keyCounts = keyCounts
         for r in diff.removed { image.digest &-= RuleState.ruleHash(r) }
         for r in diff.added { image.digest &+= RuleState.ruleHash(r) }
     }

@@ -27,15 +27,20 @@ final class TableImage {
         var minRank: UInt64
     }
 
-    /// shapes, heads, rules, checks: owned, closed with the image.
+    /// The outer maps a generation's inner maps go into, in the order of ``fds``.
+    static let outers: [XDPMap] = [.shapesOut, .headsOut, .rulesOut, .checksOut, .shortHeadsOut]
+
+    /// One inner map for each of ``outers``: owned, closed with the image.
     let fds: [Int32]
     let ruleCapacity: Int
-    let keyCapacity: Int
+    /// Keys each heads map has room for, by `holon_key_class`.
+    let keyCapacity: [Int]
     let checkCapacity: Int
     var stamp: UInt64 = 0
     var digest: UInt64 = 0
     var placed: [UInt32: Placed] = [:]
-    var keyCount = 0
+    /// Keys in each heads map, by `holon_key_class`.
+    var keyCounts = [0, 0]
     var rulesHigh: UInt32 = 0
     var checksHigh: UInt32 = 0
     var freeRules: [UInt32] = []
@@ -43,7 +48,7 @@ final class TableImage {
     var freeChecks: [[UInt32]] = Array(repeating: [], count: Int(HOLON_MAX_CHECKS) + 1)
     var shapes: [RuleCompiler.ShapeSig: ShapeState] = [:]
 
-    init(fds: [Int32], ruleCapacity: Int, keyCapacity: Int, checkCapacity: Int) {
+    init(fds: [Int32], ruleCapacity: Int, keyCapacity: [Int], checkCapacity: Int) {
         self.fds = fds
         self.ruleCapacity = ruleCapacity
         self.keyCapacity = keyCapacity
@@ -53,10 +58,15 @@ final class TableImage {
     deinit { for fd in fds { close(fd) } }
 
     var shapesFD: Int32 { fds[0] }
-    /// Key → the first rule of its chain (a copy of the one at its index in the rules array).
-    var headsFD: Int32 { fds[1] }
     var rulesFD: Int32 { fds[2] }
     var checksFD: Int32 { fds[3] }
+
+    /// Key → the first rule of its chain (a copy of the one at its index in the rules array),
+    /// in the map of the shape's key class. A short map reads the first bytes of a
+    /// `holon_key`, so callers hand every map the same struct.
+    func headsFD(_ keyClass: holon_key_class) -> Int32 { keyClass == HOLON_KEYS_SHORT ? fds[4] : fds[1] }
+
+    var keyCount: Int { keyCounts.reduce(0, +) }
 
     /// Room to grow before an edit has to rebuild the maps: an eighth, at least 1024.
     static func capacity(for n: Int) -> Int { n + max(1024, n / 8) }
@@ -69,7 +79,6 @@ final class TableImage {
             let hr = t.rules[i]
             placed[r.id] = Placed(rule: r, index: UInt32(i), checkStart: hr.check_start, nchecks: hr.nchecks)
         }
-        keyCount = t.keys.count
         rulesHigh = UInt32(t.rules.count)
         checksHigh = UInt32(t.checks.count)
         for (i, sig) in t.shapeSigs.enumerated() {
@@ -86,26 +95,54 @@ final class TableImage {
 
 /// The inner maps of one generation as they are in the kernel, reopened from the outer maps.
 extension Dataplane {
-    /// Creates the four inner maps sized for `capacity` and writes `t` into them.
+    /// Creates a generation's inner maps, each sized for what `t` puts in it and room to
+    /// grow, and writes `t` into them.
     func buildMaps(_ t: CompiledTable, digest: UInt64) throws(DataplaneError) -> TableImage {
+        // Each key with its chain's head, into the map of its shape's key class. Batches pack
+        // keys at the map's key size: a short map's keys go in as short keys.
+        var wide: (keys: [holon_key], heads: [holon_rule]) = ([], [])
+        var short: (keys: [holon_short_key], heads: [holon_rule]) = ([], [])
+        for (i, k) in t.keys.enumerated() {
+            let head = t.rules[Int(t.firstSlots[i])]
+            if t.shapeSigs[Int(k.shape)].keyClass == HOLON_KEYS_SHORT {
+                short.keys.append(RuleCompiler.shortKey(k))
+                short.heads.append(head)
+            } else {
+                wide.keys.append(k)
+                wide.heads.append(head)
+            }
+        }
         let ruleCap = TableImage.capacity(for: t.rules.count)
         let checkCap = TableImage.capacity(for: t.checks.count)
+        var keyCap = [0, 0]
+        keyCap[Int(HOLON_KEYS_WIDE.rawValue)] = TableImage.capacity(for: wide.keys.count)
+        keyCap[Int(HOLON_KEYS_SHORT.rawValue)] = TableImage.capacity(for: short.keys.count)
         var fds: [Int32] = []
         do {
-            fds.append(try createInner(.shapesOut, entries: Int(HOLON_MAX_SHAPES)))
-            fds.append(try createInner(.headsOut, entries: ruleCap))
-            fds.append(try createInner(.rulesOut, entries: ruleCap))
-            fds.append(try createInner(.checksOut, entries: checkCap))
+            for outer in TableImage.outers {
+                let entries: Int
+                switch outer {
+                case .shapesOut: entries = Int(HOLON_MAX_SHAPES)
+                case .headsOut: entries = keyCap[Int(HOLON_KEYS_WIDE.rawValue)]
+                case .shortHeadsOut: entries = keyCap[Int(HOLON_KEYS_SHORT.rawValue)]
+                case .checksOut: entries = checkCap
+                default: entries = ruleCap
+                }
+                fds.append(try createInner(outer, entries: entries))
+            }
         } catch {
             for fd in fds { close(fd) }
             throw error
         }
-        let image = TableImage(fds: fds, ruleCapacity: ruleCap, keyCapacity: ruleCap, checkCapacity: checkCap)
+        let image = TableImage(fds: fds, ruleCapacity: ruleCap, keyCapacity: keyCap, checkCapacity: checkCap)
         try updateArray(image.shapesFD, t.shapes, "shapes")
         try updateArray(image.rulesFD, t.rules, "rules")
         try updateArray(image.checksFD, t.checks, "checks")
-        try updateBatch(image.headsFD, keys: t.keys, values: t.firstSlots.map { t.rules[Int($0)] }, "chain heads")
+        try updateBatch(image.headsFD(HOLON_KEYS_WIDE), keys: wide.keys, values: wide.heads, "chain heads")
+        try updateBatch(image.headsFD(HOLON_KEYS_SHORT), keys: short.keys, values: short.heads, "chain heads (short keys)")
         image.record(t, digest: digest)
+        image.keyCounts[Int(HOLON_KEYS_WIDE.rawValue)] = wide.keys.count
+        image.keyCounts[Int(HOLON_KEYS_SHORT.rawValue)] = short.keys.count
         return image
     }
 }

@@ -20,6 +20,9 @@ public enum XDPMap: String, CaseIterable, Sendable, Hashable {
     /// Key → the first rule of its chain. `keys_out` before (key → the rule's index), which an
     /// earlier version's filter still has pinned (``LegacyKeys``).
     case headsOut = "heads_out"
+    /// The same for shapes of up to `HOLON_SHORT_KEY_ELEMS` fields (`HOLON_KEYS_SHORT`), whose
+    /// keys are hashed shorter.
+    case shortHeadsOut = "short_heads_out"
     case rulesOut = "rules_out"
     case checksOut = "checks_out"
 
@@ -36,7 +39,7 @@ public enum XDPMap: String, CaseIterable, Sendable, Hashable {
         case .buckets: return BPF_MAP_TYPE_HASH
         case .allowV4, .allowV6: return BPF_MAP_TYPE_LPM_TRIE
         case .samples: return BPF_MAP_TYPE_RINGBUF
-        case .shapesOut, .headsOut, .rulesOut, .checksOut: return BPF_MAP_TYPE_ARRAY_OF_MAPS
+        case .shapesOut, .headsOut, .shortHeadsOut, .rulesOut, .checksOut: return BPF_MAP_TYPE_ARRAY_OF_MAPS
         }
     }
 
@@ -58,7 +61,7 @@ public enum XDPMap: String, CaseIterable, Sendable, Hashable {
         case .buckets: return MemoryLayout<holon_bucket>.size
         case .allowV4, .allowV6: return MemoryLayout<UInt8>.size
         case .samples: return 0
-        case .shapesOut, .headsOut, .rulesOut, .checksOut: return MemoryLayout<UInt32>.size   // a map fd
+        case .shapesOut, .headsOut, .shortHeadsOut, .rulesOut, .checksOut: return MemoryLayout<UInt32>.size   // a map fd
         }
     }
 
@@ -77,6 +80,7 @@ public enum XDPMap: String, CaseIterable, Sendable, Hashable {
         switch self {
         case .shapesOut: return Inner(type: BPF_MAP_TYPE_ARRAY, name: "holon_shapes", keySize: 4, valueSize: MemoryLayout<holon_shape>.size, flags: 0)
         case .headsOut: return Inner(type: BPF_MAP_TYPE_HASH, name: "holon_heads", keySize: MemoryLayout<holon_key>.size, valueSize: MemoryLayout<holon_rule>.size, flags: 0)
+        case .shortHeadsOut: return Inner(type: BPF_MAP_TYPE_HASH, name: "holon_short_heads", keySize: MemoryLayout<holon_short_key>.size, valueSize: MemoryLayout<holon_rule>.size, flags: 0)
         case .rulesOut: return Inner(type: BPF_MAP_TYPE_ARRAY, name: "holon_rules", keySize: 4, valueSize: MemoryLayout<holon_rule>.size, flags: innerFlag)
         case .checksOut: return Inner(type: BPF_MAP_TYPE_ARRAY, name: "holon_checks", keySize: 4, valueSize: MemoryLayout<holon_check>.size, flags: innerFlag)
         default: return nil

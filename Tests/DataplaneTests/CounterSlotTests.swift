@@ -125,12 +125,13 @@ struct LiveUpgradeTests {
         let oldID = info.id
         // What a filter of the version before counter slots looks like: no slot maps, and its
         // rules counted by id (here, 100 hits as that version would have recorded them).
-        // Nor chain heads: its keys map held indices (`keys_out`).
+        // Nor chain heads: its keys map held indices (`keys_out`). Nor short keys.
+        try Self.widenKeys(t.dataplane)
         let legacy = try Self.legacyKeys(t.dataplane).fd
         defer { close(legacy) }
         let legacyPin = "\(t.options.pinDirectory)/\(LegacyKeys.name)"
         try #require(bpf_obj_pin(legacy, legacyPin) == 0)
-        for m in [XDPMap.slotCounters, .ruleSlots, .headsOut] { unlink("\(t.options.pinDirectory)/\(m.name)") }
+        for m in [XDPMap.slotCounters, .ruleSlots, .headsOut, .shortHeadsOut] { unlink("\(t.options.pinDirectory)/\(m.name)") }
         var id: UInt32 = 1
         var byID = [holon_rule_counters](repeating: holon_rule_counters(), count: Dataplane.possibleCPUs)
         byID[0] = holon_rule_counters(hits: 100, drops: 100)
@@ -143,6 +144,9 @@ struct LiveUpgradeTests {
         try #require(bpf_obj_get_info_by_fd(dp.programFD, &info, &len) == 0)
         #expect(info.id != oldID, "the link runs the new program")
         #expect(!FileManager.default.fileExists(atPath: legacyPin), "keys_out carried over, then unpinned")
+        for m in [XDPMap.slotCounters, .ruleSlots, .headsOut, .shortHeadsOut] {
+            #expect(FileManager.default.fileExists(atPath: "\(t.options.pinDirectory)/\(m.name)"), "\(m.name) pinned")
+        }
         let reopened = try Dataplane.open(t.options)
         #expect(reopened.rules == [rule])
         #expect(reopened.counters(forRule: 1) == RuleCounters(hits: 100, drops: 100), "counted by id before")
@@ -165,6 +169,7 @@ struct LiveUpgradeTests {
         defer { t.close() }
         let rule = Rule(id: 1, match: [.equals(.proto, 17), .equals(.dstPort, 9)], action: .drop)
         try t.dataplane.install([rule])
+        try Self.widenKeys(t.dataplane)
         let legacy = try Self.legacyKeys(t.dataplane).fd
         defer { close(legacy) }
         let legacyPin = "\(t.options.pinDirectory)/\(LegacyKeys.name)"
@@ -185,6 +190,61 @@ struct LiveUpgradeTests {
         t.sender.send((0..<40).map { Frames.udp(sequence: $0) })
         _ = try t.settle(packets: 40)
         #expect(reopened.counters(forRule: 1) == RuleCounters(hits: 40, drops: 40))
+    }
+
+    /// A filter of the version before short keys: all its keys in `heads_out`, its shapes of
+    /// key class 0, no `short_heads_out`. This version's program reads such a generation as it
+    /// is (so the link can change hands with no gap), and attach writes the table again with
+    /// short keys.
+    @Test func aFilterWithoutShortKeysIsTakenOver() throws {
+        let t = try TestLab("upshort")
+        defer { t.close() }
+        let rule = Rule(id: 1, match: [.equals(.proto, 17), .equals(.dstPort, 9)], action: .drop)
+        try t.dataplane.install([rule])
+        try Self.widenKeys(t.dataplane)
+        unlink("\(t.options.pinDirectory)/\(XDPMap.shortHeadsOut.name)")
+        t.sender.send((0..<30).map { Frames.udp(sequence: $0) })
+        _ = try t.settle(packets: 30)
+        #expect(t.dataplane.counters(forRule: 1) == RuleCounters(hits: 30, drops: 30), "a wide generation is read as it is")
+        do {
+            _ = try Dataplane.open(t.options)
+            Issue.record("opened a filter without short_heads_out")
+        } catch {
+            guard case .outdatedFilter(_, let missing) = error else { Issue.record("\(error)"); return }
+            #expect(missing == XDPMap.shortHeadsOut.name)
+        }
+
+        let (dp, _) = try Dataplane.attach(t.options)
+        #expect(FileManager.default.fileExists(atPath: "\(t.options.pinDirectory)/\(XDPMap.shortHeadsOut.name)"))
+        let g = try dp.config().gen & 1
+        let image = try #require(dp.images[Int(g)], "the table was written again")
+        #expect(image.keyCounts == [0, 1], "its one key is short")
+        t.sender.send((0..<20).map { Frames.udp(sequence: $0) })
+        _ = try t.settle(packets: 50)
+        #expect(dp.counters(forRule: 1) == RuleCounters(hits: 50, drops: 50))
+    }
+
+    /// A takeover cut short before the link changed hands leaves the maps this version adds
+    /// unpinned: the next `holon` then finds the filter outdated (and attaches again) rather
+    /// than writing short keys the earlier program, still on the link, never reads. Here the
+    /// takeover stops where the link is opened (its pin taken away for the while).
+    @Test func aTakeoverCutShortPinsNoNewMap() throws {
+        let t = try TestLab("upnopin")
+        defer { t.close() }
+        try t.dataplane.install([Rule(id: 1, match: [.equals(.proto, 17)], action: .drop)])
+        let dir = t.options.pinDirectory
+        unlink("\(dir)/\(XDPMap.shortHeadsOut.name)")
+        let link = bpf_obj_get("\(dir)/link")   // held open: the link lives on unpinned
+        try #require(link >= 0)
+        defer { close(link) }
+        try #require(unlink("\(dir)/link") == 0)
+        #expect(throws: DataplaneError.self) { _ = try Dataplane.upgradeLive(t.options) }
+        #expect(!FileManager.default.fileExists(atPath: "\(dir)/\(XDPMap.shortHeadsOut.name)"), "pinned before the link changed hands")
+        try #require(bpf_obj_pin(link, "\(dir)/link") == 0)
+        #expect(throws: DataplaneError.self) { _ = try Dataplane.open(t.options) }
+        _ = try Dataplane.attach(t.options)
+        #expect(FileManager.default.fileExists(atPath: "\(dir)/\(XDPMap.shortHeadsOut.name)"))
+        _ = try Dataplane.open(t.options)
     }
 
     /// A filter from before chain heads keeps `keys_out` (key → the index of the chain's first
@@ -209,6 +269,8 @@ struct LiveUpgradeTests {
             (frame(0x0B00_0001, 5000, 80), .pass, nil),
         ]
 
+        try Self.widenKeys(dp)
+        for c in cases { #expect(try dp.testRun(c.frame).action == c.action, "all keys wide, as an earlier version wrote them") }
         let (legacy, keys) = try Self.legacyKeys(dp)
         defer { close(legacy) }
         #expect(keys == 2, "two keys: the chain of three, and the prefix")
@@ -232,13 +294,72 @@ struct LiveUpgradeTests {
         #expect(try dp.testRun(frame(0x0B00_0001, 5000, 80)).action == .drop)
     }
 
+    /// Makes the active generation of `dp` what a version before short keys wrote: every key
+    /// in `heads_out`, every shape of key class 0 (wide), no `short_heads_out`. This process's
+    /// image of it is forgotten, as a new process would not have one.
+    static func widenKeys(_ dp: Dataplane) throws {
+        let g = try dp.config().gen & 1
+        let image = try #require(dp.images[Int(g)])
+        let wide = try dp.createInner(.headsOut, entries: image.keyCount + 1)
+        defer { close(wide) }
+        func copy<K>(_ from: Int32, _ empty: K, widen: (K) -> holon_key) throws {
+            var key = empty, next = empty
+            var first = true
+            while (first ? bpf_map_get_next_key(from, nil, &next) : bpf_map_get_next_key(from, &key, &next)) == 0 {
+                first = false
+                var head = holon_rule()
+                var k = next
+                try #require(bpf_map_lookup_elem(from, &k, &head) == 0)
+                var w = widen(next)
+                try #require(bpf_map_update_elem(wide, &w, &head, UInt64(BPF_ANY)) == 0)
+                key = next
+            }
+        }
+        try copy(image.headsFD(HOLON_KEYS_WIDE), holon_key()) { $0 }
+        try copy(image.headsFD(HOLON_KEYS_SHORT), holon_short_key()) { s in
+            var k = holon_key()
+            k.shape = s.shape
+            k.value.0 = s.value.0
+            k.value.1 = s.value.1
+            k.value.2 = s.value.2
+            return k
+        }
+        for i in 0..<UInt32(HOLON_MAX_SHAPES) {
+            var idx = i
+            var sh = holon_shape()
+            try #require(bpf_map_lookup_elem(image.shapesFD, &idx, &sh) == 0)
+            sh.key_class = 0
+            try #require(bpf_map_update_elem(image.shapesFD, &idx, &sh, UInt64(BPF_ANY)) == 0)
+        }
+        var slot = g
+        var value = wide
+        try #require(bpf_map_update_elem(dp.fd(.headsOut), &slot, &value, UInt64(BPF_ANY)) == 0)
+        try #require(bpf_map_delete_elem(dp.fd(.shortHeadsOut), &slot) == 0)
+        dp.images[Int(g)] = nil
+    }
+
+    /// Where each rule of generation `g` sits in its rules array, read from the array (slots
+    /// never written hold id 0, which these tests' rules do not use).
+    static func ruleIndices(_ dp: Dataplane, generation g: UInt32) throws -> [UInt32: UInt32] {
+        let rules = try #require(try Dataplane.innerMap(dp.fd(.rulesOut), g, "rules"))
+        defer { close(rules) }
+        var found: [UInt32: UInt32] = [:]
+        var i: UInt32 = 0
+        var r = holon_rule()
+        while bpf_map_lookup_elem(rules, &i, &r) == 0 {
+            if r.id != 0, found[r.id] == nil { found[r.id] = i }
+            i += 1
+        }
+        return found
+    }
+
     /// The `keys_out` of a filter from before chain heads, made from `dp`'s heads: the outer
     /// map (its generation's slot filled), to close, and how many keys it holds.
     static func legacyKeys(_ dp: Dataplane) throws -> (fd: Int32, keys: Int) {
         let g = try dp.config().gen & 1
         let heads = try #require(try Dataplane.innerMap(dp.fd(.headsOut), g, "heads"))
         defer { close(heads) }
-        let image = try #require(dp.images[Int(g)])
+        let placed = try Self.ruleIndices(dp, generation: g)
         var o = bpf_map_create_opts()
         o.sz = MemoryLayout<bpf_map_create_opts>.size
         let inner = bpf_map_create(BPF_MAP_TYPE_HASH, "legacy_keys", UInt32(MemoryLayout<holon_key>.size), 4, 64, &o)
@@ -250,7 +371,7 @@ struct LiveUpgradeTests {
             var head = holon_rule()
             var k = next
             try #require(bpf_map_lookup_elem(heads, &k, &head) == 0)
-            var index = try #require(image.placed[head.id]).index
+            var index = try #require(placed[head.id])
             try #require(bpf_map_update_elem(inner, &k, &index, UInt64(BPF_ANY)) == 0)
             key = next
             keys += 1

@@ -176,13 +176,24 @@ static __always_inline long classify_one(__u32 i, struct classify_ctx *c)
             return 0;        /* the packet lacks a field of this shape: no rule of it matches */
         k.value[e] = s->v[f] & sh->mask[e];
     }
-    void *heads = bpf_map_lookup_elem(&heads_out, &gen);
-    if (!heads)
-        return 1;
     // The chain's first rule, stored with its key: most chains are one rule, which wins
     // outright when it matches (it is the chain's best). Only when it does not is the rest
-    // walked, in the rules array.
-    struct holon_rule *r = bpf_map_lookup_elem(heads, &k);
+    // walked, in the rules array. A short map reads the first bytes of `k` (holon_short_key).
+    struct holon_rule *r;
+    if (sh->key_class == HOLON_KEYS_SHORT) {
+        void *heads = bpf_map_lookup_elem(&short_heads_out, &gen);
+        if (!heads)
+            return 1;
+        r = bpf_map_lookup_elem(heads, &k);
+        // Two call sites, kept apart: merged into one (clang would), the verifier sees two
+        // maps there and calls the generic helper instead of the hash's own lookup.
+        asm volatile("" : "+r"(r));
+    } else {
+        void *heads = bpf_map_lookup_elem(&heads_out, &gen);
+        if (!heads)
+            return 1;
+        r = bpf_map_lookup_elem(heads, &k);
+    }
     if (!r)
         return 0;            /* the common miss */
     if (c->found && r->rank > c->best)

@@ -119,6 +119,12 @@ struct heads_inner {
     __uint(key_size, sizeof(struct holon_key));
     __uint(value_size, sizeof(struct holon_rule));
 };
+struct short_heads_inner {
+    __uint(type, BPF_MAP_TYPE_HASH);
+    __uint(max_entries, 1);
+    __uint(key_size, sizeof(struct holon_short_key));
+    __uint(value_size, sizeof(struct holon_rule));
+};
 struct rules_inner {
     __uint(type, BPF_MAP_TYPE_ARRAY);
     __uint(map_flags, BPF_F_INNER_MAP);
@@ -147,6 +153,13 @@ struct {
     __type(key, __u32);
     __array(values, struct heads_inner);
 } heads_out SEC(".maps");
+
+struct {
+    __uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+    __uint(max_entries, 2);
+    __type(key, __u32);
+    __array(values, struct short_heads_inner);
+} short_heads_out SEC(".maps");
 
 struct {
     __uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
