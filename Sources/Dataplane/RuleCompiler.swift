@@ -75,8 +75,9 @@ enum RuleCompiler {
         var window: UInt16 = 0
         var windowLen: UInt8 = 0
 
-        /// The heads map its keys are in: short keys for few fields.
-        var keyClass: holon_key_class { count <= Int(HOLON_SHORT_KEY_ELEMS) ? HOLON_KEYS_SHORT : HOLON_KEYS_WIDE }
+        /// Where its keys are: in the key buckets for few fields (a full bucket's in the map
+        /// of short keys), else in the map of wide keys.
+        var keyClass: holon_key_class { count <= Int(HOLON_SHORT_KEY_ELEMS) ? HOLON_KEYS_BUCKETED : HOLON_KEYS_WIDE }
     }
 
     /// A key by its shape's signature (not its id: ids are per table generation).

@@ -476,9 +476,11 @@ extension Dataplane {
         return missing
     }
 
-    /// A new inner map for `outer`, with the layout its template declares.
+    /// A new inner map for `outer`, with the layout its template declares (and its size, for
+    /// a template that fixes it: `entries` then does not count).
     func createInner(_ outer: XDPMap, entries: Int) throws(DataplaneError) -> Int32 {
         let m = outer.inner!
+        let entries = m.entries ?? entries
         var o = bpf_map_create_opts()
         o.sz = MemoryLayout<bpf_map_create_opts>.size
         o.map_flags = m.flags

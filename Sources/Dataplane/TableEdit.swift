@@ -117,8 +117,18 @@ extension Dataplane {
             if let old = image.shapes[k.shape] {
                 var key = RuleCompiler.keyStruct(k, shapeID: old.id)
                 var head = holon_rule()
-                // A map of short keys reads the first bytes of `key` (holon_short_key).
-                if bpf_map_lookup_elem(image.headsFD(k.shape.keyClass), &key, &head) == 0 {
+                var found: Bool
+                if k.shape.keyClass == HOLON_KEYS_BUCKETED {
+                    do {
+                        let h = try BucketPlan.head(RuleCompiler.shortKey(key), bucketsFD: image.bucketsFD, spillFD: image.headsFD(HOLON_KEYS_SHORT))
+                        found = h != nil
+                        head = h ?? head
+                    } catch { throw .system(error) }
+                } else {
+                    // A map of short keys reads the first bytes of `key` (holon_short_key).
+                    found = bpf_map_lookup_elem(image.headsFD(k.shape.keyClass), &key, &head) == 0
+                }
+                if found {
                     // The head's copy names its rule; the rules array holds it at its place.
                     guard let placed = image.placed[head.id] else { throw .rebuild }
                     var idx = placed.index
@@ -155,12 +165,23 @@ extension Dataplane {
             if oldHead != newHead || headRewritten {
                 let keyClass = k.shape.keyClass
                 keyWrites.append((RuleCompiler.keyStruct(k, shapeID: shapeID), keyClass, c.new.first?.rule))
-                if oldHead == nil { keyCounts[Int(keyClass.rawValue)] += 1 }
-                if newHead == nil { keyCounts[Int(keyClass.rawValue)] -= 1 }
+                // Bucketed keys are counted where the plan below puts them.
+                if keyClass != HOLON_KEYS_BUCKETED {
+                    if oldHead == nil { keyCounts[Int(keyClass.rawValue)] += 1 }
+                    if newHead == nil { keyCounts[Int(keyClass.rawValue)] -= 1 }
+                }
             }
         }
         // Rules no key reaches (contradictory predicates) are still stored, for their id.
         for (i, l) in added.enumerated() where l.key == nil { ruleWrites.append((placedNew[i].index, l.rule)) }
+        // Bucketed keys: where each goes (its way, a free way, or the map of short keys),
+        // deletions first so that the ways they free take the new keys.
+        var plan = BucketPlan(bucketsFD: image.bucketsFD, spillFD: image.headsFD(HOLON_KEYS_SHORT))
+        for (key, keyClass, head) in keyWrites.sorted(by: { ($0.2 == nil ? 0 : 1) < ($1.2 == nil ? 0 : 1) })
+        where keyClass == HOLON_KEYS_BUCKETED {
+            do { try plan.add(RuleCompiler.shortKey(key), head) } catch { throw .system(error) }
+        }
+        keyCounts[Int(HOLON_KEYS_SHORT.rawValue)] += plan.spilledDelta
         guard zip(keyCounts, image.keyCapacity).allSatisfy({ $0 <= $1 }) else { throw .rebuild }
         var shapesChanged = shapes.count != image.shapes.count
         for (sig, s) in shapes where !shapesChanged {
@@ -184,16 +205,17 @@ extension Dataplane {
             var v = rule
             try check(bpf_map_update_elem(image.rulesFD, &k, &v, UInt64(BPF_ANY)), "writing a rule")
         }
-        for (key, keyClass, head) in keyWrites where head == nil {
+        for (key, keyClass, head) in keyWrites where head == nil && keyClass != HOLON_KEYS_BUCKETED {
             var k = key
             let r = bpf_map_delete_elem(image.headsFD(keyClass), &k)
             if r < 0 && errno != ENOENT { try check(r, "deleting a key") }
         }
-        for (key, keyClass, head) in keyWrites {
+        for (key, keyClass, head) in keyWrites where keyClass != HOLON_KEYS_BUCKETED {
             guard var h = head else { continue }
             var k = key
             try check(bpf_map_update_elem(image.headsFD(keyClass), &k, &h, UInt64(BPF_ANY)), "writing a key")
         }
+        try plan.write(check)
         image.shapes = shapes
         if shapesChanged {
             do { try updateArray(image.shapesFD, image.shapeArray(), "shapes") } catch { throw .system(error) }
@@ -206,6 +228,7 @@ extension Dataplane {
         image.rulesHigh = rulesHigh
         image.checksHigh = checksHigh
         image.keyCounts = keyCounts
+        image.bucketedKeys += plan.placedDelta
         for r in diff.removed { image.digest &-= RuleState.ruleHash(r) }
         for r in diff.added { image.digest &+= RuleState.ruleHash(r) }
     }

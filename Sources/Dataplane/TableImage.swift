@@ -28,19 +28,21 @@ final class TableImage {
     }
 
     /// The outer maps a generation's inner maps go into, in the order of ``fds``.
-    static let outers: [XDPMap] = [.shapesOut, .headsOut, .rulesOut, .checksOut, .shortHeadsOut]
+    static let outers: [XDPMap] = [.shapesOut, .headsOut, .rulesOut, .checksOut, .shortHeadsOut, .keyBucketsOut]
 
     /// One inner map for each of ``outers``: owned, closed with the image.
     let fds: [Int32]
     let ruleCapacity: Int
-    /// Keys each heads map has room for, by `holon_key_class`.
+    /// Keys each heads map has room for, by `holon_key_class` (wide, short; the buckets have
+    /// no limit: a full bucket spills into the map of short keys).
     let keyCapacity: [Int]
     let checkCapacity: Int
     var stamp: UInt64 = 0
     var digest: UInt64 = 0
     var placed: [UInt32: Placed] = [:]
-    /// Keys in each heads map, by `holon_key_class`.
+    /// Keys in each heads map, by `holon_key_class` (wide, short), and in the buckets' ways.
     var keyCounts = [0, 0]
+    var bucketedKeys = 0
     var rulesHigh: UInt32 = 0
     var checksHigh: UInt32 = 0
     var freeRules: [UInt32] = []
@@ -64,9 +66,10 @@ final class TableImage {
     /// Key → the first rule of its chain (a copy of the one at its index in the rules array),
     /// in the map of the shape's key class. A short map reads the first bytes of a
     /// `holon_key`, so callers hand every map the same struct.
-    func headsFD(_ keyClass: holon_key_class) -> Int32 { keyClass == HOLON_KEYS_SHORT ? fds[4] : fds[1] }
+    func headsFD(_ keyClass: holon_key_class) -> Int32 { keyClass == HOLON_KEYS_WIDE ? fds[1] : fds[4] }
+    var bucketsFD: Int32 { fds[5] }
 
-    var keyCount: Int { keyCounts.reduce(0, +) }
+    var keyCount: Int { keyCounts.reduce(0, +) + bucketedKeys }
 
     /// Room to grow before an edit has to rebuild the maps: an eighth, at least 1024.
     static func capacity(for n: Int) -> Int { n + max(1024, n / 8) }
@@ -98,18 +101,35 @@ extension Dataplane {
     /// Creates a generation's inner maps, each sized for what `t` puts in it and room to
     /// grow, and writes `t` into them.
     func buildMaps(_ t: CompiledTable, digest: UInt64) throws(DataplaneError) -> TableImage {
-        // Each key with its chain's head, into the map of its shape's key class. Batches pack
-        // keys at the map's key size: a short map's keys go in as short keys.
+        // Each key with its chain's head: a bucketed shape's in its bucket while the bucket has
+        // a free way, else (and a short shape's) in the map of short keys, a wide shape's in
+        // the map of wide keys. Batches pack keys at the map's key size: a short map's keys go
+        // in as short keys.
         var wide: (keys: [holon_key], heads: [holon_rule]) = ([], [])
         var short: (keys: [holon_short_key], heads: [holon_rule]) = ([], [])
+        // All the buckets, written whole in one batch: filling a flat array and copying it once
+        // costs less than collecting the touched ones (most are, at 100k keys).
+        var buckets = [holon_key_bucket](repeating: holon_key_bucket(), count: Int(HOLON_KEY_BUCKETS))
+        var bucketed = 0
         for (i, k) in t.keys.enumerated() {
             let head = t.rules[Int(t.firstSlots[i])]
-            if t.shapeSigs[Int(k.shape)].keyClass == HOLON_KEYS_SHORT {
-                short.keys.append(RuleCompiler.shortKey(k))
-                short.heads.append(head)
-            } else {
+            switch t.shapeSigs[Int(k.shape)].keyClass {
+            case HOLON_KEYS_WIDE:
                 wide.keys.append(k)
                 wide.heads.append(head)
+            case HOLON_KEYS_BUCKETED:
+                let key = RuleCompiler.shortKey(k)
+                let b = Int(holon_key_bucket.index(of: key))
+                if buckets[b].insert(key, head) {
+                    bucketed += 1
+                } else {
+                    buckets[b].spilled += 1
+                    short.keys.append(key)
+                    short.heads.append(head)
+                }
+            default:
+                short.keys.append(RuleCompiler.shortKey(k))
+                short.heads.append(head)
             }
         }
         let ruleCap = TableImage.capacity(for: t.rules.count)
@@ -126,7 +146,7 @@ extension Dataplane {
                 case .headsOut: entries = keyCap[Int(HOLON_KEYS_WIDE.rawValue)]
                 case .shortHeadsOut: entries = keyCap[Int(HOLON_KEYS_SHORT.rawValue)]
                 case .checksOut: entries = checkCap
-                default: entries = ruleCap
+                default: entries = ruleCap   // rules; the buckets' template fixes their size
                 }
                 fds.append(try createInner(outer, entries: entries))
             }
@@ -140,9 +160,11 @@ extension Dataplane {
         try updateArray(image.checksFD, t.checks, "checks")
         try updateBatch(image.headsFD(HOLON_KEYS_WIDE), keys: wide.keys, values: wide.heads, "chain heads")
         try updateBatch(image.headsFD(HOLON_KEYS_SHORT), keys: short.keys, values: short.heads, "chain heads (short keys)")
+        if bucketed > 0 { try updateArray(image.bucketsFD, buckets, "key buckets") }
         image.record(t, digest: digest)
         image.keyCounts[Int(HOLON_KEYS_WIDE.rawValue)] = wide.keys.count
         image.keyCounts[Int(HOLON_KEYS_SHORT.rawValue)] = short.keys.count
+        image.bucketedKeys = bucketed
         return image
     }
 }

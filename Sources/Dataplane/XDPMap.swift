@@ -23,6 +23,9 @@ public enum XDPMap: String, CaseIterable, Sendable, Hashable {
     /// The same for shapes of up to `HOLON_SHORT_KEY_ELEMS` fields (`HOLON_KEYS_SHORT`), whose
     /// keys are hashed shorter.
     case shortHeadsOut = "short_heads_out"
+    /// Bucketed shapes' keys with their heads, in a fixed array per generation (its lookup is
+    /// inlined); a full bucket's further keys are in `short_heads_out`.
+    case keyBucketsOut = "key_buckets_out"
     case rulesOut = "rules_out"
     case checksOut = "checks_out"
 
@@ -39,7 +42,7 @@ public enum XDPMap: String, CaseIterable, Sendable, Hashable {
         case .buckets: return BPF_MAP_TYPE_HASH
         case .allowV4, .allowV6: return BPF_MAP_TYPE_LPM_TRIE
         case .samples: return BPF_MAP_TYPE_RINGBUF
-        case .shapesOut, .headsOut, .shortHeadsOut, .rulesOut, .checksOut: return BPF_MAP_TYPE_ARRAY_OF_MAPS
+        case .shapesOut, .headsOut, .shortHeadsOut, .keyBucketsOut, .rulesOut, .checksOut: return BPF_MAP_TYPE_ARRAY_OF_MAPS
         }
     }
 
@@ -61,7 +64,7 @@ public enum XDPMap: String, CaseIterable, Sendable, Hashable {
         case .buckets: return MemoryLayout<holon_bucket>.size
         case .allowV4, .allowV6: return MemoryLayout<UInt8>.size
         case .samples: return 0
-        case .shapesOut, .headsOut, .shortHeadsOut, .rulesOut, .checksOut: return MemoryLayout<UInt32>.size   // a map fd
+        case .shapesOut, .headsOut, .shortHeadsOut, .keyBucketsOut, .rulesOut, .checksOut: return MemoryLayout<UInt32>.size   // a map fd
         }
     }
 
@@ -72,6 +75,9 @@ public enum XDPMap: String, CaseIterable, Sendable, Hashable {
         public var keySize: Int
         public var valueSize: Int
         public var flags: UInt32
+        /// The size every inner map must have (the template's), where the verifier relies on
+        /// it; nil where each generation's maps are sized to their table.
+        public var entries: Int? = nil
     }
 
     /// For an outer map, the inner maps it holds (nil for the others).
@@ -81,6 +87,8 @@ public enum XDPMap: String, CaseIterable, Sendable, Hashable {
         case .shapesOut: return Inner(type: BPF_MAP_TYPE_ARRAY, name: "holon_shapes", keySize: 4, valueSize: MemoryLayout<holon_shape>.size, flags: 0)
         case .headsOut: return Inner(type: BPF_MAP_TYPE_HASH, name: "holon_heads", keySize: MemoryLayout<holon_key>.size, valueSize: MemoryLayout<holon_rule>.size, flags: 0)
         case .shortHeadsOut: return Inner(type: BPF_MAP_TYPE_HASH, name: "holon_short_heads", keySize: MemoryLayout<holon_short_key>.size, valueSize: MemoryLayout<holon_rule>.size, flags: 0)
+        case .keyBucketsOut: return Inner(type: BPF_MAP_TYPE_ARRAY, name: "holon_buckets", keySize: 4, valueSize: MemoryLayout<holon_key_bucket>.size, flags: 0,
+                                              entries: Int(HOLON_KEY_BUCKETS))
         case .rulesOut: return Inner(type: BPF_MAP_TYPE_ARRAY, name: "holon_rules", keySize: 4, valueSize: MemoryLayout<holon_rule>.size, flags: innerFlag)
         case .checksOut: return Inner(type: BPF_MAP_TYPE_ARRAY, name: "holon_checks", keySize: 4, valueSize: MemoryLayout<holon_check>.size, flags: innerFlag)
         default: return nil

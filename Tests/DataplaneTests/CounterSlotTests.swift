@@ -126,12 +126,12 @@ struct LiveUpgradeTests {
         // What a filter of the version before counter slots looks like: no slot maps, and its
         // rules counted by id (here, 100 hits as that version would have recorded them).
         // Nor chain heads: its keys map held indices (`keys_out`). Nor short keys.
-        try Self.widenKeys(t.dataplane)
+        try Self.asEarlierVersionWroteIt(t.dataplane)
         let legacy = try Self.legacyKeys(t.dataplane).fd
         defer { close(legacy) }
         let legacyPin = "\(t.options.pinDirectory)/\(LegacyKeys.name)"
         try #require(bpf_obj_pin(legacy, legacyPin) == 0)
-        for m in [XDPMap.slotCounters, .ruleSlots, .headsOut, .shortHeadsOut] { unlink("\(t.options.pinDirectory)/\(m.name)") }
+        for m in [XDPMap.slotCounters, .ruleSlots, .headsOut, .shortHeadsOut, .keyBucketsOut] { unlink("\(t.options.pinDirectory)/\(m.name)") }
         var id: UInt32 = 1
         var byID = [holon_rule_counters](repeating: holon_rule_counters(), count: Dataplane.possibleCPUs)
         byID[0] = holon_rule_counters(hits: 100, drops: 100)
@@ -144,7 +144,7 @@ struct LiveUpgradeTests {
         try #require(bpf_obj_get_info_by_fd(dp.programFD, &info, &len) == 0)
         #expect(info.id != oldID, "the link runs the new program")
         #expect(!FileManager.default.fileExists(atPath: legacyPin), "keys_out carried over, then unpinned")
-        for m in [XDPMap.slotCounters, .ruleSlots, .headsOut, .shortHeadsOut] {
+        for m in [XDPMap.slotCounters, .ruleSlots, .headsOut, .shortHeadsOut, .keyBucketsOut] {
             #expect(FileManager.default.fileExists(atPath: "\(t.options.pinDirectory)/\(m.name)"), "\(m.name) pinned")
         }
         let reopened = try Dataplane.open(t.options)
@@ -169,7 +169,7 @@ struct LiveUpgradeTests {
         defer { t.close() }
         let rule = Rule(id: 1, match: [.equals(.proto, 17), .equals(.dstPort, 9)], action: .drop)
         try t.dataplane.install([rule])
-        try Self.widenKeys(t.dataplane)
+        try Self.asEarlierVersionWroteIt(t.dataplane)
         let legacy = try Self.legacyKeys(t.dataplane).fd
         defer { close(legacy) }
         let legacyPin = "\(t.options.pinDirectory)/\(LegacyKeys.name)"
@@ -192,33 +192,36 @@ struct LiveUpgradeTests {
         #expect(reopened.counters(forRule: 1) == RuleCounters(hits: 40, drops: 40))
     }
 
-    /// A filter of the version before short keys: all its keys in `heads_out`, its shapes of
-    /// key class 0, no `short_heads_out`. This version's program reads such a generation as it
-    /// is (so the link can change hands with no gap), and attach writes the table again with
-    /// short keys.
-    @Test func aFilterWithoutShortKeysIsTakenOver() throws {
-        let t = try TestLab("upshort")
+    /// Filters of the versions before short keys (all keys in `heads_out`, shapes of key class
+    /// 0) and before key buckets (keys of up to 3 fields in `short_heads_out`, class 1), neither
+    /// with `key_buckets_out`. This version's program reads such a generation as it is (so the
+    /// link can change hands with no gap), and attach writes the table again into buckets.
+    @Test(arguments: [HOLON_KEYS_WIDE.rawValue, HOLON_KEYS_SHORT.rawValue])
+    func aFilterOfAnEarlierKeyLayoutIsTakenOver(layout: UInt32) throws {
+        let t = try TestLab("uplay\(layout)")
         defer { t.close() }
-        let rule = Rule(id: 1, match: [.equals(.proto, 17), .equals(.dstPort, 9)], action: .drop)
-        try t.dataplane.install([rule])
-        try Self.widenKeys(t.dataplane)
-        unlink("\(t.options.pinDirectory)/\(XDPMap.shortHeadsOut.name)")
+        let rules = [Rule(id: 1, match: [.equals(.proto, 17), .equals(.dstPort, 9)], action: .drop),
+                     Rule(id: 2, match: [.equals(.proto, 6), .equals(.srcPort, 1), .equals(.dstPort, 2), .equals(.ttl, 3)], action: .drop)]
+        try t.dataplane.install(rules)
+        try Self.asEarlierVersionWroteIt(t.dataplane, layout: holon_key_class(layout))
+        let missing = layout == HOLON_KEYS_WIDE.rawValue ? [XDPMap.shortHeadsOut, .keyBucketsOut] : [.keyBucketsOut]
+        for m in missing { unlink("\(t.options.pinDirectory)/\(m.name)") }
         t.sender.send((0..<30).map { Frames.udp(sequence: $0) })
         _ = try t.settle(packets: 30)
-        #expect(t.dataplane.counters(forRule: 1) == RuleCounters(hits: 30, drops: 30), "a wide generation is read as it is")
+        #expect(t.dataplane.counters(forRule: 1) == RuleCounters(hits: 30, drops: 30), "an earlier generation is read as it is")
         do {
             _ = try Dataplane.open(t.options)
-            Issue.record("opened a filter without short_heads_out")
+            Issue.record("opened a filter without \(missing[0].name)")
         } catch {
-            guard case .outdatedFilter(_, let missing) = error else { Issue.record("\(error)"); return }
-            #expect(missing == XDPMap.shortHeadsOut.name)
+            guard case .outdatedFilter(_, let name) = error else { Issue.record("\(error)"); return }
+            #expect(name == missing[0].name)
         }
 
         let (dp, _) = try Dataplane.attach(t.options)
-        #expect(FileManager.default.fileExists(atPath: "\(t.options.pinDirectory)/\(XDPMap.shortHeadsOut.name)"))
+        for m in missing { #expect(FileManager.default.fileExists(atPath: "\(t.options.pinDirectory)/\(m.name)")) }
         let g = try dp.config().gen & 1
         let image = try #require(dp.images[Int(g)], "the table was written again")
-        #expect(image.keyCounts == [0, 1], "its one key is short")
+        #expect(image.bucketedKeys == 1 && image.keyCounts == [1, 0], "one key bucketed, one wide")
         t.sender.send((0..<20).map { Frames.udp(sequence: $0) })
         _ = try t.settle(packets: 50)
         #expect(dp.counters(forRule: 1) == RuleCounters(hits: 50, drops: 50))
@@ -233,17 +236,17 @@ struct LiveUpgradeTests {
         defer { t.close() }
         try t.dataplane.install([Rule(id: 1, match: [.equals(.proto, 17)], action: .drop)])
         let dir = t.options.pinDirectory
-        unlink("\(dir)/\(XDPMap.shortHeadsOut.name)")
+        unlink("\(dir)/\(XDPMap.keyBucketsOut.name)")
         let link = bpf_obj_get("\(dir)/link")   // held open: the link lives on unpinned
         try #require(link >= 0)
         defer { close(link) }
         try #require(unlink("\(dir)/link") == 0)
         #expect(throws: DataplaneError.self) { _ = try Dataplane.upgradeLive(t.options) }
-        #expect(!FileManager.default.fileExists(atPath: "\(dir)/\(XDPMap.shortHeadsOut.name)"), "pinned before the link changed hands")
+        #expect(!FileManager.default.fileExists(atPath: "\(dir)/\(XDPMap.keyBucketsOut.name)"), "pinned before the link changed hands")
         try #require(bpf_obj_pin(link, "\(dir)/link") == 0)
         #expect(throws: DataplaneError.self) { _ = try Dataplane.open(t.options) }
         _ = try Dataplane.attach(t.options)
-        #expect(FileManager.default.fileExists(atPath: "\(dir)/\(XDPMap.shortHeadsOut.name)"))
+        #expect(FileManager.default.fileExists(atPath: "\(dir)/\(XDPMap.keyBucketsOut.name)"))
         _ = try Dataplane.open(t.options)
     }
 
@@ -269,7 +272,7 @@ struct LiveUpgradeTests {
             (frame(0x0B00_0001, 5000, 80), .pass, nil),
         ]
 
-        try Self.widenKeys(dp)
+        try Self.asEarlierVersionWroteIt(dp)
         for c in cases { #expect(try dp.testRun(c.frame).action == c.action, "all keys wide, as an earlier version wrote them") }
         let (legacy, keys) = try Self.legacyKeys(dp)
         defer { close(legacy) }
@@ -294,15 +297,29 @@ struct LiveUpgradeTests {
         #expect(try dp.testRun(frame(0x0B00_0001, 5000, 80)).action == .drop)
     }
 
-    /// Makes the active generation of `dp` what a version before short keys wrote: every key
-    /// in `heads_out`, every shape of key class 0 (wide), no `short_heads_out`. This process's
-    /// image of it is forgotten, as a new process would not have one.
-    static func widenKeys(_ dp: Dataplane) throws {
+    /// Makes the active generation of `dp` what an earlier version wrote: with `layout`
+    /// HOLON_KEYS_WIDE (before short keys) every key in `heads_out` and every shape of key class
+    /// 0; with HOLON_KEYS_SHORT (before key buckets) the keys of up to 3 fields in
+    /// `short_heads_out` and their shapes of class 1. No key buckets either way. This process's
+    /// image of the generation is forgotten, as a new process would not have one.
+    static func asEarlierVersionWroteIt(_ dp: Dataplane, layout: holon_key_class = HOLON_KEYS_WIDE) throws {
         let g = try dp.config().gen & 1
         let image = try #require(dp.images[Int(g)])
         let wide = try dp.createInner(.headsOut, entries: image.keyCount + 1)
         defer { close(wide) }
-        func copy<K>(_ from: Int32, _ empty: K, widen: (K) -> holon_key) throws {
+        let short = try dp.createInner(.shortHeadsOut, entries: image.keyCount + 1)
+        defer { close(short) }
+        func put(_ k: holon_short_key, _ head: holon_rule) throws {
+            var key = holon_key()
+            key.shape = k.shape
+            key.value.0 = k.value.0
+            key.value.1 = k.value.1
+            key.value.2 = k.value.2
+            var h = head
+            // A short map reads the first bytes of a holon_key.
+            try #require(bpf_map_update_elem(layout == HOLON_KEYS_WIDE ? wide : short, &key, &h, UInt64(BPF_ANY)) == 0)
+        }
+        func each<K>(_ from: Int32, _ empty: K, _ body: (K, holon_rule) throws -> Void) throws {
             var key = empty, next = empty
             var first = true
             while (first ? bpf_map_get_next_key(from, nil, &next) : bpf_map_get_next_key(from, &key, &next)) == 0 {
@@ -310,31 +327,39 @@ struct LiveUpgradeTests {
                 var head = holon_rule()
                 var k = next
                 try #require(bpf_map_lookup_elem(from, &k, &head) == 0)
-                var w = widen(next)
-                try #require(bpf_map_update_elem(wide, &w, &head, UInt64(BPF_ANY)) == 0)
+                try body(next, head)
                 key = next
             }
         }
-        try copy(image.headsFD(HOLON_KEYS_WIDE), holon_key()) { $0 }
-        try copy(image.headsFD(HOLON_KEYS_SHORT), holon_short_key()) { s in
-            var k = holon_key()
-            k.shape = s.shape
-            k.value.0 = s.value.0
-            k.value.1 = s.value.1
-            k.value.2 = s.value.2
-            return k
+        try each(image.headsFD(HOLON_KEYS_WIDE), holon_key()) { k, head in
+            var key = k
+            var h = head
+            try #require(bpf_map_update_elem(wide, &key, &h, UInt64(BPF_ANY)) == 0)
+        }
+        try each(image.headsFD(HOLON_KEYS_SHORT), holon_short_key(), put)
+        for b in 0..<HOLON_KEY_BUCKETS {
+            let bucket = try BucketPlan.read(image.bucketsFD, b)
+            for w in 0..<holon_key_bucket.ways where bucket.used & (1 << UInt32(w)) != 0 {
+                try put(bucket.way(w).key, bucket.way(w).rule)
+            }
         }
         for i in 0..<UInt32(HOLON_MAX_SHAPES) {
             var idx = i
             var sh = holon_shape()
             try #require(bpf_map_lookup_elem(image.shapesFD, &idx, &sh) == 0)
-            sh.key_class = 0
+            if layout == HOLON_KEYS_WIDE || sh.key_class != UInt8(HOLON_KEYS_WIDE.rawValue) { sh.key_class = UInt8(layout.rawValue) }
             try #require(bpf_map_update_elem(image.shapesFD, &idx, &sh, UInt64(BPF_ANY)) == 0)
         }
         var slot = g
         var value = wide
         try #require(bpf_map_update_elem(dp.fd(.headsOut), &slot, &value, UInt64(BPF_ANY)) == 0)
-        try #require(bpf_map_delete_elem(dp.fd(.shortHeadsOut), &slot) == 0)
+        if layout == HOLON_KEYS_WIDE {
+            try #require(bpf_map_delete_elem(dp.fd(.shortHeadsOut), &slot) == 0)
+        } else {
+            value = short
+            try #require(bpf_map_update_elem(dp.fd(.shortHeadsOut), &slot, &value, UInt64(BPF_ANY)) == 0)
+        }
+        try #require(bpf_map_delete_elem(dp.fd(.keyBucketsOut), &slot) == 0)
         dp.images[Int(g)] = nil
     }
 

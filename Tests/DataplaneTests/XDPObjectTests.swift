@@ -30,6 +30,7 @@ struct XDPObjectTests {
                 #expect(Int(bpf_map__key_size(inner)) == want.keySize, "\(x.name) inner: key \(bpf_map__key_size(inner)) vs \(want.keySize)")
                 #expect(Int(bpf_map__value_size(inner)) == want.valueSize, "\(x.name) inner: value \(bpf_map__value_size(inner)) vs \(want.valueSize)")
                 #expect(bpf_map__map_flags(inner) & want.flags == want.flags, "\(x.name) inner: flags")
+                if let n = want.entries { #expect(Int(bpf_map__max_entries(inner)) == n, "\(x.name) inner: entries") }
             }
         }
         // The rest are the programs' own (per-CPU scratch, the connection state syn-auth and

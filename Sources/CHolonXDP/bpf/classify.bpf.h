@@ -179,15 +179,36 @@ static __always_inline long classify_one(__u32 i, struct classify_ctx *c)
     // The chain's first rule, stored with its key: most chains are one rule, which wins
     // outright when it matches (it is the chain's best). Only when it does not is the rest
     // walked, in the rules array. A short map reads the first bytes of `k` (holon_short_key).
-    struct holon_rule *r;
-    if (sh->key_class == HOLON_KEYS_SHORT) {
-        void *heads = bpf_map_lookup_elem(&short_heads_out, &gen);
-        if (!heads)
-            return 1;
-        r = bpf_map_lookup_elem(heads, &k);
-        // Two call sites, kept apart: merged into one (clang would), the verifier sees two
-        // maps there and calls the generic helper instead of the hash's own lookup.
-        asm volatile("" : "+r"(r));
+    struct holon_rule *r = 0;
+    if (sh->key_class != HOLON_KEYS_WIDE) {
+        int spilled = 1;
+        if (sh->key_class == HOLON_KEYS_BUCKETED) {
+            void *buckets = bpf_map_lookup_elem(&key_buckets_out, &gen);
+            if (!buckets)
+                return 1;
+            __u32 b = holon_bucket_of((const struct holon_short_key *)&k);
+            struct holon_key_bucket *kb = bpf_map_lookup_elem(buckets, &b);
+            if (!kb)
+                return 1;
+            for (int w = 0; w < HOLON_BUCKET_WAYS; w++) {
+                struct holon_way *way = &kb->way[w];
+                if ((kb->used & (1u << w)) && way->key.shape == k.shape && way->key.value[0] == k.value[0] &&
+                    way->key.value[1] == k.value[1] && way->key.value[2] == k.value[2]) {
+                    r = &way->rule;
+                    break;
+                }
+            }
+            spilled = !r && kb->spilled;
+        }
+        if (spilled) {
+            void *heads = bpf_map_lookup_elem(&short_heads_out, &gen);
+            if (!heads)
+                return 1;
+            r = bpf_map_lookup_elem(heads, &k);
+            // Two call sites, kept apart: merged into one (clang would), the verifier sees two
+            // maps there and calls the generic helper instead of the hash's own lookup.
+            asm volatile("" : "+r"(r));
+        }
     } else {
         void *heads = bpf_map_lookup_elem(&heads_out, &gen);
         if (!heads)

@@ -125,6 +125,14 @@ struct short_heads_inner {
     __uint(key_size, sizeof(struct holon_short_key));
     __uint(value_size, sizeof(struct holon_rule));
 };
+// Not BPF_F_INNER_MAP: every generation's buckets have the template's size, which is what lets
+// the verifier inline their lookup.
+struct key_buckets_inner {
+    __uint(type, BPF_MAP_TYPE_ARRAY);
+    __uint(max_entries, HOLON_KEY_BUCKETS);
+    __uint(key_size, sizeof(__u32));
+    __uint(value_size, sizeof(struct holon_key_bucket));
+};
 struct rules_inner {
     __uint(type, BPF_MAP_TYPE_ARRAY);
     __uint(map_flags, BPF_F_INNER_MAP);
@@ -160,6 +168,13 @@ struct {
     __type(key, __u32);
     __array(values, struct short_heads_inner);
 } short_heads_out SEC(".maps");
+
+struct {
+    __uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+    __uint(max_entries, 2);
+    __type(key, __u32);
+    __array(values, struct key_buckets_inner);
+} key_buckets_out SEC(".maps");
 
 struct {
     __uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
