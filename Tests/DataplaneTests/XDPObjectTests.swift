@@ -6,6 +6,21 @@ import Testing
 /// loaded), against the maps user space reads and writes — every name, type, key and value
 /// size, and the inner-map templates the loader's generations must fit.
 struct XDPObjectTests {
+    /// Each function the program keeps as a function of its own is a call and a return a
+    /// packet, ~8 ns through this CPU's return thunk. The global ones are kept on purpose (each
+    /// is verified once, alone); these are on every matched packet's path and must stay inline,
+    /// which clang may decide otherwise for a plain `static inline` (it did for the bucket hash).
+    @Test func theHotPathsHelpersAreInlined() throws {
+        let obj = try EmbeddedObject.open(pinDirectory: nil)
+        defer { bpf_object__close(obj) }
+        let btf = try #require(bpf_object__btf(obj))
+        let function: UInt32 = 12   // BTF_KIND_FUNC (<linux/btf.h>; two modules import it, so Swift cannot name it)
+        #expect(btf__find_by_name_kind(btf, "holon_parse", function) > 0, "the check finds a function that is one")
+        for name in ["holon_bucket_of", "classify_one", "rule_counters", "allowlisted", "holon_port_band", "holon_size_class"] {
+            #expect(btf__find_by_name_kind(btf, name, function) < 0, "\(name) is a function of its own in the program")
+        }
+    }
+
     @Test func everyMapIsWhatUserSpaceTakesItFor() throws {
         let obj = try EmbeddedObject.open(pinDirectory: nil)
         defer { bpf_object__close(obj) }
