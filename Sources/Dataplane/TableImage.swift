@@ -111,9 +111,15 @@ extension Dataplane {
         // costs less than collecting the touched ones (most are, at 100k keys).
         var buckets = [holon_key_bucket](repeating: holon_key_bucket(), count: Int(HOLON_KEY_BUCKETS))
         var bucketed = 0
+        let keyClasses = t.shapeSigs.map(\.keyClass)
+        let wideCount = t.keys.lazy.filter { keyClasses[Int($0.shape)] == HOLON_KEYS_WIDE }.count
+        wide.keys.reserveCapacity(wideCount)
+        wide.heads.reserveCapacity(wideCount)
+        short.keys.reserveCapacity(t.keys.count - wideCount)
+        short.heads.reserveCapacity(t.keys.count - wideCount)
         for (i, k) in t.keys.enumerated() {
             let head = t.rules[Int(t.firstSlots[i])]
-            switch t.shapeSigs[Int(k.shape)].keyClass {
+            switch keyClasses[Int(k.shape)] {
             case HOLON_KEYS_WIDE:
                 wide.keys.append(k)
                 wide.heads.append(head)
