@@ -498,16 +498,18 @@ extension Dataplane {
     /// One batch syscall per chunk instead of one per element (what keeps 100k rules well under
     /// a second).
     func updateBatch<K, V>(_ fd: Int32, keys: [K], values: [V], _ what: String) throws(DataplaneError) {
+        try keys.withUnsafeBufferPointer { (k) throws(DataplaneError) in
+            try values.withUnsafeBufferPointer { (v) throws(DataplaneError) in try updateBatch(fd, keys: k, values: v, what) }
+        }
+    }
+
+    func updateBatch<K, V>(_ fd: Int32, keys: UnsafeBufferPointer<K>, values: UnsafeBufferPointer<V>, _ what: String) throws(DataplaneError) {
         let chunk = 1 << 16
         var start = 0
         while start < keys.count {
             let n = min(chunk, keys.count - start)
             var count = UInt32(n)
-            let r = keys.withUnsafeBufferPointer { k in
-                values.withUnsafeBufferPointer { v in
-                    bpf_map_update_batch(fd, k.baseAddress! + start, v.baseAddress! + start, &count, nil)
-                }
-            }
+            let r = bpf_map_update_batch(fd, keys.baseAddress! + start, values.baseAddress! + start, &count, nil)
             try DataplaneError.check(r, "writing \(what)")
             start += n
         }

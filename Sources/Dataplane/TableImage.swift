@@ -107,9 +107,15 @@ extension Dataplane {
         // in as short keys.
         var wide: (keys: [holon_key], heads: [holon_rule]) = ([], [])
         var short: (keys: [holon_short_key], heads: [holon_rule]) = ([], [])
-        // All the buckets, written whole in one batch: filling a flat array and copying it once
-        // costs less than collecting the touched ones (most are, at 100k keys).
-        var buckets = [holon_key_bucket](repeating: holon_key_bucket(), count: Int(HOLON_KEY_BUCKETS))
+        // The buckets in one flat array from calloc (17 MB whose pages the kernel zeroes only
+        // where a key lands: a small table touches few); those that hold something are written.
+        let n = Int(HOLON_KEY_BUCKETS)
+        guard let raw = calloc(n, MemoryLayout<holon_key_bucket>.stride) else {
+            throw .system("allocating the key buckets", code: ENOMEM)
+        }
+        defer { free(raw) }
+        let buckets = UnsafeMutableBufferPointer(start: raw.bindMemory(to: holon_key_bucket.self, capacity: n), count: n)
+        var touched: [UInt32] = []
         var bucketed = 0
         let keyClasses = t.shapeSigs.map(\.keyClass)
         let wideCount = t.keys.lazy.filter { keyClasses[Int($0.shape)] == HOLON_KEYS_WIDE }.count
@@ -126,6 +132,7 @@ extension Dataplane {
             case HOLON_KEYS_BUCKETED:
                 let key = RuleCompiler.shortKey(k)
                 let b = Int(holon_key_bucket.index(of: key))
+                if buckets[b].used == 0 && buckets[b].spilled == 0 { touched.append(UInt32(b)) }
                 if buckets[b].insert(key, head) {
                     bucketed += 1
                 } else {
@@ -166,7 +173,14 @@ extension Dataplane {
         try updateArray(image.checksFD, t.checks, "checks")
         try updateBatch(image.headsFD(HOLON_KEYS_WIDE), keys: wide.keys, values: wide.heads, "chain heads")
         try updateBatch(image.headsFD(HOLON_KEYS_SHORT), keys: short.keys, values: short.heads, "chain heads (short keys)")
-        if bucketed > 0 { try updateArray(image.bucketsFD, buckets, "key buckets") }
+        if touched.count * 2 > n {
+            let all = (0..<UInt32(n)).map { $0 }
+            try all.withUnsafeBufferPointer { (k) throws(DataplaneError) in
+                try updateBatch(image.bucketsFD, keys: k, values: UnsafeBufferPointer(buckets), "key buckets")
+            }
+        } else {
+            try updateBatch(image.bucketsFD, keys: touched, values: touched.map { buckets[Int($0)] }, "key buckets")
+        }
         image.record(t, digest: digest)
         image.keyCounts[Int(HOLON_KEYS_WIDE.rawValue)] = wide.keys.count
         image.keyCounts[Int(HOLON_KEYS_SHORT.rawValue)] = short.keys.count
