@@ -107,6 +107,7 @@ struct BenchXDP: ParsableCommand {
             rates.append(Double(after.dropped - before.dropped) / dt * 1e9)
         }
         report("xdp.drop_pps", median(rates), "pps")
+        try reportSpread(dp, rules: 100_000, name: "100k")
 
         // The same with 1,000 byte-predicate rules above the 100k (12-byte markers at payload
         // offset 0, one per rule, as the detector writes them), the frame carrying the first
@@ -174,6 +175,34 @@ struct BenchXDP: ParsableCommand {
                 ns.append(Double(t))
             }
             report("xdp.packet_ns.\(name)_rules", median(ns), "ns")
+            if n == 1_000_000 { try reportSpread(dp, rules: n, name: name) }
         }
+    }
+
+    /// The bench frame's key is placed first, in its bucket's first way. Other keys may have
+    /// spilled from a full bucket (more of them the larger the table), and a frame no rule
+    /// matches costs what its bucket makes it cost: per-packet cost (BPF_PROG_RUN) over 33
+    /// sources spread across the installed `rules`, matched and not, each sample's median.
+    func reportSpread(_ dp: Dataplane, rules n: Int, name: String) throws {
+        func cost(matched: Bool) throws -> Double {
+            var samplesNs: [Double] = []
+            for _ in 0..<samples {
+                var ns: [Double] = []
+                for j in 0..<33 {
+                    let source = matched ? 0x0B00_0000 &+ UInt32(j * n / 33) : 0x0D00_0000 &+ UInt32(j * 7919)
+                    let frame = PacketBuilder.bytes(.udp4(source: source, destination: 0x0A4D_0002, sourcePort: 1234,
+                                                          destinationPort: 9, frameLength: 64))
+                    let (action, t) = try dataplaneStep { () throws(DataplaneError) in try dp.testRun(frame, repeat: 100_000) }
+                    guard action == (matched ? .drop : .pass) else {
+                        throw ValidationError("a frame from \(IPAddress.v4(source)) met \(action) with \(name) rules, not \(matched ? "drop" : "pass")")
+                    }
+                    ns.append(Double(t))
+                }
+                samplesNs.append(median(ns))
+            }
+            return median(samplesNs)
+        }
+        report("xdp.packet_ns.\(name)_rules.spread", try cost(matched: true), "ns")
+        report("xdp.packet_ns.\(name)_rules.miss", try cost(matched: false), "ns")
     }
 }
