@@ -132,7 +132,7 @@ int holon_xdp(struct xdp_md *ctx)
     __u8 verdict = HOLON_V_PASS, flags = 0;
     __u32 rule_id = 0;
     int action = XDP_PASS;
-    int parsed = holon_parse(ctx, len, cfg->direction);
+    int parsed = parse(ctx, s, len, cfg->direction);
 #ifdef HOLON_PARSE_ONLY
     st->dropped++;
     return parsed == 0 ? XDP_DROP : XDP_PASS;

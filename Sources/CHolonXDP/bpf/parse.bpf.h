@@ -237,27 +237,43 @@ static __always_inline int parse_ipv6(struct xdp_md *ctx, void *data, void *end,
     SET(s, HOLON_F_IP_LEN, ip_end - off);
     SET(s, HOLON_F_SIZE_CLASS, holon_size_class(ip_end - off));
 
+    __u32 cur = off + 40, frag_off = 0, mf = 0, ip_id = 0;
     // IPv6ExtensionChain.walk: at most 16 extension headers, one bpf_loop step each (a plain
-    // loop multiplies verifier states by the branches of every header kind).
-    struct holon_ext_walk *w = &s->walk;
-    w->cur = off + 40;
-    w->endb = endb;
-    w->next = next;
-    w->is_frag = 0;
-    w->mf = 0;
-    w->err = 0;
-    w->frag_off = 0;
-    w->ip_id = 0;
-    bpf_loop(17, ext_step, &ctx, 0);
-    if (w->err)
-        return -1;
-    next = w->next;
-    __u32 cur = w->cur, frag_off = w->frag_off, mf = w->mf, ip_id = w->ip_id;
+    // loop multiplies verifier states by the branches of every header kind). Without any, the
+    // walk would stop at its first step: it is not started (two calls fewer).
+    if (is_ext(next)) {
+        struct holon_ext_walk *w = &s->walk;
+        w->cur = cur;
+        w->endb = endb;
+        w->next = next;
+        w->is_frag = 0;
+        w->mf = 0;
+        w->err = 0;
+        w->frag_off = 0;
+        w->ip_id = 0;
+        bpf_loop(17, ext_step, &ctx, 0);
+        if (w->err)
+            return -1;
+        next = w->next;
+        cur = w->cur;
+        frag_off = w->frag_off;
+        mf = w->mf;
+        ip_id = w->ip_id;
+    }
     SET(s, HOLON_F_PROTO, next);
     SET(s, HOLON_F_MF, mf);
     SET(s, HOLON_F_FRAG_OFFSET, frag_off);
     SET(s, HOLON_F_IP_ID, ip_id);
     return parse_transport(ctx, s, len, cur, ip_end, next, frag_off, mf);
+}
+
+// What every parse starts with: no field yet, but the direction the filter was attached for.
+static __always_inline void parse_begin(struct holon_scratch *s, __u32 direction)
+{
+    s->present = 0;
+    s->version = 0;
+    if (direction != HOLON_DIRECTION_NONE)
+        SET(s, HOLON_F_DIRECTION, direction);
 }
 
 // Fills the per-CPU scratch fields. 0 on success, -1 for what the Swift parser rejects (or
@@ -271,8 +287,7 @@ __attribute__((noinline)) int holon_parse(struct xdp_md *ctx, __u32 len, __u32 d
         return -1;
     void *data = (void *)(long)ctx->data;
     void *end = (void *)(long)ctx->data_end;
-    s->present = 0;
-    s->version = 0;
+    parse_begin(s, direction);
     __u8 *p = at(data, end, 0, 14);
     if (!p)
         return -1;
@@ -287,11 +302,26 @@ __attribute__((noinline)) int holon_parse(struct xdp_md *ctx, __u32 len, __u32 d
         et = be16(t + 2);
         off += 4;
     }
-    if (direction != HOLON_DIRECTION_NONE)
-        SET(s, HOLON_F_DIRECTION, direction);
     if (et == ETH_P_IPV4_)
         return parse_ipv4(ctx, data, end, s, len, off);
     if (et == ETH_P_IPV6_)
         return parse_ipv6(ctx, data, end, s, len, off);
     return -1;
+}
+
+// The parse, with the common frame (IPv4 straight after an untagged Ethernet header) parsed in
+// the caller: the same steps holon_parse takes for it, without the call. A call and its return
+// cost ~8 ns a packet on CPUs that mitigate return-stack attacks (AMD's "Safe RET"), a third of
+// what parsing costs. The rest (VLAN tags, IPv6, what is not IP) stays in the global function,
+// which the verifier checks once on its own: inlined whole, the program took 110k instructions
+// and 3 s to verify; with IPv6 inlined too (without its extension walk), 222k and 1.2 s.
+static __always_inline int parse(struct xdp_md *ctx, struct holon_scratch *s, __u32 len, __u32 direction)
+{
+    void *data = (void *)(long)ctx->data;
+    void *end = (void *)(long)ctx->data_end;
+    __u8 *p = at(data, end, 0, 14);
+    if (!p || be16(p + 12) != ETH_P_IPV4_)
+        return holon_parse(ctx, len, direction);
+    parse_begin(s, direction);
+    return parse_ipv4(ctx, data, end, s, len, 14);
 }
