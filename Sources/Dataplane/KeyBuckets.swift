@@ -43,12 +43,16 @@ extension holon_key_bucket {
 }
 
 /// A set of key writes for one generation's bucketed keys, planned in memory (buckets read
-/// from the kernel once each) and then written: a key keeps the place it has (its way, or the
-/// map of short keys); a new one takes a free way of its bucket, or spills when there is none.
+/// from the kernel once each, whether to find a key's head or to place it) and then written:
+/// a key keeps the place it has (its way, or the map of short keys); a new one takes a free way
+/// of its bucket, or spills when there is none.
 struct BucketPlan {
     let bucketsFD: Int32
     let spillFD: Int32
-    private(set) var buckets: [UInt32: holon_key_bucket] = [:]
+    /// Buckets read so far, with the plan's changes.
+    private var buckets: [UInt32: holon_key_bucket] = [:]
+    /// Buckets the plan changes: the ones it writes.
+    private var changed: Set<UInt32> = []
     /// Writes into the map of short keys (nil: delete).
     private(set) var spillWrites: [(holon_short_key, holon_rule?)] = []
     /// Change in the number of keys in ways, and in the map of short keys.
@@ -68,9 +72,18 @@ struct BucketPlan {
         return bucket
     }
 
-    /// The head stored for `key` in the maps as they are, if any.
-    static func head(_ key: holon_short_key, bucketsFD: Int32, spillFD: Int32) throws(DataplaneError) -> holon_rule? {
-        let bucket = try read(bucketsFD, holon_key_bucket.index(of: key))
+    /// Bucket `b`, read from the kernel the first time.
+    private mutating func bucket(_ b: UInt32) throws(DataplaneError) -> holon_key_bucket {
+        if let known = buckets[b] { return known }
+        let bucket = try Self.read(bucketsFD, b)
+        buckets[b] = bucket
+        return bucket
+    }
+
+    /// The head stored for `key` in the maps as they are, if any. Asked before any `add`.
+    mutating func head(_ key: holon_short_key) throws(DataplaneError) -> holon_rule? {
+        assert(changed.isEmpty, "heads are read from the maps as they are, before the plan changes them")
+        let bucket = try bucket(holon_key_bucket.index(of: key))
         if let w = bucket.find(key) { return bucket.way(w).rule }
         guard bucket.spilled > 0 else { return nil }
         var k = key
@@ -82,9 +95,11 @@ struct BucketPlan {
     /// best planned first, so that the ways they free can take the plan's new keys.
     mutating func add(_ key: holon_short_key, _ head: holon_rule?) throws(DataplaneError) {
         let b = holon_key_bucket.index(of: key)
-        var bucket: holon_key_bucket
-        if let planned = buckets[b] { bucket = planned } else { bucket = try Self.read(bucketsFD, b) }
-        defer { buckets[b] = bucket }
+        var bucket = try bucket(b)
+        defer {
+            buckets[b] = bucket
+            changed.insert(b)
+        }
         if let w = bucket.find(key) {
             bucket.set(w, key, head)
             if head == nil { placedDelta -= 1 }
@@ -122,9 +137,9 @@ struct BucketPlan {
             var k = key
             try check(bpf_map_update_elem(spillFD, &k, &h, UInt64(BPF_ANY)), "writing a spilled key")
         }
-        for (b, bucket) in buckets {
+        for b in changed {
             var i = b
-            var v = bucket
+            var v = buckets[b]!
             try check(bpf_map_update_elem(bucketsFD, &i, &v, UInt64(BPF_ANY)), "writing key bucket \(b)")
         }
     }

@@ -112,6 +112,8 @@ extension Dataplane {
         var ruleWrites: [(UInt32, holon_rule)] = []
         var keyWrites: [(holon_key, holon_key_class, holon_rule?)] = []
         var keyCounts = image.keyCounts
+        // The buckets the chains' heads are read from, kept to plan the keys' writes.
+        var plan = BucketPlan(bucketsFD: image.bucketsFD, spillFD: image.headsFD(HOLON_KEYS_SHORT))
         for (k, _) in chains {
             var c = Chain()
             if let old = image.shapes[k.shape] {
@@ -120,7 +122,7 @@ extension Dataplane {
                 var found: Bool
                 if k.shape.keyClass == HOLON_KEYS_BUCKETED {
                     do {
-                        let h = try BucketPlan.head(RuleCompiler.shortKey(key), bucketsFD: image.bucketsFD, spillFD: image.headsFD(HOLON_KEYS_SHORT))
+                        let h = try plan.head(RuleCompiler.shortKey(key))
                         found = h != nil
                         head = h ?? head
                     } catch { throw .system(error) }
@@ -176,7 +178,6 @@ extension Dataplane {
         for (i, l) in added.enumerated() where l.key == nil { ruleWrites.append((placedNew[i].index, l.rule)) }
         // Bucketed keys: where each goes (its way, a free way, or the map of short keys),
         // deletions first so that the ways they free take the new keys.
-        var plan = BucketPlan(bucketsFD: image.bucketsFD, spillFD: image.headsFD(HOLON_KEYS_SHORT))
         for (key, keyClass, head) in keyWrites.sorted(by: { ($0.2 == nil ? 0 : 1) < ($1.2 == nil ? 0 : 1) })
         where keyClass == HOLON_KEYS_BUCKETED {
             do { try plan.add(RuleCompiler.shortKey(key), head) } catch { throw .system(error) }
