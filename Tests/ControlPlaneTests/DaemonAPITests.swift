@@ -73,7 +73,7 @@ struct DaemonAPITests {
             #expect(object(try call(port, "GET", "/api/allowlist").body)["prefixes"] as? [String] == ["192.0.2.53/32"], "the configuration's")
             #expect(try call(port, "PUT", "/api/mode", #"{"observe": true}"#, token: nil).status == 401)
             #expect(try call(port, "PUT", "/api/mode", #"{"observe": true}"#).status == 200)
-            for t in targets { #expect(try Dataplane.open(t).settings().observe, "\(t.interface ?? "?") observes") }
+            for t in targets { #expect(try Dataplane.open(t).settings().observe, "\(t.interface) observes") }
             let put = try call(port, "PUT", "/api/allowlist", #"{"prefixes": ["203.0.113.0/24"]}"#)
             #expect(put.status == 200, "\(put.body)")
             #expect(object(try call(port, "GET", "/api/allowlist").body)["prefixes"] as? [String] == ["203.0.113.0/24"])

@@ -75,10 +75,10 @@ struct BenchXDP: ParsableCommand {
             for step in 0..<4 {
                 let t0 = DispatchTime.now().uptimeNanoseconds
                 switch step {
-                case 0: try dataplaneStep { () throws(DataplaneError) in try dp.add([extra]) }
+                case 0: _ = try dataplaneStep { () throws(DataplaneError) in try dp.add([extra]) }
                 case 1: _ = try dataplaneStep { () throws(DataplaneError) in try dp.delete(ids: [extra.id]) }
-                case 2: try dataplaneStep { () throws(DataplaneError) in try dp.update { $0 + [extra] } }
-                default: try dataplaneStep { () throws(DataplaneError) in try dp.update { $0.filter { $0.id != extra.id } } }
+                case 2: _ = try dataplaneStep { () throws(DataplaneError) in try dp.update { $0 + [extra] } }
+                default: _ = try dataplaneStep { () throws(DataplaneError) in try dp.update { $0.filter { $0.id != extra.id } } }
                 }
                 let t1 = DispatchTime.now().uptimeNanoseconds
                 try dataplaneStep { () throws(DataplaneError) in try dp.settle() }
