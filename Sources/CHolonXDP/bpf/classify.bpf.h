@@ -4,12 +4,26 @@
 // every predicate wins; a predicate on a field the packet lacks is false.
 #pragma once
 
+// What the program needs of the best rule (copied whole, the rule took 5 loads and stores more).
+struct classify_win {
+    __u32 id;
+    __u16 ctr;               /* holon_rule.ctr */
+    __u8 action;
+};
+
+static __always_inline void classify_won(struct classify_win *w, const struct holon_rule *r)
+{
+    w->id = r->id;
+    w->ctr = r->ctr;
+    w->action = r->action;
+}
+
 struct classify_ctx {
     struct xdp_md *xdp;      /* for byte checks, which read the packet itself */
     __u32 gen;
     __u32 found;             /* 1 once a rule matched: `best` and `rule` are valid */
     __u64 best;              /* rank of the best rule so far */
-    struct holon_rule rule;  /* the best rule */
+    struct classify_win rule;
 };
 
 // Payload windows, read from the packet only when a shape or a rule's checks need one (no
@@ -143,16 +157,33 @@ __attribute__((noinline)) int holon_walk_chain(struct xdp_md *xdp, __u32 gen, __
     return 0;
 }
 
+// The packet's values of the shape's fields, masked, into `k` (its first `limit` values, zero
+// past the shape's own). 0 when the packet lacks one of the fields: no rule of the shape matches.
+static __always_inline int key_values(struct holon_scratch *s, const struct holon_shape *sh, struct holon_key *k, const int limit)
+{
+    __u32 n = sh->nelems;
+    for (int e = 0; e < limit; e++) {
+        k->value[e] = 0;
+        if (e >= n)
+            continue;
+        __u32 f = sh->field[e] & (HOLON_F_SLOTS - 1);
+        if (!(s->present & (1u << f)))
+            return 0;
+        k->value[e] = s->v[f] & sh->mask[e];
+    }
+    return 1;
+}
+
 // Looks up shape `i`. Returns 1 to stop: no later shape can win.
 // Ranks compare strictly (`>`): two rules never share a rank, so a rank equal to `best` is the
 // best rule itself, and the rank that is all ones (priority INT32_MIN, id UINT32_MAX) can
 // still win while nothing has matched (`found` says whether `best` means anything).
-static __always_inline long classify_one(__u32 i, struct classify_ctx *c)
+// `s`: the packet's fields (the per-CPU scratch), which the caller has at hand.
+static __always_inline long classify_one(__u32 i, struct classify_ctx *c, struct holon_scratch *s)
 {
-    __u32 zero = 0, gen = c->gen;
-    struct holon_scratch *s = bpf_map_lookup_elem(&scratch, &zero);
+    __u32 gen = c->gen;
     void *shapes = bpf_map_lookup_elem(&shapes_out, &gen);
-    if (!s || !shapes)
+    if (!shapes)
         return 1;
     struct holon_shape *sh = bpf_map_lookup_elem(shapes, &i);
     if (!sh || (c->found && sh->min_rank > c->best))
@@ -165,16 +196,19 @@ static __always_inline long classify_one(__u32 i, struct classify_ctx *c)
         s->v[HOLON_F_PAYLOAD_KEY] = w;
         s->present |= 1u << HOLON_F_PAYLOAD_KEY;
     }
-    struct holon_key k = {};
+    // The key: a short one (its first HOLON_SHORT_KEY_ELEMS values, all a short map or a
+    // bucket reads) unless the shape's keys are wide; the rest of a short key stays unwritten.
+    struct holon_key k;
     k.shape = sh->id;
-    __u32 n = sh->nelems;
-    for (__u32 e = 0; e < HOLON_MAX_KEY_ELEMS; e++) {
-        if (e >= n)
-            break;
-        __u32 f = sh->field[e] & (HOLON_F_SLOTS - 1);
-        if (!(s->present & (1u << f)))
-            return 0;        /* the packet lacks a field of this shape: no rule of it matches */
-        k.value[e] = s->v[f] & sh->mask[e];
+    k.pad = 0;
+    if (sh->key_class != HOLON_KEYS_WIDE) {
+        if (!key_values(s, sh, &k, HOLON_SHORT_KEY_ELEMS))
+            return 0;
+    } else {
+        for (int e = HOLON_SHORT_KEY_ELEMS; e < HOLON_MAX_KEY_ELEMS; e++)
+            k.value[e] = 0;
+        if (!key_values(s, sh, &k, HOLON_MAX_KEY_ELEMS))
+            return 0;
     }
     // The chain's first rule, stored with its key: most chains are one rule, which wins
     // outright when it matches (it is the chain's best). Only when it does not is the rest
@@ -228,7 +262,7 @@ static __always_inline long classify_one(__u32 i, struct classify_ctx *c)
     if (live && (r->nchecks == 0 || holon_checks_pass(c->xdp, gen, r->check_start, r->nchecks))) {
         c->found = 1;
         c->best = r->rank;
-        c->rule = *r;
+        classify_won(&c->rule, r);
         return 0;
     }
     __u32 idx = r->next;
@@ -237,7 +271,7 @@ static __always_inline long classify_one(__u32 i, struct classify_ctx *c)
     if (holon_walk_chain(c->xdp, gen, idx, c->found, c->best)) {
         c->found = 1;
         c->best = s->hit.rank;
-        c->rule = s->hit;
+        classify_won(&c->rule, &s->hit);
     }
     return 0;
 }
@@ -246,13 +280,17 @@ static __always_inline long classify_one(__u32 i, struct classify_ctx *c)
 // tables have one shape, and a callback is a call, each ~5 ns with this CPU's return thunk).
 static long classify_next_shape(__u32 i, void *arg)
 {
-    return classify_one(i + 1, arg);
+    __u32 zero = 0;
+    struct holon_scratch *s = bpf_map_lookup_elem(&scratch, &zero);
+    if (!s)
+        return 1;
+    return classify_one(i + 1, arg, s);
 }
 
 // Classifies the parsed packet against the active table's `nshapes` shapes into `c`.
-static __always_inline void classify(struct classify_ctx *c, __u32 nshapes)
+static __always_inline void classify(struct classify_ctx *c, __u32 nshapes, struct holon_scratch *s)
 {
-    if (nshapes == 0 || classify_one(0, c) != 0 || nshapes == 1)
+    if (nshapes == 0 || classify_one(0, c, s) != 0 || nshapes == 1)
         return;
     bpf_loop(nshapes - 1, classify_next_shape, c, 0);
 }

@@ -59,7 +59,7 @@ static __always_inline int allowlisted(struct holon_config *cfg, struct holon_sc
     return bpf_map_lookup_elem(&allow_v6, &k) != 0;
 }
 
-static __always_inline struct holon_rule_counters *rule_counters(const struct holon_rule *r)
+static __always_inline struct holon_rule_counters *rule_counters(const struct classify_win *r)
 {
     __u32 id = r->id, slot = r->ctr;
     if (slot) {
@@ -149,7 +149,7 @@ int holon_xdp(struct xdp_md *ctx)
         __u32 nshapes = cfg->table[c.gen].nshapes;
         if (nshapes > HOLON_MAX_SHAPES)
             nshapes = HOLON_MAX_SHAPES;
-        classify(&c, nshapes);
+        classify(&c, nshapes, s);
         if (c.found) {
             rule_id = c.rule.id;
             flags |= HOLON_SAMPLE_MATCHED;
