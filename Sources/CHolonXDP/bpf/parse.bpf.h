@@ -132,7 +132,12 @@ static __always_inline int parse_transport(struct xdp_md *ctx, struct holon_scra
     return 0;
 }
 
-static __always_inline int parse_ipv4(struct xdp_md *ctx, void *data, void *end, struct holon_scratch *s, __u32 len, __u32 off)
+// Where the network header leaves the transport header: what parse_transport needs.
+struct l3_end {
+    __u32 l4, ip_end, proto, frag_off, mf;
+};
+
+static __always_inline int ipv4_head(void *data, void *end, struct holon_scratch *s, __u32 len, __u32 off, struct l3_end *e)
 {
     __u8 *p = at(data, end, off, 20);
     if (!p || (p[0] >> 4) != 4)
@@ -160,7 +165,12 @@ static __always_inline int parse_ipv4(struct xdp_md *ctx, void *data, void *end,
     SET(s, HOLON_F_DSCP, p[1] >> 2);
     SET(s, HOLON_F_ECN, p[1] & 3);
     SET(s, HOLON_F_SIZE_CLASS, holon_size_class(total));
-    return parse_transport(ctx, s, len, off + hl, off + total, proto, ff & 0x1FFF, (ff & 0x2000) ? 1 : 0);
+    e->l4 = off + hl;
+    e->ip_end = off + total;
+    e->proto = proto;
+    e->frag_off = ff & 0x1FFF;
+    e->mf = (ff & 0x2000) ? 1 : 0;
+    return 0;
 }
 
 // One extension header: bpf_loop callback, returns 1 to stop. The walk's state lives in the
@@ -208,8 +218,10 @@ static long ext_step(__u32 i, void *arg)
     return w->is_frag && w->frag_off != 0;   /* past a non-first fragment the upper header is absent */
 }
 
-static __always_inline int parse_ipv6(struct xdp_md *ctx, void *data, void *end, struct holon_scratch *s,
-                                      __u32 len, __u32 off)
+// `walk` (a constant): 0 where the caller has seen that the first next header is not an
+// extension; the walk is then left out of the code the verifier checks.
+static __always_inline int ipv6_head(struct xdp_md *ctx, void *data, void *end, struct holon_scratch *s,
+                                     __u32 len, __u32 off, struct l3_end *e, const int walk)
 {
     __u8 *p = at(data, end, off, 40);
     if (!p || (p[0] >> 4) != 6)
@@ -241,7 +253,7 @@ static __always_inline int parse_ipv6(struct xdp_md *ctx, void *data, void *end,
     // IPv6ExtensionChain.walk: at most 16 extension headers, one bpf_loop step each (a plain
     // loop multiplies verifier states by the branches of every header kind). Without any, the
     // walk would stop at its first step: it is not started (two calls fewer).
-    if (is_ext(next)) {
+    if (walk && is_ext(next)) {
         struct holon_ext_walk *w = &s->walk;
         w->cur = cur;
         w->endb = endb;
@@ -264,7 +276,31 @@ static __always_inline int parse_ipv6(struct xdp_md *ctx, void *data, void *end,
     SET(s, HOLON_F_MF, mf);
     SET(s, HOLON_F_FRAG_OFFSET, frag_off);
     SET(s, HOLON_F_IP_ID, ip_id);
-    return parse_transport(ctx, s, len, cur, ip_end, next, frag_off, mf);
+    e->l4 = cur;
+    e->ip_end = ip_end;
+    e->proto = next;
+    e->frag_off = frag_off;
+    e->mf = mf;
+    return 0;
+}
+
+// The network header (ethertype `et`) at `off`, then the transport header it leads to: one
+// transport parse for both, which keeps the verifier's work down where this is inlined.
+// `walk`: as ipv6_head's.
+static __always_inline int parse_network(struct xdp_md *ctx, void *data, void *end, struct holon_scratch *s, __u32 len,
+                                         __u16 et, __u32 off, const int walk)
+{
+    struct l3_end e;
+    int r;
+    if (et == ETH_P_IPV4_)
+        r = ipv4_head(data, end, s, len, off, &e);
+    else if (et == ETH_P_IPV6_)
+        r = ipv6_head(ctx, data, end, s, len, off, &e, walk);
+    else
+        return -1;
+    if (r)
+        return -1;
+    return parse_transport(ctx, s, len, e.l4, e.ip_end, e.proto, e.frag_off, e.mf);
 }
 
 // What every parse starts with: no field yet, but the direction the filter was attached for.
@@ -302,26 +338,27 @@ __attribute__((noinline)) int holon_parse(struct xdp_md *ctx, __u32 len, __u32 d
         et = be16(t + 2);
         off += 4;
     }
-    if (et == ETH_P_IPV4_)
-        return parse_ipv4(ctx, data, end, s, len, off);
-    if (et == ETH_P_IPV6_)
-        return parse_ipv6(ctx, data, end, s, len, off);
-    return -1;
+    return parse_network(ctx, data, end, s, len, et, off, 1);
 }
 
-// The parse, with the common frame (IPv4 straight after an untagged Ethernet header) parsed in
-// the caller: the same steps holon_parse takes for it, without the call. A call and its return
-// cost ~8 ns a packet on CPUs that mitigate return-stack attacks (AMD's "Safe RET"), a third of
-// what parsing costs. The rest (VLAN tags, IPv6, what is not IP) stays in the global function,
-// which the verifier checks once on its own: inlined whole, the program took 110k instructions
-// and 3 s to verify; with IPv6 inlined too (without its extension walk), 222k and 1.2 s.
+// The parse, with the common frames (IPv4, and IPv6 without extension headers, straight after
+// an untagged Ethernet header) parsed in the caller: the same steps holon_parse takes for them,
+// without the call. A call and its return cost ~8 ns a packet on CPUs that mitigate
+// return-stack attacks (AMD's "Safe RET"), a third of what parsing costs. The rest (VLAN tags,
+// the extension walk, what is not IP) stays in the global function, which the verifier checks
+// once on its own: inlined whole, the program took 110k instructions and 3 s to verify. Both
+// network headers lead to one transport parse: with a copy of it behind each, 222k and 1.2 s.
 static __always_inline int parse(struct xdp_md *ctx, struct holon_scratch *s, __u32 len, __u32 direction)
 {
     void *data = (void *)(long)ctx->data;
     void *end = (void *)(long)ctx->data_end;
     __u8 *p = at(data, end, 0, 14);
-    if (!p || be16(p + 12) != ETH_P_IPV4_)
+    if (!p)
+        return holon_parse(ctx, len, direction);
+    __u16 et = be16(p + 12);
+    __u8 *ip6 = at(data, end, 14, 40);
+    if (et != ETH_P_IPV4_ && !(et == ETH_P_IPV6_ && ip6 && !is_ext(ip6[6])))
         return holon_parse(ctx, len, direction);
     parse_begin(s, direction);
-    return parse_ipv4(ctx, data, end, s, len, 14);
+    return parse_network(ctx, data, end, s, len, et, 14, 0);
 }
