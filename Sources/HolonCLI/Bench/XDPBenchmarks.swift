@@ -27,6 +27,15 @@ struct BenchXDP: ParsableCommand {
     static let frame = PacketBuilder.bytes(.udp4(source: 0x0B00_0000, destination: 0x0A4D_0002, sourcePort: 1234,
                                                  destinationPort: 9, frameLength: 64))
 
+    /// The IPv6 counterpart of `frame` (no extension headers) and the rule that drops it: the
+    /// filter parses IPv4 and this IPv6 in the program, the rest (VLAN tags, extension headers)
+    /// in a function of its own.
+    static let source6 = IPAddress.v6(high: 0x2001_0DB8_0B00_0000, low: 1)
+    static let frame6 = PacketBuilder.bytes(PacketSpec(network: .v6(PacketSpec.IPv6(source: source6, destination: .v6(high: 0x2001_0DB8_0A4D_0000, low: 2))),
+                                                       transport: .udp(source: 1234, destination: 9), payloadLength: 18))
+    static let rule6 = Rule(id: 400_000, match: [.equals(.proto, 17), .prefix(.srcIP, source6, length: 128), .equals(.dstPort, 9)],
+                            action: .drop, priority: 10)
+
     /// The 12-byte marker of payload rule `i`: distinct in its first 8 bytes, the window the
     /// classifier keys on (markers that share them share a chain, at most 32 long).
     static func marker(_ i: Int) -> [UInt8] {
@@ -165,7 +174,7 @@ struct BenchXDP: ParsableCommand {
 
         // Per-packet cost (kernel-timed BPF_PROG_RUN repeat) at 10 and 1,000,000 rules.
         for (n, name) in [(10, "10"), (1_000_000, "1m")] {
-            let r = try dataplaneStep { () throws(DataplaneError) in try dp.install(Self.rules(n), rebuild: true) }
+            let r = try dataplaneStep { () throws(DataplaneError) in try dp.install(Self.rules(n) + [Self.rule6], rebuild: true) }
             try dataplaneStep { () throws(DataplaneError) in try dp.settle() }
             if n == 1_000_000 { report("rules.install.1m_ms", Double(r.nanoseconds) / 1e6, "ms") }
             var ns: [Double] = []
@@ -175,6 +184,15 @@ struct BenchXDP: ParsableCommand {
                 ns.append(Double(t))
             }
             report("xdp.packet_ns.\(name)_rules", median(ns), "ns")
+            if n == 10 {
+                var ns6: [Double] = []
+                for _ in 0..<samples {
+                    let (action, t) = try dataplaneStep { () throws(DataplaneError) in try dp.testRun(Self.frame6, repeat: 1_000_000) }
+                    guard action == .drop else { throw ValidationError("the IPv6 bench frame was not dropped (\(action))") }
+                    ns6.append(Double(t))
+                }
+                report("xdp.packet_ns.10_rules.ipv6", median(ns6), "ns")
+            }
             if n == 1_000_000 { try reportSpread(dp, rules: n, name: name) }
         }
     }
