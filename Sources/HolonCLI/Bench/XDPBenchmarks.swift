@@ -33,7 +33,7 @@ struct BenchXDP: ParsableCommand {
     static let source6 = IPAddress.v6(high: 0x2001_0DB8_0B00_0000, low: 1)
     static let frame6 = PacketBuilder.bytes(PacketSpec(network: .v6(PacketSpec.IPv6(source: source6, destination: .v6(high: 0x2001_0DB8_0A4D_0000, low: 2))),
                                                        transport: .udp(source: 1234, destination: 9), payloadLength: 18))
-    static let rule6 = Rule(id: 400_000, match: [.equals(.proto, 17), .prefix(.srcIP, source6, length: 128), .equals(.dstPort, 9)],
+    static let rule6 = Rule(id: 2_000_000, match: [.equals(.proto, 17), .prefix(.srcIP, source6, length: 128), .equals(.dstPort, 9)],
                             action: .drop, priority: 10)
 
     /// The 12-byte marker of payload rule `i`: distinct in its first 8 bytes, the window the
