@@ -177,24 +177,21 @@ struct BenchXDP: ParsableCommand {
             let r = try dataplaneStep { () throws(DataplaneError) in try dp.install(Self.rules(n) + [Self.rule6], rebuild: true) }
             try dataplaneStep { () throws(DataplaneError) in try dp.settle() }
             if n == 1_000_000 { report("rules.install.1m_ms", Double(r.nanoseconds) / 1e6, "ms") }
-            var ns: [Double] = []
-            for _ in 0..<samples {
-                let (action, t) = try dataplaneStep { () throws(DataplaneError) in try dp.testRun(Self.frame, repeat: 1_000_000) }
-                guard action == .drop else { throw ValidationError("bench frame was not dropped (\(action))") }
-                ns.append(Double(t))
-            }
-            report("xdp.packet_ns.\(name)_rules", median(ns), "ns")
-            if n == 10 {
-                var ns6: [Double] = []
-                for _ in 0..<samples {
-                    let (action, t) = try dataplaneStep { () throws(DataplaneError) in try dp.testRun(Self.frame6, repeat: 1_000_000) }
-                    guard action == .drop else { throw ValidationError("the IPv6 bench frame was not dropped (\(action))") }
-                    ns6.append(Double(t))
-                }
-                report("xdp.packet_ns.10_rules.ipv6", median(ns6), "ns")
-            }
+            report("xdp.packet_ns.\(name)_rules", try dropCost(dp, Self.frame, "bench frame"), "ns")
+            if n == 10 { report("xdp.packet_ns.10_rules.ipv6", try dropCost(dp, Self.frame6, "IPv6 bench frame"), "ns") }
             if n == 1_000_000 { try reportSpread(dp, rules: n, name: name) }
         }
+    }
+
+    /// Median ns the filter takes to drop `frame` (BPF_PROG_RUN, 1,000,000 repeats a sample).
+    func dropCost(_ dp: Dataplane, _ frame: [UInt8], _ what: String) throws -> Double {
+        var ns: [Double] = []
+        for _ in 0..<samples {
+            let (action, t) = try dataplaneStep { () throws(DataplaneError) in try dp.testRun(frame, repeat: 1_000_000) }
+            guard action == .drop else { throw ValidationError("the \(what) was not dropped (\(action))") }
+            ns.append(Double(t))
+        }
+        return median(ns)
     }
 
     /// The bench frame's key is placed first, in its bucket's first way. Other keys may have
