@@ -13,8 +13,9 @@ extension Dataplane {
     ///
     /// A pinned link is what keeps the filter enforcing after this process exits, and — unlike
     /// a plain attach — it cannot be left stuck: `detach` unpins and detaches it. Attaching when
-    /// a live link is already pinned changes nothing and reports the existing mode, unless an
-    /// earlier version attached it: then this version's program takes over (``upgradeLive(_:)``).
+    /// a live link is already pinned changes nothing and reports the existing mode, unless
+    /// another version's programs run there: then this version's take over the link
+    /// (``upgradeLive(_:)``, recorded in ``Dataplane/takeover``).
     public static func attach(_ options: DataplaneOptions = .standard, generic: Bool = false) throws(DataplaneError) -> (Dataplane, AttachMode) {
         try requireRoot()
         try checkInterface(options)
@@ -23,14 +24,7 @@ extension Dataplane {
         try? FileManager.default.createDirectory(atPath: options.pinDirectory, withIntermediateDirectories: true)
 
         let linkPath = "\(options.pinDirectory)/link"
-        if let mode = try liveAttachMode(options) {
-            do {
-                return (try open(options), mode)
-            } catch {
-                guard case .outdatedFilter = error else { throw error }
-            }
-            return (try upgradeLive(options), mode)
-        }
+        if let mode = try liveAttachMode(options) { return (try upgradeLive(options), mode) }
         unlink(linkPath)   // a defunct link (its namespace was deleted) or none
 
         let fresh = !FileManager.default.fileExists(atPath: "\(options.pinDirectory)/config")
@@ -73,26 +67,25 @@ extension Dataplane {
         return (dp, mode)
     }
 
-    /// A live filter an earlier version attached (a map this version has is not pinned, or an
-    /// earlier version's `keys_out` still is: an upgrade cut short):
-    /// this version's program takes over the same link (`bpf_link_update`: the interface is
-    /// never without a filter), on the pinned maps — rules, counters, allowlist, settings —
-    /// with the missing maps created, and pinned once the program runs. The tc egress program is replaced too; the
-    /// connection state of syn-auth and flow-check lives with the programs and starts afresh.
+    /// A live filter that does not run this version's programs: a map this version has is not
+    /// pinned, an earlier version's `keys_out` still is (an upgrade cut short), or the program on
+    /// the link or the tc egress program is another version's (their kernel tags differ) or
+    /// missing. This version's program takes over the same link (`bpf_link_update`: the
+    /// interface is never without a filter), on the pinned maps — rules, counters, allowlist,
+    /// settings — with the missing maps created, and pinned once the program runs. The tc egress
+    /// program is replaced too; the connection state of syn-auth and flow-check lives with the
+    /// programs and starts afresh. A filter already running this version's programs is only
+    /// opened.
     static func upgradeLive(_ options: DataplaneOptions) throws(DataplaneError) -> Dataplane {
-        let obj = try EmbeddedObject.open(pinDirectory: options.pinDirectory)
-        let added: [String]
-        do { added = try EmbeddedObject.deferPins(obj, in: options.pinDirectory) } catch {
-            bpf_object__close(obj)
-            throw error
-        }
-        let dp = try load(obj, options: options)
+        let live = try compareWithLive(options)
+        guard let reason = live.reason else { return try open(options) }   // the loaded copy goes
+        let dp = live.loaded
+        let legacyPath = "\(options.pinDirectory)/\(LegacyKeys.name)"
         let link = bpf_obj_get("\(options.pinDirectory)/link")
         try DataplaneError.check(link, "opening the pinned XDP link")
         defer { close(link) }
         // The keys of a filter from before chain heads, carried over first: the new program
         // then matches from its first packet, where it would have passed all until the rewrite.
-        let legacyPath = "\(options.pinDirectory)/\(LegacyKeys.name)"
         let legacy = bpf_obj_get(legacyPath)
         if legacy >= 0 {
             defer { close(legacy) }
@@ -112,13 +105,58 @@ extension Dataplane {
         // finds the filter outdated and attaches again, rather than writing tables the
         // earlier program (still running, had this been cut short) would misread.
         guard let object = dp.object else { throw .system("pinning the new maps: the object is gone", code: EBADF) }
-        try EmbeddedObject.pin(object, added, in: options.pinDirectory)
+        try EmbeddedObject.pin(object, live.added, in: options.pinDirectory)
         // The table written again, whole: every rule then carries what this version's program
         // reads of it (a counter slot from the new record, which starts empty). An earlier
         // version's counts, kept by id, still add to each rule's.
         if dp.stateProblem == nil { try dp.replace(with: dp.rules) }
         if legacy >= 0 { unlink(legacyPath) }   // no program reads it now
+        dp.takeover = ProgramTakeover(previousProgram: live.previous, program: ProgramIdentity.id(fd: dp.programFD), reason: reason)
         return dp
+    }
+
+    /// This version's object loaded over the pinned maps, creating the ones missing without
+    /// pinning them, and why the live filter is not this version's (nil: it is), with the id of
+    /// the program on its link.
+    static func compareWithLive(_ options: DataplaneOptions) throws(DataplaneError) -> (loaded: Dataplane, added: [String], reason: String?, previous: UInt32?) {
+        let obj = try EmbeddedObject.open(pinDirectory: options.pinDirectory)
+        let added: [String]
+        do { added = try EmbeddedObject.deferPins(obj, in: options.pinDirectory) } catch {
+            bpf_object__close(obj)
+            throw error
+        }
+        let dp = try load(obj, options: options)
+        let (running, previous) = ProgramIdentity.running(options)
+        let reason = takeoverReason(running: running, mine: ProgramIdentity(object: obj), added: added,
+                                    cutShort: FileManager.default.fileExists(atPath: "\(options.pinDirectory)/\(LegacyKeys.name)"))
+        return (dp, added, reason, previous)
+    }
+
+    /// Why the attached filter does not run this version's programs (what `holon filter attach`
+    /// would take over), nil when it does or nothing is attached. Loads this version's object
+    /// to learn its tags (~0.1 s), pinning nothing and changing nothing.
+    public static func outdatedReason(_ options: DataplaneOptions = .standard) throws(DataplaneError) -> String? {
+        try requireRoot()
+        guard try liveAttachMode(options) != nil else { return nil }
+        return try compareWithLive(options).reason
+    }
+
+    /// Why a live filter is not this version's, in a few words; nil when it is.
+    static func takeoverReason(running: ProgramIdentity, mine: ProgramIdentity, added: [String], cutShort: Bool) -> String? {
+        if !added.isEmpty { return "an earlier version's filter, without \(added.joined(separator: ", "))" }
+        if cutShort { return "an earlier upgrade was cut short" }
+        if running.xdp != mine.xdp {
+            return running.xdp.map { "another version's XDP program: tag \(hex($0)), this version's \(mine.xdp.map(hex) ?? "unknown")" }
+                ?? "the XDP program on the link could not be read"
+        }
+        if running.egress != mine.egress {
+            return running.egress == nil ? "the tc egress program (flow-check's half) was missing" : "another version's tc egress program"
+        }
+        return nil
+    }
+
+    private static func hex(_ tag: UInt64) -> String {
+        withUnsafeBytes(of: tag) { $0.map { String(format: "%02x", $0) }.joined() }
     }
 
     /// The mode of the pinned link when it is alive (still bound to an interface), else nil.
@@ -203,7 +241,8 @@ extension Dataplane {
         return found
     }
 
-    /// What is attached where, without loading anything.
+    /// What is attached where. Loads nothing onto the interface: this version's object is
+    /// loaded only to compare its programs' tags with the running ones.
     public static func status(_ options: DataplaneOptions = .standard) throws(DataplaneError) -> FilterStatus {
         try requireRoot()
         var s = FilterStatus(pinDirectory: options.pinDirectory, namespace: options.namespace, interface: options.interface)
@@ -223,6 +262,9 @@ extension Dataplane {
             s.stateProblem = dp.stateProblem?.description
         }
         s.sidecarPID = FilterLease.holder(options)
+        if s.attached {
+            do { s.outdated = try outdatedReason(options) } catch { s.outdated = "this version cannot load over its maps: \(error)" }
+        }
         return s
     }
 }
@@ -242,4 +284,7 @@ public struct FilterStatus: Sendable, Codable {
     public var stateProblem: String?
     /// The `holon run` protecting this filter.
     public var sidecarPID: Int32?
+    /// Why the filter does not run this version's programs (`holon filter attach` takes it
+    /// over); nil when it does.
+    public var outdated: String?
 }

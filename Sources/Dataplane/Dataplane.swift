@@ -40,6 +40,9 @@ public final class Dataplane: @unchecked Sendable {
     /// Whether packets may still be reading the inactive generation (a flip happened and no
     /// grace period was waited for since); unknown, hence true, for a new handle.
     var readersMayRemain = true
+    /// What ``attach(_:generic:)`` replaced to give this handle its filter, nil when it replaced
+    /// nothing (a new filter, or one already running this version's programs).
+    public internal(set) var takeover: ProgramTakeover?
 
     init(options: DataplaneOptions?, object: OpaquePointer?, programFD: Int32, maps: [XDPMap: Int32], rules: [Rule]) {
         self.options = options

@@ -50,6 +50,19 @@ enum EgressHook {
         if r < 0 { throw .system("attaching the tc egress program to \(interface)", code: -r) }
     }
 
+    /// The id of our egress program on `ifindex` (call inside its namespace), nil when none is
+    /// attached.
+    static func programID(ifindex: Int32) -> UInt32? {
+        var h = hook(ifindex: ifindex)
+        var o = opts()
+        // Without a clsact qdisc the kernel answers with a complaint libbpf would print; "none"
+        // is the answer here, not an error.
+        let printer = libbpf_set_print(nil)
+        let r = bpf_tc_query(&h, &o)
+        libbpf_set_print(printer)
+        return r == 0 && o.prog_id != 0 ? o.prog_id : nil
+    }
+
     /// Removes our egress filter from `ifindex` (call inside its namespace); absent is fine.
     static func detach(ifindex: Int32) {
         var h = hook(ifindex: ifindex)

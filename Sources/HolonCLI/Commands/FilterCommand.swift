@@ -36,9 +36,15 @@ struct FilterAttach: ParsableCommand {
         let (dp, mode) = try dataplaneStep { () throws(DataplaneError) in try Dataplane.attach(o, generic: generic) }
         let rules = dp.stateProblem == nil ? "\(dp.rules.count)" : "unknown"
         if json {
-            printDataplaneJSON(["attached": "true", "mode": mode.rawValue, "interface": o.interface, "pins": o.pinDirectory, "rules": rules])
+            var out = ["attached": "true", "mode": mode.rawValue, "interface": o.interface, "pins": o.pinDirectory, "rules": rules]
+            if let t = dp.takeover { out["tookOver"] = t.reason }
+            printDataplaneJSON(out)
         } else {
             print("attached to \(o.interface) in \(o.namespace ?? "the host namespace") (\(mode.rawValue) XDP), pinned in \(o.pinDirectory); \(rules) rules")
+            if let t = dp.takeover {
+                // Said, not silent: the running filter changed program (its connection state too).
+                print("took over from \(t.previousProgram.map { "program id \($0)" } ?? "the program before") (\(t.reason)): now program id \(t.program.map(String.init) ?? "?"), on the same link, rules and counters kept")
+            }
             if mode == .generic && !generic {
                 // Said loudly: generic XDP runs after the kernel built an skb, at a fraction of native speed.
                 FileHandle.standardError.write("holon: warning: \(o.interface)'s driver has no native XDP: attached in generic (skb) mode, much slower under a flood\n".data(using: .utf8)!)
@@ -89,6 +95,7 @@ struct FilterStatusCommand: ParsableCommand {
                      + (s.attached ? "attached (\(s.mode!.rawValue) XDP)" : "not attached")
                      + (s.programID.map { ", program id \($0)" } ?? "") + ", pins \(s.pinDirectory)"]
         if let p = s.stateProblem { lines.append("  RULE STATE: \(p)") }
+        if let o = s.outdated { lines.append("  PROGRAM: not this version's (\(o)); `holon filter attach` takes it over, rules kept") }
         if let pid = s.sidecarPID { lines.append("  protected by holon run (pid \(pid))") }
         if let c = s.settings {
             lines.append("  rules: \(c.rules) in \(c.shapes) shapes, generation \(c.generation); sampling 1 in \(c.sampleEvery)"

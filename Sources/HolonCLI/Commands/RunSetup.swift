@@ -48,11 +48,19 @@ struct RunPlan {
                 if mode == .generic && !t.generic {
                     FileHandle.standardError.write("holon run: warning: \(t.options.interface) has no native XDP: generic (skb) mode, much slower under a flood\n".data(using: .utf8)!)
                 }
+                if let took = d.takeover {
+                    FileHandle.standardError.write("holon run: took over \(t.options.interface)'s filter from \(took.previousProgram.map { "program id \($0)" } ?? "the program before") (\(took.reason)); rules and counters kept\n".data(using: .utf8)!)
+                }
                 dp = d
                 try applyPolicy(dp)
             } else {
                 let o = t.options
                 dp = try dataplaneStep { () throws(DataplaneError) in try Dataplane.open(o) }
+                // Protecting a filter of another version works (same maps), but with that
+                // version's program: said, since only `filter attach` replaces it.
+                if let why = try? Dataplane.outdatedReason(o) {
+                    FileHandle.standardError.write("holon run: warning: \(o.interface)'s filter does not run this version's program (\(why)); `holon filter attach` takes it over, rules kept\n".data(using: .utf8)!)
+                }
             }
             return dp
         }
