@@ -76,3 +76,33 @@ struct ProgramTakeoverTests {
         return fd
     }
 }
+
+/// Which difference makes a live filter another version's, without root: the reason names the
+/// first that holds, and a filter that differs in nothing is left alone.
+struct ProgramTakeoverReasonTests {
+    let mine = ProgramIdentity(xdp: 0x1111, egress: 0x2222)
+
+    @Test func theSameProgramsOnAllTheMapsAreThisVersion() {
+        #expect(Dataplane.takeoverReason(running: mine, mine: mine, added: [], cutShort: false) == nil)
+    }
+
+    @Test func eachDifferenceIsNamed() {
+        let reason = { (running: ProgramIdentity, added: [String], cutShort: Bool) in
+            Dataplane.takeoverReason(running: running, mine: mine, added: added, cutShort: cutShort) ?? "none"
+        }
+        #expect(reason(mine, ["key_buckets_out"], false).contains("without key_buckets_out"))
+        #expect(reason(mine, [], true).contains("cut short"))
+        #expect(reason(ProgramIdentity(xdp: 0x3333, egress: 0x2222), [], false).contains("another version's XDP program"))
+        #expect(reason(ProgramIdentity(xdp: nil, egress: 0x2222), [], false).contains("could not be read"))
+        #expect(reason(ProgramIdentity(xdp: 0x1111, egress: nil), [], false).contains("egress program (flow-check's half) was missing"))
+        #expect(reason(ProgramIdentity(xdp: 0x1111, egress: 0x4444), [], false).contains("another version's tc egress"))
+    }
+
+    @Test func tagsPrintAsTheKernelShowsThem() {
+        // bpftool prints the tag's 8 bytes in memory order; the reason does too.
+        // The tag holds the bytes 90 4b ad 16 16 dc 7f ef, loaded as one native integer.
+        let tag = [UInt8]([0x90, 0x4b, 0xad, 0x16, 0x16, 0xdc, 0x7f, 0xef]).withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) }
+        let r = Dataplane.takeoverReason(running: ProgramIdentity(xdp: tag, egress: 0x2222), mine: mine, added: [], cutShort: false)
+        #expect(r?.contains("tag 904bad1616dc7fef") == true, "\(r ?? "")")
+    }
+}
