@@ -25,6 +25,8 @@ struct CompiledTable {
     var checks: [holon_check] = []
     /// Rules in rank order.
     var ordered: [Rule] = []
+    /// Ids of the rules keyed on fewer fields than they have (``RuleCompiler/narrowedChainLimit``).
+    var narrowed: Set<UInt32> = []
 }
 
 /// Why a rule set cannot become an XDP table.
@@ -184,11 +186,42 @@ enum RuleCompiler {
         var key: KeySig?
         var checks: [holon_check]
         var rule: holon_rule
+        /// The shape the rule would have had keyed on all its fields, when it was narrowed
+        /// (``narrowedChainLimit``); nil when it is keyed as it is.
+        var narrowedFrom: ShapeSig? = nil
+    }
+
+    /// Rules of more fields than a bucket's key holds (HOLON_SHORT_KEY_ELEMS) are *narrowed*:
+    /// keyed on their three most telling fields (``keyOrder(_:)``), the others checked per rule.
+    /// Their keys then go in the key buckets, whose lookup the verifier inlines, and not in the
+    /// map of wide keys, a kernel call hashing 72 bytes (an IPv6 victim's rule — proto, a port and
+    /// the two halves of a /128 — cost 130 ns a packet there, 56 bucketed). The price is that
+    /// rules differing only in the fields left out share a key and are walked as one chain; a
+    /// chain of narrowed rules longer than this keeps its rules' fields all in the key instead
+    /// (``compile(_:bootOffsetNs:)``, ``Dataplane/edit(_:_:bootOffsetNs:counterSlot:)``), so
+    /// a packet never walks more than this many rules for having been narrowed.
+    static let narrowedChainLimit = 4
+
+    /// Which fields a narrowed key keeps, first first: the low halves of IPv6 addresses (a
+    /// /128's host), then addresses, the payload window, ports, and the rest (protocol, TTL,
+    /// flags, size classes: few values each, cheap to check and poor at telling keys apart).
+    static func keyOrder(_ field: UInt8) -> Int {
+        switch UInt32(field) {
+        case HOLON_F_SRC_V6_LO.rawValue, HOLON_F_DST_V6_LO.rawValue: return 0
+        case HOLON_F_SRC_V6_HI.rawValue, HOLON_F_DST_V6_HI.rawValue, HOLON_F_SRC_V4.rawValue, HOLON_F_DST_V4.rawValue: return 1
+        case HOLON_F_PAYLOAD_KEY.rawValue: return 2
+        case UInt32(fieldSlot(.srcPort)), UInt32(fieldSlot(.dstPort)): return 3
+        default: return 4
+        }
     }
 
     /// `check_start` and `next` of the result are left for the caller to fill.
     /// `counterSlot`: where the program counts the rule (``CounterSlots``), 0 for by id.
-    static func lowerForTable(_ rule: Rule, bootOffsetNs: Int64, counterSlot: UInt16 = 0) throws(RuleCompileError) -> Lowered {
+    /// `narrow`: whether a rule keyed on all its fields in this shape may be narrowed (the
+    /// table decides: not when that shape's narrowed chains grew too long). A narrowed rule whose
+    /// checks would not fit is keyed as it is.
+    static func lowerForTable(_ rule: Rule, bootOffsetNs: Int64, counterSlot: UInt16 = 0,
+                              narrow: (ShapeSig) -> Bool = { _ in true }) throws(RuleCompileError) -> Lowered {
         var hr = holon_rule()
         hr.ctr = counterSlot
         hr.rank = rank(rule)
@@ -199,12 +232,29 @@ enum RuleCompiler {
         guard let (elements, ranges, window) = lower(rule) else {
             return Lowered(shape: ShapeSig(fields: .zero, masks: .zero, count: 0), key: nil, checks: [], rule: hr)
         }
+        var l = split(elements, ranges, window, keyed: Array(elements.prefix(Int(HOLON_MAX_KEY_ELEMS))), rule: hr)
+        if elements.count > Int(HOLON_SHORT_KEY_ELEMS), narrow(l.shape) {
+            let keep = elements.sorted { (keyOrder($0.field), $0.field) < (keyOrder($1.field), $1.field) }
+                .prefix(Int(HOLON_SHORT_KEY_ELEMS)).sorted { $0.field < $1.field }
+            var n = split(elements, ranges, window, keyed: keep, rule: hr)
+            if n.checks.count <= Int(HOLON_MAX_CHECKS) {
+                n.narrowedFrom = l.shape
+                l = n
+            }
+        }
+        guard l.checks.count <= Int(HOLON_MAX_CHECKS) else { throw .tooManyChecks(id: rule.id) }
+        return l
+    }
+
+    /// The rule keyed on `keyed` (in field order), its other elements as mask checks after its
+    /// ranges and byte windows.
+    static func split(_ elements: [Element], _ ranges: [holon_check], _ window: holon_check?, keyed: [Element], rule: holon_rule) -> Lowered {
         var checks = ranges
-        let keyed = elements.prefix(Int(HOLON_MAX_KEY_ELEMS))
         var keyedWindow = window
-        for e in elements.dropFirst(Int(HOLON_MAX_KEY_ELEMS)) {
+        let inKey = Set(keyed.map(\.field))
+        for e in elements where !inKey.contains(e.field) {
             if e.field == UInt8(HOLON_F_PAYLOAD_KEY.rawValue), let w = window {
-                checks.append(w)   // the payload window spilled: checked like the rest of its bytes
+                checks.append(w)   // the payload window left out: checked like the rest of its bytes
                 keyedWindow = nil
                 continue
             }
@@ -215,8 +265,8 @@ enum RuleCompiler {
             c.b = e.value
             checks.append(c)
         }
-        guard checks.count <= Int(HOLON_MAX_CHECKS) else { throw .tooManyChecks(id: rule.id) }
-        hr.nchecks = UInt8(checks.count)
+        var hr = rule
+        hr.nchecks = UInt8(truncatingIfNeeded: checks.count)
         var sig = ShapeSig(fields: .zero, masks: .zero, count: keyed.count)
         if let w = keyedWindow {
             sig.window = w.offset
@@ -293,18 +343,32 @@ enum RuleCompiler {
     /// them, in one pass over `rules`, once the table compiled.
     static func compile(_ input: [Rule], bootOffsetNs: Int64 = BootClock.offsetNs()) throws(RuleCompileError) -> CompiledTable {
         try validate(input)
+        // Narrowed where it can be; then, if some narrowed chains grew too long, once more with
+        // their rules' shapes keyed whole. The second pass cannot crowd a chain: each of its
+        // narrowed chains is one of the first pass's that was short enough, less some rules.
+        let first = try build(input, bootOffsetNs: bootOffsetNs, wide: [])
+        if first.crowded.isEmpty { return first.table }
+        return try build(input, bootOffsetNs: bootOffsetNs, wide: first.crowded).table
+    }
+
+    /// One pass of ``compile(_:bootOffsetNs:)``, rules of the shapes in `wide` not narrowed;
+    /// `crowded`: the shapes whose narrowed rules made a chain longer than ``narrowedChainLimit``.
+    static func build(_ input: [Rule], bootOffsetNs: Int64, wide: Set<ShapeSig>) throws(RuleCompileError) -> (table: CompiledTable, crowded: Set<ShapeSig>) {
         var t = CompiledTable()
+        var crowded = Set<ShapeSig>()
         t.ordered = input.sorted { rank($0) < rank($1) }
         t.rules.reserveCapacity(t.ordered.count)
         var shapeIDs: [ShapeSig: UInt32] = [:]
         var keyIndex: [KeySig: Int] = [:]
         keyIndex.reserveCapacity(t.ordered.count)
-        /// Per key: last index of its chain, and how many rules a packet may walk in it.
-        var chainTail: [(index: UInt32, walked: Int, closed: Bool)] = []
+        /// Per key: last index of its chain, how many rules a packet may walk in it, and the
+        /// shapes its narrowed rules were narrowed from (nil: none).
+        var chainTail: [(index: UInt32, walked: Int, closed: Bool, narrowed: [ShapeSig]?)] = []
 
         for (i, rule) in t.ordered.enumerated() {
             let index = UInt32(i)
-            var l = try lowerForTable(rule, bootOffsetNs: bootOffsetNs)
+            var l = try lowerForTable(rule, bootOffsetNs: bootOffsetNs, narrow: { !wide.contains($0) })
+            if l.narrowedFrom != nil { t.narrowed.insert(rule.id) }
             l.rule.check_start = UInt32(t.checks.count)
             t.checks += l.checks
             guard let ks = l.key else {
@@ -329,20 +393,26 @@ enum RuleCompiler {
                 let tail = chainTail[k]
                 t.rules[Int(tail.index)].next = index
                 var walked = tail.walked
+                var narrowed = tail.narrowed
+                if let from = l.narrowedFrom { narrowed = (narrowed ?? []) + [from] }
                 if !tail.closed {
                     walked += 1
-                    guard walked <= Int(HOLON_MAX_CHAIN) else { throw .chainTooLong(id: rule.id) }
+                    if let narrowed, walked > narrowedChainLimit {
+                        crowded.formUnion(narrowed)   // keyed whole in the next pass
+                    } else {
+                        guard walked <= Int(HOLON_MAX_CHAIN) else { throw .chainTooLong(id: rule.id) }
+                    }
                 }
-                chainTail[k] = (index, walked, tail.closed || l.checks.isEmpty)
+                chainTail[k] = (index, walked, tail.closed || l.checks.isEmpty, narrowed)
             } else {
                 keyIndex[ks] = t.keys.count
                 t.keys.append(keyStruct(ks, shapeID: shapeID))
                 t.firstSlots.append(index)
-                chainTail.append((index, 1, l.checks.isEmpty))
+                chainTail.append((index, 1, l.checks.isEmpty, l.narrowedFrom.map { [$0] }))
             }
             t.rules.append(l.rule)
         }
-        return t
+        return (t, crowded)
     }
 
     static func actionCode(_ a: Action) -> UInt8 {

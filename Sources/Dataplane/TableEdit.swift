@@ -34,11 +34,12 @@ extension Dataplane {
         typealias Lowered = RuleCompiler.Lowered
         var added: [Lowered] = []
         for r in diff.added {
-            do { added.append(try RuleCompiler.lowerForTable(r, bootOffsetNs: bootOffsetNs, counterSlot: counterSlot(r))) } catch { throw .compile(error) }
+            do { added.append(try RuleCompiler.lowerForTable(r, bootOffsetNs: bootOffsetNs, counterSlot: counterSlot(r), narrow: image.mayNarrow)) } catch { throw .compile(error) }
         }
         var removed: [(Lowered, TableImage.Placed)] = []
         for r in diff.removed {
-            guard let p = image.placed[r.id], let l = try? RuleCompiler.lowerForTable(p.rule, bootOffsetNs: bootOffsetNs) else {
+            // Lowered as it was placed: narrowed or keyed whole.
+            guard let p = image.placed[r.id], let l = try? RuleCompiler.lowerForTable(p.rule, bootOffsetNs: bootOffsetNs, narrow: { _ in p.narrowed }) else {
                 throw .rebuild
             }
             removed.append((l, p))
@@ -95,7 +96,8 @@ extension Dataplane {
             }
             l.rule.check_start = start
             added[i] = l
-            placedNew.append(TableImage.Placed(rule: diff.added[i], index: index, checkStart: start, nchecks: UInt8(n)))
+            placedNew.append(TableImage.Placed(rule: diff.added[i], index: index, checkStart: start, nchecks: UInt8(n),
+                                               narrowed: l.narrowedFrom != nil))
         }
 
         // The chains of the keys the change touches, read from the maps and rebuilt.
@@ -147,7 +149,16 @@ extension Dataplane {
             let arriving = addedByKey[k] ?? []
             for i in arriving { c.new.append((placedNew[i].index, added[i].rule)) }
             c.new.sort { $0.rule.rank < $1.rule.rank }
-            if let id = RuleCompiler.walkedLength(c.new.lazy.map(\.rule)).overflow { throw .compile(.chainTooLong(id: id)) }
+            let walked = RuleCompiler.walkedLength(c.new.lazy.map(\.rule))
+            // A chain of narrowed rules grown too long: a whole build keys their shape whole.
+            if walked.length > RuleCompiler.narrowedChainLimit {
+                let narrowedNow = Set(arriving.filter { added[$0].narrowedFrom != nil }.map { placedNew[$0].index })
+                let crowded = c.new.prefix(walked.length).contains { e in
+                    narrowedNow.contains(e.index) || image.placed[e.rule.id].map { $0.narrowed && $0.index == e.index } == true
+                }
+                if crowded { throw .rebuild }
+            }
+            if let id = walked.overflow { throw .compile(.chainTooLong(id: id)) }
             let fresh = Set(arriving.map { placedNew[$0].index })
             var headRewritten = false
             for p in c.new.indices {

@@ -16,6 +16,9 @@ final class TableImage {
         var index: UInt32
         var checkStart: UInt32
         var nchecks: UInt8
+        /// Keyed on fewer fields than it has (``RuleCompiler/narrowedChainLimit``): how to find
+        /// its key again when it leaves.
+        var narrowed: Bool
     }
 
     struct ShapeState {
@@ -50,6 +53,13 @@ final class TableImage {
     var freeChecks: [[UInt32]] = Array(repeating: [], count: Int(HOLON_MAX_CHECKS) + 1)
     var shapes: [RuleCompiler.ShapeSig: ShapeState] = [:]
 
+    /// Whether a rule of shape `sig` (keyed on all its fields) may be narrowed in this table:
+    /// not while the table keys that shape whole (a whole build found its narrowed chains too
+    /// long, or a rule's checks did not fit).
+    func mayNarrow(_ sig: RuleCompiler.ShapeSig) -> Bool {
+        sig.count <= Int(HOLON_SHORT_KEY_ELEMS) || shapes[sig] == nil
+    }
+
     init(fds: [Int32], ruleCapacity: Int, keyCapacity: [Int], checkCapacity: Int) {
         self.fds = fds
         self.ruleCapacity = ruleCapacity
@@ -80,7 +90,8 @@ final class TableImage {
         placed.reserveCapacity(t.ordered.count)
         for (i, r) in t.ordered.enumerated() {
             let hr = t.rules[i]
-            placed[r.id] = Placed(rule: r, index: UInt32(i), checkStart: hr.check_start, nchecks: hr.nchecks)
+            placed[r.id] = Placed(rule: r, index: UInt32(i), checkStart: hr.check_start, nchecks: hr.nchecks,
+                                  narrowed: t.narrowed.contains(r.id))
         }
         rulesHigh = UInt32(t.rules.count)
         checksHigh = UInt32(t.checks.count)
