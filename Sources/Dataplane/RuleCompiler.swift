@@ -25,8 +25,10 @@ struct CompiledTable {
     var checks: [holon_check] = []
     /// Rules in rank order.
     var ordered: [Rule] = []
-    /// Ids of the rules keyed on fewer fields than they have (``RuleCompiler/narrowedChainLimit``).
-    var narrowed: Set<UInt32> = []
+    /// Indexes in ``ordered`` (ascending) of the rules keyed on fewer fields than they have
+    /// (``RuleCompiler/narrowedChainLimit``): a list, so that recording a table of 1M rules
+    /// looks up nothing per rule.
+    var narrowed: [Int] = []
 }
 
 /// Why a rule set cannot become an XDP table.
@@ -186,9 +188,10 @@ enum RuleCompiler {
         var key: KeySig?
         var checks: [holon_check]
         var rule: holon_rule
-        /// The shape the rule would have had keyed on all its fields, when it was narrowed
-        /// (``narrowedChainLimit``); nil when it is keyed as it is.
-        var narrowedFrom: ShapeSig? = nil
+        /// Keyed on fewer fields than it has (``narrowedChainLimit``). A flag, not the shape it
+        /// was narrowed from: every rule of an install is lowered, and a larger value to copy
+        /// showed in the time of installing 1M rules.
+        var narrowed = false
     }
 
     /// Rules of more fields than a bucket's key holds (HOLON_SHORT_KEY_ELEMS) are *narrowed*:
@@ -232,13 +235,13 @@ enum RuleCompiler {
         guard let (elements, ranges, window) = lower(rule) else {
             return Lowered(shape: ShapeSig(fields: .zero, masks: .zero, count: 0), key: nil, checks: [], rule: hr)
         }
-        var l = split(elements, ranges, window, keyed: Array(elements.prefix(Int(HOLON_MAX_KEY_ELEMS))), rule: hr)
+        var l = split(elements, ranges, window, keyed: elements.prefix(Int(HOLON_MAX_KEY_ELEMS)), rule: hr)
         if elements.count > Int(HOLON_SHORT_KEY_ELEMS), narrow(l.shape) {
             let keep = elements.sorted { (keyOrder($0.field), $0.field) < (keyOrder($1.field), $1.field) }
                 .prefix(Int(HOLON_SHORT_KEY_ELEMS)).sorted { $0.field < $1.field }
             var n = split(elements, ranges, window, keyed: keep, rule: hr)
             if n.checks.count <= Int(HOLON_MAX_CHECKS) {
-                n.narrowedFrom = l.shape
+                n.narrowed = true
                 l = n
             }
         }
@@ -248,11 +251,14 @@ enum RuleCompiler {
 
     /// The rule keyed on `keyed` (in field order), its other elements as mask checks after its
     /// ranges and byte windows.
-    static func split(_ elements: [Element], _ ranges: [holon_check], _ window: holon_check?, keyed: [Element], rule: holon_rule) -> Lowered {
+    static func split(_ elements: [Element], _ ranges: [holon_check], _ window: holon_check?, keyed: some Collection<Element>, rule: holon_rule) -> Lowered {
         var checks = ranges
         var keyedWindow = window
-        let inKey = Set(keyed.map(\.field))
-        for e in elements where !inKey.contains(e.field) {
+        // Field slots are below 64 (the packet's `present` bits): a mask, not a set, so that
+        // lowering a rule allocates nothing more than before (installs of 100k rules time it).
+        var inKey: UInt64 = 0
+        for e in keyed { inKey |= 1 << UInt64(e.field & 63) }
+        for e in elements where inKey & (1 << UInt64(e.field & 63)) == 0 {
             if e.field == UInt8(HOLON_F_PAYLOAD_KEY.rawValue), let w = window {
                 checks.append(w)   // the payload window left out: checked like the rest of its bytes
                 keyedWindow = nil
@@ -355,20 +361,20 @@ enum RuleCompiler {
     /// `crowded`: the shapes whose narrowed rules made a chain longer than ``narrowedChainLimit``.
     static func build(_ input: [Rule], bootOffsetNs: Int64, wide: Set<ShapeSig>) throws(RuleCompileError) -> (table: CompiledTable, crowded: Set<ShapeSig>) {
         var t = CompiledTable()
-        var crowded = Set<ShapeSig>()
+        var crowdedRules = Set<Int>()   // indexes in `t.ordered`
         t.ordered = input.sorted { rank($0) < rank($1) }
         t.rules.reserveCapacity(t.ordered.count)
         var shapeIDs: [ShapeSig: UInt32] = [:]
         var keyIndex: [KeySig: Int] = [:]
         keyIndex.reserveCapacity(t.ordered.count)
-        /// Per key: last index of its chain, how many rules a packet may walk in it, and the
-        /// shapes its narrowed rules were narrowed from (nil: none).
-        var chainTail: [(index: UInt32, walked: Int, closed: Bool, narrowed: [ShapeSig]?)] = []
+        /// Per key: last index of its chain, how many rules a packet may walk in it, and its
+        /// narrowed rules (indexes in `t.ordered`; nil: none).
+        var chainTail: [(index: UInt32, walked: Int, closed: Bool, narrowed: [Int]?)] = []
 
         for (i, rule) in t.ordered.enumerated() {
             let index = UInt32(i)
             var l = try lowerForTable(rule, bootOffsetNs: bootOffsetNs, narrow: { !wide.contains($0) })
-            if l.narrowedFrom != nil { t.narrowed.insert(rule.id) }
+            if l.narrowed { t.narrowed.append(i) }
             l.rule.check_start = UInt32(t.checks.count)
             t.checks += l.checks
             guard let ks = l.key else {
@@ -394,11 +400,11 @@ enum RuleCompiler {
                 t.rules[Int(tail.index)].next = index
                 var walked = tail.walked
                 var narrowed = tail.narrowed
-                if let from = l.narrowedFrom { narrowed = (narrowed ?? []) + [from] }
+                if l.narrowed { narrowed = (narrowed ?? []) + [i] }
                 if !tail.closed {
                     walked += 1
                     if let narrowed, walked > narrowedChainLimit {
-                        crowded.formUnion(narrowed)   // keyed whole in the next pass
+                        crowdedRules.formUnion(narrowed)   // their shapes keyed whole in the next pass
                     } else {
                         guard walked <= Int(HOLON_MAX_CHAIN) else { throw .chainTooLong(id: rule.id) }
                     }
@@ -408,9 +414,14 @@ enum RuleCompiler {
                 keyIndex[ks] = t.keys.count
                 t.keys.append(keyStruct(ks, shapeID: shapeID))
                 t.firstSlots.append(index)
-                chainTail.append((index, 1, l.checks.isEmpty, l.narrowedFrom.map { [$0] }))
+                chainTail.append((index, 1, l.checks.isEmpty, l.narrowed ? [i] : nil))
             }
             t.rules.append(l.rule)
+        }
+        // The shapes those rules have keyed whole.
+        var crowded = Set<ShapeSig>()
+        for i in crowdedRules {
+            crowded.insert(try lowerForTable(t.ordered[i], bootOffsetNs: bootOffsetNs, narrow: { _ in false }).shape)
         }
         return (t, crowded)
     }

@@ -97,7 +97,7 @@ extension Dataplane {
             l.rule.check_start = start
             added[i] = l
             placedNew.append(TableImage.Placed(rule: diff.added[i], index: index, checkStart: start, nchecks: UInt8(n),
-                                               narrowed: l.narrowedFrom != nil))
+                                               narrowed: l.narrowed))
         }
 
         // The chains of the keys the change touches, read from the maps and rebuilt.
@@ -152,7 +152,7 @@ extension Dataplane {
             let walked = RuleCompiler.walkedLength(c.new.lazy.map(\.rule))
             // A chain of narrowed rules grown too long: a whole build keys their shape whole.
             if walked.length > RuleCompiler.narrowedChainLimit {
-                let narrowedNow = Set(arriving.filter { added[$0].narrowedFrom != nil }.map { placedNew[$0].index })
+                let narrowedNow = Set(arriving.filter { added[$0].narrowed }.map { placedNew[$0].index })
                 let crowded = c.new.prefix(walked.length).contains { e in
                     narrowedNow.contains(e.index) || image.placed[e.rule.id].map { $0.narrowed && $0.index == e.index } == true
                 }

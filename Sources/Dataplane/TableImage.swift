@@ -90,9 +90,9 @@ final class TableImage {
         placed.reserveCapacity(t.ordered.count)
         for (i, r) in t.ordered.enumerated() {
             let hr = t.rules[i]
-            placed[r.id] = Placed(rule: r, index: UInt32(i), checkStart: hr.check_start, nchecks: hr.nchecks,
-                                  narrowed: t.narrowed.contains(r.id))
+            placed[r.id] = Placed(rule: r, index: UInt32(i), checkStart: hr.check_start, nchecks: hr.nchecks, narrowed: false)
         }
+        for i in t.narrowed { placed[t.ordered[i].id]!.narrowed = true }
         rulesHigh = UInt32(t.rules.count)
         checksHigh = UInt32(t.checks.count)
         for (i, sig) in t.shapeSigs.enumerated() {
