@@ -251,9 +251,7 @@ extension Dataplane {
         s.attached = s.mode != nil
         let prog = bpf_obj_get("\(options.pinDirectory)/prog")
         if prog >= 0 {
-            var info = bpf_prog_info()
-            var len = UInt32(MemoryLayout<bpf_prog_info>.size)
-            if bpf_obj_get_info_by_fd(prog, &info, &len) == 0 { s.programID = info.id }
+            s.programID = ProgramIdentity.id(fd: prog)
             close(prog)
         }
         if s.pinned, let dp = try? open(options) {

@@ -88,6 +88,20 @@ static __always_inline int bytes_pass(struct xdp_md *xdp, struct holon_scratch *
     return holon_bytes_pass(xdp, s->payload_off + off, s->payload_len - off, c);
 }
 
+// One check: a byte window, a range or a mask on a field the packet has.
+static __always_inline int check_pass(struct xdp_md *xdp, struct holon_scratch *s, const struct holon_check *c)
+{
+    if (c->kind == HOLON_C_BYTES)
+        return bytes_pass(xdp, s, c);
+    __u32 f = c->field & (HOLON_F_SLOTS - 1);
+    if (!(s->present & (1u << f)))
+        return 0;
+    __u64 x = s->v[f];
+    if (c->kind == HOLON_C_RANGE)
+        return x >= c->a && x <= c->b;
+    return (x & c->a) == c->b;
+}
+
 // A rule's checks, all of which must pass. A global function as well: verified once on its own.
 // Inlined in the chain walk, each chain step times each check step made its own verifier states,
 // and on Linux 6.18 the program no longer fit the verifier's 1M-instruction budget.
@@ -103,23 +117,8 @@ __attribute__((noinline)) int holon_checks_pass(struct xdp_md *xdp, __u32 gen, _
             break;
         __u32 idx = start + k;
         struct holon_check *c = bpf_map_lookup_elem(checks, &idx);
-        if (!c)
+        if (!c || !check_pass(xdp, s, c))
             return 0;
-        if (c->kind == HOLON_C_BYTES) {
-            if (!bytes_pass(xdp, s, c))
-                return 0;
-            continue;
-        }
-        __u32 f = c->field & (HOLON_F_SLOTS - 1);
-        if (!(s->present & (1u << f)))
-            return 0;
-        __u64 x = s->v[f];
-        if (c->kind == HOLON_C_RANGE) {
-            if (x < c->a || x > c->b)
-                return 0;
-        } else if ((x & c->a) != c->b) {
-            return 0;
-        }
     }
     return 1;
 }
@@ -191,17 +190,7 @@ static __always_inline int checks_ok(struct xdp_md *xdp, __u32 gen, const struct
         struct holon_check *k = bpf_map_lookup_elem(checks, &idx);
         // Kept apart from the other lookups of classify_one (see rule_counters).
         asm volatile("" : "+r"(k));
-        if (!k)
-            return 0;
-        if (k->kind == HOLON_C_BYTES)
-            return bytes_pass(xdp, s, k);   /* a byte rule's last bytes: one window */
-        __u32 f = k->field & (HOLON_F_SLOTS - 1);
-        if (!(s->present & (1u << f)))
-            return 0;
-        __u64 x = s->v[f];
-        if (k->kind == HOLON_C_RANGE)
-            return x >= k->a && x <= k->b;
-        return (x & k->a) == k->b;
+        return k && check_pass(xdp, s, k);
     }
     return holon_checks_pass(xdp, gen, r->check_start, n);
 }
