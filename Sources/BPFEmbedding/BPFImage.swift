@@ -8,6 +8,11 @@ public final class BPFImage: @unchecked Sendable {
     /// Never freed: libbpf reads the ELF from this buffer while it opens and loads it, and the
     /// images are process-wide statics.
     public let bytes: UnsafeRawBufferPointer
+    /// A fingerprint of the object's bytes (64-bit FNV-1a): two builds of one source share it,
+    /// any change to the object (a program, a map) changes it. Not a defence against anyone.
+    public var digest: UInt64 {
+        bytes.reduce(0xCBF2_9CE4_8422_2325 as UInt64) { ($0 ^ UInt64($1)) &* 0x0000_0100_0000_01B3 }
+    }
 
     public init(base64: String, name: String) {
         self.name = name

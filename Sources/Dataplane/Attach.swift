@@ -127,18 +127,25 @@ extension Dataplane {
         }
         let dp = try load(obj, options: options)
         let (running, previous) = ProgramIdentity.running(options)
-        let reason = takeoverReason(running: running, mine: ProgramIdentity(object: obj), added: added,
-                                    cutShort: FileManager.default.fileExists(atPath: "\(options.pinDirectory)/\(LegacyKeys.name)"))
+        let reason = takeoverReason(running: running, mine: ProgramIdentity(object: obj), added: added, cutShort: upgradeCutShort(options))
         return (dp, added, reason, previous)
     }
 
     /// Why the attached filter does not run this version's programs (what `holon filter attach`
-    /// would take over), nil when it does or nothing is attached. Loads this version's object
-    /// to learn its tags (~0.1 s), pinning nothing and changing nothing.
+    /// would take over), nil when it does or nothing is attached. This version's tags come from
+    /// ``ProgramTagCache`` (a few syscalls) or, when this boot has not recorded them, from
+    /// loading the object (~0.1 s); either way it pins nothing and changes nothing.
     public static func outdatedReason(_ options: DataplaneOptions = .standard) throws(DataplaneError) -> String? {
         try requireRoot()
         guard try liveAttachMode(options) != nil else { return nil }
-        return try compareWithLive(options).reason
+        guard let mine = ProgramTagCache.mine(options) else { return try compareWithLive(options).reason }
+        let unpinned = XDPMap.allCases.map(\.name).filter { !FileManager.default.fileExists(atPath: "\(options.pinDirectory)/\($0)") }
+        return takeoverReason(running: ProgramIdentity.running(options).identity, mine: mine, added: unpinned, cutShort: upgradeCutShort(options))
+    }
+
+    /// An earlier version's keys still pinned: a takeover was cut short.
+    static func upgradeCutShort(_ options: DataplaneOptions) -> Bool {
+        FileManager.default.fileExists(atPath: "\(options.pinDirectory)/\(LegacyKeys.name)")
     }
 
     /// Why a live filter is not this version's, in a few words; nil when it is.
@@ -146,17 +153,13 @@ extension Dataplane {
         if !added.isEmpty { return "an earlier version's filter, without \(added.joined(separator: ", "))" }
         if cutShort { return "an earlier upgrade was cut short" }
         if running.xdp != mine.xdp {
-            return running.xdp.map { "another version's XDP program: tag \(hex($0)), this version's \(mine.xdp.map(hex) ?? "unknown")" }
+            return running.xdp.map { "another version's XDP program: tag \(ProgramIdentity.hex($0)), this version's \(mine.xdp.map(ProgramIdentity.hex) ?? "unknown")" }
                 ?? "the XDP program on the link could not be read"
         }
         if running.egress != mine.egress {
             return running.egress == nil ? "the tc egress program (flow-check's half) was missing" : "another version's tc egress program"
         }
         return nil
-    }
-
-    private static func hex(_ tag: UInt64) -> String {
-        withUnsafeBytes(of: tag) { $0.map { String(format: "%02x", $0) }.joined() }
     }
 
     /// The mode of the pinned link when it is alive (still bound to an interface), else nil.

@@ -133,6 +133,8 @@ public final class Dataplane: @unchecked Sendable {
         var maps: [XDPMap: Int32] = [:]
         for m in XDPMap.allCases { maps[m] = bpf_object__find_map_fd_by_name(obj, m.name) }
         let dp = Dataplane(options: options, object: obj, programFD: bpf_program__fd(prog), maps: maps, rules: [])
+        // This version's tags, learnt at the cost of the load: later commands compare with them.
+        if let options { ProgramTagCache.record(ProgramIdentity(object: obj), options) }
         dp.loadState()
         return dp
     }
@@ -156,7 +158,7 @@ public final class Dataplane: @unchecked Sendable {
         // pinning this version's maps and handing the link over), and that version's program
         // may still run, reading keys_out, which this version does not write. Tables written
         // now would pair its stale keys with new rules arrays: attaching again finishes it.
-        if FileManager.default.fileExists(atPath: "\(options.pinDirectory)/\(LegacyKeys.name)") {
+        if upgradeCutShort(options) {
             for f in maps.values { close(f) }
             throw .outdatedFilter(options.pinDirectory, missing: XDPMap.headsOut.name)
         }

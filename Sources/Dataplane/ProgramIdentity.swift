@@ -55,6 +55,17 @@ struct ProgramIdentity: Equatable {
         return withUnsafeBytes(of: info.tag) { $0.loadUnaligned(as: UInt64.self) }
     }
 
+    /// A tag as bpftool prints it: its 8 bytes in order.
+    static func hex(_ tag: UInt64) -> String {
+        withUnsafeBytes(of: tag) { $0.map { String(format: "%02x", $0) }.joined() }
+    }
+
+    /// A tag back from ``hex(_:)``'s text; nil unless 16 hex digits.
+    static func tag(hex: Substring) -> UInt64? {
+        guard hex.count == 16, let v = UInt64(hex, radix: 16) else { return nil }
+        return UInt64(bigEndian: v)   // the first byte printed is the first in memory
+    }
+
     static func id(fd: Int32) -> UInt32? {
         var info = bpf_prog_info()
         var len = UInt32(MemoryLayout<bpf_prog_info>.size)

@@ -3,6 +3,8 @@ import Foundation
 @testable import Dataplane
 import Rules
 import Testing
+import TestSupport
+import Lab
 
 /// A filter whose maps are all this version's can still run another version's program: a
 /// version that changes only the program (a faster parser, a mended classifier) keeps every map
@@ -28,9 +30,15 @@ struct ProgramTakeoverTests {
         t.sender.send((0..<30).map { Frames.udp(sequence: $0) })
         usleep(200_000)
         #expect(t.dataplane.counters(forRule: 1) == RuleCounters(hits: 0, drops: 0), "the other program passes all")
+        // Told from the tags the attach recorded (what `rules add` and the rest ask, cheaply),
+        // and the same from a fresh load when nothing is recorded.
+        #expect(ProgramTagCache.mine(t.options) != nil, "attach recorded this version's tags")
         let why = try #require(try Dataplane.outdatedReason(t.options))
         #expect(why.contains("another version's XDP program"), "\(why)")
         #expect(try Dataplane.status(t.options).outdated == why)
+        try FileManager.default.removeItem(atPath: ProgramTagCache.path(t.options))
+        #expect(try Dataplane.outdatedReason(t.options) == why)
+        #expect(ProgramTagCache.mine(t.options) != nil, "the load recorded them again")
 
         let (dp, _) = try Dataplane.attach(t.options)
         let took = try #require(dp.takeover, "attach took the link over")
@@ -77,6 +85,59 @@ struct ProgramTakeoverTests {
     }
 }
 
+/// The commands that only open a filter (`rules add`, `rules list`, `filter set`, …) said
+/// nothing when another version's program ran it (stop 29's note): they now warn, on one line,
+/// naming the command that takes it over, from the tags recorded at attach (no object load).
+@Suite(.ownThread, .serialized, .enabled(if: TestLab.isRoot && FileManager.default.isExecutableFile(atPath: Tools.holon),
+                                         "needs root and the built holon"))
+struct OutdatedWarningTests {
+    @Test func commandsThatOpenTheFilterSayItIsAnotherVersions() throws {
+        let lab = Lab(.scratch(prefix: "holon-dtest", tag: "hd\(getpid() % 10000)warn"))
+        try? lab.down()
+        try lab.up()
+        let target = ["--interface", lab.topology.filterInterface, "--netns", lab.topology.filterNamespace]
+        let options = DataplaneOptions.protecting(interface: lab.topology.filterInterface, namespace: lab.topology.filterNamespace)
+        defer {
+            _ = try? Self.holon(["filter", "detach", "--force", "--forget-rules"] + target)
+            try? lab.down()
+        }
+        #expect(try Self.holon(["filter", "attach"] + target).status == 0)
+        let add = try Self.holon(["rules", "add", "(rule (and (= proto udp) (= dst_port 9)) (drop) :id 1)"] + target)
+        #expect(add.status == 0 && !add.err.contains("warning"), "this version's filter: \(add.err)")
+
+        let other = try ProgramTakeoverTests.passAll()
+        defer { close(other) }
+        let link = bpf_obj_get("\(options.pinDirectory)/link")
+        try #require(link >= 0)
+        defer { close(link) }
+        try #require(bpf_link_update(link, other, nil) == 0)
+        for argv in [["rules", "list"], ["rules", "add", "(rule (and (= proto tcp) (= dst_port 22)) (drop) :id 2)"], ["filter", "set", "--observe", "off"]] {
+            let r = try Self.holon(argv + target)
+            #expect(r.status == 0, "\(argv): \(r.err)")
+            let warning = r.err.split(separator: "\n").filter { $0.contains("does not run this version's program") }
+            #expect(warning.count == 1 && warning[0].contains("holon filter attach \(target.joined(separator: " "))"), "\(argv): \(r.err)")
+        }
+        let took = try Self.holon(["filter", "attach"] + target)
+        #expect(took.out.contains("took over from program id"), "\(took.out)")
+        let list = try Self.holon(["rules", "list"] + target)
+        #expect(list.status == 0 && list.err.isEmpty && list.out.contains(":id 2"), "taken over, said nothing more: \(list.err)")
+    }
+
+    static func holon(_ argv: [String]) throws -> (status: Int32, out: String, err: String) {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: Tools.holon)
+        p.arguments = argv
+        let out = Pipe(), err = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        try p.run()
+        let o = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        let e = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        return (p.terminationStatus, o, e)
+    }
+}
+
 /// Which difference makes a live filter another version's, without root: the reason names the
 /// first that holds, and a filter that differs in nothing is left alone.
 struct ProgramTakeoverReasonTests {
@@ -104,5 +165,50 @@ struct ProgramTakeoverReasonTests {
         let tag = [UInt8]([0x90, 0x4b, 0xad, 0x16, 0x16, 0xdc, 0x7f, 0xef]).withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) }
         let r = Dataplane.takeoverReason(running: ProgramIdentity(xdp: tag, egress: 0x2222), mine: mine, added: [], cutShort: false)
         #expect(r?.contains("tag 904bad1616dc7fef") == true, "\(r ?? "")")
+    }
+}
+
+/// The tags a load recorded, read back by commands that only open the filter: keyed by this
+/// object and this boot, one entry per key, the newest few kept, anything unreadable ignored.
+struct ProgramTagCacheTests {
+    func options() -> DataplaneOptions {
+        DataplaneOptions(pinDirectory: "/nonexistent", stateDirectory: NSTemporaryDirectory() + "holon-tags-\(UUID().uuidString)")
+    }
+
+    @Test func aRecordIsReadBackAndReplaced() throws {
+        let o = options()
+        defer { try? FileManager.default.removeItem(atPath: o.stateDirectory) }
+        #expect(ProgramTagCache.mine(o) == nil, "nothing recorded")
+        let tags = ProgramIdentity(xdp: 0x0123_4567_89AB_CDEF, egress: nil)
+        ProgramTagCache.record(tags, o)
+        #expect(ProgramTagCache.mine(o) == tags)
+        let text = try String(contentsOfFile: ProgramTagCache.path(o), encoding: .utf8)
+        #expect(text.hasSuffix(" \(ProgramIdentity.hex(tags.xdp!)) -\n"), "as bpftool prints it: \(text)")
+        let newer = ProgramIdentity(xdp: 7, egress: 8)
+        ProgramTagCache.record(newer, o)
+        #expect(ProgramTagCache.mine(o) == newer)
+        #expect(try String(contentsOfFile: ProgramTagCache.path(o), encoding: .utf8).split(separator: "\n").count == 1, "one line per key")
+    }
+
+    @Test func otherKeysAndDamagedLinesAreNotThisVersions() throws {
+        let o = options()
+        defer { try? FileManager.default.removeItem(atPath: o.stateDirectory) }
+        let key = try #require(ProgramTagCache.key)
+        try FileManager.default.createDirectory(atPath: o.stateDirectory, withIntermediateDirectories: true)
+        let others = (0..<20).map { "another-boot-\($0) 0000000000000001 -" }
+        let damaged = ["\(key) nothex -", "\(key) 00000000000000", "\(key)"]
+        try (others + damaged).joined(separator: "\n").write(toFile: ProgramTagCache.path(o), atomically: true, encoding: .utf8)
+        #expect(ProgramTagCache.mine(o) == nil)
+        ProgramTagCache.record(ProgramIdentity(xdp: 9, egress: 10), o)
+        let lines = try String(contentsOfFile: ProgramTagCache.path(o), encoding: .utf8).split(separator: "\n")
+        #expect(lines.count == ProgramTagCache.capacity && lines.last?.hasPrefix(key + " ") == true, "the newest kept: \(lines)")
+        #expect(ProgramTagCache.mine(o) == ProgramIdentity(xdp: 9, egress: 10))
+    }
+
+    @Test func tagTextRoundTrips() {
+        for tag: UInt64 in [0, 1, 0x904B_AD16_16DC_7FEF, .max] {
+            #expect(ProgramIdentity.tag(hex: Substring(ProgramIdentity.hex(tag))) == tag)
+        }
+        #expect(ProgramIdentity.tag(hex: "-") == nil)
     }
 }

@@ -13,7 +13,16 @@ struct RulesCommand: ParsableCommand {
 
 func openFilter(_ target: TargetOptions) throws -> Dataplane {
     let o = target.options
-    do { return try Dataplane.open(o) } catch .notAttached where target.interface != nil {
+    do {
+        let dp = try Dataplane.open(o)
+        // Tables this version writes, read by another version's program: said on every command
+        // that opens the filter, since only `filter attach` (or `holon run` with a configuration)
+        // replaces the program.
+        if let why = try? Dataplane.outdatedReason(o) {
+            FileHandle.standardError.write("holon: warning: \(o.interface)'s filter does not run this version's program (\(why)); `holon filter attach\(target.flags)` takes it over, rules kept\n".data(using: .utf8)!)
+        }
+        return dp
+    } catch .notAttached where target.interface != nil {
         // The way back names the same interface, not the lab's.
         FileHandle.standardError.write("holon: no filter is attached on \(o.interface) (nothing pinned in \(o.pinDirectory)); run `holon filter attach\(target.flags)`\n".data(using: .utf8)!)
         throw ExitCode.failure
