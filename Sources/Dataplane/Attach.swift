@@ -36,7 +36,12 @@ extension Dataplane {
             c.direction = 0   // XDP sees ingress: inbound
             try dp.writeConfig(c, allowBits: dp.occupiedAllowTries())
             try dp.restoreSaved(options)
+        } else if FileManager.default.fileExists(atPath: takeoverRecord(options)), dp.stateProblem == nil {
+            // A takeover cut short, then its link lost (the namespace went): the pinned table
+            // may be an earlier version's, written again for this program before it runs.
+            try dp.replace(with: dp.rules)
         }
+        unlink(takeoverRecord(options))
         let mode = try inNetworkNamespace(options.namespace) { () throws(DataplaneError) -> AttachMode in
             let ifindex = if_nametoindex(options.interface)
             guard ifindex != 0 else { throw .interfaceMissing(options.interface, namespace: options.namespace) }
@@ -80,6 +85,10 @@ extension Dataplane {
         let live = try compareWithLive(options)
         guard let reason = live.reason else { return try open(options) }   // the loaded copy goes
         let dp = live.loaded
+        // Recorded before anything changes, removed once this version's table is written: a
+        // takeover killed in between is found cut short by the next `holon`, which refuses to
+        // write tables until an attach finishes it.
+        try recordTakeover(options, reason: reason)
         let legacyPath = "\(options.pinDirectory)/\(LegacyKeys.name)"
         let link = bpf_obj_get("\(options.pinDirectory)/link")
         try DataplaneError.check(link, "opening the pinned XDP link")
@@ -111,6 +120,7 @@ extension Dataplane {
         // version's counts, kept by id, still add to each rule's.
         if dp.stateProblem == nil { try dp.replace(with: dp.rules) }
         if legacy >= 0 { unlink(legacyPath) }   // no program reads it now
+        unlink(takeoverRecord(options))
         dp.takeover = ProgramTakeover(previousProgram: live.previous, program: ProgramIdentity.id(fd: dp.programFD), reason: reason)
         return dp
     }
@@ -143,15 +153,28 @@ extension Dataplane {
         return takeoverReason(running: ProgramIdentity.running(options).identity, mine: mine, added: unpinned, cutShort: upgradeCutShort(options))
     }
 
-    /// An earlier version's keys still pinned: a takeover was cut short.
+    /// A takeover was cut short: an earlier version's keys are still pinned, or a takeover's
+    /// record is left (``recordTakeover(_:reason:)``).
     static func upgradeCutShort(_ options: DataplaneOptions) -> Bool {
         FileManager.default.fileExists(atPath: "\(options.pinDirectory)/\(LegacyKeys.name)")
+            || FileManager.default.fileExists(atPath: takeoverRecord(options))
+    }
+
+    /// Where a takeover under way is recorded: beside the rule state (bpffs holds only BPF
+    /// objects), gone with a reboot as the filter is.
+    static func takeoverRecord(_ options: DataplaneOptions) -> String { options.stateFile + ".takeover" }
+
+    static func recordTakeover(_ options: DataplaneOptions, reason: String) throws(DataplaneError) {
+        try? FileManager.default.createDirectory(atPath: options.stateDirectory, withIntermediateDirectories: true)
+        do { try Data((reason + "\n").utf8).write(to: URL(fileURLWithPath: takeoverRecord(options)), options: .atomic) } catch {
+            throw .system("recording the takeover in \(takeoverRecord(options)) (nothing was changed)", code: EIO)
+        }
     }
 
     /// Why a live filter is not this version's, in a few words; nil when it is.
     static func takeoverReason(running: ProgramIdentity, mine: ProgramIdentity, added: [String], cutShort: Bool) -> String? {
         if !added.isEmpty { return "an earlier version's filter, without \(added.joined(separator: ", "))" }
-        if cutShort { return "an earlier upgrade was cut short" }
+        if cutShort { return "a takeover was cut short" }
         if running.xdp != mine.xdp {
             return running.xdp.map { "another version's XDP program: tag \(ProgramIdentity.hex($0)), this version's \(mine.xdp.map(ProgramIdentity.hex) ?? "unknown")" }
                 ?? "the XDP program on the link could not be read"
@@ -233,6 +256,7 @@ extension Dataplane {
             for n in names { unlink("\(dir)/\(n)") }
             rmdir(dir)
         }
+        unlink(takeoverRecord(options))   // whatever was cut short went with the pins
         if forgetRules {
             unlink(options.stateFile)
             unlink(options.stateFile + ".tmp")

@@ -154,13 +154,15 @@ public final class Dataplane: @unchecked Sendable {
             }
             maps[m] = fd
         }
-        // An earlier version's keys still pinned: an upgrade was cut short (killed between
-        // pinning this version's maps and handing the link over), and that version's program
-        // may still run, reading keys_out, which this version does not write. Tables written
-        // now would pair its stale keys with new rules arrays: attaching again finishes it.
+        // A takeover cut short: an earlier version's keys still pinned (killed between pinning
+        // this version's maps and handing the link over: that version's program may still run,
+        // reading keys_out, which this version does not write), or a takeover's record left
+        // (killed around the link's handover, before the table was written again: a program
+        // and a table of two versions). Tables written now could be misread: attaching again
+        // finishes it.
         if upgradeCutShort(options) {
             for f in maps.values { close(f) }
-            throw .outdatedFilter(options.pinDirectory, missing: XDPMap.headsOut.name)
+            throw .takeoverCutShort(options.pinDirectory)
         }
         let prog = bpf_obj_get("\(options.pinDirectory)/prog")
         let dp = Dataplane(options: options, object: nil, programFD: prog, maps: maps, rules: [])

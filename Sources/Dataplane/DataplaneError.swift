@@ -12,6 +12,9 @@ public enum DataplaneError: Error, Sendable, CustomStringConvertible {
     case notAttached(String)
     /// The filter pinned there was attached by an earlier version (a map is missing).
     case outdatedFilter(String, missing: String)
+    /// A takeover of the filter pinned there was cut short: its program and its table may be
+    /// of two versions until `filter attach` finishes it.
+    case takeoverCutShort(String)
     case compile(RuleCompileError)
     case stateFile(String)
     /// The rule state file does not describe the table the filter enforces.
@@ -29,6 +32,8 @@ public enum DataplaneError: Error, Sendable, CustomStringConvertible {
         case .notAttached(let dir): return "no filter is attached (nothing pinned in \(dir)); run `holon filter attach`"
         case .outdatedFilter(let dir, let map):
             return "the filter pinned in \(dir) was attached by an earlier holon, whose program has no \(map) map; run `holon filter attach` again: it keeps the rules"
+        case .takeoverCutShort(let dir):
+            return "a takeover of the filter pinned in \(dir) by another holon version was cut short (its program and its table may be of two versions); run `holon filter attach` again: it finishes it, keeping the rules"
         case .compile(let e): return "rule table: \(e)"
         case .stateFile(let m): return "rule state file: \(m)"
         case .stateMismatch(let m): return "rule state: \(m)"

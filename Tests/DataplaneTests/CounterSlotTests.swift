@@ -178,8 +178,7 @@ struct LiveUpgradeTests {
             _ = try Dataplane.open(t.options)
             Issue.record("opened a filter whose upgrade was cut short")
         } catch {
-            guard case .outdatedFilter(_, let missing) = error else { Issue.record("\(error)"); return }
-            #expect(missing == "heads_out")
+            guard case .takeoverCutShort = error else { Issue.record("\(error)"); return }
             #expect("\(error)".contains("`holon filter attach`"))
         }
 

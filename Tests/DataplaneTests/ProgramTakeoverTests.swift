@@ -67,6 +67,41 @@ struct ProgramTakeoverTests {
         #expect(try Dataplane.outdatedReason(t.options) == nil)
     }
 
+    /// A takeover killed after handing the link over and before writing the table again left a
+    /// program and a table of two versions, which the next `holon` took for this version's
+    /// (stop 29's note). The takeover is now recorded first and the record removed last: what
+    /// finds it refuses to write tables, and the next attach finishes the takeover.
+    @Test func aTakeoverCutShortIsFinishedByTheNextAttach() throws {
+        let t = try TestLab("cutsh")
+        defer { t.close() }
+        let rule = Rule(id: 1, match: [.equals(.proto, 17), .equals(.dstPort, 9)], action: .drop)
+        try t.dataplane.install([rule])
+        let program = ProgramIdentity.running(t.options).xdpID
+        // Killed between the record and its removal: what the record says, nothing else.
+        try Dataplane.recordTakeover(t.options, reason: "a test")
+        do {
+            _ = try Dataplane.open(t.options)
+            Issue.record("opened a filter whose takeover was cut short")
+        } catch {
+            guard case .takeoverCutShort = error else { Issue.record("\(error)"); return }
+        }
+        #expect(try Dataplane.outdatedReason(t.options)?.contains("cut short") == true)
+
+        let (dp, _) = try Dataplane.attach(t.options)
+        #expect(dp.takeover?.reason.contains("cut short") == true, "attach finished it")
+        #expect(ProgramIdentity.running(t.options).xdpID != program, "on this version's program, loaded again")
+        #expect(!FileManager.default.fileExists(atPath: Dataplane.takeoverRecord(t.options)))
+        #expect(try Dataplane.open(t.options).rules == [rule], "rules kept, the filter opens again")
+        t.sender.send((0..<20).map { Frames.udp(sequence: $0) })
+        _ = try t.settle(packets: 20)
+        #expect(dp.counters(forRule: 1) == RuleCounters(hits: 20, drops: 20))
+
+        // Detaching forgets it too: the pins it was about are gone.
+        try Dataplane.recordTakeover(t.options, reason: "a test")
+        try Dataplane.detach(t.options, force: true)
+        #expect(!FileManager.default.fileExists(atPath: Dataplane.takeoverRecord(t.options)))
+    }
+
     /// An XDP program of two instructions: r0 = XDP_PASS; exit.
     static func passAll() throws -> Int32 {
         var mov = bpf_insn()
