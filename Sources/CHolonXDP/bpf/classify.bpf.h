@@ -297,21 +297,35 @@ static __always_inline long classify_one(__u32 i, struct classify_ctx *c, struct
     return 0;
 }
 
-// bpf_loop callback for the shapes after the first (which holon_xdp classifies inline: most
-// tables have one shape, and a callback is a call, each ~5 ns with this CPU's return thunk).
+// Shapes classified inline before the bpf_loop takes over. A live table during an attack has
+// a few shapes (the detector's rules of each vector, both families, an operator's own) and
+// every packet that matches none (a real user's) walks them all: through the callback each
+// costs a call (~10 ns with this CPU's return thunk), inline a shape whose fields the packet
+// lacks costs a few instructions. Written out one by one, not as an unrolled loop: the
+// verifier then walks 81k instructions, against 143k for the loop (58k with one shape inline).
+#define HOLON_INLINE_SHAPES 4
+
+// bpf_loop callback for the shapes after the inline ones.
 static long classify_next_shape(__u32 i, void *arg)
 {
     __u32 zero = 0;
     struct holon_scratch *s = bpf_map_lookup_elem(&scratch, &zero);
     if (!s)
         return 1;
-    return classify_one(i + 1, arg, s);
+    return classify_one(i + HOLON_INLINE_SHAPES, arg, s);
 }
 
-// Classifies the parsed packet against the active table's `nshapes` shapes into `c`.
+// Classifies the parsed packet against the active table's `nshapes` shapes into `c`; one
+// line per inline shape (HOLON_INLINE_SHAPES).
 static __always_inline void classify(struct classify_ctx *c, __u32 nshapes, struct holon_scratch *s)
 {
     if (nshapes == 0 || classify_one(0, c, s) != 0 || nshapes == 1)
         return;
-    bpf_loop(nshapes - 1, classify_next_shape, c, 0);
+    if (classify_one(1, c, s) != 0 || nshapes == 2)
+        return;
+    if (classify_one(2, c, s) != 0 || nshapes == 3)
+        return;
+    if (classify_one(3, c, s) != 0 || nshapes == 4)
+        return;
+    bpf_loop(nshapes - HOLON_INLINE_SHAPES, classify_next_shape, c, 0);
 }
