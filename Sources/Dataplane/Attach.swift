@@ -87,8 +87,12 @@ extension Dataplane {
         let dp = live.loaded
         // Recorded before anything changes, removed once this version's table is written: a
         // takeover killed in between is found cut short by the next `holon`, which refuses to
-        // write tables until an attach finishes it.
+        // write tables until an attach finishes it. A takeover that fails before the link
+        // changes hands leaves the earlier program as it was, and no record: the filter stays
+        // usable by the commands that only open it.
         try recordTakeover(options, reason: reason)
+        var handedOver = false
+        defer { if !handedOver { unlink(takeoverRecord(options)) } }
         let legacyPath = "\(options.pinDirectory)/\(LegacyKeys.name)"
         let link = bpf_obj_get("\(options.pinDirectory)/link")
         try DataplaneError.check(link, "opening the pinned XDP link")
@@ -101,6 +105,7 @@ extension Dataplane {
             _ = try LegacyKeys.carryOver(legacy, into: dp)
         }
         try DataplaneError.check(bpf_link_update(link, dp.programFD, nil), "replacing the filter's program")
+        handedOver = true
         try inNetworkNamespace(options.namespace) { () throws(DataplaneError) in
             let ifindex = if_nametoindex(options.interface)
             guard ifindex != 0 else { throw .interfaceMissing(options.interface, namespace: options.namespace) }
