@@ -154,8 +154,23 @@ extension Dataplane {
         try requireRoot()
         guard try liveAttachMode(options) != nil else { return nil }
         guard let mine = ProgramTagCache.mine(options) else { return try compareWithLive(options).reason }
+        return outdatedReason(options, mine: mine)
+    }
+
+    /// Why the live filter does not run the programs of `mine`, nil when it does.
+    static func outdatedReason(_ options: DataplaneOptions, mine: ProgramIdentity) -> String? {
         let unpinned = XDPMap.allCases.map(\.name).filter { !FileManager.default.fileExists(atPath: "\(options.pinDirectory)/\($0)") }
         return takeoverReason(running: ProgramIdentity.running(options).identity, mine: mine, added: unpinned, cutShort: upgradeCutShort(options))
+    }
+
+    /// Why the attached filter no longer runs this process's programs (another version took
+    /// it over under a running `holon run`), nil when it does, when nothing is attached, or
+    /// when this version's tags are not at hand (never loads the object: a loop asks it every
+    /// second).
+    public func programProblem() -> String? {
+        guard let options, (try? Self.liveAttachMode(options)) != nil,
+              let mine = object.map(ProgramIdentity.init(object:)) ?? ProgramTagCache.mine(options) else { return nil }
+        return Self.outdatedReason(options, mine: mine)
     }
 
     /// A takeover was cut short: an earlier version's keys are still pinned, or a takeover's

@@ -22,6 +22,9 @@ public protocol LoopFilter: AnyObject {
     func stillAttached() -> Bool
     /// The filter now attached where this one was, when there is one.
     func reopen() -> (any LoopFilter)?
+    /// Why the filter no longer runs this process's program (another version took it over),
+    /// nil when it does or cannot be told cheaply.
+    func programProblem() -> String?
     /// The clock sample timestamps are in (ns since the Unix epoch for a real filter).
     func now() -> UInt64
 }

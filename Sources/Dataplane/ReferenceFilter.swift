@@ -25,6 +25,10 @@ public final class ReferenceFilter: LoopFilter, SampleSource, @unchecked Sendabl
     private var nextExpiry: UInt64 = .max
     /// Called when the loop polls and nothing waits: the test sends the next slice of traffic.
     public var onPoll: ((ReferenceFilter) -> Void)?
+    /// What ``programProblem()`` says: a test sets it to play another version taking the
+    /// filter over.
+    public var foreignProgram: String?
+    public func programProblem() -> String? { foreignProgram }
 
     public init(startingAt time: UInt64 = 0) {
         clock = time

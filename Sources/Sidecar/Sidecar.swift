@@ -47,6 +47,8 @@ public final class Sidecar {
     var lostSince: UInt64?
     /// The table as the sidecar last left it: a different one means another process changed it.
     var tableSeen: TableFingerprint?
+    /// Why the filter's program was last found not this process's (nil: it is).
+    var programSeen: String?
     /// The baseline save in progress, if any.
     let saving = SaveFlight()
 
@@ -87,6 +89,7 @@ public final class Sidecar {
                 reader = try dataplane.openSamples()
             }
             if now >= nextBeat && !config.dryRun { try noticeOperatorChanges(now: now, onEvent) }
+            if now >= nextBeat { noticeProgramChange(onEvent) }
             // With no traffic, time still passes: incidents close, thresholds tick. Not during
             // warmup: the baseline is learned over traffic, so it starts with the first sample.
             if batch.isEmpty && detector.isWarmedUp { detector.advance(to: now &- 100_000_000) }
@@ -336,6 +339,21 @@ public final class Sidecar {
             }
         }
         stats.rulesInstalled = owned.count
+    }
+
+    /// Another holon version took the filter over under this loop (`holon filter attach` after
+    /// an upgrade): its program then reads the tables this loop lays out. Said when it starts
+    /// and when it ends (this version's program back on the filter), never silently.
+    func noticeProgramChange(_ onEvent: (SidecarEvent) -> Void) {
+        let problem = dataplane.programProblem()
+        guard problem != programSeen else { return }
+        programSeen = problem
+        let filter = dataplane.options.map { "the filter on \($0.interface)" } ?? "the filter"
+        if let problem {
+            onEvent(.notice(kind: "filter-program-changed", message: "\(filter) no longer runs this holon run's program (\(problem)): it reads the rules this run writes; restart holon run with the version that attached it"))
+        } else {
+            onEvent(.notice(kind: "filter-program-restored", message: "\(filter) runs this holon run's program again"))
+        }
     }
 
     /// Takes over the sidecar-range rules already in the filter (a restart): each stays until

@@ -94,4 +94,24 @@ struct ReferenceLoopTests {
         #expect(sidecar.ownedRules.isEmpty)
         #expect(filter.rules.isEmpty)
     }
+
+    /// Another version's program taking the filter over, and this one's coming back, each said
+    /// once on the heartbeat (the root suite does it with a real program on a real link).
+    @Test func saysWhenTheFiltersProgramChanges() throws {
+        let epoch: UInt64 = 1_800_000_000_000_000_000
+        let filter = ReferenceFilter(startingAt: epoch)
+        filter.onPoll = { f in
+            let t = f.now() &+ 100_000_000
+            f.foreignProgram = (t - epoch > 2_000_000_000 && t - epoch < 4_500_000_000) ? "another version's XDP program" : nil
+            f.advance(to: t)
+        }
+        let sidecar = Sidecar(dataplane: filter, config: SidecarConfig())
+        var notices: [String] = []
+        try sidecar.run(until: { filter.now() - epoch > 7_000_000_000 }) { e in
+            if case .notice(let kind, let message) = e, kind.hasPrefix("filter-program") { notices.append(kind + ": " + message) }
+        }
+        #expect(notices.count == 2, "\(notices)")
+        #expect(notices.first?.hasPrefix("filter-program-changed: the filter no longer runs this holon run's program (another version's XDP program)") == true, "\(notices)")
+        #expect(notices.last?.hasPrefix("filter-program-restored") == true, "\(notices)")
+    }
 }

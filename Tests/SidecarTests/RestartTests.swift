@@ -1,3 +1,4 @@
+import CLibBPF
 import Dataplane
 import Detection
 import Foundation
@@ -124,5 +125,38 @@ struct RestartTests {
         let now = try Dataplane.open(rig.options)
         #expect(try now.verifiedRules().map(\.id) == [mine.id], "the sidecar's rule is back; the forgotten operator rule is not")
         #expect(try now.settings().sampleEvery == 7)
+    }
+
+    /// Another version's program put on the filter under a running sidecar (an upgrade's
+    /// `holon filter attach`): the sidecar says so within a heartbeat, once, and says so again
+    /// when this version's program is back.
+    @Test func saysWhenAnotherVersionsProgramTakesTheFilterOver() throws {
+        let rig = try Rig("progch")
+        defer { rig.close() }
+        let box = Box()
+        _ = rig.start(SidecarConfig(), box)
+        usleep(1_500_000)
+        #expect(!box.notices.contains("filter-program-changed"), "this version's program: \(box.notices)")
+        var mov = bpf_insn(), exit = bpf_insn()
+        mov.code = 0xB7   // r0 = XDP_PASS
+        mov.imm = 2
+        exit.code = 0x95
+        var o = bpf_prog_load_opts()
+        o.sz = MemoryLayout<bpf_prog_load_opts>.size
+        o.expected_attach_type = BPF_XDP
+        let other = [mov, exit].withUnsafeBufferPointer { bpf_prog_load(BPF_PROG_TYPE_XDP, "pass_all", "GPL", $0.baseAddress, 2, &o) }
+        try #require(other >= 0)
+        defer { close(other) }
+        let link = bpf_obj_get("\(rig.options.pinDirectory)/link")
+        try #require(link >= 0)
+        defer { close(link) }
+        try #require(bpf_link_update(link, other, nil) == 0)
+        usleep(2_500_000)
+        #expect(box.notices.filter { $0 == "filter-program-changed" }.count == 1, "\(box.notices)")
+        _ = try Dataplane.attach(rig.options)   // this version's program back
+        usleep(2_500_000)
+        rig.stop(box)
+        if let e = box.error { throw e }
+        #expect(box.notices.filter { $0 == "filter-program-restored" }.count == 1, "\(box.notices)")
     }
 }
