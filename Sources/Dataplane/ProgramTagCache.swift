@@ -13,12 +13,13 @@ enum ProgramTagCache {
 
     static func path(_ options: DataplaneOptions) -> String { "\(options.stateDirectory)/program-tags" }
 
-    /// The key of this version's object on this boot; nil when the boot cannot be told.
-    static var key: String? {
+    /// The key of this version's object on this boot; nil when the boot cannot be told. Read
+    /// once: neither changes while the process runs (and the loop asks every second).
+    static let key: String? = {
         guard let boot = try? String(contentsOfFile: "/proc/sys/kernel/random/boot_id", encoding: .utf8) else { return nil }
         let id = boot.trimmingCharacters(in: .whitespacesAndNewlines)
         return id.isEmpty ? nil : "\(id)-\(String(EmbeddedObject.image.digest, radix: 16))"
-    }
+    }()
 
     /// This version's tags as recorded on this boot, nil when not recorded.
     static func mine(_ options: DataplaneOptions) -> ProgramIdentity? {
