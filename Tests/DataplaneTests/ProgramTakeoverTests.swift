@@ -102,19 +102,9 @@ struct ProgramTakeoverTests {
         #expect(!FileManager.default.fileExists(atPath: Dataplane.takeoverRecord(t.options)))
     }
 
-    /// An XDP program of two instructions: r0 = XDP_PASS; exit.
+    /// Another version's program (TestSupport's pass-all), its fd.
     static func passAll() throws -> Int32 {
-        var mov = bpf_insn()
-        mov.code = 0xB7   // BPF_ALU64 | BPF_MOV | BPF_K
-        mov.imm = 2       // XDP_PASS
-        var exit = bpf_insn()
-        exit.code = 0x95  // BPF_JMP | BPF_EXIT
-        let insns = [mov, exit]
-        // A link takes only a program of its attach type (libbpf loads `SEC("xdp")` as BPF_XDP).
-        var o = bpf_prog_load_opts()
-        o.sz = MemoryLayout<bpf_prog_load_opts>.size
-        o.expected_attach_type = BPF_XDP
-        let fd = insns.withUnsafeBufferPointer { bpf_prog_load(BPF_PROG_TYPE_XDP, "pass_all", "GPL", $0.baseAddress, 2, &o) }
+        let fd = ForeignProgram.passAll()
         try #require(fd >= 0, "loading a pass-all program: errno \(errno)")
         return fd
     }

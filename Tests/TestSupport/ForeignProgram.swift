@@ -1,0 +1,19 @@
+import CLibBPF
+
+/// "Another holon version's program", for tests of what notices one on a filter's link: an XDP
+/// program of two instructions (r0 = XDP_PASS; exit) that lets every frame through.
+public enum ForeignProgram {
+    /// Its fd (close it when done), or -1 with errno set. Loaded as libbpf loads `SEC("xdp")`
+    /// (expected attach type BPF_XDP): a link takes only a program of its attach type.
+    public static func passAll() -> Int32 {
+        var mov = bpf_insn()
+        mov.code = 0xB7   // BPF_ALU64 | BPF_MOV | BPF_K
+        mov.imm = 2       // XDP_PASS
+        var exit = bpf_insn()
+        exit.code = 0x95  // BPF_JMP | BPF_EXIT
+        var o = bpf_prog_load_opts()
+        o.sz = MemoryLayout<bpf_prog_load_opts>.size
+        o.expected_attach_type = BPF_XDP
+        return [mov, exit].withUnsafeBufferPointer { bpf_prog_load(BPF_PROG_TYPE_XDP, "pass_all", "GPL", $0.baseAddress, 2, &o) }
+    }
+}
