@@ -159,8 +159,8 @@ extension Dataplane {
 
     /// Why the live filter does not run the programs of `mine`, nil when it does.
     static func outdatedReason(_ options: DataplaneOptions, mine: ProgramIdentity) -> String? {
-        let unpinned = XDPMap.allCases.map(\.name).filter { !FileManager.default.fileExists(atPath: "\(options.pinDirectory)/\($0)") }
-        return takeoverReason(running: ProgramIdentity.running(options).identity, mine: mine, added: unpinned, cutShort: upgradeCutShort(options))
+        takeoverReason(running: ProgramIdentity.running(options).identity, mine: mine,
+                       added: EmbeddedObject.unpinned(in: options.pinDirectory), cutShort: upgradeCutShort(options))
     }
 
     /// Why the attached filter no longer runs this process's programs (another version took

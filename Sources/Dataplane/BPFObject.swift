@@ -36,18 +36,19 @@ enum EmbeddedObject {
     /// `holon` the filter is this version's while the earlier program still reads the old
     /// layout (a takeover cut short).
     static func deferPins(_ obj: OpaquePointer, in dir: String) throws(DataplaneError) -> [String] {
-        var names: [String] = []
-        var m = bpf_object__next_map(obj, nil)
-        while let map = m {
-            let name = String(cString: bpf_map__name(map))
-            if XDPMap(rawValue: name) != nil, !FileManager.default.fileExists(atPath: "\(dir)/\(name)") {
-                let r = bpf_map__set_pin_path(map, nil)
-                if r < 0 { throw .system("clearing the pin path of \(name)", code: -r) }
-                names.append(name)
-            }
-            m = bpf_object__next_map(obj, map)
+        let names = unpinned(in: dir)
+        for name in names {
+            guard let map = bpf_object__find_map_by_name(obj, name) else { continue }
+            let r = bpf_map__set_pin_path(map, nil)
+            if r < 0 { throw .system("clearing the pin path of \(name)", code: -r) }
         }
         return names
+    }
+
+    /// The shared maps (``XDPMap``) not pinned in `dir`: those a filter of an earlier version
+    /// lacks.
+    static func unpinned(in dir: String) -> [String] {
+        XDPMap.allCases.map(\.name).filter { !FileManager.default.fileExists(atPath: "\(dir)/\($0)") }
     }
 
     /// Pins the maps ``deferPins(_:in:)`` held back, once the loaded program runs.
