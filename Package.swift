@@ -120,6 +120,6 @@ let package = Package(
         .testTarget(name: "ConfigTests", dependencies: ["TestSupport", "Config", "Packets"]),
         // Fixtures: a capture of the baseline (23 people, real browsers) as the filter saw it.
         .testTarget(name: "BaselineLabTests", dependencies: ["TestSupport", "BaselineLab", "Lab", "Dataplane"], exclude: ["Fixtures"]),
-        .testTarget(name: "SidecarTests", dependencies: ["TestSupport", "Flowspec", "Sidecar", "Dataplane", "Detection", "Generator", "Lab", "Traffic", "Rules", "CLibBPF"]),
+        .testTarget(name: "SidecarTests", dependencies: ["TestSupport", "Flowspec", "Sidecar", "Dataplane", "Detection", "Generator", "Lab", "Traffic", "Rules"]),
     ]
 )

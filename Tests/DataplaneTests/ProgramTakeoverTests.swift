@@ -21,12 +21,8 @@ struct ProgramTakeoverTests {
         #expect(try Dataplane.outdatedReason(t.options) == nil, "a filter this version attached is this version's")
 
         // "Another version": a program that passes everything, put on the filter's link.
-        let other = try Self.passAll()
+        let other = try #require(ForeignProgram.onLink(pinnedIn: t.options.pinDirectory), "another program on the link: errno \(errno)")
         defer { close(other) }
-        let link = bpf_obj_get("\(t.options.pinDirectory)/link")
-        try #require(link >= 0)
-        defer { close(link) }
-        try #require(bpf_link_update(link, other, nil) == 0)
         t.sender.send((0..<30).map { Frames.udp(sequence: $0) })
         usleep(200_000)
         #expect(t.dataplane.counters(forRule: 1) == RuleCounters(hits: 0, drops: 0), "the other program passes all")
@@ -101,13 +97,6 @@ struct ProgramTakeoverTests {
         try Dataplane.detach(t.options, force: true)
         #expect(!FileManager.default.fileExists(atPath: Dataplane.takeoverRecord(t.options)))
     }
-
-    /// Another version's program (TestSupport's pass-all), its fd.
-    static func passAll() throws -> Int32 {
-        let fd = ForeignProgram.passAll()
-        try #require(fd >= 0, "loading a pass-all program: errno \(errno)")
-        return fd
-    }
 }
 
 /// The commands that only open a filter (`rules add`, `rules list`, `filter set`, …) said
@@ -130,12 +119,8 @@ struct OutdatedWarningTests {
         let add = try Self.holon(["rules", "add", "(rule (and (= proto udp) (= dst_port 9)) (drop) :id 1)"] + target)
         #expect(add.status == 0 && !add.err.contains("warning"), "this version's filter: \(add.err)")
 
-        let other = try ProgramTakeoverTests.passAll()
+        let other = try #require(ForeignProgram.onLink(pinnedIn: options.pinDirectory), "another program on the link: errno \(errno)")
         defer { close(other) }
-        let link = bpf_obj_get("\(options.pinDirectory)/link")
-        try #require(link >= 0)
-        defer { close(link) }
-        try #require(bpf_link_update(link, other, nil) == 0)
         for argv in [["rules", "list"], ["rules", "add", "(rule (and (= proto tcp) (= dst_port 22)) (drop) :id 2)"], ["filter", "set", "--observe", "off"]] {
             let r = try Self.holon(argv + target)
             #expect(r.status == 0, "\(argv): \(r.err)")

@@ -1,4 +1,5 @@
 import CLibBPF
+import Glibc
 
 /// "Another holon version's program", for tests of what notices one on a filter's link: an XDP
 /// program of two instructions (r0 = XDP_PASS; exit) that lets every frame through.
@@ -15,5 +16,21 @@ public enum ForeignProgram {
         o.sz = MemoryLayout<bpf_prog_load_opts>.size
         o.expected_attach_type = BPF_XDP
         return [mov, exit].withUnsafeBufferPointer { bpf_prog_load(BPF_PROG_TYPE_XDP, "pass_all", "GPL", $0.baseAddress, 2, &o) }
+    }
+
+    /// Puts a pass-all program on the XDP link pinned in `pinDirectory`, as another version's
+    /// `holon filter attach` would (same link, same maps): its fd (close it when done), or nil
+    /// with errno set.
+    public static func onLink(pinnedIn pinDirectory: String) -> Int32? {
+        let program = passAll()
+        guard program >= 0 else { return nil }
+        let link = bpf_obj_get("\(pinDirectory)/link")
+        guard link >= 0, bpf_link_update(link, program, nil) == 0 else {
+            if link >= 0 { close(link) }
+            close(program)
+            return nil
+        }
+        close(link)
+        return program
     }
 }
