@@ -64,15 +64,22 @@ static __always_inline void set_ports(struct holon_scratch *s, const __u8 *q)
     SET(s, HOLON_F_DST_PORT_BAND, holon_port_band(dp));
 }
 
-// Copies the `n` (a constant) bytes at `off` into `q`: straight from the packet when they are
-// in it, else (past the first 16 KiB) with bpf_xdp_load_bytes. The direct read is the common
-// case and costs ~17 ns less per packet than the helper call; both read the same bytes.
-static __always_inline int load_l4(struct xdp_md *ctx, __u32 off, __u8 *q, __u32 n)
+// Copies the `n` bytes at `off` into `q`: straight from the packet when they are in it, else
+// (past the first 16 KiB) with bpf_xdp_load_bytes. The direct read is the common case and costs
+// ~17 ns less per packet than the helper call; both read the same bytes.
+// `n` is a constant, 8 (UDP, ICMP) or 20 (TCP). The direct copy goes a word at a time: as a
+// memcpy from a pointer of unknown alignment, clang loads, shifts and ors byte by byte (UDP
+// and ICMP packets took ~2 ns longer, TCP ones ~4).
+static __always_inline int load_l4(struct xdp_md *ctx, __u32 off, __u8 *q, const __u32 n)
 {
     void *data = (void *)(long)ctx->data, *end = (void *)(long)ctx->data_end;
     __u8 *p = at(data, end, off, n);
     if (p) {
-        __builtin_memcpy(q, p, n);
+        *(__u64 *)q = *(const __u64 *)p;
+        if (n == 20) {
+            *(__u64 *)(q + 8) = *(const __u64 *)(p + 8);
+            *(__u32 *)(q + 16) = *(const __u32 *)(p + 16);
+        }
         return 0;
     }
     return bpf_xdp_load_bytes(ctx, off, q, n);
