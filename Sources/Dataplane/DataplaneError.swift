@@ -22,18 +22,22 @@ public enum DataplaneError: Error, Sendable, CustomStringConvertible {
     /// A sidecar (`holon run`, this pid) holds the filter.
     case inUse(pid: Int32)
 
-    public var description: String {
+    public var description: String { described(attach: "holon filter attach") }
+
+    /// The message, with `attach` as the command that mends a filter not (or not wholly)
+    /// attached: ``DataplaneOptions/attachCommand`` where the caller knows which filter it is.
+    public func described(attach: String) -> String {
         switch self {
         case .notRoot: return "the data plane needs root (BPF, network namespaces)"
         case .system(let what, let code): return "\(what): \(String(cString: strerror(code))) (errno \(code))"
         case .namespaceMissing(let n): return "network namespace \(n) does not exist (run `holon lab up`)"
         case .interfaceMissing(let i, let n): return "interface \(i) not found" + (n.map { " in namespace \($0)" } ?? "")
         case .interfaceUnusable(let i, let why): return "cannot protect \(i): \(why)"
-        case .notAttached(let dir): return "no filter is attached (nothing pinned in \(dir)); run `holon filter attach`"
+        case .notAttached(let dir): return "no filter is attached (nothing pinned in \(dir)); run `\(attach)`"
         case .outdatedFilter(let dir, let map):
-            return "the filter pinned in \(dir) was attached by an earlier holon, whose program has no \(map) map; run `holon filter attach` again: it keeps the rules"
+            return "the filter pinned in \(dir) was attached by an earlier holon, whose program has no \(map) map; run `\(attach)` again: it keeps the rules"
         case .takeoverCutShort(let dir):
-            return "a takeover of the filter pinned in \(dir) by another holon version was cut short (its program and its table may be of two versions); run `holon filter attach` again: it finishes it, keeping the rules"
+            return "a takeover of the filter pinned in \(dir) by another holon version was cut short (its program and its table may be of two versions); run `\(attach)` again: it finishes it, keeping the rules"
         case .compile(let e): return "rule table: \(e)"
         case .stateFile(let m): return "rule state file: \(m)"
         case .stateMismatch(let m): return "rule state: \(m)"

@@ -58,6 +58,14 @@ public struct DataplaneOptions: Sendable, Hashable {
         return found
     }
 
+    /// The command that attaches this filter, takes it over from another version or finishes
+    /// a takeover cut short, for messages that suggest it: flags naming the interface, except
+    /// for the lab's filter (the command's default).
+    public var attachCommand: String {
+        if self == .standard { return "holon filter attach" }
+        return "holon filter attach --interface \(interface)" + (namespace.map { " --netns \($0)" } ?? "")
+    }
+
     /// The rule text file for this pin directory.
     public var stateFile: String {
         let name = pinDirectory.split(separator: "/").last.map(String.init) ?? "holon"

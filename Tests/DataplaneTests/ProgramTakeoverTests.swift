@@ -102,6 +102,7 @@ struct ProgramTakeoverTests {
 /// The commands that only open a filter (`rules add`, `rules list`, `filter set`, …) said
 /// nothing when another version's program ran it (stop 29's note): they now warn, on one line,
 /// naming the command that takes it over, from the tags recorded at attach (no object load).
+/// `filter status` and the refusal of a takeover cut short name the filter's own flags too.
 @Suite(.ownThread, .serialized, .enabled(if: TestLab.isRoot && FileManager.default.isExecutableFile(atPath: Tools.holon),
                                          "needs root and the built holon"))
 struct OutdatedWarningTests {
@@ -127,6 +128,15 @@ struct OutdatedWarningTests {
             let warning = r.err.split(separator: "\n").filter { $0.contains("does not run this version's program") }
             #expect(warning.count == 1 && warning[0].contains("holon filter attach \(target.joined(separator: " "))"), "\(argv): \(r.err)")
         }
+        let status = try Self.holon(["filter", "status"] + target)
+        #expect(status.out.contains("PROGRAM:") && status.out.contains("`holon filter attach \(target.joined(separator: " "))` takes it over"), "\(status.out)")
+        // A takeover cut short: refused, naming the command that finishes it for this filter
+        // (it named the lab's).
+        try Data("test\n".utf8).write(to: URL(fileURLWithPath: Dataplane.takeoverRecord(options)))
+        let refused = try Self.holon(["rules", "list"] + target)
+        unlink(Dataplane.takeoverRecord(options))
+        #expect(refused.status != 0 && refused.err.contains("cut short") && refused.err.contains("`holon filter attach \(target.joined(separator: " "))` again"),
+                "\(refused.err)")
         let took = try Self.holon(["filter", "attach"] + target)
         #expect(took.out.contains("took over from program id"), "\(took.out)")
         let list = try Self.holon(["rules", "list"] + target)

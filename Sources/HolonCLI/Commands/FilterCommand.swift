@@ -95,7 +95,7 @@ struct FilterStatusCommand: ParsableCommand {
                      + (s.attached ? "attached (\(s.mode!.rawValue) XDP)" : "not attached")
                      + (s.programID.map { ", program id \($0)" } ?? "") + ", pins \(s.pinDirectory)"]
         if let p = s.stateProblem { lines.append("  RULE STATE: \(p)") }
-        if let o = s.outdated { lines.append("  PROGRAM: \(o); `holon filter attach` takes it over, rules kept") }
+        if let o = s.outdated { lines.append("  PROGRAM: \(o); \(takeoverHint(.protecting(interface: s.interface, namespace: s.namespace)))") }
         if let pid = s.sidecarPID { lines.append("  protected by holon run (pid \(pid))") }
         if let c = s.settings {
             lines.append("  rules: \(c.rules) in \(c.shapes) shapes, generation \(c.generation); sampling 1 in \(c.sampleEvery)"

@@ -19,17 +19,25 @@ func openFilter(_ target: TargetOptions) throws -> Dataplane {
         // that opens the filter, since only `filter attach` (or `holon run` with a configuration)
         // replaces the program.
         if let why = try? Dataplane.outdatedReason(o) {
-            FileHandle.standardError.write("holon: warning: \(o.interface)'s filter does not run this version's program (\(why)); `holon filter attach\(target.flags)` takes it over, rules kept\n".data(using: .utf8)!)
+            FileHandle.standardError.write("holon: warning: \(outdatedWarning(o, why))\n".data(using: .utf8)!)
         }
         return dp
-    } catch .notAttached where target.interface != nil {
-        // The way back names the same interface, not the lab's.
-        FileHandle.standardError.write("holon: no filter is attached on \(o.interface) (nothing pinned in \(o.pinDirectory)); run `holon filter attach\(target.flags)`\n".data(using: .utf8)!)
-        throw ExitCode.failure
     } catch {
-        return try dataplaneStep { () throws(DataplaneError) in throw error }
+        // The way back (not attached, an earlier version's filter, a takeover cut short) names
+        // the same filter, not the lab's.
+        FileHandle.standardError.write("holon: \(error.described(attach: o.attachCommand))\n".data(using: .utf8)!)
+        throw ExitCode.failure
     }
 }
+
+/// What a command that finds `o`'s filter running another version's program says, `why`
+/// being ``Dataplane/outdatedReason(_:)``.
+func outdatedWarning(_ o: DataplaneOptions, _ why: String) -> String {
+    "\(o.interface)'s filter does not run this version's program (\(why)); \(takeoverHint(o))"
+}
+
+/// How another version's program is replaced, keeping the table.
+func takeoverHint(_ o: DataplaneOptions) -> String { "`\(o.attachCommand)` takes it over, rules kept" }
 
 /// One line saying what a table change did: which ids came and went, and the table after.
 func printChange(_ r: InstallReport, before: [Rule], after: [Rule], json: Bool) {

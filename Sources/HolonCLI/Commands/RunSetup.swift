@@ -59,7 +59,7 @@ struct RunPlan {
                 // Protecting a filter of another version works (same maps), but with that
                 // version's program: said, since only `filter attach` replaces it.
                 if let why = try? Dataplane.outdatedReason(o) {
-                    FileHandle.standardError.write("holon run: warning: \(o.interface)'s filter does not run this version's program (\(why)); `holon filter attach` takes it over, rules kept\n".data(using: .utf8)!)
+                    FileHandle.standardError.write("holon run: warning: \(outdatedWarning(o, why))\n".data(using: .utf8)!)
                 }
             }
             return dp

@@ -19,10 +19,4 @@ struct TargetOptions: ParsableArguments {
         guard let interface else { return .standard }
         return .protecting(interface: interface, namespace: netns)
     }
-
-    /// The flags that name this filter again, for messages that suggest a next command.
-    var flags: String {
-        guard let interface else { return "" }
-        return " --interface \(interface)" + (netns.map { " --netns \($0)" } ?? "")
-    }
 }
