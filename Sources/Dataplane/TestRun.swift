@@ -11,6 +11,10 @@ extension Dataplane {
     /// action and the kernel's mean time per run in ns. Maps, counters and samples are updated
     /// as for a real packet.
     public func testRun(_ frame: [UInt8], repeat count: UInt32 = 1) throws(DataplaneError) -> (action: XDPAction, nanoseconds: UInt32) {
+        try Self.testRun(programFD: programFD, frame, repeat: count)
+    }
+
+    static func testRun(programFD: Int32, _ frame: [UInt8], repeat count: UInt32) throws(DataplaneError) -> (action: XDPAction, nanoseconds: UInt32) {
         var o = bpf_test_run_opts()
         o.sz = MemoryLayout<bpf_test_run_opts>.size
         o.data_size_in = UInt32(frame.count)

@@ -16,13 +16,16 @@ struct BenchXDP: ParsableCommand {
     @Option(help: "Samples per measurement (the median is reported).") var samples = 5
     @Option(help: "Live frames per thread per drop-rate sample.") var frames: UInt32 = 4_000_000
 
-    /// Rules of one shape: UDP from one /32 to port 9; the bench frame matches rule 0.
+    /// Rules of one shape: UDP from one /32 (`sources`) to port 9; the bench frame matches rule 0.
     static func rules(_ n: Int) -> [Rule] {
-        (0..<n).map { i in
-            Rule(id: UInt32(i), match: [.equals(.proto, 17), .prefix(.srcIP, .v4(0x0B00_0000 &+ UInt32(i)), length: 32),
-                                        .equals(.dstPort, 9)], action: .drop, priority: 10)
+        sources(n).enumerated().map { i, source in
+            Rule(id: UInt32(i), match: [.equals(.proto, 17), .prefix(.srcIP, .v4(source), length: 32), .equals(.dstPort, 9)],
+                 action: .drop, priority: 10)
         }
     }
+
+    /// The sources `rules(n)` drop: 11.0.0.0 and up, the bench frame's first.
+    static func sources(_ n: Int) -> [UInt32] { (0..<n).map { 0x0B00_0000 &+ UInt32($0) } }
 
     static let frame = PacketBuilder.bytes(.udp4(source: 0x0B00_0000, destination: 0x0A4D_0002, sourcePort: 1234,
                                                  destinationPort: 9, frameLength: 64))
@@ -174,10 +177,18 @@ struct BenchXDP: ParsableCommand {
         report("xdp.drop_pps.payload_rule", median(payloadRates), "pps")
         report("xdp.payload_ratio", median(payloadRates) / median(rates), "× drop_pps")
 
-        // The ceilings: a program that drops everything, and the filter stopped after its
-        // parser; the same frames on the same CPUs.
-        func rate(_ kind: CeilingProgram.Kind) throws -> Double {
-            let program = try dataplaneStep { () throws(DataplaneError) in try CeilingProgram(kind) }
+        // The ceilings: a program that drops everything, the filter stopped after its parser,
+        // and one hash lookup of the source among the 100k rules' sources; the same frames on
+        // the same CPUs.
+        func rate(_ kind: CeilingProgram.Kind, blocking sources: [UInt32] = []) throws -> Double {
+            let program = try dataplaneStep { () throws(DataplaneError) in
+                let p = try CeilingProgram(kind)
+                if !sources.isEmpty { try p.block(sources: sources) }
+                return p
+            }
+            guard try dataplaneStep({ () throws(DataplaneError) in try program.action(Self.frame) }) == .drop else {
+                throw ValidationError("the \(kind) program did not drop the bench frame")
+            }
             var rates: [Double] = []
             for _ in 0..<samples {
                 let t0 = DispatchTime.now().uptimeNanoseconds
@@ -190,8 +201,13 @@ struct BenchXDP: ParsableCommand {
             return median(rates)
         }
         let ceiling = try rate(.dropAll), parsed = try rate(.parseOnly)
+        let lookup = try rate(.oneLookup, blocking: Self.sources(100_000))
         report("xdp.drop_all_pps", ceiling, "pps")
         report("xdp.drop_ratio", median(rates) / ceiling, "× drop-all")
+        // What the ratio can reach at most with a kernel hash map: a program doing one lookup
+        // and nothing else (no validation, counters or rule semantics).
+        report("xdp.one_lookup_pps", lookup, "pps")
+        report("xdp.one_lookup_ratio", lookup / ceiling, "× drop-all")
         // The same comparison as a cost: what parsing and classifying add to each packet on one
         // CPU, beyond what receiving and dropping it costs (the ratio depends on how cheap the
         // drop-all path of this machine is; this does not), and its two parts.
