@@ -287,9 +287,18 @@ enum RuleCompiler {
         return Lowered(shape: sig, key: KeySig(shape: sig, values: values), checks: checks, rule: hr)
     }
 
-    static func shapeStruct(_ sig: ShapeSig, id: UInt32, minRank: UInt64) -> holon_shape {
+    /// The protocols `rule` can match, as `holon_proto_bit`s: one when it equals a protocol,
+    /// all otherwise. A shape's rules together let the program skip the shape for any other.
+    static func protocolBits(_ rule: Rule) -> UInt32 {
+        for p in rule.predicates { if case .equals(.proto, let v) = p { return holon_proto_bit(v) } }
+        return .max
+    }
+
+    /// `admits`: the union of its rules' ``protocolBits(_:)``.
+    static func shapeStruct(_ sig: ShapeSig, id: UInt32, minRank: UInt64, admits: UInt32) -> holon_shape {
         var sh = holon_shape()
         sh.min_rank = minRank
+        sh.proto_skip = ~admits
         sh.id = id
         sh.nelems = UInt32(sig.count)
         sh.poff = sig.window
@@ -387,11 +396,12 @@ enum RuleCompiler {
             if let s = shapeIDs[l.shape] {
                 shapeID = s
                 t.shapeCounts[Int(s)] += 1
+                t.shapes[Int(s)].proto_skip &= ~protocolBits(rule)
             } else {
                 guard t.shapes.count < Int(HOLON_MAX_SHAPES) else { throw .tooManyShapes }
                 shapeID = UInt32(t.shapes.count)
                 shapeIDs[l.shape] = shapeID
-                t.shapes.append(shapeStruct(l.shape, id: shapeID, minRank: l.rule.rank))
+                t.shapes.append(shapeStruct(l.shape, id: shapeID, minRank: l.rule.rank, admits: protocolBits(rule)))
                 t.shapeSigs.append(l.shape)
                 t.shapeCounts.append(1)
             }

@@ -54,16 +54,17 @@ extension Dataplane {
         // Ids of shapes leaving in this change are not reused by it: a key of the old shape
         // and one of a new shape can then never be the same map key.
         var usedIDs = Set(shapes.values.map(\.id))
-        for l in added where l.key != nil {
+        for (l, rule) in zip(added, diff.added) where l.key != nil {
             if shapes[l.shape] == nil {
                 guard let id = (0..<UInt32(HOLON_MAX_SHAPES)).first(where: { !usedIDs.contains($0) }) else {
                     throw .compile(.tooManyShapes)
                 }
                 usedIDs.insert(id)
-                shapes[l.shape] = TableImage.ShapeState(id: id, count: 0, minRank: .max)
+                shapes[l.shape] = TableImage.ShapeState(id: id, count: 0, minRank: .max, admits: 0)
             }
             shapes[l.shape]!.count += 1
             shapes[l.shape]!.minRank = min(shapes[l.shape]!.minRank, l.rule.rank)
+            shapes[l.shape]!.admits |= RuleCompiler.protocolBits(rule)
         }
         shapes = shapes.filter { $0.value.count > 0 }
         guard shapes.count <= Int(HOLON_MAX_SHAPES) else { throw .compile(.tooManyShapes) }
@@ -197,7 +198,9 @@ extension Dataplane {
         guard zip(keyCounts, image.keyCapacity).allSatisfy({ $0 <= $1 }) else { throw .rebuild }
         var shapesChanged = shapes.count != image.shapes.count
         for (sig, s) in shapes where !shapesChanged {
-            if let was = image.shapes[sig] { shapesChanged = was.id != s.id || was.minRank != s.minRank } else { shapesChanged = true }
+            if let was = image.shapes[sig] {
+                shapesChanged = was.id != s.id || was.minRank != s.minRank || was.admits != s.admits
+            } else { shapesChanged = true }
         }
 
         // Writes. A key is written after the rules it leads to; order does not matter to the

@@ -28,6 +28,9 @@ final class TableImage {
         /// leaves it as it was: a lower bound only makes the program look at the shape when
         /// it could have skipped it, never skip one that could win.
         var minRank: UInt64
+        /// Never fewer protocols than its rules take (``RuleCompiler/protocolBits(_:)``):
+        /// deleting a rule leaves them, adding one adds its own.
+        var admits: UInt32
     }
 
     /// The outer maps a generation's inner maps go into, in the order of ``fds``.
@@ -96,14 +99,14 @@ final class TableImage {
         rulesHigh = UInt32(t.rules.count)
         checksHigh = UInt32(t.checks.count)
         for (i, sig) in t.shapeSigs.enumerated() {
-            shapes[sig] = ShapeState(id: UInt32(i), count: t.shapeCounts[i], minRank: t.shapes[i].min_rank)
+            shapes[sig] = ShapeState(id: UInt32(i), count: t.shapeCounts[i], minRank: t.shapes[i].min_rank, admits: ~t.shapes[i].proto_skip)
         }
     }
 
     /// The shapes array as the program reads it: sorted by best rank.
     func shapeArray() -> [holon_shape] {
         shapes.sorted { $0.value.minRank < $1.value.minRank }
-            .map { RuleCompiler.shapeStruct($0.key, id: $0.value.id, minRank: $0.value.minRank) }
+            .map { RuleCompiler.shapeStruct($0.key, id: $0.value.id, minRank: $0.value.minRank, admits: $0.value.admits) }
     }
 }
 

@@ -209,6 +209,9 @@ static __always_inline long classify_one(__u32 i, struct classify_ctx *c, struct
     struct holon_shape *sh = bpf_map_lookup_elem(shapes, &i);
     if (!sh || (c->found && sh->min_rank > c->best))
         return 1;
+    // Every parsed packet has a protocol (holon_parse sets it for IPv4 and IPv6 alike).
+    if (sh->proto_skip & holon_proto_bit(s->v[HOLON_F_PROTO]))
+        return 0;
 
     if (sh->plen) {
         __u64 w;
