@@ -20,6 +20,8 @@ static __always_inline void classify_won(struct classify_win *w, const struct ho
 
 struct classify_ctx {
     struct xdp_md *xdp;      /* for byte checks, which read the packet itself */
+    void *shapes;            /* the active generation's shapes and key buckets, looked up */
+    void *buckets;           /* once a packet; buckets may be NULL (see classify) */
     __u32 gen;
     __u32 found;             /* 1 once a rule matched: `best` and `rule` are valid */
     __u64 best;              /* rank of the best rule so far */
@@ -203,10 +205,7 @@ static __always_inline int checks_ok(struct xdp_md *xdp, __u32 gen, const struct
 static __always_inline long classify_one(__u32 i, struct classify_ctx *c, struct holon_scratch *s)
 {
     __u32 gen = c->gen;
-    void *shapes = bpf_map_lookup_elem(&shapes_out, &gen);
-    if (!shapes)
-        return 1;
-    struct holon_shape *sh = bpf_map_lookup_elem(shapes, &i);
+    struct holon_shape *sh = bpf_map_lookup_elem(c->shapes, &i);
     if (!sh || (c->found && sh->min_rank > c->best))
         return 1;
     // Every parsed packet has a protocol (holon_parse sets it for IPv4 and IPv6 alike).
@@ -241,7 +240,7 @@ static __always_inline long classify_one(__u32 i, struct classify_ctx *c, struct
     if (sh->key_class != HOLON_KEYS_WIDE) {
         int spilled = 1;
         if (sh->key_class == HOLON_KEYS_BUCKETED) {
-            void *buckets = bpf_map_lookup_elem(&key_buckets_out, &gen);
+            void *buckets = c->buckets;
             if (!buckets)
                 return 1;
             __u32 b = holon_bucket_of((const struct holon_short_key *)&k);
@@ -324,7 +323,17 @@ static long classify_next_shape(__u32 i, void *arg)
 // line per inline shape (HOLON_INLINE_SHAPES).
 static __always_inline void classify(struct classify_ctx *c, __u32 nshapes, struct holon_scratch *s)
 {
-    if (nshapes == 0 || classify_one(0, c, s) != 0 || nshapes == 1)
+    if (nshapes == 0)
+        return;
+    // Once for all shapes, not once per shape (~3 ns on a walk of 5). A generation without
+    // key buckets (an earlier version's table, until a takeover rewrites it) has no bucketed
+    // shape: its shapes are still classified, and a bucketed one stops the walk.
+    __u32 gen = c->gen;
+    c->shapes = bpf_map_lookup_elem(&shapes_out, &gen);
+    if (!c->shapes)
+        return;
+    c->buckets = bpf_map_lookup_elem(&key_buckets_out, &gen);
+    if (classify_one(0, c, s) != 0 || nshapes == 1)
         return;
     if (classify_one(1, c, s) != 0 || nshapes == 2)
         return;
