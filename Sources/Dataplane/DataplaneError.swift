@@ -22,7 +22,7 @@ public enum DataplaneError: Error, Sendable, CustomStringConvertible {
     /// A sidecar (`holon run`, this pid) holds the filter.
     case inUse(pid: Int32)
 
-    public var description: String { described(attach: "holon filter attach") }
+    public var description: String { described(attach: DataplaneOptions.standard.attachCommand) }
 
     /// The message, with `attach` as the command that mends a filter not (or not wholly)
     /// attached: ``DataplaneOptions/attachCommand`` where the caller knows which filter it is.
