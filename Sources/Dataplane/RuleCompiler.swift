@@ -188,7 +188,8 @@ enum RuleCompiler {
         var key: KeySig?
         var checks: [holon_check]
         var rule: holon_rule
-        /// Keyed on fewer fields than it has (``narrowedChainLimit``). A flag, not the shape it
+        /// Keyed on less than it has: fewer fields (``narrowedChainLimit``), or an address
+        /// prefix cut short (``coarseKeyElement(_:)``). A flag, not the shape it
         /// was narrowed from: every rule of an install is lowered, and a larger value to copy
         /// showed in the time of installing 1M rules.
         var narrowed = false
@@ -218,6 +219,38 @@ enum RuleCompiler {
         }
     }
 
+    /// Address prefixes are keyed at a multiple of this many bits (``coarseKeyElement(_:)``).
+    static let prefixKeyStride = 8
+
+    /// `e` as a key keeps it: an address prefix cut to a multiple of ``prefixKeyStride`` bits,
+    /// every other element whole; nil when the low half of an IPv6 address keeps no bit (the
+    /// high half is in the key, and says "IPv6 packet").
+    /// Why: every prefix length is a shape, and a packet that matches none (a real user's) walks
+    /// every shape, ~8 ns each inline and ~20 past the 6th. A blocklist of 17 prefix lengths
+    /// made a user's packet cost 260 ns; keyed at /8, /16, /24 (and /32) the lengths fold into
+    /// 4 shapes an address field, and a rule's own length is one check, made only for packets
+    /// its shorter key found. The whole build keys a shape at its own lengths again when that
+    /// folds more than ``narrowedChainLimit`` rules into one chain.
+    static func coarseKeyElement(_ e: Element) -> Element? {
+        let width: Int
+        switch UInt32(e.field) {
+        case HOLON_F_SRC_V4.rawValue, HOLON_F_DST_V4.rawValue: width = 32
+        case HOLON_F_SRC_V6_HI.rawValue, HOLON_F_DST_V6_HI.rawValue, HOLON_F_SRC_V6_LO.rawValue, HOLON_F_DST_V6_LO.rawValue: width = 64
+        default: return e
+        }
+        // Prefix masks only (the lowering makes no other on these slots): ones, then zeros.
+        let top: UInt64 = width == 32 ? 0xFFFF_FFFF : .max
+        let host = top & ~e.mask
+        guard e.mask & ~top == 0, host & (host &+ 1) == 0 else { return e }
+        let bits = e.mask.nonzeroBitCount
+        let keyed = bits / prefixKeyStride * prefixKeyStride
+        if keyed == bits { return e }
+        let isLow = e.field == UInt8(HOLON_F_SRC_V6_LO.rawValue) || e.field == UInt8(HOLON_F_DST_V6_LO.rawValue)
+        if keyed == 0 && isLow { return nil }
+        let mask = keyed == 0 ? 0 : (top << UInt64(width - keyed)) & top
+        return Element(field: e.field, mask: mask, value: e.value & mask)
+    }
+
     /// `check_start` and `next` of the result are left for the caller to fill.
     /// `counterSlot`: where the program counts the rule (``CounterSlots``), 0 for by id.
     /// `narrow`: whether a rule keyed on all its fields in this shape may be narrowed (the
@@ -236,9 +269,16 @@ enum RuleCompiler {
             return Lowered(shape: ShapeSig(fields: .zero, masks: .zero, count: 0), key: nil, checks: [], rule: hr)
         }
         var l = split(elements, ranges, window, keyed: elements.prefix(Int(HOLON_MAX_KEY_ELEMS)), rule: hr)
-        if elements.count > Int(HOLON_SHORT_KEY_ELEMS), narrow(l.shape) {
-            let keep = elements.sorted { (keyOrder($0.field), $0.field) < (keyOrder($1.field), $1.field) }
-                .prefix(Int(HOLON_SHORT_KEY_ELEMS)).sorted { $0.field < $1.field }
+        // Checked before anything is copied: most rules (a /32, a port) have nothing to narrow,
+        // and installs of 100k rules time this.
+        let fewer = elements.count > Int(HOLON_SHORT_KEY_ELEMS)
+        if fewer || elements.contains(where: { coarseKeyElement($0)?.mask != $0.mask }), narrow(l.shape) {
+            var keep = elements
+            if fewer {
+                keep = Array(elements.sorted { (keyOrder($0.field), $0.field) < (keyOrder($1.field), $1.field) }
+                    .prefix(Int(HOLON_SHORT_KEY_ELEMS)).sorted { $0.field < $1.field })
+            }
+            keep = keep.compactMap(coarseKeyElement)
             var n = split(elements, ranges, window, keyed: keep, rule: hr)
             if n.checks.count <= Int(HOLON_MAX_CHECKS) {
                 n.narrowed = true
@@ -257,19 +297,23 @@ enum RuleCompiler {
         // Field slots are below 64 (the packet's `present` bits): a mask, not a set, so that
         // lowering a rule allocates nothing more than before (installs of 100k rules time it).
         var inKey: UInt64 = 0
-        for e in keyed { inKey |= 1 << UInt64(e.field & 63) }
+        var shortened = 0
+        for e in keyed {
+            inKey |= 1 << UInt64(e.field & 63)
+            // A prefix keyed shorter than it is: its own length checked, first (it is what
+            // tells the rules behind one shortened key apart).
+            if let whole = elements.first(where: { $0.field == e.field }), whole.mask != e.mask {
+                checks.insert(maskCheck(whole), at: shortened)
+                shortened += 1
+            }
+        }
         for e in elements where inKey & (1 << UInt64(e.field & 63)) == 0 {
             if e.field == UInt8(HOLON_F_PAYLOAD_KEY.rawValue), let w = window {
                 checks.append(w)   // the payload window left out: checked like the rest of its bytes
                 keyedWindow = nil
                 continue
             }
-            var c = holon_check()
-            c.field = e.field
-            c.kind = UInt8(HOLON_C_MASK.rawValue)
-            c.a = e.mask
-            c.b = e.value
-            checks.append(c)
+            checks.append(maskCheck(e))
         }
         var hr = rule
         hr.nchecks = UInt8(truncatingIfNeeded: checks.count)
@@ -285,6 +329,16 @@ enum RuleCompiler {
             values[i] = e.value
         }
         return Lowered(shape: sig, key: KeySig(shape: sig, values: values), checks: checks, rule: hr)
+    }
+
+    /// `field & mask == value` as a rule's check.
+    static func maskCheck(_ e: Element) -> holon_check {
+        var c = holon_check()
+        c.field = e.field
+        c.kind = UInt8(HOLON_C_MASK.rawValue)
+        c.a = e.mask
+        c.b = e.value
+        return c
     }
 
     /// The protocols `rule` can match, as `holon_proto_bit`s: one when it equals a protocol,
@@ -359,16 +413,18 @@ enum RuleCompiler {
     static func compile(_ input: [Rule], bootOffsetNs: Int64 = BootClock.offsetNs()) throws(RuleCompileError) -> CompiledTable {
         try validate(input)
         // Narrowed where it can be; then, if some narrowed chains grew too long, once more with
-        // their rules' shapes keyed whole. The second pass cannot crowd a chain: each of its
+        // their narrowed rules keyed whole (only theirs: a blocklist whose /20s crowd one /16
+        // keeps its other /20s keyed at /16). The second pass cannot crowd a chain: each of its
         // narrowed chains is one of the first pass's that was short enough, less some rules.
-        let first = try build(input, bootOffsetNs: bootOffsetNs, wide: [])
+        let first = try build(input, bootOffsetNs: bootOffsetNs, whole: [])
         if first.crowded.isEmpty { return first.table }
-        return try build(input, bootOffsetNs: bootOffsetNs, wide: first.crowded).table
+        return try build(input, bootOffsetNs: bootOffsetNs, whole: first.crowded).table
     }
 
-    /// One pass of ``compile(_:bootOffsetNs:)``, rules of the shapes in `wide` not narrowed;
-    /// `crowded`: the shapes whose narrowed rules made a chain longer than ``narrowedChainLimit``.
-    static func build(_ input: [Rule], bootOffsetNs: Int64, wide: Set<ShapeSig>) throws(RuleCompileError) -> (table: CompiledTable, crowded: Set<ShapeSig>) {
+    /// One pass of ``compile(_:bootOffsetNs:)``, the rules at the indexes `whole` (in rank
+    /// order) not narrowed; `crowded`: the narrowed rules that made a chain longer than
+    /// ``narrowedChainLimit``, by the same indexes.
+    static func build(_ input: [Rule], bootOffsetNs: Int64, whole: Set<Int>) throws(RuleCompileError) -> (table: CompiledTable, crowded: Set<Int>) {
         var t = CompiledTable()
         var crowdedRules = Set<Int>()   // indexes in `t.ordered`
         t.ordered = input.sorted { rank($0) < rank($1) }
@@ -382,7 +438,7 @@ enum RuleCompiler {
 
         for (i, rule) in t.ordered.enumerated() {
             let index = UInt32(i)
-            var l = try lowerForTable(rule, bootOffsetNs: bootOffsetNs, narrow: { !wide.contains($0) })
+            var l = try lowerForTable(rule, bootOffsetNs: bootOffsetNs, narrow: { _ in !whole.contains(i) })
             if l.narrowed { t.narrowed.append(i) }
             l.rule.check_start = UInt32(t.checks.count)
             t.checks += l.checks
@@ -414,7 +470,7 @@ enum RuleCompiler {
                 if !tail.closed {
                     walked += 1
                     if let narrowed, walked > narrowedChainLimit {
-                        crowdedRules.formUnion(narrowed)   // their shapes keyed whole in the next pass
+                        crowdedRules.formUnion(narrowed)   // keyed whole in the next pass
                     } else {
                         guard walked <= Int(HOLON_MAX_CHAIN) else { throw .chainTooLong(id: rule.id) }
                     }
@@ -428,12 +484,7 @@ enum RuleCompiler {
             }
             t.rules.append(l.rule)
         }
-        // The shapes those rules have keyed whole.
-        var crowded = Set<ShapeSig>()
-        for i in crowdedRules {
-            crowded.insert(try lowerForTable(t.ordered[i], bootOffsetNs: bootOffsetNs, narrow: { _ in false }).shape)
-        }
-        return (t, crowded)
+        return (t, crowdedRules)
     }
 
     static func actionCode(_ a: Action) -> UInt8 {

@@ -16,8 +16,8 @@ final class TableImage {
         var index: UInt32
         var checkStart: UInt32
         var nchecks: UInt8
-        /// Keyed on fewer fields than it has (``RuleCompiler/narrowedChainLimit``): how to find
-        /// its key again when it leaves.
+        /// Keyed on less than it has (``RuleCompiler/Lowered/narrowed``): how to find its key
+        /// again when it leaves.
         var narrowed: Bool
     }
 
@@ -56,11 +56,12 @@ final class TableImage {
     var freeChecks: [[UInt32]] = Array(repeating: [], count: Int(HOLON_MAX_CHECKS) + 1)
     var shapes: [RuleCompiler.ShapeSig: ShapeState] = [:]
 
-    /// Whether a rule of shape `sig` (keyed on all its fields) may be narrowed in this table:
-    /// not while the table keys that shape whole (a whole build found its narrowed chains too
-    /// long, or a rule's checks did not fit).
+    /// Whether a rule of shape `sig` (keyed on all its fields, at their own prefix lengths) may
+    /// be narrowed in this table: not while the table keys that shape whole (a whole build found
+    /// its narrowed chains too long, or a rule's checks did not fit). A shape with nothing to
+    /// narrow is keyed as it is either way.
     func mayNarrow(_ sig: RuleCompiler.ShapeSig) -> Bool {
-        sig.count <= Int(HOLON_SHORT_KEY_ELEMS) || shapes[sig] == nil
+        shapes[sig] == nil
     }
 
     init(fds: [Int32], ruleCapacity: Int, keyCapacity: [Int], checkCapacity: Int) {

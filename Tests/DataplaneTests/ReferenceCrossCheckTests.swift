@@ -14,8 +14,12 @@ struct ReferenceCrossCheckTests {
     /// Random but valid frames over every layer the parser knows.
     static func randomFrame(_ r: inout TrafficRandom) -> [UInt8] {
         let v6 = r.below(3) == 0
-        let addrs4: [UInt32] = [0x0A00_0001, 0x0A00_0102, 0x0A01_0203, 0xC0A8_0001, 0x0808_0808]
-        let addrs6: [IPAddress] = ["2001:db8::1", "2001:db8::2", "2001:db8:1::5", "fe80::1"].map { IPAddress($0)! }
+        // With some just past the others' prefixes of a length that is not a whole byte (10.0.16.1
+        // past 10.0.0.0/20, 10.16.0.1 past /12, 10.0.0.9 past /29, 2001:dc0::1 past
+        // 2001:db8::/29, …/57, …/71): the same shortened key (/16, /8, /24, …), another prefix.
+        let addrs4: [UInt32] = [0x0A00_0001, 0x0A00_0102, 0x0A01_0203, 0xC0A8_0001, 0x0808_0808, 0x0A00_1001, 0x0A10_0001, 0x0A00_0009]
+        let addrs6: [IPAddress] = ["2001:db8::1", "2001:db8::2", "2001:db8:1::5", "fe80::1", "2001:dc0::1", "2001:db8:0:80::1",
+                                   "2001:db8::200:0:0:1"].map { IPAddress($0)! }
         let ports: [UInt16] = [53, 80, 123, 443, 1024, 8080, 49152, 65535]
         let sport = ports[Int(r.below(UInt32(ports.count)))], dport = ports[Int(r.below(UInt32(ports.count)))]
         let transport: PacketSpec.Transport
@@ -28,7 +32,7 @@ struct ReferenceCrossCheckTests {
         }
         let network: PacketSpec.Network
         if v6 {
-            var ip = PacketSpec.IPv6(source: addrs6[Int(r.below(4))], destination: addrs6[Int(r.below(4))])
+            var ip = PacketSpec.IPv6(source: addrs6[Int(r.below(UInt32(addrs6.count)))], destination: addrs6[Int(r.below(UInt32(addrs6.count)))])
             ip.hopLimit = UInt8(r.below(4)) * 32 + 1
             ip.trafficClass = UInt8(r.below(256))
             switch r.below(5) {
@@ -43,7 +47,7 @@ struct ReferenceCrossCheckTests {
             }
             network = .v6(ip)
         } else {
-            var ip = PacketSpec.IPv4(source: addrs4[Int(r.below(5))], destination: addrs4[Int(r.below(5))])
+            var ip = PacketSpec.IPv4(source: addrs4[Int(r.below(UInt32(addrs4.count)))], destination: addrs4[Int(r.below(UInt32(addrs4.count)))])
             ip.ttl = UInt8(r.below(4)) * 32 + 1
             ip.identification = UInt16(r.below(4))
             ip.dscp = UInt8(r.below(64))
@@ -78,7 +82,7 @@ struct ReferenceCrossCheckTests {
         case 0, 1: return .equals(field)
         case 2: return .range(field)
         case 3: return .mask(field, UInt64(r.below(256)) & field.maxValue)
-        case 4: return .prefix(addr, [0, 8, 16, 24, 31, 32, 48, 64, 100, 128][Int(r.below(10))])
+        case 4: return .prefix(addr, [0, 8, 12, 16, 20, 24, 29, 31, 32, 48, 57, 64, 71, 100, 128][Int(r.below(15))])
         default: return .equals(r.below(3) == 0 ? addr : .proto)
         }
     }
@@ -109,6 +113,8 @@ struct ReferenceCrossCheckTests {
             let ranged = t.contains { if case .range = $0 { return true } else { return false } }
             return ranged ? t + [.equals(.srcIP), .equals(.dstIP)] : t
         } + RuleField.allCases.map { [.equals($0)] }   // every field of the table, in the larger rounds
+          // Prefixes keyed shorter than they are, alone (the frames hold addresses just past them).
+          + (0..<3).map { _ in [.prefix(r.below(2) == 0 ? .srcIP : .dstIP, [12, 20, 29, 31, 57, 71, 100][Int(r.below(7))])] }
         return (0..<count).map { i in
             let f = pool[Int(r.below(UInt32(pool.count)))]
             let preds = templates[Int(r.below(UInt32(templates.count)))].map { predicate($0, &r, from: f) }

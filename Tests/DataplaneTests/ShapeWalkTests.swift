@@ -8,10 +8,11 @@ import Testing
 /// shapes before it inline, through the loop, or both; a packet of none passes them all.
 @Suite(.ownThread, .serialized, .enabled(if: TestLab.isRoot, "needs root: BPF"))
 struct ShapeWalkKernelTests {
-    /// Rule k keys the destination on a /(16 + k) (a shape of its own) and port 1000 + k; the
-    /// earlier k, the higher its priority, so shapes are walked in k's order.
+    /// Rule k keys the source port under a mask of its own, k + 1 (a shape of its own: prefix
+    /// lengths would fold into a few shapes), and port 1000 + k; the earlier k, the higher its
+    /// priority, so shapes are walked in k's order.
     static func rule(_ k: Int) -> Rule {
-        Rule(id: UInt32(k + 1), match: [.equals(.proto, 17), .prefix(.dstIP, .v4(0x0A4D_0002), length: UInt8(16 + k)),
+        Rule(id: UInt32(k + 1), match: [.equals(.proto, 17), .mask(.srcPort, mask: UInt64(k + 1), value: 40000 & UInt64(k + 1)),
                                         .equals(.dstPort, UInt64(1000 + k))], action: .drop, priority: Int32(100 - k))
     }
 
