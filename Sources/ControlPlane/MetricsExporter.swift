@@ -29,7 +29,7 @@ public final class MetricsExporter: Sendable {
         ("holon_filter_matched_total", "Packets that matched a rule."),
         ("holon_filter_counted_total", "Packets a count rule matched (passed)."),
         ("holon_filter_observed_drops_total", "Packets observe mode would have dropped (passed)."),
-        ("holon_filter_allowlisted_total", "Packets passed by the allowlist."),
+        ("holon_filter_allowlisted_total", "Packets of allowlisted sources that met a rule, passed (the rule did not apply)."),
         ("holon_filter_unparsed_total", "Packets the filter could not parse (passed)."),
         ("holon_filter_sampled_total", "Packets sampled to the ring buffer."),
         ("holon_filter_ring_full_total", "Samples lost to a full ring buffer."),

@@ -2,7 +2,8 @@ import CHolonXDP
 import CLibBPF
 import Packets
 
-/// A source prefix that always passes, before any rule.
+/// A source prefix that always passes: a packet from it that meets a rule passes as if it met
+/// none (the rule neither acts nor counts; the filter counts it `allowlisted`).
 public typealias AllowPrefix = IPPrefix
 
 extension Dataplane {

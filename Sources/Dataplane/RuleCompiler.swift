@@ -279,7 +279,7 @@ enum RuleCompiler {
                     .prefix(Int(HOLON_SHORT_KEY_ELEMS)).sorted { $0.field < $1.field })
             }
             keep = keep.compactMap(coarseKeyElement)
-            var n = split(elements, ranges, window, keyed: keep, rule: hr)
+            var n = split(elements, ranges, window, keyed: keep, shortened: true, rule: hr)
             if n.checks.count <= Int(HOLON_MAX_CHECKS) {
                 n.narrowed = true
                 l = n
@@ -290,21 +290,23 @@ enum RuleCompiler {
     }
 
     /// The rule keyed on `keyed` (in field order), its other elements as mask checks after its
-    /// ranges and byte windows.
-    static func split(_ elements: [Element], _ ranges: [holon_check], _ window: holon_check?, keyed: some Collection<Element>, rule: holon_rule) -> Lowered {
+    /// ranges and byte windows. `shortened`: some of `keyed` may be prefixes keyed shorter than
+    /// the rule's (``coarseKeyElement(_:)``); their own lengths are checked first.
+    static func split(_ elements: [Element], _ ranges: [holon_check], _ window: holon_check?, keyed: some Collection<Element>,
+                      shortened: Bool = false, rule: holon_rule) -> Lowered {
         var checks = ranges
         var keyedWindow = window
         // Field slots are below 64 (the packet's `present` bits): a mask, not a set, so that
         // lowering a rule allocates nothing more than before (installs of 100k rules time it).
         var inKey: UInt64 = 0
-        var shortened = 0
+        var front = 0
         for e in keyed {
             inKey |= 1 << UInt64(e.field & 63)
             // A prefix keyed shorter than it is: its own length checked, first (it is what
             // tells the rules behind one shortened key apart).
-            if let whole = elements.first(where: { $0.field == e.field }), whole.mask != e.mask {
-                checks.insert(maskCheck(whole), at: shortened)
-                shortened += 1
+            if shortened, let whole = elements.first(where: { $0.field == e.field }), whole.mask != e.mask {
+                checks.insert(maskCheck(whole), at: front)
+                front += 1
             }
         }
         for e in elements where inKey & (1 << UInt64(e.field & 63)) == 0 {

@@ -12,6 +12,7 @@ public struct DataplaneStats: Sendable, Hashable, Codable {
     public var rateLimited: UInt64 = 0
     public var matched: UInt64 = 0
     public var counted: UInt64 = 0
+    /// Packets of allowlisted sources that met a rule: passed, the rule not applied.
     public var allowlisted: UInt64 = 0
     public var unparsed: UInt64 = 0
     public var observedDrops: UInt64 = 0

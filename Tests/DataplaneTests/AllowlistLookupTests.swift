@@ -38,4 +38,31 @@ struct AllowlistLookupTests {
         try dp.allow([AllowPrefix("10.9.0.1/32")!])
         #expect(try dp.testRun(inside).action == .pass)
     }
+
+    /// The trie is looked up only for a packet that met a rule: an allowlisted source's packet
+    /// that meets none passes as any packet of no rule does (not counted `allowlisted`), and
+    /// one that meets a rule passes with the rule neither acting nor counting.
+    @Test func anAllowlistedSourceIsLookedUpOnlyWhenARuleMatches() throws {
+        let dp = try Dataplane.transient()
+        let reader = try dp.sampleReader()
+        try dp.setSampleEvery(1)
+        try dp.install([
+            Rule(id: 1, match: [.equals(.dstPort, 9)], action: .drop),
+            Rule(id: 2, match: [.equals(.dstPort, 7)], action: .count),
+        ])
+        try dp.allow([AllowPrefix("10.9.0.0/16")!])
+        let inside = Self.frame(v4: 0x0A09_0001)
+        var noRule = PacketSpec.udp4(source: 0x0A09_0001, destination: 0x0A4D_0002, sourcePort: 1234, destinationPort: 53)
+        let counted = PacketBuilder.bytes(PacketSpec.udp4(source: 0x0A09_0001, destination: 0x0A4D_0002, sourcePort: 1234, destinationPort: 7))
+        noRule.payloadLength = 22
+        let before = try dp.stats()
+        #expect(try dp.testRun(inside).action == .pass)
+        #expect(try dp.testRun(counted).action == .pass)
+        #expect(try dp.testRun(PacketBuilder.bytes(noRule)).action == .pass)
+        let after = try dp.stats()
+        #expect(after.allowlisted - before.allowlisted == 2, "the two that met a rule")
+        #expect(after.matched == before.matched, "no rule won")
+        #expect(dp.counters(forRule: 1).hits == 0 && dp.counters(forRule: 2).hits == 0)
+        #expect(try reader.drain().map(\.verdict) == [.allowlisted, .allowlisted, .pass])
+    }
 }

@@ -140,9 +140,6 @@ int holon_xdp(struct xdp_md *ctx)
     if (parsed != 0) {
         verdict = HOLON_V_UNPARSED;
         st->unparsed++;
-    } else if (allowlisted(cfg, s)) {
-        verdict = HOLON_V_ALLOWLISTED;
-        st->allowlisted++;
     } else {
         struct classify_ctx c = { .xdp = ctx, .gen = cfg->gen & 1 };
         s->now = 0;
@@ -150,7 +147,13 @@ int holon_xdp(struct xdp_md *ctx)
         if (nshapes > HOLON_MAX_SHAPES)
             nshapes = HOLON_MAX_SHAPES;
         classify(&c, nshapes, s);
-        if (c.found) {
+        // An allowlisted source passes whatever rule it meets, as if it met none: its trie is
+        // looked up only once a rule matched (a packet of no rule passes either way). Looked
+        // up first, every packet paid for it (~13 ns with three prefixes), a real user's too.
+        if (c.found && allowlisted(cfg, s)) {
+            verdict = HOLON_V_ALLOWLISTED;
+            st->allowlisted++;
+        } else if (c.found) {
             rule_id = c.rule.id;
             flags |= HOLON_SAMPLE_MATCHED;
             st->matched++;

@@ -210,7 +210,7 @@ struct holon_stats {
     __u64 rate_limited;      /* of dropped, by rate limits */
     __u64 matched;           /* a rule won */
     __u64 counted;           /* a count rule won */
-    __u64 allowlisted;
+    __u64 allowlisted;       /* a rule won, but the source is allowlisted: passed */
     __u64 unparsed;          /* not IP or malformed: passed unclassified */
     __u64 observed_drops;    /* observe mode: would have dropped */
     __u64 sampled;
