@@ -29,6 +29,8 @@ struct CompiledTable {
     /// (``RuleCompiler/narrowedChainLimit``): a list, so that recording a table of 1M rules
     /// looks up nothing per rule.
     var narrowed: [Int] = []
+    /// Of ``narrowed``, those whose prefixes are keyed at ``RuleCompiler/finePrefixKeyStride``.
+    var fine: [Int] = []
 }
 
 /// Why a rule set cannot become an XDP table.
@@ -222,6 +224,10 @@ enum RuleCompiler {
     /// Address prefixes are keyed at a multiple of this many bits (``coarseKeyElement(_:)``).
     static let prefixKeyStride = 8
 
+    /// The stride of the second try, for rules whose byte-keyed chain was too long: a list's
+    /// prefixes that crowd one /16 (a provider's adjacent networks) are keyed at /16 and /20.
+    static let finePrefixKeyStride = 4
+
     /// `e` as a key keeps it: an address prefix cut to a multiple of ``prefixKeyStride`` bits,
     /// every other element whole; nil when the low half of an IPv6 address keeps no bit (the
     /// high half is in the key, and says "IPv6 packet").
@@ -229,9 +235,10 @@ enum RuleCompiler {
     /// every shape, ~8 ns each inline and ~20 past the 6th. A blocklist of 17 prefix lengths
     /// made a user's packet cost 260 ns; keyed at /8, /16, /24 (and /32) the lengths fold into
     /// 4 shapes an address field, and a rule's own length is one check, made only for packets
-    /// its shorter key found. The whole build keys a shape at its own lengths again when that
-    /// folds more than ``narrowedChainLimit`` rules into one chain.
-    static func coarseKeyElement(_ e: Element) -> Element? {
+    /// its shorter key found. The rules of a chain that would grow past ``narrowedChainLimit``
+    /// (a provider's adjacent networks in one /16) a whole build keys at every 4 bits
+    /// (``finePrefixKeyStride``), and those still crowded at their own lengths.
+    static func coarseKeyElement(_ e: Element, stride: Int = prefixKeyStride) -> Element? {
         let width: Int
         switch UInt32(e.field) {
         case HOLON_F_SRC_V4.rawValue, HOLON_F_DST_V4.rawValue: width = 32
@@ -243,7 +250,7 @@ enum RuleCompiler {
         let host = top & ~e.mask
         guard e.mask & ~top == 0, host & (host &+ 1) == 0 else { return e }
         let bits = e.mask.nonzeroBitCount
-        let keyed = bits / prefixKeyStride * prefixKeyStride
+        let keyed = bits / stride * stride
         if keyed == bits { return e }
         let isLow = e.field == UInt8(HOLON_F_SRC_V6_LO.rawValue) || e.field == UInt8(HOLON_F_DST_V6_LO.rawValue)
         if keyed == 0 && isLow { return nil }
@@ -256,8 +263,9 @@ enum RuleCompiler {
     /// `narrow`: whether a rule keyed on all its fields in this shape may be narrowed (the
     /// table decides: not when that shape's narrowed chains grew too long). A narrowed rule whose
     /// checks would not fit is keyed as it is.
+    /// `stride`: how address prefixes are shortened (``coarseKeyElement(_:stride:)``).
     static func lowerForTable(_ rule: Rule, bootOffsetNs: Int64, counterSlot: UInt16 = 0,
-                              narrow: (ShapeSig) -> Bool = { _ in true }) throws(RuleCompileError) -> Lowered {
+                              narrow: (ShapeSig) -> Bool = { _ in true }, stride: Int = prefixKeyStride) throws(RuleCompileError) -> Lowered {
         var hr = holon_rule()
         hr.ctr = counterSlot
         hr.rank = rank(rule)
@@ -272,13 +280,13 @@ enum RuleCompiler {
         // Checked before anything is copied: most rules (a /32, a port) have nothing to narrow,
         // and installs of 100k rules time this.
         let fewer = elements.count > Int(HOLON_SHORT_KEY_ELEMS)
-        if fewer || elements.contains(where: { coarseKeyElement($0)?.mask != $0.mask }), narrow(l.shape) {
+        if fewer || elements.contains(where: { coarseKeyElement($0, stride: stride)?.mask != $0.mask }), narrow(l.shape) {
             var keep = elements
             if fewer {
                 keep = Array(elements.sorted { (keyOrder($0.field), $0.field) < (keyOrder($1.field), $1.field) }
                     .prefix(Int(HOLON_SHORT_KEY_ELEMS)).sorted { $0.field < $1.field })
             }
-            keep = keep.compactMap(coarseKeyElement)
+            keep = keep.compactMap { coarseKeyElement($0, stride: stride) }
             var n = split(elements, ranges, window, keyed: keep, shortened: true, rule: hr)
             if n.checks.count <= Int(HOLON_MAX_CHECKS) {
                 n.narrowed = true
@@ -415,18 +423,29 @@ enum RuleCompiler {
     static func compile(_ input: [Rule], bootOffsetNs: Int64 = BootClock.offsetNs()) throws(RuleCompileError) -> CompiledTable {
         try validate(input)
         // Narrowed where it can be; then, if some narrowed chains grew too long, once more with
-        // their narrowed rules keyed whole (only theirs: a blocklist whose /20s crowd one /16
-        // keeps its other /20s keyed at /16). The second pass cannot crowd a chain: each of its
-        // narrowed chains is one of the first pass's that was short enough, less some rules.
-        let first = try build(input, bootOffsetNs: bootOffsetNs, whole: [])
-        if first.crowded.isEmpty { return first.table }
-        return try build(input, bootOffsetNs: bootOffsetNs, whole: first.crowded).table
+        // their narrowed rules' prefixes keyed at every 4 bits; then, for as long as chains are
+        // still crowded, with their narrowed rules keyed whole. Only their rules: a blocklist
+        // whose /20s crowd one /16 keeps its other /20s keyed at /16. Each further pass keys
+        // more rules whole, so it ends, at the latest when no rule is narrowed; usually one
+        // pass does (a rule keyed whole rarely joins a narrowed chain: only a prefix of a
+        // length the finer stride keys as it is).
+        var pass = try build(input, bootOffsetNs: bootOffsetNs, whole: [], fine: [])
+        if pass.crowded.isEmpty { return pass.table }
+        let fine = pass.crowded
+        var whole = Set<Int>()
+        pass = try build(input, bootOffsetNs: bootOffsetNs, whole: whole, fine: fine)
+        while !pass.crowded.isEmpty {
+            whole.formUnion(pass.crowded)
+            pass = try build(input, bootOffsetNs: bootOffsetNs, whole: whole, fine: fine)
+        }
+        return pass.table
     }
 
     /// One pass of ``compile(_:bootOffsetNs:)``, the rules at the indexes `whole` (in rank
-    /// order) not narrowed; `crowded`: the narrowed rules that made a chain longer than
+    /// order) not narrowed, those at `fine` with their prefixes keyed at
+    /// ``finePrefixKeyStride``; `crowded`: the narrowed rules that made a chain longer than
     /// ``narrowedChainLimit``, by the same indexes.
-    static func build(_ input: [Rule], bootOffsetNs: Int64, whole: Set<Int>) throws(RuleCompileError) -> (table: CompiledTable, crowded: Set<Int>) {
+    static func build(_ input: [Rule], bootOffsetNs: Int64, whole: Set<Int>, fine: Set<Int>) throws(RuleCompileError) -> (table: CompiledTable, crowded: Set<Int>) {
         var t = CompiledTable()
         var crowdedRules = Set<Int>()   // indexes in `t.ordered`
         t.ordered = input.sorted { rank($0) < rank($1) }
@@ -440,8 +459,12 @@ enum RuleCompiler {
 
         for (i, rule) in t.ordered.enumerated() {
             let index = UInt32(i)
-            var l = try lowerForTable(rule, bootOffsetNs: bootOffsetNs, narrow: { _ in !whole.contains(i) })
-            if l.narrowed { t.narrowed.append(i) }
+            let stride = fine.contains(i) ? finePrefixKeyStride : prefixKeyStride
+            var l = try lowerForTable(rule, bootOffsetNs: bootOffsetNs, narrow: { _ in !whole.contains(i) }, stride: stride)
+            if l.narrowed {
+                t.narrowed.append(i)
+                if stride != prefixKeyStride { t.fine.append(i) }
+            }
             l.rule.check_start = UInt32(t.checks.count)
             t.checks += l.checks
             guard let ks = l.key else {

@@ -38,8 +38,9 @@ extension Dataplane {
         }
         var removed: [(Lowered, TableImage.Placed)] = []
         for r in diff.removed {
-            // Lowered as it was placed: narrowed or keyed whole.
-            guard let p = image.placed[r.id], let l = try? RuleCompiler.lowerForTable(p.rule, bootOffsetNs: bootOffsetNs, narrow: { _ in p.narrowed }) else {
+            // Lowered as it was placed: narrowed (at its stride) or keyed whole.
+            guard let p = image.placed[r.id], let l = try? RuleCompiler.lowerForTable(p.rule, bootOffsetNs: bootOffsetNs, narrow: { _ in p.narrowed },
+                                                                                 stride: p.keyStride) else {
                 throw .rebuild
             }
             removed.append((l, p))

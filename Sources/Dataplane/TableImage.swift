@@ -19,6 +19,12 @@ final class TableImage {
         /// Keyed on less than it has (``RuleCompiler/Lowered/narrowed``): how to find its key
         /// again when it leaves.
         var narrowed: Bool
+        /// Its prefixes keyed at ``RuleCompiler/finePrefixKeyStride`` (a whole build's second
+        /// try for a crowded chain); edits key new rules at the usual stride.
+        var fine = false
+
+        /// The stride its prefixes were keyed at, to find its key again.
+        var keyStride: Int { fine ? RuleCompiler.finePrefixKeyStride : RuleCompiler.prefixKeyStride }
     }
 
     struct ShapeState {
@@ -97,6 +103,7 @@ final class TableImage {
             placed[r.id] = Placed(rule: r, index: UInt32(i), checkStart: hr.check_start, nchecks: hr.nchecks, narrowed: false)
         }
         for i in t.narrowed { placed[t.ordered[i].id]!.narrowed = true }
+        for i in t.fine { placed[t.ordered[i].id]!.fine = true }
         rulesHigh = UInt32(t.rules.count)
         checksHigh = UInt32(t.checks.count)
         for (i, sig) in t.shapeSigs.enumerated() {

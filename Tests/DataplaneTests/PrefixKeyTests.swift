@@ -65,11 +65,22 @@ struct PrefixKeyTests {
         rules.append(Self.drop(6, Self.v4(10, 2), 20))
         rules.append(Self.drop(7, Self.v4(10, 3), 16))
         let t = try RuleCompiler.compile(rules, bootOffsetNs: 0)
-        #expect(t.shapes.count == 2)
+        #expect(t.shapes.count == 2, "/16, and /20 (the second try's stride keys a /20 as it is)")
         #expect(Set(t.narrowed.map { t.ordered[$0].id }) == [6], "the lone /20 alone is keyed short")
         // Four fit.
         let four = try RuleCompiler.compile(Array(rules[1...]), bootOffsetNs: 0)
         #expect(four.shapes.count == 1)
+    }
+
+    @Test func aCrowdedKeyIsTriedAtFourBitsBeforeWhole() throws {
+        // Five /22s in one /16 but in five /20s: keyed at /20 on the second try, each its
+        // own chain. Five /23s in one /20 crowd that too: keyed whole, at /23.
+        let spread = (0..<5).map { Self.drop(UInt32($0 + 1), Self.v4(10, 1, UInt8(16 * $0)), 22) }
+        let packed = (0..<5).map { Self.drop(UInt32($0 + 11), Self.v4(10, 2, UInt8(2 * $0)), 23) }
+        let t = try RuleCompiler.compile(spread + packed, bootOffsetNs: 0)
+        #expect(Set(t.fine.map { t.ordered[$0].id }) == [1, 2, 3, 4, 5])
+        #expect(Set(t.narrowed.map { t.ordered[$0].id }) == [1, 2, 3, 4, 5], "the /23s keyed whole")
+        #expect(Set(t.shapeSigs.map { $0.masks[0] }) == [RuleCompiler.v4Mask(20), RuleCompiler.v4Mask(23)])
     }
 }
 
@@ -119,6 +130,8 @@ struct PrefixKeyKernelTests {
         add(.v4(0xC633_1000), 20, .pass, priority: 10)
         add(.v4(0xC633_2000), 22, .count, priority: 10)
         for j in 0..<5 { add(.v4(0xCB00_7100 + UInt32(j) << 9), 23) }
+        // Five /22s in one /16, each in a /20 of its own: keyed at /20 (the second try).
+        for j in 0..<5 { add(.v4(0xCB01_0000 + UInt32(j) << 12), 22) }
         for l in [29, 36, 48, 63, 65, 100, 127] {
             add(.v6(high: 0x2001_0DB8_0000_0000 | UInt64(l) << 12, low: 0), UInt8(l))
         }
@@ -150,11 +163,15 @@ struct PrefixKeyKernelTests {
         let added = Rule(id: 900, match: [.prefix(.srcIP, .v4(0x2800_0800), length: 21)], action: .drop, priority: 5)
         try dp.add([added])
         installed.append(added)
-        let gone = installed.first { $0.predicates == [.prefix(.srcIP, .v4(0x2240_0000), length: 20)] }!
-        #expect(try dp.delete(ids: [gone.id]).isEmpty)
-        installed.removeAll { $0.id == gone.id }
+        let gone = installed.filter {
+            $0.predicates == [.prefix(.srcIP, .v4(0x2240_0000), length: 20)] || $0.predicates == [.prefix(.srcIP, .v4(0xCB01_1000), length: 22)]
+        }
+        try #require(gone.count == 2)
+        #expect(try dp.delete(ids: Set(gone.map(\.id))).isEmpty)
+        installed.removeAll { r in gone.contains { $0.id == r.id } }
         try agree("after an edit")
         #expect(try dp.testRun(Self.frame(.v4(0x2800_0FFF))).action == .drop)
         #expect(try dp.testRun(Self.frame(.v4(0x2240_0001))).action == .pass)
+        #expect(try dp.testRun(Self.frame(.v4(0xCB01_1001))).action == .pass, "the /22 keyed at /20 left")
     }
 }
