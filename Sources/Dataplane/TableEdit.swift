@@ -107,7 +107,12 @@ extension Dataplane {
         var chains: [RuleCompiler.KeySig: Chain] = [:]
         let leaving = Set(removed.map(\.1.index))
         var addedByKey: [RuleCompiler.KeySig: [Int]] = [:]
-        for (l, _) in removed { if let k = l.key, chains[k] == nil { chains[k] = Chain() } }
+        var leavingByKey: [RuleCompiler.KeySig: [UInt32]] = [:]
+        for (l, p) in removed {
+            guard let k = l.key else { continue }
+            if chains[k] == nil { chains[k] = Chain() }
+            leavingByKey[k, default: []].append(p.index)
+        }
         for (i, l) in added.enumerated() {
             guard let k = l.key else { continue }
             if chains[k] == nil { chains[k] = Chain() }
@@ -147,6 +152,9 @@ extension Dataplane {
                     }
                 }
             }
+            // A leaving rule must be in the chain its key leads to: a key found otherwise than it
+            // was written would leave the rule enforced, unlinked from nothing. Rebuilt instead.
+            for idx in leavingByKey[k] ?? [] where !c.old.contains(where: { $0.index == idx }) { throw .rebuild }
             c.new = c.old.filter { !leaving.contains($0.index) }
             let arriving = addedByKey[k] ?? []
             for i in arriving { c.new.append((placedNew[i].index, added[i].rule)) }
