@@ -25,9 +25,9 @@ struct CompiledTable {
     var checks: [holon_check] = []
     /// Rules in rank order.
     var ordered: [Rule] = []
-    /// Indexes in ``ordered`` (ascending) of the rules keyed on fewer fields than they have
-    /// (``RuleCompiler/narrowedChainLimit``): a list, so that recording a table of 1M rules
-    /// looks up nothing per rule.
+    /// Indexes in ``ordered`` (ascending) of the rules keyed on less than they have (fewer
+    /// fields, or a prefix cut short: ``RuleCompiler/Lowered/narrowed``): a list, so that
+    /// recording a table of 1M rules looks up nothing per rule.
     var narrowed: [Int] = []
     /// Of ``narrowed``, those whose prefixes are keyed at ``RuleCompiler/finePrefixKeyStride``.
     var fine: [Int] = []
@@ -239,10 +239,11 @@ enum RuleCompiler {
     /// (a provider's adjacent networks in one /16) a whole build keys at every 4 bits
     /// (``finePrefixKeyStride``), and those still crowded at their own lengths.
     static func coarseKeyElement(_ e: Element, stride: Int = prefixKeyStride) -> Element? {
-        let width: Int
+        let width: Int, isLow: Bool
         switch UInt32(e.field) {
-        case HOLON_F_SRC_V4.rawValue, HOLON_F_DST_V4.rawValue: width = 32
-        case HOLON_F_SRC_V6_HI.rawValue, HOLON_F_DST_V6_HI.rawValue, HOLON_F_SRC_V6_LO.rawValue, HOLON_F_DST_V6_LO.rawValue: width = 64
+        case HOLON_F_SRC_V4.rawValue, HOLON_F_DST_V4.rawValue: (width, isLow) = (32, false)
+        case HOLON_F_SRC_V6_HI.rawValue, HOLON_F_DST_V6_HI.rawValue: (width, isLow) = (64, false)
+        case HOLON_F_SRC_V6_LO.rawValue, HOLON_F_DST_V6_LO.rawValue: (width, isLow) = (64, true)
         default: return e
         }
         // Prefix masks only (the lowering makes no other on these slots): ones, then zeros.
@@ -252,7 +253,6 @@ enum RuleCompiler {
         let bits = e.mask.nonzeroBitCount
         let keyed = bits / stride * stride
         if keyed == bits { return e }
-        let isLow = e.field == UInt8(HOLON_F_SRC_V6_LO.rawValue) || e.field == UInt8(HOLON_F_DST_V6_LO.rawValue)
         if keyed == 0 && isLow { return nil }
         let mask = keyed == 0 ? 0 : (top << UInt64(width - keyed)) & top
         return Element(field: e.field, mask: mask, value: e.value & mask)
@@ -463,7 +463,7 @@ enum RuleCompiler {
             var l = try lowerForTable(rule, bootOffsetNs: bootOffsetNs, narrow: { _ in !whole.contains(i) }, stride: stride)
             if l.narrowed {
                 t.narrowed.append(i)
-                if stride != prefixKeyStride { t.fine.append(i) }
+                if fine.contains(i) { t.fine.append(i) }
             }
             l.rule.check_start = UInt32(t.checks.count)
             t.checks += l.checks
