@@ -236,11 +236,18 @@ extension Dataplane {
     /// the link is alive. False once the filter was detached (and maybe attached anew) under it.
     public func stillAttached() -> Bool {
         guard let options else { return true }
+        return holdsPinnedMaps() && (try? Self.liveAttachMode(options)) != nil
+    }
+
+    /// Whether the maps pinned in the pin directory are this handle's (a transient handle's are
+    /// its own): false once the filter was detached, or detached and attached anew, under it.
+    func holdsPinnedMaps() -> Bool {
+        guard let options else { return true }
         let pinned = bpf_obj_get("\(options.pinDirectory)/config")
         guard pinned >= 0 else { return false }
         defer { close(pinned) }
-        guard let mine = Self.mapID(fd(.config)), let theirs = Self.mapID(pinned), mine == theirs else { return false }
-        return (try? Self.liveAttachMode(options)) != nil
+        guard let mine = Self.mapID(fd(.config)), let theirs = Self.mapID(pinned) else { return false }
+        return mine == theirs
     }
 
     static func mapID(_ fd: Int32) -> UInt32? {
@@ -257,6 +264,21 @@ extension Dataplane {
     public static func detach(_ options: DataplaneOptions = .standard, force: Bool = false, forgetRules: Bool = false) throws(DataplaneError) -> Bool {
         try requireRoot()
         if !force, let pid = FilterLease.holder(options) { throw .inUse(pid: pid) }
+        // A table change in progress (`rules load` of a large file takes seconds) finishes
+        // first, so that what it reports is what was enforced until now. Bounded: detaching is
+        // the operator's way out of a filter that drops the wrong packets, and a change stuck
+        // holding the lock must not hold it up; such a change finds the filter gone and says so.
+        var found = false
+        try RuleState.afterChangeInProgress(options, waitingAtMost: detachWaitSeconds) { () throws(DataplaneError) in
+            found = removePins(options, forgetRules: forgetRules)
+        }
+        return found
+    }
+
+    /// How long ``detach(_:force:forgetRules:)`` waits for a table change in progress.
+    static let detachWaitSeconds = 10.0
+
+    private static func removePins(_ options: DataplaneOptions, forgetRules: Bool) -> Bool {
         let dir = options.pinDirectory
         var found = false
         let linkFD = bpf_obj_get("\(dir)/link")

@@ -21,6 +21,9 @@ public enum DataplaneError: Error, Sendable, CustomStringConvertible {
     case stateMismatch(String)
     /// A sidecar (`holon run`, this pid) holds the filter.
     case inUse(pid: Int32)
+    /// The filter pinned there, which this handle changes, was detached (or attached anew)
+    /// before the change was made, or, `written`, while it was being written.
+    case detachedMeanwhile(String, written: Bool)
 
     public var description: String { described(attach: DataplaneOptions.standard.attachCommand) }
 
@@ -41,6 +44,10 @@ public enum DataplaneError: Error, Sendable, CustomStringConvertible {
         case .compile(let e): return "rule table: \(e)"
         case .stateFile(let m): return "rule state file: \(m)"
         case .stateMismatch(let m): return "rule state: \(m)"
+        case .detachedMeanwhile(let dir, let written):
+            return written
+                ? "the filter pinned in \(dir) was detached while this change was being written: nothing enforces it; `\(attach)` attaches a filter again with the table the state file holds"
+                : "the filter pinned in \(dir) was detached before this change could be made: nothing was changed; run `\(attach)` and the change again"
         case .inUse(let pid):
             return "holon run (pid \(pid)) is protecting this filter: stop it first, or use --force (the sidecar then re-attaches to the next filter, or stops)"
         }

@@ -419,7 +419,7 @@ extension Dataplane {
     /// ``update(_:)`` for any ``Change``.
     func modify(_ make: ([Rule]) throws(DataplaneError) -> Change) throws(DataplaneError) -> InstallReport {
         guard let options else { return try apply(make(rules)) }
-        return try RuleState.locked(options) { () throws(DataplaneError) -> InstallReport in
+        return try changingPinned(options) { () throws(DataplaneError) -> InstallReport in
             let fp = try fingerprint()
             let change: Change
             if let known = lock.withLock({ knownFingerprint.map { ($0, installedRules) } }), known.0 == fp {
@@ -441,8 +441,35 @@ extension Dataplane {
     /// this handle believes the filter already holds `rules`.
     @discardableResult
     public func replace(with rules: [Rule]) throws(DataplaneError) -> InstallReport {
-        guard let options else { return try install(rules, rebuild: true) }
-        return try RuleState.locked(options) { () throws(DataplaneError) -> InstallReport in try install(rules, rebuild: true) }
+        try replace(with: rules) { _ in }
+    }
+
+    /// ``replace(with:)``, handing `previous` the table it replaces as the state file described
+    /// it under the lock (nil when it did not describe the filter's table): what another process
+    /// installed while this one waited is in it.
+    @discardableResult
+    public func replace(with rules: [Rule], previous: ([Rule]?) -> Void) throws(DataplaneError) -> InstallReport {
+        guard let options else {
+            previous(self.rules)
+            return try install(rules, rebuild: true)
+        }
+        return try changingPinned(options) { () throws(DataplaneError) -> InstallReport in
+            previous(try? RuleState.read(options, expected: fingerprint()))
+            return try install(rules, rebuild: true)
+        }
+    }
+
+    /// `body` under the state file's lock, for a change to the pinned filter this handle opened.
+    /// Refused when that filter is no longer the pinned one (detached, or attached anew, while the
+    /// change waited for the lock); an error too when it stopped being so while `body` wrote:
+    /// either way nothing enforces the change, and saying it does would be a lie.
+    func changingPinned<T>(_ options: DataplaneOptions, _ body: () throws(DataplaneError) -> T) throws(DataplaneError) -> T {
+        try RuleState.locked(options) { () throws(DataplaneError) -> T in
+            guard holdsPinnedMaps() else { throw .detachedMeanwhile(options.pinDirectory, written: false) }
+            let result = try body()
+            guard holdsPinnedMaps() else { throw .detachedMeanwhile(options.pinDirectory, written: true) }
+            return result
+        }
     }
 
     /// Adds rules to the installed table (ids must be new) and reinstalls it.

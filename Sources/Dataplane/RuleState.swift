@@ -206,6 +206,21 @@ enum RuleState {
         try body()
     }
 
+    /// Runs `body` once no other process is changing the table: holding the lock when there is
+    /// a lock file, but after `seconds` at most, lock or not. Always runs `body`.
+    static func afterChangeInProgress(_ o: DataplaneOptions, waitingAtMost seconds: Double, _ body: () throws(DataplaneError) -> Void) throws(DataplaneError) {
+        let fd = open(o.stateFile + ".lock", O_RDWR | O_CLOEXEC)
+        guard fd >= 0 else { return try body() }
+        defer { close(fd) }
+        let deadline = DispatchTime.now().uptimeNanoseconds + UInt64(seconds * 1e9)
+        var held = false
+        while !held && DispatchTime.now().uptimeNanoseconds < deadline {
+            if flock(fd, LOCK_EX | LOCK_NB) == 0 { held = true } else { usleep(10_000) }
+        }
+        defer { if held { flock(fd, LOCK_UN) } }
+        try body()
+    }
+
     /// Runs `body` holding an exclusive lock on the state file's lock file, so that
     /// read–change–install sequences of several processes (a sidecar, `holon rules add`) run one
     /// after the other instead of overwriting each other's rules.

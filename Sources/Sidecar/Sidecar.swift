@@ -45,6 +45,8 @@ public final class Sidecar {
     var startedAt: UInt64 = 0
     /// Since when the filter has been gone (detached under the sidecar).
     var lostSince: UInt64?
+    /// A change was refused because the filter was detached: looked for again at once.
+    var filterLost = false
     /// The table as the sidecar last left it: a different one means another process changed it.
     var tableSeen: TableFingerprint?
     /// Why the filter's program was last found not this process's (nil: it is).
@@ -84,7 +86,9 @@ public final class Sidecar {
             let batch = try reader.poll(timeoutMilliseconds: 50)
             for s in batch { ingest(s) }
             let now = dataplane.now()
-            if now >= nextBeat, !dataplane.stillAttached() {
+            let lookForFilter = now >= nextBeat || filterLost
+            filterLost = false
+            if lookForFilter, !dataplane.stillAttached() {
                 guard try reattach(now: now, onEvent) else { continue }
                 reader = try dataplane.openSamples()
             }
@@ -115,6 +119,17 @@ public final class Sidecar {
                 }
                 onEvent(.heartbeat(stats))
             }
+        }
+    }
+
+    /// A change to the filter's table. Refused because the filter was detached under the
+    /// sidecar (`holon filter detach --force`), it counts as made: `owned` then says what the
+    /// sidecar wants, and ``reattach(now:_:)``, looked for at once, installs that in the next
+    /// filter, or stops the sidecar when none comes.
+    func changeFilter(_ change: () throws(DataplaneError) -> Void) throws(DataplaneError) {
+        do { try change() } catch {
+            guard case .detachedMeanwhile = error else { throw error }
+            filterLost = true
         }
     }
 
@@ -239,7 +254,10 @@ public final class Sidecar {
                 onEvent(.refused(incident: incident, rules, reason: error.description))
                 return
             }
-            throw error
+            // Detached under the sidecar: the incident's rules wait for the next filter.
+            guard case .detachedMeanwhile = error else { throw error }
+            waiting[incident] = detected
+            filterLost = true
         }
     }
 
@@ -264,12 +282,14 @@ public final class Sidecar {
         let soften = Set(ids.filter { owned[$0]?.rule.action == .drop })
         guard !soften.isEmpty, !config.dryRun else { return }
         let limited = Action.rateLimit(pps: config.heldRate, burst: config.heldRate)
-        try dataplane.update { $0.map { r in
-            guard soften.contains(r.id) else { return r }
-            var s = r
-            s.action = limited
-            return s
-        } }
+        try changeFilter { () throws(DataplaneError) in
+            try dataplane.update { $0.map { r in
+                guard soften.contains(r.id) else { return r }
+                var s = r
+                s.action = limited
+                return s
+            } }
+        }
         for id in soften { owned[id]?.rule.action = limited }
         tableSeen = try? dataplane.fingerprint()
         onEvent(.notice(kind: "held", message: "rule(s) \(soften.sorted().map(String.init).joined(separator: ", ")): attack gone, held for \(config.hold) as a rate limit of \(config.heldRate) pps"))
@@ -292,7 +312,7 @@ public final class Sidecar {
         try refresh(now: now, onEvent)
         let due = owned.filter { ($0.value.expiresAt ?? .max) <= now }.map(\.key)
         guard !due.isEmpty else { return }
-        _ = try dataplane.delete(ids: Set(due))
+        try changeFilter { () throws(DataplaneError) in _ = try dataplane.delete(ids: Set(due)) }
         tableSeen = try? dataplane.fingerprint()
         let adopted = due.contains { owned[$0]?.adopted == true }
         for id in due { owned[id] = nil }
@@ -314,7 +334,7 @@ public final class Sidecar {
             r.createdAt = now
             renewed[id] = r
         }
-        try dataplane.update { $0.map { renewed[$0.id] ?? $0 } }
+        try changeFilter { () throws(DataplaneError) in try dataplane.update { $0.map { renewed[$0.id] ?? $0 } } }
         for (id, r) in renewed { owned[id]?.rule = r }
         tableSeen = try? dataplane.fingerprint()
         onEvent(.notice(kind: "re-verified", message: "rule(s) \(renewed.keys.sorted().map(String.init).joined(separator: ", ")): the attack is still seen, TTL renewed"))
@@ -394,7 +414,9 @@ public final class Sidecar {
         if let problem = dataplane.stateProblem { throw problem }
         let mine = owned.values.map(\.rule)
         if !config.dryRun && !mine.isEmpty {
-            try dataplane.update { current in current.filter { r in !mine.contains { $0.id == r.id } } + mine }
+            try changeFilter { () throws(DataplaneError) in
+                try dataplane.update { current in current.filter { r in !mine.contains { $0.id == r.id } } + mine }
+            }
         }
         onEvent(.notice(kind: "filter-reattached", message: "a new filter is attached on \(options.interface): sampling 1 in \(config.sampleEvery) set, \(config.dryRun ? 0 : mine.count) sidecar rule(s) installed again"))
         return true

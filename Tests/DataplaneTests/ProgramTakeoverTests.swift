@@ -143,6 +143,32 @@ struct OutdatedWarningTests {
         #expect(list.status == 0 && list.err.isEmpty && list.out.contains(":id 2"), "taken over, said nothing more: \(list.err)")
     }
 
+    /// The interface deleted under a pinned filter: `rules add` and `rules del` changed its
+    /// table and said "the filter now enforces" it, while nothing did.
+    @Test func aChangeToAFilterWhoseInterfaceWentIsNotCalledEnforced() throws {
+        let lab = Lab(.scratch(prefix: "holon-dtest", tag: "hd\(getpid() % 10000)gone"))
+        try? lab.down()
+        try lab.up()
+        let target = ["--interface", lab.topology.filterInterface, "--netns", lab.topology.filterNamespace]
+        defer {
+            _ = try? Self.holon(["filter", "detach", "--force", "--forget-rules"] + target)
+            try? lab.down()
+        }
+        #expect(try Self.holon(["filter", "attach"] + target).status == 0)
+        let add = try Self.holon(["rules", "add", "(rule (and (= proto udp) (= dst_port 9)) (drop) :id 1)"] + target)
+        #expect(add.status == 0 && add.out.contains("the filter now enforces 1 rule") && add.err.isEmpty, "\(add)")
+        _ = try Tools.run("ip", ["-n", lab.topology.filterNamespace, "link", "del", lab.topology.filterInterface])
+        for argv in [["rules", "add", "(rule (and (= proto tcp) (= dst_port 22)) (drop) :id 2)"], ["rules", "del", "1"],
+                     ["filter", "allow", "192.0.2.0/24"], ["filter", "set", "--observe", "on"]] {
+            let r = try Self.holon(argv + target)
+            #expect(r.status == 0 && !r.out.contains("now enforces"), "\(argv): \(r.out)")
+            #expect(argv[0] == "filter" || r.out.contains("the table, not enforced, holds"), "\(argv): \(r.out)")
+            #expect(r.err.contains("is not attached to \(lab.topology.filterInterface)") && r.err.contains("nothing enforces it"), "\(argv): \(r.err)")
+        }
+        let json = try Self.holon(["rules", "add", "--json", "(rule (and (= proto tcp) (= dst_port 23)) (drop) :id 3)"] + target)
+        #expect(json.out.contains("\"enforced\":false"), "\(json.out)")
+    }
+
     static func holon(_ argv: [String]) throws -> (status: Int32, out: String, err: String) {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: Tools.holon)

@@ -95,6 +95,61 @@ struct RuleStateTests {
         #expect(try fresh.verifiedRules().isEmpty)
     }
 
+    /// A handle opened before a detach wrote into the detached filter's maps, and `rules load`
+    /// then said "the filter now enforces N rules": nothing did.
+    @Test func aChangeToADetachedFilterIsRefused() throws {
+        let t = try TestLab("gone")
+        defer { t.close() }
+        try t.dataplane.add([a])
+        let handle = try Dataplane.open(t.options)
+        try Dataplane.detach(t.options)
+        for change in [{ try handle.add([b]) }, { try handle.replace(with: [b, c]) }, { try handle.update { $0 + [c] } }] {
+            do {
+                _ = try change()
+                Issue.record("a change to a detached filter succeeded")
+            } catch let e as DataplaneError {
+                guard case .detachedMeanwhile(let dir, written: false) = e else { Issue.record("unexpected error: \(e)"); continue }
+                #expect(dir == t.options.pinDirectory)
+                #expect(e.description.contains("nothing was changed"))
+            }
+        }
+        let (again, _) = try Dataplane.attach(t.options)
+        #expect(try again.verifiedRules() == [a], "the refused changes left the saved table as the detach left it")
+    }
+
+    /// `holon filter detach` during a `rules load` of a large table: the load wrote on into the
+    /// maps of a filter no longer attached, and reported the table enforced. A detach now waits
+    /// for the change in progress, which is then true when reported.
+    @Test func detachWaitsForAChangeInProgress() throws {
+        let t = try TestLab("wait")
+        defer { t.close() }
+        let many = (0..<100_000).map { i in
+            Rule(id: UInt32(10 + i), match: [.equals(.srcIP, 0x0B00_0000 + UInt64(i))], action: .drop, priority: 10)
+        }
+        let handle = try Dataplane.open(t.options)
+        nonisolated(unsafe) var loaded: UInt64?, outcome: Error?
+        let done = DispatchSemaphore(value: 0)
+        Thread.detachNewThread {
+            do {
+                try handle.update { _ in many }
+                loaded = DispatchTime.now().uptimeNanoseconds
+            } catch { outcome = error }
+            done.signal()
+        }
+        usleep(30_000)   // the load holds the lock by now; it takes far longer than this
+        try Dataplane.detach(t.options)
+        let detached = DispatchTime.now().uptimeNanoseconds
+        done.wait()
+        if let loaded {
+            #expect(loaded <= detached, "the load reported its table after the detach had removed the filter")
+        } else if let e = outcome as? DataplaneError, case .detachedMeanwhile = e {
+            // Refused: the detach came first after all. Also true.
+        } else {
+            Issue.record("the load failed: \(String(describing: outcome))")
+        }
+        #expect(!handle.stillAttached())
+    }
+
     @Test func detachIsRefusedWhileASidecarHoldsTheFilter() throws {
         let t = try TestLab("lease")
         defer { t.close() }

@@ -98,7 +98,7 @@ struct FilterStatusCommand: ParsableCommand {
         if let o = s.outdated { lines.append("  PROGRAM: \(o); \(takeoverHint(.protecting(interface: s.interface, namespace: s.namespace)))") }
         if let pid = s.sidecarPID { lines.append("  protected by holon run (pid \(pid))") }
         if let c = s.settings {
-            lines.append("  rules: \(c.rules) in \(c.shapes) shapes, generation \(c.generation); sampling 1 in \(c.sampleEvery)"
+            lines.append("  rules: \(c.rules) in \(c.shapes) shape\(c.shapes == 1 ? "" : "s"), generation \(c.generation); sampling 1 in \(c.sampleEvery)"
                          + (c.observe ? "; OBSERVE mode (nothing dropped)" : ""))
         }
         if let st = s.stats {
@@ -130,6 +130,7 @@ struct FilterSet: ParsableCommand {
         if let o = observe {
             try dataplaneStep { () throws(DataplaneError) in try dp.setObserve(o == "on") }
         }
+        enforced(dp, target.options)
     }
 }
 
@@ -146,5 +147,6 @@ struct FilterAllow: ParsableCommand {
         let dp = try openFilter(target)
         if clear { dp.clearAllowlist() }
         try dataplaneStep { () throws(DataplaneError) in try dp.allow(parsed) }
+        enforced(dp, target.options)
     }
 }

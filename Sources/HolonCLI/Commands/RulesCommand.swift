@@ -39,16 +39,28 @@ func outdatedWarning(_ o: DataplaneOptions, _ why: String) -> String {
 /// How another version's program is replaced, keeping the table.
 func takeoverHint(_ o: DataplaneOptions) -> String { "`\(o.attachCommand)` takes it over, rules kept" }
 
+/// Whether the filter `dp` just changed (its table, allowlist or settings) is enforced: false
+/// when its link is gone (its interface deleted, or moved to another namespace) while its pins
+/// stay, then said on stderr. The change is kept for the next `filter attach`, but "the filter
+/// now enforces" would be a lie.
+@discardableResult
+func enforced(_ dp: Dataplane, _ o: DataplaneOptions) -> Bool {
+    if dp.stillAttached() { return true }
+    FileHandle.standardError.write(("holon: warning: the filter pinned in \(o.pinDirectory) is not attached to \(o.interface) (was the interface "
+        + "deleted or moved?): the change is kept with it, but nothing enforces it; `\(o.attachCommand)` attaches it again as it is\n").data(using: .utf8)!)
+    return false
+}
+
 /// One line saying what a table change did: which ids came and went, and the table after.
-func printChange(_ r: InstallReport, before: [Rule], after: [Rule], json: Bool) {
+func printChange(_ r: InstallReport, before: [Rule], after: [Rule], enforced: Bool, json: Bool) {
     let old = Set(before.map(\.id)), new = Set(after.map(\.id))
     let added = new.subtracting(old).sorted(), removed = old.subtracting(new).sorted()
     // By id, once: a scan of `before` per rule took 19 s for a 100k-rule `load --replace-all`.
     let was = Dictionary(before.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
     let changed = after.filter { a in was[a.id].map { $0 != a } ?? false }.map(\.id).sorted()
     if json {
-        struct Change: Encodable { var added: [UInt32]; var removed: [UInt32]; var changed: [UInt32]; var install: InstallReport }
-        printDataplaneJSON(Change(added: added, removed: removed, changed: changed, install: r))
+        struct Change: Encodable { var added: [UInt32]; var removed: [UInt32]; var changed: [UInt32]; var enforced: Bool; var install: InstallReport }
+        printDataplaneJSON(Change(added: added, removed: removed, changed: changed, enforced: enforced, install: r))
         return
     }
     func ids(_ verb: String, _ l: [UInt32]) -> String? {
@@ -56,7 +68,7 @@ func printChange(_ r: InstallReport, before: [Rule], after: [Rule], json: Bool) 
     }
     let what = [ids("added", added), ids("removed", removed), ids("changed", changed)].compactMap { $0 }
     print((what.isEmpty ? "no change" : what.joined(separator: ", "))
-          + "; the filter now enforces \(r.rules) rule\(r.rules == 1 ? "" : "s") in \(r.shapes) shape\(r.shapes == 1 ? "" : "s") ("
+          + "; \(enforced ? "the filter now enforces" : "the table, not enforced, holds") \(r.rules) rule\(r.rules == 1 ? "" : "s") in \(r.shapes) shape\(r.shapes == 1 ? "" : "s") ("
           + String(format: "%.1f", Double(r.nanoseconds) / 1e6) + " ms)")
 }
 
@@ -106,7 +118,7 @@ struct RulesAdd: ParsableCommand {
                 return current + parsed
             }
         }
-        printChange(r, before: before, after: dp.rules, json: json)
+        printChange(r, before: before, after: dp.rules, enforced: enforced(dp, target.options), json: json)
     }
 }
 
@@ -119,10 +131,14 @@ struct RulesDel: ParsableCommand {
         guard !ids.isEmpty else { throw InputError("no rule ids given") }
         let dp = try openFilter(target)
         let missing = try dataplaneStep { () throws(DataplaneError) in try dp.delete(ids: Set(ids)) }
-        struct Deleted: Encodable { var deleted: [UInt32]; var missing: [UInt32] }
+        struct Deleted: Encodable { var deleted: [UInt32]; var missing: [UInt32]; var enforced: Bool }
         let deleted = ids.filter { !missing.contains($0) }
-        if json { printDataplaneJSON(Deleted(deleted: deleted, missing: missing.sorted())) }
-        else if !deleted.isEmpty { print("deleted \(deleted.map(String.init).joined(separator: ", ")); the filter now enforces \(dp.rules.count) rules") }
+        let isEnforced = enforced(dp, target.options)
+        if json { printDataplaneJSON(Deleted(deleted: deleted, missing: missing.sorted(), enforced: isEnforced)) }
+        else if !deleted.isEmpty {
+            let n = dp.rules.count
+            print("deleted \(deleted.map(String.init).joined(separator: ", ")); \(isEnforced ? "the filter now enforces" : "the table, not enforced, holds") \(n) rule\(n == 1 ? "" : "s")")
+        }
         if !missing.isEmpty {
             FileHandle.standardError.write("holon rules del: not installed: \(missing.sorted().map(String.init).joined(separator: " "))\n".data(using: .utf8)!)
             throw ExitCode.failure
@@ -148,7 +164,7 @@ func changeSidecarRules(_ ids: [UInt32], target: TargetOptions, json: Bool, _ ch
             return change(wanted, current)
         }
     }
-    printChange(r, before: before, after: dp.rules, json: json)
+    printChange(r, before: before, after: dp.rules, enforced: enforced(dp, target.options), json: json)
 }
 
 struct RulesRelease: ParsableCommand {
@@ -232,16 +248,21 @@ struct RulesLoad: ParsableCommand {
             throw InputError("\(file == "-" ? "standard input" : file) holds no rules; loading it would empty the table: pass --replace-all if that is meant")
         }
         let dp = try openFilter(target)
-        let before = dp.stateProblem == nil ? dp.rules : []
+        // The table replaced as read under the lock: another change may land while this one
+        // waits for its turn, and the diff printed must be the one this load made.
+        var before: [Rule] = []
         let r: InstallReport
         if replaceAll {
-            r = try dataplaneStep { () throws(DataplaneError) in try dp.replace(with: parsed) }
+            r = try dataplaneStep { () throws(DataplaneError) in try dp.replace(with: parsed) { before = $0 ?? [] } }
         } else {
             r = try dataplaneStep { () throws(DataplaneError) in
-                try dp.update { $0.filter { RuleOwnership.isSidecar($0.id) } + parsed }
+                try dp.update { current in
+                    before = current
+                    return current.filter { RuleOwnership.isSidecar($0.id) } + parsed
+                }
             }
         }
-        printChange(r, before: before, after: dp.rules, json: json)
+        printChange(r, before: before, after: dp.rules, enforced: enforced(dp, target.options), json: json)
     }
 }
 
