@@ -7,6 +7,8 @@ import Glibc
 /// same CPUs, loaded privately and never attached:
 /// - ``Kind/dropAll`` (`bpf/holon_drop_all.bpf.c`) drops every frame and does nothing else:
 ///   what receiving a frame costs;
+/// - ``Kind/readDrop`` (`bpf/holon_read_drop.bpf.c`) reads the IPv4 source and drops: what
+///   reading the frame's bytes costs, which every filter pays and drop-all does not;
 /// - ``Kind/parseOnly`` (`bpf/holon_parse_only.bpf.c`) is the filter itself stopped after its
 ///   parser and global counters: what any rule table costs at least, before classifying;
 /// - ``Kind/oneLookup`` (`bpf/holon_one_lookup.bpf.c`) drops the IPv4 sources given to
@@ -14,11 +16,12 @@ import Glibc
 ///   many addresses costs with a BPF hash map, against which the classifier's cost is judged.
 public final class CeilingProgram: @unchecked Sendable {   // immutable after init; the kernel runs it concurrently
     public enum Kind: Sendable {
-        case dropAll, parseOnly, oneLookup
+        case dropAll, readDrop, parseOnly, oneLookup
 
         var image: BPFImage {
             switch self {
             case .dropAll: return BPFImage(base64: holonDropAllObjectBase64, name: "holon_drop_all")
+            case .readDrop: return BPFImage(base64: holonReadDropObjectBase64, name: "holon_read_drop")
             case .parseOnly: return BPFImage(base64: holonParseOnlyObjectBase64, name: "holon_parse_only")
             case .oneLookup: return BPFImage(base64: holonOneLookupObjectBase64, name: "holon_one_lookup")
             }
@@ -27,6 +30,7 @@ public final class CeilingProgram: @unchecked Sendable {   // immutable after in
         var program: String {
             switch self {
             case .dropAll: return "holon_drop_all"
+            case .readDrop: return "holon_read_drop"
             case .parseOnly: return EmbeddedObject.programName
             case .oneLookup: return "holon_one_lookup"
             }

@@ -163,9 +163,14 @@ struct BenchXDP: ParsableCommand {
         report("rules.change_one_listed_ms", median(listed), "ms")
         report("rules.catch_up_ms", median(catchUp), "ms")
 
-        // Drop rate with 100k rules installed: live frames on every CPU at once.
+        // Drop rate with 100k rules installed: live frames on every CPU at once. Each round
+        // also runs the same frames through the ceiling programs (below), one right after the
+        // other: on a shared machine the rate drifts by tens of percent within a minute, and a
+        // ratio of rates taken at different times measured that drift as much as the filter.
         let cpus = ProcessInfo.processInfo.activeProcessorCount
+        let ceilings = try Ceilings(frame: Self.frame)
         var rates: [Double] = []
+        var rounds: [Ceilings.Round] = []
         for _ in 0..<samples {
             let before = try dataplaneStep { () throws(DataplaneError) in try dp.stats() }
             let t0 = DispatchTime.now().uptimeNanoseconds
@@ -175,6 +180,7 @@ struct BenchXDP: ParsableCommand {
             let dt = Double(DispatchTime.now().uptimeNanoseconds - t0)
             let after = try dataplaneStep { () throws(DataplaneError) in try dp.stats() }
             rates.append(Double(after.dropped - before.dropped) / dt * 1e9)
+            rounds.append(ceilings.round(frames: frames, cpus: cpus, filter: rates.last!))
         }
         report("xdp.drop_pps", median(rates), "pps")
         try reportSpread(dp, rules: 100_000, name: "100k")
@@ -205,46 +211,27 @@ struct BenchXDP: ParsableCommand {
         report("xdp.drop_pps.payload_rule", median(payloadRates), "pps")
         report("xdp.payload_ratio", median(payloadRates) / median(rates), "× drop_pps")
 
-        // The ceilings: a program that drops everything, the filter stopped after its parser,
-        // and one hash lookup of the source among the 100k rules' sources; the same frames on
-        // the same CPUs.
-        func rate(_ kind: CeilingProgram.Kind, blocking sources: [UInt32] = []) throws -> Double {
-            let program = try dataplaneStep { () throws(DataplaneError) in
-                let p = try CeilingProgram(kind)
-                if !sources.isEmpty { try p.block(sources: sources) }
-                return p
-            }
-            guard try dataplaneStep({ () throws(DataplaneError) in try program.action(Self.frame) }) == .drop else {
-                throw ValidationError("the \(kind) program did not drop the bench frame")
-            }
-            var rates: [Double] = []
-            for _ in 0..<samples {
-                let t0 = DispatchTime.now().uptimeNanoseconds
-                DispatchQueue.concurrentPerform(iterations: cpus) { _ in
-                    _ = try? program.liveFrames(Self.frame, count: frames)
-                }
-                let dt = Double(DispatchTime.now().uptimeNanoseconds - t0)
-                rates.append(Double(cpus) * Double(frames) / dt * 1e9)
-            }
-            return median(rates)
-        }
-        let ceiling = try rate(.dropAll), parsed = try rate(.parseOnly)
-        let lookup = try rate(.oneLookup, blocking: Self.sources(100_000))
-        report("xdp.drop_all_pps", ceiling, "pps")
-        report("xdp.drop_ratio", median(rates) / ceiling, "× drop-all")
+        // The ceilings, from the rounds above: each ratio is the median of the rounds' own.
+        func perRound(_ f: (Ceilings.Round) -> Double) -> Double { median(rounds.map(f)) }
+        report("xdp.drop_all_pps", perRound(\.dropAll), "pps")
+        report("xdp.drop_ratio", perRound { $0.filter / $0.dropAll }, "× drop-all")
+        // What merely reading the frame costs (the drop-all program never touches its bytes):
+        // the part of every filter's price, the one-lookup program's too, that is no classifier's.
+        report("xdp.read_drop_ratio", perRound { $0.readDrop / $0.dropAll }, "× drop-all")
         // What the ratio can reach at most with a kernel hash map: a program doing one lookup
         // and nothing else (no validation, counters or rule semantics).
-        report("xdp.one_lookup_pps", lookup, "pps")
-        report("xdp.one_lookup_ratio", lookup / ceiling, "× drop-all")
+        report("xdp.one_lookup_pps", perRound(\.oneLookup), "pps")
+        report("xdp.one_lookup_ratio", perRound { $0.oneLookup / $0.dropAll }, "× drop-all")
         // The same comparison as a cost: what parsing and classifying add to each packet on one
         // CPU, beyond what receiving and dropping it costs (the ratio depends on how cheap the
-        // drop-all path of this machine is; this does not), and its two parts.
+        // drop-all path of this machine is; this does not), and its parts.
         let ns = { (pps: Double) in Double(cpus) * 1e9 / pps }
-        report("xdp.parse_only_pps", parsed, "pps")
-        report("xdp.parse_ratio", parsed / ceiling, "× drop-all")
-        report("xdp.classifier_ns", ns(median(rates)) - ns(ceiling), "ns per packet")
-        report("xdp.classifier_ns.parse", ns(parsed) - ns(ceiling), "ns per packet")
-        report("xdp.classifier_ns.classify", ns(median(rates)) - ns(parsed), "ns per packet")
+        report("xdp.parse_only_pps", perRound(\.parseOnly), "pps")
+        report("xdp.parse_ratio", perRound { $0.parseOnly / $0.dropAll }, "× drop-all")
+        report("xdp.classifier_ns", perRound { ns($0.filter) - ns($0.dropAll) }, "ns per packet")
+        report("xdp.classifier_ns.read", perRound { ns($0.readDrop) - ns($0.dropAll) }, "ns per packet")
+        report("xdp.classifier_ns.parse", perRound { ns($0.parseOnly) - ns($0.dropAll) }, "ns per packet")
+        report("xdp.classifier_ns.classify", perRound { ns($0.filter) - ns($0.parseOnly) }, "ns per packet")
 
         // Per-packet cost (kernel-timed BPF_PROG_RUN repeat) at 10 and 1,000,000 rules.
         for (n, name) in [(10, "10"), (1_000_000, "1m")] {
