@@ -42,12 +42,12 @@ func takeoverHint(_ o: DataplaneOptions) -> String { "`\(o.attachCommand)` takes
 /// Whether the filter `dp` just changed (its table, allowlist or settings) is enforced: false
 /// when its link is gone (its interface deleted, or moved to another namespace) while its pins
 /// stay, then said on stderr. The change is kept for the next `filter attach`, but "the filter
-/// now enforces" would be a lie.
+/// now enforces" would be a lie. `kept`: what the warning says stays (the change, the table).
 @discardableResult
-func enforced(_ dp: Dataplane, _ o: DataplaneOptions) -> Bool {
+func enforced(_ dp: Dataplane, _ o: DataplaneOptions, kept: String = "the change is kept with it") -> Bool {
     if dp.stillAttached() { return true }
     FileHandle.standardError.write(("holon: warning: the filter pinned in \(o.pinDirectory) is not attached to \(o.interface) (was the interface "
-        + "deleted or moved?): the change is kept with it, but nothing enforces it; `\(o.attachCommand)` attaches it again as it is\n").data(using: .utf8)!)
+        + "deleted or moved?): \(kept), but nothing enforces it; `\(o.attachCommand)` attaches it again as it is\n").data(using: .utf8)!)
     return false
 }
 
@@ -207,6 +207,7 @@ struct RulesList: ParsableCommand {
         let dp = try openFilter(target)
         // The maps are the truth: a state file that does not describe them is an error, not a list.
         let rules = try dataplaneStep { () throws(DataplaneError) in try dp.verifiedRules() }
+        enforced(dp, target.options, kept: "its table is kept")
         if json {
             struct Entry: Encodable { var rule: Rule; var hits: UInt64; var drops: UInt64 }
             printDataplaneJSON(rules.map { r in
