@@ -1,4 +1,5 @@
 import Foundation
+import Dataplane
 import Hummingbird
 import Rules
 
@@ -70,6 +71,11 @@ extension RuleChange {
     /// the id meanwhile) is a conflict.
     static func change(_ filter: any FilterSource, _ change: @escaping @Sendable ([Rule]) -> [Rule]) throws {
         do { try filter.changeTable(change) } catch {
+            // Written into a filter detached meanwhile: changed, but enforced by nothing, which
+            // the error says whole (the prefix below would deny the change).
+            if case DataplaneError.detachedMeanwhile(_, written: true) = error {
+                throw Refusal(status: .conflict, message: "\(error)")
+            }
             throw Refusal(status: .conflict, message: "the table was not changed: \(error)")
         }
     }
