@@ -28,6 +28,10 @@ public final class ReferenceFilter: LoopFilter, SampleSource, @unchecked Sendabl
     /// What ``programProblem()`` says: a test sets it to play another version taking the
     /// filter over.
     public var foreignProgram: String?
+    /// While true, the filter acts as one detached under the loop (`holon filter detach --force`):
+    /// changes are refused as ``DataplaneError/detachedMeanwhile(_:written:)``, and it is not
+    /// ``stillAttached()``. False again, it is the filter attached anew, with the table it had.
+    public var detached = false
     public func programProblem() -> String? { foreignProgram }
 
     public init(startingAt time: UInt64 = 0) {
@@ -98,6 +102,7 @@ public final class ReferenceFilter: LoopFilter, SampleSource, @unchecked Sendabl
 
     @discardableResult
     public func update(_ change: ([Rule]) throws(DataplaneError) -> [Rule]) throws(DataplaneError) -> InstallReport {
+        if detached { throw .detachedMeanwhile("the reference filter", written: false) }
         let next = Dataplane.stampingInstallTime(try change(rules), now: clock)
         let compiled: CompiledTable
         do { compiled = try RuleCompiler.compile(next) } catch { throw .compile(error) }
@@ -132,8 +137,8 @@ public final class ReferenceFilter: LoopFilter, SampleSource, @unchecked Sendabl
     }
 
     public func openSamples() throws(DataplaneError) -> any SampleSource { self }
-    public func stillAttached() -> Bool { true }
-    public func reopen() -> (any LoopFilter)? { self }
+    public func stillAttached() -> Bool { !detached }
+    public func reopen() -> (any LoopFilter)? { detached ? nil : self }
     public func now() -> UInt64 { clock }
 
     // MARK: SampleSource

@@ -95,6 +95,39 @@ struct ReferenceLoopTests {
         #expect(filter.rules.isEmpty)
     }
 
+    /// The filter detached under the loop as an attack starts: the incident's rules, refused,
+    /// wait for the filter to be back and go in then. A refused change stopped the sidecar (a
+    /// change it took for made went into a detached filter's maps before: nothing said so).
+    @Test func rulesRefusedWhileTheFilterIsGoneGoInWhenItIsBack() throws {
+        let epoch: UInt64 = 1_800_000_000_000_000_000
+        let s = Scenario(name: "gone", seed: 9, phases: [
+            ScenarioPhase(name: "normal", duration: 10, normalRate: 2_000),
+            ScenarioPhase(name: "attack", duration: 4, normalRate: 2_000,
+                          attack: AttackSpec(kind: .udpFlood, rate: 30_000, victim: IPPrefix("198.51.100.10")!)),
+        ])
+        let filter = ReferenceFilter(startingAt: epoch)
+        let feed = Feed(s, epoch: epoch)
+        let back = epoch + 11_500_000_000
+        filter.onPoll = { f in
+            f.detached = f.now() >= epoch + 9_500_000_000 && f.now() < back
+            feed.slice(f)
+        }
+        var config = SidecarConfig()
+        config.sampleEvery = 4
+        config.detector.warmup = .seconds(5)
+        let sidecar = Sidecar(dataplane: filter, config: config)
+        var installedAt: [UInt64] = [], opened: UInt64?
+        try sidecar.run(until: { feed.done }) { e in
+            if case .installed = e { installedAt.append(filter.now()) }
+            if case .opened = e, opened == nil { opened = filter.now() }
+        }
+        let o = try #require(opened, "the flood was detected")
+        #expect(o < back, "detected while the filter was gone: \(Double(o - epoch) / 1e9) s")
+        let first = try #require(installedAt.first, "its rules went in")
+        #expect(first >= back && first < back + 500_000_000, "installed \(Double(first - epoch) / 1e9) s in, the filter back at 11.5 s")
+        #expect(!sidecar.ownedRules.isEmpty && filter.rules.map(\.id) == sidecar.ownedRules.map(\.id))
+    }
+
     /// Another version's program taking the filter over, and this one's coming back, each said
     /// once on the heartbeat (the root suite does it with a real program on a real link).
     @Test func saysWhenTheFiltersProgramChanges() throws {
