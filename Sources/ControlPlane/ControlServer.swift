@@ -58,7 +58,7 @@ public enum ControlServer {
         }
         router.get("/metrics") { _, _ in
             let text = metrics.render(filter: filter.filterStats(), sidecar: state.stats, rules: filter.filterRules,
-                                      counters: filter.ruleCounters())
+                                      counters: filter.ruleCounters(), attached: filter.enforcing())
             return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
                             body: .init(byteBuffer: ByteBuffer(string: text)))
         }

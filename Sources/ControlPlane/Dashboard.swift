@@ -97,8 +97,10 @@ function render(snap) {
   $('uptime').textContent = `up ${span(status.uptime_s)} · ${fmt(s.samples)} samples`
     + (s.unexplainedCrossings ? ` · ${fmt(s.unexplainedCrossings)} drift crossing(s) with nothing to blame` : '');
   const st = $('state');
-  st.textContent = !s.warmedUp ? 'learning normal traffic' : (s.openIncidents > 0 ? 'under attack: mitigating' : 'watching');
-  st.className = !s.warmedUp ? '' : (s.openIncidents > 0 ? 'incident' : 'armed');
+  // A filter whose link went (its interface deleted) enforces nothing, whatever the loop does.
+  const gone = status.enforcing === false;
+  st.textContent = gone ? 'filter not attached: nothing is enforced' : !s.warmedUp ? 'learning normal traffic' : (s.openIncidents > 0 ? 'under attack: mitigating' : 'watching');
+  st.className = gone ? 'incident' : !s.warmedUp ? '' : (s.openIncidents > 0 ? 'incident' : 'armed');
   const none = (cols, text) => `<tr><td colspan="${cols}" class="note">${text}</td></tr>`;
   document.querySelector('#rule-table tbody').innerHTML = !snap.rules.length ? none(9, 'no rules: the filter passes everything it does not allowlist') : snap.rules.map(r =>
     `<tr><td>${r.id}</td><td>${r.owner}${r.pinned ? ' (pinned)' : ''}</td><td>${r.incident == null ? '' : '#' + r.incident}</td>`

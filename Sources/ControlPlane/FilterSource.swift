@@ -21,6 +21,10 @@ public protocol FilterSource: Sendable {
     func allowlist() -> [AllowPrefix]?
     /// Makes `prefixes` the whole allowlist.
     func replaceAllowlist(_ prefixes: [AllowPrefix]) throws
+    /// Whether the filter is attached to its interface, so that its table is enforced: false
+    /// when its pins stay but its link went (the interface deleted); nil when this source
+    /// cannot tell.
+    func enforcing() -> Bool?
 }
 
 /// A filter that can only be read: changes are refused with a clear error.
@@ -35,11 +39,13 @@ extension FilterSource {
     public func setObserving(_ on: Bool) throws { throw ReadOnlyFilterError() }
     public func allowlist() -> [AllowPrefix]? { nil }
     public func replaceAllowlist(_ prefixes: [AllowPrefix]) throws { throw ReadOnlyFilterError() }
+    public func enforcing() -> Bool? { nil }
 }
 
 extension Dataplane: FilterSource {
     public func filterStats() -> DataplaneStats? { try? stats() }
     public var filterRules: [Rule] { rules }
+    public func enforcing() -> Bool? { stillAttached() }
     public func ruleCounters() -> [UInt32: RuleCounters] { allCounters() }
     public func verifiedTable() throws -> [Rule] { try verifiedRules() }
     public func changeTable(_ change: @escaping @Sendable ([Rule]) -> [Rule]) throws {

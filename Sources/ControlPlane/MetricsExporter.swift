@@ -44,6 +44,7 @@ public final class MetricsExporter: Sendable {
         ("holon_sidecar_rules", "Rules the sidecar holds in the filter."),
         ("holon_filter_rules", "Rules in the filter."),
         ("holon_detector_warmed_up", "1 once the detector has learned its baseline."),
+        ("holon_filter_attached", "1 while the filter is attached to its interface (its table enforced), 0 when it is not."),
     ]
 
     public init(sidecarRuleBase: UInt32 = SidecarConfig().ruleIDBase) {
@@ -62,7 +63,9 @@ public final class MetricsExporter: Sendable {
     }
 
     /// The text a Prometheus server scrapes.
-    public func render(filter: DataplaneStats?, sidecar: SidecarStats, rules: [Rule], counters: [UInt32: RuleCounters]) -> String {
+    /// `attached`: ``FilterSource/enforcing()``; nil leaves `holon_filter_attached` as it was.
+    public func render(filter: DataplaneStats?, sidecar: SidecarStats, rules: [Rule], counters: [UInt32: RuleCounters],
+                       attached: Bool? = nil) -> String {
         series.withLock { s in
             func set(_ name: String, _ value: UInt64) {
                 guard let c = s.counters[name] else { return }
@@ -92,6 +95,7 @@ public final class MetricsExporter: Sendable {
             s.gauges["holon_sidecar_rules"]?.set(to: Double(sidecar.rulesInstalled))
             s.gauges["holon_filter_rules"]?.set(to: Double(rules.count))
             s.gauges["holon_detector_warmed_up"]?.set(to: sidecar.warmedUp ? 1 : 0)
+            if let attached { s.gauges["holon_filter_attached"]?.set(to: attached ? 1 : 0) }
 
             // One series per rule in the table; a removed rule's series goes with it.
             let ids = Set(rules.map(\.id))

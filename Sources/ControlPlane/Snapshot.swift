@@ -11,6 +11,8 @@ extension ControlServer {
         var sidecar: SidecarStats
         @NullWhenAbsent var calibration: [String: Double]?
         @NullWhenAbsent var filter: DataplaneStats?
+        /// Whether the filter is attached, its table enforced (``FilterSource/enforcing()``).
+        @NullWhenAbsent var enforcing: Bool?
         var rules: Int
         /// Unix milliseconds of this answer: the clock the events' `time_ms` are in.
         var time_ms: Int64
@@ -30,7 +32,7 @@ extension ControlServer {
 
     static func status(state: ControlState, filter: any FilterSource) -> StatusBody {
         StatusBody(uptime_s: Date().timeIntervalSince(state.startedAt), sidecar: state.stats, calibration: state.calibration,
-                   filter: filter.filterStats(), rules: filter.filterRules.count, time_ms: Int64(Date().timeIntervalSince1970 * 1000))
+                   filter: filter.filterStats(), enforcing: filter.enforcing(), rules: filter.filterRules.count, time_ms: Int64(Date().timeIntervalSince1970 * 1000))
     }
 
     static func rules(state: ControlState, filter: any FilterSource, metrics: MetricsExporter) -> [RuleView] {

@@ -25,6 +25,8 @@ final class FakeFilter: FilterSource {
         var changes = 0
         var observe = false
         var allowlist: [AllowPrefix] = []
+        /// False: pinned, its link gone (FilterSource.enforcing).
+        var attached = true
     }
     struct Problem: Error, CustomStringConvertible { var description: String }
     let state = Mutex(State())
@@ -50,6 +52,7 @@ final class FakeFilter: FilterSource {
     func setObserving(_ on: Bool) throws { state.withLock { $0.observe = on } }
     func allowlist() -> [AllowPrefix]? { state.withLock { $0.allowlist } }
     func replaceAllowlist(_ prefixes: [AllowPrefix]) throws { state.withLock { $0.allowlist = prefixes } }
+    func enforcing() -> Bool? { state.withLock { $0.attached } }
 }
 
 let operatorRule = Rule(id: 7, match: [.equals(.proto, 17), .equals(.dstPort, 9)], action: .drop, priority: 10)
@@ -175,8 +178,9 @@ struct ControlPlaneTests {
                 return try JSONSerialization.jsonObject(with: Data(r.body.utf8))
             }
             let status = try await json("/api/status") as? [String: Any]
-            #expect(Set(status?.keys.map { $0 } ?? []) == ["uptime_s", "sidecar", "calibration", "filter", "rules", "time_ms"])
+            #expect(Set(status?.keys.map { $0 } ?? []) == ["uptime_s", "sidecar", "calibration", "filter", "enforcing", "rules", "time_ms"])
             #expect((status?["rules"] as? Int) == 2)
+            #expect((status?["enforcing"] as? Bool) == true)
             let rules = try await json("/api/rules") as? [[String: Any]]
             #expect(rules?.map { $0["owner"] as? String } == ["operator", "sidecar"])
             #expect((rules?[1]["drops"] as? Int) == 799_990)
@@ -187,6 +191,12 @@ struct ControlPlaneTests {
             let metrics = try await get(port, "/metrics")
             #expect(metrics.contentType.hasPrefix("text/plain; version=0.0.4"))
             #expect(metrics.body.contains("holon_filter_matched_total 800000"))
+            #expect(metrics.body.contains("holon_filter_attached 1"))
+            // The filter's interface deleted under it: the pins stay, nothing is enforced, and
+            // an operator's alert needs to hear it (the counters alone do not change).
+            filter.state.withLock { $0.attached = false }
+            #expect(try await get(port, "/metrics").body.contains("holon_filter_attached 0"))
+            #expect((try await json("/api/status") as? [String: Any])?["enforcing"] as? Bool == false)
             let events = try await get(port, "/api/events?follow=false")
             #expect(events.contentType == "text/event-stream")
             let lines = events.body.split(separator: "\n\n")

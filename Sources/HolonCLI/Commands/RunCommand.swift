@@ -368,6 +368,7 @@ final class FollowingFilter: FilterSource, @unchecked Sendable {
 
     func filterStats() -> DataplaneStats? { dataplane.filterStats() }
     var filterRules: [Rule] { dataplane.filterRules }
+    func enforcing() -> Bool? { dataplane.enforcing() }
     func ruleCounters() -> [UInt32: RuleCounters] { dataplane.ruleCounters() }
     // Release and pin over the API (`POST /api/rules/{id}/release|pin`) change the table here.
     func verifiedTable() throws -> [Rule] { try dataplane.verifiedTable() }
