@@ -21,7 +21,7 @@ struct DaemonAPITests {
     }
 
     // Five minutes: a turn among the blocking suites (.ownThread) may come late.
-    @Test(.timeLimit(.minutes(5))) func modeAndAllowlistReachEveryInterface() async throws {
+    @Test(.timeLimitAfterTurn(minutes: 5)) func modeAndAllowlistReachEveryInterface() async throws {
         try await offPool {
             let labs = [Lab(.scratch(prefix: "holon-cpd", tag: "d\(getpid() % 10_000)a")),
                         Lab(.scratch(prefix: "holon-cpd", tag: "d\(getpid() % 10_000)b"))]

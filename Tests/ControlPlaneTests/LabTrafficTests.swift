@@ -20,7 +20,7 @@ struct LabTrafficTests {
     }
 
     // Five minutes: a turn among the blocking suites (.ownThread) may come late.
-    @Test(.timeLimit(.minutes(5))) func aScenarioArrivesAndStops() async throws {
+    @Test(.timeLimitAfterTurn(minutes: 5)) func aScenarioArrivesAndStops() async throws {
         let lab = Lab(.scratch(prefix: "holon-cptest", tag: "cp\(getpid() % 10000)l"))
         try? lab.down()
         try lab.up()

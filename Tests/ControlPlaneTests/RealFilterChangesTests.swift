@@ -17,7 +17,7 @@ struct RealFilterChangesTests {
     }
 
     // Five minutes: a turn among the blocking suites (.ownThread) may come late.
-    @Test(.timeLimit(.minutes(5))) func rulesModeAndAllowlistReachTheFilter() async throws {
+    @Test(.timeLimitAfterTurn(minutes: 5)) func rulesModeAndAllowlistReachTheFilter() async throws {
         let tag = "cp\(getpid() % 10000)f"
         let lab = Lab(.scratch(prefix: "holon-cptest", tag: tag))
         try? lab.down()

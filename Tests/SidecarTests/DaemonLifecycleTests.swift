@@ -21,7 +21,7 @@ struct DaemonLifecycleTests {
     // 32 s alone; 272 s once in a full `swift test` beside another build and test run on this
     // 2-core machine (the debug daemon's warmups and waits stretch with the load), so the limit
     // only catches a hang.
-    @Test(.timeLimit(.minutes(6))) func restartsKeepWhatWasLearnedAndEnforced() throws {
+    @Test(.timeLimitAfterTurn(minutes: 6)) func restartsKeepWhatWasLearnedAndEnforced() throws {
         let tag = "\(getpid() % 100_000)"
         let bed = try DaemonLab(LabTopology(generatorNamespace: "holon-dl-\(tag)-net", filterNamespace: "holon-dl-\(tag)-srv",
                                             generatorInterface: "dl\(tag)n", filterInterface: "eth0"), scratch: "holon-dl-\(tag)")
@@ -136,7 +136,7 @@ extension DaemonLifecycleTests {
     // 10–37 s; 75 and 97 s in full `swift test` runs on this 2-core machine, where it starts in
     // the busiest minute (two debug daemons, a lab, beside every root suite). The limit only
     // catches a hang, as for the test above.
-    @Test(.timeLimit(.minutes(3))) func aSecondDaemonChangesNothing() throws {
+    @Test(.timeLimitAfterTurn(minutes: 3)) func aSecondDaemonChangesNothing() throws {
         let tag = "\(getpid() % 100_000)"
         let bed = try DaemonLab(.scratch(prefix: "holon-d2", tag: "d2\(tag)"), scratch: "holon-d2-\(tag)")
         defer { bed.close() }

@@ -32,6 +32,17 @@ extension Trait where Self == OwnThread {
     public static var offPool: OwnThread { OwnThread(takesTurns: false) }
 }
 
+extension Trait where Self == TimeLimitTrait {
+    /// A time limit for a test that takes turns (``OwnThread``): `minutes` for the test itself,
+    /// and as long again as a turn may take to come. The limit counts from before the wait: beside
+    /// the full suite on 2 cores, FlowspecDaemonTests ran for 43 s after waiting 244 s for its
+    /// turn, and failed its 4 minutes.
+    public static func timeLimitAfterTurn(minutes: Int) -> Self { .timeLimit(.minutes(minutes + maxTurnWaitMinutes)) }
+
+    /// The longest wait for a turn seen, with room: minutes.
+    static var maxTurnWaitMinutes: Int { 10 }
+}
+
 /// A thread per job: a Dispatch queue would run only as many blocked jobs at once as there are
 /// cores, and tests that block in parallel would wait on each other.
 public final class ThreadPerJobExecutor: TaskExecutor, @unchecked Sendable {
