@@ -417,6 +417,8 @@ public final class Sidecar {
             try changeFilter { () throws(DataplaneError) in
                 try dataplane.update { current in current.filter { r in !mine.contains { $0.id == r.id } } + mine }
             }
+            // Detached again before the rules went in: not "reattached"; looked for anew at once.
+            if filterLost { return true }
         }
         onEvent(.notice(kind: "filter-reattached", message: "a new filter is attached on \(options.interface): sampling 1 in \(config.sampleEvery) set, \(config.dryRun ? 0 : mine.count) sidecar rule(s) installed again"))
         return true
