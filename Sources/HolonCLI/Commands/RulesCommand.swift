@@ -51,6 +51,11 @@ func enforced(_ dp: Dataplane, _ o: DataplaneOptions, kept: String = "the change
     return false
 }
 
+/// "the filter now enforces 3 rules", or, when nothing does, what the table holds.
+func tableAfter(_ n: Int, enforced: Bool) -> String {
+    "\(enforced ? "the filter now enforces" : "the table, not enforced, holds") \(n) rule\(n == 1 ? "" : "s")"
+}
+
 /// One line saying what a table change did: which ids came and went, and the table after.
 func printChange(_ r: InstallReport, before: [Rule], after: [Rule], enforced: Bool, json: Bool) {
     let old = Set(before.map(\.id)), new = Set(after.map(\.id))
@@ -68,7 +73,7 @@ func printChange(_ r: InstallReport, before: [Rule], after: [Rule], enforced: Bo
     }
     let what = [ids("added", added), ids("removed", removed), ids("changed", changed)].compactMap { $0 }
     print((what.isEmpty ? "no change" : what.joined(separator: ", "))
-          + "; \(enforced ? "the filter now enforces" : "the table, not enforced, holds") \(r.rules) rule\(r.rules == 1 ? "" : "s") in \(r.shapes) shape\(r.shapes == 1 ? "" : "s") ("
+          + "; \(tableAfter(r.rules, enforced: enforced)) in \(r.shapes) shape\(r.shapes == 1 ? "" : "s") ("
           + String(format: "%.1f", Double(r.nanoseconds) / 1e6) + " ms)")
 }
 
@@ -136,8 +141,7 @@ struct RulesDel: ParsableCommand {
         let isEnforced = enforced(dp, target.options)
         if json { printDataplaneJSON(Deleted(deleted: deleted, missing: missing.sorted(), enforced: isEnforced)) }
         else if !deleted.isEmpty {
-            let n = dp.rules.count
-            print("deleted \(deleted.map(String.init).joined(separator: ", ")); \(isEnforced ? "the filter now enforces" : "the table, not enforced, holds") \(n) rule\(n == 1 ? "" : "s")")
+            print("deleted \(deleted.map(String.init).joined(separator: ", ")); \(tableAfter(dp.rules.count, enforced: isEnforced))")
         }
         if !missing.isEmpty {
             FileHandle.standardError.write("holon rules del: not installed: \(missing.sorted().map(String.init).joined(separator: " "))\n".data(using: .utf8)!)
