@@ -33,7 +33,12 @@ public enum DataplaneError: Error, Sendable, CustomStringConvertible {
         switch self {
         case .notRoot: return "the data plane needs root (BPF, network namespaces)"
         case .system(let what, let code): return "\(what): \(String(cString: strerror(code))) (errno \(code))"
-        case .namespaceMissing(let n): return "network namespace \(n) does not exist (run `holon lab up`)"
+        case .namespaceMissing(let n):
+            // The lab's namespace is missing where a command fell back on the lab: on a real host,
+            // the interface is what the operator has to name.
+            return n == DataplaneOptions.standard.namespace
+                ? "network namespace \(n) does not exist: run `holon lab up` for the lab, or name your interface with --interface"
+                : "network namespace \(n) does not exist (`ip netns list` shows those that do)"
         case .interfaceMissing(let i, let n): return "interface \(i) not found" + (n.map { " in namespace \($0)" } ?? "")
         case .interfaceUnusable(let i, let why): return "cannot protect \(i): \(why)"
         case .notAttached(let dir): return "no filter is attached (nothing pinned in \(dir)); run `\(attach)`"

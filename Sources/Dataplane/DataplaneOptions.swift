@@ -58,6 +58,15 @@ public struct DataplaneOptions: Sendable, Hashable {
         return found
     }
 
+    /// The filter a command means when it names none, among the filters `pinned` on this host:
+    /// the lab's while it is pinned, or while nothing is (its "not attached" is then the answer);
+    /// else the one filter pinned. Nil when several are and none is the lab's: which one is the
+    /// operator's call.
+    public static func unnamed(among pinned: [DataplaneOptions]) -> DataplaneOptions? {
+        if pinned.isEmpty || pinned.contains(standard) { return standard }
+        return pinned.count == 1 ? pinned[0] : nil
+    }
+
     /// The command that attaches this filter, takes it over from another version or finishes
     /// a takeover cut short, for messages that suggest it: flags naming the interface, except
     /// for the lab's filter (the command's default).

@@ -63,11 +63,17 @@ struct FilterDetach: ParsableCommand {
     @Flag(help: "Print JSON.") var json = false
     @OptionGroup var target: TargetOptions
     func run() throws {
-        let o = target.options
+        let o = try target.existing()
         let found = try dataplaneStep { () throws(DataplaneError) in
             try Dataplane.detach(o, force: force, forgetRules: forgetRules)
         }
-        if json { printDataplaneJSON(["detached": found]) } else { print(found ? "detached" : "nothing was attached") }
+        // Named: without --interface, the filter detached is the one found pinned.
+        if json {
+            struct Detached: Encodable { var detached: Bool; var interface: String; var netns: String?; var pins: String }
+            printDataplaneJSON(Detached(detached: found, interface: o.interface, netns: o.namespace, pins: o.pinDirectory))
+        } else {
+            print(found ? "detached \(o.interface)'s filter" : "nothing was attached to \(o.interface)")
+        }
     }
 }
 
@@ -130,7 +136,7 @@ struct FilterSet: ParsableCommand {
         if let o = observe {
             try dataplaneStep { () throws(DataplaneError) in try dp.setObserve(o == "on") }
         }
-        enforced(dp, target.options)
+        enforced(dp)
     }
 }
 
@@ -147,6 +153,6 @@ struct FilterAllow: ParsableCommand {
         let dp = try openFilter(target)
         if clear { dp.clearAllowlist() }
         try dataplaneStep { () throws(DataplaneError) in try dp.allow(parsed) }
-        enforced(dp, target.options)
+        enforced(dp)
     }
 }

@@ -12,7 +12,7 @@ struct RulesCommand: ParsableCommand {
 }
 
 func openFilter(_ target: TargetOptions) throws -> Dataplane {
-    let o = target.options
+    let o = try target.existing()
     do {
         let dp = try Dataplane.open(o)
         // Tables this version writes, read by another version's program: said on every command
@@ -44,8 +44,9 @@ func takeoverHint(_ o: DataplaneOptions) -> String { "`\(o.attachCommand)` takes
 /// stay, then said on stderr. The change is kept for the next `filter attach`, but "the filter
 /// now enforces" would be a lie. `kept`: what the warning says stays (the change, the table).
 @discardableResult
-func enforced(_ dp: Dataplane, _ o: DataplaneOptions, kept: String = "the change is kept with it") -> Bool {
+func enforced(_ dp: Dataplane, kept: String = "the change is kept with it") -> Bool {
     if dp.stillAttached() { return true }
+    let o = dp.options ?? .standard
     FileHandle.standardError.write(("holon: warning: the filter pinned in \(o.pinDirectory) is not attached to \(o.interface) (was the interface "
         + "deleted or moved?): \(kept), but nothing enforces it; `\(o.attachCommand)` attaches it again as it is\n").data(using: .utf8)!)
     return false
@@ -123,7 +124,7 @@ struct RulesAdd: ParsableCommand {
                 return current + parsed
             }
         }
-        printChange(r, before: before, after: dp.rules, enforced: enforced(dp, target.options), json: json)
+        printChange(r, before: before, after: dp.rules, enforced: enforced(dp), json: json)
     }
 }
 
@@ -138,7 +139,7 @@ struct RulesDel: ParsableCommand {
         let missing = try dataplaneStep { () throws(DataplaneError) in try dp.delete(ids: Set(ids)) }
         struct Deleted: Encodable { var deleted: [UInt32]; var missing: [UInt32]; var enforced: Bool }
         let deleted = ids.filter { !missing.contains($0) }
-        let isEnforced = enforced(dp, target.options)
+        let isEnforced = enforced(dp)
         if json { printDataplaneJSON(Deleted(deleted: deleted, missing: missing.sorted(), enforced: isEnforced)) }
         else if !deleted.isEmpty {
             print("deleted \(deleted.map(String.init).joined(separator: ", ")); \(tableAfter(dp.rules.count, enforced: isEnforced))")
@@ -168,7 +169,7 @@ func changeSidecarRules(_ ids: [UInt32], target: TargetOptions, json: Bool, _ ch
             return change(wanted, current)
         }
     }
-    printChange(r, before: before, after: dp.rules, enforced: enforced(dp, target.options), json: json)
+    printChange(r, before: before, after: dp.rules, enforced: enforced(dp), json: json)
 }
 
 struct RulesRelease: ParsableCommand {
@@ -211,7 +212,7 @@ struct RulesList: ParsableCommand {
         let dp = try openFilter(target)
         // The maps are the truth: a state file that does not describe them is an error, not a list.
         let rules = try dataplaneStep { () throws(DataplaneError) in try dp.verifiedRules() }
-        enforced(dp, target.options, kept: "its table is kept")
+        enforced(dp, kept: "its table is kept")
         if json {
             struct Entry: Encodable { var rule: Rule; var hits: UInt64; var drops: UInt64 }
             printDataplaneJSON(rules.map { r in
@@ -267,7 +268,7 @@ struct RulesLoad: ParsableCommand {
                 }
             }
         }
-        printChange(r, before: before, after: dp.rules, enforced: enforced(dp, target.options), json: json)
+        printChange(r, before: before, after: dp.rules, enforced: enforced(dp), json: json)
     }
 }
 

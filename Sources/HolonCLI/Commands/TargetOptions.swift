@@ -1,11 +1,12 @@
 import ArgumentParser
 import Dataplane
 
-/// Which filter a command works on: the lab's (`holon-in` in `holon-filter`) unless
-/// `--interface` names another; each interface has its own pins, table and state
-/// (``DataplaneOptions/protecting(interface:namespace:)``).
+/// Which filter a command works on. `--interface` names one; each interface has its own pins,
+/// table and state (``DataplaneOptions/protecting(interface:namespace:)``). Without it, a command
+/// that attaches (`filter attach`, `holon run`) means the lab's (`holon-in` in `holon-filter`);
+/// one that works on an attached filter means the filter there is (``existing()``).
 struct TargetOptions: ParsableArguments {
-    @Option(help: "Interface to protect or inspect (default: the lab's holon-in).") var interface: String?
+    @Option(help: "Interface to protect or inspect (default: the filter attached on this host, else the lab's holon-in).") var interface: String?
     @Option(help: "Network namespace of --interface (default: this host's; with no --interface, the lab's).") var netns: String?
 
     func validate() throws {
@@ -15,8 +16,21 @@ struct TargetOptions: ParsableArguments {
         }
     }
 
+    /// The filter to attach: `--interface`'s, else the lab's.
     var options: DataplaneOptions {
         guard let interface else { return .standard }
         return .protecting(interface: interface, namespace: netns)
+    }
+
+    /// The attached filter to work on: `--interface`'s, else ``DataplaneOptions/unnamed(among:)``.
+    /// An operator who attached to eth0 and typed `holon rules list` was told "no filter is attached".
+    func existing() throws -> DataplaneOptions {
+        if interface != nil { return options }
+        let pinned = DataplaneOptions.pinned()
+        guard let o = DataplaneOptions.unnamed(among: pinned) else {
+            let names = pinned.map { $0.interface + ($0.namespace.map { " (netns \($0))" } ?? "") }
+            throw InputError("\(pinned.count) filters are pinned on this host (\(names.joined(separator: ", "))): name one with --interface")
+        }
+        return o
     }
 }
