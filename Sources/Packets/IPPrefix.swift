@@ -26,13 +26,14 @@ public struct IPPrefix: Sendable, Hashable, CustomStringConvertible {
     /// The one CIDR parser (the rule language, rule JSON, allowlists, the traffic generator's
     /// blocks all use it): `address[/length]`, the length decimal and at most the family's width.
     public static func parse(_ text: String) -> Result<IPPrefix, ParseFailure> {
-        let parts = text.split(separator: "/", maxSplits: 1, omittingEmptySubsequences: false)
-        let first = String(parts.first ?? "")
+        let slash = text.utf8.firstIndex(of: UInt8(ascii: "/"))
+        let first = slash.map { String(text[..<$0]) } ?? text
         guard let a = IPAddress(first) else { return .failure(.address(first)) }
         let maxLen: UInt8 = a.isV4 ? 32 : 128
-        guard parts.count == 2 else { return .success(IPPrefix(a, length: maxLen)) }
-        guard let len = UInt8(parts[1]), len <= maxLen else {
-            return .failure(.length(String(parts[1]), maximum: maxLen, offset: first.count + 1))
+        guard let slash else { return .success(IPPrefix(a, length: maxLen)) }
+        let rest = text[text.index(after: slash)...]
+        guard let len = UInt8(rest), len <= maxLen else {
+            return .failure(.length(String(rest), maximum: maxLen, offset: first.count + 1))
         }
         return .success(IPPrefix(a, length: len))
     }

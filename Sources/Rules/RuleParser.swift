@@ -34,6 +34,12 @@ public enum RuleParser {
         return try p.rule()
     }
 
+    /// The same from one line's UTF-8 (``RuleFile`` cuts a file's lines as bytes).
+    static func parseLine(bytes: [UInt8], line: Int) throws(RuleParseError) -> (rule: Rule, hasID: Bool) {
+        var p = Parser(lexer: RuleLexer(bytes: bytes, line: line))
+        return try p.rule()
+    }
+
     static let operators = ["=", "in", "range", "mask", "bytes"]
     static let actions = ["drop", "pass", "count", "rate-limit", "syn-auth", "flow-check"]
     static let options = [":id", ":priority", ":burst", ":ttl", ":name", ":created", ":explain"]
@@ -54,7 +60,7 @@ private struct Parser {
     var connectionAction: RuleLexer.Token?
 
     func fail(_ t: RuleLexer.Token, _ expected: String, among candidates: [String] = []) -> RuleParseError {
-        RuleParseError(line: lexer.line, column: t.column, expected: expected, found: t.found,
+        RuleParseError(line: lexer.line, column: lexer.column(at: t.offset), expected: expected, found: t.found,
                        suggestion: t.atom.flatMap { RuleParseError.nearest($0, in: candidates) })
     }
 
@@ -74,7 +80,7 @@ private struct Parser {
         guard head.atom == "rule" else { throw fail(head, "\"rule\"", among: ["rule"]) }
         let predicates = try match()
         var rule = Rule(match: predicates, action: try action())
-        var seen: Set<String> = []
+        var seen: [String] = []   /* at most the seven options: a Set cost more than it saved */
         while true {
             let t = try lexer.next()
             if t.kind == .close { break }
@@ -82,7 +88,8 @@ private struct Parser {
                 throw fail(t, "an option (\(RuleParser.options.joined(separator: ", "))) or \")\"",
                            among: RuleParser.options)
             }
-            guard seen.insert(name).inserted else { throw fail(t, "each option at most once") }
+            guard !seen.contains(name) else { throw fail(t, "each option at most once") }
+            seen.append(name)
             try option(name, at: t, into: &rule)
         }
         // A rate of 0 would drop every match while looking like a limit: (drop) says that.
@@ -209,7 +216,7 @@ private struct Parser {
             throw fail(t, expected)
         case .failure(.length(let text, let maxLen, let offset)):
             var lt = t
-            lt.column += offset
+            lt.offset += offset   /* the address before it is ASCII: characters are bytes */
             lt.kind = .atom(text)
             throw fail(lt, "a prefix length 0…\(maxLen)")
         }

@@ -69,6 +69,10 @@ import Rules
         Case(text: "(rule (and) (drop) :explain unquoted)", marker: "unquoted", expected: "a string in double quotes"),
         Case(text: "(rule (and) (drop) :name \"open", marker: "", expected: "a closing \""),
         Case(text: "(rule (and) (drop) :name \"bad \\q\")", marker: "\\q", expected: "an escape (\\\" \\\\ \\n \\t \\r \\u{…})"),
+        // Columns count Unicode scalars: "é" and "—" are one each, though two and three bytes.
+        Case(text: "(rule (and) (drop) :name \"café — ok\" :prio 5)", marker: ":prio", expected: "an option (:id, :priority, :burst, :ttl, :name, :created, :explain) or \")\"", suggestion: ":priority"),
+        Case(text: "(rule (and) (drop) :name \"é \\é\")", marker: "\\é", expected: "an escape (\\\" \\\\ \\n \\t \\r \\u{…})"),
+        Case(text: "(rule (= proto ürp) (drop))", marker: "ürp", expected: "a protocol for proto (a number or tcp, udp, icmp, …)"),
         Case(text: "(rule (and) (drop) :name \"bad \\u{110000}\")", marker: "\\u", expected: "an escape (\\\" \\\\ \\n \\t \\r \\u{…})"),
         Case(text: "(rule (and) (drop)) extra", marker: "extra", expected: "the end of the line"),
         Case(text: "(rule (and) (drop)", marker: "", expected: "an option (:id, :priority, :burst, :ttl, :name, :created, :explain) or \")\""),
@@ -109,5 +113,16 @@ import Rules
         #expect(e.line == 2)
         #expect(e.column == 24)
         #expect(e.expected == "an id not used before (line 1 has :id 5)")
+    }
+
+    /// Lines end at "\n" or "\r\n" (a file from Windows); a lone "\r" is white space. The file
+    /// is cut into lines as bytes: a character of several bytes must not move a line or column.
+    @Test func fileLinesEndAtNewlineOrCRLF() throws {
+        let text = "(rule (= proto udp) (drop) :id 1)\r\n\r\n; é comment\r\n  \t\r\n(rule (= proto tcp) (drop) :name \"—\" :id 2)\r\n"
+        #expect(try RuleFile.parse(text).map(\.id) == [1, 2])
+        let lone = try #require(throws: RuleParseError.self) { try RuleFile.parse(text + "(rule (= proto tcp) (drop) :id 3)\r(rule") }
+        #expect(lone.line == 6 && lone.column == 35 && lone.expected == "the end of the line", "\(lone)")
+        let dup = try #require(throws: RuleParseError.self) { try RuleFile.parse(text + "(rule (and) (pass) :name \"é—\" :id 2)") }
+        #expect(dup.line == 6 && dup.column == 35, "\(dup)")
     }
 }

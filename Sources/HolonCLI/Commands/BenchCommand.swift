@@ -9,6 +9,7 @@ struct BenchCommand: ParsableCommand {
             BenchVSA.self,
             BenchDetect.self,
             BenchPackets.self,
+            BenchRules.self,
             BenchXDP.self,
             BenchGenerate.self,
             BenchLoop.self,
