@@ -35,14 +35,18 @@ struct Ceilings {
         oneLookup = try load(.oneLookup, blocking: BenchXDP.sources(100_000))
     }
 
+    /// The wall time, in nanoseconds, of `body` run on `cpus` threads at once: how every
+    /// live-frame rate of the bench is timed, the filter's and the ceilings' alike.
+    static func onEveryCPU(_ cpus: Int, _ body: @Sendable () -> Void) -> Double {
+        let t0 = DispatchTime.now().uptimeNanoseconds
+        DispatchQueue.concurrentPerform(iterations: cpus) { _ in body() }
+        return Double(DispatchTime.now().uptimeNanoseconds - t0)
+    }
+
     /// The four programs' rates for `frames` frames a CPU each, beside the `filter` rate just taken.
     func round(frames: UInt32, cpus: Int, filter: Double) -> Round {
         func rate(_ program: CeilingProgram) -> Double {
-            let t0 = DispatchTime.now().uptimeNanoseconds
-            DispatchQueue.concurrentPerform(iterations: cpus) { _ in
-                _ = try? program.liveFrames(frame, count: frames)
-            }
-            return Double(cpus) * Double(frames) / Double(DispatchTime.now().uptimeNanoseconds - t0) * 1e9
+            Double(cpus) * Double(frames) / Self.onEveryCPU(cpus) { _ = try? program.liveFrames(frame, count: frames) } * 1e9
         }
         return Round(filter: filter, dropAll: rate(dropAll), readDrop: rate(readDrop), parseOnly: rate(parseOnly), oneLookup: rate(oneLookup))
     }

@@ -99,6 +99,14 @@ struct BenchXDP: ParsableCommand {
 
     /// The 12-byte marker of payload rule `i`: distinct in its first 8 bytes, the window the
     /// classifier keys on (markers that share them share a chain, at most 32 long).
+    /// Packets a second the filter dropped while every CPU sent it `frames` live copies of `frame` at once.
+    static func dropRate(_ dp: Dataplane, _ frame: [UInt8], frames: UInt32, cpus: Int) throws -> Double {
+        let before = try dataplaneStep { () throws(DataplaneError) in try dp.stats() }
+        let ns = Ceilings.onEveryCPU(cpus) { _ = try? dp.liveFrames(frame, count: frames) }
+        let after = try dataplaneStep { () throws(DataplaneError) in try dp.stats() }
+        return Double(after.dropped - before.dropped) / ns * 1e9
+    }
+
     static func marker(_ i: Int) -> [UInt8] {
         withUnsafeBytes(of: UInt64(i).bigEndian, Array.init).reversed() + [0x13, 0x37, 0xC0, 0xDE]
     }
@@ -172,14 +180,7 @@ struct BenchXDP: ParsableCommand {
         var rates: [Double] = []
         var rounds: [Ceilings.Round] = []
         for _ in 0..<samples {
-            let before = try dataplaneStep { () throws(DataplaneError) in try dp.stats() }
-            let t0 = DispatchTime.now().uptimeNanoseconds
-            DispatchQueue.concurrentPerform(iterations: cpus) { _ in
-                _ = try? dp.liveFrames(Self.frame, count: frames)
-            }
-            let dt = Double(DispatchTime.now().uptimeNanoseconds - t0)
-            let after = try dataplaneStep { () throws(DataplaneError) in try dp.stats() }
-            rates.append(Double(after.dropped - before.dropped) / dt * 1e9)
+            rates.append(try Self.dropRate(dp, Self.frame, frames: frames, cpus: cpus))
             rounds.append(ceilings.round(frames: frames, cpus: cpus, filter: rates.last!))
         }
         report("xdp.drop_pps", median(rates), "pps")
@@ -198,14 +199,7 @@ struct BenchXDP: ParsableCommand {
                                                     frameLength: 64), payload: Self.marker(0) + [UInt8](repeating: 0, count: 10))
         var payloadRates: [Double] = []
         for _ in 0..<samples {
-            let before = try dataplaneStep { () throws(DataplaneError) in try dp.stats() }
-            let t0 = DispatchTime.now().uptimeNanoseconds
-            DispatchQueue.concurrentPerform(iterations: cpus) { _ in
-                _ = try? dp.liveFrames(markedFrame, count: frames)
-            }
-            let dt = Double(DispatchTime.now().uptimeNanoseconds - t0)
-            let after = try dataplaneStep { () throws(DataplaneError) in try dp.stats() }
-            payloadRates.append(Double(after.dropped - before.dropped) / dt * 1e9)
+            payloadRates.append(try Self.dropRate(dp, markedFrame, frames: frames, cpus: cpus))
         }
         guard dp.counters(forRule: 300_000).drops > 0 else { throw ValidationError("the marked frame was not dropped by its byte rule") }
         report("xdp.drop_pps.payload_rule", median(payloadRates), "pps")
