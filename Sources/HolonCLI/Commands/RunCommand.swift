@@ -284,9 +284,13 @@ struct RunCommand: AsyncParsableCommand {
         }
         if tty && !json { print("") }
         if !json {
-            for (name, loop) in zip(names, loops) {
+            for (k, loop) in loops.enumerated() {
                 let s = loop.stats
-                print("stopped\(several ? " " + name : ""): \(s.samples) samples, \(s.incidents) incident(s), \(s.rulesInstalled) rule(s) left in the filter")
+                // Its own rules, and the table they stay in: "0 rules left in the filter" read as
+                // an empty table when an operator's 100k rules were there.
+                let status = filters[k].options.flatMap { try? Dataplane.status($0) }
+                let table = status.flatMap { st in st.settings.map { "; " + tableAfter($0.rules, enforced: st.attached) } } ?? ""
+                print("stopped\(several ? " " + names[k] : ""): \(s.samples) samples, \(s.incidents) incident(s), \(s.rulesInstalled) of its rule(s) left in the filter\(table)")
             }
         }
     }
