@@ -302,6 +302,7 @@ extension Dataplane {
         if forgetRules {
             unlink(options.stateFile)
             unlink(options.stateFile + ".tmp")
+            unlink(RuleJournal.path(options))
             // The lease's file too, unless a sidecar still holds it (a new file would let a
             // second sidecar in beside it).
             if FilterLease.holder(options) == nil { unlink(FilterLease.path(options)) }

@@ -105,10 +105,20 @@ enum RuleState {
                 throw mismatch("cannot be read (\(why))")
             }
         }
-        if matches(rules, expected) { return rules }
+        // The file with the changes made in place since (RuleJournal): with all of them, or
+        // without the last one when the filter never flipped to it.
+        let tables: [[Rule]]
+        do throws(FileProblem) {
+            tables = try RuleJournal.candidates(rules, o)
+        } catch {
+            if case .unreadable(let why) = error { throw mismatch("has a journal that cannot be read (\(why))") }
+            tables = [rules]
+        }
+        for t in tables where matches(t, expected) { return t }
         // An install that died between the filter's flip and the rename left the new table's
         // text beside the old: it is the one the filter enforces.
         if let pending = try? parseFile(file + ".tmp"), matches(pending, expected) {
+            unlink(RuleJournal.path(o))
             rename(file + ".tmp", file)
             return pending
         }
@@ -119,7 +129,7 @@ enum RuleState {
     /// filter left behind, restored by the next attach.
     static func saved(_ o: DataplaneOptions) throws(DataplaneError) -> [Rule]? {
         do throws(FileProblem) {
-            return try parseFile(o.stateFile)
+            return try RuleJournal.candidates(try parseFile(o.stateFile), o).first
         } catch {
             switch error {
             case .missing: return nil
@@ -137,6 +147,12 @@ enum RuleState {
     enum FileProblem: Error { case missing, unreadable(String) }
 
     static func parseFile(_ path: String) throws(FileProblem) -> [Rule] {
+        let text = try readText(path)
+        do { return try RuleFile.parse(text) } catch { throw .unreadable("\(error)") }
+    }
+
+    /// The UTF-8 text of the file at `path`.
+    static func readText(_ path: String) throws(FileProblem) -> String {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw errno == ENOENT ? .missing : .unreadable(String(cString: strerror(errno))) }
         defer { close(fd) }
@@ -152,8 +168,43 @@ enum RuleState {
             bytes += chunk[0..<n]
         }
         guard let text = String(validating: bytes, as: UTF8.self) else { throw .unreadable("not UTF-8 text") }
-        do { return try RuleFile.parse(text) } catch { throw .unreadable("\(error)") }
+        return text
     }
+
+    /// The first `bytes` bytes of the file at `path`, as text (nil when it cannot be read).
+    static func readHead(_ path: String, bytes: Int) -> Substring? {
+        readPart(path, bytes: bytes) { _ in 0 }
+    }
+
+    /// The last `bytes` bytes of the file at `path`, as text, from its first whole line.
+    static func readTail(_ path: String, bytes: Int) -> Substring? {
+        guard let t = readPart(path, bytes: bytes, at: { max(0, $0 - bytes) }) else { return nil }
+        return t.utf8.count < bytes ? t : t.drop { $0 != "\n" }.dropFirst()
+    }
+
+    private static func readPart(_ path: String, bytes: Int, at offset: (Int) -> Int) -> Substring? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0 else { return nil }
+        var buf = [UInt8](repeating: 0, count: bytes)
+        let n = buf.withUnsafeMutableBytes { pread(fd, $0.baseAddress!, bytes, off_t(offset(Int(st.st_size)))) }
+        guard n >= 0 else { return nil }
+        return Substring(String(decoding: buf[..<n], as: UTF8.self))
+    }
+
+    /// The fingerprint a state file's first line names (``prepare(_:_:fingerprint:)``), or nil.
+    static func headerFingerprint(_ line: Substring) -> TableFingerprint? {
+        let words = line.split(whereSeparator: { $0 == " " || $0 == "," || $0 == ";" })
+        func after(_ w: String) -> Substring? { words.firstIndex(of: Substring(w)).flatMap { $0 + 1 < words.count ? words[$0 + 1] : nil } }
+        guard line.hasPrefix(headerPrefix), let g = after("generation").flatMap({ UInt32($0) }),
+              let d = after("digest").flatMap({ UInt64($0, radix: 16) }),
+              let n = words.firstIndex(of: "rule(s)").flatMap({ $0 > 0 ? Int(words[$0 - 1]) : nil }) else { return nil }
+        return TableFingerprint(generation: g, rules: n, digest: d)
+    }
+
+    static let headerPrefix = "; holon rule state: "
 
     /// Writes the new table's text beside the state file (fsynced), before the filter flips to
     /// it; ``commit(_:)`` renames it into place after.
@@ -163,11 +214,14 @@ enum RuleState {
         } catch {
             throw .stateFile("\(o.stateDirectory): \(error.localizedDescription)")
         }
-        let header = "; holon rule state: generation \(fingerprint.generation), \(fingerprint.rules) rule(s), digest \(String(fingerprint.digest, radix: 16)); written by the filter's loader, do not edit\n"
+        let header = "\(headerPrefix)generation \(fingerprint.generation), \(fingerprint.rules) rule(s), digest \(String(fingerprint.digest, radix: 16)); written by the filter's loader, do not edit\n"
         try writeSynced(header + RuleFile.print(rules), to: o.stateFile + ".tmp")
     }
 
     static func commit(_ o: DataplaneOptions) throws(DataplaneError) {
+        // The journal first: its changes are in the text renamed into place. The other way
+        // round, a crash in between would leave the whole new table with the old journal.
+        unlink(RuleJournal.path(o))
         guard rename(o.stateFile + ".tmp", o.stateFile) == 0 else {
             throw .stateFile("renaming \(o.stateFile).tmp: \(String(cString: strerror(errno)))")
         }

@@ -73,7 +73,8 @@ struct RuleStateTests {
         defer { t.close() }
         try t.dataplane.add([a])
         let old = try String(contentsOfFile: t.options.stateFile, encoding: .utf8)
-        try t.dataplane.add([b])
+        // Whole: a change made in place goes to the journal (RuleJournalTests), not to a new text.
+        try t.dataplane.install([a, b], rebuild: true)
         let new = try String(contentsOfFile: t.options.stateFile, encoding: .utf8)
         try new.write(toFile: t.options.stateFile + ".tmp", atomically: true, encoding: .utf8)
         try old.write(toFile: t.options.stateFile, atomically: true, encoding: .utf8)
