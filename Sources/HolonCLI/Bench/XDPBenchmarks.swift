@@ -99,6 +99,32 @@ struct BenchXDP: ParsableCommand {
 
     /// The 12-byte marker of payload rule `i`: distinct in its first 8 bytes, the window the
     /// classifier keys on (markers that share them share a chain, at most 32 long).
+    /// One rule added to and deleted from `dp`'s table, each `samples` times, by id and as a whole
+    /// new table (`listed`): the caller's wall times, and the catch-up after each, in ms.
+    func changeOne(_ dp: Dataplane) throws -> (add: [Double], del: [Double], listed: [Double], catchUp: [Double]) {
+        var add: [Double] = [], del: [Double] = [], listed: [Double] = [], catchUp: [Double] = []
+        for i in 0..<samples {
+            let extra = Rule(id: UInt32(200_000 + i), match: [.equals(.proto, 17), .prefix(.srcIP, .v4(0x0C00_0000 &+ UInt32(i)), length: 32),
+                                                         .equals(.dstPort, 9)], action: .drop, priority: 10)
+            for step in 0..<4 {
+                let t0 = DispatchTime.now().uptimeNanoseconds
+                switch step {
+                case 0: _ = try dataplaneStep { () throws(DataplaneError) in try dp.add([extra]) }
+                case 1: _ = try dataplaneStep { () throws(DataplaneError) in try dp.delete(ids: [extra.id]) }
+                case 2: _ = try dataplaneStep { () throws(DataplaneError) in try dp.update { $0 + [extra] } }
+                default: _ = try dataplaneStep { () throws(DataplaneError) in try dp.update { $0.filter { $0.id != extra.id } } }
+                }
+                let t1 = DispatchTime.now().uptimeNanoseconds
+                try dataplaneStep { () throws(DataplaneError) in try dp.settle() }
+                let t2 = DispatchTime.now().uptimeNanoseconds
+                let ms = Double(t1 - t0) / 1e6
+                if step == 0 { add.append(ms) } else if step == 1 { del.append(ms) } else { listed.append(ms) }
+                catchUp.append(Double(t2 - t1) / 1e6)
+            }
+        }
+        return (add, del, listed, catchUp)
+    }
+
     /// Packets a second the filter dropped while every CPU sent it `frames` live copies of `frame` at once.
     static func dropRate(_ dp: Dataplane, _ frame: [UInt8], frames: UInt32, cpus: Int) throws -> Double {
         let before = try dataplaneStep { () throws(DataplaneError) in try dp.stats() }
@@ -146,30 +172,26 @@ struct BenchXDP: ParsableCommand {
         // the background and delays only a change that comes sooner.
         // `listed`: the same change handed over as the whole new table (`update { $0 + [rule] }`,
         // what callers that rewrite the table do): the table is compared in one pass.
-        var add: [Double] = [], del: [Double] = [], listed: [Double] = [], catchUp: [Double] = []
-        for i in 0..<samples {
-            let extra = Rule(id: UInt32(200_000 + i), match: [.equals(.proto, 17), .prefix(.srcIP, .v4(0x0C00_0000 &+ UInt32(i)), length: 32),
-                                                         .equals(.dstPort, 9)], action: .drop, priority: 10)
-            for step in 0..<4 {
-                let t0 = DispatchTime.now().uptimeNanoseconds
-                switch step {
-                case 0: _ = try dataplaneStep { () throws(DataplaneError) in try dp.add([extra]) }
-                case 1: _ = try dataplaneStep { () throws(DataplaneError) in try dp.delete(ids: [extra.id]) }
-                case 2: _ = try dataplaneStep { () throws(DataplaneError) in try dp.update { $0 + [extra] } }
-                default: _ = try dataplaneStep { () throws(DataplaneError) in try dp.update { $0.filter { $0.id != extra.id } } }
-                }
-                let t1 = DispatchTime.now().uptimeNanoseconds
-                try dataplaneStep { () throws(DataplaneError) in try dp.settle() }
-                let t2 = DispatchTime.now().uptimeNanoseconds
-                let ms = Double(t1 - t0) / 1e6
-                if step == 0 { add.append(ms) } else if step == 1 { del.append(ms) } else { listed.append(ms) }
-                catchUp.append(Double(t2 - t1) / 1e6)
-            }
+        let change = try changeOne(dp)
+        report("rules.change_one_ms", median(change.add), "ms")
+        report("rules.delete_one_ms", median(change.del), "ms")
+        report("rules.change_one_listed_ms", median(change.listed), "ms")
+        report("rules.catch_up_ms", median(change.catchUp), "ms")
+
+        // The same on a filter attached in a private lab, with its state file (what every real
+        // filter has, and the maps-only handle above does not): the change's text written before
+        // its flip, as `holon run` pays for it per incident.
+        let lab = try BenchLab(bench: "xdp", prefix: "holon-bx", tag: "bx\(getpid() % 100_000)")
+        defer { lab.close() }
+        let pinned = try dataplaneStep { () throws(DataplaneError) in
+            let p = try Dataplane.open(lab.target)
+            try p.replace(with: r100k)
+            try p.prime()
+            return p
         }
-        report("rules.change_one_ms", median(add), "ms")
-        report("rules.delete_one_ms", median(del), "ms")
-        report("rules.change_one_listed_ms", median(listed), "ms")
-        report("rules.catch_up_ms", median(catchUp), "ms")
+        let withState = try changeOne(pinned)
+        report("rules.change_one_ms.state", median(withState.add), "ms")
+        report("rules.delete_one_ms.state", median(withState.del), "ms")
 
         // Drop rate with 100k rules installed: live frames on every CPU at once. Each round
         // also runs the same frames through the ceiling programs (below), one right after the
