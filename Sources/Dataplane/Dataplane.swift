@@ -35,6 +35,8 @@ public final class Dataplane: @unchecked Sendable {
     var images: [TableImage?] = [nil, nil]
     /// The generation left one change behind by the last flip, to bring up to date.
     var pending: CatchUp?
+    /// A ``keepReady()`` prime is running.
+    var priming = false
     /// Which rule ids count in slots (cache of the `rule_slots` map).
     var counterSlots = CounterSlots()
     /// Whether packets may still be reading the inactive generation (a flip happened and no

@@ -27,6 +27,9 @@ public protocol LoopFilter: AnyObject {
     func programProblem() -> String?
     /// The clock sample timestamps are in (ns since the Unix epoch for a real filter).
     func now() -> UInt64
+    /// Readies the table for the loop's next change to go in place, in the background, when
+    /// another process's change left it needing a rebuild (``Dataplane/prime()``).
+    func keepReady()
 }
 
 /// Where the loop's samples come from.

@@ -140,6 +140,8 @@ public final class ReferenceFilter: LoopFilter, SampleSource, @unchecked Sendabl
     public func stillAttached() -> Bool { !detached }
     public func reopen() -> (any LoopFilter)? { detached ? nil : self }
     public func now() -> UInt64 { clock }
+    /// The reference table changes in place always.
+    public func keepReady() {}
 
     // MARK: SampleSource
 

@@ -458,6 +458,34 @@ extension Dataplane {
         try settle()
     }
 
+    /// Whether this handle's next change can go in place: it knows the active generation's
+    /// maps, and the other's or the catch-up that will bring them up to date.
+    var readyForChanges: Bool {
+        guard let cfg = try? config() else { return true }   // no filter to ready
+        return lock.withLock {
+            let active = Int(cfg.gen & 1), stamps = [cfg.table.0.stamp, cfg.table.1.stamp]
+            func known(_ g: Int) -> Bool { images[g].map { $0.stamp != 0 && $0.stamp == stamps[g] } ?? false }
+            return known(active) && (known(active ^ 1) || pending?.generation == UInt32(active ^ 1))
+        }
+    }
+
+    /// ``prime()`` in the background, when another process's change (`holon rules add` beside
+    /// `holon run`) left this handle knowing neither generation: the loop's next incident would
+    /// otherwise wait for a rebuild of the whole table. One at a time; a failure is left for
+    /// the next change to meet and report.
+    public func keepReady() {
+        guard options != nil, stateProblem == nil, !readyForChanges else { return }
+        guard lock.withLock({ () -> Bool in
+            if priming { return false }
+            priming = true
+            return true
+        }) else { return }
+        DispatchQueue.global(qos: .utility).async { [self] in
+            defer { lock.withLock { priming = false } }
+            try? prime()
+        }
+    }
+
     /// Installs `rules` as the whole table whatever the state file says (the way back when it
     /// does not match the filter): rebuilt whole and the state file written anew, even when
     /// this handle believes the filter already holds `rules`.

@@ -92,7 +92,10 @@ public final class Sidecar {
                 guard try reattach(now: now, onEvent) else { continue }
                 reader = try dataplane.openSamples()
             }
-            if now >= nextBeat && !config.dryRun { try noticeOperatorChanges(now: now, onEvent) }
+            if now >= nextBeat && !config.dryRun {
+                try noticeOperatorChanges(now: now, onEvent)
+                dataplane.keepReady()
+            }
             if now >= nextBeat { noticeProgramChange(onEvent) }
             // With no traffic, time still passes: incidents close, thresholds tick. Not during
             // warmup: the baseline is learned over traffic, so it starts with the first sample.
