@@ -82,6 +82,25 @@ struct RuleJournalTests {
         #expect("\(e)".contains("journal"), "\(e)")
     }
 
+    /// `holon rules add` beside `holon run` rewrites the table whole: the loop's handle then
+    /// knows neither generation, and readies itself again in the background.
+    @Test func aHandleKeepsReadyAfterAnotherProcessesChange() throws {
+        let t = try TestLab("jready")
+        defer { t.close() }
+        try t.dataplane.add([a])
+        try t.dataplane.prime()
+        #expect(t.dataplane.readyForChanges)
+        try Dataplane.open(t.options).add([b])
+        #expect(!t.dataplane.readyForChanges, "another process wrote both generations")
+        t.dataplane.keepReady()
+        let deadline = Date().addingTimeInterval(20)
+        while !t.dataplane.readyForChanges && Date() < deadline { usleep(20_000) }
+        #expect(t.dataplane.readyForChanges)
+        try t.dataplane.add([c])
+        #expect(journal(t) != nil, "the change went in place")
+        #expect(try fresh(t) == [a, b, c])
+    }
+
     /// Detached with its rules kept, the journal's changes come back with the attach.
     @Test func detachAndAttachKeepTheJournalsChanges() throws {
         let t = try TestLab("jdet")
