@@ -80,7 +80,12 @@ public final class Sidecar {
         restoreBaseline(onEvent)
         defer { saveBaseline(onEvent, wait: true) }
         var nextSave = dataplane.now() &+ UInt64(config.baselineSaveEvery.components.seconds) * 1_000_000_000
-        if !config.dryRun { adopt(now: dataplane.now(), onEvent) }
+        if !config.dryRun {
+            adopt(now: dataplane.now(), onEvent)
+            // While the detector learns: the first incident's rules then go in place, in
+            // milliseconds, not behind a rebuild of the operator's whole table (0.57 s at 100k).
+            dataplane.keepReady()
+        }
         var nextBeat = dataplane.now() + 1_000_000_000
         while !shouldStop() {
             let batch = try reader.poll(timeoutMilliseconds: 50)

@@ -141,13 +141,6 @@ struct RunCommand: AsyncParsableCommand {
         let tls = try plan.config.httpListen == nil ? nil : plan.config.httpTLS.map(controlTLS)
         let filters = try plan.openFilters()
         let names = filters.map { $0.options?.interface ?? "?" }
-        // While the detector learns: the first incident's rules then go in place, in
-        // milliseconds, not as a rebuild of the operator's whole table.
-        for (dp, name) in zip(filters, names) where !plan.config.dryRun && dp.stateProblem == nil {
-            do { try dp.prime() } catch {
-                FileHandle.standardError.write("holon run: warning: \(name)'s table could not be readied for changes in place (\(error)): the first incident's rules will wait for a rebuild of the whole table\n".data(using: .utf8)!)
-            }
-        }
         let start = Date()
         if !json {
             print("holon run: \(names.joined(separator: ", ")), sampling 1 in \(plan.config.sampleEvery), learning for \(plan.config.warmup)"
