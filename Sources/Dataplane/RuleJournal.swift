@@ -50,19 +50,7 @@ enum RuleJournal {
             }
         }
         text.append(contentsOf: "= \(line(after)) \(line(before))\n".utf8)
-        let fd = open(journal, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw .stateFile("\(journal): \(String(cString: strerror(errno)))") }
-        defer { close(fd) }
-        var off = 0
-        while off < text.count {
-            let n = text.withUnsafeBytes { write(fd, $0.baseAddress! + off, $0.count - off) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw .stateFile("appending to \(journal): \(String(cString: strerror(errno)))")
-            }
-            off += n
-        }
-        guard fsync(fd) == 0 else { throw .stateFile("syncing \(journal): \(String(cString: strerror(errno)))") }
+        try RuleState.writeSynced(text, to: journal, flags: O_APPEND)
         return true
     }
 

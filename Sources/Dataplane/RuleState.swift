@@ -230,10 +230,15 @@ enum RuleState {
     }
 
     static func writeSynced(_ text: String, to path: String) throws(DataplaneError) {
-        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        try writeSynced(Array(text.utf8), to: path, flags: O_TRUNC)
+    }
+
+    /// `bytes` written to the file at `path` (created if need be, opened with `flags` besides:
+    /// O_TRUNC to replace it, O_APPEND to add to it), then synced.
+    static func writeSynced(_ bytes: [UInt8], to path: String, flags: Int32) throws(DataplaneError) {
+        let fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | flags, 0o644)
         guard fd >= 0 else { throw .stateFile("\(path): \(String(cString: strerror(errno)))") }
         defer { close(fd) }
-        let bytes = Array(text.utf8)
         var off = 0
         while off < bytes.count {
             let n = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + off, $0.count - off) }
