@@ -6,6 +6,7 @@ import Foundation
 import Generator
 import Lab
 import Packets
+import Rules
 import Sidecar
 import Traffic
 
@@ -26,6 +27,7 @@ struct BenchLoop: ParsableCommand {
     @Option(help: "Normal packets per second, throughout.") var normal = 5_000.0
     @Option(help: "Seconds of normal traffic the detector learns from.") var warmup = 6
     @Option(help: "The filter samples one packet in this many.") var sampleEvery: UInt32 = 10
+    @Option(help: "Rules the filter holds before the loop starts: an operator's blocklist of /32 sources in 100.64.0.0/10 the bench never sends from, against which the loop's rules go in.") var tableRules = 0
     @Flag(help: "Also announce each rule as BGP Flowspec through a gobgpd to a second gobgpd (both on loopback, started by the bench) and measure loop.announce_ms: from the rule in XDP to the route at the router.") var bgp = false
 
     static let kinds: [AttackKind] = [.synFlood, .udpFlood, .icmpFlood, .ackFlood, .ntpAmplification]
@@ -57,8 +59,8 @@ struct BenchLoop: ParsableCommand {
             FileHandle.standardError.write("holon bench loop: needs root (namespaces, XDP): run it with sudo\n".data(using: .utf8)!)
             throw ExitCode(2)
         }
-        guard attacks >= 1, warmup >= 2, rate >= 1_000, normal >= 100 else {
-            throw ValidationError("need --attacks ≥ 1, --warmup ≥ 2, --rate ≥ 1000, --normal ≥ 100")
+        guard attacks >= 1, warmup >= 2, rate >= 1_000, normal >= 100, (0...1_000_000).contains(tableRules) else {
+            throw ValidationError("need --attacks ≥ 1, --warmup ≥ 2, --rate ≥ 1000, --normal ≥ 100, --table-rules 0…1000000")
         }
         let tag = "hb\(getpid() % 100_000)"
         let lab = Lab(.scratch(prefix: "holon-bench", tag: tag))
@@ -74,6 +76,13 @@ struct BenchLoop: ParsableCommand {
         }
         _ = try? Dataplane.detach(dpOptions, force: true, forgetRules: true)
         let (dataplane, _) = try dataplaneStep { () throws(DataplaneError) in try Dataplane.attach(dpOptions) }
+        if tableRules > 0 {
+            let blocklist = (0..<tableRules).map { i in
+                Rule(id: UInt32(i + 1), match: [.equals(.proto, 17), .prefix(.srcIP, .v4(0x6440_0000 &+ UInt32(i)), length: 32), .equals(.dstPort, 9)],
+                     action: .drop, priority: 10)
+            }
+            try dataplaneStep { () throws(DataplaneError) in _ = try dataplane.replace(with: blocklist) }
+        }
 
         // The scenario: learning, then each attack followed by a gap longer than the hold.
         var phases = [ScenarioPhase(name: "baseline", duration: Double(warmup) + 3, normalRate: normal)]
