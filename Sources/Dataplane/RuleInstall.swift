@@ -426,8 +426,8 @@ extension Dataplane {
     }
 
     /// ``update(_:)`` for any ``Change``.
-    func modify(_ make: ([Rule]) throws(DataplaneError) -> Change) throws(DataplaneError) -> InstallReport {
-        guard let options else { return try apply(make(rules)) }
+    func modify(rebuild: Bool = false, _ make: ([Rule]) throws(DataplaneError) -> Change) throws(DataplaneError) -> InstallReport {
+        guard let options else { return try apply(make(rules), rebuild: rebuild) }
         return try changingPinned(options) { () throws(DataplaneError) -> InstallReport in
             let fp = try fingerprint()
             let change: Change
@@ -441,7 +441,7 @@ extension Dataplane {
                 }
                 change = try make(current)
             }
-            return try apply(change)
+            return try apply(change, rebuild: rebuild)
         }
     }
 
@@ -454,7 +454,8 @@ extension Dataplane {
     /// up; packets meet the same rules throughout. Cheap when this handle already knows both.
     /// A state file that does not describe the filter's table is refused, as by every change.
     public func prime() throws(DataplaneError) {
-        try update { $0 }
+        // Whole even where this handle knows one generation: an edit needs both.
+        if !readyForChanges { try modify(rebuild: true) { .table($0) } }
         try settle()
     }
 

@@ -126,7 +126,8 @@ enum RuleState {
     }
 
     /// The rules of the state file without checking them against a filter: what a detached
-    /// filter left behind, restored by the next attach.
+    /// filter left behind, restored by the next attach. With every change of its journal: one
+    /// a crash kept the filter from taking comes back too (an operator or the loop asked for it).
     static func saved(_ o: DataplaneOptions) throws(DataplaneError) -> [Rule]? {
         do throws(FileProblem) {
             return try RuleJournal.candidates(try parseFile(o.stateFile), o).first
