@@ -87,6 +87,40 @@ import Rules
         }
     }
 
+    /// Rule text with characters deleted, replaced and inserted (ASCII the grammar gives a
+    /// meaning, multi-byte characters, a NUL): it reads as a rule that prints and reads back
+    /// as itself, or as an error pointing inside the line. The lexer reads bytes; a column must
+    /// still count characters, and no byte of a multi-byte character may end a token.
+    @Test(arguments: [5 as UInt64, 6, 7])
+    func mutatedRuleTextReadsOrFailsCleanly(seed: UInt64) throws {
+        var g = RandomRules(seed: seed)
+        var rng = SeededRNG(seed: seed &* 31)
+        let alphabet: [Unicode.Scalar] = ["(", ")", "\"", "\\", ";", ":", " ", "\t", "\r", "/", "|", "0", "9", "a", "x", "é", "—", "\u{1F600}", "\u{0}", "\u{2028}"]
+        var read = 0
+        for _ in 0..<1500 {
+            var scalars = Array(g.rule().text.unicodeScalars)
+            for _ in 0..<Int.random(in: 1...3, using: &rng) {
+                let i = Int.random(in: 0..<scalars.count, using: &rng)
+                switch Int.random(in: 0..<3, using: &rng) {
+                case 0: scalars.remove(at: i)
+                case 1: scalars[i] = alphabet.randomElement(using: &rng)!
+                default: scalars.insert(alphabet.randomElement(using: &rng)!, at: i)
+                }
+                if scalars.isEmpty { scalars = ["("] }
+            }
+            let text = String(String.UnicodeScalarView(scalars))
+            do {
+                let r = try RuleParser.parse(text, line: 7)
+                read += 1
+                #expect(try Rule(parsing: r.text) == r, "\(text)")
+            } catch {
+                #expect(error.line == 7)
+                #expect((1...(scalars.count + 1)).contains(error.column), "\(error) in \(text)")
+            }
+        }
+        #expect(read > 0 && read < 1500, "some mutations still read, most do not: \(read)")
+    }
+
     @Test func fileWithCommentsAndIDs() throws {
         let text = """
         ; rules for the lab
