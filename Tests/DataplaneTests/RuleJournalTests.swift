@@ -19,6 +19,20 @@ struct RuleJournalTests {
     func base(_ t: TestLab) throws -> String { try String(contentsOfFile: t.options.stateFile, encoding: .utf8) }
     func fresh(_ t: TestLab) throws -> [Rule] { try Dataplane.open(t.options).verifiedRules() }
 
+    /// A lab whose filter holds `a`, written whole, then `b`, added in place (in the journal).
+    func journaled(_ name: String) throws -> TestLab {
+        let t = try TestLab(name)
+        do {
+            try t.dataplane.add([a])
+            try t.dataplane.prime()
+            try t.dataplane.add([b])
+        } catch {
+            t.close()
+            throw error
+        }
+        return t
+    }
+
     @Test func changesInPlaceAreJournaledAndReadBack() throws {
         let t = try TestLab("jrnl")
         defer { t.close() }
@@ -44,11 +58,8 @@ struct RuleJournalTests {
     /// A crash after the journal was synced, before the flip: the filter enforces the table
     /// without that change, and so does every reader; the next change writes the table whole.
     @Test func aChangeNeverFlippedToIsNotRead() throws {
-        let t = try TestLab("jflip")
+        let t = try journaled("jflip")
         defer { t.close() }
-        try t.dataplane.add([a])
-        try t.dataplane.prime()
-        try t.dataplane.add([b])
         let fp = try t.dataplane.fingerprint()
         let dangling = "+ \(c.text)\n= \(fp.generation ^ 1) 3 123abc \(RuleJournal.line(fp))\n"
         let h = try FileHandle(forWritingTo: URL(fileURLWithPath: RuleJournal.path(t.options)))
@@ -67,11 +78,8 @@ struct RuleJournalTests {
 
     /// A crash while the group was being appended: lines without their fingerprint are no change.
     @Test func aGroupCutShortIsNoChange() throws {
-        let t = try TestLab("jcut")
+        let t = try journaled("jcut")
         defer { t.close() }
-        try t.dataplane.add([a])
-        try t.dataplane.prime()
-        try t.dataplane.add([b])
         let h = try FileHandle(forWritingTo: URL(fileURLWithPath: RuleJournal.path(t.options)))
         h.seekToEndOfFile()
         h.write("+ \(c.text)\n".data(using: .utf8)!)
@@ -103,11 +111,8 @@ struct RuleJournalTests {
 
     /// Detached with its rules kept, the journal's changes come back with the attach.
     @Test func detachAndAttachKeepTheJournalsChanges() throws {
-        let t = try TestLab("jdet")
+        let t = try journaled("jdet")
         defer { t.close() }
-        try t.dataplane.add([a])
-        try t.dataplane.prime()
-        try t.dataplane.add([b])
         try Dataplane.detach(t.options)
         let (again, _) = try Dataplane.attach(t.options)
         #expect(try again.verifiedRules() == [a, b])
