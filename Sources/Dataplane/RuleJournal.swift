@@ -96,8 +96,9 @@ enum RuleJournal {
         return groups
     }
 
-    /// `base` with `groups` applied, in rank order, in one pass (a group at a time, each rule
-    /// removed and inserted by rank, moved 100k rules per rule).
+    /// `base` with `groups` applied, in rank order: their net change first, then one merge
+    /// (``Dataplane/merge(_:_:)``, which inserts rule by rule, would move a 100k-rule table once
+    /// for every line of the journal).
     static func replay(_ base: [Rule], _ groups: ArraySlice<Group>) -> [Rule] {
         var added: [UInt32: Rule] = [:]
         var gone = Set<UInt32>()

@@ -174,23 +174,24 @@ enum RuleState {
 
     /// The first `bytes` bytes of the file at `path`, as text (nil when it cannot be read).
     static func readHead(_ path: String, bytes: Int) -> Substring? {
-        readPart(path, bytes: bytes) { _ in 0 }
+        readPart(path, bytes: bytes, fromEnd: false)
     }
 
     /// The last `bytes` bytes of the file at `path`, as text, from its first whole line.
     static func readTail(_ path: String, bytes: Int) -> Substring? {
-        guard let t = readPart(path, bytes: bytes, at: { max(0, $0 - bytes) }) else { return nil }
+        guard let t = readPart(path, bytes: bytes, fromEnd: true) else { return nil }
         return t.utf8.count < bytes ? t : t.drop { $0 != "\n" }.dropFirst()
     }
 
-    private static func readPart(_ path: String, bytes: Int, at offset: (Int) -> Int) -> Substring? {
+    private static func readPart(_ path: String, bytes: Int, fromEnd: Bool) -> Substring? {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { return nil }
         defer { close(fd) }
         var st = stat()
         guard fstat(fd, &st) == 0 else { return nil }
+        let offset = fromEnd ? max(0, Int(st.st_size) - bytes) : 0
         var buf = [UInt8](repeating: 0, count: bytes)
-        let n = buf.withUnsafeMutableBytes { pread(fd, $0.baseAddress!, bytes, off_t(offset(Int(st.st_size)))) }
+        let n = buf.withUnsafeMutableBytes { pread(fd, $0.baseAddress!, bytes, off_t(offset)) }
         guard n >= 0 else { return nil }
         return Substring(String(decoding: buf[..<n], as: UTF8.self))
     }
