@@ -81,7 +81,11 @@ enum RuleJournal {
             switch line.first {
             case "-", "+":
                 let rule: Rule
-                do { rule = try RuleParser.parse(body) } catch { throw bad("\(error)") }
+                do { rule = try RuleParser.parse(body, line: k + 1) } catch {
+                    var e = error
+                    e.column += 2   /* after the "+ " or "- " */
+                    throw .unreadable("\(path): \(e)")
+                }
                 if line.first == "-" { removed.append(rule) } else { added.append(rule) }
             case "=":
                 let f = body.split(separator: " ")
