@@ -36,11 +36,14 @@ public final class Sidecar {
     }
     /// Open incidents whose rules the budget refused, retried when a slot frees.
     var waiting: [Int: [DetectedRule]] = [:]
+    /// The ids given to the rules that wait, by the detector's id of each: a retry installs the
+    /// rules the refusal named, under the same ids.
+    var idsOf: [UInt32: [UInt32]] = [:]
     var owned: [UInt32: Owned] = [:]
     /// The filter's counters at the last heartbeat, for rates.
     var lastBeat: (at: UInt64, packets: UInt64, dropped: UInt64)?
-    /// Added to the detector's rule ids (which start at 1 every run) above the adopted ones.
-    var idShift: UInt32 = 0
+    /// Where its rules' ids come from (``SidecarConfig/ruleIDs``, or its own).
+    let ids: RuleIDs
     /// When this run started (sample clock): older samples are stale.
     var startedAt: UInt64 = 0
     /// Since when the filter has been gone (detached under the sidecar).
@@ -57,6 +60,7 @@ public final class Sidecar {
     public init(dataplane: any LoopFilter, config: SidecarConfig = SidecarConfig()) {
         self.dataplane = dataplane
         self.config = config
+        ids = config.ruleIDs ?? RuleIDs(base: config.ruleIDBase)
         detector = Detector(config: config.effectiveDetector)
     }
 
@@ -192,6 +196,7 @@ public final class Sidecar {
             case .closed(let inc):
                 stats.openIncidents = max(0, stats.openIncidents - 1)
                 waiting[inc.id] = nil
+                forgetIDsOfDone()
                 // A false positive's rules go at once: they were dropping real users.
                 let until = inc.falsePositive == nil ? now + UInt64(config.hold.components.seconds) * 1_000_000_000 : now
                 let closing = owned.filter { $0.value.incident == inc.id }.map(\.key)
@@ -211,11 +216,11 @@ public final class Sidecar {
     }
 
     func install(_ detected: [DetectedRule], incident: Int, now: UInt64, _ onEvent: (SidecarEvent) -> Void) throws(DataplaneError) {
+        defer { forgetIDsOfDone() }
         let ttl = UInt32(clamping: detector.config.ruleTTL.components.seconds)
         let rules = detected.flatMap { d -> [Rule] in
             var r = d.rule(priority: detector.config.rulePriority, ttlSeconds: ttl, name: "holon-incident-\(incident)")
-            r.id = config.ruleIDBase &+ idShift &+ d.id
-            return scoped(r, derivedID: d.id)
+            return scoped(r, derived: d.id)
         }
         if config.dryRun {
             onEvent(.proposed(incident: incident, rules))
@@ -270,16 +275,31 @@ public final class Sidecar {
     }
 
     /// A rule limited to the protected networks when it names no destination of its own: as is
-    /// with one prefix, one copy per prefix with several (ids `derived × 32 + k`).
-    func scoped(_ r: Rule, derivedID: UInt32) -> [Rule] {
+    /// with one prefix, one copy per prefix with several; each with an id of its own.
+    /// `derived`: the detector's id of the rule (``idsOf``).
+    func scoped(_ r: Rule, derived: UInt32) -> [Rule] {
         let p = config.protected
-        guard !p.isEmpty, !r.predicates.contains(where: { $0.field == .dstIP }) else { return [r] }
-        return p.prefix(SidecarConfig.maxProtected).enumerated().map { k, prefix in
+        let prefixes = p.isEmpty || r.predicates.contains(where: { $0.field == .dstIP }) ? [] : Array(p.prefix(SidecarConfig.maxProtected))
+        let n = max(1, prefixes.count)
+        let given = idsOf[derived].flatMap { $0.count == n ? $0 : nil } ?? (0..<n).map { _ in ids.next() }
+        idsOf[derived] = given
+        guard !prefixes.isEmpty else {
+            var one = r
+            one.id = given[0]
+            return [one]
+        }
+        return zip(prefixes, given).map { prefix, id in
             var c = r
+            c.id = id
             c.predicates.append(.prefix(.dstIP, prefix.address, length: prefix.length))
-            if p.count > 1 { c.id = config.ruleIDBase &+ idShift &+ derivedID &* 32 &+ UInt32(k) }
             return c
         }
+    }
+
+    /// Forgets the ids of rules that no longer wait.
+    func forgetIDsOfDone() {
+        let still = Set(waiting.values.flatMap { $0.map(\.id) })
+        idsOf = idsOf.filter { still.contains($0.key) }
     }
 
     /// With its attack gone, a held rule only waits for the attack to resume: a drop becomes a
@@ -387,6 +407,9 @@ public final class Sidecar {
     /// Takes over the sidecar-range rules already in the filter (a restart): each stays until
     /// its TTL from when it was derived, and at least one hold from now.
     func adopt(now: UInt64, _ onEvent: (SidecarEvent) -> Void) {
+        // New ids go above every sidecar-range id in the table, pinned rules' too: theirs stay
+        // taken though they are no longer the loop's.
+        ids.reserve(above: dataplane.rules)
         // A sidecar-range rule without a TTL was pinned by an operator: theirs, not adopted.
         let mine = dataplane.rules.filter { $0.id >= config.ruleIDBase && $0.ttlSeconds != nil }
         guard !mine.isEmpty else { return }
@@ -395,7 +418,6 @@ public final class Sidecar {
             let ttlEnd = r.expiresAt ?? now
             owned[r.id] = Owned(rule: r, incident: nil, expiresAt: max(ttlEnd, now + hold), adopted: true, installedAt: r.createdAt ?? now)
         }
-        idShift = (mine.map(\.id).max() ?? config.ruleIDBase) - config.ruleIDBase
         stats.rulesInstalled = owned.count
         onEvent(.adopted(mine))
     }

@@ -11,6 +11,9 @@ public struct SidecarConfig: Sendable {
     /// Rule ids from here up belong to the sidecar; operators' rules stay below and are never
     /// touched.
     public var ruleIDBase: UInt32 = RuleOwnership.sidecarBase
+    /// Where the loop takes its rules' ids: one ``RuleIDs`` shared by the loops of one run
+    /// (nil: the loop's own, from ``ruleIDBase``).
+    public var ruleIDs: RuleIDs?
     /// Guardrail: most rules the sidecar keeps installed at once; incidents beyond it are
     /// reported, not enforced.
     public var maxRules = 64

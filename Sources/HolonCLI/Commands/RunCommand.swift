@@ -182,7 +182,13 @@ struct RunCommand: AsyncParsableCommand {
         var server: (group: ServiceGroup, task: Task<Void, Never>)?
         var following: FollowingFilter?
         let serverOutcome = LoopThread()
-        let sidecarConfig = plan.sidecar
+        var sidecarConfig = plan.sidecar
+        // One id space for every loop of the run: a rule id names one rule across interfaces
+        // (the API, the metrics and the Flowspec announcer take rules by id), seeded above
+        // every filter's table before any loop starts.
+        let ids = RuleIDs(base: sidecarConfig.ruleIDBase)
+        for dp in filters { ids.reserve(above: dp.rules) }
+        sidecarConfig.ruleIDs = ids
         if let http = plan.config.httpListen {
             let (host, port) = try Self.listenAddress(http)
             let quiet = json
