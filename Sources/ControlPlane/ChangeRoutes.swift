@@ -10,7 +10,7 @@ extension ControlServer {
         ("/api/mode", .get), ("/api/mode", .put), ("/api/allowlist", .get), ("/api/allowlist", .put),
     ]
 
-    static func addChangeRoutes(to router: Router<BasicRequestContext>, filter: any FilterSource, metrics: MetricsExporter,
+    static func addChangeRoutes(to router: Router<BasicRequestContext>, filters: FilterGroup, metrics: MetricsExporter,
                                 access: ControlAccess) {
         /// `handler` once `request` may change the filter.
         func guarded(_ handler: @escaping @Sendable (Request, BasicRequestContext) async throws -> Response)
@@ -23,23 +23,24 @@ extension ControlServer {
         router.post("/api/rules", use: guarded { request, _ in
             let body = try await RequestBody.decode(OperatorRuleChange.Request.self, from: request, expected: OperatorRuleChange.expected)
             let rule = try OperatorRuleChange.parse(body)
-            return try json(try OperatorRuleChange.add(rule, to: filter), status: .created)
+            return try json(try OperatorRuleChange.add(rule, to: filters.chosen(body.interface)), status: .created)
         })
-        router.delete("/api/rules/:id", use: guarded { _, context in
+        router.delete("/api/rules/:id", use: guarded { request, context in
             let id = try RuleChange.ruleID(context.parameters.get("id"))
+            let holding = try filters.holding(id, interface: request.uri.queryParameters.get("interface"))
             // Its counters reach the per-owner totals before they go with it (as for release).
-            metrics.observe(rules: filter.filterRules, counters: filter.ruleCounters())
-            return try json(try OperatorRuleChange.remove(id, from: filter))
+            for m in holding { metrics.observe(m) }
+            return try json(try OperatorRuleChange.remove(id, from: holding))
         })
-        router.get("/api/mode") { _, _ in try json(try FilterPolicy.mode(of: filter)) }
+        router.get("/api/mode") { _, _ in try json(try FilterPolicy.mode(of: filters)) }
         router.put("/api/mode", use: guarded { request, _ in
             let mode = try await RequestBody.decode(FilterPolicy.Mode.self, from: request, expected: FilterPolicy.expectedMode)
-            return try json(try FilterPolicy.setMode(mode, of: filter))
+            return try json(try FilterPolicy.setMode(mode, of: filters))
         })
-        router.get("/api/allowlist") { _, _ in try json(try FilterPolicy.allowlist(of: filter)) }
+        router.get("/api/allowlist") { _, _ in try json(try FilterPolicy.allowlist(of: filters)) }
         router.put("/api/allowlist", use: guarded { request, _ in
             let list = try await RequestBody.decode(FilterPolicy.Allowlist.self, from: request, expected: FilterPolicy.expectedAllowlist)
-            return try json(try FilterPolicy.setAllowlist(list, of: filter))
+            return try json(try FilterPolicy.setAllowlist(list, of: filters))
         })
     }
 }

@@ -15,18 +15,18 @@ import Sidecar
 /// | `GET /` | the dashboard, the current state already in it |
 /// | `GET /metrics` | Prometheus text format |
 /// | `GET /api/status` | filter and loop counters, calibration, uptime |
-/// | `GET /api/rules` | the filter's table: counters, owner, age, TTL left, incident |
+/// | `GET /api/rules` | the filter's table: counters, owner, age, TTL left, incident (every interface's, each rule with its `interface`, when `holon run` protects several) |
 /// | `GET /api/incidents` | incidents, newest first |
 /// | `GET /api/history` | the traffic time series, oldest first (`?minutes=N`, `?since_ms=T`) |
 /// | `GET /api/impact` | what the filter costs legitimate traffic |
 /// | `GET /api/snapshot` | all of the above the dashboard shows, in one object (`?minutes=N` of history, `?events=false`) |
 /// | `GET /api/announcements` | each rule's BGP Flowspec state: announced, withdrawn, refused and why (`{"bgp": false}` without `--bgp`) |
 /// | `GET /api/events` | server-sent events: the kept events, then each new one (`?follow=false`: only the kept ones) |
-/// | `POST /api/rules/{id}/release` | take a live-loop rule out now (`holon rules release`) |
+/// | `POST /api/rules/{id}/release` | take a live-loop rule out now (`holon rules release`); from the filter holding it (`?interface=NAME` to say which) |
 /// | `POST /api/rules/{id}/pin` | keep a live-loop rule past its TTL (`holon rules pin`) |
-/// | `POST /api/rules` | add an operator's rule: `{"rule": "(rule … :id N)", "match_all": false}` → 201 (`holon rules add`) |
-/// | `DELETE /api/rules/{id}` | delete an operator's rule (`holon rules del`); the live loop's are released instead (409) |
-/// | `GET/PUT /api/mode` | `{"observe": true}`: observe only, or enforce |
+/// | `POST /api/rules` | add an operator's rule: `{"rule": "(rule … :id N)", "match_all": false}` → 201 (`holon rules add`); to every interface's filter, or `"interface": NAME`'s |
+/// | `DELETE /api/rules/{id}` | delete an operator's rule (`holon rules del`) from every filter holding it (`?interface=NAME`: one); the live loop's are released instead (409) |
+/// | `GET/PUT /api/mode` | `{"observe": true}`: observe only, or enforce (every filter) |
 /// | `GET/PUT /api/allowlist` | `{"prefixes": ["192.0.2.53/32", …]}`: the whole allowlist |
 /// | `GET/POST/DELETE /api/lab/generate` | the lab's generator: `{"scenario": NAME, "pps": N, "duration": S}` starts one (202; 409 while one runs), DELETE stops it, GET watches; 404 unless the lab is up |
 ///
@@ -42,6 +42,12 @@ public enum ControlServer {
 
     public static func router(state: ControlState, filter: any FilterSource, metrics: MetricsExporter,
                               access: ControlAccess = ControlAccess(), lab: LabGeneration? = nil) -> Router<BasicRequestContext> {
+        router(state: state, filters: FilterGroup(filter), metrics: metrics, access: access, lab: lab)
+    }
+
+    /// The routes over several filters (``FilterGroup``): one per interface `holon run` protects.
+    public static func router(state: ControlState, filters: FilterGroup, metrics: MetricsExporter,
+                              access: ControlAccess = ControlAccess(), lab: LabGeneration? = nil) -> Router<BasicRequestContext> {
         var routes = RouteTable()
         for (path, method) in [("/", HTTPRequest.Method.get), ("/metrics", .get), ("/api/status", .get), ("/api/rules", .get),
                                ("/api/incidents", .get), ("/api/history", .get), ("/api/impact", .get), ("/api/snapshot", .get),
@@ -53,17 +59,16 @@ public enum ControlServer {
         router.add(middleware: JSONErrors())
         router.add(middleware: MethodCheck(routes: routes))
         router.get("/") { _, _ in
-            let page = Dashboard.page(snapshot: try snapshot(state: state, filter: filter, metrics: metrics, minutes: Dashboard.chartMinutes))
+            let page = Dashboard.page(snapshot: try snapshot(state: state, filters: filters, metrics: metrics, minutes: Dashboard.chartMinutes))
             return Response(status: .ok, headers: [.contentType: "text/html; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: page)))
         }
         router.get("/metrics") { _, _ in
-            let text = metrics.render(filter: filter.filterStats(), sidecar: state.stats, rules: filter.filterRules,
-                                      counters: filter.ruleCounters(), attached: filter.enforcing())
+            let text = metrics.render(filters: readings(filters), sidecar: state.stats)
             return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
                             body: .init(byteBuffer: ByteBuffer(string: text)))
         }
-        router.get("/api/status") { _, _ in try json(status(state: state, filter: filter)) }
-        router.get("/api/rules") { _, _ in try json(rules(state: state, filter: filter, metrics: metrics)) }
+        router.get("/api/status") { _, _ in try json(status(state: state, filters: filters)) }
+        router.get("/api/rules") { _, _ in try json(rules(state: state, filters: filters, metrics: metrics)) }
         router.get("/api/incidents") { _, _ in try json(state.incidents) }
         router.get("/api/history") { request, _ in
             let q = request.uri.queryParameters
@@ -80,7 +85,7 @@ public enum ControlServer {
             }
             return try json(state.history(since: since))
         }
-        router.get("/api/impact") { _, _ in try json(impact(state: state, filter: filter)) }
+        router.get("/api/impact") { _, _ in try json(impact(state: state, filters: filters)) }
         router.get("/api/announcements") { _, _ in
             struct Body: Encodable {
                 var bgp: Bool
@@ -103,7 +108,7 @@ public enum ControlServer {
             guard let events = q.get("events").map({ ["true": true, "false": false][$0] }) ?? true else {
                 return try error(.badRequest, "events must be true or false, got '\(q.get("events") ?? "")'")
             }
-            return try json(snapshot(state: state, filter: filter, metrics: metrics, minutes: minutes, events: events))
+            return try json(snapshot(state: state, filters: filters, metrics: metrics, minutes: minutes, events: events))
         }
         let eventHeaders: HTTPFields = [.contentType: "text/event-stream", .cacheControl: "no-cache"]
         // HEAD must not subscribe: the stream it would open is never read.
@@ -128,18 +133,21 @@ public enum ControlServer {
                 if let refusal = access.refusal(request) { return try error(refusal) }
                 do {
                     let id = try RuleChange.ruleID(context.parameters.get("id"))
+                    let member = try filters.holder(of: id, interface: request.uri.queryParameters.get("interface"))
                     // A released rule's counters go with it: the per-owner totals take them just
                     // before, as a rule is often released while its attack is still dropped.
                     // (Not inside the change: that runs under the filter's file lock.)
-                    metrics.observe(rules: filter.filterRules, counters: filter.ruleCounters())
+                    metrics.observe(member)
                     // Under the filter's file lock: it waits at most for a write of the sidecar's.
-                    return try json(try change.apply(to: id, in: filter))
+                    var outcome = try change.apply(to: id, in: member.source)
+                    outcome.interface = member.name
+                    return try json(outcome)
                 } catch let refusal as RuleChange.Refusal {
                     return try error(refusal)
                 }
             }
         }
-        addChangeRoutes(to: router, filter: filter, metrics: metrics, access: access)
+        addChangeRoutes(to: router, filters: filters, metrics: metrics, access: access)
         addLabRoutes(to: router, lab: lab, access: access)
         return router
     }
@@ -150,16 +158,25 @@ public enum ControlServer {
                                    metrics: MetricsExporter, access: ControlAccess? = nil, lab: LabGeneration? = nil,
                                    tls: ControlTLS? = nil, idleTimeout: Duration = defaultIdleTimeout,
                                    onListening: @escaping @Sendable (Int) async -> Void = { _ in }) throws -> some ApplicationProtocol {
+        try application(host: host, port: port, state: state, filters: FilterGroup(filter), metrics: metrics, access: access, lab: lab,
+                        tls: tls, idleTimeout: idleTimeout, onListening: onListening)
+    }
+
+    /// The server over several filters (``FilterGroup``).
+    public static func application(host: String, port: Int, state: ControlState, filters: FilterGroup,
+                                   metrics: MetricsExporter, access: ControlAccess? = nil, lab: LabGeneration? = nil,
+                                   tls: ControlTLS? = nil, idleTimeout: Duration = defaultIdleTimeout,
+                                   onListening: @escaping @Sendable (Int) async -> Void = { _ in }) throws -> some ApplicationProtocol {
         var logger = Logger(label: "holon.http")
         logger.logLevel = .warning
         let access = access ?? ControlAccess(loopback: ControlAccess.isLoopback(host: host))
         let (seconds, atto) = idleTimeout.components
         let idleNs = seconds * 1_000_000_000 + atto / 1_000_000_000
         let http1 = HTTPServerBuilder.http1(configuration: .init(idleTimeout: .nanoseconds(idleNs)))
-        return Application(router: router(state: state, filter: filter, metrics: metrics, access: access, lab: lab),
+        return Application(router: router(state: state, filters: filters, metrics: metrics, access: access, lab: lab),
                            server: try tls.map { try $0.server(http1) } ?? http1,
                            configuration: .init(address: .hostname(host, port: port)),
-                           services: [CounterWatch(filter: filter, metrics: metrics)],
+                           services: [CounterWatch(filters: filters, metrics: metrics)],
                            onServerRunning: { channel in await onListening(channel.localAddress?.port ?? port) },
                            logger: logger)
     }
@@ -187,13 +204,13 @@ public enum ControlServer {
 /// Reads the rules' counters once a second, so the per-owner totals of `/metrics` keep the
 /// drops of rules retired between two scrapes (the filter forgets a rule's counters with it).
 struct CounterWatch: Service {
-    let filter: any FilterSource
+    let filters: FilterGroup
     let metrics: MetricsExporter
 
     func run() async throws {
         try? await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
-                metrics.observe(rules: filter.filterRules, counters: filter.ruleCounters())
+                for m in filters.members { metrics.observe(m) }
                 try await Task.sleep(for: .seconds(1))
             }
         }

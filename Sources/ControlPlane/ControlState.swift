@@ -36,14 +36,20 @@ public final class ControlState: Sendable {
         var id: Int
     }
 
+    /// A rule of one loop (its interface: "" with one loop).
+    struct LoopRule: Hashable {
+        var source: String
+        var id: UInt32
+    }
+
     struct Inner {
         var statsBySource: [String: SidecarStats] = [:]
         var calibration: [String: Double]?
         var events: [String] = []
         var incidents: [IncidentKey: IncidentSummary] = [:]
-        /// Which incident each sidecar rule of the primary loop was installed for.
-        var ruleIncident: [UInt32: Int] = [:]
-        /// The loop whose filter the API shows and whose heartbeats pace the history.
+        /// Which incident each sidecar rule was installed for, by loop (interface) and rule id.
+        var ruleIncident: [LoopRule: Int] = [:]
+        /// The loop whose heartbeats pace the history.
         var primary: String?
         var history: TrafficHistory
         var subscribers: [Int: AsyncStream<String>.Continuation] = [:]
@@ -76,8 +82,8 @@ public final class ControlState: Sendable {
     /// as its client likes, so their number is bounded like everything else here.
     public let maxStreams: Int
 
-    /// `primarySource`: the loop whose filter the API shows (its rules' incidents), when there
-    /// are several; nil takes the first that reports.
+    /// `primarySource`: the loop whose heartbeats pace the history, when there are several;
+    /// nil takes the first that reports.
     public init(keepEvents: Int = 500, keepIncidents: Int = 200, keepHistory: Int = 600, maxStreams: Int = 64,
                 primarySource: String? = nil) {
         self.maxStreams = maxStreams
@@ -118,7 +124,7 @@ public final class ControlState: Sendable {
                 }
             case .installed(let id, let rules, _):
                 s.incidents[key(id)]?.rules += rules.map(SidecarEvent.short)
-                if primary { for r in rules { s.ruleIncident[r.id] = id } }
+                for r in rules { s.ruleIncident[LoopRule(source: from, id: r.id)] = id }
             case .proposed(let id, let rules):
                 s.incidents[key(id)]?.rules += rules.map { "(dry run) " + SidecarEvent.short($0) }
             case .refused(let id, _, let reason):
@@ -131,7 +137,7 @@ public final class ControlState: Sendable {
                 s.incidents[key(i.id)]?.false_positive = i.falsePositive
                 s.incidents[key(i.id)]?.known_source_share = i.knownSourceShare
             case .removed(let ids, _):
-                if primary { for id in ids { s.ruleIncident[id] = nil } }
+                for id in ids { s.ruleIncident[LoopRule(source: from, id: id)] = nil }
             case .adopted, .notice:
                 break
             }
@@ -145,8 +151,11 @@ public final class ControlState: Sendable {
     /// The traffic history, oldest first; `since` (Unix ms) keeps the points at or after it.
     public func history(since: Int64 = .min) -> [TrafficPoint] { inner.withLock { $0.history.points(since: since) } }
 
-    /// The incident a sidecar rule was installed for, when this run installed it.
-    public func incident(ofRule id: UInt32) -> Int? { inner.withLock { $0.ruleIncident[id] } }
+    /// The incident a sidecar rule was installed for, when this run installed it; `source`: the
+    /// loop's interface, when there are several.
+    public func incident(ofRule id: UInt32, source: String? = nil) -> Int? {
+        inner.withLock { $0.ruleIncident[LoopRule(source: source ?? "", id: id)] }
+    }
 
     /// Every loop's counters added up (one loop: its own).
     public var stats: SidecarStats { inner.withLock { SidecarStats.sum(Array($0.statsBySource.values)) } }

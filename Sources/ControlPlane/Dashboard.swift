@@ -102,11 +102,13 @@ function render(snap) {
   st.textContent = gone ? 'filter not attached: nothing is enforced' : !s.warmedUp ? 'learning normal traffic' : (s.openIncidents > 0 ? 'under attack: mitigating' : 'watching');
   st.className = gone ? 'incident' : !s.warmedUp ? '' : (s.openIncidents > 0 ? 'incident' : 'armed');
   const none = (cols, text) => `<tr><td colspan="${cols}" class="note">${text}</td></tr>`;
+  // The interface of a rule, when the run protects several: its buttons change that filter.
+  const on = r => r.interface ? ` data-if="${esc(r.interface)}"` : '';
   document.querySelector('#rule-table tbody').innerHTML = !snap.rules.length ? none(9, 'no rules: the filter passes everything it does not allowlist') : snap.rules.map(r =>
-    `<tr><td>${r.id}</td><td>${r.owner}${r.pinned ? ' (pinned)' : ''}</td><td>${r.incident == null ? '' : '#' + r.incident}</td>`
+    `<tr><td>${r.interface ? esc(r.interface) + ' ' : ''}${r.id}</td><td>${r.owner}${r.pinned ? ' (pinned)' : ''}</td><td>${r.incident == null ? '' : '#' + r.incident}</td>`
     + `<td class="rule" title="${esc(r.explanation)}">${esc(r.rule)}${AUTH_NOTE[r.action] ? `<br><span class="note">${AUTH_NOTE[r.action]}</span>` : ''}${r.bgp ? `<br><span class="note" title="${esc(r.bgp_detail)}">BGP Flowspec: ${esc(r.bgp)}${r.bgp === 'announced' ? '' : ' — ' + esc(r.bgp_detail)}</span>` : ''}</td><td class="num">${span(r.age_s)}</td>`
     + `<td class="num">${r.expires_in_s == null ? 'no TTL' : r.expires_in_s === 0 ? 'expired' : span(r.expires_in_s)}</td><td class="num">${fmt(r.hits)}</td><td class="num">${fmt(r.drops)}</td>`
-    + `<td>${r.owner === 'sidecar' ? `<button data-id="${r.id}" data-do="release">release</button>${r.pinned ? '' : ` <button data-id="${r.id}" data-do="pin">pin</button>`}` : ''}</td></tr>`).join('');
+    + `<td>${r.owner === 'sidecar' ? `<button data-id="${r.id}"${on(r)} data-do="release">release</button>${r.pinned ? '' : ` <button data-id="${r.id}"${on(r)} data-do="pin">pin</button>`}` : ''}</td></tr>`).join('');
   document.querySelector('#incident-table tbody').innerHTML = !snap.incidents.length ? none(6, 'none yet') : snap.incidents.map(i =>
     `<tr><td>${i.interface ? esc(i.interface) + ' ' : ''}${i.id}</td><td>${clock(i.opened_at_ns / 1e6)}${i.closed_at_ns ? '' : ' (open)'}</td><td>${esc(i.name ?? '…')}${i.false_positive ? ' (false positive)' : ''}</td>`
     + `<td class="num">${fmt(i.estimated_pps)}</td><td class="num">${fmt(i.distinct_sources)}</td>`
@@ -157,10 +159,10 @@ function showEvent(text) {
 document.querySelector('#rule-table').addEventListener('click', async ev => {
   const b = ev.target.closest('button[data-do]');
   if (!b) return;
-  const id = b.dataset.id, action = b.dataset.do;
+  const id = b.dataset.id, action = b.dataset.do, where = b.dataset.if ? `?interface=${encodeURIComponent(b.dataset.if)}` : '';
   if (!confirm(action === 'release' ? `Release rule ${id} now? Its match is not derived again for a while.`
                                     : `Pin rule ${id}? It stays until removed with holon rules del ${id}.`)) return;
-  const post = token => fetch(`/api/rules/${id}/${action}`, {method: 'POST', headers: token ? {Authorization: 'Bearer ' + token} : {}});
+  const post = token => fetch(`/api/rules/${id}/${action}${where}`, {method: 'POST', headers: token ? {Authorization: 'Bearer ' + token} : {}});
   let r = await post(sessionStorage.getItem('holon-token'));
   if (r.status === 401) {
     const token = prompt('Token (holon run --http-token):');

@@ -32,21 +32,25 @@ public enum FilterPolicy {
     static let expectedMode = #"{"observe": true}"#
     static let expectedAllowlist = #"{"prefixes": ["192.0.2.53/32", "2001:db8::/32"]}"#
 
-    static func mode(of filter: any FilterSource) throws -> Mode {
-        guard let on = filter.observing() else { throw Refusal(status: .serviceUnavailable, message: "the filter's mode cannot be read now") }
+    /// The mode of the run: the first filter's (a run sets every filter's together).
+    static func mode(of filters: FilterGroup) throws -> Mode {
+        guard let on = filters.first.observing() else { throw Refusal(status: .serviceUnavailable, message: "the filter's mode cannot be read now") }
         return Mode(observe: on)
     }
 
-    static func setMode(_ mode: Mode, of filter: any FilterSource) throws -> Changed<Mode> {
-        let before = filter.observing()
-        do { try filter.setObserving(mode.observe) } catch {
+    /// Sets every filter's mode, as the configuration's `observe` does.
+    static func setMode(_ mode: Mode, of filters: FilterGroup) throws -> Changed<Mode> {
+        let before = filters.members.map { $0.source.observing() }
+        do {
+            for m in filters.members { try m.source.setObserving(mode.observe) }
+        } catch {
             throw Refusal(status: .conflict, message: "the mode was not changed: \(error)")
         }
-        return Changed(value: Mode(observe: filter.observing() ?? mode.observe), changed: before != mode.observe)
+        return Changed(value: Mode(observe: filters.first.observing() ?? mode.observe), changed: before.contains { $0 != mode.observe })
     }
 
-    static func allowlist(of filter: any FilterSource) throws -> Allowlist {
-        guard let list = filter.allowlist() else {
+    static func allowlist(of filters: FilterGroup) throws -> Allowlist {
+        guard let list = filters.first.allowlist() else {
             throw Refusal(status: .notFound, message: "this filter's allowlist cannot be read back as a list here (holon run keeps the one it applied); PUT sets it")
         }
         return Allowlist(prefixes: list.map(\.description))
@@ -65,10 +69,13 @@ public enum FilterPolicy {
         return out
     }
 
-    static func setAllowlist(_ list: Allowlist, of filter: any FilterSource) throws -> Changed<Allowlist> {
+    /// Makes `list` every filter's whole allowlist, as the configuration's `allowlist` does.
+    static func setAllowlist(_ list: Allowlist, of filters: FilterGroup) throws -> Changed<Allowlist> {
         let wanted = try prefixes(list)
-        let before = filter.allowlist()
-        do { try filter.replaceAllowlist(wanted) } catch {
+        let before = filters.first.allowlist()
+        do {
+            for m in filters.members { try m.source.replaceAllowlist(wanted) }
+        } catch {
             throw Refusal(status: .conflict, message: "the allowlist was not changed: \(error)")
         }
         return Changed(value: Allowlist(prefixes: wanted.map(\.description)), changed: before.map(Set.init) != Set(wanted))

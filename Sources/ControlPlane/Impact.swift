@@ -34,15 +34,16 @@ struct Impact: Encodable, Sendable {
         var share: Double
     }
 
-    init(filter: DataplaneStats?, rules: [Rule], counters: [UInt32: RuleCounters], sidecar: SidecarStats, incidents: [IncidentSummary]) {
+    /// `drops`: each rule of every filter with what it dropped.
+    init(filter: DataplaneStats?, drops: [(Rule, UInt64)], sidecar: SidecarStats, incidents: [IncidentSummary]) {
         if let f = filter, f.packets > 0 { dropped_share = Double(f.dropped) / Double(f.packets) }
         var byDestination: [String: Destination] = [:]
-        for r in rules {
-            let drops = counters[r.id]?.drops ?? 0
+        for (r, drops) in drops {
             guard drops > 0 else { continue }
             let key = Self.destination(of: r)
             byDestination[key, default: Destination(destination: key, drops: 0, rules: [])].drops += drops
-            byDestination[key]?.rules.append(r.id)
+            // An operator's rule in every interface's filter is one rule here.
+            if byDestination[key]?.rules.contains(r.id) == false { byDestination[key]?.rules.append(r.id) }
         }
         drops_by_destination = byDestination.values.sorted { ($0.drops, $1.destination) > ($1.drops, $0.destination) }
         false_positives = sidecar.falsePositives

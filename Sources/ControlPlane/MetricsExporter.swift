@@ -11,8 +11,41 @@ public final class MetricsExporter: Sendable {
     struct Series {
         var counters: [String: Counter] = [:]
         var gauges: [String: Gauge] = [:]
-        var ruleSeries: [UInt32: (hits: Counter, drops: Counter)] = [:]
-        var owners = OwnerTotals()
+        /// The filters' series, by name and interface ("" for a filter named nowhere).
+        var filterCounters: [SeriesKey: Counter] = [:]
+        var filterGauges: [SeriesKey: Gauge] = [:]
+        var ruleSeries: [RuleKey: (hits: Counter, drops: Counter)] = [:]
+        /// Per interface ("" for one filter named nowhere).
+        var owners: [String: OwnerTotals] = [:]
+    }
+
+    struct SeriesKey: Hashable {
+        var name: String
+        var interface: String
+    }
+
+    struct RuleKey: Hashable {
+        var interface: String
+        var id: UInt32
+    }
+
+    /// What one filter shows a scrape: its counters, table and rules' counters. `interface`
+    /// labels its series when the run protects several (nil: one filter, no label).
+    public struct Reading: Sendable {
+        public var interface: String?
+        public var stats: DataplaneStats?
+        public var rules: [Rule]
+        public var counters: [UInt32: RuleCounters]
+        /// ``FilterSource/enforcing()``; nil leaves `holon_filter_attached` as it was.
+        public var attached: Bool?
+
+        public init(interface: String? = nil, stats: DataplaneStats?, rules: [Rule], counters: [UInt32: RuleCounters], attached: Bool? = nil) {
+            self.interface = interface
+            self.stats = stats
+            self.rules = rules
+            self.counters = counters
+            self.attached = attached
+        }
     }
 
     let registry = PrometheusCollectorRegistry()
@@ -42,50 +75,47 @@ public final class MetricsExporter: Sendable {
     static let gaugeHelp: [(String, String)] = [
         ("holon_incidents_open", "Incidents open now."),
         ("holon_sidecar_rules", "Rules the sidecar holds in the filter."),
-        ("holon_filter_rules", "Rules in the filter."),
         ("holon_detector_warmed_up", "1 once the detector has learned its baseline."),
+    ]
+    /// A filter's own gauges: one series per interface when the run protects several.
+    static let filterGaugeHelp: [(String, String)] = [
+        ("holon_filter_rules", "Rules in the filter."),
         ("holon_filter_attached", "1 while the filter is attached to its interface (its table enforced), 0 when it is not."),
     ]
+    /// The counters that are the filter's (the rest of ``counterHelp`` are the loops', added up).
+    static let filterCounterNames = Set(counterHelp.map(\.0).filter { $0.hasPrefix("holon_filter_") })
 
     public init(sidecarRuleBase: UInt32 = SidecarConfig().ruleIDBase) {
         self.sidecarRuleBase = sidecarRuleBase
         let registry = self.registry
         series.withLock { s in
-            for (name, help) in Self.counterHelp { s.counters[name] = registry.makeCounter(name: name, help: help) }
+            for (name, help) in Self.counterHelp where !Self.filterCounterNames.contains(name) {
+                s.counters[name] = registry.makeCounter(name: name, help: help)
+            }
             for (name, help) in Self.gaugeHelp { s.gauges[name] = registry.makeGauge(name: name, help: help) }
         }
     }
 
     /// Takes the rules' counters between scrapes (the server does once a second), so drops of a
     /// rule retired between two scrapes still reach its owner's total.
-    public func observe(rules: [Rule], counters: [UInt32: RuleCounters]) {
-        series.withLock { $0.owners.observe(rules: rules, counters: counters, sidecarBase: sidecarRuleBase) }
+    /// `interface`: the filter's, when the run protects several.
+    public func observe(rules: [Rule], counters: [UInt32: RuleCounters], interface: String? = nil) {
+        series.withLock { $0.owners[interface ?? "", default: OwnerTotals()].observe(rules: rules, counters: counters, sidecarBase: sidecarRuleBase) }
     }
 
-    /// The text a Prometheus server scrapes.
+    /// The text a Prometheus server scrapes: one filter's.
     /// `attached`: ``FilterSource/enforcing()``; nil leaves `holon_filter_attached` as it was.
     public func render(filter: DataplaneStats?, sidecar: SidecarStats, rules: [Rule], counters: [UInt32: RuleCounters],
                        attached: Bool? = nil) -> String {
+        render(filters: [Reading(stats: filter, rules: rules, counters: counters, attached: attached)], sidecar: sidecar)
+    }
+
+    /// The text a Prometheus server scrapes: every filter's series (labelled with its
+    /// `interface` when there are several) and the loops' counters, added up.
+    public func render(filters: [Reading], sidecar: SidecarStats) -> String {
         series.withLock { s in
-            func set(_ name: String, _ value: UInt64) {
-                guard let c = s.counters[name] else { return }
-                c.reset()
-                c.increment(by: Int64(clamping: value))
-            }
-            if let f = filter {
-                set("holon_filter_packets_total", f.packets)
-                set("holon_filter_bytes_total", f.bytes)
-                set("holon_filter_passed_total", f.passed)
-                set("holon_filter_dropped_total", f.dropped)
-                set("holon_filter_rate_limited_total", f.rateLimited)
-                set("holon_filter_matched_total", f.matched)
-                set("holon_filter_counted_total", f.counted)
-                set("holon_filter_observed_drops_total", f.observedDrops)
-                set("holon_filter_allowlisted_total", f.allowlisted)
-                set("holon_filter_unparsed_total", f.unparsed)
-                set("holon_filter_sampled_total", f.sampled)
-                set("holon_filter_ring_full_total", f.ringFull)
-            }
+            func set(_ name: String, _ value: UInt64) { Self.set(s.counters[name], value) }
+            for f in filters { renderFilter(f, &s) }
             set("holon_sidecar_samples_total", UInt64(sidecar.samples))
             set("holon_sidecar_unparsed_samples_total", UInt64(sidecar.unparsed))
             set("holon_incidents_total", UInt64(sidecar.incidents))
@@ -93,46 +123,88 @@ public final class MetricsExporter: Sendable {
             set("holon_false_positives_total", UInt64(max(0, sidecar.falsePositives)))
             s.gauges["holon_incidents_open"]?.set(to: Double(sidecar.openIncidents))
             s.gauges["holon_sidecar_rules"]?.set(to: Double(sidecar.rulesInstalled))
-            s.gauges["holon_filter_rules"]?.set(to: Double(rules.count))
             s.gauges["holon_detector_warmed_up"]?.set(to: sidecar.warmedUp ? 1 : 0)
-            if let attached { s.gauges["holon_filter_attached"]?.set(to: attached ? 1 : 0) }
 
-            // One series per rule in the table; a removed rule's series goes with it.
-            let ids = Set(rules.map(\.id))
-            for (id, old) in s.ruleSeries where !ids.contains(id) {
-                registry.unregisterCounter(old.hits)
-                registry.unregisterCounter(old.drops)
-                s.ruleSeries[id] = nil
-            }
-            for r in rules {
-                let pair: (hits: Counter, drops: Counter)
-                if let p = s.ruleSeries[r.id] {
-                    pair = p
-                } else {
-                    let labels = [("id", String(r.id)), ("owner", r.id >= sidecarRuleBase ? "sidecar" : "operator")]
-                    pair = (registry.makeCounter(name: "holon_rule_hits_total", labels: labels, help: "Packets that matched the rule."),
-                            registry.makeCounter(name: "holon_rule_drops_total", labels: labels, help: "Packets the rule dropped."))
-                    s.ruleSeries[r.id] = pair
-                }
-                let c = counters[r.id] ?? RuleCounters(hits: 0, drops: 0)
-                pair.hits.reset(); pair.hits.increment(by: Int64(clamping: c.hits))
-                pair.drops.reset(); pair.drops.increment(by: Int64(clamping: c.drops))
-            }
             // Per owner: every rule's drops, the retired ones' included, so the total never goes
             // down when the sidecar takes a rule out.
-            s.owners.observe(rules: rules, counters: counters, sidecarBase: sidecarRuleBase)
             for owner in OwnerTotals.owners {
                 let labels = [("owner", owner)]
-                let t = s.owners.total(owner)
+                let t = s.owners.values.reduce(RuleCounters()) { sum, o in
+                    let t = o.total(owner)
+                    return RuleCounters(hits: sum.hits &+ t.hits, drops: sum.drops &+ t.drops)
+                }
                 for (name, value, help) in [("holon_owner_rule_hits_total", t.hits, "Packets the owner's rules matched, retired rules included."),
                                             ("holon_owner_rule_drops_total", t.drops, "Packets the owner's rules dropped, retired rules included.")] {
-                    let c = registry.makeCounter(name: name, labels: labels, help: help)
-                    c.reset(); c.increment(by: Int64(clamping: value))
+                    Self.set(registry.makeCounter(name: name, labels: labels, help: help), value)
                 }
             }
             var buffer: [UInt8] = []
             registry.emit(into: &buffer)
             return String(decoding: buffer, as: UTF8.self)
         }
+    }
+
+    /// One filter's series: its counters and gauges, a series per rule in its table (a removed
+    /// rule's goes with it), and its rules' drops into its owners' totals.
+    private func renderFilter(_ f: Reading, _ s: inout Series) {
+        let iface = f.interface ?? ""
+        let labels = f.interface.map { [("interface", $0)] } ?? []
+        for (name, help) in Self.counterHelp where Self.filterCounterNames.contains(name) {
+            let key = SeriesKey(name: name, interface: iface)
+            if s.filterCounters[key] == nil { s.filterCounters[key] = registry.makeCounter(name: name, labels: labels, help: help) }
+        }
+        for (name, help) in Self.filterGaugeHelp {
+            let key = SeriesKey(name: name, interface: iface)
+            if s.filterGauges[key] == nil { s.filterGauges[key] = registry.makeGauge(name: name, labels: labels, help: help) }
+        }
+        func set(_ name: String, _ value: UInt64) { Self.set(s.filterCounters[SeriesKey(name: name, interface: iface)], value) }
+        if let st = f.stats {
+            set("holon_filter_packets_total", st.packets)
+            set("holon_filter_bytes_total", st.bytes)
+            set("holon_filter_passed_total", st.passed)
+            set("holon_filter_dropped_total", st.dropped)
+            set("holon_filter_rate_limited_total", st.rateLimited)
+            set("holon_filter_matched_total", st.matched)
+            set("holon_filter_counted_total", st.counted)
+            set("holon_filter_observed_drops_total", st.observedDrops)
+            set("holon_filter_allowlisted_total", st.allowlisted)
+            set("holon_filter_unparsed_total", st.unparsed)
+            set("holon_filter_sampled_total", st.sampled)
+            set("holon_filter_ring_full_total", st.ringFull)
+        }
+        s.filterGauges[SeriesKey(name: "holon_filter_rules", interface: iface)]?.set(to: Double(f.rules.count))
+        if let attached = f.attached {
+            s.filterGauges[SeriesKey(name: "holon_filter_attached", interface: iface)]?.set(to: attached ? 1 : 0)
+        }
+
+        let ids = Set(f.rules.map(\.id))
+        for (key, old) in s.ruleSeries where key.interface == iface && !ids.contains(key.id) {
+            registry.unregisterCounter(old.hits)
+            registry.unregisterCounter(old.drops)
+            s.ruleSeries[key] = nil
+        }
+        for r in f.rules {
+            let key = RuleKey(interface: iface, id: r.id)
+            let pair: (hits: Counter, drops: Counter)
+            if let p = s.ruleSeries[key] {
+                pair = p
+            } else {
+                let labels = [("id", String(r.id))] + labels + [("owner", r.id >= sidecarRuleBase ? "sidecar" : "operator")]
+                pair = (registry.makeCounter(name: "holon_rule_hits_total", labels: labels, help: "Packets that matched the rule."),
+                        registry.makeCounter(name: "holon_rule_drops_total", labels: labels, help: "Packets the rule dropped."))
+                s.ruleSeries[key] = pair
+            }
+            let c = f.counters[r.id] ?? RuleCounters(hits: 0, drops: 0)
+            Self.set(pair.hits, c.hits)
+            Self.set(pair.drops, c.drops)
+        }
+        s.owners[iface, default: OwnerTotals()].observe(rules: f.rules, counters: f.counters, sidecarBase: sidecarRuleBase)
+    }
+
+    /// A counter set to the filter's absolute total (it keeps totals, not increments).
+    private static func set(_ c: Counter?, _ value: UInt64) {
+        guard let c else { return }
+        c.reset()
+        c.increment(by: Int64(clamping: value))
     }
 }

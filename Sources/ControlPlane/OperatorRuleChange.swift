@@ -14,6 +14,9 @@ public enum OperatorRuleChange {
         /// A rule without predicates matches every packet: refused unless this says it is meant
         /// (`holon rules add --match-all`).
         public var match_all: Bool?
+        /// The interface whose filter takes it, when the run protects several (nil: every one,
+        /// as the configuration's static rules).
+        public var interface: String?
     }
 
     static let expected = #"{"rule": "(rule (and (= proto udp) (= dst_port 9)) (drop) :id 7)"}"#
@@ -22,8 +25,23 @@ public enum OperatorRuleChange {
     public struct Added: Encodable, Equatable, Sendable {
         public var id: UInt32
         public var rule: String
-        /// Rules in the table after the change.
+        /// Rules in the table after the change (in the first filter changed).
         public var rules: Int
+        /// The interfaces whose filters took it, when the run protects several.
+        @NullWhenAbsent public var interfaces: [String]? = nil
+    }
+
+    /// What a delete did, in each filter it changed.
+    public struct Removed: Encodable, Equatable, Sendable {
+        public var id: UInt32
+        public var action = "delete"
+        public var changed = true
+        /// The rule after the change: none.
+        @NullWhenAbsent public var rule: String? = nil
+        /// Rules in the table after the change (in the first filter changed).
+        public var rules: Int
+        /// The interfaces whose filters it left, when the run protects several.
+        @NullWhenAbsent public var interfaces: [String]? = nil
     }
 
     /// The one rule of `request`, parsed and checked; a 400 that says what is wrong otherwise.
@@ -42,26 +60,47 @@ public enum OperatorRuleChange {
         return parsed[0]
     }
 
-    /// Adds `rule` to `filter`'s table; a rule with its id there already is a conflict.
-    public static func add(_ rule: Rule, to filter: any FilterSource) throws -> Added {
-        let table = try RuleChange.verified(filter)
-        guard !table.contains(where: { $0.id == rule.id }) else {
-            throw Refusal(status: .conflict, message: "rule \(rule.id) is in the filter already (DELETE /api/rules/\(rule.id) first, or give another :id)")
+    /// Adds `rule` to the table of each of `filters`; a rule with its id in one of them already
+    /// is a conflict, and then none is changed.
+    public static func add(_ rule: Rule, to filters: [FilterGroup.Member]) throws -> Added {
+        for m in filters {
+            let table = try RuleChange.verified(m.source)
+            guard !table.contains(where: { $0.id == rule.id }) else {
+                let there = m.name.map { " of \($0)" } ?? ""
+                throw Refusal(status: .conflict, message: "rule \(rule.id) is in the filter\(there) already (DELETE /api/rules/\(rule.id) first, or give another :id)")
+            }
         }
-        try RuleChange.change(filter) { $0 + [rule] }
-        return Added(id: rule.id, rule: rule.text, rules: filter.filterRules.count)
+        try change(filters) { $0 + [rule] }
+        return Added(id: rule.id, rule: rule.text, rules: filters[0].source.filterRules.count, interfaces: names(filters))
     }
 
-    /// Deletes operator rule `id` from `filter`'s table.
-    public static func remove(_ id: UInt32, from filter: any FilterSource) throws -> RuleChange.Outcome {
-        let table = try RuleChange.verified(filter)
-        guard table.contains(where: { $0.id == id }) else {
-            throw Refusal(status: .notFound, message: "no rule \(id) in the filter")
-        }
+    /// Deletes operator rule `id` from the table of each of `filters` (those holding it).
+    public static func remove(_ id: UInt32, from filters: [FilterGroup.Member]) throws -> Removed {
         guard !RuleOwnership.isSidecar(id) else {
             throw Refusal(status: .conflict, message: "rule \(id) is the live loop's, not an operator's: take it out with POST /api/rules/\(id)/release")
         }
-        try RuleChange.change(filter) { current in current.filter { $0.id != id } }
-        return RuleChange.Outcome(id: id, action: "delete", changed: true, rule: nil, rules: filter.filterRules.count)
+        for m in filters {
+            _ = try RuleChange.verified(m.source)
+        }
+        try change(filters) { current in current.filter { $0.id != id } }
+        return Removed(id: id, rules: filters[0].source.filterRules.count, interfaces: names(filters))
+    }
+
+    static func names(_ filters: [FilterGroup.Member]) -> [String]? {
+        let n = filters.compactMap(\.name)
+        return n.isEmpty ? nil : n
+    }
+
+    /// `change` in every filter of `filters`, in order. One that fails after others changed says
+    /// which did: the request is not undone behind the operator's back.
+    static func change(_ filters: [FilterGroup.Member], _ change: @escaping @Sendable ([Rule]) -> [Rule]) throws {
+        var done: [String] = []
+        for m in filters {
+            do { try RuleChange.change(m.source, change) } catch let r as Refusal {
+                guard !done.isEmpty else { throw r }
+                throw Refusal(status: r.status, message: "\(r.message) (in \(m.name ?? "?"); changed already: \(done.joined(separator: ", ")))")
+            }
+            if let n = m.name { done.append(n) }
+        }
     }
 }

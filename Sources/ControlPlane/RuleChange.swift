@@ -23,6 +23,8 @@ public enum RuleChange: String, Sendable, CaseIterable {
         @NullWhenAbsent public var rule: String?
         /// Rules in the table after the change.
         public var rules: Int
+        /// The interface whose filter changed, when the run protects several.
+        @NullWhenAbsent public var interface: String? = nil
     }
 
     /// The id in a request's path (thrown refusals are ``Refusal``s): a decimal rule id, or a one-line refusal.

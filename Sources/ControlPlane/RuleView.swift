@@ -7,6 +7,8 @@ import Sidecar
 /// long it has been there and has left, the incident that made it and what it did.
 struct RuleView: Encodable, Sendable {
     var id: UInt32
+    /// The interface whose filter holds it, when the run protects several (null: one filter).
+    @NullWhenAbsent var interface: String?
     var rule: String
     /// The action's keyword (`drop`, `rate-limit`, `syn-auth`, `flow-check`, …), for filtering
     /// and styling without parsing the rule text.

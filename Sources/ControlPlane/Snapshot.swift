@@ -16,6 +16,16 @@ extension ControlServer {
         var rules: Int
         /// Unix milliseconds of this answer: the clock the events' `time_ms` are in.
         var time_ms: Int64
+        /// Each interface's filter, when the run protects several (`filter`, `enforcing` and
+        /// `rules` then cover them all); null with one.
+        @NullWhenAbsent var interfaces: [InterfaceStatus]?
+    }
+
+    struct InterfaceStatus: Encodable {
+        var interface: String
+        @NullWhenAbsent var filter: DataplaneStats?
+        @NullWhenAbsent var enforcing: Bool?
+        var rules: Int
     }
 
     /// What the dashboard shows, in one object: embedded in the page so it renders before any
@@ -30,36 +40,57 @@ extension ControlServer {
         var events: [String]
     }
 
-    static func status(state: ControlState, filter: any FilterSource) -> StatusBody {
-        StatusBody(uptime_s: Date().timeIntervalSince(state.startedAt), sidecar: state.stats, calibration: state.calibration,
-                   filter: filter.filterStats(), enforcing: filter.enforcing(), rules: filter.filterRules.count, time_ms: Int64(Date().timeIntervalSince1970 * 1000))
+    static func status(state: ControlState, filters: FilterGroup) -> StatusBody {
+        let each = filters.members.compactMap { m in
+            m.name.map { InterfaceStatus(interface: $0, filter: m.source.filterStats(), enforcing: m.source.enforcing(),
+                                         rules: m.source.filterRules.count) }
+        }
+        return StatusBody(uptime_s: Date().timeIntervalSince(state.startedAt), sidecar: state.stats, calibration: state.calibration,
+                          filter: filters.stats(), enforcing: filters.enforcing(), rules: filters.ruleCount,
+                          time_ms: Int64(Date().timeIntervalSince1970 * 1000), interfaces: each.isEmpty ? nil : each)
     }
 
-    static func rules(state: ControlState, filter: any FilterSource, metrics: MetricsExporter) -> [RuleView] {
-        let counters = filter.ruleCounters()
+    /// Every filter's rules, each with its interface (when there are several).
+    static func rules(state: ControlState, filters: FilterGroup, metrics: MetricsExporter) -> [RuleView] {
         let now = RuleView.nowNs()
         let announced = Dictionary((state.announcements ?? []).map { ($0.ruleID, $0) }, uniquingKeysWith: { $1 })
-        return filter.filterRules.map { r in
-            var v = RuleView(r, counters: counters[r.id], sidecarBase: metrics.sidecarRuleBase, incident: state.incident(ofRule: r.id), nowNs: now)
-            if let a = announced[r.id] {
-                v.bgp = a.state.rawValue
-                v.bgp_detail = a.widened.isEmpty ? a.detail : a.detail + " (widened: dropped " + a.widened.joined(separator: " ") + ")"
+        return filters.members.flatMap { m in
+            let counters = m.source.ruleCounters()
+            return m.source.filterRules.map { r in
+                var v = RuleView(r, counters: counters[r.id], sidecarBase: metrics.sidecarRuleBase,
+                                 incident: state.incident(ofRule: r.id, source: m.name), nowNs: now)
+                v.interface = m.name
+                if let a = announced[r.id] {
+                    v.bgp = a.state.rawValue
+                    v.bgp_detail = a.widened.isEmpty ? a.detail : a.detail + " (widened: dropped " + a.widened.joined(separator: " ") + ")"
+                }
+                return v
             }
-            return v
         }
     }
 
-    static func impact(state: ControlState, filter: any FilterSource) -> Impact {
-        Impact(filter: filter.filterStats(), rules: filter.filterRules, counters: filter.ruleCounters(), sidecar: state.stats,
-               incidents: state.incidents)
+    static func impact(state: ControlState, filters: FilterGroup) -> Impact {
+        let drops = filters.members.flatMap { m in
+            let counters = m.source.ruleCounters()
+            return m.source.filterRules.map { ($0, counters[$0.id]?.drops ?? 0) }
+        }
+        return Impact(filter: filters.stats(), drops: drops, sidecar: state.stats, incidents: state.incidents)
     }
 
     /// `minutes`: only that much of the history (nil: all of it); `events`: false leaves them out.
-    static func snapshot(state: ControlState, filter: any FilterSource, metrics: MetricsExporter, minutes: Double? = nil,
+    static func snapshot(state: ControlState, filters: FilterGroup, metrics: MetricsExporter, minutes: Double? = nil,
                          events: Bool = true) throws -> Snapshot {
         let since = minutes.map { Int64(Date().timeIntervalSince1970 * 1000 - $0 * 60_000) } ?? .min
-        return Snapshot(status: status(state: state, filter: filter), rules: rules(state: state, filter: filter, metrics: metrics),
-                        incidents: state.incidents, history: state.history(since: since), impact: impact(state: state, filter: filter),
+        return Snapshot(status: status(state: state, filters: filters), rules: rules(state: state, filters: filters, metrics: metrics),
+                        incidents: state.incidents, history: state.history(since: since), impact: impact(state: state, filters: filters),
                         events: events ? state.recentEvents : [])
+    }
+
+    /// What `/metrics` shows of each filter.
+    static func readings(_ filters: FilterGroup) -> [MetricsExporter.Reading] {
+        filters.members.map { m in
+            MetricsExporter.Reading(interface: m.name, stats: m.source.filterStats(), rules: m.source.filterRules,
+                                    counters: m.source.ruleCounters(), attached: m.source.enforcing())
+        }
     }
 }

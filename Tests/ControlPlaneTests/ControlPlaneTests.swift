@@ -178,7 +178,8 @@ struct ControlPlaneTests {
                 return try JSONSerialization.jsonObject(with: Data(r.body.utf8))
             }
             let status = try await json("/api/status") as? [String: Any]
-            #expect(Set(status?.keys.map { $0 } ?? []) == ["uptime_s", "sidecar", "calibration", "filter", "enforcing", "rules", "time_ms"])
+            #expect(Set(status?.keys.map { $0 } ?? []) == ["uptime_s", "sidecar", "calibration", "filter", "enforcing", "rules", "time_ms", "interfaces"])
+            #expect(status?["interfaces"] is NSNull, "one filter: named nowhere")
             #expect((status?["rules"] as? Int) == 2)
             #expect((status?["enforcing"] as? Bool) == true)
             let rules = try await json("/api/rules") as? [[String: Any]]
@@ -241,8 +242,17 @@ func withControlServer(host: String = "127.0.0.1", state: ControlState, filter: 
                        access: ControlAccess? = nil, lab: LabGeneration? = nil, tls: ControlTLS? = nil,
                        idleTimeout: Duration = ControlServer.defaultIdleTimeout,
                        _ body: @escaping @Sendable (Int) async throws -> Void) async throws {
+    try await withControlServer(host: host, state: state, filters: FilterGroup(filter), metrics: metrics, access: access, lab: lab, tls: tls,
+                                idleTimeout: idleTimeout, body)
+}
+
+/// The same over several filters (one per interface).
+func withControlServer(host: String = "127.0.0.1", state: ControlState, filters: FilterGroup, metrics: MetricsExporter = MetricsExporter(),
+                       access: ControlAccess? = nil, lab: LabGeneration? = nil, tls: ControlTLS? = nil,
+                       idleTimeout: Duration = ControlServer.defaultIdleTimeout,
+                       _ body: @escaping @Sendable (Int) async throws -> Void) async throws {
     let bound = Mutex<Int?>(nil)
-    let app = try ControlServer.application(host: host, port: 0, state: state, filter: filter, metrics: metrics, access: access, lab: lab,
+    let app = try ControlServer.application(host: host, port: 0, state: state, filters: filters, metrics: metrics, access: access, lab: lab,
                                             tls: tls, idleTimeout: idleTimeout) { port in bound.withLock { $0 = port } }
     // Open event streams end first, as `holon run` ends them: graceful shutdown waits for them.
     try await withService(app, port: { bound.withLock { $0 } }, beforeShutdown: { state.finishSubscriptions() }, body)

@@ -86,6 +86,21 @@ struct DaemonAPITests {
             }
             #expect(after == ["192.0.2.53/32"])
             for t in targets { #expect(try Dataplane.open(t).settings().observe == false, "the configuration's mode again") }
+
+            // Both interfaces' filters, in the API and /metrics; a rule sent to the second goes
+            // there alone (the API showed and changed the first interface's filter only).
+            let second = targets[1].interface
+            let add = try call(port, "POST", "/api/rules", #"{"rule": "(rule (= dst_port 19) (drop) :id 19)", "interface": "\#(second)"}"#)
+            #expect(add.status == 201, "\(add.body)")
+            #expect(try Dataplane.open(targets[1]).rules.map(\.id) == [19])
+            #expect(try Dataplane.open(targets[0]).rules.isEmpty)
+            let listed = (try? JSONSerialization.jsonObject(with: Data(try call(port, "GET", "/api/rules").body.utf8))) as? [[String: Any]]
+            #expect(listed?.map { $0["interface"] as? String } == [second])
+            let metrics = try call(port, "GET", "/metrics").body
+            for t in targets { #expect(metrics.contains("holon_filter_packets_total{interface=\"\(t.interface)\"}"), "\(t.interface) in /metrics") }
+            #expect(metrics.contains("holon_rule_hits_total{id=\"19\",interface=\"\(second)\",owner=\"operator\"} 0"))
+            #expect(try call(port, "DELETE", "/api/rules/19").status == 200)
+            #expect(try Dataplane.open(targets[1]).rules.isEmpty)
             kill(p.processIdentifier, SIGTERM)
             p.waitUntilExit()
             #expect(p.terminationStatus == 0)

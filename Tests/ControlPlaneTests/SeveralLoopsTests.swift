@@ -41,7 +41,8 @@ struct SeveralLoopsTests {
         state.record(.installed(incident: 7, [other], nanoseconds: 1), source: "eth1")
         #expect(state.incidents.map(\.interface) == ["eth1", "eth0"], "newest first")
         #expect(state.incidents.map(\.rules.count) == [0, 1])
-        #expect(state.incident(ofRule: 1_000_000_001) == 1, "the rules shown are the primary loop's")
+        #expect(state.incident(ofRule: 1_000_000_001, source: "eth0") == 1, "each loop's rules, told apart")
+        #expect(state.incident(ofRule: 1_000_000_001, source: "eth1") == 7)
     }
 
     @Test func oneLoopIsAsBefore() {

@@ -150,7 +150,7 @@ struct RunCommand: AsyncParsableCommand {
         }
         let tty = isatty(1) != 0 && filters.count == 1
         let several = filters.count > 1
-        // With several interfaces the API shows the first one's filter: its loop is the primary.
+        // With several interfaces the first one's loop paces the traffic history.
         let control = ControlState(primarySource: several ? names[0] : nil)
         let log = Logger(label: "holon.run") { StreamLogHandler.standardOutput(label: $0) }
         // nil: the daemon's own events (a reload), of no one interface.
@@ -180,7 +180,7 @@ struct RunCommand: AsyncParsableCommand {
 
         // The HTTP server runs in this task; the loops on their own threads (they block in poll).
         var server: (group: ServiceGroup, task: Task<Void, Never>)?
-        var following: FollowingFilter?
+        var following: [FollowingFilter] = []
         let serverOutcome = LoopThread()
         var sidecarConfig = plan.sidecar
         // One id space for every loop of the run: a rule id names one rule across interfaces
@@ -195,11 +195,13 @@ struct RunCommand: AsyncParsableCommand {
             let listening = LoopThread()
             let access = ControlAccess(token: plan.config.httpToken, loopback: ControlAccess.isLoopback(host: host))
             let scheme = tls == nil ? "http" : "https"
-            // The dashboard shows the first interface's filter; every loop's events. Mode and
-            // allowlist changes go to every filter, as the configuration's do.
-            let filter = FollowingFilter(filters[0], others: Array(filters.dropFirst()), allowlist: plan.config.allowlist)
-            following = filter
-            let app = try ControlServer.application(host: host, port: port, state: control, filter: filter,
+            // The dashboard and the API show every interface's filter and every loop's events.
+            // Mode and allowlist changes go to every filter, as the configuration's do.
+            following = filters.map { FollowingFilter($0, allowlist: plan.config.allowlist) }
+            var named: [(name: String, source: any FilterSource)] = []
+            for (name, f) in zip(names, following) { named.append((name, f)) }
+            let set = FilterGroup(named: named)
+            let app = try ControlServer.application(host: host, port: port, state: control, filters: set,
                                                     metrics: MetricsExporter(sidecarRuleBase: sidecarConfig.ruleIDBase), access: access,
                                                     lab: LabGeneration(source: LabTrafficSender()), tls: tls) { bound in
                 if !quiet { print((tty ? "\r\u{1B}[2K" : "") + "dashboard: \(scheme)://\(host):\(bound)/  metrics: \(scheme)://\(host):\(bound)/metrics") }
@@ -241,7 +243,7 @@ struct RunCommand: AsyncParsableCommand {
         let reloader = ReloadService {
             current.update {
                 reloaded($0, filters, say) { c in
-                    api?.noteAllowlist(c.allowlist)
+                    for f in api { f.noteAllowlist(c.allowlist) }
                     announcer?.setObserve(c.observe || c.bgp?.observe == true)
                 }
             }
@@ -350,20 +352,17 @@ final class LoopThread: @unchecked Sendable {
     func requestStop() { lock.withLock { stop = true } }
 }
 
-/// The control plane's view of the filter, following it when it is detached and attached anew
-/// under `holon run` (the sidecar re-attaches; so does this).
+/// The control plane's view of one interface's filter, following it when it is detached and
+/// attached anew under `holon run` (the sidecar re-attaches; so does this).
 final class FollowingFilter: FilterSource, @unchecked Sendable {
     private let lock = NSLock()
     private var current: Dataplane
-    /// The run's other filters: mode and allowlist are the run's policy, set on every interface.
-    private let others: [Dataplane]
     /// The allowlist as last applied (the configuration's, or the API's): the filter's maps
     /// cannot be read back as a list.
     private var allowed: [AllowPrefix]
 
-    init(_ dp: Dataplane, others: [Dataplane] = [], allowlist: [AllowPrefix] = []) {
+    init(_ dp: Dataplane, allowlist: [AllowPrefix] = []) {
         current = dp
-        self.others = others
         allowed = allowlist
     }
 
@@ -383,14 +382,12 @@ final class FollowingFilter: FilterSource, @unchecked Sendable {
     // Release and pin over the API (`POST /api/rules/{id}/release|pin`) change the table here.
     func verifiedTable() throws -> [Rule] { try dataplane.verifiedTable() }
     func changeTable(_ change: @escaping @Sendable ([Rule]) -> [Rule]) throws { try dataplane.changeTable(change) }
-    // `PUT /api/mode` and `PUT /api/allowlist`, on every filter of the run.
+    // `PUT /api/mode` and `PUT /api/allowlist` (the control plane sets every filter of the run).
     func observing() -> Bool? { dataplane.observing() }
-    func setObserving(_ on: Bool) throws {
-        for dp in [dataplane] + others { try dp.setObserving(on) }
-    }
+    func setObserving(_ on: Bool) throws { try dataplane.setObserving(on) }
     func allowlist() -> [AllowPrefix]? { lock.withLock { allowed } }
     func replaceAllowlist(_ prefixes: [AllowPrefix]) throws {
-        for dp in [dataplane] + others { try dp.replaceAllowlist(prefixes) }
+        try dataplane.replaceAllowlist(prefixes)
         lock.withLock { allowed = prefixes }
     }
     /// A reload applied the configuration's allowlist.

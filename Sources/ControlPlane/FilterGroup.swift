@@ -1,0 +1,86 @@
+import Dataplane
+import Rules
+
+/// The filters one control plane shows and changes: one, or one per interface when `holon run`
+/// protects several.
+///
+/// Reads cover every filter: counters add up, rules are listed with their interface. A change
+/// goes where the request says (`?interface=NAME`, or `"interface"` in a body), else to the
+/// filter that holds the rule (a live-loop rule id names one rule across the run: ``RuleIDs``),
+/// else to every filter (mode, allowlist, an operator's rule).
+public struct FilterGroup: Sendable {
+    public struct Member: Sendable {
+        /// The interface; nil when the set is one filter (the API then names none, as before).
+        public let name: String?
+        public let source: any FilterSource
+    }
+
+    public let members: [Member]
+
+    /// One filter, named nowhere in the API.
+    public init(_ one: any FilterSource) {
+        members = [Member(name: nil, source: one)]
+    }
+
+    /// A filter per interface, in the run's order (one alone is named nowhere, as above).
+    public init(named: [(name: String, source: any FilterSource)]) {
+        precondition(!named.isEmpty, "a control plane shows at least one filter")
+        members = named.count == 1 ? [Member(name: nil, source: named[0].source)]
+            : named.map { Member(name: $0.name, source: $0.source) }
+    }
+
+    var first: any FilterSource { members[0].source }
+
+    /// Every filter's counters added up; nil when none could be read.
+    func stats() -> DataplaneStats? {
+        let all = members.compactMap { $0.source.filterStats() }
+        return all.isEmpty ? nil : DataplaneStats.sum(all)
+    }
+
+    /// True when every filter's table is enforced, false when one's is not, nil when one cannot tell.
+    func enforcing() -> Bool? {
+        let all = members.map { $0.source.enforcing() }
+        if all.contains(false) { return false }
+        return all.contains(nil) ? nil : true
+    }
+
+    var ruleCount: Int { members.reduce(0) { $0 + $1.source.filterRules.count } }
+
+    /// The filters a request means: the one `interface` names, or every one (nil).
+    func chosen(_ interface: String?) throws -> [Member] {
+        guard let interface else { return members }
+        guard let m = members.first(where: { $0.name == interface }) else {
+            let names = members.compactMap(\.name)
+            throw Refusal(status: .notFound, message: names.isEmpty
+                ? "this run protects one filter: leave out interface (got '\(interface)')"
+                : "no interface '\(interface)' in this run (\(names.joined(separator: ", ")))")
+        }
+        return [m]
+    }
+
+    /// The filters of those `interface` allows whose table holds rule `id`: a 404 when none does.
+    func holding(_ id: UInt32, interface: String?) throws -> [Member] {
+        let found = try chosen(interface).filter { m in m.source.filterRules.contains { $0.id == id } }
+        guard !found.isEmpty else {
+            throw Refusal(status: .notFound, message: "no rule \(id) in the filter" + (interface.map { " of \($0)" } ?? ""))
+        }
+        return found
+    }
+
+    /// The one filter holding rule `id`; a conflict naming them when several do (a rule an
+    /// earlier version numbered per interface), asking for `?interface=`.
+    func holder(of id: UInt32, interface: String?) throws -> Member {
+        let found = try holding(id, interface: interface)
+        guard found.count == 1 else {
+            throw Refusal(status: .conflict, message: "rule \(id) is in \(found.compactMap(\.name).joined(separator: " and ")): say which with ?interface=NAME")
+        }
+        return found[0]
+    }
+}
+
+extension MetricsExporter {
+    /// ``observe(rules:counters:interface:)`` of one filter of a set.
+    func observe(_ m: FilterGroup.Member) {
+        observe(rules: m.source.filterRules, counters: m.source.ruleCounters(), interface: m.name)
+    }
+}
