@@ -191,6 +191,10 @@ public struct Detector {
         flushLearning()
         let ticks = (t - nextTick) / tickNs + 1
         recent.decay(by: ticks == 1 ? decayPerTick : pow(decayPerTick, Double(ticks)))
+        // Decayed to less than a thousandth of one sample, the window holds nothing: emptied,
+        // not left to decay into denormal lanes whose cosine with the baseline is noise (a
+        // silent link read as drift 1 after seconds and opened an incident).
+        if recent.weight < Self.emptyWindowWeight && recent.weight > 0 { recent.reset() }
         let tickTime = nextTick &+ (ticks - 1) &* tickNs
         nextTick = tickTime &+ tickNs
         onTick(tickTime)
@@ -221,6 +225,16 @@ public struct Detector {
 
     // MARK: Ticks
 
+    /// The decayed weight below which the recent window counts as empty (see ``advance(to:)``).
+    static let emptyWindowWeight = 1e-3
+
+    /// How far the recent window is from the baseline. No traffic is no reading (0): what
+    /// traffic is made of cannot have drifted while none comes (its rate is the heartbeat's
+    /// and the metrics'), and an empty window's cosine is 0, which read as the largest drift.
+    var windowDrift: Double {
+        recent.weight == 0 ? 0 : 1 - recent.cosine(baseline.accumulator, otherNorm: baselineNorm)
+    }
+
     mutating func onTick(_ t: UInt64) {
         guard let start = startedAt else { return }
         let warm = DetectorConfig.ns(config.warmup)
@@ -228,11 +242,12 @@ public struct Detector {
             baseline.settle()
             baselineNorm = baseline.accumulator.norm
         }
-        let drift = 1 - recent.cosine(baseline.accumulator, otherNorm: baselineNorm)
+        let empty = recent.weight == 0
+        let drift = windowDrift
         lastDrift = drift
-        if config.driftSignal != .cosine { subspaceTick(t, start: start) }
+        if config.driftSignal != .cosine && !empty { subspaceTick(t, start: start) }
         if phase == .warmup {
-            if t >= start + warm / 2 { baseline.drift.add(drift) }
+            if t >= start + warm / 2 && !empty { baseline.drift.add(drift) }
             if t >= start + warm {
                 if baseline.samples >= config.minWarmupSamples && baseline.drift.count >= config.minCalibrationTicks {
                     finishWarmup(at: t)
@@ -269,7 +284,7 @@ public struct Detector {
             pendingAttribution = nil
             if !attribute(incident: p.incident, since: p.at &- 4 &* tickNs, at: t) {
                 // Attribution may have learned a legitimate change: judge by the drift now.
-                let drift = 1 - recent.cosine(baseline.accumulator, otherNorm: baselineNorm)
+                let drift = windowDrift
                 // Nothing abnormal to blame yet. While the drift stays up, look again at what
                 // arrives next (an attack's first packets may have been too few); once it is
                 // back to normal, the crossing was a false alarm: close it and re-arm.
