@@ -41,7 +41,8 @@ struct ServiceAndCommandLineTests {
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let file = dir + "/h.yaml"
         try "run:\n  sample_every: 5\n  hold: forever\n".write(toFile: file, atomically: true, encoding: .utf8)
-        for args in [["config", "check", file], ["run", "--config", file]] {
+        // `--config FILE` as `holon run` takes it, too (it was "Unknown option '--config'").
+        for args in [["config", "check", file], ["config", "check", "--config", file], ["run", "--config", file]] {
             let r = try run(args)
             #expect(r.status != 0)
             #expect(r.err.contains("\(file):3:9: hold: cannot read duration 'forever'"), "\(args): \(r.err)")

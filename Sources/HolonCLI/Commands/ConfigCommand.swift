@@ -16,8 +16,18 @@ struct ConfigCheck: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "check",
         abstract: "Validate a configuration file (default /etc/holon/holon.yaml): errors as FILE:LINE:COLUMN, exit 1.")
-    @Argument(help: "The file.") var file: String = HolonConfig.defaultPath
+    @Argument(help: "The file.") var path: String?
+    @Option(name: .customLong("config"), help: ArgumentHelp("The file, given as holon run takes it.", valueName: "FILE")) var config: String?
     @Flag(help: "Print JSON.") var json = false
+
+    func validate() throws {
+        if let path, let config, path != config {
+            throw ValidationError("two files given ('\(path)' and --config '\(config)'): check one at a time")
+        }
+    }
+
+    /// The file checked: the argument, or --config, or the default.
+    var file: String { path ?? config ?? HolonConfig.defaultPath }
 
     func run() throws {
         let c = try checkedConfig(file)
