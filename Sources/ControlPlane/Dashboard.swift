@@ -99,7 +99,11 @@ function render(snap) {
   const st = $('state');
   // A filter whose link went (its interface deleted) enforces nothing, whatever the loop does.
   const gone = status.enforcing === false;
-  st.textContent = gone ? 'filter not attached: nothing is enforced' : !s.warmedUp ? 'learning normal traffic' : (s.openIncidents > 0 ? 'under attack: mitigating' : 'watching');
+  // Observe mode counts what it would drop and drops nothing: never "mitigating".
+  const observing = status.observe === true;
+  st.textContent = gone ? 'filter not attached: nothing is enforced' : !s.warmedUp ? 'learning normal traffic'
+    : s.openIncidents > 0 ? (observing ? 'under attack: observe mode, nothing dropped' : 'under attack: mitigating')
+    : (observing ? 'watching (observe mode: nothing dropped)' : 'watching');
   st.className = gone ? 'incident' : !s.warmedUp ? '' : (s.openIncidents > 0 ? 'incident' : 'armed');
   const none = (cols, text) => `<tr><td colspan="${cols}" class="note">${text}</td></tr>`;
   // The interface of a rule, when the run protects several: its buttons change that filter.

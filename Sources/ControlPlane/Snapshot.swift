@@ -19,6 +19,9 @@ extension ControlServer {
         /// Each interface's filter, when the run protects several (`filter`, `enforcing` and
         /// `rules` then cover them all); null with one.
         @NullWhenAbsent var interfaces: [InterfaceStatus]?
+        /// Whether the filters only observe (count what they would drop), as `/api/mode` says;
+        /// null when it cannot be read.
+        @NullWhenAbsent var observe: Bool?
     }
 
     struct InterfaceStatus: Encodable {
@@ -47,7 +50,8 @@ extension ControlServer {
         }
         return StatusBody(uptime_s: Date().timeIntervalSince(state.startedAt), sidecar: state.stats, calibration: state.calibration,
                           filter: filters.stats(), enforcing: filters.enforcing(), rules: filters.ruleCount,
-                          time_ms: Int64(Date().timeIntervalSince1970 * 1000), interfaces: each.isEmpty ? nil : each)
+                          time_ms: Int64(Date().timeIntervalSince1970 * 1000), interfaces: each.isEmpty ? nil : each,
+                          observe: filters.first.observing())
     }
 
     /// Every filter's rules, each with its interface (when there are several).

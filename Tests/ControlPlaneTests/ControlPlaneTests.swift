@@ -178,7 +178,8 @@ struct ControlPlaneTests {
                 return try JSONSerialization.jsonObject(with: Data(r.body.utf8))
             }
             let status = try await json("/api/status") as? [String: Any]
-            #expect(Set(status?.keys.map { $0 } ?? []) == ["uptime_s", "sidecar", "calibration", "filter", "enforcing", "rules", "time_ms", "interfaces"])
+            #expect(Set(status?.keys.map { $0 } ?? []) == ["uptime_s", "sidecar", "calibration", "filter", "enforcing", "rules", "time_ms", "interfaces", "observe"])
+            #expect(status?["observe"] as? Bool == false)
             #expect(status?["interfaces"] is NSNull, "one filter: named nowhere")
             #expect((status?["rules"] as? Int) == 2)
             #expect((status?["enforcing"] as? Bool) == true)
@@ -224,6 +225,10 @@ struct ControlPlaneTests {
             #expect(dom.contains(#"<button data-id="1000000001" data-do="release">release</button> <button data-id="1000000001" data-do="pin">pin</button>"#))
             #expect(!dom.contains(#"data-id="7""#), "no buttons on an operator's rule")
             #expect(dom.range(of: #"<div>\d\d:\d\d:\d\d calibrated"#, options: .regularExpression) != nil, "events, stamped")
+            // Observe mode drops nothing: the badge must not say "mitigating" (it did).
+            filter.state.withLock { $0.observe = true }
+            let observing = try await offPool { try HeadlessBrowser.dom("http://127.0.0.1:\(port)/") }
+            #expect(observing.contains(#"id="state" class="incident">under attack: observe mode, nothing dropped"#), "\(observing)")
         }
     }
 }
