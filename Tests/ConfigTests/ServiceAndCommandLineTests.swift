@@ -50,6 +50,23 @@ struct ServiceAndCommandLineTests {
         }
     }
 
+    /// A file that cannot be read is bad input, not a bad flag: one line, exit 1. `analyze` and
+    /// `scenario export` answered with ArgumentParser's usage text and exit 64.
+    @Test func aFileThatCannotBeReadIsOneLine() throws {
+        let dir = try scratch()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let garbage = dir + "/garbage"
+        try "not a capture, not JSON".write(toFile: garbage, atomically: true, encoding: .utf8)
+        for args in [["analyze", dir + "/none.pcap"], ["analyze", garbage], ["pcap", "info", dir + "/none.pcap"],
+                     ["scenario", "export", "--scenario", garbage, "--out", dir + "/x.pcap"],
+                     ["scenario", "export", "--builtin", "udp-flood", "--out", dir + "/no/such/dir/x.pcap"]] {
+            let r = try run(args)
+            #expect(r.status == 1, "\(args): exit \(r.status)")
+            #expect(!r.err.contains("Usage"), "\(args): \(r.err)")
+            #expect(r.err.split(separator: "\n").count == 1, "\(args): one line: \(r.err)")
+        }
+    }
+
     @Test func anAPIOffThisHostNeedsAToken() throws {
         let r = try run(["run", "--http", "0.0.0.0:9477"])
         #expect(r.status == 64)

@@ -32,7 +32,7 @@ struct AnalyzeCommand: ParsableCommand {
         do {
             result = try CaptureAnalysis.run(path: file, config: config) { progress.update($0) }
         } catch {
-            throw ValidationError("\(error)")
+            throw InputError("\(error)")
         }
         progress.finish()
         let start = result.firstTimestamp ?? 0

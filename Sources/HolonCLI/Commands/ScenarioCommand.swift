@@ -45,7 +45,7 @@ struct ScenarioCommand: ParsableCommand {
         func run() throws {
             let s = try loadScenario(file: scenario, builtin: builtin)
             let n: Int
-            do { n = try ScenarioPcap.write(s, to: out, limit: limit) } catch { throw ValidationError("\(error)") }
+            do { n = try ScenarioPcap.write(s, to: out, limit: limit) } catch { throw InputError("\(error)") }
             print("wrote \(n) packets of \(s.name) to \(out)")
         }
     }
@@ -61,7 +61,7 @@ func scenarioNamed(_ name: String) throws -> Scenario {
 /// A scenario from a JSON file, else an embedded one by name, else the default.
 func loadScenario(file: String?, builtin: String?) throws -> Scenario {
     if let path = file {
-        do { return try Scenario.load(path: path) } catch { throw ValidationError("\(error)") }
+        do { return try Scenario.load(path: path) } catch { throw InputError("\(error)") }
     }
     return try builtin.map(scenarioNamed) ?? .default
 }
