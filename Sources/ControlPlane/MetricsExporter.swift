@@ -53,19 +53,24 @@ public final class MetricsExporter: Sendable {
     /// Rules at or above this id are the sidecar's (the `owner` label).
     let sidecarRuleBase: UInt32
 
+    /// A filter's counters: one series per interface when the run protects several. (Computed:
+    /// key paths are not Sendable.)
+    static var filterCounterHelp: [(String, String, KeyPath<DataplaneStats, UInt64>)] { [
+        ("holon_filter_packets_total", "Packets the XDP filter saw.", \.packets),
+        ("holon_filter_bytes_total", "Bytes the XDP filter saw.", \.bytes),
+        ("holon_filter_passed_total", "Packets passed.", \.passed),
+        ("holon_filter_dropped_total", "Packets dropped (rules and rate limits).", \.dropped),
+        ("holon_filter_rate_limited_total", "Packets dropped by a rate limit.", \.rateLimited),
+        ("holon_filter_matched_total", "Packets that matched a rule.", \.matched),
+        ("holon_filter_counted_total", "Packets a count rule matched (passed).", \.counted),
+        ("holon_filter_observed_drops_total", "Packets observe mode would have dropped (passed).", \.observedDrops),
+        ("holon_filter_allowlisted_total", "Packets of allowlisted sources that met a rule, passed (the rule did not apply).", \.allowlisted),
+        ("holon_filter_unparsed_total", "Packets the filter could not parse (passed).", \.unparsed),
+        ("holon_filter_sampled_total", "Packets sampled to the ring buffer.", \.sampled),
+        ("holon_filter_ring_full_total", "Samples lost to a full ring buffer.", \.ringFull),
+    ] }
+    /// The live loops' counters, added up.
     static let counterHelp: [(String, String)] = [
-        ("holon_filter_packets_total", "Packets the XDP filter saw."),
-        ("holon_filter_bytes_total", "Bytes the XDP filter saw."),
-        ("holon_filter_passed_total", "Packets passed."),
-        ("holon_filter_dropped_total", "Packets dropped (rules and rate limits)."),
-        ("holon_filter_rate_limited_total", "Packets dropped by a rate limit."),
-        ("holon_filter_matched_total", "Packets that matched a rule."),
-        ("holon_filter_counted_total", "Packets a count rule matched (passed)."),
-        ("holon_filter_observed_drops_total", "Packets observe mode would have dropped (passed)."),
-        ("holon_filter_allowlisted_total", "Packets of allowlisted sources that met a rule, passed (the rule did not apply)."),
-        ("holon_filter_unparsed_total", "Packets the filter could not parse (passed)."),
-        ("holon_filter_sampled_total", "Packets sampled to the ring buffer."),
-        ("holon_filter_ring_full_total", "Samples lost to a full ring buffer."),
         ("holon_sidecar_samples_total", "Samples the live loop read."),
         ("holon_sidecar_unparsed_samples_total", "Samples the live loop could not parse."),
         ("holon_incidents_total", "Incidents opened."),
@@ -82,16 +87,12 @@ public final class MetricsExporter: Sendable {
         ("holon_filter_rules", "Rules in the filter."),
         ("holon_filter_attached", "1 while the filter is attached to its interface (its table enforced), 0 when it is not."),
     ]
-    /// The counters that are the filter's (the rest of ``counterHelp`` are the loops', added up).
-    static let filterCounterNames = Set(counterHelp.map(\.0).filter { $0.hasPrefix("holon_filter_") })
 
     public init(sidecarRuleBase: UInt32 = SidecarConfig().ruleIDBase) {
         self.sidecarRuleBase = sidecarRuleBase
         let registry = self.registry
         series.withLock { s in
-            for (name, help) in Self.counterHelp where !Self.filterCounterNames.contains(name) {
-                s.counters[name] = registry.makeCounter(name: name, help: help)
-            }
+            for (name, help) in Self.counterHelp { s.counters[name] = registry.makeCounter(name: name, help: help) }
             for (name, help) in Self.gaugeHelp { s.gauges[name] = registry.makeGauge(name: name, help: help) }
         }
     }
@@ -149,28 +150,14 @@ public final class MetricsExporter: Sendable {
     private func renderFilter(_ f: Reading, _ s: inout Series) {
         let iface = f.interface ?? ""
         let labels = f.interface.map { [("interface", $0)] } ?? []
-        for (name, help) in Self.counterHelp where Self.filterCounterNames.contains(name) {
+        for (name, help, field) in Self.filterCounterHelp {
             let key = SeriesKey(name: name, interface: iface)
             if s.filterCounters[key] == nil { s.filterCounters[key] = registry.makeCounter(name: name, labels: labels, help: help) }
+            if let st = f.stats { Self.set(s.filterCounters[key], st[keyPath: field]) }
         }
         for (name, help) in Self.filterGaugeHelp {
             let key = SeriesKey(name: name, interface: iface)
             if s.filterGauges[key] == nil { s.filterGauges[key] = registry.makeGauge(name: name, labels: labels, help: help) }
-        }
-        func set(_ name: String, _ value: UInt64) { Self.set(s.filterCounters[SeriesKey(name: name, interface: iface)], value) }
-        if let st = f.stats {
-            set("holon_filter_packets_total", st.packets)
-            set("holon_filter_bytes_total", st.bytes)
-            set("holon_filter_passed_total", st.passed)
-            set("holon_filter_dropped_total", st.dropped)
-            set("holon_filter_rate_limited_total", st.rateLimited)
-            set("holon_filter_matched_total", st.matched)
-            set("holon_filter_counted_total", st.counted)
-            set("holon_filter_observed_drops_total", st.observedDrops)
-            set("holon_filter_allowlisted_total", st.allowlisted)
-            set("holon_filter_unparsed_total", st.unparsed)
-            set("holon_filter_sampled_total", st.sampled)
-            set("holon_filter_ring_full_total", st.ringFull)
         }
         s.filterGauges[SeriesKey(name: "holon_filter_rules", interface: iface)]?.set(to: Double(f.rules.count))
         if let attached = f.attached {

@@ -32,22 +32,8 @@ extension SidecarStats {
 extension DataplaneStats {
     /// The counters of several filters (one per interface) as one.
     static func sum(_ all: [DataplaneStats]) -> DataplaneStats {
-        if all.count == 1 { return all[0] }
         var t = DataplaneStats()
-        for s in all {
-            t.packets &+= s.packets
-            t.bytes &+= s.bytes
-            t.passed &+= s.passed
-            t.dropped &+= s.dropped
-            t.rateLimited &+= s.rateLimited
-            t.matched &+= s.matched
-            t.counted &+= s.counted
-            t.allowlisted &+= s.allowlisted
-            t.unparsed &+= s.unparsed
-            t.observedDrops &+= s.observedDrops
-            t.sampled &+= s.sampled
-            t.ringFull &+= s.ringFull
-        }
+        for s in all { t += s }
         return t
     }
 }

@@ -20,6 +20,34 @@ public struct DataplaneStats: Sendable, Hashable, Codable {
     public var ringFull: UInt64 = 0
 
     public init() {}
+
+    /// One CPU's counters as the program keeps them.
+    init(_ c: holon_stats) {
+        packets = c.packets
+        bytes = c.bytes
+        passed = c.passed
+        dropped = c.dropped
+        rateLimited = c.rate_limited
+        matched = c.matched
+        counted = c.counted
+        allowlisted = c.allowlisted
+        unparsed = c.unparsed
+        observedDrops = c.observed_drops
+        sampled = c.sampled
+        ringFull = c.ring_full
+    }
+
+    /// The counters of two CPUs, or two filters, as one.
+    public static func += (a: inout DataplaneStats, b: DataplaneStats) {
+        for k in counters { a[keyPath: k] &+= b[keyPath: k] }
+    }
+
+    /// Every counter, for code that treats them alike (sums, exports).
+    /// (Computed: key paths are not Sendable, so not a stored static.)
+    public static var counters: [WritableKeyPath<DataplaneStats, UInt64>] {
+        [\.packets, \.bytes, \.passed, \.dropped, \.rateLimited, \.matched, \.counted, \.allowlisted,
+         \.unparsed, \.observedDrops, \.sampled, \.ringFull]
+    }
 }
 
 extension Dataplane {
@@ -41,20 +69,7 @@ extension Dataplane {
             throw .system("reading stats", code: errno)
         }
         var s = DataplaneStats()
-        for c in all {
-            s.packets &+= c.packets
-            s.bytes &+= c.bytes
-            s.passed &+= c.passed
-            s.dropped &+= c.dropped
-            s.rateLimited &+= c.rate_limited
-            s.matched &+= c.matched
-            s.counted &+= c.counted
-            s.allowlisted &+= c.allowlisted
-            s.unparsed &+= c.unparsed
-            s.observedDrops &+= c.observed_drops
-            s.sampled &+= c.sampled
-            s.ringFull &+= c.ring_full
-        }
+        for c in all { s += DataplaneStats(c) }
         return s
     }
 
