@@ -60,7 +60,13 @@ public struct FilterGroup: Sendable {
 
     /// The filters of those `interface` allows whose table holds rule `id`: a 404 when none does.
     func holding(_ id: UInt32, interface: String?) throws -> [Member] {
-        let found = try chosen(interface).filter { m in m.source.filterRules.contains { $0.id == id } }
+        let candidates = try chosen(interface)
+        var found = candidates.filter { m in m.source.filterRules.contains { $0.id == id } }
+        // The table as this process last saw it may lack a rule another process (`holon rules
+        // add`) put there since: read from the filter's state before saying no.
+        if found.isEmpty {
+            found = candidates.filter { m in ((try? m.source.verifiedTable()) ?? []).contains { $0.id == id } }
+        }
         guard !found.isEmpty else {
             throw Refusal(status: .notFound, message: "no rule \(id) in the filter" + (interface.map { " of \($0)" } ?? ""))
         }

@@ -121,4 +121,28 @@ struct SeveralFiltersTests {
             #expect(dom.contains(#"id="rules">0 / 4"#), "every filter's rules counted")
         }
     }
+
+    /// A rule another process added since this one last read the table (its `rules` are the
+    /// table it last installed or read): found by reading the filter's state, not a 404.
+    @Test func aRuleAddedElsewhereIsFound() async throws {
+        final class Stale: FilterSource, @unchecked Sendable {
+            let real = FakeFilter()
+            var seen: [Rule] = []
+            func filterStats() -> DataplaneStats? { real.filterStats() }
+            var filterRules: [Rule] { seen }
+            func ruleCounters() -> [UInt32: RuleCounters] { real.ruleCounters() }
+            func verifiedTable() throws -> [Rule] { try real.verifiedTable() }
+            func changeTable(_ change: @escaping @Sendable ([Rule]) -> [Rule]) throws {
+                try real.changeTable(change)
+                seen = real.filterRules
+            }
+        }
+        let stale = Stale()
+        stale.real.state.withLock { $0.rules = [operatorRule] }
+        try await withControlServer(state: ControlState(), filters: FilterGroup(stale)) { port in
+            let r = try await send(port, "DELETE", "/api/rules/7")
+            #expect(r.status == 200, "\(r.body)")
+            #expect(stale.real.filterRules.isEmpty)
+        }
+    }
 }
