@@ -442,6 +442,8 @@ public final class Sidecar {
         lostSince = nil
         try dataplane.setSampleEvery(config.sampleEvery)
         if let problem = dataplane.stateProblem { throw problem }
+        // The new filter's table may hold sidecar-range ids of its own (restored at attach).
+        ids.reserve(above: dataplane.rules)
         let mine = owned.values.map(\.rule)
         if !config.dryRun && !mine.isEmpty {
             try changeFilter { () throws(DataplaneError) in
