@@ -30,6 +30,9 @@ public protocol LoopFilter: AnyObject {
     /// Readies the table for the loop's next change to go in place, in the background, when
     /// another process's change left it needing a rebuild (``Dataplane/prime()``).
     func keepReady()
+    /// Whether the filter only observes (counts what its rules would drop, drops nothing);
+    /// false when that cannot be read.
+    func observes() -> Bool
 }
 
 /// Where the loop's samples come from.
@@ -49,6 +52,8 @@ extension Dataplane: LoopFilter {
         guard let options, let fresh = try? Dataplane.open(options), fresh.stillAttached() else { return nil }
         return fresh
     }
+
+    public func observes() -> Bool { (try? settings().observe) ?? false }
 
     /// CLOCK_REALTIME: the filter converts its TAI stamps to it.
     public func now() -> UInt64 {

@@ -142,6 +142,8 @@ public final class ReferenceFilter: LoopFilter, SampleSource, @unchecked Sendabl
     public func now() -> UInt64 { clock }
     /// The reference table changes in place always.
     public func keepReady() {}
+    /// The reference filter has no observe mode: it drops what its rules drop.
+    public func observes() -> Bool { false }
 
     // MARK: SampleSource
 

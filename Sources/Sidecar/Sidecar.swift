@@ -262,6 +262,11 @@ public final class Sidecar {
             if !superseded.isEmpty { onEvent(.removed(superseded.sorted(), reason: "derived again by incident \(incident)")) }
             if !evicted.isEmpty { onEvent(.removed(evicted.sorted(), reason: "held rule(s) gave way to open incident \(incident) (rule budget)")) }
             onEvent(.installed(incident: incident, rules, nanoseconds: report.nanoseconds))
+            // Observe mode (the starting configuration, or a reload or the API since): the
+            // rules count what they match and drop nothing, which "installed" alone hides.
+            if dataplane.observes() {
+                onEvent(.notice(kind: "observe-mode", message: "incident \(incident): the filter observes: its rule(s) count what they match and drop nothing (observe: false to enforce)"))
+            }
         } catch {
             if case .compile = error {
                 onEvent(.refused(incident: incident, rules, reason: error.description))

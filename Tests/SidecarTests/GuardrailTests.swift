@@ -171,6 +171,31 @@ struct GuardrailTests {
     }
 }
 
+/// Observe mode (the starting configuration): an incident's rules go in and drop nothing, and
+/// the loop says so beside "installed" (which alone read as mitigation).
+@Suite("Sidecar in observe mode (root)", .enabled(if: geteuid() == 0))
+struct ObserveModeTests {
+    @Test func anIncidentInObserveModeSaysItDropsNothing() throws {
+        let dp = try Dataplane.transient()
+        try dp.setObserve(true)
+        let sidecar = Sidecar(dataplane: dp, config: SidecarConfig())
+        var events: [SidecarEvent] = []
+        func observeNotices() -> [String] {
+            events.compactMap { e -> String? in if case .notice("observe-mode", let m) = e { m } else { nil } }
+        }
+        func rule(_ id: UInt32, port: UInt64) -> DetectedRule {
+            DetectedRule(id: id, rateLimitPps: nil, derivedAt: 1, explanation: "test",
+                         predicates: [Candidate(field: .proto, kind: .equals(17)), Candidate(field: .dstPort, kind: .equals(port))],
+                         baselineShare: 0)
+        }
+        try sidecar.install([rule(1, port: 80)], incident: 1, now: 0) { events.append($0) }
+        #expect(observeNotices() == ["incident 1: the filter observes: its rule(s) count what they match and drop nothing (observe: false to enforce)"])
+        try dp.setObserve(false)
+        try sidecar.install([rule(2, port: 81)], incident: 2, now: 0) { events.append($0) }
+        #expect(observeNotices().count == 1, "enforcing: no such notice")
+    }
+}
+
 /// The filters the loop's logic is tested against: the reference double always, the kernel's
 /// when root.
 enum FilterKind: String, CustomTestStringConvertible, Sendable {
