@@ -42,6 +42,10 @@ struct RunCommand: AsyncParsableCommand {
                                         in the lab only: {"scenario": "udp-flood",
                                         "pps": 20000, "duration": 30} starts a
                                         built-in scenario, GET watches, DELETE stops
+        With several interfaces (--config), the API and /metrics cover them all,
+        each rule and series with its interface; a rule change goes to the filter
+        holding the id, or to every filter unless "interface": NAME (POST) or
+        ?interface=NAME names one.
         With --http-token every change needs 'Authorization: Bearer TOKEN';
         without one, changes are taken on loopback only (off loopback the run
         refuses to start). Bodies over 64 KiB are refused (413); every error is
