@@ -79,6 +79,7 @@ public enum OperatorRuleChange {
         guard !RuleOwnership.isSidecar(id) else {
             throw Refusal(status: .conflict, message: "rule \(id) is the live loop's, not an operator's: take it out with POST /api/rules/\(id)/release")
         }
+        // Every filter's state describes its maps, or none is changed.
         for m in filters {
             _ = try RuleChange.verified(m.source)
         }
@@ -86,6 +87,7 @@ public enum OperatorRuleChange {
         return Removed(id: id, rules: filters[0].source.filterRules.count, interfaces: names(filters))
     }
 
+    /// The interfaces of `filters` for a response; nil with one filter named nowhere.
     static func names(_ filters: [FilterGroup.Member]) -> [String]? {
         let n = filters.compactMap(\.name)
         return n.isEmpty ? nil : n
