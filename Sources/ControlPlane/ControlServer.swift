@@ -67,8 +67,8 @@ public enum ControlServer {
             return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
                             body: .init(byteBuffer: ByteBuffer(string: text)))
         }
-        router.get("/api/status") { _, _ in try json(status(state: state, filters: filters)) }
-        router.get("/api/rules") { _, _ in try json(rules(state: state, filters: filters, metrics: metrics)) }
+        router.get("/api/status") { _, _ in try json(status(state: state, filters: filters, readings: readings(filters))) }
+        router.get("/api/rules") { _, _ in try json(rules(state: state, readings: readings(filters), metrics: metrics)) }
         router.get("/api/incidents") { _, _ in try json(state.incidents) }
         router.get("/api/history") { request, _ in
             let q = request.uri.queryParameters
@@ -85,7 +85,7 @@ public enum ControlServer {
             }
             return try json(state.history(since: since))
         }
-        router.get("/api/impact") { _, _ in try json(impact(state: state, filters: filters)) }
+        router.get("/api/impact") { _, _ in try json(impact(state: state, readings: readings(filters))) }
         router.get("/api/announcements") { _, _ in
             struct Body: Encodable {
                 var bgp: Bool

@@ -31,21 +31,6 @@ public struct FilterGroup: Sendable {
 
     var first: any FilterSource { members[0].source }
 
-    /// Every filter's counters added up; nil when none could be read.
-    func stats() -> DataplaneStats? {
-        let all = members.compactMap { $0.source.filterStats() }
-        return all.isEmpty ? nil : DataplaneStats.sum(all)
-    }
-
-    /// True when every filter's table is enforced, false when one's is not, nil when one cannot tell.
-    func enforcing() -> Bool? {
-        let all = members.map { $0.source.enforcing() }
-        if all.contains(false) { return false }
-        return all.contains(nil) ? nil : true
-    }
-
-    var ruleCount: Int { members.reduce(0) { $0 + $1.source.filterRules.count } }
-
     /// The filters a request means: the one `interface` names, or every one (nil).
     func chosen(_ interface: String?) throws -> [Member] {
         guard let interface else { return members }
@@ -89,4 +74,20 @@ extension MetricsExporter {
     func observe(_ m: FilterGroup.Member) {
         observe(rules: m.source.filterRules, counters: m.source.ruleCounters(), interface: m.name)
     }
+}
+
+extension [MetricsExporter.Reading] {
+    /// Every filter's counters added up; nil when none could be read.
+    var stats: DataplaneStats? {
+        let all = compactMap(\.stats)
+        return all.isEmpty ? nil : DataplaneStats.sum(all)
+    }
+
+    /// True when every filter's table is enforced, false when one's is not, nil when one cannot tell.
+    var enforcing: Bool? {
+        if contains(where: { $0.attached == false }) { return false }
+        return contains(where: { $0.attached == nil }) ? nil : true
+    }
+
+    var ruleCount: Int { reduce(0) { $0 + $1.rules.count } }
 }

@@ -43,27 +43,26 @@ extension ControlServer {
         var events: [String]
     }
 
-    static func status(state: ControlState, filters: FilterGroup) -> StatusBody {
-        let each = filters.members.compactMap { m in
-            m.name.map { InterfaceStatus(interface: $0, filter: m.source.filterStats(), enforcing: m.source.enforcing(),
-                                         rules: m.source.filterRules.count) }
+    /// `readings`: each filter read once for the answer (``readings(_:)``).
+    static func status(state: ControlState, filters: FilterGroup, readings: [MetricsExporter.Reading]) -> StatusBody {
+        let each = readings.compactMap { r in
+            r.interface.map { InterfaceStatus(interface: $0, filter: r.stats, enforcing: r.attached, rules: r.rules.count) }
         }
         return StatusBody(uptime_s: Date().timeIntervalSince(state.startedAt), sidecar: state.stats, calibration: state.calibration,
-                          filter: filters.stats(), enforcing: filters.enforcing(), rules: filters.ruleCount,
+                          filter: readings.stats, enforcing: readings.enforcing, rules: readings.ruleCount,
                           time_ms: Int64(Date().timeIntervalSince1970 * 1000), interfaces: each.isEmpty ? nil : each,
                           observe: filters.first.observing())
     }
 
     /// Every filter's rules, each with its interface (when there are several).
-    static func rules(state: ControlState, filters: FilterGroup, metrics: MetricsExporter) -> [RuleView] {
+    static func rules(state: ControlState, readings: [MetricsExporter.Reading], metrics: MetricsExporter) -> [RuleView] {
         let now = RuleView.nowNs()
         let announced = Dictionary((state.announcements ?? []).map { ($0.ruleID, $0) }, uniquingKeysWith: { $1 })
-        return filters.members.flatMap { m in
-            let counters = m.source.ruleCounters()
-            return m.source.filterRules.map { r in
-                var v = RuleView(r, counters: counters[r.id], sidecarBase: metrics.sidecarRuleBase,
-                                 incident: state.incident(ofRule: r.id, source: m.name), nowNs: now)
-                v.interface = m.name
+        return readings.flatMap { f in
+            f.rules.map { r in
+                var v = RuleView(r, counters: f.counters[r.id], sidecarBase: metrics.sidecarRuleBase,
+                                 incident: state.incident(ofRule: r.id, source: f.interface), nowNs: now)
+                v.interface = f.interface
                 if let a = announced[r.id] {
                     v.bgp = a.state.rawValue
                     v.bgp_detail = a.widened.isEmpty ? a.detail : a.detail + " (widened: dropped " + a.widened.joined(separator: " ") + ")"
@@ -73,20 +72,20 @@ extension ControlServer {
         }
     }
 
-    static func impact(state: ControlState, filters: FilterGroup) -> Impact {
-        let drops = filters.members.flatMap { m in
-            let counters = m.source.ruleCounters()
-            return m.source.filterRules.map { ($0, counters[$0.id]?.drops ?? 0) }
-        }
-        return Impact(filter: filters.stats(), drops: drops, sidecar: state.stats, incidents: state.incidents)
+    static func impact(state: ControlState, readings: [MetricsExporter.Reading]) -> Impact {
+        let drops = readings.flatMap { f in f.rules.map { ($0, f.counters[$0.id]?.drops ?? 0) } }
+        return Impact(filter: readings.stats, drops: drops, sidecar: state.stats, incidents: state.incidents)
     }
 
     /// `minutes`: only that much of the history (nil: all of it); `events`: false leaves them out.
+    /// Each filter is read once for all of it: the dashboard asks every second, and a 100k-rule
+    /// table's counters are one batch read each.
     static func snapshot(state: ControlState, filters: FilterGroup, metrics: MetricsExporter, minutes: Double? = nil,
                          events: Bool = true) throws -> Snapshot {
         let since = minutes.map { Int64(Date().timeIntervalSince1970 * 1000 - $0 * 60_000) } ?? .min
-        return Snapshot(status: status(state: state, filters: filters), rules: rules(state: state, filters: filters, metrics: metrics),
-                        incidents: state.incidents, history: state.history(since: since), impact: impact(state: state, filters: filters),
+        let read = readings(filters)
+        return Snapshot(status: status(state: state, filters: filters, readings: read), rules: rules(state: state, readings: read, metrics: metrics),
+                        incidents: state.incidents, history: state.history(since: since), impact: impact(state: state, readings: read),
                         events: events ? state.recentEvents : [])
     }
 

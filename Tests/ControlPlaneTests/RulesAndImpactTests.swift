@@ -63,7 +63,7 @@ struct RulesAndImpactTests {
         fp.matchedSamples = 100
         fp.knownSourceSamples = 81
         state.record(.closed(fp))
-        let impact = ControlServer.impact(state: state, filters: FilterGroup(filter))
+        let impact = ControlServer.impact(state: state, readings: ControlServer.readings(FilterGroup(filter)))
         #expect(impact.dropped_share == 0.8)
         #expect(impact.drops_by_destination.map(\.destination) == ["any", "198.51.100.10", "198.51.100.0/24"])
         #expect(impact.drops_by_destination.map(\.drops) == [800_000, 550, 20])
