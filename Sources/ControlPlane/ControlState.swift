@@ -36,19 +36,13 @@ public final class ControlState: Sendable {
         var id: Int
     }
 
-    /// A rule of one loop (its interface: "" with one loop).
-    struct LoopRule: Hashable {
-        var source: String
-        var id: UInt32
-    }
-
     struct Inner {
         var statsBySource: [String: SidecarStats] = [:]
         var calibration: [String: Double]?
         var events: [String] = []
         var incidents: [IncidentKey: IncidentSummary] = [:]
         /// Which incident each sidecar rule was installed for, by loop (interface) and rule id.
-        var ruleIncident: [LoopRule: Int] = [:]
+        var ruleIncident: [InterfaceRule: Int] = [:]
         /// The loop whose heartbeats pace the history.
         var primary: String?
         var history: TrafficHistory
@@ -124,7 +118,7 @@ public final class ControlState: Sendable {
                 }
             case .installed(let id, let rules, _):
                 s.incidents[key(id)]?.rules += rules.map(SidecarEvent.short)
-                for r in rules { s.ruleIncident[LoopRule(source: from, id: r.id)] = id }
+                for r in rules { s.ruleIncident[InterfaceRule(interface: from, id: r.id)] = id }
             case .proposed(let id, let rules):
                 s.incidents[key(id)]?.rules += rules.map { "(dry run) " + SidecarEvent.short($0) }
             case .refused(let id, _, let reason):
@@ -137,7 +131,7 @@ public final class ControlState: Sendable {
                 s.incidents[key(i.id)]?.false_positive = i.falsePositive
                 s.incidents[key(i.id)]?.known_source_share = i.knownSourceShare
             case .removed(let ids, _):
-                for id in ids { s.ruleIncident[LoopRule(source: from, id: id)] = nil }
+                for id in ids { s.ruleIncident[InterfaceRule(interface: from, id: id)] = nil }
             case .adopted, .notice:
                 break
             }
@@ -154,7 +148,7 @@ public final class ControlState: Sendable {
     /// The incident a sidecar rule was installed for, when this run installed it; `source`: the
     /// loop's interface, when there are several.
     public func incident(ofRule id: UInt32, source: String? = nil) -> Int? {
-        inner.withLock { $0.ruleIncident[LoopRule(source: source ?? "", id: id)] }
+        inner.withLock { $0.ruleIncident[InterfaceRule(interface: source ?? "", id: id)] }
     }
 
     /// Every loop's counters added up (one loop: its own).

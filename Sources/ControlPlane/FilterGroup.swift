@@ -91,3 +91,10 @@ extension [MetricsExporter.Reading] {
 
     var ruleCount: Int { reduce(0) { $0 + $1.rules.count } }
 }
+
+/// One rule of one interface's filter ("" for a filter named nowhere): rule ids are told apart
+/// by interface wherever an earlier version may have numbered them per interface.
+struct InterfaceRule: Hashable {
+    var interface: String
+    var id: UInt32
+}

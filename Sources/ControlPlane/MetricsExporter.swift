@@ -14,7 +14,7 @@ public final class MetricsExporter: Sendable {
         /// The filters' series, by name and interface ("" for a filter named nowhere).
         var filterCounters: [SeriesKey: Counter] = [:]
         var filterGauges: [SeriesKey: Gauge] = [:]
-        var ruleSeries: [RuleKey: (hits: Counter, drops: Counter)] = [:]
+        var ruleSeries: [InterfaceRule: (hits: Counter, drops: Counter)] = [:]
         /// Per interface ("" for one filter named nowhere).
         var owners: [String: OwnerTotals] = [:]
     }
@@ -22,11 +22,6 @@ public final class MetricsExporter: Sendable {
     struct SeriesKey: Hashable {
         var name: String
         var interface: String
-    }
-
-    struct RuleKey: Hashable {
-        var interface: String
-        var id: UInt32
     }
 
     /// What one filter shows a scrape: its counters, table and rules' counters. `interface`
@@ -130,10 +125,8 @@ public final class MetricsExporter: Sendable {
             // down when the sidecar takes a rule out.
             for owner in OwnerTotals.owners {
                 let labels = [("owner", owner)]
-                let t = s.owners.values.reduce(RuleCounters()) { sum, o in
-                    let t = o.total(owner)
-                    return RuleCounters(hits: sum.hits &+ t.hits, drops: sum.drops &+ t.drops)
-                }
+                var t = RuleCounters()
+                for o in s.owners.values { t += o.total(owner) }
                 for (name, value, help) in [("holon_owner_rule_hits_total", t.hits, "Packets the owner's rules matched, retired rules included."),
                                             ("holon_owner_rule_drops_total", t.drops, "Packets the owner's rules dropped, retired rules included.")] {
                     Self.set(registry.makeCounter(name: name, labels: labels, help: help), value)
@@ -171,7 +164,7 @@ public final class MetricsExporter: Sendable {
             s.ruleSeries[key] = nil
         }
         for r in f.rules {
-            let key = RuleKey(interface: iface, id: r.id)
+            let key = InterfaceRule(interface: iface, id: r.id)
             let pair: (hits: Counter, drops: Counter)
             if let p = s.ruleSeries[key] {
                 pair = p

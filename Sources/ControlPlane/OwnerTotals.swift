@@ -30,16 +30,19 @@ struct OwnerTotals: Sendable {
     }
 
     private mutating func retire(_ s: Seen) {
-        retired[s.owner, default: RuleCounters()].hits &+= s.counts.hits
-        retired[s.owner, default: RuleCounters()].drops &+= s.counts.drops
+        retired[s.owner, default: RuleCounters()] += s.counts
     }
 
     func total(_ owner: String) -> RuleCounters {
         var t = retired[owner] ?? RuleCounters()
-        for s in live.values where s.owner == owner {
-            t.hits &+= s.counts.hits
-            t.drops &+= s.counts.drops
-        }
+        for s in live.values where s.owner == owner { t += s.counts }
         return t
+    }
+}
+
+extension RuleCounters {
+    static func += (a: inout RuleCounters, b: RuleCounters) {
+        a.hits &+= b.hits
+        a.drops &+= b.drops
     }
 }
