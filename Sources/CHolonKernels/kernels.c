@@ -1,5 +1,7 @@
 #include "CHolonKernels.h"
 #include <string.h>
+#include <math.h>
+#include <float.h>
 
 // Each hot kernel is cloned for the CPUs we meet (Zen 4 / Sapphire Rapids, Haswell+, older x86,
 // anything else) and dispatched once at load time.
@@ -220,22 +222,23 @@ static double acc_dot_avx512(const float *sums, const uint64_t *s, const uint64_
 }
 
 __attribute__((target("avx512f")))
-static void counter_flush_avx512(const uint64_t *counter, size_t w, size_t full, float *sums, float *also, float weight) {
+static void counter_flush_avx512(const uint64_t *counter, size_t w, size_t full, float *sums, float weight, float *also, float also_weight) {
     const int P = HOLON_COUNTER_PLANES;
+    const __m512 ws = _mm512_set1_ps(weight), wa = _mm512_set1_ps(also_weight);
     for (size_t i = 0; i < full; i++) {
         for (int c = 0; c < 4; c++) {
-            // The lanes' signed counts times weight, built once and added to each target.
+            // The lanes' signed counts, built once and added to each target times its weight.
             __m512 d = _mm512_setzero_ps();
             for (int p = 0; p < P; p++) {
-                __m512 step = _mm512_set1_ps(weight * (float)(1 << p));
+                __m512 step = _mm512_set1_ps((float)(1 << p));
                 d = _mm512_mask_add_ps(d, (__mmask16)(counter[p * w + i] >> (16 * c)), d, step);
                 d = _mm512_mask_sub_ps(d, (__mmask16)(counter[(P + p) * w + i] >> (16 * c)), d, step);
             }
             float *x = sums + i * 64 + c * 16;
-            _mm512_storeu_ps(x, _mm512_add_ps(_mm512_loadu_ps(x), d));
+            _mm512_storeu_ps(x, _mm512_add_ps(_mm512_loadu_ps(x), _mm512_mul_ps(d, ws)));
             if (also) {
                 float *y = also + i * 64 + c * 16;
-                _mm512_storeu_ps(y, _mm512_add_ps(_mm512_loadu_ps(y), d));
+                _mm512_storeu_ps(y, _mm512_add_ps(_mm512_loadu_ps(y), _mm512_mul_ps(d, wa)));
             }
         }
     }
@@ -268,16 +271,16 @@ void holon_counter_add(uint64_t *counter, const uint64_t *v, size_t w) {
 }
 
 void holon_counter_flush(uint64_t *counter, size_t w, size_t dim, float *sums, float weight) {
-    holon_counter_flush2(counter, w, dim, sums, NULL, weight);
+    holon_counter_flush2(counter, w, dim, sums, weight, NULL, 0);
 }
 
-void holon_counter_flush2(uint64_t *counter, size_t w, size_t dim, float *sums, float *also, float weight) {
+void holon_counter_flush2(uint64_t *counter, size_t w, size_t dim, float *sums, float weight, float *also, float also_weight) {
     const int P = HOLON_COUNTER_PLANES;
     size_t first = 0;
 #if defined(__x86_64__)
     if (cpu_has_avx512()) {
         first = dim / 64;
-        counter_flush_avx512(counter, w, first, sums, also, weight);
+        counter_flush_avx512(counter, w, first, sums, weight, also, also_weight);
     }
 #endif
     for (size_t i = first; i < w; i++) {
@@ -289,7 +292,7 @@ void holon_counter_flush2(uint64_t *counter, size_t w, size_t dim, float *sums, 
                 count -= (int)((counter[(P + p) * w + i] >> j) & 1) << p;
             }
             sums[i * 64 + j] += weight * (float)count;
-            if (also) also[i * 64 + j] += weight * (float)count;
+            if (also) also[i * 64 + j] += also_weight * (float)count;
         }
     }
     memset(counter, 0, 2 * P * w * sizeof(uint64_t));
@@ -404,7 +407,20 @@ void holon_f32_dot_norm(const float *x, const float *y, size_t n, double *xy, do
 
 HOLON_CLONES
 void holon_f32_scale(float *x, size_t n, float factor) {
-    for (size_t j = 0; j < n; j++) x[j] *= factor;
+    for (size_t j = 0; j < n; j++) {
+        float y = x[j] * factor;
+        x[j] = fabsf(y) < FLT_MIN ? 0.0f : y;
+    }
+}
+
+HOLON_CLONES
+float holon_f32_max_abs(const float *x, size_t n) {
+    float m = 0;
+    for (size_t j = 0; j < n; j++) {
+        float a = fabsf(x[j]);
+        m = a > m ? a : m;
+    }
+    return m;
 }
 
 HOLON_CLONES

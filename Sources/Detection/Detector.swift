@@ -192,8 +192,8 @@ public struct Detector {
         let ticks = (t - nextTick) / tickNs + 1
         recent.decay(by: ticks == 1 ? decayPerTick : pow(decayPerTick, Double(ticks)))
         // Decayed to less than a thousandth of one sample, the window holds nothing: emptied,
-        // not left to decay into denormal lanes whose cosine with the baseline is noise (a
-        // silent link read as drift 1 after seconds and opened an incident).
+        // so it reads as no traffic (``windowDrift`` 0), not as the direction of the last
+        // packets seen seconds ago, however faded (a silent link opened incidents on those).
         if recent.weight < Self.emptyWindowWeight && recent.weight > 0 { recent.reset() }
         let tickTime = nextTick &+ (ticks - 1) &* tickNs
         nextTick = tickTime &+ tickNs

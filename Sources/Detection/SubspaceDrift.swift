@@ -66,7 +66,8 @@ struct SubspaceDrift {
     /// `sums / ‖sums‖` into `x`; false for an empty window.
     mutating func load(_ window: Accumulator) -> Bool {
         var n2 = 0.0
-        window.sums.withUnsafeBufferPointer { s in
+        // The lanes: the sums over one positive scale, the same direction.
+        window.withLanes { s, _ in
             for i in 0..<s.count { let v = Double(s[i]); x[i] = v; n2 += v * v }
         }
         guard n2 > 0 else { return false }
@@ -104,8 +105,9 @@ struct SubspaceDrift {
         guard !frozen.isEmpty, norm > 0 else { return }
         alignedTo = norm
         var dot = 0.0
-        baseline.sums.withUnsafeBufferPointer { b in
+        baseline.withLanes { b, scale in
             for i in 0..<b.count { dot += Double(b[i]) * Double(frozen[i]) }
+            dot *= scale
         }
         alpha = dot / norm
         perpendicular = max(0, meanSquared - alpha * alpha).squareRoot()
@@ -133,7 +135,8 @@ struct SubspaceDrift {
         let d = window.dimension, k = rank
         var ss = 0.0, sm = 0.0
         var skipped = true
-        window.sums.withUnsafeBufferPointer { sp in
+        // The lanes, not the sums: every term below is over ‖s‖, so the scale cancels.
+        window.withLanes { sp, _ in
             frozen.withUnsafeBufferPointer { fp in
                 along.withUnsafeMutableBufferPointer { ap in
                     let s = sp.baseAddress!, f = fp.baseAddress!

@@ -6,11 +6,8 @@ extension Accumulator {
     /// Rebuilds an accumulator from its sums, weight and count (as read back from a file).
     /// The clock is not restored: it is the caller's packet time, which a new run starts afresh.
     public init(dimension: Int, sums: [Float], weight: Double, count: Int) {
-        precondition(sums.count == dimension, "Accumulator: \(sums.count) sums for dimension \(dimension)")
         self.init(dimension: dimension)
-        sums.withUnsafeBufferPointer { src in
-            withMutableSums { $0.update(from: src.baseAddress!, count: dimension) }
-        }
+        load(sums: sums)
         recordAdded(count: count, weight: weight)
     }
 
@@ -19,8 +16,8 @@ extension Accumulator {
     public mutating func merge(_ other: Accumulator, scaledBy factor: Double) {
         precondition(other.dimension == dimension, "Accumulator.merge: dimension \(other.dimension), expected \(dimension)")
         let n = dimension
-        other.sums.withUnsafeBufferPointer { src in
-            withMutableSums { holon_f32_axpy($0, src.baseAddress!, n, Float(factor)) }
+        other.withLanes { src, otherScale in
+            withMutableLanes(adding: factor * otherScale, times: other.lanePeak) { holon_f32_axpy($0, src.baseAddress!, n, $1) }
         }
         recordAdded(count: other.count, weight: other.weight * factor)
     }

@@ -35,7 +35,7 @@ public struct LaneCounter: Sendable {
         guard count > 0 else { return }
         let d = dimension, w = (dimension + 63) / 64
         planes.withUnsafeMutableBufferPointer { p in
-            acc.withMutableSums { holon_counter_flush(p.baseAddress!, w, d, $0, Float(weight)) }
+            acc.withMutableLanes(adding: weight, times: Double(count)) { holon_counter_flush(p.baseAddress!, w, d, $0, $1) }
         }
         acc.recordAdded(count: count, weight: weight * Double(count))
         count = 0
@@ -50,8 +50,8 @@ public struct LaneCounter: Sendable {
         guard count > 0 else { return }
         let d = dimension, w = (dimension + 63) / 64
         planes.withUnsafeMutableBufferPointer { p in
-            acc.withMutableSums { a in
-                other.withMutableSums { b in holon_counter_flush2(p.baseAddress!, w, d, a, b, Float(weight)) }
+            acc.withMutableLanes(adding: weight, times: Double(count)) { a, fa in
+                other.withMutableLanes(adding: weight, times: Double(count)) { b, fb in holon_counter_flush2(p.baseAddress!, w, d, a, fa, b, fb) }
             }
         }
         acc.recordAdded(count: count, weight: weight * Double(count))

@@ -30,16 +30,4 @@ extension Accumulator {
         out.addToSums(v, scale: -projectionCoefficient(onto: v))
         return out
     }
-
-    /// `sums += scale · v` without counting `v` as an added vector.
-    mutating func addToSums(_ v: Hypervector, scale: Double) {
-        precondition(v.dimension == dimension, "Accumulator: dimension \(v.dimension), expected \(dimension)")
-        let d = dimension
-        withMutableSums { s in v.withPlanes { holon_acc_add(s, $0, v.wordCount, d, Float(scale)) } }
-    }
-
-    mutating func zeroSums() {
-        let d = dimension
-        withMutableSums { $0.update(repeating: 0, count: d) }
-    }
 }

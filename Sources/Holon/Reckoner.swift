@@ -73,7 +73,7 @@ extension Accumulator {
         precondition(v.dimension == dimension, "Accumulator.bound: dimension \(v.dimension), expected \(dimension)")
         var out = self
         let d = dimension
-        out.withMutableSums { s in
+        out.withMutableLanes { s in
             v.withPlanes { p in
                 let w = v.wordCount
                 for j in 0..<d {

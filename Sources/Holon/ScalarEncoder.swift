@@ -156,7 +156,8 @@ public final class ScalarEncoder: @unchecked Sendable {
     public func decode(_ acc: Accumulator, _ encoding: ScalarEncoding) -> Double {
         precondition(acc.dimension == dimension, "ScalarEncoder.decode: dimension \(acc.dimension), expected \(dimension)")
         return withUnsafeTemporaryAllocation(of: Float.self, capacity: levels) { c in
-            acc.sums.withUnsafeBufferPointer { q in
+            // In lane units (the sums over their one positive scale): the best level is the same.
+            acc.withLanes { q, _ in
                 base.withPlanes { b in
                     for j in 0..<levels {
                         let lane = Int(order[j])
@@ -165,7 +166,7 @@ public final class ScalarEncoder: @unchecked Sendable {
                     }
                 }
             }
-            return value(ofLevel: bestLevel(contributions: c, baseDot: acc.dot(base), encoding), encoding)
+            return value(ofLevel: bestLevel(contributions: c, baseDot: acc.laneDot(base), encoding), encoding)
         }
     }
 

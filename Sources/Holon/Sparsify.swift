@@ -31,9 +31,11 @@ extension Accumulator {
     /// magnitude go to the lower lane index, so the result is deterministic.
     public func sparsified(keeping count: Int) -> Hypervector {
         precondition(count >= 0 && count <= dimension, "sparsified: cannot keep \(count) of \(dimension) lanes")
-        let order = sums.indices.sorted { abs(sums[$0]) != abs(sums[$1]) ? abs(sums[$0]) > abs(sums[$1]) : $0 < $1 }
+        // The lanes themselves: the sums are them times one positive scale (same order, same signs).
+        let lanes = withLanes { l, _ in Array(l) }
+        let order = lanes.indices.sorted { abs(lanes[$0]) != abs(lanes[$1]) ? abs(lanes[$0]) > abs(lanes[$1]) : $0 < $1 }
         var values = [Int8](repeating: 0, count: dimension)
-        for lane in order[0..<count] { values[lane] = sums[lane] > 0 ? 1 : sums[lane] < 0 ? -1 : 0 }
+        for lane in order[0..<count] { values[lane] = lanes[lane] > 0 ? 1 : lanes[lane] < 0 ? -1 : 0 }
         return Hypervector(values: values)
     }
 }

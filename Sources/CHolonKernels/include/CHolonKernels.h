@@ -47,9 +47,10 @@ void holon_counter_add(uint64_t *counter, const uint64_t *v, size_t w);
 /// sums[j] += weight * (positive[j] - negative[j]); clears the counter.
 void holon_counter_flush(uint64_t *counter, size_t w, size_t dim, float *sums, float weight);
 
-/// Like `holon_counter_flush`, adding the same counts to `also` too when it is not NULL: one pass
-/// over the counter for two accumulators fed the same vectors.
-void holon_counter_flush2(uint64_t *counter, size_t w, size_t dim, float *sums, float *also, float weight);
+/// Like `holon_counter_flush`, adding the same counts times `also_weight` to `also` too when it
+/// is not NULL: one pass over the counter for two accumulators fed the same vectors (each with
+/// its own lane scale, so its own weight).
+void holon_counter_flush2(uint64_t *counter, size_t w, size_t dim, float *sums, float weight, float *also, float also_weight);
 
 /// Σ sums[j] * v[j].
 double holon_acc_dot(const float *sums, const uint64_t *v, size_t w, size_t dim);
@@ -60,8 +61,11 @@ double holon_f32_dot(const float *x, const float *y, size_t n);
 /// One pass for a cosine: *xy = Σ x[j] y[j], *xx = Σ x[j]^2.
 void holon_f32_dot_norm(const float *x, const float *y, size_t n, double *xy, double *xx);
 
-/// x[j] *= factor.
+/// x[j] *= factor; a product below FLT_MIN in magnitude becomes 0 (no subnormal lanes).
 void holon_f32_scale(float *x, size_t n, float factor);
+
+/// max |x[j]| (0 for n = 0).
+float holon_f32_max_abs(const float *x, size_t n);
 
 /// x[j] += factor * y[j].
 void holon_f32_axpy(float *x, const float *y, size_t n, float factor);

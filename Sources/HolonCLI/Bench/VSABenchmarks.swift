@@ -148,6 +148,26 @@ func vsaBenchmarks() -> [Benchmark] {
         for i in 0..<n { s += acc.presence(of: atoms[i & 63]) }
         blackHole(s)
     })
+    results.append(Benchmark("accumulator.decay.d4096") { n in
+        // A window's decay per tick, as the detector's (every 10 ms), with a vector added every
+        // 256 ticks (so the sums stay in Float's normal range whatever the build).
+        var acc = Accumulator(dimension: d)
+        for i in 0..<64 { acc.add(atoms[i]) }
+        for i in 0..<n {
+            acc.decay(by: 0.97)
+            if i & 255 == 0 { acc.add(atoms[(i >> 8) & 63]) }
+        }
+        blackHole(acc)
+    })
+    results.append(Benchmark("accumulator.cosine.d4096") { n in
+        // Two accumulators' cosine: the detector's drift reading, once a tick.
+        var a = Accumulator(dimension: d), b = Accumulator(dimension: d)
+        for i in 0..<64 { a.add(atoms[i]); b.add(atoms[(i * 7) & 63], weight: Double(1 + i % 3)) }
+        let nb = b.norm
+        var s = 0.0
+        for _ in 0..<n { s += a.cosine(b, otherNorm: nb) }
+        blackHole(s)
+    })
     results.append(Benchmark("hll.insert.p14") { n in
         var hll = HyperLogLog()
         for i in 0..<n { hll.insert(hash: StableHash.hash(UInt64(i))) }

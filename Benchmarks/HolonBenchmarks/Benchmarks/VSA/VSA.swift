@@ -111,4 +111,19 @@ let benchmarks: @Sendable () -> Void = {
         for i in benchmark.scaledIterations { s += Similarity.cosine(atoms[i & 63], atoms[(i + 1) & 63]) }
         blackHole(s)
     }
+    Benchmark("accumulator.stream.d4096") { benchmark in
+        // A stream's window: add, decay, compare with a baseline, ask for a value. Long enough
+        // that the lanes are rescaled (every ~40 halvings) inside the measurement.
+        var window = Accumulator(dimension: d), baseline = Accumulator(dimension: d)
+        for a in atoms { baseline.add(a) }
+        let norm = baseline.norm
+        var s = 0.0
+        benchmark.startMeasurement()
+        for i in benchmark.scaledIterations {
+            window.add(atoms[i & 63])
+            window.decay(by: 0.5)
+            s += window.cosine(baseline, otherNorm: norm) + window.presence(of: atoms[(i + 1) & 63])
+        }
+        blackHole(s)
+    }
 }
