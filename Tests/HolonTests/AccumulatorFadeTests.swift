@@ -1,5 +1,6 @@
 import Testing
 import Holon
+import Foundation
 
 /// An accumulator left to decay (a stream gone quiet), or fed while it decays for a long time:
 /// its views must stay what the algebra says. Found in the live loop: decayed in place, a silent
@@ -129,5 +130,66 @@ import Holon
         acc.add(space.atom("b"), weight: 1e300)
         #expect(acc.withLanes { l, _ in l.allSatisfy { $0.isFinite } })
         #expect(abs(acc.cosine(space.atom("b")) - 1) < 1e-6 && acc.norm.isFinite)
+    }
+}
+
+/// The lanes-and-scale representation against a plain `Double` model of the same sums: random
+/// adds (weights from 1e-30 to 1e30, either sign), decays (some deep), merges and resets. Every
+/// view must agree with the model's to `Float` precision of the largest term still held.
+@Suite struct AccumulatorModelTests {
+    struct Model {
+        var sums: [Double]
+        var weight = 0.0
+        mutating func add(_ v: Hypervector, _ w: Double) {
+            let vals = v.values
+            for i in sums.indices { sums[i] += w * Double(vals[i]) }
+            weight += w
+        }
+        mutating func decay(_ f: Double) {
+            for i in sums.indices { sums[i] *= f }
+            weight *= f
+        }
+        var norm: Double { sums.reduce(0) { $0 + $1 * $1 }.squareRoot() }
+        func dot(_ v: Hypervector) -> Double { zip(sums, v.values).reduce(0) { $0 + $1.0 * Double($1.1) } }
+    }
+
+    @Test(arguments: [1, 2, 3, 4, 5, 6, 7, 8] as [UInt64])
+    func randomOperationsMatchTheModel(seed: UInt64) {
+        let d = 256
+        let space = VectorSpace(dimension: d, seed: seed)
+        let atoms = (0..<8).map { space.atom($0) }
+        var rng = Xoshiro256(seed: seed)
+        func uniform() -> Double { Double(rng.next() >> 11) / Double(1 << 53) }
+        var acc = Accumulator(dimension: d), model = Model(sums: [Double](repeating: 0, count: d))
+        var other = Accumulator(dimension: d), otherModel = Model(sums: [Double](repeating: 0, count: d))
+        for step in 0..<400 {
+            let r = rng.next() % 10
+            if r < 5 {
+                let w = (rng.next() & 1 == 0 ? 1 : -1) * pow(10, uniform() * 60 - 30) * (r == 0 ? 1e-12 : 1)
+                let v = atoms[Int(rng.next() % 8)]
+                acc.add(v, weight: w); model.add(v, w)
+                if rng.next() % 3 == 0 { other.add(v, weight: w); otherModel.add(v, w) }
+            } else if r < 8 {
+                let f = rng.next() % 4 == 0 ? pow(2, -uniform() * 200) : uniform()
+                acc.decay(by: f); model.decay(f)
+            } else if r < 9 {
+                let k = pow(10, uniform() * 20 - 10)
+                acc.merge(other, scaledBy: k)
+                for i in model.sums.indices { model.sums[i] += k * otherModel.sums[i] }
+                model.weight += k * otherModel.weight
+            } else if rng.next() % 8 == 0 {
+                acc.reset(); model = Model(sums: [Double](repeating: 0, count: d))
+            }
+            // Float keeps 24 bits of the largest term added since it was small: compare with
+            // the model's norm as the yardstick (sums that cancelled are noise in both).
+            let n = model.norm
+            guard n > 0, n.isFinite, n > 1e-280 else { continue }
+            let got = acc.norm
+            #expect(abs(got - n) <= 1e-3 * n + 1e-5 * n, "seed \(seed) step \(step): norm \(got) vs \(n)")
+            let v = atoms[step % 8]
+            let dm = model.dot(v), da = acc.dot(v)
+            #expect(abs(da - dm) <= 1e-4 * n * Double(d).squareRoot(), "seed \(seed) step \(step): dot \(da) vs \(dm)")
+            #expect(acc.withLanes { l, s in s > 0 && l.allSatisfy { $0.isFinite } }, "seed \(seed) step \(step)")
+        }
     }
 }
