@@ -12,14 +12,7 @@ extension DetectorSnapshot {
     /// Writes the snapshot to `path` atomically (creating missing directories, mode 0755; the
     /// file is 0600: it says what the protected network's traffic looks like).
     public func write(to path: String) throws(SnapshotError) {
-        let url = URL(fileURLWithPath: path)
-        let dir = url.deletingLastPathComponent().path
-        do {
-            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true,
-                                                    attributes: [.posixPermissions: 0o755])
-        } catch {
-            throw .io(path: dir, reason: "cannot create directory: \(error.localizedDescription)")
-        }
+        let dir = try Self.directory(of: path)
         let temp = "\(path).tmp.\(getpid())"
         let bytes = encoded()
         let fd = open(temp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
@@ -51,6 +44,31 @@ extension DetectorSnapshot {
             _ = fsync(dfd)
             close(dfd)
         }
+    }
+
+    /// Whether a snapshot can be written to `path` now: its directory made (as ``write(to:)``
+    /// makes it) and a file created there and removed. Checked when a run starts, so a
+    /// directory that cannot hold the baseline is said then, not at the first save a minute
+    /// later or at stop, when what was learned is already lost for the next start.
+    public static func checkWritable(_ path: String) throws(SnapshotError) {
+        let dir = try directory(of: path)
+        let probe = "\(path).probe.\(getpid())"
+        let fd = open(probe, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw .io(path: dir, reason: errnoText("create a file")) }
+        close(fd)
+        unlink(probe)
+    }
+
+    /// The directory `path` is in, created when missing (mode 0755).
+    static func directory(of path: String) throws(SnapshotError) -> String {
+        let dir = URL(fileURLWithPath: path).deletingLastPathComponent().path
+        do {
+            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true,
+                                                    attributes: [.posixPermissions: 0o755])
+        } catch {
+            throw .io(path: dir, reason: "cannot create directory: \(error.localizedDescription)")
+        }
+        return dir
     }
 
     /// Reads the snapshot at `path` and checks it is usable now by a detector with `config`:

@@ -8,6 +8,9 @@ extension Sidecar {
     /// usable baseline; says why when it does not (and learns anew). A first start says nothing.
     func restoreBaseline(_ onEvent: (SidecarEvent) -> Void) {
         guard let path = config.baselinePath else { return }
+        do { try DetectorSnapshot.checkWritable(path) } catch {
+            onEvent(.notice(kind: "baseline-save-failed", message: "the baseline cannot be saved (\(error)): what is learned will not outlive this run (baseline.directory, --baseline-dir)"))
+        }
         do {
             let snap = try DetectorSnapshot.load(from: path, maxAge: config.baselineMaxAge, config: config.effectiveDetector)
             detector = try Detector(config: config.effectiveDetector, restoring: snap)

@@ -67,6 +67,26 @@ struct ServiceAndCommandLineTests {
         }
     }
 
+    /// A baseline directory that cannot be made is bad configuration: one line naming it
+    /// (`holon run` would have learned, then lost it at stop). Checked for root, who runs
+    /// Holon: another user's permissions are not the ones that count.
+    @Test(.enabled(if: geteuid() == 0)) func aBaselineDirectoryThatCannotBeMadeIsOneLine() throws {
+        let dir = try scratch()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try "a file".write(toFile: dir + "/blocker", atomically: true, encoding: .utf8)
+        let file = dir + "/h.yaml"
+        try "baseline: {directory: \(dir)/blocker/holon}\n".write(toFile: file, atomically: true, encoding: .utf8)
+        for args in [["config", "check", file], ["run", "--config", file]] {
+            let r = try run(args)
+            #expect(r.status == 1, "\(args): exit \(r.status)")
+            #expect(r.err.contains("baseline.directory \(dir)/blocker/holon cannot be created: \(dir)/blocker is not a directory"), "\(args): \(r.err)")
+            #expect(r.err.split(separator: "\n").count == 1, "\(args): one line: \(r.err)")
+        }
+        try "baseline: {directory: \(dir)/new/holon}\n".write(toFile: file, atomically: true, encoding: .utf8)
+        #expect(try run(["config", "check", file]).status == 0)
+        #expect(!FileManager.default.fileExists(atPath: dir + "/new"), "checking creates nothing")
+    }
+
     @Test func anAPIOffThisHostNeedsAToken() throws {
         let r = try run(["run", "--http", "0.0.0.0:9477"])
         #expect(r.status == 64)

@@ -69,6 +69,33 @@ struct BaselineRestartTests {
         #expect(reaction < 1_000_000_000, "the attack dropped \(Double(reaction) / 1e6) ms after it began, no warmup")
     }
 
+    /// A baseline directory that cannot be made (here, under a file) is said when the run
+    /// starts, before it learns anything: it was said only at the first save a minute later, or
+    /// at stop, when what was learned was already lost for the next start. The probe leaves
+    /// nothing behind where the directory is fine.
+    @Test func aBaselineThatCannotBeSavedIsSaidAtTheStart() throws {
+        let dir = NSTemporaryDirectory() + "holon-baseline-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        try Data("a file".utf8).write(to: URL(fileURLWithPath: dir + "/blocker"))
+        var config = SidecarConfig()
+        config.sampleEvery = 4
+        config.detector.warmup = .seconds(5)
+        config.baselinePath = dir + "/blocker/holon:eth0/baseline.bin"
+        let r = try run([ScenarioPhase(name: "normal", duration: 8, normalRate: 2_000)], start: epoch, config: config)
+        let first = r.events.first { if case .notice = $0 { true } else if case .calibrated = $0 { true } else { false } }
+        guard case .notice("baseline-save-failed", let message)? = first else {
+            Issue.record("the first word of the run: \(first.map(\.text) ?? "none")")
+            return
+        }
+        #expect(message.contains(dir + "/blocker") && !message.contains("\n"), "\(message)")
+
+        config.baselinePath = dir + "/fine/baseline.bin"
+        let fine = try run([ScenarioPhase(name: "normal", duration: 1, normalRate: 2_000)], start: epoch, config: config)
+        #expect(!notices(fine.events).contains("baseline-save-failed"))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir + "/fine").isEmpty, "no probe left (and nothing learned to save)")
+    }
+
     @Test func aDamagedBaselineIsReportedAndRelearned() throws {
         let dir = NSTemporaryDirectory() + "holon-baseline-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         defer { try? FileManager.default.removeItem(atPath: dir) }

@@ -67,7 +67,32 @@ func checkedConfig(_ path: String) throws -> HolonConfig {
     }
     if let rules = c.staticRules { _ = try staticRules(rules) }
     if let files = c.httpTLS { _ = try controlTLS(files) }
+    // For root only: Holon runs as root, and another user's permissions are not the ones that count.
+    if geteuid() == 0, let why = unwritableDirectory(c.stateDirectory) {
+        throw InputError("\(path): baseline.directory \(c.stateDirectory) \(why): the learned baseline could not be kept between runs")
+    }
     return c
+}
+
+/// Why `dir` could not be created or written, as far as can be told without creating anything:
+/// the nearest part of it that exists must be a directory this process may write. (A file
+/// system that refuses new entries only when asked, such as /proc, is told by `holon run`'s
+/// first probe, at start.)
+func unwritableDirectory(_ dir: String) -> String? {
+    var path = dir
+    while !path.isEmpty {
+        var isDir: ObjCBool = false
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isDir) {
+            if !isDir.boolValue { return path == dir ? "is not a directory" : "cannot be created: \(path) is not a directory" }
+            guard access(path, W_OK | X_OK) == 0 else {
+                let why = String(cString: strerror(errno))
+                return path == dir ? "is not writable (\(why))" : "cannot be created in \(path) (\(why))"
+            }
+            return nil
+        }
+        path = (path as NSString).deletingLastPathComponent
+    }
+    return nil
 }
 
 /// The certificate and key loaded as the control plane serves them, or one line saying why not.
