@@ -15,7 +15,7 @@ import CHolonKernels
 /// (a scale under 2⁻⁹⁶⁰) the content is forgotten whole.
 public struct Accumulator: Sendable {
     public let dimension: Int
-    /// The lanes: `sums = lanes × scale`. Their magnitudes stay within a few powers of two of 1.
+    /// The lanes: `sums = lanes × scale`. Their magnitudes stay at most 2⁴⁰ (see ``factor(adding:times:)``).
     private var lanes: [Float]
     /// What one lane unit weighs (> 0).
     private var scale: Double = 1
@@ -43,8 +43,9 @@ public struct Accumulator: Sendable {
     }
 
     /// The sums in place, as `lanes × scale`: `body` gets the lanes and the scale (> 0). The
-    /// lanes are kept within a few powers of two of 1, so their products and squares neither
-    /// underflow nor overflow `Float`; a view that is a ratio (a cosine) can use them alone.
+    /// lanes are at most 2⁴⁰ in magnitude and rescaled to about 1 when an addition would take
+    /// them past it or fall below `Float`'s normal range, so the squares of the lanes that
+    /// matter neither underflow nor overflow; a view that is a ratio (a cosine) can use them alone.
     public func withLanes<R>(_ body: (UnsafeBufferPointer<Float>, Double) throws -> R) rethrows -> R {
         try lanes.withUnsafeBufferPointer { try body($0, scale) }
     }
