@@ -20,9 +20,7 @@ public struct Accumulator: Sendable {
     /// What one lane unit weighs (> 0).
     private var scale: Double = 1
     /// An upper bound of `max |lanes|` (the magnitudes added since the last rescale).
-    private var peak: Double = 0
-    /// ``peak`` for a merge into another accumulator.
-    var lanePeak: Double { peak }
+    private(set) var peak: Double = 0
     /// Sum of weights added, decayed with the sums.
     public private(set) var weight: Double = 0
     /// Vectors added.

@@ -17,7 +17,7 @@ extension Accumulator {
         precondition(other.dimension == dimension, "Accumulator.merge: dimension \(other.dimension), expected \(dimension)")
         let n = dimension
         other.withLanes { src, otherScale in
-            withMutableLanes(adding: factor * otherScale, times: other.lanePeak) { holon_f32_axpy($0, src.baseAddress!, n, $1) }
+            withMutableLanes(adding: factor * otherScale, times: other.peak) { holon_f32_axpy($0, src.baseAddress!, n, $1) }
         }
         recordAdded(count: other.count, weight: other.weight * factor)
     }

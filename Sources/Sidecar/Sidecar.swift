@@ -81,6 +81,7 @@ public final class Sidecar {
         var reader = try dataplane.openSamples()
         startedAt = dataplane.now()
         stats.stale += try reader.drain().count
+        checkBaselineWritable(onEvent)
         restoreBaseline(onEvent)
         defer { saveBaseline(onEvent, wait: true) }
         var nextSave = dataplane.now() &+ UInt64(config.baselineSaveEvery.components.seconds) * 1_000_000_000

@@ -6,11 +6,17 @@ import Foundation
 extension Sidecar {
     /// Replaces the fresh detector with the saved one when ``SidecarConfig/baselinePath`` holds a
     /// usable baseline; says why when it does not (and learns anew). A first start says nothing.
-    func restoreBaseline(_ onEvent: (SidecarEvent) -> Void) {
+    /// Says at the start when the baseline cannot be saved where it is to go (not a minute in,
+    /// or at stop, when what was learned is lost for the next start).
+    func checkBaselineWritable(_ onEvent: (SidecarEvent) -> Void) {
         guard let path = config.baselinePath else { return }
         do { try DetectorSnapshot.checkWritable(path) } catch {
             onEvent(.notice(kind: "baseline-save-failed", message: "the baseline cannot be saved (\(error)): what is learned will not outlive this run (baseline.directory, --baseline-dir)"))
         }
+    }
+
+    func restoreBaseline(_ onEvent: (SidecarEvent) -> Void) {
+        guard let path = config.baselinePath else { return }
         do {
             let snap = try DetectorSnapshot.load(from: path, maxAge: config.baselineMaxAge, config: config.effectiveDetector)
             detector = try Detector(config: config.effectiveDetector, restoring: snap)
