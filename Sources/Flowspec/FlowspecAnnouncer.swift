@@ -123,15 +123,23 @@ public final class FlowspecAnnouncer: @unchecked Sendable {
         guard count < policy.maxAnnounced else {
             return record(Announcement(ruleID: rule.id, state: .refused, detail: "\(policy.maxAnnounced) rules are announced already (the most allowed)", widened: widened))
         }
+        let before = lock.withLock { live[rule.id] }
+        if before == fs { return }   // the same route: announcing it again would change nothing
         let t0 = DispatchTime.now().uptimeNanoseconds
         do {
+            // A rule rewritten under its id (held as a rate limit, derived again) replaces its
+            // route: the same match announced again takes the old one's place at every peer.
             try speaker.announce(fs)
             let ms = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6
             lock.withLock { live[rule.id] = fs }
             record(Announcement(ruleID: rule.id, state: .announced, detail: text, widened: widened, milliseconds: ms))
         } catch {
             record(Announcement(ruleID: rule.id, state: .failed, detail: error.description, widened: widened))
+            return
         }
+        // Another match (widened otherwise) is another route: the old one is withdrawn after the
+        // new one is in, so the network never goes without either.
+        if let before, before.family != fs.family || before.components != fs.components { withdrawRoute(before, of: rule.id) }
     }
 
     func withdrawNow(_ id: UInt32) {
@@ -143,6 +151,16 @@ public final class FlowspecAnnouncer: @unchecked Sendable {
         } catch {
             // Still announced as far as anyone knows: kept, so a later withdrawal retries it.
             record(Announcement(ruleID: id, state: .failed, detail: "withdrawal failed, still announced: \(error.description)", widened: []))
+        }
+    }
+
+    /// Withdraws the route a rule had before it was announced anew with another match.
+    func withdrawRoute(_ old: FlowspecRule, of id: UInt32) {
+        do {
+            try speaker.withdraw(old)
+        } catch {
+            // No id names it any more, so nothing would retry it: said loudly, on the rule.
+            record(Announcement(ruleID: id, state: .failed, detail: "the rule's earlier route (\(old.gobgpMatch.joined(separator: " "))) could not be withdrawn and may still be announced: \(error.description)", widened: []))
         }
     }
 

@@ -219,26 +219,34 @@ public final class Sidecar {
     func install(_ detected: [DetectedRule], incident: Int, now: UInt64, _ onEvent: (SidecarEvent) -> Void) throws(DataplaneError) {
         defer { forgetIDsOfDone() }
         let ttl = UInt32(clamping: detector.config.ruleTTL.components.seconds)
-        let rules = detected.flatMap { d -> [Rule] in
-            var r = d.rule(priority: detector.config.rulePriority, ttlSeconds: ttl, name: "holon-incident-\(incident)")
+        var rules = detected.flatMap { d -> [Rule] in
+            let r = d.rule(priority: detector.config.rulePriority, ttlSeconds: ttl, name: "holon-incident-\(incident)")
             return scoped(r, derived: d.id)
         }
         if config.dryRun {
             onEvent(.proposed(incident: incident, rules))
             return
         }
-        // A held rule (its incident closed) that the new incident derives again is replaced.
+        // A held rule (its incident closed, or adopted) that the new incident derives again is
+        // written again under its own id: its counters go on, and a Flowspec route for it is
+        // replaced in place, where a new id withdrew the route and announced it again.
         // Compared as predicate sets: the same conjunction in another order is the same rule.
-        let newMatches = Set(rules.map { Set($0.predicates) })
-        let superseded = owned.filter { $0.value.incident == nil && newMatches.contains(Set($0.value.rule.predicates)) }.map(\.key)
-        let kept = owned.count - superseded.count
+        let heldByMatch = Dictionary(owned.filter { $0.value.incident == nil }.map { (Set($0.value.rule.predicates), $0.key) },
+                                     uniquingKeysWith: min)
+        var again: [UInt32: UInt64] = [:]   // held ids derived again, and when each went in first
+        for i in rules.indices {
+            guard let held = heldByMatch[Set(rules[i].predicates)], again[held] == nil else { continue }
+            again[held] = owned[held]?.installedAt ?? now
+            rules[i].id = held
+        }
+        let kept = owned.count - again.count
         // Over the budget, an open incident is worth more than a held rule (its attack already
         // gone): the held ones that drop least give way. With too few of those it waits, and is
         // retried when a slot frees (``retryWaiting(now:_:)``).
         var evicted: [UInt32] = []
         let over = kept + rules.count - config.maxRules
         if over > 0 {
-            let held = owned.filter { $0.value.incident == nil && !superseded.contains($0.key) }
+            let held = owned.filter { $0.value.incident == nil && again[$0.key] == nil }
                 .map { (id: $0.key, rate: dropRate($0.key, $0.value, now: now)) }
                 .sorted { $0.rate != $1.rate ? $0.rate < $1.rate : $0.id < $1.id }
             guard held.count >= over else {
@@ -251,16 +259,18 @@ public final class Sidecar {
             }
             evicted = held.prefix(over).map(\.id)
         }
-        let leaving = Set(superseded + evicted)
+        let replaced = Set(evicted).union(again.keys)
         do {
             // Through `update`: rules an operator added meanwhile (another process) are kept.
-            let report = try dataplane.update { $0.filter { !leaving.contains($0.id) } + rules }
+            let report = try dataplane.update { $0.filter { !replaced.contains($0.id) } + rules }
             tableSeen = try? dataplane.fingerprint()
-            for id in leaving { owned[id] = nil }
+            for id in evicted { owned[id] = nil }
             waiting[incident] = nil
-            for r in rules { owned[r.id] = Owned(rule: r, incident: incident, expiresAt: nil, installedAt: now) }
+            for r in rules { owned[r.id] = Owned(rule: r, incident: incident, expiresAt: nil, installedAt: again[r.id] ?? now) }
             stats.rulesInstalled = owned.count
-            if !superseded.isEmpty { onEvent(.removed(superseded.sorted(), reason: "derived again by incident \(incident)")) }
+            if !again.isEmpty {
+                onEvent(.notice(kind: "derived-again", message: "rule(s) \(again.keys.sorted().map(String.init).joined(separator: ", ")): held, derived again by incident \(incident): enforced again under the same id"))
+            }
             if !evicted.isEmpty { onEvent(.removed(evicted.sorted(), reason: "held rule(s) gave way to open incident \(incident) (rule budget)")) }
             onEvent(.installed(incident: incident, rules, nanoseconds: report.nanoseconds))
             // Observe mode (the starting configuration, or a reload or the API since): the
@@ -326,7 +336,9 @@ public final class Sidecar {
         }
         for id in soften { owned[id]?.rule.action = limited }
         tableSeen = try? dataplane.fingerprint()
-        onEvent(.notice(kind: "held", message: "rule(s) \(soften.sorted().map(String.init).joined(separator: ", ")): attack gone, held for \(config.hold) as a rate limit of \(config.heldRate) pps"))
+        // A change of what the rules do, under their ids: a Flowspec route for one says it too.
+        onEvent(.changed(soften.sorted().compactMap { owned[$0]?.rule },
+                         reason: "attack gone, held for \(config.hold) as a rate limit of \(config.heldRate) pps"))
     }
 
     /// Drops a second since the rule went in: what a rule is worth when the budget is full.
@@ -386,7 +398,9 @@ public final class Sidecar {
             if table[id] == nil {
                 owned[id] = nil
                 detector.suppress(o.rule.predicates, at: now)
-                onEvent(.notice(kind: "released", message: "rule \(id) was released by an operator; its match is not derived again for \(detector.config.suppressReleased)"))
+                // A removal like any other: what follows the loop's rules (a Flowspec route, the
+                // API's rule-to-incident map) lets go of it too.
+                onEvent(.removed([id], reason: "released by an operator; its match is not derived again for \(detector.config.suppressReleased)"))
             } else if table[id]?.ttlSeconds == nil {
                 owned[id] = nil
                 onEvent(.notice(kind: "pinned", message: "rule \(id) was pinned by an operator: it stays until removed with `holon rules del \(id)`"))

@@ -17,6 +17,8 @@ public enum SidecarEvent: Sendable {
     /// Rules taken out of the filter: their hold after the incident ran out, or (adopted from an
     /// earlier run) their TTL did.
     case removed([UInt32], reason: String)
+    /// Rules rewritten in place, under their ids: a held rule's drop becomes a rate limit.
+    case changed([Rule], reason: String)
     /// Rules of an earlier run found in the filter at start; they stay until their TTL.
     case adopted([Rule])
     /// Once a second: traffic and loop counters.
@@ -76,6 +78,9 @@ extension SidecarEvent {
             return "incident \(i.id) closed: \(i.name)\(rate), \(i.distinctSources) sources" + (i.falsePositive == nil ? "" : " (FALSE POSITIVE)")
         case .removed(let ids, let reason):
             return "removed rule(s) \(ids.map(String.init).joined(separator: ", ")): \(reason)"
+        case .changed(let rules, let reason):
+            return "rule(s) \(rules.map { String($0.id) }.joined(separator: ", ")): \(reason)\n"
+                + rules.map { "  \($0.id): \(Self.short($0))" }.joined(separator: "\n")
         case .adopted(let rules):
             return "adopted \(rules.count) rule(s) of an earlier run (kept until their TTL)"
         case .notice(let kind, let message):
@@ -137,6 +142,8 @@ extension SidecarEvent: Encodable {
             try put("known_source_share", i.knownSourceShare)
         case .removed(let ids, let reason):
             try put("event", "removed"); try put("ids", ids); try put("reason", reason)
+        case .changed(let rules, let reason):
+            try put("event", "changed"); try put("rules", rules.map(\.text)); try put("ids", rules.map(\.id)); try put("reason", reason)
         case .adopted(let rules):
             try put("event", "adopted"); try put("rules", rules.map(\.text)); try put("ids", rules.map(\.id))
         case .notice(let kind, let message):

@@ -13,12 +13,14 @@ struct AnnouncerTests {
         func announce(_ r: FlowspecRule) throws(FlowspecError) {
             let fail = lock.withLock { () -> Bool in
                 defer { failNext = false }
-                if !failNext { live.append(r) }
+                // As a router holds them: one route per match, the last announced.
+                if !failNext { live.removeAll { $0.sameMatch(r) }; live.append(r) }
                 return failNext
             }
             if fail { throw FlowspecError("the speaker is down") }
         }
-        func withdraw(_ r: FlowspecRule) throws(FlowspecError) { lock.withLock { live.removeAll { $0 == r } } }
+        /// A withdrawal names the match alone (BGP's withdrawn routes carry no action).
+        func withdraw(_ r: FlowspecRule) throws(FlowspecError) { lock.withLock { live.removeAll { $0.sameMatch(r) } } }
         var count: Int { lock.withLock { live.count } }
     }
 
@@ -84,4 +86,38 @@ struct AnnouncerTests {
         a.withdrawAll()
         #expect(s.count == 0)
     }
+
+    /// A rule rewritten under its id (its drop held as a rate limit, or derived again) has one
+    /// route, which says what the rule does now; another match under the same id replaces the
+    /// route too, where the old one stayed announced with no rule behind it.
+    @Test func aRuleRewrittenUnderItsIDHasOneRoute() {
+        let s = Recording()
+        let a = FlowspecAnnouncer(speaker: s, policy: AnnouncePolicy(protected: [IPPrefix("198.51.100.0/24")!], packetBytes: 100))
+        a.announce([udp(1)], baseline: [])
+        var held = udp(1)
+        held.action = .rateLimit(pps: 50, burst: 50)
+        a.announce([held], baseline: [])
+        a.flush()
+        #expect(s.live.map(\.action) == [.trafficRate(bytesPerSecond: 5_000)])
+        a.announce([udp(1)], baseline: [])
+        a.flush()
+        #expect(s.live.map(\.action) == [.discard], "derived again: dropping again at the router")
+        var elsewhere = udp(1)
+        elsewhere.predicates[2] = .equals(.dstPort, 2)
+        a.announce([elsewhere], baseline: [])
+        a.flush()
+        #expect(s.live.map(\.components) == [elsewhere.flowspec?.components], "only the new match: \(s.live.map(\.gobgpMatch))")
+        #expect(state(a, 1)?.state == .announced)
+        a.withdrawAll()
+        #expect(s.count == 0, "holon stopping leaves nothing announced")
+    }
+}
+
+extension FlowspecRule {
+    /// The same match (family and components), whatever the action: one route at a router.
+    func sameMatch(_ o: FlowspecRule) -> Bool { family == o.family && components == o.components }
+}
+
+extension Rule {
+    var flowspec: FlowspecRule? { FlowspecTranslator().translate(self, baseline: []).rule }
 }

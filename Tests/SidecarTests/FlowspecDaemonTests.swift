@@ -77,7 +77,11 @@ struct FlowspecDaemonTests {
         let announcedAt = Date().timeIntervalSince(t0)
         #expect(until(announcedAt + 3) { daemon.events.contains { $0.detail == "flowspec-announced" } } != nil)
 
-        // The flood over, the rule retires after its hold: withdrawn from the router too.
+        // The flood over, the rule is held as a rate limit: the router's route says so (it kept
+        // discarding what the filter let through at a trickle) …
+        let heldAtRouter = until(16.5) { routes().contains { $0.action != .discard } }
+        #expect(heldAtRouter != nil, "the held rule's route still discards: \(routes().map(\.action))")
+        // … and it retires after its hold: withdrawn from the router too.
         let retired = until(16.5) { routes().isEmpty }
         #expect(retired != nil, "still at the router after the rule retired: \(routes().map(\.gobgpMatch))")
         // The router may hear of it before the daemon's log line reaches this test.
@@ -92,5 +96,61 @@ struct FlowspecDaemonTests {
         #expect(until(stopped + 3) { routes().isEmpty } != nil, "holon stopped, yet the router keeps \(routes().map(\.gobgpMatch))")
         while !sender.isFinished { usleep(20_000) }
         took("traffic")
+    }
+
+    /// An operator releases the loop's rule mid-attack (`holon rules release`: the rule leaves
+    /// the table): its route leaves the router too. It stayed there until holon stopped.
+    @Test(.timeLimitAfterTurn(minutes: 4)) func aReleasedRuleLeavesTheRouter() throws {
+        let tag = "\(getpid() % 100_000)"
+        let bed = try DaemonLab(.scratch(prefix: "holon-bh", tag: "bh\(tag)"), scratch: "holon-bh-\(tag)")
+        defer { bed.close() }
+        let (lab, target, dir, daemon) = (bed.lab, bed.target, bed.dir, bed.daemon)
+        let pair = try GoBGPPair()
+        defer { pair.stop() }
+        try #require(pair.established(), "the two gobgpd peered")
+        let router = GoBGPClient(port: pair.routerAPI)
+        let config = dir + "/holon.yaml"
+        try """
+        interfaces: [{name: \(target.interface), netns: \(lab.topology.filterNamespace)}]
+        protected: [198.51.100.0/24]
+        run: {sample_every: 10, warmup: 3s, hold: 3s}
+        http: {listen: "off"}
+        log: json
+        baseline: {directory: \(dir)/baseline}
+        bgp: {gobgp_api: "127.0.0.1:\(pair.speakerAPI)", max_announced: 8}
+        """.write(toFile: config, atomically: true, encoding: .utf8)
+        try daemon.start(["run", "--config", config])
+        usleep(700_000)
+
+        let scenario = Scenario(name: "bgp-release", seed: 6, phases: [
+            ScenarioPhase(name: "learn", duration: 6, normalRate: 1_500),
+            ScenarioPhase(name: "flood", duration: 10, normalRate: 1_500, attack: AttackSpec(kind: .udpFlood, rate: 15_000, victim: IPPrefix("198.51.100.10")!)),
+        ])
+        let o = bed.generatorOptions
+        let t0 = Date()
+        let sender = Thread { _ = try? TrafficGenerator(plan: .scenario(scenario), options: o).run() }
+        sender.start()
+        defer { while !sender.isFinished { usleep(20_000) } }
+        func routes() -> [FlowspecRule] { (try? router.rib(.ipv4)) ?? [] }
+        func until(_ s: Double, _ what: () -> Bool) -> Bool {
+            while Date().timeIntervalSince(t0) < s {
+                if what() { return true }
+                usleep(20_000)
+            }
+            return false
+        }
+
+        try #require(until(11) { !routes().isEmpty }, "no route at the router; events: \(daemon.events.map { $0.detail ?? $0.kind })")
+        let ids = daemon.events.filter { $0.kind == "installed" }.flatMap(\.ids)
+        try #require(!ids.isEmpty)
+        // What `holon rules release` does: the rules leave the filter's table.
+        _ = try Dataplane.open(target).update { $0.filter { !ids.contains($0.id) } }
+        let released = Date()
+        #expect(until(14) { routes().isEmpty }, "released, yet the router keeps \(routes().map(\.gobgpMatch))")
+        print("flowspec release test: the route left the router \(String(format: "%.1f", Date().timeIntervalSince(released))) s after the release")
+        #expect(daemon.events.contains { $0.kind == "removed" && $0.ids == ids })
+        // The flood goes on; its match is not derived again, so no route comes back.
+        #expect(!until(15.5) { !routes().isEmpty }, "a route came back: \(routes().map(\.gobgpMatch))")
+        #expect(daemon.stop(SIGTERM) == 0)
     }
 }

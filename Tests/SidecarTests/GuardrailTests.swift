@@ -90,7 +90,11 @@ struct GuardrailTests {
         try dp.update { $0.filter { $0.id != 1_000_000_001 }.map { r in var r = r; r.ttlSeconds = nil; return r } }
         try sidecar.noticeOperatorChanges(now: 1) { events.append($0) }
         let notices = events.compactMap { if case .notice(let k, _) = $0 { k } else { nil } }
-        #expect(notices.sorted() == ["pinned", "released"])
+        #expect(notices == ["pinned"])
+        // A release is a removal, as the announcer and the API follow them: a notice alone left
+        // the rule's Flowspec route announced.
+        #expect(events.contains { if case .removed([1_000_000_001], let why) = $0 { why.hasPrefix("released by an operator") } else { false } },
+                "\(events.map(\.text))")
         #expect(sidecar.ownedRules.isEmpty)
         #expect(sidecar.detector.isSuppressed(detected(1, port: 80).predicates.map(\.predicate), at: 2))
         // A pinned rule outlives every hold and TTL: the sidecar no longer owns it.
@@ -131,6 +135,43 @@ struct GuardrailTests {
         #expect(dp.rules.map(\.id) == [7])
         guard case .removed(let ids, _)? = events.last else { Issue.record("no removal"); return }
         #expect(ids == [1_000_000_001])
+    }
+
+    /// A held rule the next incident derives again keeps its id: its counters go on and its
+    /// Flowspec route is replaced in place (a new id withdrew the route, then announced it).
+    /// Holding it is a change of the rule under its id, which the announcer follows too.
+    @Test(arguments: FilterKind.available) func aHeldRuleDerivedAgainKeepsItsID(_ kind: FilterKind) throws {
+        let dp = try kind.make()
+        try dp.update { _ in [operatorRule] }
+        let sidecar = Sidecar(dataplane: dp, config: SidecarConfig())
+        var events: [SidecarEvent] = []
+        try sidecar.install([detected(1, port: 80)], incident: 1, now: 0) { events.append($0) }
+        var one = Incident(id: 1, openedAt: 0, drift: 1, dimension: 64)
+        one.closedAt = 10
+        try sidecar.handle([.closed(one)], now: 1_000_000_000) { events.append($0) }
+        let limited = Action.rateLimit(pps: sidecar.config.heldRate, burst: sidecar.config.heldRate)
+        guard case .changed(let held, _)? = events.last else { Issue.record("holding said nothing: \(events.map(\.text))"); return }
+        #expect(held.map(\.id) == [1_000_000_001] && held.first?.action == limited)
+
+        // The attack resumes: the same match (its predicates in another order) under the same id.
+        let again = DetectedRule(id: 9, rateLimitPps: nil, derivedAt: 1, explanation: "test",
+                                 predicates: detected(1, port: 80).predicates.reversed(), baselineShare: 0)
+        events.removeAll()
+        try sidecar.install([again], incident: 2, now: 2_000_000_000) { events.append($0) }
+        #expect(Set(dp.rules.map(\.id)) == [7, 1_000_000_001], "one rule, under its id")
+        #expect(dp.rules.first { $0.id == 1_000_000_001 }?.action == .drop, "dropping again")
+        #expect(!events.contains { if case .removed = $0 { true } else { false } }, "\(events.map(\.text))")
+        guard case .installed(2, let rules, _)? = events.last else { Issue.record("not installed: \(events.map(\.text))"); return }
+        #expect(rules.map(\.id) == [1_000_000_001])
+        #expect(events.contains { if case .notice("derived-again", _) = $0 { true } else { false } })
+        #expect(sidecar.ownedRules.map(\.id) == [1_000_000_001])
+
+        // Its incident closes and the hold runs out: it goes, once.
+        var two = Incident(id: 2, openedAt: 0, drift: 1, dimension: 64)
+        two.closedAt = 10
+        try sidecar.handle([.closed(two)], now: 3_000_000_000) { events.append($0) }
+        try sidecar.expire(now: 3_000_000_000 + UInt64(sidecar.config.hold.components.seconds) * 1_000_000_000 + 1) { events.append($0) }
+        #expect(dp.rules.map(\.id) == [7])
     }
 
     @Test(arguments: FilterKind.available) func anEarlierRunsRulesAreAdoptedAndExpireAtTheirTTL(_ kind: FilterKind) throws {

@@ -41,7 +41,7 @@ extension FlowspecAnnouncer {
     /// The live loop's rule changes, as they happen.
     func follow(_ event: SidecarEvent, baseline: [PacketFeatures]?) {
         switch event {
-        case .installed(_, let rules, _), .adopted(let rules): announce(rules, baseline: baseline)
+        case .installed(_, let rules, _), .adopted(let rules), .changed(let rules, _): announce(rules, baseline: baseline)
         case .removed(let ids, _): withdraw(ids)
         default: break
         }
