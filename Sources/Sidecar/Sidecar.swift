@@ -260,6 +260,7 @@ public final class Sidecar {
             evicted = held.prefix(over).map(\.id)
         }
         let replaced = Set(evicted).union(again.keys)
+        let wasAdopted = Set(again.keys.filter { owned[$0]?.adopted == true })
         do {
             // Through `update`: rules an operator added meanwhile (another process) are kept.
             let report = try dataplane.update { $0.filter { !replaced.contains($0.id) } + rules }
@@ -269,7 +270,8 @@ public final class Sidecar {
             for r in rules { owned[r.id] = Owned(rule: r, incident: incident, expiresAt: nil, installedAt: again[r.id] ?? now) }
             stats.rulesInstalled = owned.count
             if !again.isEmpty {
-                onEvent(.notice(kind: "derived-again", message: "rule(s) \(again.keys.sorted().map(String.init).joined(separator: ", ")): held, derived again by incident \(incident): enforced again under the same id"))
+                let list = again.keys.sorted().map { id in "\(id) (\(wasAdopted.contains(id) ? "adopted from an earlier run" : "held after its attack"))" }
+                onEvent(.notice(kind: "derived-again", message: "rule(s) \(list.joined(separator: ", ")): derived again by incident \(incident), enforced under the same id"))
             }
             if !evicted.isEmpty { onEvent(.removed(evicted.sorted(), reason: "held rule(s) gave way to open incident \(incident) (rule budget)")) }
             onEvent(.installed(incident: incident, rules, nanoseconds: report.nanoseconds))
