@@ -132,7 +132,7 @@ public final class ControlState: Sendable {
                 s.incidents[key(i.id)]?.known_source_share = i.knownSourceShare
             case .removed(let ids, _):
                 for id in ids { s.ruleIncident[InterfaceRule(interface: from, id: id)] = nil }
-            case .adopted, .changed, .notice:
+            case .adopted, .changed, .filterMode, .notice:
                 break
             }
             s.events.append(line)

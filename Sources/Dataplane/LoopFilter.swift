@@ -30,9 +30,9 @@ public protocol LoopFilter: AnyObject {
     /// Readies the table for the loop's next change to go in place, in the background, when
     /// another process's change left it needing a rebuild (``Dataplane/prime()``).
     func keepReady()
-    /// Whether the filter only observes (counts what its rules would drop, drops nothing);
-    /// false when that cannot be read.
-    func observes() -> Bool
+    /// Whether the filter only observes (counts what its rules would drop, drops nothing); nil
+    /// when that cannot be read.
+    func observes() -> Bool?
 }
 
 /// Where the loop's samples come from.
@@ -53,7 +53,7 @@ extension Dataplane: LoopFilter {
         return fresh
     }
 
-    public func observes() -> Bool { (try? settings().observe) ?? false }
+    public func observes() -> Bool? { try? settings().observe }
 
     /// CLOCK_REALTIME: the filter converts its TAI stamps to it.
     public func now() -> UInt64 {

@@ -32,6 +32,10 @@ public final class ReferenceFilter: LoopFilter, SampleSource, @unchecked Sendabl
     /// changes are refused as ``DataplaneError/detachedMeanwhile(_:written:)``, and it is not
     /// ``stillAttached()``. False again, it is the filter attached anew, with the table it had.
     public var detached = false
+    /// Observe mode, as `holon filter observe on` sets the real filter's: a rule's drop or rate
+    /// limit is counted (its counters, ``DataplaneStats/observedDrops``, the sample marked
+    /// ``DataplaneSample/observed``) and the packet passes.
+    public var observing = false
     public func programProblem() -> String? { foreignProgram }
 
     public init(startingAt time: UInt64 = 0) {
@@ -61,6 +65,7 @@ public final class ReferenceFilter: LoopFilter, SampleSource, @unchecked Sendabl
                 if !v.passes { perRule[id, default: RuleCounters()].drops += 1 }
             }
             switch verdict {
+            case .drop where observing, .rateLimited where observing: totals.observedDrops += 1; totals.passed += 1
             case .drop: totals.dropped += 1
             case .rateLimited: totals.dropped += 1; totals.rateLimited += 1
             case .counted: totals.counted += 1; totals.passed += 1
@@ -75,7 +80,9 @@ public final class ReferenceFilter: LoopFilter, SampleSource, @unchecked Sendabl
         if sinceSample >= sampleEvery {
             sinceSample = 0
             totals.sampled += 1
-            pending.append(DataplaneSample(timestamp: timestamp, wireLength: UInt32(frame.count), verdict: verdict, ruleID: ruleID, bytes: frame))
+            let observed = observing && (verdict == .drop || verdict == .rateLimited)
+            pending.append(DataplaneSample(timestamp: timestamp, wireLength: UInt32(frame.count), verdict: verdict, ruleID: ruleID,
+                                           observed: observed, bytes: frame))
         }
         return verdict
     }
@@ -142,8 +149,7 @@ public final class ReferenceFilter: LoopFilter, SampleSource, @unchecked Sendabl
     public func now() -> UInt64 { clock }
     /// The reference table changes in place always.
     public func keepReady() {}
-    /// The reference filter has no observe mode: it drops what its rules drop.
-    public func observes() -> Bool { false }
+    public func observes() -> Bool? { observing }
 
     // MARK: SampleSource
 

@@ -8,7 +8,7 @@ public struct AnnouncePolicy: Sendable, Equatable {
     public var protected: [IPPrefix]
     /// At most this many rules announced at once (a network-wide blast radius has a ceiling).
     public var maxAnnounced: Int
-    /// Log what would be announced; announce nothing.
+    /// Log what would be announced; announce nothing (the `bgp.observe` key: Flowspec alone).
     public var observe: Bool
     public var packetBytes: Int
 
@@ -49,6 +49,13 @@ public final class FlowspecAnnouncer: @unchecked Sendable {
     private var table: [UInt32: Announcement] = [:]
     /// What is announced now, by rule id (to withdraw exactly what was sent).
     private var live: [UInt32: FlowspecRule] = [:]
+    /// The loop's rules as it last said them (announced or not): what goes out when the
+    /// network may drop again after observing. Touched on `queue` only.
+    private var current: [UInt32: Rule] = [:]
+    /// The baseline given with the latest rules, for widening those.
+    private var lastBaseline: [PacketFeatures]?
+    /// Filters that only observe now, by name: while any does, nothing is announced.
+    private var observingFilters: Set<String> = []
 
     public init(speaker: any FlowspecSpeaker, policy: AnnouncePolicy, report: @escaping @Sendable (Announcement) -> Void = { _ in }) {
         self.speaker = speaker
@@ -56,12 +63,35 @@ public final class FlowspecAnnouncer: @unchecked Sendable {
         self.report = report
     }
 
-    /// Observe (log what would go) or announce; a reload's `observe` lands here. Turning observe
-    /// on withdraws what is announced: the network drops nothing Holon only observes.
+    /// Observe (log what would go) or announce, for Flowspec alone: a reload's `bgp.observe`
+    /// lands here.
     public func setObserve(_ on: Bool) {
+        queue.async { [self] in changeMode { policy.observe = on } }
+    }
+
+    /// A filter's own mode (`observe`, `holon filter observe`, `PUT /api/mode`): while any filter
+    /// only observes, the network drops nothing either.
+    public func setFilterObserving(_ on: Bool, filter: String) {
         queue.async { [self] in
-            lock.withLock { policy.observe = on }
-            if on { for id in lock.withLock({ Array(live.keys) }).sorted() { withdrawNow(id) } }
+            changeMode {
+                if on { observingFilters.insert(filter) } else { observingFilters.remove(filter) }
+            }
+        }
+    }
+
+    /// Whether nothing is announced now: Flowspec's own observe, or a filter that observes.
+    var observing: Bool { lock.withLock { policy.observe || !observingFilters.isEmpty } }
+
+    /// Applies a change of mode (on `queue`). Observing from now: what is announced is
+    /// withdrawn. Announcing again: the loop's rules go out as they are now.
+    private func changeMode(_ change: () -> Void) {
+        let before = observing
+        lock.withLock { change() }
+        let after = observing
+        if after && !before {
+            for id in lock.withLock({ Array(live.keys) }).sorted() { withdrawNow(id) }
+        } else if before && !after {
+            for id in current.keys.sorted() { announceNow(current[id]!, baseline: lastBaseline) }
         }
     }
 
@@ -71,11 +101,22 @@ public final class FlowspecAnnouncer: @unchecked Sendable {
     /// Announces `rules` (in the background). `baseline`: the packets a widened rule must spare;
     /// nil refuses every rule that would need widening.
     public func announce(_ rules: [Rule], baseline: [PacketFeatures]?) {
-        queue.async { [self] in for r in rules { announceNow(r, baseline: baseline) } }
+        queue.async { [self] in
+            if baseline != nil { lastBaseline = baseline }
+            for r in rules {
+                current[r.id] = r
+                announceNow(r, baseline: baseline)
+            }
+        }
     }
 
     public func withdraw(_ ids: [UInt32]) {
-        queue.async { [self] in for id in ids { withdrawNow(id) } }
+        queue.async { [self] in
+            for id in ids {
+                current[id] = nil
+                withdrawNow(id)
+            }
+        }
     }
 
     /// Withdraws everything announced and waits for the speaker (Holon stopping).
@@ -118,7 +159,7 @@ public final class FlowspecAnnouncer: @unchecked Sendable {
         }
         if let why = refusal(fs) { return record(Announcement(ruleID: rule.id, state: .refused, detail: why, widened: widened)) }
         let text = fs.gobgpMatch.joined(separator: " ") + " then " + fs.gobgpThen.joined(separator: " ")
-        if policy.observe { return record(Announcement(ruleID: rule.id, state: .observed, detail: text, widened: widened)) }
+        if observing { return record(Announcement(ruleID: rule.id, state: .observed, detail: text, widened: widened)) }
         let count = lock.withLock { live.keys.contains(rule.id) ? live.count - 1 : live.count }
         guard count < policy.maxAnnounced else {
             return record(Announcement(ruleID: rule.id, state: .refused, detail: "\(policy.maxAnnounced) rules are announced already (the most allowed)", widened: widened))

@@ -54,6 +54,8 @@ public final class Sidecar {
     var tableSeen: TableFingerprint?
     /// Why the filter's program was last found not this process's (nil: it is).
     var programSeen: String?
+    /// The filter's mode as last read (true: it observes); nil before the run reads it.
+    var observeSeen: Bool?
     /// The baseline save in progress, if any.
     let saving = SaveFlight()
 
@@ -80,6 +82,7 @@ public final class Sidecar {
         try dataplane.setSampleEvery(config.sampleEvery)
         var reader = try dataplane.openSamples()
         startedAt = dataplane.now()
+        observeSeen = dataplane.observes()
         stats.stale += try reader.drain().count
         checkBaselineWritable(onEvent)
         restoreBaseline(onEvent)
@@ -106,7 +109,10 @@ public final class Sidecar {
                 try noticeOperatorChanges(now: now, onEvent)
                 dataplane.keepReady()
             }
-            if now >= nextBeat { noticeProgramChange(onEvent) }
+            if now >= nextBeat {
+                noticeProgramChange(onEvent)
+                noticeModeChange(onEvent)
+            }
             // With no traffic, time still passes: incidents close, thresholds tick. Not during
             // warmup: the baseline is learned over traffic, so it starts with the first sample.
             if batch.isEmpty && detector.isWarmedUp { detector.advance(to: now &- 100_000_000) }
@@ -277,7 +283,7 @@ public final class Sidecar {
             onEvent(.installed(incident: incident, rules, nanoseconds: report.nanoseconds))
             // Observe mode (the starting configuration, or a reload or the API since): the
             // rules count what they match and drop nothing, which "installed" alone hides.
-            if dataplane.observes() {
+            if dataplane.observes() == true {
                 onEvent(.notice(kind: "observe-mode", message: "incident \(incident): the filter observes: its rule(s) count what they match and drop nothing (observe: false to enforce)"))
             }
         } catch {
@@ -424,6 +430,16 @@ public final class Sidecar {
         } else {
             onEvent(.notice(kind: "filter-program-restored", message: "\(filter) runs this holon run's program again"))
         }
+    }
+
+    /// The filter's mode changed under the loop (`holon filter observe`, `PUT /api/mode`, a
+    /// reload): said as an event, which a Flowspec announcer follows (the network drops nothing
+    /// the filter only observes). A mode that cannot be read changes nothing.
+    func noticeModeChange(_ onEvent: (SidecarEvent) -> Void) {
+        guard let observes = dataplane.observes(), observes != observeSeen else { return }
+        let first = observeSeen == nil
+        observeSeen = observes
+        if !first { onEvent(.filterMode(observe: observes)) }
     }
 
     /// Takes over the sidecar-range rules already in the filter (a restart): each stays until

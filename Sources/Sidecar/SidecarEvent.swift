@@ -19,6 +19,9 @@ public enum SidecarEvent: Sendable {
     case removed([UInt32], reason: String)
     /// Rules rewritten in place, under their ids: a held rule's drop becomes a rate limit.
     case changed([Rule], reason: String)
+    /// The filter's mode changed: `observe` true, its rules count what they match and drop
+    /// nothing; false, they enforce.
+    case filterMode(observe: Bool)
     /// Rules of an earlier run found in the filter at start; they stay until their TTL.
     case adopted([Rule])
     /// Once a second: traffic and loop counters.
@@ -81,6 +84,9 @@ extension SidecarEvent {
         case .changed(let rules, let reason):
             return "rule(s) \(rules.map { String($0.id) }.joined(separator: ", ")): \(reason)\n"
                 + rules.map { "  \($0.id): \(Self.short($0))" }.joined(separator: "\n")
+        case .filterMode(let observe):
+            return observe ? "the filter now observes: its rules count what they match and drop nothing"
+                : "the filter now enforces: its rules drop what they match"
         case .adopted(let rules):
             return "adopted \(rules.count) rule(s) of an earlier run (kept until their TTL)"
         case .notice(let kind, let message):
@@ -144,6 +150,8 @@ extension SidecarEvent: Encodable {
             try put("event", "removed"); try put("ids", ids); try put("reason", reason)
         case .changed(let rules, let reason):
             try put("event", "changed"); try put("rules", rules.map(\.text)); try put("ids", rules.map(\.id)); try put("reason", reason)
+        case .filterMode(let observe):
+            try put("event", "filter-mode"); try put("observe", observe)
         case .adopted(let rules):
             try put("event", "adopted"); try put("rules", rules.map(\.text)); try put("ids", rules.map(\.id))
         case .notice(let kind, let message):

@@ -113,6 +113,52 @@ struct AnnouncerTests {
     }
 }
 
+/// The filter's own observe mode, however it was set (the file, `holon filter observe`, the
+/// API): the network drops nothing the filter only observes, and gets the loop's rules back
+/// when it enforces again.
+struct AnnouncerModeTests {
+    func udp(_ id: UInt32) -> Rule { AnnouncerTests().udp(id) }
+    func ports(_ s: AnnouncerTests.Recording) -> [UInt64] {
+        s.lock.withLock { s.live }.compactMap { r -> UInt64? in
+            if case .numeric(_, let ops)? = r.component(.destinationPort) { ops.first?.value } else { nil }
+        }.sorted()
+    }
+
+    @Test func aFilterThatObservesTakesItsRoutesBackAndEnforcingSendsThemAgain() {
+        let s = AnnouncerTests.Recording()
+        let a = FlowspecAnnouncer(speaker: s, policy: AnnouncePolicy(protected: [IPPrefix("198.51.100.0/24")!]))
+        a.announce([udp(1), udp(2)], baseline: [])
+        a.flush()
+        #expect(ports(s) == [1, 2])
+        a.setFilterObserving(true, filter: "eth0")
+        a.announce([udp(3)], baseline: [])
+        a.withdraw([2])
+        a.flush()
+        #expect(ports(s).isEmpty, "the filter observes: the network drops nothing")
+        #expect(a.announcements.first { $0.ruleID == 3 }?.state == .observed)
+        // Another filter enforcing changes nothing while one observes.
+        a.setFilterObserving(false, filter: "eth1")
+        a.flush()
+        #expect(ports(s).isEmpty)
+        a.setFilterObserving(false, filter: "eth0")
+        a.flush()
+        #expect(ports(s) == [1, 3], "the loop's rules as they are now, not the withdrawn one")
+        // Flowspec's own observe (`bgp.observe`) holds whatever the filters do.
+        a.setObserve(true)
+        a.flush()
+        #expect(ports(s).isEmpty)
+        a.setFilterObserving(true, filter: "eth0")
+        a.setFilterObserving(false, filter: "eth0")
+        a.flush()
+        #expect(ports(s).isEmpty)
+        a.setObserve(false)
+        a.flush()
+        #expect(ports(s) == [1, 3])
+        a.withdrawAll()
+        #expect(ports(s).isEmpty)
+    }
+}
+
 extension FlowspecRule {
     /// The same match (family and components), whatever the action: one route at a router.
     func sameMatch(_ o: FlowspecRule) -> Bool { family == o.family && components == o.components }

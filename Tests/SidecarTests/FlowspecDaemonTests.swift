@@ -98,9 +98,11 @@ struct FlowspecDaemonTests {
         took("traffic")
     }
 
-    /// An operator releases the loop's rule mid-attack (`holon rules release`: the rule leaves
-    /// the table): its route leaves the router too. It stayed there until holon stopped.
-    @Test(.timeLimitAfterTurn(minutes: 4)) func aReleasedRuleLeavesTheRouter() throws {
+    /// Mid-attack, an operator switches the filter to observe (`holon filter observe on`) and
+    /// back, then releases the loop's rule (`holon rules release`: the rule leaves the table).
+    /// The router follows each: the route leaves, comes back, and leaves. Before, it stayed
+    /// announced through all three until holon stopped.
+    @Test(.timeLimitAfterTurn(minutes: 4)) func theRouterFollowsObserveModeAndARelease() throws {
         let tag = "\(getpid() % 100_000)"
         let bed = try DaemonLab(.scratch(prefix: "holon-bh", tag: "bh\(tag)"), scratch: "holon-bh-\(tag)")
         defer { bed.close() }
@@ -124,7 +126,7 @@ struct FlowspecDaemonTests {
 
         let scenario = Scenario(name: "bgp-release", seed: 6, phases: [
             ScenarioPhase(name: "learn", duration: 6, normalRate: 1_500),
-            ScenarioPhase(name: "flood", duration: 10, normalRate: 1_500, attack: AttackSpec(kind: .udpFlood, rate: 15_000, victim: IPPrefix("198.51.100.10")!)),
+            ScenarioPhase(name: "flood", duration: 16, normalRate: 1_500, attack: AttackSpec(kind: .udpFlood, rate: 15_000, victim: IPPrefix("198.51.100.10")!)),
         ])
         let o = bed.generatorOptions
         let t0 = Date()
@@ -140,17 +142,31 @@ struct FlowspecDaemonTests {
             return false
         }
 
+        func since(_ t: Date) -> String { String(format: "%.1f s", Date().timeIntervalSince(t)) }
         try #require(until(11) { !routes().isEmpty }, "no route at the router; events: \(daemon.events.map { $0.detail ?? $0.kind })")
         let ids = daemon.events.filter { $0.kind == "installed" }.flatMap(\.ids)
         try #require(!ids.isEmpty)
+
+        // What `holon filter observe on` and `off` do: the filter's mode, from another process.
+        try Dataplane.open(target).setObserve(true)
+        let observing = Date()
+        #expect(until(Date().timeIntervalSince(t0) + 3) { routes().isEmpty }, "the filter observes, yet the router keeps \(routes().map(\.gobgpMatch))")
+        print("flowspec mode test: the route left the router \(since(observing)) after observe on")
+        try Dataplane.open(target).setObserve(false)
+        let enforcing = Date()
+        #expect(until(Date().timeIntervalSince(t0) + 3) { !routes().isEmpty }, "enforcing again, yet no route at the router")
+        print("flowspec mode test: the route was back \(since(enforcing)) after observe off")
+        #expect(daemon.events.filter { $0.kind == "filter-mode" }.count == 2)
+
         // What `holon rules release` does: the rules leave the filter's table.
         _ = try Dataplane.open(target).update { $0.filter { !ids.contains($0.id) } }
         let released = Date()
-        #expect(until(14) { routes().isEmpty }, "released, yet the router keeps \(routes().map(\.gobgpMatch))")
-        print("flowspec release test: the route left the router \(String(format: "%.1f", Date().timeIntervalSince(released))) s after the release")
+        #expect(until(Date().timeIntervalSince(t0) + 3) { routes().isEmpty }, "released, yet the router keeps \(routes().map(\.gobgpMatch))")
+        print("flowspec release test: the route left the router \(since(released)) after the release")
         #expect(daemon.events.contains { $0.kind == "removed" && $0.ids == ids })
         // The flood goes on; its match is not derived again, so no route comes back.
-        #expect(!until(15.5) { !routes().isEmpty }, "a route came back: \(routes().map(\.gobgpMatch))")
+        #expect(!until(Date().timeIntervalSince(t0) + 1.5) { !routes().isEmpty }, "a route came back: \(routes().map(\.gobgpMatch))")
+        #expect(Date().timeIntervalSince(t0) < 22, "all of it during the flood")
         #expect(daemon.stop(SIGTERM) == 0)
     }
 }

@@ -174,6 +174,24 @@ struct GuardrailTests {
         #expect(dp.rules.map(\.id) == [7])
     }
 
+    /// The filter's mode changed under the loop (`holon filter observe`, the API): an event,
+    /// which the Flowspec announcer follows. Only a change is said, and an unreadable mode is none.
+    @Test func aModeChangeUnderTheLoopIsAnEvent() throws {
+        let dp = ReferenceFilter()
+        let sidecar = Sidecar(dataplane: dp, config: SidecarConfig())
+        var events: [SidecarEvent] = []
+        sidecar.noticeModeChange { events.append($0) }
+        #expect(events.isEmpty, "the mode at start is no change")
+        dp.observing = true
+        sidecar.noticeModeChange { events.append($0) }
+        sidecar.noticeModeChange { events.append($0) }
+        dp.observing = false
+        sidecar.noticeModeChange { events.append($0) }
+        let modes = events.compactMap { if case .filterMode(let o) = $0 { o } else { nil } }
+        #expect(modes == [true, false], "\(events.map(\.text))")
+        #expect(events.first?.json == #"{"event":"filter-mode","observe":true}"#)
+    }
+
     @Test(arguments: FilterKind.available) func anEarlierRunsRulesAreAdoptedAndExpireAtTheirTTL(_ kind: FilterKind) throws {
         let dp = try kind.make()
         let now: UInt64 = 1_000_000_000_000

@@ -108,7 +108,7 @@ struct BenchLoop: ParsableCommand {
             do {
                 try sidecar.run(until: { loop.stopRequested }) { event in
                     log.append(event)
-                    network?.announcer.follow(event, baseline: sidecar.detector.isWarmedUp ? sidecar.detector.baselinePackets : nil)
+                    network?.announcer.follow(event, filter: "bench", baseline: sidecar.detector.isWarmedUp ? sidecar.detector.baselinePackets : nil)
                 }
             } catch {
                 loop.error = error

@@ -22,27 +22,32 @@ extension RunCommand {
 
     /// The Flowspec announcer: each rule's fate reported as an event and kept for
     /// `/api/announcements`.
-    static func announcer(_ speaker: any FlowspecSpeaker, _ config: HolonConfig, control: ControlState,
+    /// `filters`: the names the loops' events come with, whose filters start in the
+    /// configuration's mode.
+    static func announcer(_ speaker: any FlowspecSpeaker, _ config: HolonConfig, filters: [String], control: ControlState,
                           _ say: @escaping @Sendable (SidecarEvent) -> Void) -> FlowspecAnnouncer {
         let bgp = config.bgp ?? HolonConfig.BGP()
         let policy = AnnouncePolicy(protected: config.protected, maxAnnounced: bgp.maxAnnounced,
-                                    observe: bgp.observe || config.observe, packetBytes: bgp.packetBytes)
+                                    observe: bgp.observe, packetBytes: bgp.packetBytes)
         let announcer = FlowspecAnnouncer(speaker: speaker, policy: policy) { a in
             let widened = a.widened.isEmpty ? "" : " (widened: dropped \(a.widened.joined(separator: " ")))"
             let timing = a.milliseconds.map { String(format: " in %.1f ms", $0) } ?? ""
             say(.notice(kind: "flowspec-\(a.state.rawValue)", message: "rule \(a.ruleID): \(a.detail)\(widened)\(timing)"))
         }
         control.follow { announcer.announcements }
+        for f in filters { announcer.setFilterObserving(config.observe, filter: f) }
         return announcer
     }
 }
 
 extension FlowspecAnnouncer {
     /// The live loop's rule changes, as they happen.
-    func follow(_ event: SidecarEvent, baseline: [PacketFeatures]?) {
+    /// `filter`: the name of the loop whose event it is.
+    func follow(_ event: SidecarEvent, filter: String, baseline: [PacketFeatures]?) {
         switch event {
         case .installed(_, let rules, _), .adopted(let rules), .changed(let rules, _): announce(rules, baseline: baseline)
         case .removed(let ids, _): withdraw(ids)
+        case .filterMode(let observe): setFilterObserving(observe, filter: filter)
         default: break
         }
     }

@@ -229,16 +229,16 @@ struct RunCommand: AsyncParsableCommand {
         // rules stay); any loop that ends — its --duration, or an error — ends them all (a daemon
         // half protecting is not protecting); SIGHUP re-reads the configuration.
         let say = emitter(nil)
-        let announcer = speaker.map { Self.announcer($0, plan.config, control: control, say) }
-        let loops = filters.map { dp -> SidecarService in
+        let announcer = speaker.map { Self.announcer($0, plan.config, filters: names, control: control, say) }
+        let loops = zip(filters, names).map { dp, name -> SidecarService in
             var settings = sidecarConfig
             settings.baselinePath = plan.baselinePath(dp)
             if relearn, let path = settings.baselinePath { try? FileManager.default.removeItem(atPath: path) }
-            let emit = emitter(dp.options?.interface ?? "?")
+            let emit = emitter(name)
             let service = Box<SidecarService>()
             service.value = SidecarService(filter: dp, config: settings) { event in
                 emit(event)
-                announcer?.follow(event, baseline: service.value?.baselinePackets)
+                announcer?.follow(event, filter: name, baseline: service.value?.baselinePackets)
             }
             return service.value!
         }
@@ -248,7 +248,8 @@ struct RunCommand: AsyncParsableCommand {
             current.update {
                 reloaded($0, filters, say) { c in
                     for f in api { f.noteAllowlist(c.allowlist) }
-                    announcer?.setObserve(c.observe || c.bgp?.observe == true)
+                    announcer?.setObserve(c.bgp?.observe == true)
+                    for name in names { announcer?.setFilterObserving(c.observe, filter: name) }
                 }
             }
         }
