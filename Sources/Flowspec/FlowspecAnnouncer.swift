@@ -180,12 +180,32 @@ public final class FlowspecAnnouncer: @unchecked Sendable {
         }
         // Another match (widened otherwise) is another route: the old one is withdrawn after the
         // new one is in, so the network never goes without either.
-        if let before, before.family != fs.family || before.components != fs.components { withdrawRoute(before, of: rule.id) }
+        if let before, !before.sameMatch(fs) { withdrawRoute(before, of: rule.id) }
+    }
+
+    /// Another announced rule with the same match as `fs`, if any: the route at the router is
+    /// then that rule's too, and must outlive `id`'s.
+    private func sharing(_ fs: FlowspecRule, besides id: UInt32) -> (id: UInt32, route: FlowspecRule)? {
+        lock.withLock { live.first { $0.key != id && $0.value.sameMatch(fs) }.map { ($0.key, $0.value) } }
+    }
+
+    /// A route that stays for `other` after `id`'s part in it ended: announced again with the
+    /// other rule's action, as the last announcement (`id`'s) may have set another.
+    private func keepShared(_ other: (id: UInt32, route: FlowspecRule), after fs: FlowspecRule) throws(FlowspecError) {
+        if other.route != fs { try speaker.announce(other.route) }
     }
 
     func withdrawNow(_ id: UInt32) {
         guard let fs = lock.withLock({ live[id] }) else { return }
         do {
+            if let other = sharing(fs, besides: id) {
+                // Rule `other` (an operator's pinned copy, say) has the same match: withdrawn,
+                // the route would leave the router under it too.
+                try keepShared(other, after: fs)
+                lock.withLock { live[id] = nil }
+                record(Announcement(ruleID: id, state: .withdrawn, detail: fs.gobgpMatch.joined(separator: " ") + " (the route stays: rule \(other.id) has the same match)", widened: []))
+                return
+            }
             try speaker.withdraw(fs)
             lock.withLock { live[id] = nil }
             record(Announcement(ruleID: id, state: .withdrawn, detail: fs.gobgpMatch.joined(separator: " "), widened: []))
@@ -198,6 +218,7 @@ public final class FlowspecAnnouncer: @unchecked Sendable {
     /// Withdraws the route a rule had before it was announced anew with another match.
     func withdrawRoute(_ old: FlowspecRule, of id: UInt32) {
         do {
+            if let other = sharing(old, besides: id) { return try keepShared(other, after: old) }
             try speaker.withdraw(old)
         } catch {
             // No id names it any more, so nothing would retry it: said loudly, on the rule.

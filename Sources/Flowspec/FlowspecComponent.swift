@@ -163,6 +163,10 @@ public struct FlowspecRule: Sendable, Hashable {
 
     public func component(_ t: FlowspecType) -> FlowspecComponent? { components.first { $0.type == t } }
 
+    /// The same match (family and components), whatever the action: one route at a router,
+    /// which holds the last announced and forgets it at one withdrawal.
+    public func sameMatch(_ o: FlowspecRule) -> Bool { family == o.family && components == o.components }
+
     public var destination: IPPrefix? {
         if case .prefix(_, let p)? = component(.destination) { return p }
         return nil

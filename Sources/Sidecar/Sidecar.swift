@@ -40,6 +40,10 @@ public final class Sidecar {
     /// rules the refusal named, under the same ids.
     var idsOf: [UInt32: [UInt32]] = [:]
     var owned: [UInt32: Owned] = [:]
+    /// Rules an operator pinned (the sidecar's range, no TTL): no longer the loop's to expire
+    /// or replace, but what follows its rules (a Flowspec route) keeps them while they are in
+    /// the table, so their deletion is said too.
+    var pinned: Set<UInt32> = []
     /// The filter's counters at the last heartbeat, for rates.
     var lastBeat: (at: UInt64, packets: UInt64, dropped: UInt64)?
     /// Where its rules' ids come from (``SidecarConfig/ruleIDs``, or its own).
@@ -399,7 +403,7 @@ public final class Sidecar {
     /// match not derived again for a while; a rule an operator pinned (its TTL taken away,
     /// `holon rules pin`) is the operator's from now on.
     func noticeOperatorChanges(now: UInt64, _ onEvent: (SidecarEvent) -> Void) throws(DataplaneError) {
-        guard !owned.isEmpty, let fp = try? dataplane.fingerprint(), fp != tableSeen else { return }
+        guard !owned.isEmpty || !pinned.isEmpty, let fp = try? dataplane.fingerprint(), fp != tableSeen else { return }
         let table = Dictionary(try dataplane.reloadRules().map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
         tableSeen = fp
         for (id, o) in owned {
@@ -411,8 +415,14 @@ public final class Sidecar {
                 onEvent(.removed([id], reason: "released by an operator; its match is not derived again for \(detector.config.suppressReleased)"))
             } else if table[id]?.ttlSeconds == nil {
                 owned[id] = nil
+                pinned.insert(id)
                 onEvent(.notice(kind: "pinned", message: "rule \(id) was pinned by an operator: it stays until removed with `holon rules del \(id)`"))
             }
+        }
+        let deleted = pinned.filter { table[$0] == nil }
+        if !deleted.isEmpty {
+            pinned.subtract(deleted)
+            onEvent(.removed(deleted.sorted(), reason: "pinned, and deleted by an operator"))
         }
         stats.rulesInstalled = owned.count
     }
@@ -448,16 +458,20 @@ public final class Sidecar {
         // New ids go above every sidecar-range id in the table, pinned rules' too: theirs stay
         // taken though they are no longer the loop's.
         ids.reserve(above: dataplane.rules)
-        // A sidecar-range rule without a TTL was pinned by an operator: theirs, not adopted.
-        let mine = dataplane.rules.filter { $0.id >= config.ruleIDBase && $0.ttlSeconds != nil }
-        guard !mine.isEmpty else { return }
+        // A sidecar-range rule without a TTL was pinned by an operator: theirs, not adopted,
+        // only followed until it is deleted.
+        let ours = dataplane.rules.filter { $0.id >= config.ruleIDBase }
+        let mine = ours.filter { $0.ttlSeconds != nil }
+        let pinnedHere = ours.filter { $0.ttlSeconds == nil }
+        pinned = Set(pinnedHere.map(\.id))
+        guard !ours.isEmpty else { return }
         let hold = UInt64(config.hold.components.seconds) * 1_000_000_000
         for r in mine {
             let ttlEnd = r.expiresAt ?? now
             owned[r.id] = Owned(rule: r, incident: nil, expiresAt: max(ttlEnd, now + hold), adopted: true, installedAt: r.createdAt ?? now)
         }
         stats.rulesInstalled = owned.count
-        onEvent(.adopted(mine))
+        onEvent(.adopted(mine + pinnedHere))
     }
 
     /// The filter was detached under the sidecar (`holon filter detach --force`). When a new one

@@ -22,7 +22,8 @@ public enum SidecarEvent: Sendable {
     /// The filter's mode changed: `observe` true, its rules count what they match and drop
     /// nothing; false, they enforce.
     case filterMode(observe: Bool)
-    /// Rules of an earlier run found in the filter at start; they stay until their TTL.
+    /// Rules of an earlier run found in the filter at start: they stay until their TTL, or,
+    /// pinned by an operator (no TTL), until deleted.
     case adopted([Rule])
     /// Once a second: traffic and loop counters.
     case heartbeat(SidecarStats)
@@ -88,7 +89,9 @@ extension SidecarEvent {
             return observe ? "the filter now observes: its rules count what they match and drop nothing"
                 : "the filter now enforces: its rules drop what they match"
         case .adopted(let rules):
-            return "adopted \(rules.count) rule(s) of an earlier run (kept until their TTL)"
+            let pinned = rules.filter { $0.ttlSeconds == nil }.count
+            return "adopted \(rules.count - pinned) rule(s) of an earlier run (kept until their TTL)"
+                + (pinned == 0 ? "" : " and \(pinned) pinned by an operator (kept until deleted)")
         case .notice(let kind, let message):
             return "\(kind): \(message)"
         case .heartbeat(let s):

@@ -113,6 +113,31 @@ struct AnnouncerTests {
     }
 }
 
+/// Two rules with one match (a held rule and an operator's pinned copy of it, say) share one
+/// route at the router: the first withdrawn leaves it to the other, with the other's action.
+struct AnnouncerSharedRouteTests {
+    @Test func aRouteOutlivesOneOfTwoRulesWithItsMatch() {
+        let s = AnnouncerTests.Recording()
+        let a = FlowspecAnnouncer(speaker: s, policy: AnnouncePolicy(protected: [IPPrefix("198.51.100.0/24")!], packetBytes: 100))
+        let drop = AnnouncerTests().udp(1)
+        var limit = drop
+        limit.id = 2
+        limit.action = .rateLimit(pps: 10, burst: 10)
+        a.announce([drop, limit], baseline: [])
+        a.withdraw([2])
+        a.flush()
+        #expect(s.live.map(\.action) == [.discard], "rule 1's route, with rule 1's action")
+        #expect(a.announcements.first { $0.ruleID == 2 }?.state == .withdrawn)
+        a.announce([limit], baseline: [])
+        a.withdraw([1])
+        a.flush()
+        #expect(s.live.map(\.action) == [.trafficRate(bytesPerSecond: 1_000)])
+        a.withdraw([2])
+        a.flush()
+        #expect(s.count == 0)
+    }
+}
+
 /// The filter's own observe mode, however it was set (the file, `holon filter observe`, the
 /// API): the network drops nothing the filter only observes, and gets the loop's rules back
 /// when it enforces again.
@@ -157,11 +182,6 @@ struct AnnouncerModeTests {
         a.withdrawAll()
         #expect(ports(s).isEmpty)
     }
-}
-
-extension FlowspecRule {
-    /// The same match (family and components), whatever the action: one route at a router.
-    func sameMatch(_ o: FlowspecRule) -> Bool { family == o.family && components == o.components }
 }
 
 extension Rule {

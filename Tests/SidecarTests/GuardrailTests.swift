@@ -100,6 +100,32 @@ struct GuardrailTests {
         // A pinned rule outlives every hold and TTL: the sidecar no longer owns it.
         try sidecar.expire(now: .max / 2) { events.append($0) }
         #expect(dp.rules.map(\.id) == [1_000_000_002])
+        // Deleted by an operator, it is removed as far as what follows the loop's rules is
+        // concerned (its Flowspec route stayed announced until holon stopped).
+        events.removeAll()
+        try dp.update { $0.filter { $0.id != 1_000_000_002 } }
+        try sidecar.noticeOperatorChanges(now: 3) { events.append($0) }
+        #expect(events.contains { if case .removed([1_000_000_002], let why) = $0 { why.contains("pinned") } else { false } },
+                "\(events.map(\.text))")
+    }
+
+    /// A restart finds a rule an operator pinned: not the loop's, but said with what it adopts
+    /// (a Flowspec route for it goes out again), and its deletion is followed.
+    @Test func aPinnedRuleIsFollowedAcrossARestart() throws {
+        let dp = ReferenceFilter()
+        let pinned = Rule(id: 1_000_000_003, match: [.equals(.proto, 17), .equals(.dstPort, 53)], action: .drop, priority: 100, name: "holon-incident-2")
+        try dp.update { _ in [operatorRule, pinned] }
+        let sidecar = Sidecar(dataplane: dp, config: SidecarConfig())
+        var events: [SidecarEvent] = []
+        sidecar.adopt(now: 1) { events.append($0) }
+        guard case .adopted(let rules)? = events.first else { Issue.record("nothing said: \(events.map(\.text))"); return }
+        #expect(rules.map(\.id) == [1_000_000_003] && sidecar.ownedRules.isEmpty)
+        #expect(events.first?.text == "adopted 0 rule(s) of an earlier run (kept until their TTL) and 1 pinned by an operator (kept until deleted)")
+        try sidecar.expire(now: .max / 2) { events.append($0) }
+        #expect(dp.rules.count == 2, "never expired by the loop")
+        try dp.update { $0.filter { $0.id != 1_000_000_003 } }
+        try sidecar.noticeOperatorChanges(now: 2) { events.append($0) }
+        guard case .removed([1_000_000_003], _)? = events.last else { Issue.record("deletion not said: \(events.map(\.text))"); return }
     }
 
     /// The TTL is a hard limit from the last verification: an open incident's rule is renewed.
