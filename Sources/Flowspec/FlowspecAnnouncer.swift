@@ -57,10 +57,52 @@ public final class FlowspecAnnouncer: @unchecked Sendable {
     /// Filters that only observe now, by name: while any does, nothing is announced.
     private var observingFilters: Set<String> = []
 
-    public init(speaker: any FlowspecSpeaker, policy: AnnouncePolicy, report: @escaping @Sendable (Announcement) -> Void = { _ in }) {
+    /// Where what is announced is kept for the next run (nil: nowhere), and what is said when
+    /// it cannot be written.
+    let ledger: AnnouncedLedger?
+    let warn: @Sendable (String) -> Void
+    /// The ledger's last write failed (said once until one succeeds). Touched on `queue` only.
+    private var ledgerFailing = false
+
+    public init(speaker: any FlowspecSpeaker, policy: AnnouncePolicy,
+                report: @escaping @Sendable (Announcement) -> Void = { _ in },
+                ledger: AnnouncedLedger? = nil, warn: @escaping @Sendable (String) -> Void = { _ in }) {
         self.speaker = speaker
         self.policy = policy
+        self.ledger = ledger
+        self.warn = warn
         self.report = report
+    }
+
+    /// Takes over the routes an earlier run left at the speaker (its ledger): those of rules
+    /// still in a filter (`keeping`) stay, until the loop announces those rules again (their
+    /// routes then replaced in place) or they retire; every other one is withdrawn now, as
+    /// its rule is gone. Call before anything else is announced.
+    public func inherit(keeping: Set<UInt32>) {
+        queue.async { [self] in
+            guard let ledger else { return }
+            let left: [UInt32: FlowspecRule]
+            do throws(FlowspecError) { left = try ledger.load() } catch {
+                warn("\(error.description): routes an earlier run left announced, if any, are not withdrawn")
+                return
+            }
+            lock.withLock { for (id, r) in left { live[id] = r } }
+            for id in left.keys.sorted() where !keeping.contains(id) { withdrawNow(id) }
+            saveLedger()
+        }
+    }
+
+    /// Writes what is announced now to the ledger (on `queue`).
+    private func saveLedger() {
+        guard let ledger else { return }
+        do throws(FlowspecError) {
+            try ledger.save(lock.withLock { live })
+            if ledgerFailing { warn("\(ledger.path) is written again") }
+            ledgerFailing = false
+        } catch {
+            if !ledgerFailing { warn("\(error.description): a run that ends without withdrawing leaves routes the next run cannot find") }
+            ledgerFailing = true
+        }
     }
 
     /// Observe (log what would go) or announce, for Flowspec alone: a reload's `bgp.observe`
@@ -173,6 +215,7 @@ public final class FlowspecAnnouncer: @unchecked Sendable {
             try speaker.announce(fs)
             let ms = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6
             lock.withLock { live[rule.id] = fs }
+            saveLedger()
             record(Announcement(ruleID: rule.id, state: .announced, detail: text, widened: widened, milliseconds: ms))
         } catch {
             record(Announcement(ruleID: rule.id, state: .failed, detail: error.description, widened: widened))
@@ -203,11 +246,13 @@ public final class FlowspecAnnouncer: @unchecked Sendable {
                 // the route would leave the router under it too.
                 try keepShared(other, after: fs)
                 lock.withLock { live[id] = nil }
+                saveLedger()
                 record(Announcement(ruleID: id, state: .withdrawn, detail: fs.gobgpMatch.joined(separator: " ") + " (the route stays: rule \(other.id) has the same match)", widened: []))
                 return
             }
             try speaker.withdraw(fs)
             lock.withLock { live[id] = nil }
+            saveLedger()
             record(Announcement(ruleID: id, state: .withdrawn, detail: fs.gobgpMatch.joined(separator: " "), widened: []))
         } catch {
             // Still announced as far as anyone knows: kept, so a later withdrawal retries it.

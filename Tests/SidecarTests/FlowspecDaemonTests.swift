@@ -169,4 +169,67 @@ struct FlowspecDaemonTests {
         #expect(Date().timeIntervalSince(t0) < 22, "all of it during the flood")
         #expect(daemon.stop(SIGTERM) == 0)
     }
+
+    /// Holon is killed with a route announced, and its rule leaves the filter while no holon
+    /// runs (`holon rules release`, or its TTL). The next run withdraws the route: it stayed at
+    /// every router, discarding, with no rule behind it and no one to withdraw it.
+    @Test(.timeLimitAfterTurn(minutes: 4)) func theNextRunWithdrawsWhatAKilledOneLeft() throws {
+        let tag = "\(getpid() % 100_000)"
+        let bed = try DaemonLab(.scratch(prefix: "holon-bk", tag: "bk\(tag)"), scratch: "holon-bk-\(tag)")
+        defer { bed.close() }
+        let (lab, target, dir, daemon) = (bed.lab, bed.target, bed.dir, bed.daemon)
+        let pair = try GoBGPPair()
+        defer { pair.stop() }
+        try #require(pair.established(), "the two gobgpd peered")
+        let router = GoBGPClient(port: pair.routerAPI)
+        let config = dir + "/holon.yaml"
+        try """
+        interfaces: [{name: \(target.interface), netns: \(lab.topology.filterNamespace)}]
+        protected: [198.51.100.0/24]
+        run: {sample_every: 10, warmup: 3s, hold: 3s}
+        http: {listen: "off"}
+        log: json
+        baseline: {directory: \(dir)/baseline}
+        bgp: {gobgp_api: "127.0.0.1:\(pair.speakerAPI)", max_announced: 8}
+        """.write(toFile: config, atomically: true, encoding: .utf8)
+        let ledger = AnnouncedLedger.path(for: "gobgp-127.0.0.1-\(pair.speakerAPI)")
+        defer { unlink(ledger) }
+        try daemon.start(["run", "--config", config])
+        usleep(700_000)
+
+        let scenario = Scenario(name: "bgp-kill", seed: 7, phases: [
+            ScenarioPhase(name: "learn", duration: 6, normalRate: 1_500),
+            ScenarioPhase(name: "flood", duration: 4, normalRate: 1_500, attack: AttackSpec(kind: .udpFlood, rate: 15_000, victim: IPPrefix("198.51.100.10")!)),
+            ScenarioPhase(name: "after", duration: 5, normalRate: 1_500),
+        ])
+        let o = bed.generatorOptions
+        let t0 = Date()
+        let sender = Thread { _ = try? TrafficGenerator(plan: .scenario(scenario), options: o).run() }
+        sender.start()
+        defer { while !sender.isFinished { usleep(20_000) } }
+        func routes() -> [FlowspecRule] { (try? router.rib(.ipv4)) ?? [] }
+        func until(_ s: Double, _ what: () -> Bool) -> Bool {
+            while Date().timeIntervalSince(t0) < s {
+                if what() { return true }
+                usleep(20_000)
+            }
+            return false
+        }
+
+        try #require(until(10) { !routes().isEmpty }, "no route at the router; events: \(daemon.events.map { $0.detail ?? $0.kind })")
+        let ids = daemon.events.filter { $0.kind == "installed" }.flatMap(\.ids)
+        #expect(FileManager.default.fileExists(atPath: ledger), "the ledger holds what is announced")
+        daemon.kill(SIGKILL)
+        _ = try Dataplane.open(target).update { $0.filter { !ids.contains($0.id) } }
+        usleep(500_000)
+        #expect(!routes().isEmpty, "killed, holon withdrew nothing: the route stays")
+        try daemon.start(["run", "--config", config])
+        let restarted = Date()
+        #expect(until(Date().timeIntervalSince(t0) + 4) { routes().isEmpty }, "the next run left \(routes().map(\.gobgpMatch)) at the router")
+        print("flowspec kill test: the route left the router \(String(format: "%.1f", Date().timeIntervalSince(restarted))) s after the restart")
+        // The router may hear of it before the daemon's log line reaches this test.
+        #expect(until(Date().timeIntervalSince(t0) + 3) { daemon.events.contains { $0.kind == "notice" && $0.detail == "flowspec-withdrawn" } })
+        #expect(daemon.stop(SIGTERM) == 0)
+        #expect(!FileManager.default.fileExists(atPath: ledger), "stopped with nothing announced, no ledger left")
+    }
 }

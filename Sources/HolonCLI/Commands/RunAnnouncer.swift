@@ -23,18 +23,21 @@ extension RunCommand {
     /// The Flowspec announcer: each rule's fate reported as an event and kept for
     /// `/api/announcements`.
     /// `filters`: the names the loops' events come with, whose filters start in the
-    /// configuration's mode.
-    static func announcer(_ speaker: any FlowspecSpeaker, _ config: HolonConfig, filters: [String], control: ControlState,
-                          _ say: @escaping @Sendable (SidecarEvent) -> Void) -> FlowspecAnnouncer {
+    /// configuration's mode; `keeping`: the ids of the rules in them, whose routes an earlier
+    /// run left announced may stay (the rest of those are withdrawn).
+    static func announcer(_ speaker: any FlowspecSpeaker, _ config: HolonConfig, filters: [String], keeping: Set<UInt32>,
+                          control: ControlState, _ say: @escaping @Sendable (SidecarEvent) -> Void) -> FlowspecAnnouncer {
         let bgp = config.bgp ?? HolonConfig.BGP()
         let policy = AnnouncePolicy(protected: config.protected, maxAnnounced: bgp.maxAnnounced,
                                     observe: bgp.observe, packetBytes: bgp.packetBytes)
-        let announcer = FlowspecAnnouncer(speaker: speaker, policy: policy) { a in
+        let endpoint = bgp.exabgpFeed.map { "exabgp-" + $0 } ?? "gobgp-\(bgp.gobgpHost)-\(bgp.gobgpPort)"
+        let announcer = FlowspecAnnouncer(speaker: speaker, policy: policy, report: { a in
             let widened = a.widened.isEmpty ? "" : " (widened: dropped \(a.widened.joined(separator: " ")))"
             let timing = a.milliseconds.map { String(format: " in %.1f ms", $0) } ?? ""
             say(.notice(kind: "flowspec-\(a.state.rawValue)", message: "rule \(a.ruleID): \(a.detail)\(widened)\(timing)"))
-        }
+        }, ledger: AnnouncedLedger(path: AnnouncedLedger.path(for: endpoint)), warn: { say(.notice(kind: "flowspec-ledger", message: $0)) })
         control.follow { announcer.announcements }
+        announcer.inherit(keeping: keeping)
         for f in filters { announcer.setFilterObserving(config.observe, filter: f) }
         return announcer
     }

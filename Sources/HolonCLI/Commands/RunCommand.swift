@@ -229,7 +229,8 @@ struct RunCommand: AsyncParsableCommand {
         // rules stay); any loop that ends — its --duration, or an error — ends them all (a daemon
         // half protecting is not protecting); SIGHUP re-reads the configuration.
         let say = emitter(nil)
-        let announcer = speaker.map { Self.announcer($0, plan.config, filters: names, control: control, say) }
+        let inFilters = Set(filters.flatMap { $0.rules.map(\.id) })
+        let announcer = speaker.map { Self.announcer($0, plan.config, filters: names, keeping: inFilters, control: control, say) }
         let loops = zip(filters, names).map { dp, name -> SidecarService in
             var settings = sidecarConfig
             settings.baselinePath = plan.baselinePath(dp)
