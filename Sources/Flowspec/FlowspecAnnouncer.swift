@@ -77,7 +77,7 @@ public final class FlowspecAnnouncer: @unchecked Sendable {
     /// Takes over the routes an earlier run left at the speaker (its ledger): those of rules
     /// still in a filter (`keeping`) stay, until the loop announces those rules again (their
     /// routes then replaced in place) or they retire; every other one is withdrawn now, as
-    /// its rule is gone. Call before anything else is announced.
+    /// its rule is gone, and all are while observing. Call before anything else is announced.
     public func inherit(keeping: Set<UInt32>) {
         queue.async { [self] in
             guard let ledger else { return }
@@ -87,7 +87,9 @@ public final class FlowspecAnnouncer: @unchecked Sendable {
                 return
             }
             lock.withLock { for (id, r) in left { live[id] = r } }
-            for id in left.keys.sorted() where !keeping.contains(id) { withdrawNow(id) }
+            // Observing (Flowspec's own observe at start): nothing may stay announced.
+            let observingNow = observing
+            for id in left.keys.sorted() where observingNow || !keeping.contains(id) { withdrawNow(id) }
             saveLedger()
         }
     }

@@ -63,5 +63,15 @@ struct AnnouncedLedgerTests {
         next.announce([AnnouncerTests().udp(1)], baseline: [])   // adopted: the same route
         next.withdrawAll()
         #expect(s.count == 0 && !FileManager.default.fileExists(atPath: ledger.path))
+
+        // A run that starts observing (Flowspec's own observe) keeps none of them.
+        first.announce([AnnouncerTests().udp(3)], baseline: [])
+        first.flush()
+        var observing = policy
+        observing.observe = true
+        let third = FlowspecAnnouncer(speaker: s, policy: observing, ledger: ledger)
+        third.inherit(keeping: [3])
+        third.flush()
+        #expect(s.count == 0 && !FileManager.default.fileExists(atPath: ledger.path))
     }
 }
