@@ -56,6 +56,9 @@ public final class FlowspecAnnouncer: @unchecked Sendable {
     private var lastBaseline: [PacketFeatures]?
     /// Filters that only observe now, by name: while any does, nothing is announced.
     private var observingFilters: Set<String> = []
+    /// Rules refused for the ceiling (`maxAnnounced`), announced as soon as a route leaves.
+    /// Touched on `queue` only.
+    private var waitingForRoom: Set<UInt32> = []
 
     /// Where what is announced is kept for the next run (nil: nowhere), and what is said when
     /// it cannot be written.
@@ -158,8 +161,22 @@ public final class FlowspecAnnouncer: @unchecked Sendable {
         queue.async { [self] in
             for id in ids {
                 current[id] = nil
+                waitingForRoom.remove(id)
                 withdrawNow(id)
             }
+            announceWaiting()
+        }
+    }
+
+    /// Rules the ceiling refused, in id order (the oldest first), while there is room (on `queue`).
+    private func announceWaiting() {
+        for id in waitingForRoom.sorted() {
+            guard !observing, lock.withLock({ live.count }) < policy.maxAnnounced else { return }
+            guard let rule = current[id] else {
+                waitingForRoom.remove(id)
+                continue
+            }
+            announceNow(rule, baseline: lastBaseline)
         }
     }
 
@@ -206,8 +223,10 @@ public final class FlowspecAnnouncer: @unchecked Sendable {
         if observing { return record(Announcement(ruleID: rule.id, state: .observed, detail: text, widened: widened)) }
         let count = lock.withLock { live.keys.contains(rule.id) ? live.count - 1 : live.count }
         guard count < policy.maxAnnounced else {
-            return record(Announcement(ruleID: rule.id, state: .refused, detail: "\(policy.maxAnnounced) rules are announced already (the most allowed)", widened: widened))
+            waitingForRoom.insert(rule.id)
+            return record(Announcement(ruleID: rule.id, state: .refused, detail: "\(policy.maxAnnounced) rules are announced already (the most allowed); announced when one leaves", widened: widened))
         }
+        waitingForRoom.remove(rule.id)
         let before = lock.withLock { live[rule.id] }
         if before == fs { return }   // the same route: announcing it again would change nothing
         let t0 = DispatchTime.now().uptimeNanoseconds

@@ -49,9 +49,14 @@ struct AnnouncerTests {
         a.flush()
         #expect(s.count == 3)
         #expect(state(a, 4)?.state == .refused && state(a, 4)?.detail.contains("3 rules are announced already") == true)
+        // A route leaves: the oldest rule the ceiling refused takes its place (it stayed
+        // refused until derived again).
         a.withdraw([1])
         a.flush()
-        #expect(s.count == 2 && state(a, 1)?.state == .withdrawn)
+        #expect(s.count == 3 && state(a, 1)?.state == .withdrawn && state(a, 4)?.state == .announced && state(a, 5)?.state == .refused)
+        a.withdraw([5, 4])
+        a.flush()
+        #expect(s.count == 2, "a rule gone while it waited is not announced")
         // Observe: what is announced is withdrawn, new rules are only logged.
         a.setObserve(true)
         a.announce([udp(6)], baseline: [])
