@@ -59,6 +59,8 @@ public final class FlowspecAnnouncer: @unchecked Sendable {
     /// Rules refused for the ceiling (`maxAnnounced`), announced as soon as a route leaves.
     /// Touched on `queue` only.
     private var waitingForRoom: Set<UInt32> = []
+    /// When ``reconcileIfDue(every:)`` last started a check (under `lock`).
+    private var lastReconcile: ContinuousClock.Instant?
 
     /// Where what is announced is kept for the next run (nil: nowhere), and what is said when
     /// it cannot be written.
@@ -165,6 +167,55 @@ public final class FlowspecAnnouncer: @unchecked Sendable {
                 withdrawNow(id)
             }
             announceWaiting()
+        }
+    }
+
+    /// ``reconcile()`` at most once every `interval` (the live loop calls this at each heartbeat).
+    public func reconcileIfDue(every interval: Duration = .seconds(10)) {
+        let now = ContinuousClock.now
+        let due = lock.withLock { () -> Bool in
+            guard lastReconcile.map({ now - $0 >= interval }) ?? true else { return false }
+            lastReconcile = now
+            return true
+        }
+        if due { reconcile() }
+    }
+
+    /// Checks the speaker still announces what this announcer believes it does, and mends what
+    /// it finds: a speaker restarted (gobgpd forgets its routes) left the routers without
+    /// them while Holon reported them announced; a rule whose announcement failed (the speaker
+    /// was down) is announced again. Said through `warn`. Speakers that cannot be read back
+    /// (an ExaBGP feed) get the retries alone. Returns at once; the check runs in the background.
+    public func reconcile() {
+        queue.async { [self] in
+            guard !observing else { return }
+            let failed = lock.withLock { table.values.filter { $0.state == .failed }.map(\.ruleID) }
+            for id in failed.sorted() {
+                let announced = lock.withLock { live[id] != nil }
+                if let rule = current[id], !announced { announceNow(rule, baseline: lastBaseline) }
+                if current[id] == nil, announced { withdrawNow(id) }   // its withdrawal failed
+            }
+            let held: [FlowspecRule]
+            do throws(FlowspecError) {
+                guard let h = try speaker.announced() else { return }
+                held = h
+            } catch {
+                return   // a speaker that does not answer: the next check tries again
+            }
+            var lost: [UInt32] = []
+            let believed: [UInt32: FlowspecRule] = lock.withLock { live }
+            for (id, fs) in believed.sorted(by: { $0.key < $1.key }) {
+                if held.contains(where: { $0.sameMatch(fs) }) { continue }
+                do throws(FlowspecError) {
+                    try speaker.announce(fs)
+                    lost.append(id)
+                } catch {
+                    record(Announcement(ruleID: id, state: .failed, detail: "the speaker no longer announces it, and announcing it again failed: \(error.description)", widened: []))
+                }
+            }
+            if !lost.isEmpty {
+                warn("the speaker no longer announced \(lost.count) route(s) Holon had given it (restarted?): announced again for rule(s) \(lost.map(String.init).joined(separator: ", "))")
+            }
         }
     }
 

@@ -6,6 +6,12 @@ import Packets
 public protocol FlowspecSpeaker: Sendable {
     func announce(_ r: FlowspecRule) throws(FlowspecError)
     func withdraw(_ r: FlowspecRule) throws(FlowspecError)
+    /// What the speaker announces now, both families; nil when it cannot be read back.
+    func announced() throws(FlowspecError) -> [FlowspecRule]?
+}
+
+extension FlowspecSpeaker {
+    public func announced() throws(FlowspecError) -> [FlowspecRule]? { nil }
 }
 
 /// GoBGP (`gobgpd`) through its own command-line client, `gobgp`, which speaks the daemon's
@@ -36,6 +42,9 @@ public struct GoBGPClient: FlowspecSpeaker {
         let out = try run(["global", "rib", "-a", "\(family.rawValue)-flowspec", "-j"])
         return try Self.parseRIB(out, family: family)
     }
+
+    /// The speaker's own RIB: what it announces.
+    public func announced() throws(FlowspecError) -> [FlowspecRule]? { try rib(.ipv4) + rib(.ipv6) }
 
     /// Runs `gobgp -u HOST -p PORT ARGS…`; its output, or its error as one line.
     func run(_ args: [String]) throws(FlowspecError) -> Data {

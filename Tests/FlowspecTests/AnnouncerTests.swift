@@ -21,6 +21,9 @@ struct AnnouncerTests {
         }
         /// A withdrawal names the match alone (BGP's withdrawn routes carry no action).
         func withdraw(_ r: FlowspecRule) throws(FlowspecError) { lock.withLock { live.removeAll { $0.sameMatch(r) } } }
+        func announced() throws(FlowspecError) -> [FlowspecRule]? { lock.withLock { live } }
+        /// The speaker restarted: it forgot every route.
+        func forget() { lock.withLock { live.removeAll() } }
         var count: Int { lock.withLock { live.count } }
     }
 
@@ -115,6 +118,43 @@ struct AnnouncerTests {
         #expect(state(a, 1)?.state == .announced)
         a.withdrawAll()
         #expect(s.count == 0, "holon stopping leaves nothing announced")
+    }
+}
+
+/// The speaker checked against what the announcer believes it announces: a speaker that
+/// restarted (and forgot), an announcement or a withdrawal that failed, are mended.
+struct AnnouncerReconcileTests {
+    final class Said: @unchecked Sendable {
+        let lock = NSLock()
+        var lines: [String] = []
+        func add(_ s: String) { lock.withLock { lines.append(s) } }
+    }
+
+    @Test func whatTheSpeakerForgotOrRefusedIsAnnouncedAgain() {
+        let s = AnnouncerTests.Recording()
+        let said = Said()
+        let a = FlowspecAnnouncer(speaker: s, policy: AnnouncePolicy(protected: [IPPrefix("198.51.100.0/24")!]), warn: { said.add($0) })
+        a.announce([AnnouncerTests().udp(1), AnnouncerTests().udp(2)], baseline: [])
+        a.flush()
+        s.forget()
+        a.reconcile()
+        a.flush()
+        #expect(s.count == 2, "both announced again")
+        #expect(said.lines.last?.contains("no longer announced 2 route(s)") == true, "\(said.lines)")
+        // The speaker refused one (down): the next check announces it.
+        s.failNext = true
+        a.announce([AnnouncerTests().udp(3)], baseline: [])
+        a.flush()
+        #expect(s.count == 2 && a.announcements.first { $0.ruleID == 3 }?.state == .failed)
+        a.reconcile()
+        a.flush()
+        #expect(s.count == 3 && a.announcements.first { $0.ruleID == 3 }?.state == .announced)
+        // Nothing lost, nothing failed: a check changes nothing and says nothing.
+        let before = said.lines.count
+        a.reconcile()
+        a.flush()
+        #expect(s.count == 3 && said.lines.count == before)
+        a.withdrawAll()
     }
 }
 

@@ -74,6 +74,29 @@ struct GoBGPPeeringTests {
         #expect(emptied, "the speaker gone, the router keeps \((try? router.rib(.ipv4).count) ?? -1)")
     }
 
+    /// gobgpd forgot a route Holon gave it (restarted, or deleted by hand): the announcer's
+    /// check finds it missing from the speaker's RIB and announces it again; the router has it
+    /// back.
+    @Test(.timeLimit(.minutes(1))) func aRouteTheSpeakerForgotIsAnnouncedAgain() throws {
+        let pair = try GoBGPPair()
+        defer { pair.stop() }
+        try #require(pair.established())
+        let speaker = GoBGPClient(port: pair.speakerAPI), router = GoBGPClient(port: pair.routerAPI)
+        let a = FlowspecAnnouncer(speaker: speaker, policy: AnnouncePolicy(protected: [IPPrefix("198.51.100.0/24")!]))
+        let rule = Rule(id: 1_000_000_001, match: [.prefix(.dstIP, .v4(0xC633_640A), length: 32), .equals(.proto, 17), .equals(.dstPort, 53)], action: .drop)
+        a.announce([rule], baseline: [])
+        a.flush()
+        #expect(try waitFor { try router.rib(.ipv4).count == 1 })
+        let fs = try #require(FlowspecTranslator().translate(rule, baseline: []).rule)
+        try speaker.withdraw(fs)   // behind the announcer's back
+        #expect(try waitFor { try router.rib(.ipv4).isEmpty })
+        a.reconcile()
+        a.flush()
+        #expect(try waitFor { try router.rib(.ipv4).first?.components == fs.components }, "the router got it back")
+        a.withdrawAll()
+        #expect(try waitFor { try router.rib(.ipv4).isEmpty })
+    }
+
     @Test(.timeLimit(.minutes(1))) func ipv6() throws {
         let pair = try GoBGPPair()
         defer { pair.stop() }

@@ -51,6 +51,7 @@ extension FlowspecAnnouncer {
         case .installed(_, let rules, _), .adopted(let rules), .changed(let rules, _): announce(rules, baseline: baseline)
         case .removed(let ids, _): withdraw(ids)
         case .filterMode(let observe): setFilterObserving(observe, filter: filter)
+        case .heartbeat: reconcileIfDue()
         default: break
         }
     }
