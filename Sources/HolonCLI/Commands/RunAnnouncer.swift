@@ -35,7 +35,7 @@ extension RunCommand {
             let widened = a.widened.isEmpty ? "" : " (widened: dropped \(a.widened.joined(separator: " ")))"
             let timing = a.milliseconds.map { String(format: " in %.1f ms", $0) } ?? ""
             say(.notice(kind: "flowspec-\(a.state.rawValue)", message: "rule \(a.ruleID): \(a.detail)\(widened)\(timing)"))
-        }, ledger: AnnouncedLedger(path: AnnouncedLedger.path(for: endpoint)), warn: { say(.notice(kind: "flowspec-ledger", message: $0)) })
+        }, ledger: AnnouncedLedger(path: AnnouncedLedger.path(for: endpoint)), warn: { say(.notice(kind: "flowspec-warning", message: $0)) })
         control.follow { announcer.announcements }
         announcer.inherit(keeping: keeping)
         for f in filters { announcer.setFilterObserving(config.observe, filter: f) }
