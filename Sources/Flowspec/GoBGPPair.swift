@@ -48,8 +48,19 @@ public final class GoBGPPair: @unchecked Sendable {
                 [neighbors.afi-safis.config]
                   afi-safi-name = "ipv6-flowspec"
             """.write(toFile: config, atomically: true, encoding: .utf8)
-            processes.append(try ChildProcess("/usr/bin/gobgpd", ["-f", config, "--api-hosts", "127.0.0.1:\(api)", "-l", "warn"]))
+            processes.append(try Self.gobgpd(config: config, api: api))
         }
+    }
+
+    static func gobgpd(config: String, api: Int) throws -> ChildProcess {
+        try ChildProcess("/usr/bin/gobgpd", ["-f", config, "--api-hosts", "127.0.0.1:\(api)", "-l", "warn"])
+    }
+
+    /// Ends the speaker and starts it again, empty (what a restart of gobgpd leaves: its own
+    /// routes forgotten); the session comes back on its own.
+    public func restartSpeaker() throws {
+        processes[0].stop()
+        processes[0] = try Self.gobgpd(config: "\(dir)/speaker.toml", api: speakerAPI)
     }
 
     /// Waits until the session is up (at most `seconds`).

@@ -141,6 +141,31 @@ struct FlowspecDaemonTests {
         #expect(daemon.stop(SIGTERM) == 0)
         #expect(!FileManager.default.fileExists(atPath: ledger), "stopped with nothing announced, no ledger left")
     }
+
+    /// gobgpd restarts mid-attack and forgets the routes Holon gave it: the run's check of the
+    /// speaker's RIB (every 10 s) announces them again. They stayed lost while Holon reported
+    /// them announced.
+    @Test(.timeLimitAfterTurn(minutes: 4)) func aRestartedSpeakerGetsItsRoutesBack() throws {
+        let t = try FlowspecBed("br")
+        defer { t.close() }
+        try t.start()
+        let sender = t.send(Scenario(name: "bgp-restart", seed: 8, phases: [
+            ScenarioPhase(name: "learn", duration: 6, normalRate: 1_500),
+            ScenarioPhase(name: "flood", duration: 24, normalRate: 1_500, attack: AttackSpec(kind: .udpFlood, rate: 15_000, victim: IPPrefix("198.51.100.10")!)),
+        ]))
+        defer { while !sender.isFinished { usleep(20_000) } }
+        let daemon = t.daemon
+        try #require(t.until(10) { !t.routes.isEmpty } != nil, "no route at the router; events: \(daemon.events.map { $0.detail ?? $0.kind })")
+        try t.pair.restartSpeaker()
+        let restarted = Date()
+        #expect(t.within(5) { t.routes.isEmpty } != nil, "the router kept the route of a speaker that went away")
+        #expect(t.pair.established(), "the session came back")
+        #expect(t.within(15) { !t.routes.isEmpty } != nil, "the route never came back to the router")
+        print("flowspec speaker test: the route was back at the router \(String(format: "%.1f", Date().timeIntervalSince(restarted))) s after gobgpd restarted")
+        #expect(daemon.events.contains { $0.kind == "notice" && $0.detail == "flowspec-warning" })
+        #expect(Date().timeIntervalSince(t.started) < 30, "during the flood")
+        #expect(daemon.stop(SIGTERM) == 0)
+    }
 }
 
 /// What a Flowspec test of the daemon stands on: a ``DaemonLab``, two gobgpd peered (Holon's
