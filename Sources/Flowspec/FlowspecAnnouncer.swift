@@ -42,32 +42,32 @@ public struct Announcement: Sendable, Hashable, Codable {
 /// speaker is driven from a queue of its own so the loop never waits for BGP.
 public final class FlowspecAnnouncer: @unchecked Sendable {
     let speaker: any FlowspecSpeaker
-    private(set) var policy: AnnouncePolicy
+    var policy: AnnouncePolicy
     let report: @Sendable (Announcement) -> Void
     let queue = DispatchQueue(label: "holon.flowspec")
-    private let lock = NSLock()
-    private var table: [UInt32: Announcement] = [:]
+    let lock = NSLock()
+    var table: [UInt32: Announcement] = [:]
     /// What is announced now, by rule id (to withdraw exactly what was sent).
-    private var live: [UInt32: FlowspecRule] = [:]
+    var live: [UInt32: FlowspecRule] = [:]
     /// The loop's rules as it last said them (announced or not): what goes out when the
     /// network may drop again after observing. Touched on `queue` only.
-    private var current: [UInt32: Rule] = [:]
+    var current: [UInt32: Rule] = [:]
     /// The baseline given with the latest rules, for widening those.
-    private var lastBaseline: [PacketFeatures]?
+    var lastBaseline: [PacketFeatures]?
     /// Filters that only observe now, by name: while any does, nothing is announced.
-    private var observingFilters: Set<String> = []
+    var observingFilters: Set<String> = []
     /// Rules refused for the ceiling (`maxAnnounced`), announced as soon as a route leaves.
     /// Touched on `queue` only.
-    private var waitingForRoom: Set<UInt32> = []
+    var waitingForRoom: Set<UInt32> = []
     /// When ``reconcileIfDue(every:)`` last started a check (under `lock`).
-    private var lastReconcile: ContinuousClock.Instant?
+    var lastReconcile: ContinuousClock.Instant?
 
     /// Where what is announced is kept for the next run (nil: nowhere), and what is said when
     /// it cannot be written.
     let ledger: AnnouncedLedger?
     let warn: @Sendable (String) -> Void
     /// The ledger's last write failed (said once until one succeeds). Touched on `queue` only.
-    private var ledgerFailing = false
+    var ledgerFailing = false
 
     public init(speaker: any FlowspecSpeaker, policy: AnnouncePolicy,
                 report: @escaping @Sendable (Announcement) -> Void = { _ in },
@@ -77,71 +77,6 @@ public final class FlowspecAnnouncer: @unchecked Sendable {
         self.ledger = ledger
         self.warn = warn
         self.report = report
-    }
-
-    /// Takes over the routes an earlier run left at the speaker (its ledger): those of rules
-    /// still in a filter (`keeping`) stay, until the loop announces those rules again (their
-    /// routes then replaced in place) or they retire; every other one is withdrawn now, as
-    /// its rule is gone, and all are while observing. Call before anything else is announced.
-    public func inherit(keeping: Set<UInt32>) {
-        queue.async { [self] in
-            guard let ledger else { return }
-            let left: [UInt32: FlowspecRule]
-            do throws(FlowspecError) { left = try ledger.load() } catch {
-                warn("\(error.description): routes an earlier run left announced, if any, are not withdrawn")
-                return
-            }
-            lock.withLock { for (id, r) in left { live[id] = r } }
-            // Observing (Flowspec's own observe at start): nothing may stay announced.
-            let observingNow = observing
-            for id in left.keys.sorted() where observingNow || !keeping.contains(id) { withdrawNow(id) }
-            saveLedger()
-        }
-    }
-
-    /// Writes what is announced now to the ledger (on `queue`).
-    private func saveLedger() {
-        guard let ledger else { return }
-        do throws(FlowspecError) {
-            try ledger.save(lock.withLock { live })
-            if ledgerFailing { warn("\(ledger.path) is written again") }
-            ledgerFailing = false
-        } catch {
-            if !ledgerFailing { warn("\(error.description): a run that ends without withdrawing leaves routes the next run cannot find") }
-            ledgerFailing = true
-        }
-    }
-
-    /// Observe (log what would go) or announce, for Flowspec alone: a reload's `bgp.observe`
-    /// lands here.
-    public func setObserve(_ on: Bool) {
-        queue.async { [self] in changeMode { policy.observe = on } }
-    }
-
-    /// A filter's own mode (`observe`, `holon filter observe`, `PUT /api/mode`): while any filter
-    /// only observes, the network drops nothing either.
-    public func setFilterObserving(_ on: Bool, filter: String) {
-        queue.async { [self] in
-            changeMode {
-                if on { observingFilters.insert(filter) } else { observingFilters.remove(filter) }
-            }
-        }
-    }
-
-    /// Whether nothing is announced now: Flowspec's own observe, or a filter that observes.
-    var observing: Bool { lock.withLock { policy.observe || !observingFilters.isEmpty } }
-
-    /// Applies a change of mode (on `queue`). Observing from now: what is announced is
-    /// withdrawn. Announcing again: the loop's rules go out as they are now.
-    private func changeMode(_ change: () -> Void) {
-        let before = observing
-        lock.withLock { change() }
-        let after = observing
-        if after && !before {
-            for id in lock.withLock({ Array(live.keys) }).sorted() { withdrawNow(id) }
-        } else if before && !after {
-            for id in current.keys.sorted() { announceNow(current[id]!, baseline: lastBaseline) }
-        }
     }
 
     /// Every rule's latest state, by id.
@@ -167,67 +102,6 @@ public final class FlowspecAnnouncer: @unchecked Sendable {
                 withdrawNow(id)
             }
             announceWaiting()
-        }
-    }
-
-    /// ``reconcile()`` at most once every `interval` (the live loop calls this at each heartbeat).
-    public func reconcileIfDue(every interval: Duration = .seconds(10)) {
-        let now = ContinuousClock.now
-        let due = lock.withLock { () -> Bool in
-            guard lastReconcile.map({ now - $0 >= interval }) ?? true else { return false }
-            lastReconcile = now
-            return true
-        }
-        if due { reconcile() }
-    }
-
-    /// Checks the speaker still announces what this announcer believes it does, and mends what
-    /// it finds: a speaker restarted (gobgpd forgets its routes) left the routers without
-    /// them while Holon reported them announced; a rule whose announcement failed (the speaker
-    /// was down) is announced again. Said through `warn`. Speakers that cannot be read back
-    /// (an ExaBGP feed) get the retries alone. Returns at once; the check runs in the background.
-    public func reconcile() {
-        queue.async { [self] in
-            guard !observing else { return }
-            let failed = lock.withLock { table.values.filter { $0.state == .failed }.map(\.ruleID) }
-            for id in failed.sorted() {
-                let announced = lock.withLock { live[id] != nil }
-                if let rule = current[id], !announced { announceNow(rule, baseline: lastBaseline) }
-                if current[id] == nil, announced { withdrawNow(id) }   // its withdrawal failed
-            }
-            let held: [FlowspecRule]
-            do throws(FlowspecError) {
-                guard let h = try speaker.announced() else { return }
-                held = h
-            } catch {
-                return   // a speaker that does not answer: the next check tries again
-            }
-            var lost: [UInt32] = []
-            let believed: [UInt32: FlowspecRule] = lock.withLock { live }
-            for (id, fs) in believed.sorted(by: { $0.key < $1.key }) {
-                if held.contains(where: { $0.sameMatch(fs) }) { continue }
-                do throws(FlowspecError) {
-                    try speaker.announce(fs)
-                    lost.append(id)
-                } catch {
-                    record(Announcement(ruleID: id, state: .failed, detail: "the speaker no longer announces it, and announcing it again failed: \(error.description)", widened: []))
-                }
-            }
-            if !lost.isEmpty {
-                warn("the speaker no longer announced \(lost.count) route(s) Holon had given it (restarted?): announced again for rule(s) \(lost.map(String.init).joined(separator: ", "))")
-            }
-        }
-    }
-
-    /// Rules the ceiling refused, in id order (the oldest first), while there is room (on `queue`).
-    private func announceWaiting() {
-        for id in waitingForRoom.sorted() {
-            guard !observing, lock.withLock({ live.count }) < policy.maxAnnounced else { return }
-            guard let rule = current[id] else {
-                waitingForRoom.remove(id)
-                continue
-            }
-            announceNow(rule, baseline: lastBaseline)
         }
     }
 
@@ -300,13 +174,13 @@ public final class FlowspecAnnouncer: @unchecked Sendable {
 
     /// Another announced rule with the same match as `fs`, if any: the route at the router is
     /// then that rule's too, and must outlive `id`'s.
-    private func sharing(_ fs: FlowspecRule, besides id: UInt32) -> (id: UInt32, route: FlowspecRule)? {
+    func sharing(_ fs: FlowspecRule, besides id: UInt32) -> (id: UInt32, route: FlowspecRule)? {
         lock.withLock { live.first { $0.key != id && $0.value.sameMatch(fs) }.map { ($0.key, $0.value) } }
     }
 
     /// A route that stays for `other` after `id`'s part in it ended: announced again with the
     /// other rule's action, as the last announcement (`id`'s) may have set another.
-    private func keepShared(_ other: (id: UInt32, route: FlowspecRule), after fs: FlowspecRule) throws(FlowspecError) {
+    func keepShared(_ other: (id: UInt32, route: FlowspecRule), after fs: FlowspecRule) throws(FlowspecError) {
         if other.route != fs { try speaker.announce(other.route) }
     }
 
