@@ -159,7 +159,7 @@ extension Detector {
     /// what any memory does once it recognises an attack. Returns the incident's id.
     @discardableResult
     mutating func reinstate(_ remembered: [DetectedRule], name: String, at t: UInt64, note: String) -> Int {
-        var inc = Incident(id: incidents.count + 1, openedAt: t, drift: lastDrift, dimension: config.dimension)
+        var inc = Incident(id: nextIncidentID(), openedAt: t, drift: lastDrift, dimension: config.dimension)
         inc.name = name
         incidents.append(inc)
         let i = incidents.count - 1

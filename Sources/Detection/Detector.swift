@@ -54,6 +54,10 @@ public struct Detector {
     var suppressed: [(key: Set<Rules.Predicate>, until: UInt64)] = []
 
     public internal(set) var incidents: [Incident] = []
+    /// The newest incident id given out: ids only grow, so one never names two incidents
+    /// (from `incidents.count + 1`, a crossing forgotten under a newer incident — one a memory
+    /// recalled meanwhile — gave the next crossing that newer incident's id).
+    var lastIncidentID = 0
     var activeRules: [(incident: Int, rule: DetectedRule)] = []
     var pendingAttribution: (incident: Int, ringMark: Int, at: UInt64)?
     var nextResidualCheck: UInt64 = 0
@@ -309,7 +313,7 @@ public struct Detector {
                         close(i, at: t)
                     } else {
                         // Never announced, nothing to undo: it was not an incident.
-                        incidents.remove(at: i)
+                        forgetUnannounced(at: i)
                         excused.remove(p.incident)
                         unexplainedCrossings += 1
                     }
@@ -385,11 +389,24 @@ public struct Detector {
         if !found.isEmpty { open(at: t, drift: lastDrift) }
     }
 
+    /// An id for a new incident.
+    mutating func nextIncidentID() -> Int {
+        lastIncidentID += 1
+        return lastIncidentID
+    }
+
+    /// Drops incident `i`, never announced (no one heard of its id). Its id is given out again
+    /// only when it was the newest, so the incidents a person sees are numbered without gaps.
+    mutating func forgetUnannounced(at i: Int) {
+        if incidents[i].id == lastIncidentID { lastIncidentID -= 1 }
+        incidents.remove(at: i)
+    }
+
     mutating func open(at t: UInt64, drift: Double) {
         // A crossing is only an incident once something is blamed for it (or it lasts): the
         // `.opened` event waits for that, and a crossing that fades unexplained is counted in
         // ``unexplainedCrossings`` instead (issue 10 §7: 13 empty "unknown" incidents for 4 attacks).
-        let inc = Incident(id: incidents.count + 1, openedAt: t, drift: drift, dimension: config.dimension)
+        let inc = Incident(id: nextIncidentID(), openedAt: t, drift: drift, dimension: config.dimension)
         incidents.append(inc)
         // The ring already holds the samples that raised the drift: attribute now when there are
         // enough of them, else as soon as there are.

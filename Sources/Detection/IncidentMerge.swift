@@ -30,7 +30,7 @@ extension Detector {
         incidents[j].rules += rules
         for r in rules { activeRules.append((keep, r)) }
         events.append(.rules(incident: keep, rules.flatMap(\.installed)))
-        incidents.remove(at: i)
+        forgetUnannounced(at: i)
         residualMark = (ring.written, t)
         nextResidualCheck = t + 250_000_000
     }
