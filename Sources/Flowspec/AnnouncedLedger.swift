@@ -1,4 +1,5 @@
 import Foundation
+import Rules
 
 /// What an announcer has announced, kept in a file beside the speaker's lifetime (`/run`): a
 /// holon killed or crashed leaves its routes at the speaker with no one to withdraw them, and
@@ -38,7 +39,7 @@ public struct AnnouncedLedger: Sendable {
         }
         var routes: [UInt32: FlowspecRule] = [:]
         for (i, e) in file.routes.enumerated() {
-            guard let family = FlowspecRule.Family(rawValue: e.family), let bytes = Self.bytes(hex: e.nlri) else {
+            guard let family = FlowspecRule.Family(rawValue: e.family), let bytes = PayloadMatch.bytes(hex: e.nlri) else {
                 throw FlowspecError("\(path): route \(i) is unreadable")
             }
             do {
@@ -64,7 +65,7 @@ public struct AnnouncedLedger: Sendable {
             guard let bytes = try? FlowspecNLRI.encode(r) else { continue }   // announced, so encodable
             let rate: Float
             switch r.action { case .trafficRate(let bytes): rate = bytes }
-            entries.append(Entry(rule_id: id, family: r.family.rawValue, nlri: bytes.map { String(format: "%02x", $0) }.joined(), rate: rate))
+            entries.append(Entry(rule_id: id, family: r.family.rawValue, nlri: PayloadMatch.hex(bytes), rate: rate))
         }
         do {
             try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
@@ -73,17 +74,5 @@ public struct AnnouncedLedger: Sendable {
         } catch {
             throw FlowspecError("cannot write \(path): \(error.localizedDescription)")
         }
-    }
-
-    static func bytes(hex: String) -> [UInt8]? {
-        let chars = Array(hex.utf8)
-        guard chars.count % 2 == 0 else { return nil }
-        var out: [UInt8] = []
-        out.reserveCapacity(chars.count / 2)
-        for i in stride(from: 0, to: chars.count, by: 2) {
-            guard let b = UInt8(String(decoding: chars[i...i + 1], as: UTF8.self), radix: 16) else { return nil }
-            out.append(b)
-        }
-        return out
     }
 }

@@ -74,15 +74,11 @@ struct FlowspecDaemonTests {
         let t = try FlowspecBed("bh")
         defer { t.close() }
         try t.start()
-        let sender = t.send(Scenario(name: "bgp-release", seed: 6, phases: [
-            ScenarioPhase(name: "learn", duration: 6, normalRate: 1_500),
-            ScenarioPhase(name: "flood", duration: 16, normalRate: 1_500, attack: AttackSpec(kind: .udpFlood, rate: 15_000, victim: IPPrefix("198.51.100.10")!)),
-        ]))
+        let sender = t.sendFlood("bgp-release", seed: 6, flood: 16)
         defer { while !sender.isFinished { usleep(20_000) } }
         let daemon = t.daemon
         func since(_ at: Date) -> String { String(format: "%.1f s", Date().timeIntervalSince(at)) }
-        try #require(t.until(11) { !t.routes.isEmpty } != nil, "no route at the router; events: \(daemon.events.map { $0.detail ?? $0.kind })")
-        let ids = daemon.events.filter { $0.kind == "installed" }.flatMap(\.ids)
+        let ids = try t.floodRouteArrived(by: 11)
         try #require(!ids.isEmpty)
 
         // What `holon filter observe on` and `off` do: the filter's mode, from another process.
@@ -117,16 +113,11 @@ struct FlowspecDaemonTests {
         let ledger = AnnouncedLedger.path(for: "gobgp-127.0.0.1-\(t.pair.speakerAPI)")
         defer { unlink(ledger) }
         try t.start()
-        let sender = t.send(Scenario(name: "bgp-kill", seed: 7, phases: [
-            ScenarioPhase(name: "learn", duration: 6, normalRate: 1_500),
-            ScenarioPhase(name: "flood", duration: 4, normalRate: 1_500, attack: AttackSpec(kind: .udpFlood, rate: 15_000, victim: IPPrefix("198.51.100.10")!)),
-            ScenarioPhase(name: "after", duration: 5, normalRate: 1_500),
-        ]))
+        let sender = t.sendFlood("bgp-kill", seed: 7, flood: 4, after: 5)
         defer { while !sender.isFinished { usleep(20_000) } }
         let daemon = t.daemon
 
-        try #require(t.until(10) { !t.routes.isEmpty } != nil, "no route at the router; events: \(daemon.events.map { $0.detail ?? $0.kind })")
-        let ids = daemon.events.filter { $0.kind == "installed" }.flatMap(\.ids)
+        let ids = try t.floodRouteArrived(by: 10)
         #expect(FileManager.default.fileExists(atPath: ledger), "the ledger holds what is announced")
         daemon.kill(SIGKILL)
         _ = try Dataplane.open(t.target).update { $0.filter { !ids.contains($0.id) } }
@@ -149,13 +140,10 @@ struct FlowspecDaemonTests {
         let t = try FlowspecBed("br")
         defer { t.close() }
         try t.start()
-        let sender = t.send(Scenario(name: "bgp-restart", seed: 8, phases: [
-            ScenarioPhase(name: "learn", duration: 6, normalRate: 1_500),
-            ScenarioPhase(name: "flood", duration: 24, normalRate: 1_500, attack: AttackSpec(kind: .udpFlood, rate: 15_000, victim: IPPrefix("198.51.100.10")!)),
-        ]))
+        let sender = t.sendFlood("bgp-restart", seed: 8, flood: 24)
         defer { while !sender.isFinished { usleep(20_000) } }
         let daemon = t.daemon
-        try #require(t.until(10) { !t.routes.isEmpty } != nil, "no route at the router; events: \(daemon.events.map { $0.detail ?? $0.kind })")
+        _ = try t.floodRouteArrived(by: 10)
         try t.pair.restartSpeaker()
         let restarted = Date()
         #expect(t.within(5) { t.routes.isEmpty } != nil, "the router kept the route of a speaker that went away")
@@ -223,6 +211,22 @@ final class FlowspecBed {
         let sender = Thread { _ = try? TrafficGenerator(plan: .scenario(scenario), options: o).run() }
         sender.start()
         return sender
+    }
+
+    /// Normal traffic for 6 s, then a UDP flood at the protected victim for `flood` s, then
+    /// `after` s of normal traffic again.
+    func sendFlood(_ name: String, seed: UInt64, flood: Double, after: Double = 0) -> Thread {
+        send(Scenario(name: name, seed: seed, phases: [
+            ScenarioPhase(name: "learn", duration: 6, normalRate: 1_500),
+            ScenarioPhase(name: "flood", duration: flood, normalRate: 1_500, attack: AttackSpec(kind: .udpFlood, rate: 15_000, victim: IPPrefix("198.51.100.10")!)),
+        ] + (after > 0 ? [ScenarioPhase(name: "after", duration: after, normalRate: 1_500)] : [])))
+    }
+
+    /// The flood's route reached the router by `seconds` after the traffic started; the ids
+    /// of the rules installed for it.
+    func floodRouteArrived(by seconds: Double) throws -> [UInt32] {
+        try #require(until(seconds) { !routes.isEmpty } != nil, "no route at the router; events: \(daemon.events.map { $0.detail ?? $0.kind })")
+        return daemon.events.filter { $0.kind == "installed" }.flatMap(\.ids)
     }
 
     /// When `what` first held, polled every 20 ms until `seconds` after the traffic started.
