@@ -53,6 +53,8 @@ public struct PhaseReport: Sendable, Codable, Hashable {
     public var targetPPS: Double?
     public var sent: UInt64
     public var errors: UInt64
+    /// Packets the pacer owed but skipped because it fell more than 20 ms behind (0 unpaced).
+    public var skipped: UInt64
     public var pps: Double
 }
 
@@ -67,6 +69,9 @@ public struct GeneratorReport: Sendable, Codable {
     public var seconds: Double
     public var sent: UInt64
     public var errors: UInt64
+    /// Packets the pacer owed but skipped after falling more than 20 ms behind: the planned
+    /// rate was not held by this much. See ``pacingWarning``.
+    public var skipped: UInt64
     public var pps: Double
     public var interrupted: Bool
     public var phases: [PhaseReport]
@@ -90,6 +95,22 @@ public struct GeneratorReport: Sendable, Codable {
         return "only \(share) % of the frames sent left \(interface) (delivered \(delivered) of \(sent), "
             + "\(txDropped ?? 0) dropped on transmit): the receiving side cannot keep up; lower --pps"
     }
+
+    /// A one-line warning when the pacer skipped more than ``Pacing/warnAbove`` of what it owed;
+    /// nil when it held the rate.
+    public var pacingWarning: String? {
+        let owed = sent + errors + skipped
+        guard skipped > 0, Double(skipped) > Pacing.warnAbove * Double(owed) else { return nil }
+        let share = String(format: "%.1f", 100 * Double(skipped) / Double(owed))
+        return "the pacer fell more than 20 ms behind and skipped \(skipped) of \(owed) planned packets (\(share) %): "
+            + "the rate was not held; the machine is busy or the engine cannot send this fast (try --threads or --engine)"
+    }
+}
+
+/// When a run's rate counts as not held.
+public enum Pacing {
+    /// Skipped share of the planned packets above which ``GeneratorReport/pacingWarning`` warns.
+    public static let warnAbove = 0.01
 }
 
 /// What "delivered" means. On a veth, transmit is the peer's receive: `veth_xmit` forwards each
@@ -116,11 +137,14 @@ public enum Delivery {
 final class WorkerState: @unchecked Sendable {
     let sent = Atomic<UInt64>(0)
     let errors = Atomic<UInt64>(0)
+    /// Packets owed but forgiven after a stall (see ``Worker``).
+    let skipped = Atomic<UInt64>(0)
     let phase = Atomic<Int>(0)
     let done = Atomic<Bool>(false)
     // Written by the worker only, read after it is joined.
     var phaseSent: [UInt64]
     var phaseErrors: [UInt64]
+    var phaseSkipped: [UInt64]
     var phaseEnd: [UInt64]
     var setupError: GeneratorError?
     var fatal: GeneratorError?
@@ -128,6 +152,7 @@ final class WorkerState: @unchecked Sendable {
     init(phases: Int) {
         phaseSent = Array(repeating: 0, count: phases)
         phaseErrors = Array(repeating: 0, count: phases)
+        phaseSkipped = Array(repeating: 0, count: phases)
         phaseEnd = Array(repeating: 0, count: phases)
     }
 }
@@ -200,13 +225,14 @@ public final class TrafficGenerator: @unchecked Sendable {
                                              interrupted: interrupted)
         let total = states.reduce(0) { $0 + $1.sent.load(ordering: .relaxed) }
         let errors = states.reduce(0) { $0 + $1.errors.load(ordering: .relaxed) }
+        let skipped = states.reduce(0) { $0 + $1.skipped.load(ordering: .relaxed) }
         // A run stopped before its start time (2 ms ahead, later on a loaded machine) lasted 0 s,
         // not an overflow.
         let secs = end > t0 ? Double(end - t0) / 1e9 : 0
         let delivery = Delivery.measure(before: countersBefore, after: countersAfter, sent: total)
         return GeneratorReport(plan: plan.name, engine: engine, threads: threads, interface: info.name,
                                namespace: options.namespace, sourceMAC: "\(info.mac)", destinationMAC: "\(dstMAC)",
-                               seconds: secs, sent: total, errors: errors, pps: secs > 0 ? Double(total) / secs : 0,
+                               seconds: secs, sent: total, errors: errors, skipped: skipped, pps: secs > 0 ? Double(total) / secs : 0,
                                interrupted: interrupted, phases: phaseReports, perSecond: sampler.perSecond,
                                startedAtNs: startWall, delivered: delivery.delivered, txDropped: delivery.dropped)
     }
@@ -343,12 +369,13 @@ public final class TrafficGenerator: @unchecked Sendable {
         for (k, p) in phases.enumerated() {
             let sent = states.reduce(0) { $0 + $1.phaseSent[k] }
             let errors = states.reduce(0) { $0 + $1.phaseErrors[k] }
+            let skipped = states.reduce(0) { $0 + $1.phaseSkipped[k] }
             let phaseEnd = states.map { $0.phaseEnd[k] }.max() ?? 0
             let begin = t0 + boundaries[k]
             let secs = phaseEnd > begin ? Double(phaseEnd - begin) / 1e9 : 0
             if secs == 0 && sent == 0 && interrupted { continue }
             reports.append(PhaseReport(name: p.name, seconds: secs, targetPPS: p.pps, sent: sent, errors: errors,
-                                       pps: secs > 0 ? Double(sent) / secs : 0))
+                                       skipped: skipped, pps: secs > 0 ? Double(sent) / secs : 0))
         }
         return reports
     }

@@ -6,8 +6,9 @@ import Synchronization
 enum Worker {
     /// Rate control: the thread owes `floor(rate × elapsed)` packets since the phase began and
     /// sends what it owes in chunks (at most a batch, at least ~200 µs worth), sleeping to an
-    /// absolute deadline in between. A backlog over 20 ms (the engine cannot keep up) is
-    /// forgiven rather than burst.
+    /// absolute deadline in between. A backlog over 20 ms (the engine cannot keep up, or the
+    /// thread was not scheduled) is forgiven rather than burst, and counted as skipped so the
+    /// report says the rate was not held.
     static func run(sender: any FrameSender, state: WorkerState, stop: GeneratorRunStop, thread t: Int, threads: Int, phases: [PhasePlan],
                     pools: [FramePool], start: UInt64, boundaries: [UInt64]) {
         if start > hg_now_ns() { hg_sleep_until_ns(start) }
@@ -16,15 +17,25 @@ enum Worker {
             let phaseStart = start + boundaries[k]
             let phaseEnd = start + boundaries[k + 1]
             var now = hg_now_ns()
-            if now >= phaseEnd { continue }
+            if now >= phaseEnd {
+                // Stalled past the whole phase: all of its share was skipped.
+                if let pps = phase.pps, !stop.requested {
+                    let owed = UInt64(pps / Double(threads) * Double(phaseEnd - phaseStart) / 1e9)
+                    state.phaseSkipped[k] = owed
+                    state.skipped.add(owed, ordering: .relaxed)
+                }
+                continue
+            }
             if stop.requested { break }
             state.phase.store(k, ordering: .relaxed)
             let pool = pools[k]
             var sentHere: UInt64 = 0
             var errorsHere: UInt64 = 0
+            var skippedHere: UInt64 = 0
             defer {
                 state.phaseSent[k] = sentHere
                 state.phaseErrors[k] = errorsHere
+                state.phaseSkipped[k] = skippedHere
                 state.phaseEnd[k] = min(hg_now_ns(), phaseEnd)
             }
             guard pool.count > 0, phase.pps != 0 else {
@@ -36,12 +47,26 @@ enum Worker {
             let rate = phase.pps.map { $0 / Double(threads) }
             // Packets per chunk when paced: ~200 µs worth, 1…batch.
             let chunk = rate.map { max(1, min(batch, Int($0 * sender.pacingQuantum))) } ?? batch
-            var base = max(now, phaseStart)
+            // From the phase's start, not from now: a thread that reached it late (a stall in
+            // the phase before) owes the time it lost, made up or skipped like any other lag.
+            var base = min(now, phaseStart)
             var owedBase: UInt64 = 0  // packets already accounted before `base`
             var failures = 0
             while true {
                 now = hg_now_ns()
-                if now >= phaseEnd { break }
+                if now >= phaseEnd {
+                    // A stall across the phase's end leaves packets owed that were never sent:
+                    // skipped too, so sent + skipped is what the phase planned (to a chunk).
+                    if let rate {
+                        let due = UInt64(rate * Double(phaseEnd - base) / 1e9) + owedBase
+                        let left = due > sentHere + errorsHere ? due - (sentHere + errorsHere) : 0
+                        if left > UInt64(chunk) {
+                            skippedHere += left
+                            state.skipped.add(left, ordering: .relaxed)
+                        }
+                    }
+                    break
+                }
                 if stop.requested { break }
                 var want = batch
                 if let rate {
@@ -56,6 +81,8 @@ enum Worker {
                     let owed = Int(due - (sentHere + errorsHere))
                     if Double(owed) > max(Double(chunk) * 4, rate * 0.02) {
                         // Behind by more than 20 ms: forgive the backlog.
+                        skippedHere += UInt64(owed)
+                        state.skipped.add(UInt64(owed), ordering: .relaxed)
                         base = now
                         owedBase = sentHere + errorsHere
                         want = batch

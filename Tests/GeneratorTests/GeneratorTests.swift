@@ -204,7 +204,8 @@ struct LiveTests {
         #expect(ids.count > 3900, "\(ids.count) distinct IP IDs")
     }
 
-    func measureRate(_ pps: Double, engine: EngineKind) throws -> Double {
+    /// The rate that arrived over 2.5 s of steady sending, and the run's report.
+    func measureRate(_ pps: Double, engine: EngineKind) throws -> (received: Double, window: Double, report: GeneratorReport) {
         let bed = try TestBed()
         defer { bed.destroy() }
         let plan = TrafficPlan.profile(.udp64, pps: pps, duration: 4.5)
@@ -217,10 +218,9 @@ struct LiveTests {
             do { box.report = try gen.run() } catch { box.error = error }
             done.signal()
         }.start()
-        // Receive side, over 2.5 s of steady sending. Each read runs `ip`, which a loaded
-        // machine can take 100–200 ms to start: the read is placed at the middle of the time it
-        // took, not at its start (a CI run measured 1 kpps as 920 with the window timed from
-        // before the first read to after the last).
+        // Each read runs `ip`, which a loaded machine can take 100–200 ms to start: the read is
+        // placed at the middle of the time it took, not at its start (a CI run measured 1 kpps
+        // as 920 with the window timed from before the first read to after the last).
         func read() -> (count: UInt64, at: Date) {
             let before = Date()
             let c = bed.receiverCounters()?.rxPackets ?? 0
@@ -232,19 +232,29 @@ struct LiveTests {
         let last = read()
         done.wait()
         if let e = box.error { throw e }
-        return Double(last.count - first.count) / last.at.timeIntervalSince(first.at)
+        let window = last.at.timeIntervalSince(first.at)
+        return (Double(last.count - first.count) / window, window, try #require(box.report))
     }
 
-    /// Pacing holds the asked rate. Alone on the machine the error is well under 2 %; the bound
-    /// here is 5 % because the receive window is timed with the wall clock, which a loaded
-    /// machine (builds, other suites) stretches by a few percent (2.6 % seen at 100 kpps) —
-    /// a pacing fault (a rate off by a factor, a stall) is still far outside it.
+    /// Pacing holds the asked rate. The pacer's books must balance: what it sent plus what it
+    /// skipped after stalls of over 20 ms is what the plan owed. What arrived must be the
+    /// rate within 5 % (the window is timed with the wall clock, which a loaded machine
+    /// stretches by a few percent: 2.6 % seen at 100 kpps), less at most what the pacer said it
+    /// skipped: beside the rest of `swift test` on 2 cores, a CI run's sender lost 8 % of its
+    /// time at 10 kpps. A pacing fault (a rate off by a factor, a stall not reported) is still
+    /// outside both.
     @Test(arguments: [1_000.0, 10_000.0, 100_000.0])
     func rateHeld(_ pps: Double) throws {
-        let measured = try measureRate(pps, engine: .sendmmsg)
-        let error = abs(measured - pps) / pps
-        print("rate: target \(Int(pps)) pps, received \(Int(measured.rounded())) pps, error \(String(format: "%.3f", error * 100)) %")
-        #expect(error <= 0.05, "target \(pps), received \(measured) pps (error \(error * 100) %)")
+        let (received, window, report) = try measureRate(pps, engine: .sendmmsg)
+        let phase = try #require(report.phases.first)
+        let owed = Double(phase.sent + phase.errors + phase.skipped)
+        let planned = pps * phase.seconds
+        #expect(abs(owed - planned) <= 0.01 * planned + 64, "sent \(phase.sent) + errors \(phase.errors) + skipped \(phase.skipped), planned \(Int(planned))")
+        let skippedRate = Double(phase.skipped) / window
+        let error = abs(received - pps) / pps
+        print("rate: target \(Int(pps)) pps, received \(Int(received.rounded())) pps, error \(String(format: "%.3f", error * 100)) %, skipped \(phase.skipped)")
+        #expect(received <= pps * 1.05, "target \(pps), received \(received) pps")
+        #expect(received >= pps * 0.95 - skippedRate, "target \(pps), received \(received) pps, skipped \(phase.skipped)")
     }
 
     @Test(arguments: [EngineKind.txring, .xdpLive])

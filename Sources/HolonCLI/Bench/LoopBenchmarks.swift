@@ -131,6 +131,7 @@ struct BenchLoop: ParsableCommand {
             throw error
         }
         FileHandle.standardError.write("\u{1B}[2K".data(using: .utf8)!)
+        report.warnIfNotAsPlanned(bench: "loop")
         usleep(300_000)
         loop.requestStop()
         while !loop.isFinished { usleep(10_000) }

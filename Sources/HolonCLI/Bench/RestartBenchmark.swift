@@ -84,10 +84,11 @@ struct BenchRestart: ParsableCommand {
 
         let o = bench.generatorOptions
         let total = scenario.phases.reduce(0) { $0 + $1.duration }
-        _ = try TrafficGenerator(plan: .scenario(scenario), options: o).run { s in
+        let report = try TrafficGenerator(plan: .scenario(scenario), options: o).run { s in
             FileHandle.standardError.write("\u{1B}[2K[\(s.phase)] \(s.second)/\(Int(total)) s\r".data(using: .utf8)!)
         }
         FileHandle.standardError.write("\u{1B}[2K".data(using: .utf8)!)
+        report.warnIfNotAsPlanned(bench: "restart")
         while !driver.isFinished { usleep(10_000) }
 
         let m = marks.snapshot

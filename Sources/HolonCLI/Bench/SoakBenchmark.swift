@@ -106,6 +106,7 @@ struct BenchSoak: ParsableCommand {
             FileHandle.standardError.write("\u{1B}[2K[\(s.phase)] \(s.second)/\(Int(total)) s, \(child.restarts) restarts\r".data(using: .utf8)!)
         }
         FileHandle.standardError.write("\u{1B}[2K".data(using: .utf8)!)
+        report.warnIfNotAsPlanned(bench: "soak")
         usleep(500_000)
         child.stop()
         poller.stop()

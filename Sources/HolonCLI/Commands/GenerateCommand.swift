@@ -131,7 +131,7 @@ struct GenerateCommand: ParsableCommand {
             throw fail(error.description)
         }
         if tty { FileHandle.standardError.write("\r\u{1B}[2K".data(using: .utf8)!) }
-        if let w = report.deliveryWarning {
+        for w in [report.pacingWarning, report.deliveryWarning].compactMap({ $0 }) {
             FileHandle.standardError.write("holon generate: warning: \(w)\n".data(using: .utf8)!)
         }
         if json {
@@ -142,13 +142,13 @@ struct GenerateCommand: ParsableCommand {
         }
         // "sent": what the engine handed the kernel (per phase); "delivered" / "tx dropped": what
         // the interface's counters say left it over the whole run (see Delivery).
-        var t = TextTable(["phase", "seconds", "target pps", "sent", "errors", "pps", "delivered", "tx dropped"])
+        var t = TextTable(["phase", "seconds", "target pps", "sent", "errors", "skipped", "pps", "delivered", "tx dropped"])
         for p in report.phases {
             t.add([p.name, String(format: "%.2f", p.seconds), p.targetPPS.map { grouped(UInt64($0)) } ?? "max",
-                   grouped(p.sent), grouped(p.errors), grouped(UInt64(p.pps.rounded())), "", ""])
+                   grouped(p.sent), grouped(p.errors), grouped(p.skipped), grouped(UInt64(p.pps.rounded())), "", ""])
         }
         t.add(["total", String(format: "%.2f", report.seconds), "", grouped(report.sent), grouped(report.errors),
-               grouped(UInt64(report.pps.rounded())), report.delivered.map(grouped) ?? "?", report.txDropped.map(grouped) ?? "?"])
+               grouped(report.skipped), grouped(UInt64(report.pps.rounded())), report.delivered.map(grouped) ?? "?", report.txDropped.map(grouped) ?? "?"])
         print(t.render())
         print("engine \(report.engine.rawValue), \(report.threads) thread(s), \(report.interface)\(report.namespace.map { " in \($0)" } ?? ""), \(report.sourceMAC) → \(report.destinationMAC)\(report.interrupted ? ", interrupted" : "")")
     }
