@@ -24,7 +24,7 @@ import Sidecar
 /// | `GET /api/events` | server-sent events: the kept events, then each new one (`?follow=false`: only the kept ones) |
 /// | `POST /api/rules/{id}/release` | take a live-loop rule out now (`holon rules release`); from the filter holding it (`?interface=NAME` to say which) |
 /// | `POST /api/rules/{id}/pin` | keep a live-loop rule past its TTL (`holon rules pin`) |
-/// | `POST /api/rules` | add an operator's rule: `{"rule": "(rule … :id N)", "match_all": false}` → 201 (`holon rules add`); to every interface's filter, or `"interface": NAME`'s |
+/// | `POST /api/rules` | add an operator's rule: `{"rule": "(rule …)", "match_all": false}` (`:id N` optional; without it, the next free id) → 201 (`holon rules add`); to every interface's filter, or `"interface": NAME`'s |
 /// | `DELETE /api/rules/{id}` | delete an operator's rule (`holon rules del`) from every filter holding it (`?interface=NAME`: one); the live loop's are released instead (409) |
 /// | `GET/PUT /api/mode` | `{"observe": true}`: observe only, or enforce (every filter) |
 /// | `GET/PUT /api/allowlist` | `{"prefixes": ["192.0.2.53/32", …]}`: the whole allowlist |

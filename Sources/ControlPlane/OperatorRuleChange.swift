@@ -8,7 +8,7 @@ import Rules
 /// same checks as the command line (``OperatorRuleProblem``).
 public enum OperatorRuleChange {
     /// The body of `POST /api/rules`: one rule in the rule language, as `holon rules add` takes
-    /// it (give `:id`; without one it is 1, as on the command line).
+    /// it; without `:id` it gets the next id free in every filter it goes to.
     public struct Request: Decodable, Sendable {
         public var rule: String
         /// A rule without predicates matches every packet: refused unless this says it is meant
@@ -45,29 +45,33 @@ public enum OperatorRuleChange {
     }
 
     /// The one rule of `request`, parsed and checked; a 400 that says what is wrong otherwise.
-    public static func parse(_ request: Request) throws -> Rule {
-        let parsed: [Rule]
-        do { parsed = try RuleFile.parse(request.rule) } catch {
+    public static func parse(_ request: Request) throws -> RuleFile.Entry {
+        let entries: [RuleFile.Entry]
+        do { entries = try RuleFile.entries(request.rule) } catch {
             throw Refusal(status: .badRequest, message: "rule: \(error)")
         }
-        guard parsed.count <= 1 else { throw Refusal(status: .badRequest, message: "rule: one rule per request, got \(parsed.count)") }
+        guard entries.count <= 1 else { throw Refusal(status: .badRequest, message: "rule: one rule per request, got \(entries.count)") }
+        let parsed = RuleFile.numbered(entries, besides: [])
         if let problem = OperatorRuleProblem.check(parsed, allowMatchAll: request.match_all ?? false) {
             if case .matchesEverything(let id) = problem {
                 throw Refusal(status: .badRequest, message: #"rule \#(id) has no predicates and matches every packet; add "match_all": true if that is meant"#)
             }
             throw Refusal(status: .badRequest, message: "rule: \(problem)")
         }
-        return parsed[0]
+        return entries[0]
     }
 
-    /// Adds `rule` to the table of each of `filters`; a rule with its id in one of them already
-    /// is a conflict, and then none is changed.
-    public static func add(_ rule: Rule, to filters: [FilterGroup.Member]) throws -> Added {
-        for m in filters {
-            let table = try RuleChange.verified(m.source)
+    /// Adds `entry`'s rule to the table of each of `filters`, under the id it was written with,
+    /// else the next one free in all of them (so one DELETE takes it out of each); a written id
+    /// one of them holds already is a conflict, and then none is changed.
+    public static func add(_ entry: RuleFile.Entry, to filters: [FilterGroup.Member]) throws -> Added {
+        let tables = try filters.map { try RuleChange.verified($0.source) }
+        let taken = Set(tables.joined().map(\.id))
+        let rule = RuleFile.numbered([entry], besides: taken, below: RuleOwnership.sidecarBase)[0]
+        for (m, table) in zip(filters, tables) {
             guard !table.contains(where: { $0.id == rule.id }) else {
                 let there = m.name.map { " of \($0)" } ?? ""
-                throw Refusal(status: .conflict, message: "rule \(rule.id) is in the filter\(there) already (DELETE /api/rules/\(rule.id) first, or give another :id)")
+                throw Refusal(status: .conflict, message: "rule \(rule.id) is in the filter\(there) already (DELETE /api/rules/\(rule.id) first, or leave out :id to get a free one)")
             }
         }
         try change(filters) { $0 + [rule] }

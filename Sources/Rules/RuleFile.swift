@@ -5,18 +5,51 @@
 /// hand-written file needs no ids and still yields a table with unique ids. Two explicit equal
 /// ids are an error (on the second one's line).
 public enum RuleFile {
+    /// A parsed rule, and whether its id was written (`:id`) or is still to be given.
+    public struct Entry: Sendable, Equatable {
+        public var rule: Rule
+        public var hasID: Bool
+    }
+
     /// Parses every rule; throws the first error, with its line number.
     public static func parse(_ text: String) throws(RuleParseError) -> [Rule] {
+        numbered(try entries(text), besides: [])
+    }
+
+    /// Parses every rule, leaving the ids of those without `:id` to ``numbered(_:besides:below:)``.
+    public static func entries(_ text: String) throws(RuleParseError) -> [Entry] {
         var text = text
-        var result: Result<[Rule], RuleParseError> = .success([])
+        var result: Result<[Entry], RuleParseError> = .success([])
         text.withUTF8 { utf8 in result = Result { () throws(RuleParseError) in try parse(utf8: utf8) } }
         return try result.get()
     }
 
+    /// The rules of `entries`, each without a written id given one that neither `taken` nor
+    /// another entry holds: after the largest id below `limit` in use, in order; from the
+    /// lowest free id up when that would reach `limit` (so a table of operators' rules, given
+    /// the live loop's ids too, numbers after its own). Written ids are kept as they are.
+    public static func numbered(_ entries: [Entry], besides taken: Set<UInt32>, below limit: UInt32 = .max) -> [Rule] {
+        // A state file's rules all have ids: no set of 100k of them to build.
+        guard entries.contains(where: { !$0.hasID }) else { return entries.map(\.rule) }
+        var used = taken
+        for e in entries where e.hasID { used.insert(e.rule.id) }
+        var next = (used.filter { $0 < limit }.max() ?? 0) &+ 1
+        return entries.map { e in
+            guard !e.hasID else { return e.rule }
+            if next == 0 || next >= limit { next = 1 }
+            while used.contains(next) { next &+= 1 }
+            var r = e.rule
+            r.id = next
+            used.insert(next)
+            next &+= 1
+            return r
+        }
+    }
+
     /// Lines end at "\n" or "\r\n"; cut as UTF-8 bytes, not as Characters: telling Characters
     /// apart took a third of the time a 100k-rule state file took to read.
-    private static func parse(utf8 text: UnsafeBufferPointer<UInt8>) throws(RuleParseError) -> [Rule] {
-        var parsed: [(rule: Rule, hasID: Bool)] = []
+    private static func parse(utf8 text: UnsafeBufferPointer<UInt8>) throws(RuleParseError) -> [Entry] {
+        var parsed: [Entry] = []
         var seen: [UInt32: Int] = [:]
         var lineNumber = 0
         var start = 0
@@ -40,17 +73,9 @@ public enum RuleFile {
                 }
                 seen[entry.rule.id] = lineNumber
             }
-            parsed.append(entry)
+            parsed.append(Entry(rule: entry.rule, hasID: entry.hasID))
         }
-        var next = (seen.keys.max() ?? 0) &+ 1
-        if seen.isEmpty { next = 1 }
-        return parsed.map { entry in
-            guard !entry.hasID else { return entry.rule }
-            var r = entry.rule
-            r.id = next
-            next &+= 1
-            return r
-        }
+        return parsed
     }
 
     /// One canonical line per rule, newline-terminated.

@@ -68,6 +68,23 @@ struct SeveralFiltersTests {
         }
     }
 
+    /// A rule posted without `:id` was given id 1 in every table (a second one was refused):
+    /// it gets the next id free in every filter it goes to, so one DELETE takes it out of each.
+    @Test func aRuleWithoutAnIdGetsOneFreeInEveryFilter() async throws {
+        let (state, a, b, filters) = two()
+        try await withControlServer(state: state, filters: filters) { port in
+            let both = try await send(port, "POST", "/api/rules", #"{"rule": "(rule (= dst_port 19) (drop))"}"#)
+            #expect(both.status == 201 && (json(both.body) as? [String: Any])?["id"] as? Int == 8, "\(both.body)")
+            let one = try await send(port, "POST", "/api/rules", #"{"rule": "(rule (= dst_port 20) (drop))", "interface": "eth1"}"#)
+            #expect((json(one.body) as? [String: Any])?["id"] as? Int == 9, "\(one.body)")
+            let again = try await send(port, "POST", "/api/rules", #"{"rule": "(rule (= dst_port 21) (drop))"}"#)
+            #expect((json(again.body) as? [String: Any])?["id"] as? Int == 10, "\(again.body)")
+            #expect(a.filterRules.map(\.id) == [7, 1_000_000_001, 8, 10] && b.filterRules.map(\.id) == [7, 1_000_000_002, 8, 9, 10])
+            let taken = try await send(port, "POST", "/api/rules", #"{"rule": "(rule (= dst_port 22) (drop) :id 9)"}"#)
+            #expect(taken.status == 409 && taken.body.contains("leave out :id to get a free one"), "\(taken.body)")
+        }
+    }
+
     @Test func aChangeGoesWhereTheRuleIsOrWhereItIsSent() async throws {
         let (state, a, b, filters) = two()
         try await withControlServer(state: state, filters: filters) { port in

@@ -33,3 +33,33 @@ import Testing
         #expect(throws: (any Error).self) { try RuleTable([r]) }
     }
 }
+
+/// `holon rules add` without `:id` gave every rule id 1, so the second one an operator added was
+/// refused ("two rules have id 1"): rules without an id are now numbered next to the table's.
+@Suite struct RuleNumberingTests {
+    let base = RuleOwnership.sidecarBase
+
+    func entries(_ text: String) throws -> [RuleFile.Entry] { try RuleFile.entries(text) }
+
+    @Test func aRuleWithoutAnIdFollowsTheOperatorsLargest() throws {
+        let e = try entries("(rule (= proto udp) (drop))\n(rule (= proto tcp) (drop))")
+        // The live loop's ids do not count: operators' rules number after their own.
+        let r = RuleFile.numbered(e, besides: [1, 2, 5, base + 3], below: base)
+        #expect(r.map(\.id) == [6, 7])
+        #expect(RuleFile.numbered(e, besides: [], below: base).map(\.id) == [1, 2])
+    }
+
+    @Test func writtenIdsAreKeptAndSkipped() throws {
+        let e = try entries("(rule (= proto udp) (drop))\n(rule (= proto tcp) (drop) :id 9)\n(rule (= proto icmp) (drop))")
+        #expect(RuleFile.numbered(e, besides: [3], below: base).map(\.id) == [10, 9, 11])
+        // A file alone numbers after its largest written id, as before.
+        #expect(try RuleFile.parse("(rule (= proto udp) (drop))\n(rule (= proto tcp) (drop) :id 9)").map(\.id) == [10, 9])
+    }
+
+    @Test func atTheRangesEndTheLowestFreeIdsAreTaken() throws {
+        let e = try entries("(rule (= proto udp) (drop))\n(rule (= proto tcp) (drop))")
+        let r = RuleFile.numbered(e, besides: [1, 3, base - 1, base], below: base)
+        #expect(r.map(\.id) == [2, 4])
+        #expect(r.allSatisfy { !RuleOwnership.isSidecar($0.id) })
+    }
+}

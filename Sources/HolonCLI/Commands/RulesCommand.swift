@@ -80,14 +80,20 @@ func printChange(_ r: InstallReport, before: [Rule], after: [Rule], enforced: Bo
 
 /// Rules an operator gave, parsed and checked; a one-line error naming `source` otherwise.
 func operatorRules(_ text: String, source: String, matchAll: Bool, allowEmpty: Bool = false) throws -> [Rule] {
-    let parsed: [Rule]
-    do { parsed = try RuleFile.parse(text) } catch {
+    RuleFile.numbered(try operatorRuleEntries(text, source: source, matchAll: matchAll, allowEmpty: allowEmpty), besides: [])
+}
+
+/// The rules of `text`, checked, with the ids of those written without `:id` still to give
+/// (`holon rules add` gives them next to the table's own).
+func operatorRuleEntries(_ text: String, source: String, matchAll: Bool, allowEmpty: Bool = false) throws -> [RuleFile.Entry] {
+    let entries: [RuleFile.Entry]
+    do { entries = try RuleFile.entries(text) } catch {
         throw InputError("\(source): \(error)")
     }
-    if let problem = OperatorRuleProblem.check(parsed, allowMatchAll: matchAll, allowEmpty: allowEmpty) {
+    if let problem = OperatorRuleProblem.check(RuleFile.numbered(entries, besides: []), allowMatchAll: matchAll, allowEmpty: allowEmpty) {
         throw InputError("\(source): \(problem)")
     }
-    return parsed
+    return entries
 }
 
 /// The text of a rule file, `-` for standard input (a pipe works).
@@ -109,19 +115,24 @@ func readRuleText(_ path: String) throws -> String {
 
 struct RulesAdd: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "add", abstract: "Add rules written in the rule language.")
-    @Argument(help: "One rule per argument, e.g. '(rule (and (= proto udp) (= src_port 53)) (rate-limit 5000) :id 7)'.")
+    @Argument(help: "One rule per argument, e.g. '(rule (and (= proto udp) (= src_port 53)) (rate-limit 5000))'; one without :id gets the next free id.")
     var rules: [String]
     @Flag(help: "Allow a rule without predicates (it matches every packet).") var matchAll = false
     @Flag(help: "Print JSON.") var json = false
     @OptionGroup var target: TargetOptions
     func run() throws {
-        let parsed = try operatorRules(rules.joined(separator: "\n"), source: "rule", matchAll: matchAll)
+        let entries = try operatorRuleEntries(rules.joined(separator: "\n"), source: "rule", matchAll: matchAll)
         let dp = try openFilter(target)
+        let installed = Set(dp.rules.map(\.id))
+        if let taken = entries.first(where: { $0.hasID && installed.contains($0.rule.id) })?.rule.id {
+            throw InputError("rule \(taken) is installed already: `holon rules del \(taken)` first, or leave out :id to get a free one")
+        }
         var before: [Rule] = []
         let r = try dataplaneStep { () throws(DataplaneError) in
             try dp.update { current throws(DataplaneError) in
                 before = current
-                return current + parsed
+                // Numbered against the table as it is under the lock, not as it was read.
+                return current + RuleFile.numbered(entries, besides: Set(current.map(\.id)), below: RuleOwnership.sidecarBase)
             }
         }
         printChange(r, before: before, after: dp.rules, enforced: enforced(dp), json: json)

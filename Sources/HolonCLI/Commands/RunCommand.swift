@@ -34,7 +34,7 @@ struct RunCommand: AsyncParsableCommand {
           GET /api/events               server-sent events
           POST /api/rules/ID/release    `holon rules release ID`
           POST /api/rules/ID/pin        `holon rules pin ID`
-          POST /api/rules               {"rule": "(rule … :id N)"}: `holon rules add`
+          POST /api/rules               {"rule": "(rule …)"}: `holon rules add`
           DELETE /api/rules/ID          `holon rules del ID` (operators' rules)
           GET|PUT /api/mode             {"observe": true|false}
           GET|PUT /api/allowlist        {"prefixes": ["192.0.2.53/32", …]}
