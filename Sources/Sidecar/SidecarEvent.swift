@@ -49,6 +49,7 @@ public struct SidecarStats: Sendable, Codable, Hashable {
     public var openIncidents = 0
     /// Incidents whose rules were found hitting real users and released.
     public var falsePositives = 0
+    /// Rules the loop holds in the filter (ids from `RuleOwnership.sidecarBase`); operators' rules are not counted.
     public var rulesInstalled = 0
     public var warmedUp = false
     public var filterPackets: UInt64 = 0
@@ -95,7 +96,7 @@ extension SidecarEvent {
         case .notice(let kind, let message):
             return "\(kind): \(message)"
         case .heartbeat(let s):
-            return String(format: "filter %.0f pps, dropping %.0f pps  |  incidents %d open / %d  rules %d  samples %d", s.filterPps, s.filterDropPps,
+            return String(format: "filter %.0f pps, dropping %.0f pps  |  incidents %d open / %d  rules %d of its own  samples %d", s.filterPps, s.filterDropPps,
                           s.openIncidents, s.incidents, s.rulesInstalled, s.samples) + (s.warmedUp ? "" : "  (learning)")
         }
     }
