@@ -22,6 +22,12 @@ public protocol LoopFilter: AnyObject {
     func stillAttached() -> Bool
     /// The filter now attached where this one was, when there is one.
     func reopen() -> (any LoopFilter)?
+    /// Whether this filter lost its link with its maps still pinned: its interface (or the
+    /// interface's namespace) went away. A detach removes the pins, so it is never that.
+    func linkLost() -> Bool
+    /// This filter attached again, as `holon filter attach` would (its maps, rules and
+    /// settings kept), once its interface is back after ``linkLost()``; nil while it is not.
+    func attachAgain(_ mode: AttachMode) throws(DataplaneError) -> (any LoopFilter)?
     /// Why the filter no longer runs this process's program (another version took it over),
     /// nil when it does or cannot be told cheaply.
     func programProblem() -> String?
@@ -54,6 +60,18 @@ extension Dataplane: LoopFilter {
     }
 
     public func observes() -> Bool? { try? settings().observe }
+
+    public func linkLost() -> Bool {
+        guard let options else { return false }
+        return holdsPinnedMaps() && (try? Self.liveAttachMode(options)) == nil
+    }
+
+    public func attachAgain(_ mode: AttachMode) throws(DataplaneError) -> (any LoopFilter)? {
+        guard let options, linkLost() else { return nil }
+        let back = (try? inNetworkNamespace(options.namespace) { () throws(DataplaneError) in if_nametoindex(options.interface) != 0 }) ?? false
+        guard back else { return nil }
+        return try Dataplane.attach(options, generic: mode == .generic).0
+    }
 
     /// CLOCK_REALTIME: the filter converts its TAI stamps to it.
     public func now() -> UInt64 {

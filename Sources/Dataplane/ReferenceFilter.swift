@@ -146,6 +146,18 @@ public final class ReferenceFilter: LoopFilter, SampleSource, @unchecked Sendabl
     public func openSamples() throws(DataplaneError) -> any SampleSource { self }
     public func stillAttached() -> Bool { !detached }
     public func reopen() -> (any LoopFilter)? { detached ? nil : self }
+    /// Set with ``detached``: the filter went with its interface, not by a detach.
+    public var interfaceGone = false
+    public func linkLost() -> Bool { detached && interfaceGone }
+    /// Attaches this filter again once the test clears ``interfaceGone`` (the interface is back).
+    public func attachAgain(_ mode: AttachMode) throws(DataplaneError) -> (any LoopFilter)? {
+        guard detached, !interfaceGone else { return nil }
+        detached = false
+        attachedAgainAs = mode
+        return self
+    }
+    /// How ``attachAgain(_:)`` last attached it.
+    public private(set) var attachedAgainAs: AttachMode?
     public func now() -> UInt64 { clock }
     /// The reference table changes in place always.
     public func keepReady() {}

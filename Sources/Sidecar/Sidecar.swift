@@ -52,6 +52,10 @@ public final class Sidecar {
     var startedAt: UInt64 = 0
     /// Since when the filter has been gone (detached under the sidecar).
     var lostSince: UInt64?
+    /// The filter went with its interface (``LoopFilter/linkLost()``), not by a detach.
+    var interfaceGone = false
+    /// When the loop last said its interface is still gone.
+    var remindedAt: UInt64 = 0
     /// A change was refused because the filter was detached: looked for again at once.
     var filterLost = false
     /// The table as the sidecar last left it: a different one means another process changed it.

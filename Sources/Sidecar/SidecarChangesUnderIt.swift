@@ -87,20 +87,46 @@ extension Sidecar {
     /// is attached, drive it: sampling set, the sidecar's rules installed again. With none, wait
     /// ``SidecarConfig/reattachGrace`` and then stop with the reason (returns false while
     /// waiting). Never silent: the operator hears about every step.
+    ///
+    /// When the filter went with its interface (``LoopFilter/linkLost()``) and the loop owns the
+    /// attachment (``SidecarConfig/attachAgainAs``), it waits as long as it takes, saying so
+    /// every minute, and attaches the filter again itself as soon as the interface is back.
     func reattach(now: UInt64, _ onEvent: (SidecarEvent) -> Void) throws(DataplaneError) -> Bool {
-        guard let options = dataplane.options else { return true }
+        // A filter of this process only (the test double) is gone only when it plays its
+        // interface going away.
+        let options = dataplane.options
+        guard options != nil || lostSince != nil || dataplane.linkLost() else { return true }
+        let interface = options.map { $0.interface + ($0.namespace.map { " (netns \($0))" } ?? "") } ?? "the filter's interface"
+        let pins = options?.pinDirectory ?? "the filter"
         if lostSince == nil {
             lostSince = now
-            onEvent(.notice(kind: "filter-lost", message: "the filter on \(options.interface) was detached under the sidecar: nothing is enforced; waiting \(config.reattachGrace) for a new one"))
+            remindedAt = now
+            interfaceGone = dataplane.linkLost()
+            onEvent(.notice(kind: "filter-lost", message: lostMessage(interface)))
         }
-        guard let fresh = dataplane.reopen() else {
+        var found = dataplane.reopen()
+        var attachedHere = false
+        if found == nil, interfaceGone, let mode = config.attachAgainAs {
+            found = try dataplane.attachAgain(mode)
+            attachedHere = found != nil
+        }
+        guard let fresh = found else {
+            if interfaceGone && config.attachAgainAs != nil {
+                if now - remindedAt >= 60_000_000_000 {
+                    remindedAt = now
+                    onEvent(.notice(kind: "filter-lost", message: "\(interface) is still gone after \((now - lostSince!) / 1_000_000_000) s: nothing is enforced on it; its filter is attached again as soon as it is back"))
+                }
+                return false
+            }
             if now - lostSince! >= UInt64(config.reattachGrace.components.seconds) * 1_000_000_000 {
-                throw .notAttached("\(options.pinDirectory) (detached under holon run and not attached again within \(config.reattachGrace))")
+                let why = interfaceGone ? "its interface went away, and the filter was not attached again" : "detached under holon run and not attached again"
+                throw .notAttached("\(pins) (\(why) within \(config.reattachGrace))")
             }
             return false
         }
         dataplane = fresh
         lostSince = nil
+        interfaceGone = false
         try dataplane.setSampleEvery(config.sampleEvery)
         if let problem = dataplane.stateProblem { throw problem }
         // The new filter's table may hold sidecar-range ids of its own (restored at attach).
@@ -113,7 +139,22 @@ extension Sidecar {
             // Detached again before the rules went in: not "reattached"; looked for anew at once.
             if filterLost { return true }
         }
-        onEvent(.notice(kind: "filter-reattached", message: "a new filter is attached on \(options.interface): sampling 1 in \(config.sampleEvery) set, \(config.dryRun ? 0 : mine.count) sidecar rule(s) installed again"))
+        let what = attachedHere ? "\(interface) is back: its filter is attached again (\(config.attachAgainAs?.rawValue ?? "") XDP), rules and settings kept"
+            : "a new filter is attached on \(interface)"
+        onEvent(.notice(kind: "filter-reattached", message: "\(what): sampling 1 in \(config.sampleEvery) set, \(config.dryRun ? 0 : mine.count) sidecar rule(s) installed again"))
         return true
+    }
+
+    /// What the loop says when its filter is found gone.
+    private func lostMessage(_ interface: String) -> String {
+        guard interfaceGone else {
+            return "the filter on \(interface) was detached under the sidecar: nothing is enforced; waiting \(config.reattachGrace) for a new one"
+        }
+        if config.attachAgainAs != nil {
+            return "\(interface) went away (deleted, reset, or its namespace gone) and its filter's link with it: nothing is enforced on it; the filter is attached again, rules kept, as soon as it is back"
+        }
+        return "\(interface) went away (deleted, reset, or its namespace gone) and its filter's link with it: nothing is enforced on it; "
+            + "once it is back, `holon filter attach` attaches the filter again with its rules (waiting \(config.reattachGrace), then this run stops; "
+            + "holon run --config attaches it itself)"
     }
 }

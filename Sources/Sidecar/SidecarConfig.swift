@@ -1,3 +1,4 @@
+import Dataplane
 import Detection
 import Packets
 import Rules
@@ -34,6 +35,12 @@ public struct SidecarConfig: Sendable {
     /// How long the sidecar waits for a new filter when its filter is detached under it, before
     /// it stops with the reason.
     public var reattachGrace: Duration = .seconds(10)
+    /// Given, the loop owns its filter's attachment (`holon run --config` attached it): when the
+    /// filter's interface goes away (deleted, a driver reset, its namespace gone), the loop
+    /// waits for it however long it takes and attaches the filter again in this mode as soon
+    /// as it is back, rules and settings kept. nil: it waits ``reattachGrace`` for someone to
+    /// attach it (`holon filter attach`), as after a detach.
+    public var attachAgainAs: AttachMode?
     /// The networks defended (at most ``maxProtected``): samples to other destinations are not
     /// learned or judged, and a rule without a destination of its own is limited to them (one
     /// rule per prefix). Empty: every destination.

@@ -126,6 +126,62 @@ struct RestartTests {
         #expect(try now.settings().sampleEvery == 7)
     }
 
+    /// The daemon's interface deleted and created again (a driver reset, a VLAN recreated):
+    /// the link went with it, the maps stayed pinned. The loop waited 10 s for someone to
+    /// attach a filter and stopped; it now attaches the filter again itself when the interface
+    /// is back, past any grace, with the table and sampling it had.
+    @Test func theDaemonAttachesItsFilterAgainWhenItsInterfaceReturns() throws {
+        let rig = try Rig("ifback")
+        defer { rig.close() }
+        let mine = Rule(id: RuleOwnership.sidecarBase + 1, match: [.equals(.proto, 17), .equals(.dstPort, 7)], action: .drop,
+                        priority: 100, ttlSeconds: 600, createdAt: UInt64(Date().timeIntervalSince1970 * 1e9))
+        let operatorRule = Rule(id: 5, match: [.equals(.proto, 17), .equals(.dstPort, 9)], action: .drop, priority: 10)
+        try rig.dataplane.add([mine, operatorRule])
+        var config = SidecarConfig()
+        config.sampleEvery = 7
+        config.attachAgainAs = .native
+        config.reattachGrace = .seconds(1)
+        let box = Box()
+        _ = rig.start(config, box)
+        usleep(500_000)
+        let t = rig.lab.topology
+        _ = try Tools.run("ip", ["-n", t.filterNamespace, "link", "del", t.filterInterface])
+        usleep(3_000_000)   // three times the grace
+        #expect(box.error == nil, "\(String(describing: box.error))")
+        #expect(box.snapshot.contains { if case .notice("filter-lost", let m) = $0 { m.contains("went away") } else { false } }, "\(box.notices)")
+        _ = try Tools.run("ip", ["-n", t.filterNamespace, "link", "add", t.filterInterface, "type", "veth", "peer", "name", t.generatorInterface,
+                                 "netns", t.generatorNamespace])
+        _ = try Tools.run("ip", ["-n", t.filterNamespace, "link", "set", t.filterInterface, "up"])
+        let deadline = Date().addingTimeInterval(10)
+        while !box.notices.contains("filter-reattached") && Date() < deadline { usleep(100_000) }
+        rig.stop(box)
+        if let e = box.error { throw e }
+        #expect(box.notices.contains("filter-reattached"), "\(box.notices)")
+        let now = try Dataplane.open(rig.options)
+        #expect(now.stillAttached())
+        #expect(try now.verifiedRules().map(\.id).sorted() == [operatorRule.id, mine.id])
+        #expect(try now.settings().sampleEvery == 7)
+    }
+
+    /// An operator's detach is not the interface going: the daemon does not undo it, and stops
+    /// after the grace as before.
+    @Test func aDetachUnderTheDaemonIsNotUndone() throws {
+        let rig = try Rig("detach")
+        defer { rig.close() }
+        var config = SidecarConfig()
+        config.attachAgainAs = .native
+        config.reattachGrace = .seconds(1)
+        let box = Box()
+        _ = rig.start(config, box)
+        usleep(500_000)
+        try Dataplane.detach(rig.options, force: true)
+        let deadline = Date().addingTimeInterval(10)
+        while !box.lock.withLock({ box.done }) && Date() < deadline { usleep(100_000) }
+        rig.stop(box)
+        #expect("\(String(describing: box.error))".contains("detached under holon run and not attached again"), "\(String(describing: box.error))")
+        #expect(try Dataplane.status(rig.options).attached == false)
+    }
+
     /// Another version's program put on the filter under a running sidecar (an upgrade's
     /// `holon filter attach`): the sidecar says so within a heartbeat, once, and says so again
     /// when this version's program is back.

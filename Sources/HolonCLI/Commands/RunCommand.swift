@@ -231,9 +231,12 @@ struct RunCommand: AsyncParsableCommand {
         let say = emitter(nil)
         let inFilters = Set(filters.flatMap { $0.rules.map(\.id) })
         let announcer = speaker.map { Self.announcer($0, plan.config, filters: names, keeping: inFilters, control: control, say) }
-        let loops = zip(filters, names).map { dp, name -> SidecarService in
+        let loops = zip(zip(filters, names), plan.targets).map { filterAndName, target -> SidecarService in
+            let (dp, name) = filterAndName
             var settings = sidecarConfig
             settings.baselinePath = plan.baselinePath(dp)
+            // The daemon attached its filters: it attaches one again when its interface returns.
+            if plan.daemon { settings.attachAgainAs = target.generic ? .generic : .native }
             if relearn, let path = settings.baselinePath { try? FileManager.default.removeItem(atPath: path) }
             let emit = emitter(name)
             let service = Box<SidecarService>()
