@@ -162,5 +162,42 @@ extension DaemonLifecycleTests {
         #expect(try Dataplane.open(target).settings().observe == false, "the second daemon's observe mode reached the filter")
         #expect(first.stop(SIGTERM) == 0)
     }
-}
 
+    /// SIGHUP after the filter was detached and attached anew under the daemon: the reload
+    /// wrote the configuration's policy into the maps the daemon started with, no longer the
+    /// filter's, and said "reloaded" — the live filter never saw it.
+    @Test(.timeLimitAfterTurn(minutes: 3)) func aReloadReachesAFilterAttachedAnew() throws {
+        let tag = "\(getpid() % 100_000)"
+        let bed = try DaemonLab(.scratch(prefix: "holon-d3", tag: "d3\(tag)"), scratch: "holon-d3-\(tag)")
+        defer { bed.close() }
+        let (lab, target, dir, daemon) = (bed.lab, bed.target, bed.dir, bed.daemon)
+        let path = "\(dir)/holon.yaml"
+        func config(observe: Bool) throws {
+            try """
+            interfaces: [{name: \(target.interface), netns: \(lab.topology.filterNamespace)}]
+            observe: \(observe)
+            http: {listen: "off"}
+            log: json
+            baseline: {directory: \(dir)/baseline}
+            """.write(toFile: path, atomically: true, encoding: .utf8)
+        }
+        func waitFor(_ kind: String) -> Bool {
+            let deadline = Date().addingTimeInterval(20)
+            while !daemon.events.contains(where: { $0.detail == kind }) && Date() < deadline { usleep(50_000) }
+            return daemon.events.contains { $0.detail == kind }
+        }
+        try config(observe: false)
+        try daemon.start(["run", "--config", path])
+        var waited = 0
+        while FilterLease.holder(target) == nil && waited < 200 { usleep(50_000); waited += 1 }
+        try #require(FilterLease.holder(target) != nil, "the daemon holds the filter")
+        try Dataplane.detach(target, force: true)
+        _ = try Dataplane.attach(target)
+        #expect(waitFor("filter-reattached"), "\(daemon.events.map { $0.detail ?? $0.kind })")
+        try config(observe: true)
+        daemon.kill(SIGHUP)
+        #expect(waitFor("reloaded"), "\(daemon.events.map { $0.detail ?? $0.kind })")
+        #expect(try Dataplane.open(target).settings().observe == true, "the reload's observe mode reached the filter enforcing now")
+        #expect(daemon.stop(SIGTERM) == 0)
+    }
+}

@@ -327,7 +327,11 @@ struct RunCommand: AsyncParsableCommand {
         do {
             var next = plan
             next.config = try checkedConfig(path)
-            for dp in filters { try next.applyPolicy(dp) }
+            // Into the filter enforcing now: one detached and attached anew under the run has
+            // other maps than the handle it started with (the policy went into those, unseen).
+            for dp in filters {
+                try next.applyPolicy(dp.stillAttached() ? dp : try dataplaneStep { () throws(DataplaneError) in try Dataplane.open(dp.options ?? .standard) })
+            }
             applied(next.config)
             say(.notice(kind: "reloaded", message: "\(path): allowlist \(next.config.allowlist.count), observe \(next.config.observe ? "on" : "off"), static rules applied"
                         + " (thresholds and interfaces take a restart)"))
