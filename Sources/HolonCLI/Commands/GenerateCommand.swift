@@ -10,16 +10,18 @@ struct GenerateCommand: ParsableCommand {
         commandName: "generate",
         abstract: "Send a scenario's traffic out of an interface at a controlled rate (root).",
         discussion: """
-        Without --interface it sends from the lab's generator side (holon-gen0 in holon-gen,
-        after `holon lab up`) to the filter side; xdp-live frames arrive there only while an XDP
+        Without --interface it sends from the lab's generator side (holon-gen0 in holon-gen, \
+        after `holon lab up`) to the filter side; xdp-live frames arrive there only while an XDP \
         program runs on it (`holon filter attach`).
 
         Examples:
           holon generate --builtin udp-flood
-          holon generate --interface holon-gen0 --netns holon-gen --builtin udp-flood
-          holon generate --interface holon-gen0 --netns holon-gen --profile syn-flood --pps 100000 --duration 10
-          holon generate --interface holon-gen0 --netns holon-gen --scenario my.json --engine sendmmsg --json
-        Ctrl-C stops cleanly and prints the summary.
+          holon generate --interface eth1 --dst-mac MAC --builtin udp-flood
+          holon generate --profile syn-flood --pps 100000 --duration 10
+          holon generate --scenario my.json --engine sendmmsg --json
+
+        Ctrl-C stops cleanly and prints the summary. A rate the sender could not hold (it fell \
+        behind by over 20 ms and skipped what it owed) is counted as skipped and warned of.
         """
     )
 

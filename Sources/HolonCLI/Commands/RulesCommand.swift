@@ -251,8 +251,8 @@ struct RulesLoad: ParsableCommand {
         commandName: "load",
         abstract: "Replace the operators' rules with the rules of a file ('-': standard input).",
         discussion: """
-        The live loop's rules (ids from 1,000,000,000) stay. --replace-all replaces the whole table,
-        whatever the state file says: the way back when `holon rules list` reports that the state
+        The live loop's rules (ids from 1,000,000,000) stay. --replace-all replaces the whole table, \
+        whatever the state file says: the way back when `holon rules list` reports that the state \
         does not match the filter. An empty file empties the table only with --replace-all.
         """
     )
@@ -291,12 +291,12 @@ struct RulesExport: ParsableCommand {
         commandName: "export",
         abstract: "Write the rules as an nftables ruleset, or as BGP Flowspec commands for gobgp or ExaBGP.",
         discussion: """
-        Reads the attached filter's table, or --from a rule file. The ruleset replaces its own
-        table when loaded (`nft -f FILE`), so loading a newer export swaps the rules atomically.
-        --flowspec gobgp prints one `gobgp global rib … add match … then …` command per rule,
-        --flowspec exabgp one ExaBGP API line; a rule Flowspec cannot carry exactly (ttl, ip_id,
-        tcp_window, …; a pass or count rule) is listed as a comment with the reason (the live
-        loop widens such rules only against its baseline, which an export does not have).
+        Reads the attached filter's table, or --from a rule file. The ruleset replaces its own \
+        table when loaded (`nft -f FILE`), so loading a newer export swaps the rules atomically. \
+        --flowspec gobgp prints one `gobgp global rib … add match … then …` command per rule, \
+        --flowspec exabgp one ExaBGP API line; a rule Flowspec cannot carry exactly (ttl, ip_id, \
+        tcp_window, …; a pass or count rule) is listed as a comment with the reason (the live \
+        loop widens such rules only against its baseline, which an export does not have). \
         A rate limit of N pps becomes N × --packet-bytes bytes/s (RFC 8955 counts bytes).
         """
     )
