@@ -132,7 +132,15 @@ struct FilterSet: ParsableCommand {
     @OptionGroup var target: TargetOptions
     func run() throws {
         let dp = try openFilter(target)
-        if let n = sampleEvery ?? (noSampling ? 0 : nil) { try dataplaneStep { () throws(DataplaneError) in try dp.setSampleEvery(n) } }
+        if let n = sampleEvery ?? (noSampling ? 0 : nil) {
+            // The loop's detector scales every rate by the sampling it set: another would make
+            // its numbers wrong, and none would blind it, without a word.
+            if let o = dp.options, let pid = FilterLease.holder(o) {
+                throw InputError("holon run (pid \(pid)) samples \(o.interface) for its detector, whose rates assume its own sampling: "
+                                 + "change run.sample_every (or --sample-every) and restart it; nothing was changed")
+            }
+            try dataplaneStep { () throws(DataplaneError) in try dp.setSampleEvery(n) }
+        }
         if let o = observe {
             try dataplaneStep { () throws(DataplaneError) in try dp.setObserve(o == "on") }
         }

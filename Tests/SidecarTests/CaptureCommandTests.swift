@@ -1,0 +1,64 @@
+import Dataplane
+import Foundation
+import Generator
+import Packets
+import TestSupport
+import Testing
+
+/// `holon capture` wrote what waited in the sample ring first: samples of a flood 40 s gone,
+/// stamped then, before any of the traffic it was run to see. Beside a running `holon run` it
+/// read the loop's ring too, and each sample went to one reader: the detector saw part of
+/// the traffic, unsaid; `holon filter set --sample-every` beside it changed the sampling the
+/// detector's rates assume.
+@Suite("holon capture (root)", .ownThread, .serialized,
+       .enabled(if: geteuid() == 0 && FileManager.default.isExecutableFile(atPath: Tools.holon), "needs root and the built holon"))
+struct CaptureCommandTests {
+    @Test(.timeLimitAfterTurn(minutes: 3)) func aCaptureHoldsTheTrafficFromItsStartAndIsRefusedBesideALoop() throws {
+        let tag = "\(getpid() % 100_000)"
+        let bed = try DaemonLab(.scratch(prefix: "holon-cap", tag: "cp\(tag)"), scratch: "holon-cap-\(tag)")
+        defer { bed.close() }
+        let target = ["--interface", bed.target.interface, "--netns", bed.lab.topology.filterNamespace]
+        let dp = try Dataplane.attach(bed.target).0
+        try dp.setSampleEvery(1)
+        // Old traffic, left in the ring: UDP to port 9.
+        _ = try TrafficGenerator(plan: .profile(.udp64, pps: 2_000, duration: 0.5), options: bed.generatorOptions).run()
+        usleep(300_000)
+
+        let pcap = bed.dir + "/now.pcap"
+        let capture = Process()
+        capture.executableURL = URL(fileURLWithPath: Tools.holon)
+        capture.arguments = ["capture", "--out", pcap, "--count", "100"] + target
+        capture.standardError = FileHandle.nullDevice
+        try capture.run()
+        usleep(700_000)
+        // New traffic: TCP SYNs.
+        _ = try TrafficGenerator(plan: .profile(.attack(.synFlood), pps: 2_000, duration: 1), options: bed.generatorOptions).run()
+        let deadline = Date().addingTimeInterval(10)
+        while capture.isRunning && Date() < deadline { usleep(50_000) }
+        if capture.isRunning { capture.terminate() }
+        #expect(capture.terminationStatus == 0)
+        let reader = try PcapReader(path: pcap)
+        var udp9 = 0, syn = 0, frames = 0
+        while let p = try reader.next() {
+            frames += 1
+            var f = PacketFeatures()
+            // An ARP or neighbour frame may arrive meanwhile: counted, not parsed.
+            guard (try? PacketParser.parse(p.bytes, into: &f)) != nil else { continue }
+            if f.proto == IPProtocol.udp && f.dstPort == 9 { udp9 += 1 }
+            if f.proto == IPProtocol.tcp { syn += 1 }
+        }
+        #expect(frames == 100 && udp9 == 0 && syn >= 90, "\(frames) frames: \(udp9) of the old UDP, \(syn) of the SYNs sent after the start")
+
+        // Beside a loop (its lease held): refused, nothing changed.
+        let lease = try FilterLease.acquire(bed.target)
+        try withExtendedLifetime(lease) {
+            let refused = try Tools.run(Tools.holon, ["capture", "--out", bed.dir + "/beside.pcap", "--count", "1"] + target)
+            #expect(refused.status != 0 && refused.err.contains("a capture beside it would take them from its detector"), "\(refused)")
+            #expect(!FileManager.default.fileExists(atPath: bed.dir + "/beside.pcap"))
+            let sampling = try Tools.run(Tools.holon, ["filter", "set", "--sample-every", "5"] + target)
+            #expect(sampling.status != 0 && sampling.err.contains("whose rates assume its own sampling"), "\(sampling)")
+            #expect(try dp.settings().sampleEvery == 1)
+            #expect(try Tools.run(Tools.holon, ["filter", "set", "--observe", "on"] + target).status == 0, "observe mode stays the operator's")
+        }
+    }
+}
