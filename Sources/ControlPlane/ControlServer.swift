@@ -22,6 +22,7 @@ import Sidecar
 /// | `GET /api/snapshot` | all of the above the dashboard shows, in one object (`?minutes=N` of history, `?events=false`) |
 /// | `GET /api/announcements` | each rule's BGP Flowspec state: announced, withdrawn, refused and why (`{"bgp": false}` without `--bgp`) |
 /// | `GET /api/events` | server-sent events: the kept events, then each new one (`?follow=false`: only the kept ones) |
+/// | `GET /api/capture` | the live loop's next samples as a pcap (`?count=N&seconds=S`, 1000 and 10 by default; `&interface=NAME` with several); token or loopback, as a change |
 /// | `POST /api/rules/{id}/release` | take a live-loop rule out now (`holon rules release`); from the filter holding it (`?interface=NAME` to say which) |
 /// | `POST /api/rules/{id}/pin` | keep a live-loop rule past its TTL (`holon rules pin`) |
 /// | `POST /api/rules` | add an operator's rule: `{"rule": "(rule …)", "match_all": false}` (`:id N` optional; without it, the next free id) → 201 (`holon rules add`); to every interface's filter, or `"interface": NAME`'s |
@@ -51,7 +52,7 @@ public enum ControlServer {
         var routes = RouteTable()
         for (path, method) in [("/", HTTPRequest.Method.get), ("/metrics", .get), ("/api/status", .get), ("/api/rules", .get),
                                ("/api/incidents", .get), ("/api/history", .get), ("/api/impact", .get), ("/api/snapshot", .get),
-                               ("/api/announcements", .get), ("/api/events", .get), ("/api/rules/:id/release", .post), ("/api/rules/:id/pin", .post)] + changeRoutes + labRoutes {
+                               ("/api/announcements", .get), ("/api/events", .get), ("/api/capture", .get), ("/api/rules/:id/release", .post), ("/api/rules/:id/pin", .post)] + changeRoutes + labRoutes {
             routes.add(path, method)
         }
         let router = Router(options: .autoGenerateHeadEndpoints)
@@ -149,6 +150,7 @@ public enum ControlServer {
         }
         addChangeRoutes(to: router, filters: filters, metrics: metrics, access: access)
         addLabRoutes(to: router, lab: lab, access: access)
+        addCaptureRoute(to: router, filters: filters, access: access)
         return router
     }
 

@@ -25,6 +25,9 @@ public protocol FilterSource: Sendable {
     /// when its pins stay but its link went (the interface deleted); nil when this source
     /// cannot tell.
     func enforcing() -> Bool?
+    /// Where the live loop reading this filter's samples hands copies to a capture; nil when
+    /// no loop here reads them.
+    var sampleTap: SampleTap? { get }
 }
 
 /// A filter that can only be read: changes are refused with a clear error.
@@ -40,6 +43,7 @@ extension FilterSource {
     public func allowlist() -> [AllowPrefix]? { nil }
     public func replaceAllowlist(_ prefixes: [AllowPrefix]) throws { throw ReadOnlyFilterError() }
     public func enforcing() -> Bool? { nil }
+    public var sampleTap: SampleTap? { nil }
 }
 
 extension Dataplane: FilterSource {

@@ -47,6 +47,9 @@ public protocol SampleSource: AnyObject {
     func poll(timeoutMilliseconds: Int32) throws(DataplaneError) -> [DataplaneSample]
     /// Every sample already waiting, without waiting.
     func drain() throws(DataplaneError) -> [DataplaneSample]
+    /// Whether samples read from now on keep their bytes (``SampleTap``); made by hand, a
+    /// test's samples have theirs anyway.
+    func keepBytes(_ on: Bool)
 }
 
 extension SampleReader: SampleSource {}

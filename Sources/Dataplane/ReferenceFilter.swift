@@ -165,6 +165,8 @@ public final class ReferenceFilter: LoopFilter, SampleSource, @unchecked Sendabl
 
     // MARK: SampleSource
 
+    public func keepBytes(_ on: Bool) {}
+
     public func poll(timeoutMilliseconds: Int32) throws(DataplaneError) -> [DataplaneSample] {
         if pending.isEmpty { onPoll?(self) }
         defer { pending.removeAll(keepingCapacity: true) }

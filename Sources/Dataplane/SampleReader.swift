@@ -13,7 +13,7 @@ public final class SampleReader: @unchecked Sendable {
     final class Box {
         var pending: [DataplaneSample] = []
         let taiOffset = Int64(holon_tai_offset_ns())
-        let keepingBytes: Bool
+        var keepingBytes: Bool
         init(keepingBytes: Bool) { self.keepingBytes = keepingBytes }
     }
 
@@ -31,6 +31,9 @@ public final class SampleReader: @unchecked Sendable {
     }
 
     deinit { ring_buffer__free(ring) }
+
+    /// Whether the samples read from now on keep their bytes (a capture waits for them).
+    public func keepBytes(_ on: Bool) { box.keepingBytes = on }
 
     /// Waits up to `timeoutMilliseconds` for samples and returns what arrived (maybe none).
     public func poll(timeoutMilliseconds: Int32 = 100) throws(DataplaneError) -> [DataplaneSample] {

@@ -105,6 +105,11 @@ public final class Sidecar {
         var nextBeat = dataplane.now() + 1_000_000_000
         while !shouldStop() {
             let batch = try reader.poll(timeoutMilliseconds: 50)
+            if let tap = config.tap {
+                let wanted = tap.wanted
+                reader.keepBytes(wanted)
+                if wanted { tap.offer(batch) }
+            }
             for s in batch { ingest(s) }
             let now = dataplane.now()
             let lookForFilter = now >= nextBeat || filterLost

@@ -41,6 +41,8 @@ public struct SidecarConfig: Sendable {
     /// as it is back, rules and settings kept. nil: it waits ``reattachGrace`` for someone to
     /// attach it (`holon filter attach`), as after a detach.
     public var attachAgainAs: AttachMode?
+    /// Where the loop hands copies of its samples to a capture (`GET /api/capture`); nil: none.
+    public var tap: SampleTap?
     /// The networks defended (at most ``maxProtected``): samples to other destinations are not
     /// learned or judged, and a rule without a destination of its own is limited to them (one
     /// rule per prefix). Empty: every destination.

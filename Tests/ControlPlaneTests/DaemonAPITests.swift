@@ -3,6 +3,7 @@ import Dataplane
 import Foundation
 // Through ControlPlane's own dependencies: private labs.
 import Lab
+import Packets
 import TestSupport
 import Testing
 
@@ -45,7 +46,7 @@ struct DaemonAPITests {
             interfaces:
             \(labs.map { "  - {name: \($0.topology.filterInterface), netns: \($0.topology.filterNamespace)}" }.joined(separator: "\n"))
             allowlist: [192.0.2.53]
-            run: {duration: 30s}
+            run: {duration: 30s, sample_every: 1}
             http: {listen: "127.0.0.1:\(port)", token: t0ken-for-the-api-test}
             log: json
             baseline: {directory: \(dir)/baseline}
@@ -100,6 +101,34 @@ struct DaemonAPITests {
             for t in targets { #expect(metrics.contains("holon_filter_packets_total{interface=\"\(t.interface)\"}"), "\(t.interface) in /metrics") }
             #expect(metrics.contains("holon_rule_hits_total{id=\"19\",interface=\"\(second)\",owner=\"operator\"} 0"))
             #expect(try call(port, "DELETE", "/api/rules/19").status == 200)
+
+            // A capture of what the first interface's loop samples (UDP from its lab's far
+            // side), taken from the loop (a `holon capture` beside it is refused).
+            let first = labs[0].topology
+            let sender = Process()
+            sender.executableURL = URL(fileURLWithPath: Tools.holon)
+            sender.arguments = ["generate", "--interface", first.generatorInterface, "--netns", first.generatorNamespace,
+                                "--profile", "udp64", "--pps", "500", "--duration", "4"]
+            sender.standardOutput = FileHandle.nullDevice
+            sender.standardError = FileHandle.nullDevice
+            try sender.run()
+            defer { if sender.isRunning { sender.terminate() } }
+            #expect(try call(port, "GET", "/api/capture?count=1").body.contains("say which with ?interface=NAME"))
+            let pcap = dir + "/api.pcap"
+            let got = try Tools.run("curl", ["-s", "-o", pcap, "-w", "%{http_code}", "-H", "Authorization: Bearer t0ken-for-the-api-test",
+                                             "http://127.0.0.1:\(port)/api/capture?count=10&seconds=10&interface=\(targets[0].interface)"])
+            #expect(got.out == "200", "\(got)")
+            let reader = try PcapReader(path: pcap)
+            var udp = 0, frames = 0
+            while let packet = try reader.next() {
+                frames += 1
+                var f = PacketFeatures()
+                if (try? PacketParser.parse(packet.bytes, into: &f)) != nil, f.proto == 17, f.dstPort == 9 { udp += 1 }
+            }
+            #expect(frames == 10 && udp >= 8, "\(udp) of the generator's frames among \(frames)")
+            let beside = try Tools.run(Tools.holon, ["capture", "--out", dir + "/beside.pcap", "--count", "1",
+                                                     "--interface", targets[0].interface, "--netns", first.filterNamespace])
+            #expect(beside.status != 0 && beside.err.contains("GET /api/capture"), "\(beside)")
             #expect(try Dataplane.open(targets[1]).rules.isEmpty)
             kill(p.processIdentifier, SIGTERM)
             p.waitUntilExit()

@@ -34,7 +34,7 @@ struct OperatorChangesTests {
             #expect(filter.filterRules.map(\.id) == [7, 1_000_000_001, 9])
             let again = try await send(port, "POST", "/api/rules", ruleBody("(rule (= proto tcp) (drop) :id 9)"))
             #expect(again.status == 409)
-            #expect(errorText(again.body) == "rule 9 is in the filter already (DELETE /api/rules/9 first, or give another :id)")
+            #expect(errorText(again.body) == "rule 9 is in the filter already (DELETE /api/rules/9 first, or leave out :id to get a free one)")
             #expect(filter.state.withLock { $0.changes } == 1)
         }
     }

@@ -18,7 +18,8 @@ struct CaptureCommand: ParsableCommand {
         // The ring has one read position: a second reader takes samples from the loop's
         // detector (each goes to whichever reads first), which then sees part of the traffic.
         if let o = dp.options, let pid = FilterLease.holder(o) {
-            throw InputError("holon run (pid \(pid)) reads \(o.interface)'s samples: a capture beside it would take them from its detector; nothing was captured")
+            throw InputError("holon run (pid \(pid)) reads \(o.interface)'s samples: a capture beside it would take them from its detector; "
+                             + "GET /api/capture?count=N&interface=\(o.interface) on its dashboard hands them over (nothing was captured)")
         }
         if let n = sampleEvery { try dataplaneStep { () throws(DataplaneError) in try dp.setSampleEvery(n) } }
         let reader = try dataplaneStep { () throws(DataplaneError) in try dp.sampleReader(keepingBytes: true) }

@@ -32,6 +32,7 @@ struct RunCommand: AsyncParsableCommand {
           GET /api/status, /api/rules, /api/incidents, /api/history,
               /api/impact, /api/snapshot   JSON
           GET /api/events               server-sent events
+          GET /api/capture?count=N      the loop's next samples as a pcap
           POST /api/rules/ID/release    `holon rules release ID`
           POST /api/rules/ID/pin        `holon rules pin ID`
           POST /api/rules               {"rule": "(rule …)"}: `holon rules add`
@@ -145,6 +146,8 @@ struct RunCommand: AsyncParsableCommand {
         let tls = try plan.config.httpListen == nil ? nil : plan.config.httpTLS.map(controlTLS)
         let filters = try plan.openFilters()
         let names = filters.map { $0.options?.interface ?? "?" }
+        // Each loop hands copies of its samples to `GET /api/capture` through its filter's tap.
+        let taps = filters.map { _ in SampleTap() }
         let start = Date()
         if !json {
             print("holon run: \(names.joined(separator: ", ")), sampling 1 in \(plan.config.sampleEvery), learning for \(plan.config.warmup)"
@@ -201,7 +204,7 @@ struct RunCommand: AsyncParsableCommand {
             let scheme = tls == nil ? "http" : "https"
             // The dashboard and the API show every interface's filter and every loop's events.
             // Mode and allowlist changes go to every filter, as the configuration's do.
-            following = filters.map { FollowingFilter($0, allowlist: plan.config.allowlist) }
+            following = zip(filters, taps).map { FollowingFilter($0, allowlist: plan.config.allowlist, tap: $1) }
             var named: [(name: String, source: any FilterSource)] = []
             for (name, f) in zip(names, following) { named.append((name, f)) }
             let set = FilterGroup(named: named)
@@ -231,10 +234,11 @@ struct RunCommand: AsyncParsableCommand {
         let say = emitter(nil)
         let inFilters = Set(filters.flatMap { $0.rules.map(\.id) })
         let announcer = speaker.map { Self.announcer($0, plan.config, filters: names, keeping: inFilters, control: control, say) }
-        let loops = zip(zip(filters, names), plan.targets).map { filterAndName, target -> SidecarService in
-            let (dp, name) = filterAndName
+        let loops = filters.indices.map { k -> SidecarService in
+            let (dp, name, target) = (filters[k], names[k], plan.targets[k])
             var settings = sidecarConfig
             settings.baselinePath = plan.baselinePath(dp)
+            settings.tap = taps[k]
             // The daemon attached its filters: it attaches one again when its interface returns.
             if plan.daemon { settings.attachAgainAs = target.generic ? .generic : .native }
             if relearn, let path = settings.baselinePath { try? FileManager.default.removeItem(atPath: path) }
@@ -374,9 +378,13 @@ final class FollowingFilter: FilterSource, @unchecked Sendable {
     /// cannot be read back as a list.
     private var allowed: [AllowPrefix]
 
-    init(_ dp: Dataplane, allowlist: [AllowPrefix] = []) {
+    /// Where this filter's loop hands samples to `GET /api/capture`.
+    let sampleTap: SampleTap?
+
+    init(_ dp: Dataplane, allowlist: [AllowPrefix] = [], tap: SampleTap? = nil) {
         current = dp
         allowed = allowlist
+        sampleTap = tap
     }
 
     private var dataplane: Dataplane {
