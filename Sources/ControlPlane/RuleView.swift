@@ -48,14 +48,9 @@ struct RuleView: Encodable, Sendable {
         age_s = r.createdAt.map { Double(Int64(bitPattern: nowNs &- $0)) / 1e9 }
         expires_in_s = r.expiresAt.map { max(0, Double(Int64(bitPattern: $0 &- nowNs)) / 1e9) }
         pinned = sidecar && r.ttlSeconds == nil
-        self.incident = sidecar ? (incident ?? Self.incident(named: r.name)) : nil
-    }
-
-    /// The sidecar names its rules `holon-incident-N`: the incident of a rule adopted from an
-    /// earlier run, which this run's events never mentioned.
-    static func incident(named name: String?) -> Int? {
-        guard let name, name.hasPrefix("holon-incident-") else { return nil }
-        return Int(name.dropFirst("holon-incident-".count))
+        // A rule adopted from an earlier run: its incident, which this run's events never
+        // mentioned, from its name.
+        self.incident = sidecar ? (incident ?? IncidentRuleName.incident(of: r.name)) : nil
     }
 
     static func nowNs() -> UInt64 { UInt64(max(0, Date().timeIntervalSince1970 * 1e9)) }

@@ -389,6 +389,12 @@ public struct Detector {
         if !found.isEmpty { open(at: t, drift: lastDrift) }
     }
 
+    /// Numbers the incidents to come after `id` (a restart: the incidents of the rules it
+    /// adopted keep theirs); ids already given are unchanged.
+    public mutating func numberIncidents(after id: Int) {
+        lastIncidentID = max(lastIncidentID, id)
+    }
+
     /// An id for a new incident.
     mutating func nextIncidentID() -> Int {
         lastIncidentID += 1

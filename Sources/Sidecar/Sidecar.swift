@@ -239,7 +239,7 @@ public final class Sidecar {
         defer { forgetIDsOfDone() }
         let ttl = UInt32(clamping: detector.config.ruleTTL.components.seconds)
         var rules = detected.flatMap { d -> [Rule] in
-            let r = d.rule(priority: detector.config.rulePriority, ttlSeconds: ttl, name: "holon-incident-\(incident)")
+            let r = d.rule(priority: detector.config.rulePriority, ttlSeconds: ttl, name: IncidentRuleName.name(incident: incident))
             return scoped(r, derived: d.id)
         }
         if config.dryRun {

@@ -73,6 +73,9 @@ extension Sidecar {
         let mine = ours.filter { $0.ttlSeconds != nil }
         let pinnedHere = ours.filter { $0.ttlSeconds == nil }
         pinned = Set(pinnedHere.map(\.id))
+        // This run's incidents are numbered after those the table's rules were derived for: a
+        // restart numbered from 1 again, and a new incident's rule bore an adopted one's name.
+        detector.numberIncidents(after: ours.compactMap { IncidentRuleName.incident(of: $0.name) }.max() ?? 0)
         guard !ours.isEmpty else { return }
         let hold = UInt64(config.hold.components.seconds) * 1_000_000_000
         for r in mine {

@@ -42,7 +42,7 @@ struct RulesAndImpactTests {
     @Test func anExpiredRuleHasNoTimeLeftNotANegativeOne() {
         let v = RuleView(sidecarRule, counters: nil, sidecarBase: RuleOwnership.sidecarBase, incident: nil, nowNs: 1_000_000_000_000)
         #expect(v.expires_in_s == 0 && v.incident == 1)
-        #expect(RuleView.incident(named: "holon-incident-x") == nil && RuleView.incident(named: "mine") == nil)
+        #expect(IncidentRuleName.incident(of: "holon-incident-x") == nil && IncidentRuleName.incident(of: "mine") == nil)
     }
 
     @Test func impactGroupsDropsByDestination() throws {
