@@ -5,11 +5,12 @@ import Testing
 
 /// An interface deleted and created again under `holon run --config` (a driver reset, a VLAN
 /// or a VM's NIC recreated): its filter's link went with it, the maps stayed pinned, and the
-/// loop waited 10 s for someone to attach a new filter, then stopped with exit 1 — and a
-/// systemd restart every 2 s, each failing on the missing interface, soon hit the unit's start
-/// limit: the interface came back unprotected. The daemon now waits however long it takes and
-/// attaches the filter again itself; a run that did not attach it waits and says how. The root
-/// suite (`RestartTests`) does it with a real interface, and a detach the daemon must not undo.
+/// loop waited 10 s for someone to attach a new filter, then stopped with exit 1, losing what
+/// it held in memory; without systemd the interface came back unprotected, and with it the
+/// unit failed on the missing interface every 2 s until then. The daemon now waits however
+/// long it takes and attaches the filter again itself; a run that did not attach it waits and
+/// says how. The root suite (`RestartTests`) does it with a real interface, and a detach the
+/// daemon must not undo.
 @Suite("Sidecar when its interface goes away (no root)", .ownThread)
 struct InterfaceGoneTests {
     let epoch: UInt64 = 1_800_000_000_000_000_000
