@@ -31,6 +31,17 @@ final class DaemonLab {
         return o
     }
 
+    /// A configuration protecting the filter side alone, no HTTP, JSON events, at `path`.
+    func writeConfig(_ path: String, observe: Bool) throws {
+        try """
+        interfaces: [{name: \(target.interface), netns: \(lab.topology.filterNamespace)}]
+        observe: \(observe)
+        http: {listen: "off"}
+        log: json
+        baseline: {directory: \(dir)/baseline}
+        """.write(toFile: path, atomically: true, encoding: .utf8)
+    }
+
     func close() {
         daemon.kill(SIGKILL)
         _ = try? Dataplane.detach(target, force: true, forgetRules: true)

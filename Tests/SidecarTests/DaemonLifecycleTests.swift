@@ -140,16 +140,10 @@ extension DaemonLifecycleTests {
         let tag = "\(getpid() % 100_000)"
         let bed = try DaemonLab(.scratch(prefix: "holon-d2", tag: "d2\(tag)"), scratch: "holon-d2-\(tag)")
         defer { bed.close() }
-        let (lab, target, dir, first) = (bed.lab, bed.target, bed.dir, bed.daemon)
+        let (target, dir, first) = (bed.target, bed.dir, bed.daemon)
         func config(_ name: String, observe: Bool) throws -> String {
             let path = "\(dir)/\(name).yaml"
-            try """
-            interfaces: [{name: \(target.interface), netns: \(lab.topology.filterNamespace)}]
-            observe: \(observe)
-            http: {listen: "off"}
-            log: json
-            baseline: {directory: \(dir)/baseline}
-            """.write(toFile: path, atomically: true, encoding: .utf8)
+            try bed.writeConfig(path, observe: observe)
             return path
         }
         try first.start(["run", "--config", try config("first", observe: false)])
@@ -170,17 +164,9 @@ extension DaemonLifecycleTests {
         let tag = "\(getpid() % 100_000)"
         let bed = try DaemonLab(.scratch(prefix: "holon-d3", tag: "d3\(tag)"), scratch: "holon-d3-\(tag)")
         defer { bed.close() }
-        let (lab, target, dir, daemon) = (bed.lab, bed.target, bed.dir, bed.daemon)
-        let path = "\(dir)/holon.yaml"
-        func config(observe: Bool) throws {
-            try """
-            interfaces: [{name: \(target.interface), netns: \(lab.topology.filterNamespace)}]
-            observe: \(observe)
-            http: {listen: "off"}
-            log: json
-            baseline: {directory: \(dir)/baseline}
-            """.write(toFile: path, atomically: true, encoding: .utf8)
-        }
+        let (target, daemon) = (bed.target, bed.daemon)
+        let path = "\(bed.dir)/holon.yaml"
+        func config(observe: Bool) throws { try bed.writeConfig(path, observe: observe) }
         func waitFor(_ kind: String) -> Bool {
             let deadline = Date().addingTimeInterval(20)
             while !daemon.events.contains(where: { $0.detail == kind }) && Date() < deadline { usleep(50_000) }

@@ -67,6 +67,15 @@ struct RestartTests {
             return t
         }
 
+        /// A rule of the loop's (a TTL) and an operator's, into the filter.
+        func addTwoRules() throws -> (mine: Rule, operatorRule: Rule) {
+            let mine = Rule(id: RuleOwnership.sidecarBase + 1, match: [.equals(.proto, 17), .equals(.dstPort, 7)], action: .drop,
+                            priority: 100, ttlSeconds: 600, createdAt: UInt64(Date().timeIntervalSince1970 * 1e9))
+            let operatorRule = Rule(id: 5, match: [.equals(.proto, 17), .equals(.dstPort, 9)], action: .drop, priority: 10)
+            try dataplane.add([mine, operatorRule])
+            return (mine, operatorRule)
+        }
+
         func stop(_ box: Box) {
             box.lock.withLock { box.stopped = true }
             while !box.lock.withLock({ box.done }) { usleep(10_000) }
@@ -102,10 +111,7 @@ struct RestartTests {
     @Test func followsAFilterAttachedAnew() throws {
         let rig = try Rig("follow")
         defer { rig.close() }
-        let mine = Rule(id: RuleOwnership.sidecarBase + 1, match: [.equals(.proto, 17), .equals(.dstPort, 7)], action: .drop,
-                        priority: 100, ttlSeconds: 600, createdAt: UInt64(Date().timeIntervalSince1970 * 1e9))
-        let operatorRule = Rule(id: 5, match: [.equals(.proto, 17), .equals(.dstPort, 9)], action: .drop, priority: 10)
-        try rig.dataplane.add([mine, operatorRule])
+        let mine = try rig.addTwoRules().mine
         var config = SidecarConfig()
         config.sampleEvery = 7
         let box = Box()
@@ -133,10 +139,7 @@ struct RestartTests {
     @Test func theDaemonAttachesItsFilterAgainWhenItsInterfaceReturns() throws {
         let rig = try Rig("ifback")
         defer { rig.close() }
-        let mine = Rule(id: RuleOwnership.sidecarBase + 1, match: [.equals(.proto, 17), .equals(.dstPort, 7)], action: .drop,
-                        priority: 100, ttlSeconds: 600, createdAt: UInt64(Date().timeIntervalSince1970 * 1e9))
-        let operatorRule = Rule(id: 5, match: [.equals(.proto, 17), .equals(.dstPort, 9)], action: .drop, priority: 10)
-        try rig.dataplane.add([mine, operatorRule])
+        let (mine, operatorRule) = try rig.addTwoRules()
         var config = SidecarConfig()
         config.sampleEvery = 7
         config.attachAgainAs = .native
