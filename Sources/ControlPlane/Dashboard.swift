@@ -70,7 +70,7 @@ enum Dashboard {
     <table id="destination-table"><thead><tr><th>destination</th><th class="num">drops</th><th>rules</th></tr></thead><tbody></tbody></table>
     <div id="false-positives" class="note"></div>
   </section>
-  <section><h2>events</h2><div id="log"></div></section>
+  <section><h2>events <button id="capture" title="the loop's next samples, as a pcap file (GET /api/capture)">capture 10 s (pcap)</button></h2><div id="log"></div></section>
 </main>
 <script id="snapshot" type="application/json">/*SNAPSHOT*/null</script>
 <script>
@@ -174,6 +174,37 @@ document.querySelector('#rule-table').addEventListener('click', async ev => {
   }
   if (!r.ok) alert(`${action} ${id}: ${(await r.json().catch(() => ({}))).error ?? r.status}`);
   refresh();
+});
+
+// The loop's next samples as a pcap file (GET /api/capture), with the token if the server asks
+// for one, and the interface if the run protects several.
+$('capture').addEventListener('click', async () => {
+  const b = $('capture');
+  b.disabled = true; b.textContent = 'capturing 10 s…';
+  let where = '';
+  const get = () => {
+    const token = sessionStorage.getItem('holon-token');
+    return fetch(`/api/capture?count=100000&seconds=10${where}`, {headers: token ? {Authorization: 'Bearer ' + token} : {}});
+  };
+  let r = await get();
+  if (r.status === 401) {
+    const token = prompt('Token (holon run --http-token):');
+    if (token) { sessionStorage.setItem('holon-token', token); r = await get(); }
+  }
+  if (r.status === 400) {
+    const name = prompt(`${(await r.json().catch(() => ({}))).error ?? ''}\nInterface:`);
+    if (name) { where = `&interface=${encodeURIComponent(name)}`; r = await get(); }
+  }
+  if (r.ok) {
+    const a = document.createElement('a');
+    a.href = URL.createObjectURL(await r.blob());
+    a.download = `holon-${new Date().toISOString().replace(/[:.]/g, '-')}.pcap`;
+    a.click();
+    setTimeout(() => URL.revokeObjectURL(a.href), 1000);
+  } else if (r.status !== 400) {
+    alert(`capture: ${(await r.json().catch(() => ({}))).error ?? r.status}`);
+  }
+  b.disabled = false; b.textContent = 'capture 10 s (pcap)';
 });
 
 async function refresh() {

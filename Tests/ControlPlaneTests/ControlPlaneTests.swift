@@ -224,6 +224,7 @@ struct ControlPlaneTests {
             #expect(dom.contains("800,000"), "drops towards any destination")
             #expect(dom.contains(#"<button data-id="1000000001" data-do="release">release</button> <button data-id="1000000001" data-do="pin">pin</button>"#))
             #expect(!dom.contains(#"data-id="7""#), "no buttons on an operator's rule")
+            #expect(dom.contains(#"<button id="capture""#), "a capture of the loop's samples")
             #expect(dom.range(of: #"<div>\d\d:\d\d:\d\d calibrated"#, options: .regularExpression) != nil, "events, stamped")
             // Observe mode drops nothing: the badge must not say "mitigating" (it did).
             filter.state.withLock { $0.observe = true }
