@@ -100,6 +100,12 @@ struct FilterStatusCommand: ParsableCommand {
         var lines = ["\(s.interface) in \(s.namespace ?? "the host namespace"): "
                      + (s.attached ? "attached (\(s.mode!.rawValue) XDP)" : "not attached")
                      + (s.programID.map { ", program id \($0)" } ?? "") + ", pins \(s.pinDirectory)"]
+        // Pinned with no link: the interface (or its namespace) went away under the filter.
+        if !s.attached && s.pinned {
+            let o = DataplaneOptions.protecting(interface: s.interface, namespace: s.namespace)
+            lines.append("  NOT ENFORCING: its link went (the interface was deleted or reset, or its namespace); `\(o.attachCommand)` attaches it again, rules kept"
+                         + (s.sidecarPID != nil ? " (holon run --config does it itself when the interface is back)" : ""))
+        }
         if let p = s.stateProblem { lines.append("  RULE STATE: \(p)") }
         if let o = s.outdated { lines.append("  PROGRAM: \(o); \(takeoverHint(.protecting(interface: s.interface, namespace: s.namespace)))") }
         if let pid = s.sidecarPID { lines.append("  protected by holon run (pid \(pid))") }
