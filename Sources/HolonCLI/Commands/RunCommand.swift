@@ -316,12 +316,10 @@ struct RunCommand: AsyncParsableCommand {
         }
     }
 
-    /// SIGHUP: the configuration file read again and its policy (allowlist, observe mode,
-    /// static rules) applied to every filter; a file that does not check leaves everything as
-    /// it was. What the loops learned is untouched.
     /// SIGHUP: the configuration read again and its policy (allowlist, observe, static rules)
     /// applied to every filter; a file that does not check is refused and the run goes on as
-    /// before. Either way an event says so (a notice, in the log and `--json` alike).
+    /// before. Either way an event says so (a notice, in the log and `--json` alike). What the
+    /// loops learned is untouched.
     func reloaded(_ plan: RunPlan, _ filters: [Dataplane], _ say: (SidecarEvent) -> Void,
                   applied: (HolonConfig) -> Void = { _ in }) -> RunPlan {
         guard let path = config else {
