@@ -6,7 +6,13 @@ import Packets
 struct CaptureCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "capture",
-        abstract: "Write the filter's samples (first 256 bytes, dropped packets too) to a pcap file.")
+        abstract: "Write the filter's samples (first 256 bytes, dropped packets too) to a pcap file.",
+        discussion: """
+        The samples from the moment it starts. Beside a running `holon run` it is refused: the \
+        sample ring has one reader position, and a second reader would take samples from the \
+        loop's detector. Ask the loop instead: GET /api/capture?count=N&seconds=S on its \
+        dashboard's address (the dashboard's "capture" button).
+        """)
 
     @Option(help: "Output pcap file.") var out: String
     @Option(help: "Stop after this many samples (default: until interrupted).") var count: Int?
