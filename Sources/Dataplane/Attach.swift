@@ -19,29 +19,10 @@ extension Dataplane {
     public static func attach(_ options: DataplaneOptions = .standard, generic: Bool = false) throws(DataplaneError) -> (Dataplane, AttachMode) {
         try requireRoot()
         try checkInterface(options)
-        let root = (options.pinDirectory as NSString).deletingLastPathComponent
-        try DataplaneError.check(holon_bpffs_ensure(root.isEmpty ? "/" : root), "mounting bpffs at \(root)")
-        try? FileManager.default.createDirectory(atPath: options.pinDirectory, withIntermediateDirectories: true)
-
+        try makePinDirectory(options)
         let linkPath = "\(options.pinDirectory)/link"
         if let mode = try liveAttachMode(options) { return (try upgradeLive(options), mode) }
-        unlink(linkPath)   // a defunct link (its namespace was deleted) or none
-
-        let fresh = !FileManager.default.fileExists(atPath: "\(options.pinDirectory)/config")
-        let obj = try EmbeddedObject.open(pinDirectory: options.pinDirectory)
-        let dp = try load(obj, options: options)
-        if fresh {
-            var c = holon_config()
-            c.sample_every = options.initialSampleEvery
-            c.direction = 0   // XDP sees ingress: inbound
-            try dp.writeConfig(c, allowBits: dp.occupiedAllowTries())
-            try dp.restoreSaved(options)
-        } else if FileManager.default.fileExists(atPath: takeoverRecord(options)), dp.stateProblem == nil {
-            // A takeover cut short, then its link lost (the namespace went): the pinned table
-            // may be an earlier version's, written again for this program before it runs.
-            try dp.replace(with: dp.rules)
-        }
-        unlink(takeoverRecord(options))
+        let dp = try loadUnattached(options)
         let mode = try inNetworkNamespace(options.namespace) { () throws(DataplaneError) -> AttachMode in
             let ifindex = if_nametoindex(options.interface)
             guard ifindex != 0 else { throw .interfaceMissing(options.interface, namespace: options.namespace) }
@@ -70,6 +51,45 @@ extension Dataplane {
             return mode
         }
         return (dp, mode)
+    }
+
+    /// The filter's maps and program loaded and its maps pinned (rules and settings as
+    /// ``attach(_:generic:)`` keeps them), attached to nothing: for an interface that is not
+    /// there yet, which `holon run --config` attaches once it appears (``LoopFilter/linkLost()``
+    /// is then true). A filter with a live link is only opened.
+    public static func prepare(_ options: DataplaneOptions) throws(DataplaneError) -> Dataplane {
+        try requireRoot()
+        try makePinDirectory(options)
+        if (try? liveAttachMode(options)) ?? nil != nil { return try open(options) }
+        return try loadUnattached(options)
+    }
+
+    private static func makePinDirectory(_ options: DataplaneOptions) throws(DataplaneError) {
+        let root = (options.pinDirectory as NSString).deletingLastPathComponent
+        try DataplaneError.check(holon_bpffs_ensure(root.isEmpty ? "/" : root), "mounting bpffs at \(root)")
+        try? FileManager.default.createDirectory(atPath: options.pinDirectory, withIntermediateDirectories: true)
+    }
+
+    /// This version's program loaded on the pinned maps (created and restored from the saved
+    /// table when there are none), with no link: what attaching does before it links.
+    private static func loadUnattached(_ options: DataplaneOptions) throws(DataplaneError) -> Dataplane {
+        unlink("\(options.pinDirectory)/link")   // a defunct link (its namespace was deleted) or none
+        let fresh = !FileManager.default.fileExists(atPath: "\(options.pinDirectory)/config")
+        let obj = try EmbeddedObject.open(pinDirectory: options.pinDirectory)
+        let dp = try load(obj, options: options)
+        if fresh {
+            var c = holon_config()
+            c.sample_every = options.initialSampleEvery
+            c.direction = 0   // XDP sees ingress: inbound
+            try dp.writeConfig(c, allowBits: dp.occupiedAllowTries())
+            try dp.restoreSaved(options)
+        } else if FileManager.default.fileExists(atPath: takeoverRecord(options)), dp.stateProblem == nil {
+            // A takeover cut short, then its link lost (the namespace went): the pinned table
+            // may be an earlier version's, written again for this program before it runs.
+            try dp.replace(with: dp.rules)
+        }
+        unlink(takeoverRecord(options))
+        return dp
     }
 
     /// A live filter that does not run this version's programs: a map this version has is not

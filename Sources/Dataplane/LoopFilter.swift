@@ -70,10 +70,13 @@ extension Dataplane: LoopFilter {
     }
 
     public func attachAgain(_ mode: AttachMode) throws(DataplaneError) -> (any LoopFilter)? {
-        guard let options, linkLost() else { return nil }
-        let back = (try? inNetworkNamespace(options.namespace) { () throws(DataplaneError) in if_nametoindex(options.interface) != 0 }) ?? false
-        guard back else { return nil }
+        guard let options, linkLost(), Dataplane.interfacePresent(options) else { return nil }
         return try Dataplane.attach(options, generic: mode == .generic).0
+    }
+
+    /// Whether `options.interface` is there now (in its namespace, which must be there too).
+    public static func interfacePresent(_ options: DataplaneOptions) -> Bool {
+        (try? inNetworkNamespace(options.namespace) { () throws(DataplaneError) in if_nametoindex(options.interface) != 0 }) ?? false
     }
 
     /// CLOCK_REALTIME: the filter converts its TAI stamps to it.

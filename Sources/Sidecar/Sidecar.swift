@@ -56,6 +56,9 @@ public final class Sidecar {
     var interfaceGone = false
     /// When the loop last said its interface is still gone.
     var remindedAt: UInt64 = 0
+    /// Whether this run has seen its filter attached (a daemon starts one whose interface is
+    /// not there yet unattached).
+    var attachedOnce = true
     /// A change was refused because the filter was detached: looked for again at once.
     var filterLost = false
     /// The table as the sidecar last left it: a different one means another process changed it.
@@ -91,6 +94,7 @@ public final class Sidecar {
         var reader = try dataplane.openSamples()
         startedAt = dataplane.now()
         observeSeen = dataplane.observes()
+        attachedOnce = dataplane.stillAttached()
         stats.stale += try reader.drain().count
         checkBaselineWritable(onEvent)
         restoreBaseline(onEvent)

@@ -117,7 +117,7 @@ extension Sidecar {
             if interfaceGone && config.attachAgainAs != nil {
                 if now - remindedAt >= 60_000_000_000 {
                     remindedAt = now
-                    onEvent(.notice(kind: "filter-lost", message: "\(interface) is still gone after \((now - lostSince!) / 1_000_000_000) s: nothing is enforced on it; its filter is attached again as soon as it is back"))
+                    onEvent(.notice(kind: "filter-lost", message: "\(interface) is still \(attachedOnce ? "gone" : "not there") after \((now - lostSince!) / 1_000_000_000) s: nothing is enforced on it; its filter is attached as soon as it is there"))
                 }
                 return false
             }
@@ -127,9 +127,11 @@ extension Sidecar {
             }
             return false
         }
+        let wasThere = attachedOnce
         dataplane = fresh
         lostSince = nil
         interfaceGone = false
+        attachedOnce = true
         try dataplane.setSampleEvery(config.sampleEvery)
         if let problem = dataplane.stateProblem { throw problem }
         // The new filter's table may hold sidecar-range ids of its own (restored at attach).
@@ -142,7 +144,7 @@ extension Sidecar {
             // Detached again before the rules went in: not "reattached"; looked for anew at once.
             if filterLost { return true }
         }
-        let what = attachedHere ? "\(interface) is back: its filter is attached again (\(config.attachAgainAs?.rawValue ?? "") XDP), rules and settings kept"
+        let what = attachedHere ? "\(interface) is \(wasThere ? "back: its filter is attached again" : "there: its filter is attached") (\(config.attachAgainAs?.rawValue ?? "") XDP), rules and settings kept"
             : "a new filter is attached on \(interface)"
         onEvent(.notice(kind: "filter-reattached", message: "\(what): sampling 1 in \(config.sampleEvery) set, \(config.dryRun ? 0 : mine.count) sidecar rule(s) installed again"))
         return true
@@ -152,6 +154,9 @@ extension Sidecar {
     private func lostMessage(_ interface: String) -> String {
         guard interfaceGone else {
             return "the filter on \(interface) was detached under the sidecar: nothing is enforced; waiting \(config.reattachGrace) for a new one"
+        }
+        if !attachedOnce {
+            return "\(interface) is not there: nothing is enforced on it; its filter is attached, rules kept, as soon as it appears"
         }
         if config.attachAgainAs != nil {
             return "\(interface) went away (deleted, reset, or its namespace gone) and its filter's link with it: nothing is enforced on it; the filter is attached again, rules kept, as soon as it is back"

@@ -186,4 +186,40 @@ extension DaemonLifecycleTests {
         #expect(try Dataplane.open(target).settings().observe == true, "the reload's observe mode reached the filter enforcing now")
         #expect(daemon.stop(SIGTERM) == 0)
     }
+
+    /// One of the daemon's interfaces not there at start (a hot-plugged NIC, a VLAN made
+    /// later): it refused to start, so the interfaces that were there went unprotected too. It
+    /// now protects them and attaches the missing one's filter when it appears.
+    @Test(.timeLimitAfterTurn(minutes: 3)) func anInterfaceMissingAtStartIsAttachedWhenItAppears() throws {
+        let tag = "\(getpid() % 100_000)"
+        let bed = try DaemonLab(.scratch(prefix: "holon-d4", tag: "d4\(tag)"), scratch: "holon-d4-\(tag)")
+        let (late, peer) = ("hm\(tag)", "hn\(tag)")
+        let lateTarget = DataplaneOptions.protecting(interface: late, namespace: nil)
+        defer {
+            bed.close()
+            _ = try? Dataplane.detach(lateTarget, force: true, forgetRules: true)
+            _ = try? Tools.run("ip", ["link", "del", late])
+        }
+        let path = "\(bed.dir)/holon.yaml"
+        try """
+        interfaces: [{name: \(bed.target.interface), netns: \(bed.lab.topology.filterNamespace)}, {name: \(late)}]
+        observe: false
+        http: {listen: "off"}
+        log: json
+        baseline: {directory: \(bed.dir)/baseline}
+        """.write(toFile: path, atomically: true, encoding: .utf8)
+        try bed.daemon.start(["run", "--config", path])
+        var waited = 0
+        while FilterLease.holder(bed.target) == nil && waited < 200 { usleep(50_000); waited += 1 }
+        try #require(FilterLease.holder(bed.target) != nil, "the daemon runs, protecting the interface that is there")
+        #expect(try Dataplane.status(bed.target).attached)
+        #expect(try Dataplane.status(lateTarget).attached == false)
+        _ = try Tools.run("ip", ["link", "add", late, "type", "veth", "peer", "name", peer])
+        _ = try Tools.run("ip", ["link", "set", late, "up"])
+        let deadline = Date().addingTimeInterval(20)
+        while !bed.daemon.events.contains(where: { $0.detail == "filter-reattached" }) && Date() < deadline { usleep(50_000) }
+        #expect(bed.daemon.events.contains { $0.detail == "filter-reattached" }, "\(bed.daemon.events.map { $0.detail ?? $0.kind })")
+        #expect(try Dataplane.status(lateTarget).attached, "attached once it appeared")
+        #expect(bed.daemon.stop(SIGTERM) == 0)
+    }
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Config
+import Dataplane
 import ControlPlane
 import Foundation
 import Packets
@@ -43,6 +44,10 @@ struct ConfigCheck: ParsableCommand {
             return
         }
         let ifs = c.interfaces.isEmpty ? "the lab's holon-in" : c.interfaces.map { $0.name + ($0.netns.map { " (netns \($0))" } ?? "") }.joined(separator: ", ")
+        // Not an error (holon run waits for such an interface), but a typo reads the same.
+        for i in c.interfaces where geteuid() == 0 && !Dataplane.interfacePresent(.protecting(interface: i.name, namespace: i.netns)) {
+            FileHandle.standardError.write("holon config check: warning: \(i.name)\(i.netns.map { " in netns \($0)" } ?? "") is not on this host now: holon run protects the others and attaches it when it appears\n".data(using: .utf8)!)
+        }
         print("\(file): ok")
         print("  interfaces   \(ifs)")
         print("  protected    \(c.protected.isEmpty ? "every destination" : c.protected.map(\.description).joined(separator: ", "))")

@@ -13,9 +13,14 @@ struct FilterCommand: ParsableCommand {
 /// Runs a data-plane step, turning DataplaneError into a clean message and exit status.
 func dataplaneStep<T>(_ body: () throws(DataplaneError) -> T) throws -> T {
     do { return try body() } catch {
-        FileHandle.standardError.write("holon: \(error)\n".data(using: .utf8)!)
-        throw ExitCode.failure
+        throw dataplaneFailure(error)
     }
+}
+
+/// A data-plane error said on one line; the command then exits 1.
+func dataplaneFailure(_ error: DataplaneError) -> ExitCode {
+    FileHandle.standardError.write("holon: \(error)\n".data(using: .utf8)!)
+    return ExitCode.failure
 }
 
 func printDataplaneJSON<T: Encodable>(_ value: T) {

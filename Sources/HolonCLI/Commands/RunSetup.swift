@@ -44,14 +44,24 @@ struct RunPlan {
                 if let pid = FilterLease.holder(t.options) {
                     throw InputError("holon run (pid \(pid)) already protects \(t.options.interface)\(t.options.namespace.map { " in netns \($0)" } ?? ""): stop it first (nothing was changed)")
                 }
-                let (d, mode) = try dataplaneStep { () throws(DataplaneError) in try Dataplane.attach(t.options, generic: t.generic) }
-                if mode == .generic && !t.generic {
-                    FileHandle.standardError.write("holon run: warning: \(t.options.interface) has no native XDP: generic (skb) mode, much slower under a flood\n".data(using: .utf8)!)
+                do throws(DataplaneError) {
+                    let (d, mode) = try Dataplane.attach(t.options, generic: t.generic)
+                    if mode == .generic && !t.generic {
+                        FileHandle.standardError.write("holon run: warning: \(t.options.interface) has no native XDP: generic (skb) mode, much slower under a flood\n".data(using: .utf8)!)
+                    }
+                    if let took = d.takeover {
+                        FileHandle.standardError.write("holon run: took over \(t.options.interface)'s filter from \(took.previousProgram.map { "program id \($0)" } ?? "the program before") (\(took.reason)); rules and counters kept\n".data(using: .utf8)!)
+                    }
+                    dp = d
+                } catch .interfaceMissing, .namespaceMissing {
+                    // Not there yet (a hot-plugged NIC, a VLAN or namespace made later): the other
+                    // interfaces are protected meanwhile, and its loop attaches this one when it
+                    // appears, as after an interface that went away.
+                    dp = try dataplaneStep { () throws(DataplaneError) in try Dataplane.prepare(t.options) }
+                    FileHandle.standardError.write("holon run: warning: \(t.options.interface)\(t.options.namespace.map { " in netns \($0)" } ?? "") is not there: nothing is enforced on it; its filter is ready and attached as soon as it appears\n".data(using: .utf8)!)
+                } catch {
+                    throw dataplaneFailure(error)
                 }
-                if let took = d.takeover {
-                    FileHandle.standardError.write("holon run: took over \(t.options.interface)'s filter from \(took.previousProgram.map { "program id \($0)" } ?? "the program before") (\(took.reason)); rules and counters kept\n".data(using: .utf8)!)
-                }
-                dp = d
                 try applyPolicy(dp)
             } else {
                 let o = t.options
