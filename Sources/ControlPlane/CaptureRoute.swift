@@ -42,7 +42,7 @@ enum CaptureRoute {
             throw Refusal(status: .badRequest, message: "this run protects \(chosen.compactMap(\.name).joined(separator: ", ")): say which with ?interface=NAME")
         }
         guard let tap = chosen[0].source.sampleTap else {
-            throw Refusal(status: .notFound, message: "no live loop reads this filter's samples here (holon run --dry-run reads them too; `holon capture` reads a filter no loop reads)")
+            throw Refusal(status: .notFound, message: "no live loop reads this filter's samples in this process: `holon capture` reads a filter no loop reads")
         }
         return (chosen[0].name, tap)
     }
