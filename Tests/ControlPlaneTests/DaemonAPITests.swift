@@ -116,7 +116,7 @@ struct DaemonAPITests {
             #expect(try call(port, "GET", "/api/capture?count=1").body.contains("say which with ?interface=NAME"))
             let pcap = dir + "/api.pcap"
             let got = try Tools.run("curl", ["-s", "-o", pcap, "-w", "%{http_code}", "-H", "Authorization: Bearer t0ken-for-the-api-test",
-                                             "http://127.0.0.1:\(port)/api/capture?count=10&seconds=10&interface=\(targets[0].interface)"])
+                                             "http://127.0.0.1:\(port)/api/capture?count=10&seconds=30&interface=\(targets[0].interface)"])
             #expect(got.out == "200", "\(got)")
             let reader = try PcapReader(path: pcap)
             var udp = 0, frames = 0

@@ -31,9 +31,10 @@ struct CaptureCommandTests {
         capture.standardError = FileHandle.nullDevice
         try capture.run()
         usleep(700_000)
-        // New traffic: TCP SYNs.
-        _ = try TrafficGenerator(plan: .profile(.attack(.synFlood), pps: 2_000, duration: 1), options: bed.generatorOptions).run()
-        let deadline = Date().addingTimeInterval(10)
+        // New traffic: TCP SYNs, for long enough that a capture slow to start (a loaded
+        // machine) still sees 100 of them.
+        _ = try TrafficGenerator(plan: .profile(.attack(.synFlood), pps: 2_000, duration: 3), options: bed.generatorOptions).run()
+        let deadline = Date().addingTimeInterval(20)
         while capture.isRunning && Date() < deadline { usleep(50_000) }
         if capture.isRunning { capture.terminate() }
         #expect(capture.terminationStatus == 0)
