@@ -62,4 +62,37 @@ struct CaptureCommandTests {
             #expect(try Tools.run(Tools.holon, ["filter", "set", "--observe", "on"] + target).status == 0, "observe mode stays the operator's")
         }
     }
+
+    /// Killed by SIGTERM (`timeout 60 holon capture`, systemd, `kill`), a capture left no file
+    /// at --out, only an unnamed temporary one beside it: the samples it had were lost.
+    @Test(.timeLimitAfterTurn(minutes: 3)) func aCaptureEndedBySIGTERMLeavesAWholeFile() throws {
+        let tag = "\(getpid() % 100_000)"
+        let bed = try DaemonLab(.scratch(prefix: "holon-cap", tag: "ct\(tag)"), scratch: "holon-capt-\(tag)")
+        defer { bed.close() }
+        let target = ["--interface", bed.target.interface, "--netns", bed.lab.topology.filterNamespace]
+        let dp = try Dataplane.attach(bed.target).0
+        try dp.setSampleEvery(1)
+
+        let zero = try Tools.run(Tools.holon, ["capture", "--out", bed.dir + "/zero.pcap", "--count", "0"] + target)
+        #expect(zero.status != 0 && zero.err.contains("--count must be 1 or more"), "\(zero)")
+
+        let pcap = bed.dir + "/until.pcap"
+        let capture = Process()
+        capture.executableURL = URL(fileURLWithPath: Tools.holon)
+        capture.arguments = ["capture", "--out", pcap] + target
+        capture.standardError = FileHandle.nullDevice
+        try capture.run()
+        usleep(700_000)
+        _ = try TrafficGenerator(plan: .profile(.udp64, pps: 1_000, duration: 2), options: bed.generatorOptions).run()
+        usleep(500_000)
+        capture.terminate()
+        capture.waitUntilExit()
+        #expect(capture.terminationReason == .exit && capture.terminationStatus == 0, "ended by SIGTERM, it closes its file and exits 0")
+        let reader = try PcapReader(path: pcap)
+        var frames = 0
+        while try reader.next() != nil { frames += 1 }
+        #expect(frames >= 100, "\(frames) samples of 2,000 packets sent while it ran")
+        let left = try FileManager.default.contentsOfDirectory(atPath: bed.dir).filter { $0.contains(".tmp-") }
+        #expect(left.isEmpty, "temporary files left: \(left)")
+    }
 }
