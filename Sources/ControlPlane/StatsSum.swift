@@ -8,6 +8,7 @@ extension SidecarStats {
         if all.count == 1 { return all[0] }
         var t = SidecarStats()
         t.warmedUp = !all.isEmpty && all.allSatisfy(\.warmedUp)
+        t.filterAttached = all.allSatisfy(\.filterAttached)
         for s in all {
             t.samples += s.samples
             t.stale += s.stale

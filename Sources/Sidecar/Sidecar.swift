@@ -116,10 +116,26 @@ public final class Sidecar {
             }
             for s in batch { ingest(s) }
             let now = dataplane.now()
-            let lookForFilter = now >= nextBeat || filterLost
+            // While a lost filter is waited for, looked for at every turn: it is attached again
+            // the moment its interface is back.
+            let lookForFilter = now >= nextBeat || filterLost || lostSince != nil
             filterLost = false
             if lookForFilter, !dataplane.stillAttached() {
-                guard try reattach(now: now, onEvent) else { continue }
+                guard try reattach(now: now, onEvent) else {
+                    // Nothing enforced and nothing to learn from, but the loop is alive and says
+                    // so: silent for the whole outage, a monitor took it for dead, and the
+                    // dashboard's history (paced by the first loop's beat) stopped for every
+                    // interface. What it learned before is saved on time.
+                    if now >= nextBeat {
+                        nextBeat = now + 1_000_000_000
+                        beat(now: now, attached: false, onEvent)
+                    }
+                    if now >= nextSave {
+                        nextSave = now &+ UInt64(config.baselineSaveEvery.components.seconds) * 1_000_000_000
+                        saveBaseline(onEvent, wait: false)
+                    }
+                    continue
+                }
                 reader = try dataplane.openSamples()
             }
             if now >= nextBeat && !config.dryRun {
@@ -142,20 +158,27 @@ public final class Sidecar {
             if !waiting.isEmpty { try retryWaiting(now: now, onEvent) }
             if now >= nextBeat {
                 nextBeat = now + 1_000_000_000
-                if let s = try? dataplane.stats() {
-                    if let (t, packets, dropped) = lastBeat, now > t {
-                        let seconds = Double(now - t) / 1e9
-                        stats.filterPps = Double(s.packets &- packets) / seconds
-                        stats.filterDropPps = Double(s.dropped &- dropped) / seconds
-                    }
-                    lastBeat = (now, s.packets, s.dropped)
-                    stats.filterPackets = s.packets
-                    stats.filterDropped = s.dropped
-                    stats.ringFull = s.ringFull
-                }
-                onEvent(.heartbeat(stats))
+                beat(now: now, attached: true, onEvent)
             }
         }
+    }
+
+    /// The heartbeat: the loop's counters with the filter's, and rates over the last beat.
+    /// `attached`: false while the loop waits for a filter (nothing is enforced).
+    private func beat(now: UInt64, attached: Bool, _ onEvent: (SidecarEvent) -> Void) {
+        if let s = try? dataplane.stats() {
+            if let (t, packets, dropped) = lastBeat, now > t {
+                let seconds = Double(now - t) / 1e9
+                stats.filterPps = Double(s.packets &- packets) / seconds
+                stats.filterDropPps = Double(s.dropped &- dropped) / seconds
+            }
+            lastBeat = (now, s.packets, s.dropped)
+            stats.filterPackets = s.packets
+            stats.filterDropped = s.dropped
+            stats.ringFull = s.ringFull
+        }
+        stats.filterAttached = attached
+        onEvent(.heartbeat(stats))
     }
 
     /// A change to the filter's table. Refused because the filter was detached under the

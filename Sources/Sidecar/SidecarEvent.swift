@@ -58,6 +58,9 @@ public struct SidecarStats: Sendable, Codable, Hashable {
     public var filterPps = 0.0
     public var filterDropPps = 0.0
     public var ringFull: UInt64 = 0
+    /// False while the loop's filter is not attached (its interface gone, or detached under it)
+    /// and the loop waits for it: nothing is enforced.
+    public var filterAttached = true
 
     public init() {}
 }
@@ -98,6 +101,7 @@ extension SidecarEvent {
         case .heartbeat(let s):
             return String(format: "filter %.0f pps, dropping %.0f pps  |  incidents %d open / %d  rules %d of its own  samples %d", s.filterPps, s.filterDropPps,
                           s.openIncidents, s.incidents, s.rulesInstalled, s.samples) + (s.warmedUp ? "" : "  (learning)")
+                + (s.filterAttached ? "" : "  NOTHING ENFORCED: the filter is not attached")
         }
     }
 
@@ -166,6 +170,7 @@ extension SidecarEvent: Encodable {
             try put("false_positives", s.falsePositives); try put("open_incidents", s.openIncidents); try put("rules", s.rulesInstalled)
             try put("warmed_up", s.warmedUp); try put("filter_packets", s.filterPackets); try put("filter_dropped", s.filterDropped)
             try put("ring_full", s.ringFull); try put("filter_pps", s.filterPps); try put("filter_drop_pps", s.filterDropPps)
+            try put("filter_attached", s.filterAttached)
         }
     }
 }

@@ -53,6 +53,13 @@ struct InterfaceGoneTests {
         let back = notices(r.events, "filter-reattached")
         #expect(back.count == 1 && back[0].contains("is back: its filter is attached again (native XDP)"), "\(back)")
         #expect(r.filter.attachedAgainAs == .native && !r.filter.detached)
+        // Alive, and saying that nothing is enforced: the loop beat on through the outage (it
+        // was silent for all of it, and a monitor took it for dead).
+        let beats = r.events.compactMap { if case .heartbeat(let s) = $0 { s } else { nil } }
+        let unattached = beats.filter { !$0.filterAttached }.count
+        #expect(unattached >= 70 && unattached <= 74, "a heartbeat a second while gone, 73 s: \(unattached)")
+        #expect(beats.last?.filterAttached == true && beats.count >= 75, "\(beats.count) heartbeats in 77 s")
+        #expect(beats.first { !$0.filterAttached }.map { SidecarEvent.heartbeat($0).text.contains("NOTHING ENFORCED") } == true)
     }
 
     /// Not the daemon's to attach (`holon run` on a filter attached by hand): it says the
