@@ -160,6 +160,7 @@ struct RunCommand: AsyncParsableCommand {
         // With several interfaces the first one's loop paces the traffic history.
         let control = ControlState(primarySource: several ? names[0] : nil)
         let log = Logger(label: "holon.run") { StreamLogHandler.standardOutput(label: $0) }
+        let pace = HeartbeatPace(start: start)
         // nil: the daemon's own events (a reload), of no one interface.
         let emitter = { (name: String?) -> @Sendable (SidecarEvent) -> Void in
             { event in
@@ -172,7 +173,7 @@ struct RunCommand: AsyncParsableCommand {
                     // The status line rewrites itself on a terminal; a log gets one every 10 s.
                     if tty {
                         print("\r\u{1B}[2K" + event.text, terminator: "")
-                    } else if Int(Date().timeIntervalSince(start)) % 10 == 0 {
+                    } else if pace.due(name) {
                         log.info("\(tag)\(event.text)")
                     }
                 } else if tty {
