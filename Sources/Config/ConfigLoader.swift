@@ -203,8 +203,8 @@ struct Reader {
                     }
                 }
             }
-            guard !i.name.isEmpty, i.name.count <= 15, !i.name.contains(where: { $0 == "/" || $0 == ":" || $0.isWhitespace }) else {
-                throw error(item, "an interface needs a name of 1–15 characters without '/', ':' or spaces")
+            guard InterfaceName.isValid(i.name) else {
+                throw error(item, "'\(i.name)' is not an interface name (\(InterfaceName.rule))")
             }
             guard !out.contains(where: { $0.name == i.name && $0.netns == i.netns }) else {
                 throw error(item, "interface \(i.name) is listed twice")

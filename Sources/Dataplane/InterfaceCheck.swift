@@ -33,3 +33,38 @@ extension Dataplane {
         return Int32(req.ifr_ifru.ifru_flags)
     }
 }
+
+extension Dataplane {
+    /// The interface of this host's IPv4 default route (the lowest metric), else its IPv6 one:
+    /// where traffic from outside arrives on a typical server, and what `holon service install`
+    /// writes into a new configuration. nil when the host has no default route.
+    public static func defaultRouteInterface() -> String? {
+        let v4 = (try? String(contentsOfFile: "/proc/net/route", encoding: .utf8)).flatMap(defaultRouteInterface(ipv4Routes:))
+        return v4 ?? (try? String(contentsOfFile: "/proc/net/ipv6_route", encoding: .utf8)).flatMap(defaultRouteInterface(ipv6Routes:))
+    }
+
+    /// The default route's interface in `/proc/net/route`'s text: destination and mask 0, up
+    /// (flag 1), lowest metric; loopback never.
+    static func defaultRouteInterface(ipv4Routes text: String) -> String? {
+        var best: (name: String, metric: Int)?
+        for line in text.split(separator: "\n").dropFirst() {
+            let f = line.split(whereSeparator: \.isWhitespace)
+            guard f.count >= 8, f[1] == "00000000", f[7] == "00000000", let flags = Int(f[3], radix: 16), flags & 1 != 0,
+                  let metric = Int(f[6]), f[0] != "lo" else { continue }
+            if best == nil || metric < best!.metric { best = (String(f[0]), metric) }
+        }
+        return best?.name
+    }
+
+    /// The same in `/proc/net/ipv6_route`'s text: destination ::/0, up (flag 1), lowest metric.
+    static func defaultRouteInterface(ipv6Routes text: String) -> String? {
+        var best: (name: String, metric: Int)?
+        for line in text.split(separator: "\n") {
+            let f = line.split(whereSeparator: \.isWhitespace)
+            guard f.count == 10, f[0] == String(repeating: "0", count: 32), f[1] == "00",
+                  let flags = Int(f[8], radix: 16), flags & 1 != 0, let metric = Int(f[5], radix: 16), f[9] != "lo" else { continue }
+            if best == nil || metric < best!.metric { best = (String(f[9]), metric) }
+        }
+        return best?.name
+    }
+}

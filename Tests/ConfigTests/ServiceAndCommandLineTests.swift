@@ -31,6 +31,20 @@ struct ServiceAndCommandLineTests {
         try "observe: false\n".write(toFile: root + "/etc/holon/holon.yaml", atomically: true, encoding: .utf8)
         #expect(try run(["service", "install", "--root", root]).status == 0)
         #expect(try String(contentsOfFile: root + "/etc/holon/holon.yaml", encoding: .utf8) == "observe: false\n")
+        // Under --root (a package built elsewhere) the build host's interface means nothing:
+        // the placeholder, said to be one. --interface names the one to protect.
+        let other = try scratch()
+        defer { try? FileManager.default.removeItem(atPath: other) }
+        #expect(try run(["service", "install", "--root", other]).status == 0)
+        #expect(try String(contentsOfFile: other + "/etc/holon/holon.yaml", encoding: .utf8).contains("- name: eth0              # the interface attacks arrive on: edit to yours"))
+        try FileManager.default.removeItem(atPath: other + "/etc/holon/holon.yaml")
+        let named = try run(["service", "install", "--root", other, "--interface", "ens3"])
+        #expect(named.status == 0 && named.out.contains("protecting ens3"), "\(named)")
+        let config = try String(contentsOfFile: other + "/etc/holon/holon.yaml", encoding: .utf8)
+        #expect(config.contains("- name: ens3 "), "\(config)")
+        #expect(try run(["config", "check", other + "/etc/holon/holon.yaml"]).out.contains("ens3"))
+        let bad = try run(["service", "install", "--root", other, "--interface", "a/b"])
+        #expect(bad.status != 0 && bad.err.contains("--interface 'a/b' is not an interface name"), "\(bad)")
         let u = try run(["service", "uninstall", "--root", root])
         #expect(u.status == 0 && !FileManager.default.fileExists(atPath: root + "/etc/systemd/system/holon.service"))
         #expect(FileManager.default.fileExists(atPath: root + "/etc/holon/holon.yaml"), "the configuration stays")

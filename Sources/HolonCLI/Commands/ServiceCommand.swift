@@ -1,4 +1,6 @@
 import ArgumentParser
+import Config
+import Dataplane
 import Foundation
 import Spawn
 
@@ -16,7 +18,9 @@ struct ServicePaths: ParsableArguments {
     @Option(help: "The configuration file the service runs with.") var config = ServiceUnit.defaultConfig
     @Option(help: "Directory of systemd units.") var unitDirectory = "/etc/systemd/system"
 
-    func under(_ path: String) -> String { root == "/" ? path : (root as NSString).appendingPathComponent(path) }
+    func under(_ path: String) -> String {
+        root == "/" ? path : URL(fileURLWithPath: root).appendingPathComponent(path).standardizedFileURL.path
+    }
     var unitPath: String { under(unitDirectory + "/holon.service") }
 }
 
@@ -25,6 +29,25 @@ struct ServiceInstall: ParsableCommand {
         commandName: "install",
         abstract: "Copy this binary, write the unit and (if none) a starting configuration in observe mode; enable it when systemd runs.")
     @OptionGroup var paths: ServicePaths
+    @Option(help: ArgumentHelp("The interface a new configuration protects (default: the interface of this host's default route; eth0 under --root).",
+                               valueName: "name"))
+    var interface: String?
+
+    func validate() throws {
+        if let i = interface, !InterfaceName.isValid(i) {
+            throw ValidationError("--interface '\(i)' is not an interface name (\(InterfaceName.rule))")
+        }
+    }
+
+    /// The interface a new configuration names, and the comment that says why: a starting
+    /// configuration naming eth0 on a host whose traffic comes in on ens3 protected nothing.
+    var protectedInterface: (name: String, why: String) {
+        if let interface { return (interface, "the interface attacks arrive on") }
+        if paths.root == "/", let found = Dataplane.defaultRouteInterface() {
+            return (found, "this host's default route: the interface attacks arrive on")
+        }
+        return ("eth0", "the interface attacks arrive on: edit to yours")
+    }
 
     func run() throws {
         let fm = FileManager.default
@@ -38,8 +61,9 @@ struct ServiceInstall: ParsableCommand {
         if fm.fileExists(atPath: config) {
             print("kept \(config)")
         } else {
-            try writeAtomically(config, contents: Data(ServiceUnit.sampleConfig.utf8), mode: 0o644)
-            print("wrote \(config) (observe mode: edit interfaces and protected, then set observe: false)")
+            let protects = protectedInterface
+            try writeAtomically(config, contents: Data(ServiceUnit.sampleConfig(interface: protects.name, why: protects.why).utf8), mode: 0o644)
+            print("wrote \(config) protecting \(protects.name), in observe mode: check interfaces and protected, then set observe: false")
         }
         guard paths.root == "/" else { return }
         if Systemd.isRunning {

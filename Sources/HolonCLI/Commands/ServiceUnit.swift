@@ -36,11 +36,13 @@ enum ServiceUnit {
     static let defaultBinary = "/usr/local/bin/holon"
     static let defaultConfig = "/etc/holon/holon.yaml"
 
-    /// A configuration to start from, written when none exists.
-    static let sampleConfig = """
+    /// A configuration to start from, written when none exists, protecting `interface`
+    /// (`why` says where that name came from).
+    static func sampleConfig(interface: String, why: String) -> String {
+        """
     # Holon configuration: `holon config check` validates it; `systemctl reload holon` re-reads it.
     interfaces:
-      - name: eth0              # the interface attacks arrive on
+      - name: \(interface)\(String(repeating: " ", count: max(1, 18 - interface.count)))# \(why)
     protected: []               # e.g. [198.51.100.0/24]: the networks defended (empty: every destination)
     allowlist: []               # sources never dropped: resolvers, BGP peers, monitoring
     # static_rules: /etc/holon/static.rules
@@ -55,4 +57,5 @@ enum ServiceUnit {
     log: text
 
     """
+    }
 }

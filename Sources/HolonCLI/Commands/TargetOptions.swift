@@ -1,4 +1,5 @@
 import ArgumentParser
+import Config
 import Dataplane
 
 /// Which filter a command works on. `--interface` names one; each interface has its own pins,
@@ -11,8 +12,8 @@ struct TargetOptions: ParsableArguments {
 
     func validate() throws {
         if netns != nil && interface == nil { throw ValidationError("--netns names the namespace of --interface: give --interface too") }
-        if let i = interface, i.isEmpty || i.count > 15 || i.contains(where: { $0 == "/" || $0 == ":" || $0.isWhitespace }) {
-            throw ValidationError("--interface '\(i)' is not an interface name (1–15 characters, no '/', ':' or spaces)")
+        if let i = interface, !InterfaceName.isValid(i) {
+            throw ValidationError("--interface '\(i)' is not an interface name (\(InterfaceName.rule))")
         }
     }
 
