@@ -44,7 +44,8 @@ public struct HolonConfig: Sendable, Equatable {
     public var protected: [IPPrefix] = []
     /// Sources never dropped: the site's resolvers, BGP peers, monitoring.
     public var allowlist: [IPPrefix] = []
-    /// A rule file of the operator's, loaded at start and on reload.
+    /// A rule file of the operator's, put in at start and on reload; it changes only its own
+    /// rules (`StaticRulesMerge`), never those operators added while holon ran.
     public var staticRules: String?
     /// Count what rules match, drop nothing.
     public var observe = false

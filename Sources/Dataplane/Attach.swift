@@ -323,6 +323,7 @@ extension Dataplane {
             unlink(options.stateFile)
             unlink(options.stateFile + ".tmp")
             unlink(RuleJournal.path(options))
+            unlink(staticRecordPath(options))
             // The lease's file too, unless a sidecar still holds it (a new file would let a
             // second sidecar in beside it).
             if FilterLease.holder(options) == nil { unlink(FilterLease.path(options)) }

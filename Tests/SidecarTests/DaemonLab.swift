@@ -58,6 +58,7 @@ final class DaemonChild: @unchecked Sendable {
         var detail: String?
         var ids: [UInt32]
         var at: Date
+        var message: String? = nil
     }
 
     private let lock = NSLock()
@@ -87,7 +88,8 @@ final class DaemonChild: @unchecked Sendable {
                     buffer.removeSubrange(buffer.startIndex...nl)
                     guard let o = try? JSONSerialization.jsonObject(with: line) as? [String: Any], let kind = o["event"] as? String,
                           kind != "heartbeat" else { continue }
-                    let e = Event(kind: kind, detail: o["kind"] as? String, ids: (o["ids"] as? [Int] ?? []).map { UInt32($0) }, at: Date())
+                    let e = Event(kind: kind, detail: o["kind"] as? String, ids: (o["ids"] as? [Int] ?? []).map { UInt32($0) }, at: Date(),
+                                  message: o["message"] as? String)
                     self?.lock.withLock { self?.log.append(e) }
                 }
             }

@@ -187,6 +187,61 @@ extension DaemonLifecycleTests {
         #expect(daemon.stop(SIGTERM) == 0)
     }
 
+    /// A reload (`systemctl reload holon`, to change the allowlist) replaced every operator
+    /// rule with the static_rules file's: the rule an operator had added during an attack was
+    /// gone, and the notice said only "static rules applied". The file now changes its own
+    /// rules, and the notice says what it changed and what it kept.
+    @Test(.timeLimitAfterTurn(minutes: 3)) func aReloadChangesTheStaticRulesAndKeepsTheOperatorsOwn() throws {
+        let tag = "\(getpid() % 100_000)"
+        let bed = try DaemonLab(.scratch(prefix: "holon-d5", tag: "d5\(tag)"), scratch: "holon-d5-\(tag)")
+        defer { bed.close() }
+        let (target, daemon) = (bed.target, bed.daemon)
+        let path = "\(bed.dir)/holon.yaml", statics = "\(bed.dir)/static.rules"
+        try bed.writeConfig(path, observe: false)
+        try (String(contentsOfFile: path, encoding: .utf8) + "\nstatic_rules: \(statics)\n").write(toFile: path, atomically: true, encoding: .utf8)
+        try """
+        (rule (and (= proto udp) (= src_ip 10.9.9.5)) (drop) :id 5)
+        (rule (and (= proto udp) (= src_ip 10.9.9.7)) (drop) :id 7)
+        """.write(toFile: statics, atomically: true, encoding: .utf8)
+        func ids() throws -> [UInt32] { try Dataplane.open(target).rules.map(\.id).sorted() }
+        func reload() -> String? {
+            let before = daemon.events.count
+            daemon.kill(SIGHUP)
+            let deadline = Date().addingTimeInterval(20)
+            while Date() < deadline {
+                if let e = daemon.events.dropFirst(before).first(where: { $0.detail?.hasPrefix("reload") == true }) { return e.message }
+                usleep(50_000)
+            }
+            return nil
+        }
+        try daemon.start(["run", "--config", path])
+        var waited = 0
+        while FilterLease.holder(target) == nil && waited < 200 { usleep(50_000); waited += 1 }
+        try #require(FilterLease.holder(target) != nil, "the daemon holds the filter")
+        #expect(try ids() == [5, 7])
+        let add = try Tools.run(Tools.holon, ["rules", "add", "(rule (and (= proto udp) (= src_ip 10.1.1.1)) (drop))",
+                                              "--interface", target.interface, "--netns", bed.lab.topology.filterNamespace])
+        #expect(add.status == 0 && add.out.contains("id 8"), "\(add)")
+
+        try """
+        (rule (and (= proto udp) (= src_ip 10.9.9.5)) (rate-limit 100) :id 5)
+        (rule (and (= proto tcp) (= src_ip 10.9.9.9)) (drop) :id 9)
+        """.write(toFile: statics, atomically: true, encoding: .utf8)
+        let said = reload()
+        #expect(try ids() == [5, 8, 9], "7 left the file and the filter; the operator's 8 stayed")
+        #expect(try Dataplane.open(target).rules.first { $0.id == 5 }?.action == .rateLimit(pps: 100, burst: nil))
+        #expect(said?.contains("static rules 1 added, 1 changed, 1 no longer in the file removed (7); 1 operator rule(s) not from the file kept") == true,
+                "\(said ?? "no reload notice")")
+
+        // A restart applies the same file to the same table: nothing changes.
+        #expect(daemon.stop(SIGTERM) == 0)
+        try daemon.start(["run", "--config", path])
+        waited = 0
+        while FilterLease.holder(target) == nil && waited < 200 { usleep(50_000); waited += 1 }
+        #expect(try ids() == [5, 8, 9])
+        #expect(daemon.stop(SIGTERM) == 0)
+    }
+
     /// One of the daemon's interfaces not there at start (a hot-plugged NIC, a VLAN made
     /// later): it refused to start, so the interfaces that were there went unprotected too. It
     /// now protects them and attaches the missing one's filter when it appears.

@@ -114,7 +114,13 @@ func readRuleText(_ path: String) throws -> String {
 }
 
 struct RulesAdd: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "add", abstract: "Add rules written in the rule language.")
+    static let configuration = CommandConfiguration(
+        commandName: "add", abstract: "Add rules written in the rule language.",
+        discussion: """
+        A rule added here stays until deleted: through restarts of holon run, its reloads (the \
+        configuration's static_rules change only the file's own rules) and a detach and attach, \
+        but not a reboot. Rules that must survive one belong in the static_rules file.
+        """)
     @Argument(help: "One rule per argument, e.g. '(rule (and (= proto udp) (= src_port 53)) (rate-limit 5000))'; one without :id gets the next free id.")
     var rules: [String]
     @Flag(help: "Allow a rule without predicates (it matches every packet).") var matchAll = false

@@ -332,12 +332,14 @@ struct RunCommand: AsyncParsableCommand {
             next.config = try checkedConfig(path)
             // Into the filter enforcing now: one detached and attached anew under the run has
             // other maps than the handle it started with (the policy went into those, unseen).
+            var statics: [String] = []
             for dp in filters {
-                try next.applyPolicy(dp.stillAttached() ? dp : try dataplaneStep { () throws(DataplaneError) in try Dataplane.open(dp.options ?? .standard) })
+                let merge = try next.applyPolicy(dp.stillAttached() ? dp : try dataplaneStep { () throws(DataplaneError) in try Dataplane.open(dp.options ?? .standard) })
+                if let merge { statics.append((filters.count > 1 ? "\(dp.options?.interface ?? "?"): " : "") + merge.summary) }
             }
             applied(next.config)
-            say(.notice(kind: "reloaded", message: "\(path): allowlist \(next.config.allowlist.count), observe \(next.config.observe ? "on" : "off"), static rules applied"
-                        + " (thresholds and interfaces take a restart)"))
+            say(.notice(kind: "reloaded", message: "\(path): allowlist \(next.config.allowlist.count), observe \(next.config.observe ? "on" : "off")"
+                        + (statics.isEmpty ? "" : ", " + statics.joined(separator: "; ")) + " (thresholds and interfaces take a restart)"))
             return next
         } catch {
             say(.notice(kind: "reload-refused", message: "\(path) refused, running on as before: \(error)"))

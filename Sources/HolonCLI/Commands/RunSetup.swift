@@ -62,7 +62,10 @@ struct RunPlan {
                 } catch {
                     throw dataplaneFailure(error)
                 }
-                try applyPolicy(dp)
+                if let merge = try applyPolicy(dp) {
+                    // stderr, as the start's other lines: stdout may be JSON lines (`log: json`).
+                    FileHandle.standardError.write("holon run: \(t.options.interface): \(merge.summary)\n".data(using: .utf8)!)
+                }
             } else {
                 let o = t.options
                 dp = try dataplaneStep { () throws(DataplaneError) in try Dataplane.open(o) }
@@ -77,16 +80,26 @@ struct RunPlan {
     }
 
     /// Allowlist, observe mode and static rules from the configuration, into one filter. Also
-    /// what SIGHUP re-applies; the live loop's own rules are kept.
-    func applyPolicy(_ dp: Dataplane) throws {
+    /// what SIGHUP re-applies. The static rules file changes only its own rules
+    /// (``StaticRulesMerge``): the live loop's rules and those operators added while it ran are
+    /// kept. Returns what the file changed, nil without one.
+    @discardableResult
+    func applyPolicy(_ dp: Dataplane) throws -> StaticRulesMerge? {
         let statics = try config.staticRules.map(staticRules) ?? []
-        try dataplaneStep { () throws(DataplaneError) in
+        return try dataplaneStep { () throws(DataplaneError) -> StaticRulesMerge? in
             dp.clearAllowlist()
             try dp.allow(config.allowlist)
             try dp.setObserve(config.observe)
-            if config.staticRules != nil {
-                try dp.update { $0.filter { RuleOwnership.isSidecar($0.id) } + statics }
+            guard config.staticRules != nil else { return nil }
+            let previous = dp.staticRuleIDs()
+            var merge: StaticRulesMerge?
+            try dp.update { table in
+                let m = StaticRulesMerge(table: table, statics: statics, previous: previous)
+                merge = m
+                return m.rules
             }
+            try dp.recordStaticRuleIDs(statics.map(\.id))
+            return merge
         }
     }
 }
