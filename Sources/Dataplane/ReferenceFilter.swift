@@ -23,6 +23,9 @@ public final class ReferenceFilter: LoopFilter, SampleSource, @unchecked Sendabl
     private var clock: UInt64
     /// The earliest expiry among the rules (ns), to drop expired ones lazily.
     private var nextExpiry: UInt64 = .max
+    /// Samples the queue holds at most, as the real filter's ring holds 8 MiB: one more is
+    /// lost and counted (``DataplaneStats/ringFull``). nil: no limit.
+    public var ringCapacity: Int?
     /// Called when the loop polls and nothing waits: the test sends the next slice of traffic.
     public var onPoll: ((ReferenceFilter) -> Void)?
     /// What ``programProblem()`` says: a test sets it to play another version taking the
@@ -79,6 +82,10 @@ public final class ReferenceFilter: LoopFilter, SampleSource, @unchecked Sendabl
         sinceSample += 1
         if sinceSample >= sampleEvery {
             sinceSample = 0
+            if let cap = ringCapacity, pending.count >= cap {
+                totals.ringFull += 1   /* never waits for the reader */
+                return verdict
+            }
             totals.sampled += 1
             let observed = observing && (verdict == .drop || verdict == .rateLimited)
             pending.append(DataplaneSample(timestamp: timestamp, wireLength: UInt32(frame.count), verdict: verdict, ruleID: ruleID,

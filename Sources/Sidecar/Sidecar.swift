@@ -46,6 +46,8 @@ public final class Sidecar {
     var pinned: Set<UInt32> = []
     /// The filter's counters at the last heartbeat, for rates.
     var lastBeat: (at: UInt64, packets: UInt64, dropped: UInt64)?
+    /// Samples the ring had no room for (``SampleLoss``).
+    var sampleLoss = SampleLoss()
     /// Where its rules' ids come from (``SidecarConfig/ruleIDs``, or its own).
     let ids: RuleIDs
     /// When this run started (sample clock): older samples are stale.
@@ -176,6 +178,9 @@ public final class Sidecar {
             stats.filterPackets = s.packets
             stats.filterDropped = s.dropped
             stats.ringFull = s.ringFull
+            if let lost = sampleLoss.note(now: now, ringFull: s.ringFull, sampled: s.sampled) {
+                onEvent(.notice(kind: "samples-lost", message: lost.message(sampleEvery: config.sampleEvery)))
+            }
         }
         stats.filterAttached = attached
         onEvent(.heartbeat(stats))
