@@ -91,7 +91,7 @@ extension RuleField {
             }
             v = acc
         case .srcIP, .dstIP:
-            if s.contains("."), case .v4(let a)? = IPAddress(s) { v = UInt64(a) } else { v = Self.parseNumber(s) }
+            if s.utf8.contains(UInt8(ascii: ".")), case .v4(let a)? = IPAddress(s) { v = UInt64(a) } else { v = Self.parseNumber(s) }
         case .sizeClass, .srcPortBand, .dstPortBand, .direction:
             v = enumNames.firstIndex(of: s).map(UInt64.init) ?? Self.parseNumber(s)
         default:

@@ -73,7 +73,7 @@ extension Predicate: Codable {
             try Self.decodeValue(field, in: c, forKey: key)
         }
         if c.contains(.eq) {
-            if field.isAddress, let s = try? c.decode(String.self, forKey: .eq), s.contains(":"),
+            if field.isAddress, let s = try? c.decode(String.self, forKey: .eq), s.utf8.contains(UInt8(ascii: ":")),
                let a = IPAddress(s), !a.isV4 {
                 self = .prefix(field, a, length: 128)
             } else {

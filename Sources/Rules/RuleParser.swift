@@ -141,7 +141,7 @@ private struct Parser {
         switch name {
         case "=":
             let t = try lexer.next()
-            if field.isAddress, let s = t.atom, s.contains(":"), let a = IPAddress(s), !a.isV4 {
+            if field.isAddress, let s = t.atom, s.utf8.contains(UInt8(ascii: ":")), let a = IPAddress(s), !a.isV4 {
                 p = .prefix(field, a, length: 128)
             } else {
                 p = .equals(field, try value(field, t))
