@@ -25,3 +25,17 @@ final class Progress {
         FileHandle.standardError.write("\r\u{1B}[2K".data(using: .utf8)!)
     }
 }
+
+/// The step a command is at, on stderr while it runs (a terminal only): a rule command on a
+/// 2M-rule table takes 20 s, reading the file, the filter's table, then installing, and said
+/// nothing until it was done.
+enum Stage {
+    static let enabled = isatty(2) != 0
+
+    static func run<T>(_ what: String, _ body: () throws -> T) rethrows -> T {
+        guard enabled else { return try body() }
+        FileHandle.standardError.write("\r\u{1B}[2K\(what)…".data(using: .utf8)!)
+        defer { FileHandle.standardError.write("\r\u{1B}[2K".data(using: .utf8)!) }
+        return try body()
+    }
+}

@@ -128,17 +128,19 @@ struct RulesAdd: ParsableCommand {
     @OptionGroup var target: TargetOptions
     func run() throws {
         let entries = try operatorRuleEntries(rules.joined(separator: "\n"), source: "rule", matchAll: matchAll)
-        let dp = try openFilter(target)
+        let dp = try Stage.run("reading the filter's table") { try openFilter(target) }
         let installed = Set(dp.rules.map(\.id))
         if let taken = entries.first(where: { $0.hasID && installed.contains($0.rule.id) })?.rule.id {
             throw InputError("rule \(taken) is installed already: `holon rules del \(taken)` first, or leave out :id to get a free one")
         }
         var before: [Rule] = []
-        let r = try dataplaneStep { () throws(DataplaneError) in
-            try dp.update { current throws(DataplaneError) in
-                before = current
-                // Numbered against the table as it is under the lock, not as it was read.
-                return current + RuleFile.numbered(entries, besides: Set(current.map(\.id)), below: RuleOwnership.sidecarBase)
+        let r = try Stage.run("installing") {
+            try dataplaneStep { () throws(DataplaneError) in
+                try dp.update { current throws(DataplaneError) in
+                    before = current
+                    // Numbered against the table as it is under the lock, not as it was read.
+                    return current + RuleFile.numbered(entries, besides: Set(current.map(\.id)), below: RuleOwnership.sidecarBase)
+                }
             }
         }
         printChange(r, before: before, after: dp.rules, enforced: enforced(dp), json: json)
@@ -152,8 +154,8 @@ struct RulesDel: ParsableCommand {
     @OptionGroup var target: TargetOptions
     func run() throws {
         guard !ids.isEmpty else { throw InputError("no rule ids given") }
-        let dp = try openFilter(target)
-        let missing = try dataplaneStep { () throws(DataplaneError) in try dp.delete(ids: Set(ids)) }
+        let dp = try Stage.run("reading the filter's table") { try openFilter(target) }
+        let missing = try Stage.run("installing") { try dataplaneStep { () throws(DataplaneError) in try dp.delete(ids: Set(ids)) } }
         struct Deleted: Encodable { var deleted: [UInt32]; var missing: [UInt32]; var enforced: Bool }
         let deleted = ids.filter { !missing.contains($0) }
         let isEnforced = enforced(dp)
@@ -226,7 +228,7 @@ struct RulesList: ParsableCommand {
     @Flag(help: "Print JSON (rules with hits and drops).") var json = false
     @OptionGroup var target: TargetOptions
     func run() throws {
-        let dp = try openFilter(target)
+        let dp = try Stage.run("reading the filter's table") { try openFilter(target) }
         // The maps are the truth: a state file that does not describe them is an error, not a list.
         let rules = try dataplaneStep { () throws(DataplaneError) in try dp.verifiedRules() }
         enforced(dp, kept: "its table is kept")
@@ -268,20 +270,22 @@ struct RulesLoad: ParsableCommand {
     @Flag(help: "Print JSON.") var json = false
     @OptionGroup var target: TargetOptions
     func run() throws {
-        let text = try readRuleText(file)
-        let parsed = try operatorRules(text, source: file == "-" ? "standard input" : file, matchAll: matchAll, allowEmpty: true)
-        if parsed.isEmpty && !replaceAll {
-            throw InputError("\(file == "-" ? "standard input" : file) holds no rules; loading it would empty the table: pass --replace-all if that is meant")
+        let source = file == "-" ? "standard input" : file
+        let parsed = try Stage.run("reading \(source)") {
+            try operatorRules(try readRuleText(file), source: source, matchAll: matchAll, allowEmpty: true)
         }
-        let dp = try openFilter(target)
+        if parsed.isEmpty && !replaceAll {
+            throw InputError("\(source) holds no rules; loading it would empty the table: pass --replace-all if that is meant")
+        }
+        let dp = try Stage.run("reading the filter's table") { try openFilter(target) }
         // The table replaced as read under the lock: another change may land while this one
         // waits for its turn, and the diff printed must be the one this load made.
         var before: [Rule] = []
-        let r: InstallReport
-        if replaceAll {
-            r = try dataplaneStep { () throws(DataplaneError) in try dp.replace(with: parsed) { before = $0 ?? [] } }
-        } else {
-            r = try dataplaneStep { () throws(DataplaneError) in
+        let r: InstallReport = try Stage.run("installing \(parsed.count) rules") {
+            if replaceAll {
+                return try dataplaneStep { () throws(DataplaneError) in try dp.replace(with: parsed) { before = $0 ?? [] } }
+            }
+            return try dataplaneStep { () throws(DataplaneError) in
                 try dp.update { current in
                     before = current
                     return current.filter { RuleOwnership.isSidecar($0.id) } + parsed
