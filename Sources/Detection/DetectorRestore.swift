@@ -43,6 +43,10 @@ extension Detector {
         openThreshold = snapshot.openThreshold
         closeThreshold = snapshot.closeThreshold
         memory = AttackMemory(restoring: snapshot.attacks)
+        // New incidents number after the remembered ones: numbered from 1 again, a restart's
+        // incident 3 read as the remembered incident 3 ("recalled: incident 3's rule") in the
+        // logs and the dashboard, even with none of its rules left in the table.
+        numberIncidents(after: memory.entries.map(\.firstIncident).max() ?? 0)
         recent = Self.prior(baseline: baseline.accumulator, sampleRate: baseline.sampleRate,
                             tickSeconds: Double(tickNs) / 1e9, decayPerTick: decayPerTick)
         phase = .armed

@@ -83,6 +83,16 @@ import TestSupport
         print("restored → returning pulse: rule back after \(String(format: "%.1f", ms)) ms from the memory (first tick with enough samples: \(String(format: "%.1f", Double(firstTickWithEnough - start) / 1e6)) ms; \(first)); derived after \(String(format: "%.1f", anew)) ms without it")
     }
 
+    /// A restarted detector numbered its incidents from 1 again: its incident 1 read as the
+    /// remembered incident 1 ("recalled: incident 1's rule") though they were two attacks.
+    @Test func aRestoredDetectorNumbersAfterTheRememberedIncidents() throws {
+        let remembered = try #require(Learned.pulsed.attacks.map(\.firstIncident).max())
+        var d = try Detector(config: Learned.pulseConfig, restoring: try DetectorSnapshot(decoding: Learned.pulsed.encoded()))
+        for (f, _) in nextPulse().samples { d.ingest(f) }
+        let ids = d.incidents.map(\.id)
+        #expect(!ids.isEmpty && ids.allSatisfy { $0 > remembered }, "remembered incident \(remembered), new \(ids)")
+    }
+
     /// An entry beyond the stored form's bounds (more rules than a count byte allows) is left
     /// out of the file, not stored cut or trapped on.
     @Test func anEntryTooLargeToStoreIsLeftOut() throws {
