@@ -13,13 +13,24 @@ import Testing
 @Suite("holon capture (root)", .ownThread, .serialized,
        .enabled(if: geteuid() == 0 && FileManager.default.isExecutableFile(atPath: Tools.holon), "needs root and the built holon"))
 struct CaptureCommandTests {
-    @Test(.timeLimitAfterTurn(minutes: 3)) func aCaptureHoldsTheTrafficFromItsStartAndIsRefusedBesideALoop() throws {
+    /// A private lab with its filter attached, sampling every packet; `holon capture`'s flags
+    /// naming that filter.
+    func sampledLab(_ short: String) throws -> (bed: DaemonLab, target: [String], dp: Dataplane) {
         let tag = "\(getpid() % 100_000)"
-        let bed = try DaemonLab(.scratch(prefix: "holon-cap", tag: "cp\(tag)"), scratch: "holon-cap-\(tag)")
+        let bed = try DaemonLab(.scratch(prefix: "holon-cap", tag: "\(short)\(tag)"), scratch: "holon-cap\(short)-\(tag)")
+        do {
+            let dp = try Dataplane.attach(bed.target).0
+            try dp.setSampleEvery(1)
+            return (bed, ["--interface", bed.target.interface, "--netns", bed.lab.topology.filterNamespace], dp)
+        } catch {
+            bed.close()
+            throw error
+        }
+    }
+
+    @Test(.timeLimitAfterTurn(minutes: 3)) func aCaptureHoldsTheTrafficFromItsStartAndIsRefusedBesideALoop() throws {
+        let (bed, target, dp) = try sampledLab("cp")
         defer { bed.close() }
-        let target = ["--interface", bed.target.interface, "--netns", bed.lab.topology.filterNamespace]
-        let dp = try Dataplane.attach(bed.target).0
-        try dp.setSampleEvery(1)
         // Old traffic, left in the ring: UDP to port 9.
         _ = try TrafficGenerator(plan: .profile(.udp64, pps: 2_000, duration: 0.5), options: bed.generatorOptions).run()
         usleep(300_000)
@@ -66,12 +77,8 @@ struct CaptureCommandTests {
     /// Killed by SIGTERM (`timeout 60 holon capture`, systemd, `kill`), a capture left no file
     /// at --out, only an unnamed temporary one beside it: the samples it had were lost.
     @Test(.timeLimitAfterTurn(minutes: 3)) func aCaptureEndedBySIGTERMLeavesAWholeFile() throws {
-        let tag = "\(getpid() % 100_000)"
-        let bed = try DaemonLab(.scratch(prefix: "holon-cap", tag: "ct\(tag)"), scratch: "holon-capt-\(tag)")
+        let (bed, target, _) = try sampledLab("ct")
         defer { bed.close() }
-        let target = ["--interface", bed.target.interface, "--netns", bed.lab.topology.filterNamespace]
-        let dp = try Dataplane.attach(bed.target).0
-        try dp.setSampleEvery(1)
 
         let zero = try Tools.run(Tools.holon, ["capture", "--out", bed.dir + "/zero.pcap", "--count", "0"] + target)
         #expect(zero.status != 0 && zero.err.contains("--count must be 1 or more"), "\(zero)")
