@@ -154,12 +154,13 @@ struct Reader {
         }
     }
 
-    /// `bgp: {gobgp_api: 127.0.0.1:50051, max_announced: 32, observe: false, packet_bytes: 1500}`,
+    /// `bgp: {gobgp_api: 127.0.0.1:50051, max_announced: 32, observe: false, packet_bytes: 1500,
+    /// spare_allowlist: true}`,
     /// or `exabgp_feed: /run/holon/exabgp.cmd` instead of `gobgp_api`.
     func bgp(_ node: Node) throws(ConfigError) -> HolonConfig.BGP {
         var b = HolonConfig.BGP()
         var speaker: String?
-        for (key, _, v) in try mapping(node, "bgp", known: ["gobgp_api", "exabgp_feed", "max_announced", "observe", "packet_bytes"]) {
+        for (key, _, v) in try mapping(node, "bgp", known: ["gobgp_api", "exabgp_feed", "max_announced", "observe", "packet_bytes", "spare_allowlist"]) {
             if key == "gobgp_api" || key == "exabgp_feed" {
                 if let s = speaker { throw error(v, "give bgp.gobgp_api or bgp.exabgp_feed, not both (\(s) is given)") }
                 speaker = key
@@ -180,6 +181,7 @@ struct Reader {
             case "max_announced": b.maxAnnounced = try int(v, key, 1...10_000)
             case "observe": b.observe = try bool(v, key)
             case "packet_bytes": b.packetBytes = try int(v, key, 20...65535)
+            case "spare_allowlist": b.spareAllowlist = try bool(v, key)
             default: break
             }
         }

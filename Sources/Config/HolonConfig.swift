@@ -85,6 +85,9 @@ public struct HolonConfig: Sendable, Equatable {
         public var observe = false
         /// The packet size a rate limit's pps are turned into bytes/s with.
         public var packetBytes = 1500
+        /// Routes spare the allowlist: one that could drop an allowlisted source at the routers
+        /// is not announced. False for allowlisted sources that never cross them.
+        public var spareAllowlist = true
 
         public init() {}
     }

@@ -1,4 +1,5 @@
 import Foundation
+import Packets
 
 /// Observe mode: Flowspec's own (`bgp.observe`) and every filter's. While either observes,
 /// nothing is announced: the network drops nothing Holon only observes.
@@ -31,6 +32,19 @@ extension FlowspecAnnouncer {
         if after && !before {
             for id in lock.withLock({ Array(live.keys) }).sorted() { withdrawNow(id) }
         } else if before && !after {
+            for id in current.keys.sorted() { announceNow(current[id]!, baseline: lastBaseline) }
+        }
+    }
+}
+
+extension FlowspecAnnouncer {
+    /// The sources routes must spare (a reload's allowlist): a route that now could drop one is
+    /// withdrawn, a rule refused for one it no longer could is announced.
+    public func setSpared(_ prefixes: [IPPrefix]) {
+        queue.async { [self] in
+            guard lock.withLock({ policy.spared }) != prefixes else { return }
+            lock.withLock { policy.spared = prefixes }
+            guard !observing else { return }
             for id in current.keys.sorted() { announceNow(current[id]!, baseline: lastBaseline) }
         }
     }

@@ -11,12 +11,17 @@ public struct AnnouncePolicy: Sendable, Equatable {
     /// Log what would be announced; announce nothing (the `bgp.observe` key: Flowspec alone).
     public var observe: Bool
     public var packetBytes: Int
+    /// Sources the host never drops (the allowlist): a route that could drop them at the
+    /// routers is not announced, since Flowspec has no exception to carry. Empty when the
+    /// operator says they do not cross the routers (`bgp.spare_allowlist: false`).
+    public var spared: [IPPrefix]
 
-    public init(protected: [IPPrefix], maxAnnounced: Int = 32, observe: Bool = false, packetBytes: Int = 1500) {
+    public init(protected: [IPPrefix], maxAnnounced: Int = 32, observe: Bool = false, packetBytes: Int = 1500, spared: [IPPrefix] = []) {
         self.protected = protected
         self.maxAnnounced = maxAnnounced
         self.observe = observe
         self.packetBytes = packetBytes
+        self.spared = spared
     }
 }
 
@@ -87,10 +92,9 @@ public final class FlowspecAnnouncer: @unchecked Sendable {
     public func announce(_ rules: [Rule], baseline: [PacketFeatures]?) {
         queue.async { [self] in
             if baseline != nil { lastBaseline = baseline }
-            for r in rules {
-                current[r.id] = r
-                announceNow(r, baseline: baseline)
-            }
+            // All of them known first: a rule's exceptions come with it, after it.
+            for r in rules { current[r.id] = r }
+            for r in rules { announceNow(r, baseline: baseline) }
         }
     }
 
@@ -113,6 +117,33 @@ public final class FlowspecAnnouncer: @unchecked Sendable {
     /// Waits until every call made so far has reached the speaker.
     public func flush() { queue.sync {} }
 
+    /// Refused: said, and a route the rule had (announced before the reason arose: an address
+    /// allowlisted by a reload) withdrawn.
+    func refuse(_ id: UInt32, _ why: String, widened: [String]) {
+        if lock.withLock({ live[id] != nil }) { withdrawNow(id) }
+        record(Announcement(ruleID: id, state: .refused, detail: why, widened: widened))
+    }
+
+    /// Why the route of `routed` (what the router would match: `rule`, or the wider rule
+    /// Flowspec carries) would drop traffic the host spares; nil when it would not. The host
+    /// passes allowlisted sources whatever rule they meet, and a pass rule above `rule` (the
+    /// exception the loop derives for a source it learned as legitimate) takes its packets
+    /// first; at a router the route alone decides. Overlap is judged from the matches alone,
+    /// and only a provable miss (another protocol, port or prefix) counts as none.
+    func sparing(_ routed: Rule, as rule: Rule) -> String? {
+        if let a = policy.spared.first(where: { routed.mayMatchSource(in: $0) }) {
+            return "it could drop the allowlisted \(a) at the routers, which the host never drops; Flowspec carries no exception "
+                + "(bgp.spare_allowlist: false announces such routes, for allowlisted sources that never cross the routers)"
+        }
+        // Ranked as the host ranks `rule`, matched against what the router would match.
+        var asRouted = routed
+        (asRouted.id, asRouted.priority) = (rule.id, rule.priority)
+        let exceptions = asRouted.exceptions(in: current.values).map(\.id).sorted()
+        guard !exceptions.isEmpty else { return nil }
+        return "its exception\(exceptions.count == 1 ? "" : "s") (rule\(exceptions.count == 1 ? "" : "s") \(exceptions.map(String.init).joined(separator: ", "))) "
+            + "pass traffic it matches, sources the host spares; Flowspec carries no exception, so the route would drop them at the routers"
+    }
+
     /// The guardrails, in order; nil when the rule may go.
     func refusal(_ fs: FlowspecRule) -> String? {
         guard let dst = fs.destination else {
@@ -132,18 +163,19 @@ public final class FlowspecAnnouncer: @unchecked Sendable {
         let outcome = FlowspecTranslator(packetBytes: policy.packetBytes).translate(rule, baseline: baseline ?? [])
         var widened: [String] = []
         let fs: FlowspecRule
+        var routed = rule
         switch outcome {
-        case .refused(let why): return record(Announcement(ruleID: rule.id, state: .refused, detail: why, widened: []))
+        case .refused(let why): return refuse(rule.id, why, widened: [])
         case .exact(let r): fs = r
-        case .widened(let r, let dropped, _):
+        case .widened(let r, let dropped, let wider):
             guard baseline != nil else {
-                return record(Announcement(ruleID: rule.id, state: .refused,
-                                           detail: "Flowspec cannot carry \(dropped.joined(separator: " ")) and no baseline is at hand to check the wider rule", widened: []))
+                return refuse(rule.id, "Flowspec cannot carry \(dropped.joined(separator: " ")) and no baseline is at hand to check the wider rule", widened: [])
             }
             fs = r
             widened = dropped
+            routed = wider
         }
-        if let why = refusal(fs) { return record(Announcement(ruleID: rule.id, state: .refused, detail: why, widened: widened)) }
+        if let why = refusal(fs) ?? sparing(routed, as: rule) { return refuse(rule.id, why, widened: widened) }
         let text = fs.gobgpMatch.joined(separator: " ") + " then " + fs.gobgpThen.joined(separator: " ")
         if observing { return record(Announcement(ruleID: rule.id, state: .observed, detail: text, widened: widened)) }
         let count = lock.withLock { live.keys.contains(rule.id) ? live.count - 1 : live.count }

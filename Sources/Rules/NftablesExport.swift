@@ -30,7 +30,7 @@ public enum NftablesExport {
         } else {
             lines.append("\t\ttype filter hook prerouting priority -450; policy accept;")
         }
-        let ordered = rules.sorted { $0.priority != $1.priority ? $0.priority > $1.priority : $0.id < $1.id }
+        let ordered = rules.sorted { $0.outranks($1) }
         for r in ordered {
             let match = try self.match(r)
             let comment = "comment \"holon \(r.id)\(r.name.map { " \(sanitize($0))" } ?? "")\""

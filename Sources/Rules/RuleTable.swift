@@ -36,9 +36,7 @@ public struct RuleTable: Sendable {
             guard ids.insert(r.id).inserted else { throw .duplicateID(r.id) }
             do { try r.validate() } catch { throw .invalidRule(id: r.id, error) }
         }
-        let ordered = rules.sorted { a, b in
-            a.priority != b.priority ? a.priority > b.priority : a.id < b.id
-        }
+        let ordered = rules.sorted { $0.outranks($1) }
         self.rules = ordered
         index = RuleIndex(ordered)
         var map: [UInt32: Int] = [:]

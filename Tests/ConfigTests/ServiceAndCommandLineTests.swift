@@ -50,6 +50,22 @@ struct ServiceAndCommandLineTests {
         #expect(FileManager.default.fileExists(atPath: root + "/etc/holon/holon.yaml"), "the configuration stays")
     }
 
+    /// A drop rule under a pass rule (an exception for a resolver, say) was exported as a
+    /// Flowspec route on its own: the routers would drop what the host passes.
+    @Test func aFlowspecExportLeavesOutARuleWithAnExceptionAboveIt() throws {
+        let dir = try scratch()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try """
+        (rule (and (= proto udp) (= src_ip 192.0.2.53)) (pass) :id 1 :priority 200)
+        (rule (and (= proto udp) (= dst_port 53) (in dst_ip 198.51.100.0/24)) (drop) :id 2 :priority 100)
+        (rule (and (= proto tcp) (= dst_port 22) (in dst_ip 198.51.100.0/24)) (drop) :id 3 :priority 100)
+        """.write(toFile: dir + "/t.rules", atomically: true, encoding: .utf8)
+        let r = try run(["rules", "export", "--from", dir + "/t.rules", "--flowspec", "gobgp"])
+        #expect(r.status == 0, "\(r.err)")
+        #expect(r.out.contains("# rule 2 not exported: pass rule(s) 1 above it take some of its packets"), "\(r.out)")
+        #expect(r.out.split(separator: "\n").filter { $0.hasPrefix("gobgp ") }.count == 1 && r.out.contains("destination-port '==22'"), "\(r.out)")
+    }
+
     @Test func aBadConfigIsOneLineWithItsPlace() throws {
         let dir = try scratch()
         defer { try? FileManager.default.removeItem(atPath: dir) }

@@ -8,6 +8,14 @@ enum FlowspecExport {
         let translator = FlowspecTranslator(packetBytes: packetBytes)
         var lines = ["# \(rules.count) rule(s) as BGP Flowspec for \(speaker) (rate limits at \(packetBytes) bytes per packet)"]
         for r in rules {
+            // An exception above it (a pass rule taking some of its packets) stays in the host's
+            // table alone: at a router the route would drop what the host passes.
+            let exceptions = r.action == .pass ? [] : r.exceptions(in: rules).map(\.id).sorted()
+            if !exceptions.isEmpty {
+                lines.append("# rule \(r.id) not exported: pass rule(s) \(exceptions.map(String.init).joined(separator: ", ")) above it take some of its packets; "
+                             + "Flowspec carries no exception, so the route would drop at the routers what the host passes")
+                continue
+            }
             switch translator.translate(r, baseline: []) {
             case .exact(let fs):
                 if speaker == "gobgp" {

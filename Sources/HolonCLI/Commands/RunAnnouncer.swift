@@ -29,7 +29,7 @@ extension RunCommand {
                           control: ControlState, _ say: @escaping @Sendable (SidecarEvent) -> Void) -> FlowspecAnnouncer {
         let bgp = config.bgp ?? HolonConfig.BGP()
         let policy = AnnouncePolicy(protected: config.protected, maxAnnounced: bgp.maxAnnounced,
-                                    observe: bgp.observe, packetBytes: bgp.packetBytes)
+                                    observe: bgp.observe, packetBytes: bgp.packetBytes, spared: sparedSources(config))
         let endpoint = bgp.exabgpFeed.map { "exabgp-" + $0 } ?? "gobgp-\(bgp.gobgpHost)-\(bgp.gobgpPort)"
         let announcer = FlowspecAnnouncer(speaker: speaker, policy: policy, report: { a in
             let widened = a.widened.isEmpty ? "" : " (widened: dropped \(a.widened.joined(separator: " ")))"
@@ -41,6 +41,12 @@ extension RunCommand {
         for f in filters { announcer.setFilterObserving(config.observe, filter: f) }
         return announcer
     }
+}
+
+/// The sources Flowspec routes must spare under `config`: its allowlist, unless
+/// `bgp.spare_allowlist` is off.
+func sparedSources(_ config: HolonConfig) -> [IPPrefix] {
+    (config.bgp?.spareAllowlist ?? true) ? config.allowlist : []
 }
 
 extension FlowspecAnnouncer {

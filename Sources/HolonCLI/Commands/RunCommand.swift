@@ -258,6 +258,7 @@ struct RunCommand: AsyncParsableCommand {
                 reloaded($0, filters, say) { c in
                     for f in api { f.noteAllowlist(c.allowlist) }
                     announcer?.setObserve(c.bgp?.observe == true)
+                    announcer?.setSpared(sparedSources(c))
                     for name in names { announcer?.setFilterObserving(c.observe, filter: name) }
                 }
             }
