@@ -74,9 +74,15 @@ public final class FlowspecAnnouncer: @unchecked Sendable {
     /// The ledger's last write failed (said once until one succeeds). Touched on `queue` only.
     var ledgerFailing = false
 
+    /// The pass rules of the host's tables, operators' too (nil: a table could not be read):
+    /// exceptions a route would not carry. Without it, only the loop's own rules are looked at.
+    let hostPasses: (@Sendable () -> [Rule]?)?
+
     public init(speaker: any FlowspecSpeaker, policy: AnnouncePolicy,
                 report: @escaping @Sendable (Announcement) -> Void = { _ in },
-                ledger: AnnouncedLedger? = nil, warn: @escaping @Sendable (String) -> Void = { _ in }) {
+                ledger: AnnouncedLedger? = nil, warn: @escaping @Sendable (String) -> Void = { _ in },
+                hostPasses: (@Sendable () -> [Rule]?)? = nil) {
+        self.hostPasses = hostPasses
         self.speaker = speaker
         self.policy = policy
         self.ledger = ledger
@@ -138,7 +144,14 @@ public final class FlowspecAnnouncer: @unchecked Sendable {
         // Ranked as the host ranks `rule`, matched against what the router would match.
         var asRouted = routed
         (asRouted.id, asRouted.priority) = (rule.id, rule.priority)
-        let exceptions = asRouted.exceptions(in: current.values).map(\.id).sorted()
+        var table = Array(current.values)
+        if let hostPasses {
+            guard let passes = hostPasses() else {
+                return "the host's table could not be read to look for exceptions above it (a route would not carry them)"
+            }
+            table += passes.filter { current[$0.id] == nil }
+        }
+        let exceptions = asRouted.exceptions(in: table).map(\.id).sorted()
         guard !exceptions.isEmpty else { return nil }
         return "its exception\(exceptions.count == 1 ? "" : "s") (rule\(exceptions.count == 1 ? "" : "s") \(exceptions.map(String.init).joined(separator: ", "))) "
             + "pass traffic it matches, sources the host spares; Flowspec carries no exception, so the route would drop them at the routers"

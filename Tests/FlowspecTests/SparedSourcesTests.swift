@@ -59,4 +59,33 @@ struct SparedSourcesTests {
         #expect(state(a, 12)?.state == .announced, "rule 11 takes no packet of rule 12 (UDP against TCP)")
         #expect(s.count == 1)
     }
+
+    /// An operator's pass rule in the host's table (not one of the loop's rules) is an
+    /// exception as much as the loop's own; a table that cannot be read could hold one.
+    @Test func theHostsOwnPassRulesCountAndAnUnreadableTableRefuses() {
+        let s = AnnouncerTests.Recording()
+        let operatorPass = Rule(id: 5, match: [.equals(.proto, 17), .prefix(.srcIP, .v4(0xC000_0235), length: 32)], action: .pass, priority: 1_000)
+        let table = Locked<[Rule]?>([operatorPass])
+        let a = FlowspecAnnouncer(speaker: s, policy: AnnouncePolicy(protected: [IPPrefix("198.51.100.0/24")!]), hostPasses: { table.get() })
+        var rule = answers
+        rule.id = 1_000_000_001
+        rule.priority = 100
+        a.announce([rule, syns], baseline: [])
+        a.flush()
+        #expect(state(a, rule.id)?.state == .refused && state(a, rule.id)?.detail.contains("rule 5") == true, "\(String(describing: state(a, rule.id)))")
+        #expect(state(a, 3)?.state == .announced, "rule 5 is UDP, the SYNs' rule TCP")
+        table.set(nil)
+        a.announce([answersFrom203], baseline: [])
+        a.flush()
+        #expect(state(a, 2)?.state == .refused && state(a, 2)?.detail.contains("could not be read") == true)
+    }
+}
+
+/// A value shared with a closure the announcer calls on its queue.
+final class Locked<T>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value: T
+    init(_ v: T) { value = v }
+    func get() -> T { lock.withLock { value } }
+    func set(_ v: T) { lock.withLock { value = v } }
 }

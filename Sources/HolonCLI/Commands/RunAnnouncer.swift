@@ -25,8 +25,9 @@ extension RunCommand {
     /// `filters`: the names the loops' events come with, whose filters start in the
     /// configuration's mode; `keeping`: the ids of the rules in them, whose routes an earlier
     /// run left announced may stay (the rest of those are withdrawn).
+    /// `tables`: the filters' tables as they are now, whose pass rules a route must respect.
     static func announcer(_ speaker: any FlowspecSpeaker, _ config: HolonConfig, filters: [String], keeping: Set<UInt32>,
-                          control: ControlState, _ say: @escaping @Sendable (SidecarEvent) -> Void) -> FlowspecAnnouncer {
+                          control: ControlState, tables: [any FilterSource], _ say: @escaping @Sendable (SidecarEvent) -> Void) -> FlowspecAnnouncer {
         let bgp = config.bgp ?? HolonConfig.BGP()
         let policy = AnnouncePolicy(protected: config.protected, maxAnnounced: bgp.maxAnnounced,
                                     observe: bgp.observe, packetBytes: bgp.packetBytes, spared: sparedSources(config))
@@ -35,7 +36,15 @@ extension RunCommand {
             let widened = a.widened.isEmpty ? "" : " (widened: dropped \(a.widened.joined(separator: " ")))"
             let timing = a.milliseconds.map { String(format: " in %.1f ms", $0) } ?? ""
             say(.notice(kind: "flowspec-\(a.state.rawValue)", message: "rule \(a.ruleID): \(a.detail)\(widened)\(timing)"))
-        }, ledger: AnnouncedLedger(path: AnnouncedLedger.path(for: endpoint)), warn: { say(.notice(kind: "flowspec-warning", message: $0)) })
+        }, ledger: AnnouncedLedger(path: AnnouncedLedger.path(for: endpoint)), warn: { say(.notice(kind: "flowspec-warning", message: $0)) },
+           hostPasses: { () -> [Rule]? in
+            var passes: [Rule] = []
+            for t in tables {
+                guard let rules = try? t.verifiedTable() else { return nil }
+                passes += rules.filter { $0.action == .pass }
+            }
+            return passes
+        })
         control.follow { announcer.announcements }
         announcer.inherit(keeping: keeping)
         for f in filters { announcer.setFilterObserving(config.observe, filter: f) }

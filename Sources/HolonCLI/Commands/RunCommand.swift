@@ -234,7 +234,9 @@ struct RunCommand: AsyncParsableCommand {
         // half protecting is not protecting); SIGHUP re-reads the configuration.
         let say = emitter(nil)
         let inFilters = Set(filters.flatMap { $0.rules.map(\.id) })
-        let announcer = speaker.map { Self.announcer($0, plan.config, filters: names, keeping: inFilters, control: control, say) }
+        // The tables as they are (operators' pass rules too), followed through a re-attach.
+        let tables: [any FilterSource] = following.isEmpty ? zip(filters, taps).map { FollowingFilter($0, allowlist: plan.config.allowlist, tap: $1) } : following
+        let announcer = speaker.map { Self.announcer($0, plan.config, filters: names, keeping: inFilters, control: control, tables: tables, say) }
         let loops = filters.indices.map { k -> SidecarService in
             let (dp, name, target) = (filters[k], names[k], plan.targets[k])
             var settings = sidecarConfig
