@@ -39,6 +39,30 @@ extension Dataplane {
         }
     }
 
+    /// The allowlist as the filter's tries hold it (v4 first, each in key order).
+    public func allowlisted() -> [AllowPrefix] {
+        var found: [AllowPrefix] = []
+        for map in [XDPMap.allowV4, .allowV6] {
+            let key = UnsafeMutableRawPointer.allocate(byteCount: map.keySize, alignment: 8)
+            let next = UnsafeMutableRawPointer.allocate(byteCount: map.keySize, alignment: 8)
+            defer { key.deallocate(); next.deallocate() }
+            var first = true
+            while bpf_map_get_next_key(fd(map), first ? nil : key, next) == 0 {
+                first = false
+                key.copyMemory(from: next, byteCount: map.keySize)
+                let length = UInt8(truncatingIfNeeded: key.load(as: UInt32.self))
+                if map == .allowV4 {
+                    found.append(AllowPrefix(.v4(UInt32(bigEndian: key.loadUnaligned(fromByteOffset: 4, as: UInt32.self))), length: length))
+                } else {
+                    let hi = UInt64(bigEndian: key.loadUnaligned(fromByteOffset: 4, as: UInt64.self))
+                    let lo = UInt64(bigEndian: key.loadUnaligned(fromByteOffset: 12, as: UInt64.self))
+                    found.append(AllowPrefix(.v6(high: hi, low: lo), length: length))
+                }
+            }
+        }
+        return found
+    }
+
     /// Empties the allowlist.
     public func clearAllowlist() {
         try? exclusive { () throws(DataplaneError) in removeAll() }

@@ -349,6 +349,7 @@ extension Dataplane {
             s.settings = try? dp.settings()
             s.stats = try? dp.stats()
             s.stateProblem = dp.stateProblem?.description
+            s.allowlist = dp.allowlisted().map(\.description)
         }
         s.sidecarPID = FilterLease.holder(options)
         if s.attached {
@@ -373,6 +374,8 @@ public struct FilterStatus: Sendable, Codable {
     public var stateProblem: String?
     /// The `holon run` protecting this filter.
     public var sidecarPID: Int32?
+    /// The sources it always passes (nil when its maps cannot be read).
+    public var allowlist: [String]?
     /// Why the filter does not run this version's programs (`holon filter attach` takes it
     /// over); nil when it does.
     public var outdated: String?

@@ -16,7 +16,10 @@ public struct NftablesExportError: Error, Hashable, Sendable, CustomStringConver
 /// again swaps the rules atomically. Before defragmentation: the `inet` chain hooks prerouting
 /// at priority -450; with a device, a `netdev` chain hooks that device's ingress instead.
 public enum NftablesExport {
-    public static func ruleset(_ rules: [Rule], table: String = "holon", device: String? = nil) throws(NftablesExportError) -> String {
+    /// `allowlist`: sources the host always passes (its filter's allowlist), accepted before
+    /// any rule as the filter does.
+    public static func ruleset(_ rules: [Rule], table: String = "holon", device: String? = nil,
+                               allowlist: [IPPrefix] = []) throws(NftablesExportError) -> String {
         let family = device == nil ? "inet" : "netdev"
         var lines = [
             "# \(rules.count) rule(s) from holon. Load with: nft -f FILE (replaces table \(family) \(table))",
@@ -29,6 +32,11 @@ public enum NftablesExport {
             lines.append("\t\ttype filter hook ingress device \"\(device)\" priority -500; policy accept;")
         } else {
             lines.append("\t\ttype filter hook prerouting priority -450; policy accept;")
+        }
+        // The filter passes an allowlisted source whatever rule it meets; left out, the ruleset
+        // dropped the resolvers and peers the host never drops.
+        for (family, prefixes) in [("ip", allowlist.filter(\.address.isV4)), ("ip6", allowlist.filter { !$0.address.isV4 })] where !prefixes.isEmpty {
+            lines.append("\t\t\(family) saddr { \(prefixes.map { $0.network.description }.joined(separator: ", ")) } counter accept comment \"holon allowlist\"")
         }
         let ordered = rules.sorted { $0.outranks($1) }
         for r in ordered {

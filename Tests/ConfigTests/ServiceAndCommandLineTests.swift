@@ -64,6 +64,14 @@ struct ServiceAndCommandLineTests {
         #expect(r.status == 0, "\(r.err)")
         #expect(r.out.contains("# rule 2 not exported: pass rule(s) 1 above it take some of its packets"), "\(r.out)")
         #expect(r.out.split(separator: "\n").filter { $0.hasPrefix("gobgp ") }.count == 1 && r.out.contains("destination-port '==22'"), "\(r.out)")
+        // With an allowlist (the attached filter's, or given): a rule that could drop one of its
+        // sources at the routers stays home too, and the nftables ruleset accepts them first.
+        let spared = try run(["rules", "export", "--from", dir + "/t.rules", "--flowspec", "gobgp", "--allowlist", "192.0.2.0/24"])
+        #expect(spared.out.contains("# rule 3 not exported: it could drop the allowlisted 192.0.2.0/24 at the routers"), "\(spared.out)")
+        let nft = try run(["rules", "export", "--from", dir + "/t.rules", "--allowlist", "192.0.2.0/24", "--format", "nftables"])
+        #expect(nft.status == 0 && nft.out.contains("ip saddr { 192.0.2.0/24 } counter accept comment \"holon allowlist\""), "\(nft)")
+        let bad = try run(["rules", "export", "--from", dir + "/t.rules", "--allowlist", "192.0.2.300"])
+        #expect(bad.status == 1 && bad.err.contains("--allowlist: '192.0.2.300' is not an address or prefix"), "\(bad)")
     }
 
     @Test func aBadConfigIsOneLineWithItsPlace() throws {

@@ -39,6 +39,17 @@ struct AllowlistLookupTests {
         #expect(try dp.testRun(inside).action == .pass)
     }
 
+    /// What `holon rules export` puts before the rules: the allowlist as the tries hold it.
+    @Test func theAllowlistReadsBack() throws {
+        let dp = try Dataplane.transient()
+        #expect(dp.allowlisted().isEmpty)
+        let given = [AllowPrefix("10.9.0.0/16")!, AllowPrefix("192.0.2.53/32")!, AllowPrefix("2001:db8::/32")!, AllowPrefix("2001:db8:1::7/128")!]
+        try dp.allow(given)
+        #expect(Set(dp.allowlisted()) == Set(given))
+        dp.clearAllowlist()
+        #expect(dp.allowlisted().isEmpty)
+    }
+
     /// The trie is looked up only for a packet that met a rule: an allowlisted source's packet
     /// that meets none passes as any packet of no rule does (not counted `allowlisted`), and
     /// one that meets a rule passes with the rule neither acting nor counting.

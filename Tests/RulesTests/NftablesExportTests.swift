@@ -26,6 +26,19 @@ struct NftablesExportTests {
         #expect(dev.contains(#"table netdev t {"#) && dev.contains(#"type filter hook ingress device "eth0" priority -500"#))
     }
 
+    /// The filter passes an allowlisted source whatever rule it meets; the ruleset dropped
+    /// them (it had no allowlist), the resolvers and peers the host never drops.
+    @Test func theAllowlistIsAcceptedBeforeAnyRule() throws {
+        let rules = try RuleFile.parse("(rule (and (= proto udp) (= dst_port 53)) (drop) :id 2 :priority 100)")
+        let text = try NftablesExport.ruleset(rules, allowlist: [IPPrefix("192.0.2.53")!, IPPrefix("2001:db8::/32")!, IPPrefix("10.1.2.3/8")!])
+        let body = text.split(separator: "\n").filter { $0.hasPrefix("\t\t") && !$0.contains("type filter") }.map { String($0.dropFirst(2)) }
+        #expect(body == [
+            #"ip saddr { 192.0.2.53/32, 10.0.0.0/8 } counter accept comment "holon allowlist""#,
+            #"ip6 saddr { 2001:db8::/32 } counter accept comment "holon allowlist""#,
+            #"meta l4proto 17 udp dport 53 counter drop comment "holon 2""#,
+        ])
+    }
+
     @Test func portsWithoutAProtocolNameBothTransports() throws {
         let r = try RuleFile.parse("(rule (and (= dst_port 123)) (drop) :id 1)")
         #expect(try NftablesExport.ruleset(r).contains("meta l4proto { tcp, udp } th dport 123 counter drop"))

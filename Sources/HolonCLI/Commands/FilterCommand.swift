@@ -118,6 +118,9 @@ struct FilterStatusCommand: ParsableCommand {
             lines.append("  rules: \(c.rules) in \(c.shapes) shape\(c.shapes == 1 ? "" : "s"), generation \(c.generation); sampling 1 in \(c.sampleEvery)"
                          + (c.observe ? "; OBSERVE mode (nothing dropped)" : ""))
         }
+        if let a = s.allowlist {
+            lines.append("  allowlist: " + (a.isEmpty ? "none" : "\(a.count) prefix\(a.count == 1 ? "" : "es"): " + a.prefix(8).joined(separator: ", ") + (a.count > 8 ? ", …" : "")))
+        }
         if let st = s.stats {
             lines.append("  packets \(st.packets)  passed \(st.passed)  dropped \(st.dropped) (rate-limited \(st.rateLimited))"
                          + "  matched \(st.matched)  allowlisted \(st.allowlisted)  unparsed \(st.unparsed)")

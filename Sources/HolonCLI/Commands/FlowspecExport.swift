@@ -1,13 +1,19 @@
 import Flowspec
+import Packets
 import Rules
 
 /// `holon rules export --flowspec gobgp|exabgp`: one speaker command per rule, a comment for
 /// each rule that cannot travel exactly.
 enum FlowspecExport {
-    static func commands(_ rules: [Rule], speaker: String, packetBytes: Int) -> String {
+    /// `allowlist`: sources the host always passes; a rule that could match one is left out.
+    static func commands(_ rules: [Rule], speaker: String, packetBytes: Int, allowlist: [IPPrefix] = []) -> String {
         let translator = FlowspecTranslator(packetBytes: packetBytes)
         var lines = ["# \(rules.count) rule(s) as BGP Flowspec for \(speaker) (rate limits at \(packetBytes) bytes per packet)"]
         for r in rules {
+            if r.action != .pass, r.action != .count, let a = allowlist.first(where: { r.mayMatchSource(in: $0) }) {
+                lines.append("# rule \(r.id) not exported: it could drop the allowlisted \(a) at the routers, which the host never drops; Flowspec carries no exception")
+                continue
+            }
             // An exception above it (a pass rule taking some of its packets) stays in the host's
             // table alone: at a router the route would drop what the host passes.
             let exceptions = r.action == .pass ? [] : r.exceptions(in: rules).map(\.id).sorted()

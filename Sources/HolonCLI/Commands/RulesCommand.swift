@@ -1,6 +1,7 @@
 import ArgumentParser
 import Dataplane
 import Foundation
+import Packets
 import Rules
 
 struct RulesCommand: ParsableCommand {
@@ -307,7 +308,11 @@ struct RulesExport: ParsableCommand {
         --flowspec exabgp one ExaBGP API line; a rule Flowspec cannot carry exactly (ttl, ip_id, \
         tcp_window, …; a pass or count rule) is listed as a comment with the reason (the live \
         loop widens such rules only against its baseline, which an export does not have). \
-        A rate limit of N pps becomes N × --packet-bytes bytes/s (RFC 8955 counts bytes).
+        A rate limit of N pps becomes N × --packet-bytes bytes/s (RFC 8955 counts bytes). \
+        The allowlist (the attached filter's, or --allowlist) is accepted before the rules in \
+        the ruleset, as the filter passes it; Flowspec has no exception, so a rule that could \
+        match an allowlisted source, or that a pass rule above it carves from, is listed as a \
+        comment instead.
         """
     )
     @Option(help: ArgumentHelp("BGP Flowspec commands instead of nftables: gobgp or exabgp.", valueName: "SPEAKER")) var flowspec: String?
@@ -317,10 +322,17 @@ struct RulesExport: ParsableCommand {
     @Option(help: "Hook this device's ingress (netdev family) instead of inet prerouting.") var device: String?
     @Option(help: "nftables table name.") var table = "holon"
     @Option(help: "Write to this file (atomically) instead of standard output.") var out: String?
+    @Option(help: ArgumentHelp("Sources always passed, as the host's allowlist (default: the attached filter's; none with --from).", valueName: "PREFIX"))
+    var allowlist: [String] = []
 
     @OptionGroup var target: TargetOptions
     func run() throws {
-        guard format == "nft" else { throw InputError("unknown --format '\(format)': use nft") }
+        guard format == "nft" || format == "nftables" else { throw InputError("unknown --format '\(format)': use nft") }
+        var allowed: [IPPrefix] = []
+        for text in allowlist.flatMap({ $0.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) } }) {
+            guard let p = IPPrefix(text) else { throw InputError("--allowlist: '\(text)' is not an address or prefix") }
+            allowed.append(p)
+        }
         guard flowspec == nil || ["gobgp", "exabgp"].contains(flowspec!) else { throw InputError("unknown --flowspec '\(flowspec!)': use gobgp or exabgp") }
         guard (20...65535).contains(packetBytes) else { throw InputError("--packet-bytes must be 20…65535, got \(packetBytes)") }
         let rules: [Rule]
@@ -333,11 +345,12 @@ struct RulesExport: ParsableCommand {
         } else {
             let dp = try openFilter(target)
             rules = try dataplaneStep { () throws(DataplaneError) in try dp.verifiedRules() }
+            if allowlist.isEmpty { allowed = dp.allowlisted() }
         }
         let text: String
         if let speaker = flowspec {
-            text = FlowspecExport.commands(rules, speaker: speaker, packetBytes: packetBytes)
-        } else { do { text = try NftablesExport.ruleset(rules, table: table, device: device) } catch {
+            text = FlowspecExport.commands(rules, speaker: speaker, packetBytes: packetBytes, allowlist: allowed)
+        } else { do { text = try NftablesExport.ruleset(rules, table: table, device: device, allowlist: allowed) } catch {
             FileHandle.standardError.write("holon rules export: \(error)\n".data(using: .utf8)!)
             throw ExitCode.failure
         } }
