@@ -74,6 +74,20 @@ struct ServiceAndCommandLineTests {
         #expect(bad.status == 1 && bad.err.contains("--allowlist: '192.0.2.300' is not an address or prefix"), "\(bad)")
     }
 
+    /// `config check` said nothing of the bgp section: a Flowspec set-up that could announce
+    /// nothing (no protected prefixes) read as fine.
+    @Test func configCheckShowsFlowspecAndWarnsWhenNothingCouldBeAnnounced() throws {
+        let dir = try scratch()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try "interfaces: [eth9]\nallowlist: [192.0.2.53]\nbgp: {gobgp_api: 127.0.0.1:50051, spare_allowlist: false}\n"
+            .write(toFile: dir + "/h.yaml", atomically: true, encoding: .utf8)
+        let r = try run(["config", "check", dir + "/h.yaml"])
+        #expect(r.status == 0 && r.out.contains("bgp          gobgpd at 127.0.0.1:50051: at most 32 routes") && r.out.contains("routes do not spare the allowlist"), "\(r)")
+        #expect(r.err.contains("bgp is set but protected is empty: no Flowspec route is announced"), "\(r.err)")
+        let j = try run(["config", "check", dir + "/h.yaml", "--json"])
+        #expect(j.out.contains("\"spare_allowlist\":false") && j.out.contains("\"speaker\":\"gobgp:127.0.0.1:50051\""), "\(j.out)")
+    }
+
     @Test func aBadConfigIsOneLineWithItsPlace() throws {
         let dir = try scratch()
         defer { try? FileManager.default.removeItem(atPath: dir) }

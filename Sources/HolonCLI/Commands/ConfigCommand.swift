@@ -33,14 +33,21 @@ struct ConfigCheck: ParsableCommand {
     func run() throws {
         let c = try checkedConfig(file)
         if json {
+            struct BGP: Encodable { var speaker: String; var observe: Bool; var max_announced: Int; var packet_bytes: Int; var spare_allowlist: Bool }
             struct Summary: Encodable {
                 var file: String; var interfaces: [String]; var protected: [String]; var allowlist: [String]
                 var static_rules: Int; var observe: Bool; var http: String?; var tls: Bool; var token: Bool; var log: String
+                var bgp: BGP?
             }
             let rules = try c.staticRules.map { try staticRules($0).count } ?? 0
+            let bgp = c.bgp.map { b in
+                BGP(speaker: b.exabgpFeed.map { "exabgp:\($0)" } ?? "gobgp:\(b.gobgpHost):\(b.gobgpPort)", observe: b.observe,
+                    max_announced: b.maxAnnounced, packet_bytes: b.packetBytes, spare_allowlist: b.spareAllowlist)
+            }
             printDataplaneJSON(Summary(file: file, interfaces: c.interfaces.map { i in (i.netns.map { "\($0):" } ?? "") + i.name },
                                        protected: c.protected.map(\.description), allowlist: c.allowlist.map(\.description),
-                                       static_rules: rules, observe: c.observe, http: c.httpListen, tls: c.httpTLS != nil, token: c.httpToken != nil, log: c.log.rawValue))
+                                       static_rules: rules, observe: c.observe, http: c.httpListen, tls: c.httpTLS != nil, token: c.httpToken != nil, log: c.log.rawValue,
+                                       bgp: bgp))
             return
         }
         let ifs = c.interfaces.isEmpty ? "the lab's holon-in" : c.interfaces.map { $0.name + ($0.netns.map { " (netns \($0))" } ?? "") }.joined(separator: ", ")
@@ -55,6 +62,15 @@ struct ConfigCheck: ParsableCommand {
         if let path = c.staticRules { print("  static rules \(try staticRules(path).count) from \(path)") }
         print("  mode         \(c.observe ? "observe (nothing dropped)" : "enforce")\(c.dryRun ? ", dry run" : "")")
         print("  http         \(c.httpListen.map { $0 + (c.httpTLS != nil ? " HTTPS" : "") + (c.httpToken != nil ? " (token set)" : "") } ?? "off")")
+        if let b = c.bgp {
+            let speaker = b.exabgpFeed.map { "ExaBGP through \($0)" } ?? "gobgpd at \(b.gobgpHost):\(b.gobgpPort)"
+            print("  bgp          \(speaker): \(b.observe ? "observe (nothing announced)" : "at most \(b.maxAnnounced) routes")"
+                  + ", rate limits at \(b.packetBytes) bytes a packet, " + (b.spareAllowlist ? "routes spare the allowlist" : "routes do not spare the allowlist"))
+            // Not an error (the loop runs without Flowspec), but the routers would get nothing.
+            if c.protected.isEmpty {
+                FileHandle.standardError.write("holon config check: warning: bgp is set but protected is empty: no Flowspec route is announced without protected destinations\n".data(using: .utf8)!)
+            }
+        }
     }
 }
 
