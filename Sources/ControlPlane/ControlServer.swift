@@ -64,7 +64,7 @@ public enum ControlServer {
             return Response(status: .ok, headers: [.contentType: "text/html; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: page)))
         }
         router.get("/metrics") { _, _ in
-            let text = metrics.render(filters: readings(filters), sidecar: state.stats)
+            let text = metrics.render(filters: readings(filters), sidecar: state.stats, heartbeat: state.oldestHeartbeat)
             return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
                             body: .init(byteBuffer: ByteBuffer(string: text)))
         }

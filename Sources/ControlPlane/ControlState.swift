@@ -38,6 +38,8 @@ public final class ControlState: Sendable {
 
     struct Inner {
         var statsBySource: [String: SidecarStats] = [:]
+        /// When each loop last beat.
+        var beatBySource: [String: Date] = [:]
         var calibration: [String: Double]?
         var events: [String] = []
         var incidents: [IncidentKey: IncidentSummary] = [:]
@@ -100,6 +102,7 @@ public final class ControlState: Sendable {
             switch event {
             case .heartbeat(let stats):
                 s.statsBySource[from] = stats
+                s.beatBySource[from] = date
                 // One point a second: the primary loop's heartbeat, with every loop's latest counters.
                 if primary {
                     let all = SidecarStats.sum(Array(s.statsBySource.values))
@@ -153,6 +156,10 @@ public final class ControlState: Sendable {
 
     /// Every loop's counters added up (one loop: its own).
     public var stats: SidecarStats { inner.withLock { SidecarStats.sum(Array($0.statsBySource.values)) } }
+
+    /// The oldest of the loops' latest heartbeats (nil before the first): a loop that stopped
+    /// beating (stuck) shows here while the server goes on answering.
+    public var oldestHeartbeat: Date? { inner.withLock { $0.beatBySource.values.min() } }
     public var calibration: [String: Double]? { inner.withLock { $0.calibration } }
     /// Newest first.
     public var incidents: [IncidentSummary] {

@@ -1,4 +1,5 @@
 import Dataplane
+import Foundation
 import Prometheus
 import Rules
 import Sidecar
@@ -76,6 +77,8 @@ public final class MetricsExporter: Sendable {
         ("holon_incidents_open", "Incidents open now."),
         ("holon_sidecar_rules", "Rules the sidecar holds in the filter."),
         ("holon_detector_warmed_up", "1 once the detector has learned its baseline."),
+        ("holon_sidecar_heartbeat_timestamp_seconds",
+         "Unix time of the oldest of the live loops' latest heartbeats (one a second each): alert when it falls behind, a loop is stuck."),
     ]
     /// A filter's own gauges: one series per interface when the run protects several.
     static let filterGaugeHelp: [(String, String)] = [
@@ -108,7 +111,8 @@ public final class MetricsExporter: Sendable {
 
     /// The text a Prometheus server scrapes: every filter's series (labelled with its
     /// `interface` when there are several) and the loops' counters, added up.
-    public func render(filters: [Reading], sidecar: SidecarStats) -> String {
+    /// `heartbeat`: ``ControlState/oldestHeartbeat``.
+    public func render(filters: [Reading], sidecar: SidecarStats, heartbeat: Date? = nil) -> String {
         series.withLock { s in
             func set(_ name: String, _ value: UInt64) { Self.set(s.counters[name], value) }
             for f in filters { renderFilter(f, &s) }
@@ -120,6 +124,7 @@ public final class MetricsExporter: Sendable {
             s.gauges["holon_incidents_open"]?.set(to: Double(sidecar.openIncidents))
             s.gauges["holon_sidecar_rules"]?.set(to: Double(sidecar.rulesInstalled))
             s.gauges["holon_detector_warmed_up"]?.set(to: sidecar.warmedUp ? 1 : 0)
+            if let heartbeat { s.gauges["holon_sidecar_heartbeat_timestamp_seconds"]?.set(to: heartbeat.timeIntervalSince1970.rounded()) }
 
             // Per owner: every rule's drops, the retired ones' included, so the total never goes
             // down when the sidecar takes a rule out.

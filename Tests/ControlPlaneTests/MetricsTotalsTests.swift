@@ -2,6 +2,7 @@ import ControlPlane
 import Dataplane
 import Foundation
 import Rules
+import Sidecar
 import TestSupport
 import Testing
 
@@ -70,6 +71,20 @@ struct MetricsTotalsTests {
         filter.state.withLock { $0.counters[7] = RuleCounters(hits: 3, drops: 3) }
         text = scrape()
         #expect(value(text, operatorDrops) == 13)
+        #expect(try promtool(text) == 0)
+    }
+
+    /// A stuck loop (blocked in a call) left /metrics answering with its last counters, and
+    /// nothing there told a monitor it had stopped: the oldest loop's latest beat now does.
+    @Test func theOldestHeartbeatIsAGauge() throws {
+        let state = ControlState()
+        let t0 = Date(timeIntervalSince1970: 1_800_000_000)
+        _ = state.record(.heartbeat(SidecarStats()), at: t0.addingTimeInterval(5), source: "eth0")
+        _ = state.record(.heartbeat(SidecarStats()), at: t0, source: "eth1")   // stuck since
+        _ = state.record(.heartbeat(SidecarStats()), at: t0.addingTimeInterval(9), source: "eth0")
+        #expect(state.oldestHeartbeat == t0)
+        let text = MetricsExporter().render(filters: [], sidecar: state.stats, heartbeat: state.oldestHeartbeat)
+        #expect(value(text, "holon_sidecar_heartbeat_timestamp_seconds") == 1_800_000_000, "\(text)")
         #expect(try promtool(text) == 0)
     }
 
