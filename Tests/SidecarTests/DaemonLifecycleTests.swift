@@ -233,6 +233,12 @@ extension DaemonLifecycleTests {
         #expect(said?.contains("static rules 1 added, 1 changed, 1 no longer in the file removed (7); 1 operator rule(s) not from the file kept") == true,
                 "\(said ?? "no reload notice")")
 
+        // Deleting a rule of the file says it comes back.
+        let del = try Tools.run(Tools.holon, ["rules", "del", "9", "--interface", target.interface, "--netns", bed.lab.topology.filterNamespace])
+        #expect(del.status == 0 && del.err.contains("9 came from the configuration's static_rules file"), "\(del)")
+        _ = reload()
+        #expect(try ids() == [5, 8, 9], "put back by the reload")
+
         // A restart applies the same file to the same table: nothing changes.
         #expect(daemon.stop(SIGTERM) == 0)
         try daemon.start(["run", "--config", path])

@@ -164,6 +164,11 @@ struct RulesDel: ParsableCommand {
         else if !deleted.isEmpty {
             print("deleted \(deleted.map(String.init).joined(separator: ", ")); \(tableAfter(dp.rules.count, enforced: isEnforced))")
         }
+        // The configuration's static_rules put theirs back at the next reload or restart.
+        let fromFile = deleted.filter { dp.staticRuleIDs()?.contains($0) == true }
+        if !fromFile.isEmpty {
+            FileHandle.standardError.write("holon rules del: note: \(fromFile.map(String.init).joined(separator: ", ")) came from the configuration's static_rules file: holon run puts \(fromFile.count == 1 ? "it" : "them") back at its next reload or restart unless removed from the file\n".data(using: .utf8)!)
+        }
         if !missing.isEmpty {
             FileHandle.standardError.write("holon rules del: not installed: \(missing.sorted().map(String.init).joined(separator: " "))\n".data(using: .utf8)!)
             throw ExitCode.failure
