@@ -41,6 +41,7 @@ struct CaptureCommand: ParsableCommand {
         // flood 40 s gone): left out, as `holon run` leaves it out.
         let start = dp.now()
         _ = try dataplaneStep { () throws(DataplaneError) in try reader.drain() }
+        let fullBefore = (try? dp.stats())?.ringFull
         let writer = try PcapWriter(path: out)
         // Ctrl-C and SIGTERM end the capture rather than the process, so the file is closed and
         // put in place: killed by `timeout`, it was left as an unnamed temporary file.
@@ -60,6 +61,10 @@ struct CaptureCommand: ParsableCommand {
         progress.finish()
         try writer.close()
         FileHandle.standardError.write("captured \(written) samples to \(out)\n".data(using: .utf8)!)
+        // Samples the filter took and had no room for: the capture is missing them.
+        if let before = fullBefore, let after = (try? dp.stats())?.ringFull, after > before {
+            FileHandle.standardError.write("holon capture: warning: \(after - before) samples were lost to a full ring while it ran (it read too slowly): the file holds fewer than the filter took; raise --sample-every\n".data(using: .utf8)!)
+        }
     }
 }
 
