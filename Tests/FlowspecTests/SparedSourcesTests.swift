@@ -2,6 +2,7 @@ import Flowspec
 import Foundation
 import Packets
 import Rules
+import TestSupport
 import Testing
 
 /// A Flowspec route drops at every router what it matches, and Flowspec has no exception: a
@@ -79,13 +80,4 @@ struct SparedSourcesTests {
         a.flush()
         #expect(state(a, 2)?.state == .refused && state(a, 2)?.detail.contains("could not be read") == true)
     }
-}
-
-/// A value shared with a closure the announcer calls on its queue.
-final class Locked<T>: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value: T
-    init(_ v: T) { value = v }
-    func get() -> T { lock.withLock { value } }
-    func set(_ v: T) { lock.withLock { value = v } }
 }

@@ -112,12 +112,3 @@ final class DaemonChild: @unchecked Sendable {
         return p.terminationStatus
     }
 }
-
-/// A value shared with a thread.
-final class Locked<T>: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value: T
-    init(_ v: T) { value = v }
-    func get() -> T { lock.withLock { value } }
-    func set(_ v: T) { lock.withLock { value = v } }
-}
