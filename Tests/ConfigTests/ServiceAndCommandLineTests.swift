@@ -84,6 +84,12 @@ struct ServiceAndCommandLineTests {
         let r = try run(["config", "check", dir + "/h.yaml"])
         #expect(r.status == 0 && r.out.contains("bgp          gobgpd at 127.0.0.1:50051: at most 32 routes") && r.out.contains("routes do not spare the allowlist"), "\(r)")
         #expect(r.err.contains("bgp is set but protected is empty: no Flowspec route is announced"), "\(r.err)")
+        #expect(!r.err.contains("spare_allowlist: false if"), "spare_allowlist is off here: no note")
+        try "interfaces: [eth9]\nprotected: [198.51.100.0/24]\nallowlist: [192.0.2.53]\nbgp: {gobgp_api: 127.0.0.1:50051}\n"
+            .write(toFile: dir + "/spare.yaml", atomically: true, encoding: .utf8)
+        let spare = try run(["config", "check", dir + "/spare.yaml"])
+        #expect(spare.status == 0 && spare.err.contains("a Flowspec route that could drop an allowlisted source is not announced")
+                && !spare.err.contains("protected is empty"), "\(spare)")
         let j = try run(["config", "check", dir + "/h.yaml", "--json"])
         #expect(j.out.contains("\"spare_allowlist\":false") && j.out.contains("\"speaker\":\"gobgp:127.0.0.1:50051\""), "\(j.out)")
     }

@@ -66,6 +66,11 @@ struct ConfigCheck: ParsableCommand {
             let speaker = b.exabgpFeed.map { "ExaBGP through \($0)" } ?? "gobgpd at \(b.gobgpHost):\(b.gobgpPort)"
             print("  bgp          \(speaker): \(b.observe ? "observe (nothing announced)" : "at most \(b.maxAnnounced) routes")"
                   + ", rate limits at \(b.packetBytes) bytes a packet, " + (b.spareAllowlist ? "routes spare the allowlist" : "routes do not spare the allowlist"))
+            // What an operator otherwise learns from the first incident's refusal: most flood
+            // rules name no source, so with an allowlist they stay in the host's filter.
+            if b.spareAllowlist && !c.allowlist.isEmpty {
+                FileHandle.standardError.write("holon config check: note: a Flowspec route that could drop an allowlisted source is not announced (most flood rules name no source); bgp.spare_allowlist: false if the allowlisted sources never cross the routers\n".data(using: .utf8)!)
+            }
             // Not an error (the loop runs without Flowspec), but the routers would get nothing.
             if c.protected.isEmpty {
                 FileHandle.standardError.write("holon config check: warning: bgp is set but protected is empty: no Flowspec route is announced without protected destinations\n".data(using: .utf8)!)
