@@ -101,7 +101,13 @@ public final class Sidecar {
         checkBaselineWritable(onEvent)
         restoreBaseline(onEvent)
         defer { saveBaseline(onEvent, wait: true) }
-        var nextSave = dataplane.now() &+ UInt64(config.baselineSaveEvery.components.seconds) * 1_000_000_000
+        let saveEvery = UInt64(config.baselineSaveEvery.components.seconds) * 1_000_000_000
+        var nextSave = dataplane.now() &+ saveEvery
+        func saveIfDue(_ now: UInt64) {
+            guard now >= nextSave else { return }
+            nextSave = now &+ saveEvery
+            saveBaseline(onEvent, wait: false)
+        }
         if !config.dryRun {
             adopt(now: dataplane.now(), onEvent)
             // While the detector learns: the first incident's rules then go in place, in
@@ -109,6 +115,11 @@ public final class Sidecar {
             dataplane.keepReady()
         }
         var nextBeat = dataplane.now() + 1_000_000_000
+        func beatIfDue(_ now: UInt64, attached: Bool) {
+            guard now >= nextBeat else { return }
+            nextBeat = now + 1_000_000_000
+            beat(now: now, attached: attached, onEvent)
+        }
         while !shouldStop() {
             let batch = try reader.poll(timeoutMilliseconds: 50)
             if let tap = config.tap {
@@ -128,14 +139,8 @@ public final class Sidecar {
                     // so: silent for the whole outage, a monitor took it for dead, and the
                     // dashboard's history (paced by the first loop's beat) stopped for every
                     // interface. What it learned before is saved on time.
-                    if now >= nextBeat {
-                        nextBeat = now + 1_000_000_000
-                        beat(now: now, attached: false, onEvent)
-                    }
-                    if now >= nextSave {
-                        nextSave = now &+ UInt64(config.baselineSaveEvery.components.seconds) * 1_000_000_000
-                        saveBaseline(onEvent, wait: false)
-                    }
+                    beatIfDue(now, attached: false)
+                    saveIfDue(now)
                     continue
                 }
                 reader = try dataplane.openSamples()
@@ -152,16 +157,10 @@ public final class Sidecar {
             // warmup: the baseline is learned over traffic, so it starts with the first sample.
             if batch.isEmpty && detector.isWarmedUp { detector.advance(to: now &- 100_000_000) }
             try handle(detector.drainEvents(), now: now, onEvent)
-            if now >= nextSave {
-                nextSave = now &+ UInt64(config.baselineSaveEvery.components.seconds) * 1_000_000_000
-                saveBaseline(onEvent, wait: false)
-            }
+            saveIfDue(now)
             try expire(now: now, onEvent)
             if !waiting.isEmpty { try retryWaiting(now: now, onEvent) }
-            if now >= nextBeat {
-                nextBeat = now + 1_000_000_000
-                beat(now: now, attached: true, onEvent)
-            }
+            beatIfDue(now, attached: true)
         }
     }
 

@@ -1,5 +1,4 @@
 import ArgumentParser
-import Config
 import Dataplane
 import Foundation
 import Spawn
@@ -33,11 +32,7 @@ struct ServiceInstall: ParsableCommand {
                                valueName: "name"))
     var interface: String?
 
-    func validate() throws {
-        if let i = interface, !InterfaceName.isValid(i) {
-            throw ValidationError("--interface '\(i)' is not an interface name (\(InterfaceName.rule))")
-        }
-    }
+    func validate() throws { try TargetOptions.checkInterface(interface) }
 
     /// The interface a new configuration names, and the comment that says why: a starting
     /// configuration naming eth0 on a host whose traffic comes in on ens3 protected nothing.

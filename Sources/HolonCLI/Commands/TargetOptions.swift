@@ -12,7 +12,12 @@ struct TargetOptions: ParsableArguments {
 
     func validate() throws {
         if netns != nil && interface == nil { throw ValidationError("--netns names the namespace of --interface: give --interface too") }
-        if let i = interface, !InterfaceName.isValid(i) {
+        try Self.checkInterface(interface)
+    }
+
+    /// `--interface`'s value, when given, is a name Linux takes (every command's flag alike).
+    static func checkInterface(_ name: String?) throws {
+        if let i = name, !InterfaceName.isValid(i) {
             throw ValidationError("--interface '\(i)' is not an interface name (\(InterfaceName.rule))")
         }
     }
