@@ -8,6 +8,9 @@ import Foundation
 enum Dashboard {
     /// The minutes of history the chart shows (the page's `windowMs`).
     static let chartMinutes = 5.0
+    /// The rules the page lists at most (``RuleSelection``): a table of a million would cost the
+    /// server seconds and the browser far more, every second.
+    static let ruleLimit = 200
 
     /// The page with `snapshot` in it.
     static func page(snapshot: ControlServer.Snapshot) -> String {
@@ -112,7 +115,8 @@ function render(snap) {
     `<tr><td>${r.interface ? esc(r.interface) + ' ' : ''}${r.id}</td><td>${r.owner}${r.pinned ? ' (pinned)' : ''}</td><td>${r.incident == null ? '' : '#' + r.incident}</td>`
     + `<td class="rule" title="${esc(r.explanation)}">${esc(r.rule)}${AUTH_NOTE[r.action] ? `<br><span class="note">${AUTH_NOTE[r.action]}</span>` : ''}${r.bgp ? `<br><span class="note" title="${esc(r.bgp_detail)}">BGP Flowspec: ${esc(r.bgp)}${r.bgp === 'announced' ? '' : ' — ' + esc(r.bgp_detail)}</span>` : ''}</td><td class="num">${span(r.age_s)}</td>`
     + `<td class="num">${r.expires_in_s == null ? 'no TTL' : r.expires_in_s === 0 ? 'expired' : span(r.expires_in_s)}</td><td class="num">${fmt(r.hits)}</td><td class="num">${fmt(r.drops)}</td>`
-    + `<td>${r.owner === 'sidecar' ? `<button data-id="${r.id}"${on(r)} data-do="release">release</button>${r.pinned ? '' : ` <button data-id="${r.id}"${on(r)} data-do="pin">pin</button>`}` : ''}</td></tr>`).join('');
+    + `<td>${r.owner === 'sidecar' ? `<button data-id="${r.id}"${on(r)} data-do="release">release</button>${r.pinned ? '' : ` <button data-id="${r.id}"${on(r)} data-do="pin">pin</button>`}` : ''}</td></tr>`).join('')
+    + (snap.rules_omitted > 0 ? none(9, `and ${fmt(snap.rules_omitted)} more rules: this page lists the live loop's and those that dropped most; holon rules list or /api/rules has them all`) : '');
   document.querySelector('#incident-table tbody').innerHTML = !snap.incidents.length ? none(6, 'none yet') : snap.incidents.map(i =>
     `<tr><td>${i.interface ? esc(i.interface) + ' ' : ''}${i.id}</td><td>${clock(i.opened_at_ns / 1e6)}${i.closed_at_ns ? '' : ' (open)'}</td><td>${esc(i.name ?? '…')}${i.false_positive ? ' (false positive)' : ''}</td>`
     + `<td class="num">${fmt(i.estimated_pps)}</td><td class="num">${fmt(i.distinct_sources)}</td>`
@@ -121,7 +125,7 @@ function render(snap) {
   $('impact-summary').textContent = im.dropped_share == null ? 'no packets seen yet'
     : `${(im.dropped_share * 100).toFixed(2)} % of all packets dropped · ${im.false_positives} incident(s) found hitting legitimate users and released`;
   document.querySelector('#destination-table tbody').innerHTML = !im.drops_by_destination.length ? none(3, 'no rule has dropped anything') : im.drops_by_destination.map(d =>
-    `<tr><td>${esc(d.destination)}</td><td class="num">${fmt(d.drops)}</td><td>${d.rules.join(', ')}</td></tr>`).join('');
+    `<tr><td>${esc(d.destination)}</td><td class="num">${fmt(d.drops)}</td><td>${d.rules.join(', ')}${d.rule_count > d.rules.length ? ` and ${fmt(d.rule_count - d.rules.length)} more` : ''}</td></tr>`).join('');
   $('false-positives').innerHTML = im.false_positive_incidents.map(f => `false positive #${f.incident}: ${esc(f.reason)}`)
     .concat(im.known_source_shares.map(k => `incident #${k.incident}: ${(k.share * 100).toFixed(1)} % of what its rules dropped came from sources seen in normal traffic`)).join('<br>');
   draw(status.time_ms);

@@ -70,9 +70,9 @@ public struct FilterGroup: Sendable {
 }
 
 extension MetricsExporter {
-    /// ``observe(rules:counters:interface:)`` of one filter of a set.
+    /// ``observe(counters:interface:)`` of one filter of a set.
     func observe(_ m: FilterGroup.Member) {
-        observe(rules: m.source.filterRules, counters: m.source.ruleCounters(), interface: m.name)
+        observe(counters: m.source.ruleCounters(), interface: m.name)
     }
 }
 

@@ -10,8 +10,14 @@ struct Impact: Encodable, Sendable {
     struct Destination: Encodable, Sendable, Equatable {
         var destination: String
         var drops: UInt64
+        /// The ids of the rules that dropped towards it, those that dropped most first, at most
+        /// ``Impact/rulesListed`` (a blocklist has thousands); `rule_count` counts them all.
         var rules: [UInt32]
+        var rule_count: Int
     }
+
+    /// The rule ids a destination lists at most.
+    static let rulesListed = 20
 
     struct FalsePositive: Encodable, Sendable, Equatable {
         var incident: Int
@@ -37,15 +43,16 @@ struct Impact: Encodable, Sendable {
     /// `drops`: each rule of every filter with what it dropped.
     init(filter: DataplaneStats?, drops: [(Rule, UInt64)], sidecar: SidecarStats, incidents: [IncidentSummary]) {
         if let f = filter, f.packets > 0 { dropped_share = Double(f.dropped) / Double(f.packets) }
-        var byDestination: [String: Destination] = [:]
-        for (r, drops) in drops {
-            guard drops > 0 else { continue }
-            let key = Self.destination(of: r)
-            byDestination[key, default: Destination(destination: key, drops: 0, rules: [])].drops += drops
-            // An operator's rule in every interface's filter is one rule here.
-            if byDestination[key]?.rules.contains(r.id) == false { byDestination[key]?.rules.append(r.id) }
+        // An operator's rule in every interface's filter is one rule here, its drops added up.
+        var byDestination: [String: [UInt32: UInt64]] = [:]
+        for (r, drops) in drops where drops > 0 {
+            byDestination[Self.destination(of: r), default: [:]][r.id, default: 0] += drops
         }
-        drops_by_destination = byDestination.values.sorted { ($0.drops, $1.destination) > ($1.drops, $0.destination) }
+        drops_by_destination = byDestination.map { key, rules in
+            let ranked = rules.sorted { ($0.value, $1.key) > ($1.value, $0.key) }
+            return Destination(destination: key, drops: rules.values.reduce(0, +), rules: ranked.prefix(Self.rulesListed).map(\.key),
+                               rule_count: rules.count)
+        }.sorted { ($0.drops, $1.destination) > ($1.drops, $0.destination) }
         false_positives = sidecar.falsePositives
         false_positive_incidents = incidents.compactMap { i in i.false_positive.map { FalsePositive(incident: i.id, reason: $0) } }
         known_source_shares = incidents.compactMap { i in i.known_source_share.map { KnownShare(incident: i.id, share: $0) } }

@@ -84,7 +84,11 @@ public final class MetricsExporter: Sendable {
     static let filterGaugeHelp: [(String, String)] = [
         ("holon_filter_rules", "Rules in the filter."),
         ("holon_filter_attached", "1 while the filter is attached to its interface (its table enforced), 0 when it is not."),
+        ("holon_filter_rules_without_series",
+         "Rules in the filter without holon_rule_* series of their own (past the limit of 1000 a filter; their counts are in holon_owner_rule_*_total)."),
     ]
+    /// Rules of one filter with series of their own at most (``RuleSelection``).
+    static let ruleSeriesLimit = 1000
 
     public init(sidecarRuleBase: UInt32 = SidecarConfig().ruleIDBase) {
         self.sidecarRuleBase = sidecarRuleBase
@@ -98,8 +102,8 @@ public final class MetricsExporter: Sendable {
     /// Takes the rules' counters between scrapes (the server does once a second), so drops of a
     /// rule retired between two scrapes still reach its owner's total.
     /// `interface`: the filter's, when the run protects several.
-    public func observe(rules: [Rule], counters: [UInt32: RuleCounters], interface: String? = nil) {
-        series.withLock { $0.owners[interface ?? "", default: OwnerTotals()].observe(rules: rules, counters: counters, sidecarBase: sidecarRuleBase) }
+    public func observe(counters: [UInt32: RuleCounters], interface: String? = nil) {
+        series.withLock { $0.owners[interface ?? "", default: OwnerTotals()].observe(counters: counters, sidecarBase: sidecarRuleBase) }
     }
 
     /// The text a Prometheus server scrapes: one filter's.
@@ -162,13 +166,20 @@ public final class MetricsExporter: Sendable {
             s.filterGauges[SeriesKey(name: "holon_filter_attached", interface: iface)]?.set(to: attached ? 1 : 0)
         }
 
-        let ids = Set(f.rules.map(\.id))
+        // A series per rule up to the limit (Prometheus stores each one; a blocklist of a
+        // million would be two million series and a scrape of minutes): the loop's rules, the
+        // ones already exported while they stay, then those that dropped most.
+        let shown = RuleSelection([f], limit: Self.ruleSeriesLimit, sidecarBase: sidecarRuleBase) { _, r in
+            s.ruleSeries[InterfaceRule(interface: iface, id: r.id)] != nil
+        }
+        s.filterGauges[SeriesKey(name: "holon_filter_rules_without_series", interface: iface)]?.set(to: Double(shown.omitted))
+        let ids = Set(shown.picked.map(\.rule.id))
         for (key, old) in s.ruleSeries where key.interface == iface && !ids.contains(key.id) {
             registry.unregisterCounter(old.hits)
             registry.unregisterCounter(old.drops)
             s.ruleSeries[key] = nil
         }
-        for r in f.rules {
+        for (_, r) in shown.picked {
             let key = InterfaceRule(interface: iface, id: r.id)
             let pair: (hits: Counter, drops: Counter)
             if let p = s.ruleSeries[key] {
@@ -183,7 +194,7 @@ public final class MetricsExporter: Sendable {
             Self.set(pair.hits, c.hits)
             Self.set(pair.drops, c.drops)
         }
-        s.owners[iface, default: OwnerTotals()].observe(rules: f.rules, counters: f.counters, sidecarBase: sidecarRuleBase)
+        s.owners[iface, default: OwnerTotals()].observe(counters: f.counters, sidecarBase: sidecarRuleBase)
     }
 
     /// A counter set to the filter's absolute total (it keeps totals, not increments).

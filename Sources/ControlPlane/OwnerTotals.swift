@@ -11,21 +11,22 @@ struct OwnerTotals: Sendable {
     private var live: [UInt32: Seen] = [:]
     private var retired: [String: RuleCounters] = [:]
 
-    mutating func observe(rules: [Rule], counters: [UInt32: RuleCounters], sidecarBase: UInt32) {
-        let ids = Set(rules.map(\.id))
-        for (id, seen) in live where !ids.contains(id) {
+    /// `counters`: the filter's, which has them for the rules that matched at least once and
+    /// forgets a rule's when it leaves: what it no longer has, it had last time, retired. Only
+    /// those are looked at (once a second), never the whole table (a blocklist of a million).
+    mutating func observe(counters: [UInt32: RuleCounters], sidecarBase: UInt32) {
+        for (id, seen) in live where counters[id] == nil {
             retire(seen)
             live[id] = nil
         }
-        for r in rules {
-            let owner = r.id >= sidecarBase ? "sidecar" : "operator"
-            let now = counters[r.id] ?? RuleCounters()
+        for (id, now) in counters {
+            let owner = id >= sidecarBase ? "sidecar" : "operator"
             // Counters that went back are a new life of the id (action changed, or removed and
             // installed again between two looks): the old life is retired.
-            if let old = live[r.id], now.hits < old.counts.hits || now.drops < old.counts.drops || old.owner != owner {
+            if let old = live[id], now.hits < old.counts.hits || now.drops < old.counts.drops || old.owner != owner {
                 retire(old)
             }
-            live[r.id] = Seen(owner: owner, counts: now)
+            live[id] = Seen(owner: owner, counts: now)
         }
     }
 

@@ -1,6 +1,7 @@
 import Flowspec
 import Dataplane
 import Foundation
+import Rules
 import Sidecar
 
 /// The bodies of the read API, each built from the loop's state and the filter.
@@ -35,7 +36,11 @@ extension ControlServer {
     /// request of its own.
     struct Snapshot: Encodable {
         var status: StatusBody
+        /// At most ``Dashboard/ruleLimit`` rules (``RuleSelection``): the live loop's, then
+        /// those that dropped most; `/api/rules` has them all.
         var rules: [RuleView]
+        /// Rules of the filters not in `rules` (0 unless the tables hold more than the limit).
+        var rules_omitted: Int
         var incidents: [IncidentSummary]
         var history: [TrafficPoint]
         var impact: Impact
@@ -54,26 +59,35 @@ extension ControlServer {
                           observe: filters.first.observing())
     }
 
-    /// Every filter's rules, each with its interface (when there are several).
-    static func rules(state: ControlState, readings: [MetricsExporter.Reading], metrics: MetricsExporter) -> [RuleView] {
+    /// Every filter's rules, each with its interface (when there are several); at most `limit`
+    /// of them (``RuleSelection``), with how many were left out.
+    static func rules(state: ControlState, readings: [MetricsExporter.Reading], metrics: MetricsExporter,
+                      limit: Int = .max) -> (views: [RuleView], omitted: Int) {
+        let selection = RuleSelection(readings, limit: limit, sidecarBase: metrics.sidecarRuleBase)
+        return (views(selection.picked, state: state, readings: readings, metrics: metrics), selection.omitted)
+    }
+
+    /// How the API shows `picked` (rules of `readings`, each with its reading's index).
+    static func views(_ picked: [(reading: Int, rule: Rule)], state: ControlState, readings: [MetricsExporter.Reading],
+                      metrics: MetricsExporter) -> [RuleView] {
         let now = RuleView.nowNs()
         let announced = Dictionary((state.announcements ?? []).map { ($0.ruleID, $0) }, uniquingKeysWith: { $1 })
-        return readings.flatMap { f in
-            f.rules.map { r in
-                var v = RuleView(r, counters: f.counters[r.id], sidecarBase: metrics.sidecarRuleBase,
-                                 incident: state.incident(ofRule: r.id, source: f.interface), nowNs: now)
-                v.interface = f.interface
-                if let a = announced[r.id] {
-                    v.bgp = a.state.rawValue
-                    v.bgp_detail = a.widened.isEmpty ? a.detail : a.detail + " (widened: dropped " + a.widened.joined(separator: " ") + ")"
-                }
-                return v
+        return picked.map { i, r in
+            let f = readings[i]
+            var v = RuleView(r, counters: f.counters[r.id], sidecarBase: metrics.sidecarRuleBase,
+                             incident: state.incident(ofRule: r.id, source: f.interface), nowNs: now)
+            v.interface = f.interface
+            if let a = announced[r.id] {
+                v.bgp = a.state.rawValue
+                v.bgp_detail = a.widened.isEmpty ? a.detail : a.detail + " (widened: dropped " + a.widened.joined(separator: " ") + ")"
             }
+            return v
         }
     }
 
     static func impact(state: ControlState, readings: [MetricsExporter.Reading]) -> Impact {
-        let drops = readings.flatMap { f in f.rules.map { ($0, f.counters[$0.id]?.drops ?? 0) } }
+        // Only rules that dropped: a million-rule blocklist has few.
+        let drops = readings.flatMap { f in f.rules.compactMap { r in f.counters[r.id].flatMap { $0.drops > 0 ? (r, $0.drops) : nil } } }
         return Impact(filter: readings.stats, drops: drops, sidecar: state.stats, incidents: state.incidents)
     }
 
@@ -84,7 +98,8 @@ extension ControlServer {
                          events: Bool = true) throws -> Snapshot {
         let since = minutes.map { Int64(Date().timeIntervalSince1970 * 1000 - $0 * 60_000) } ?? .min
         let read = readings(filters)
-        return Snapshot(status: status(state: state, filters: filters, readings: read), rules: rules(state: state, readings: read, metrics: metrics),
+        let shown = rules(state: state, readings: read, metrics: metrics, limit: Dashboard.ruleLimit)
+        return Snapshot(status: status(state: state, filters: filters, readings: read), rules: shown.views, rules_omitted: shown.omitted,
                         incidents: state.incidents, history: state.history(since: since), impact: impact(state: state, readings: read),
                         events: events ? state.recentEvents : [])
     }

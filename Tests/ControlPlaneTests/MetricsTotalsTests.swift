@@ -59,7 +59,7 @@ struct MetricsTotalsTests {
             $0.rules = [operatorRule, next]
             $0.counters[next.id] = RuleCounters(hits: 10, drops: 10)
         }
-        metrics.observe(rules: filter.filterRules, counters: filter.ruleCounters())
+        metrics.observe(counters: filter.ruleCounters())
         filter.state.withLock {
             $0.rules = [operatorRule]
             $0.counters[next.id] = nil

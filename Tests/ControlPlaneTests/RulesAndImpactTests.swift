@@ -88,7 +88,7 @@ struct RulesAndImpactTests {
             let end = try #require(page.body[start.upperBound...].range(of: "</script>"))
             let json = page.body[start.upperBound..<end.lowerBound]
             let snap = try #require(try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any])
-            #expect(Set(snap.keys) == ["status", "rules", "incidents", "history", "impact", "events"])
+            #expect(Set(snap.keys) == ["status", "rules", "rules_omitted", "incidents", "history", "impact", "events"])
             #expect((snap["rules"] as? [[String: Any]])?.last?["explanation"] as? String == "</script><script>alert(1)</script>")
             #expect(!page.body.contains("<script>alert(1)"))
             #expect((snap["events"] as? [String])?.count == 5)
