@@ -79,6 +79,9 @@ public enum ControlServer {
                 try await writer.write(ByteBuffer(string: "["))
                 var first = true
                 for start in stride(from: 0, to: picked.count, by: Self.rulesPerWrite) {
+                    // A stop does not wait for the rest (a million rules take 20 s): the answer
+                    // ends unfinished, which the client sees as the broken transfer it is.
+                    if Task.isShuttingDownGracefully { throw CancellationError() }
                     let chunk = Array(picked[start..<min(start + Self.rulesPerWrite, picked.count)])
                     let array = try encoded(views(chunk, state: state, readings: read, metrics: metrics))
                     // The chunk's own array, without its brackets, after a comma but the first time.
