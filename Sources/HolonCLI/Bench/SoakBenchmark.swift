@@ -149,7 +149,7 @@ struct BenchSoak: ParsableCommand {
             final_table: finalCheck ?? "matches its state",
             generator_sent: report.sent, notes: journal.lines, per_attack: rows)
         if json {
-            printDataplaneJSON(result)
+            printJSON(result)
         } else {
             var t = TextTable(["attack", "starts at", "mitigated after", "dropped / sent", "legit drops after"])
             for r in rows {

@@ -44,7 +44,7 @@ struct ConfigCheck: ParsableCommand {
                 BGP(speaker: b.exabgpFeed.map { "exabgp:\($0)" } ?? "gobgp:\(b.gobgpHost):\(b.gobgpPort)", observe: b.observe,
                     max_announced: b.maxAnnounced, packet_bytes: b.packetBytes, spare_allowlist: b.spareAllowlist)
             }
-            printDataplaneJSON(Summary(file: file, interfaces: c.interfaces.map { i in (i.netns.map { "\($0):" } ?? "") + i.name },
+            printJSON(Summary(file: file, interfaces: c.interfaces.map { i in (i.netns.map { "\($0):" } ?? "") + i.name },
                                        protected: c.protected.map(\.description), allowlist: c.allowlist.map(\.description),
                                        static_rules: rules, observe: c.observe, http: c.httpListen, tls: c.httpTLS != nil, token: c.httpToken != nil, log: c.log.rawValue,
                                        bgp: bgp))

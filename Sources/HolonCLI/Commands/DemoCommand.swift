@@ -100,9 +100,3 @@ struct DemoReport: Codable {
     let phases: [Evaluation.PhaseResult]
     let replay: Evaluation.Replay
 }
-
-func printJSON<T: Encodable>(_ value: T) {
-    let enc = JSONEncoder()
-    enc.outputFormatting = [.sortedKeys]
-    print(String(decoding: try! enc.encode(value), as: UTF8.self))
-}

@@ -23,12 +23,6 @@ func dataplaneFailure(_ error: DataplaneError) -> ExitCode {
     return ExitCode.failure
 }
 
-func printDataplaneJSON<T: Encodable>(_ value: T) {
-    let e = JSONEncoder()
-    e.outputFormatting = [.sortedKeys]
-    print(String(decoding: try! e.encode(value), as: UTF8.self))
-}
-
 struct FilterAttach: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "attach",
@@ -43,7 +37,7 @@ struct FilterAttach: ParsableCommand {
         if json {
             var out = ["attached": "true", "mode": mode.rawValue, "interface": o.interface, "pins": o.pinDirectory, "rules": rules]
             if let t = dp.takeover { out["tookOver"] = t.reason }
-            printDataplaneJSON(out)
+            printJSON(out)
         } else {
             print("attached to \(o.interface) in \(o.namespace ?? "the host namespace") (\(mode.rawValue) XDP), pinned in \(o.pinDirectory); \(rules) rules")
             if let t = dp.takeover {
@@ -75,7 +69,7 @@ struct FilterDetach: ParsableCommand {
         // Named: without --interface, the filter detached is the one found pinned.
         if json {
             struct Detached: Encodable { var detached: Bool; var interface: String; var netns: String?; var pins: String }
-            printDataplaneJSON(Detached(detached: found, interface: o.interface, netns: o.namespace, pins: o.pinDirectory))
+            printJSON(Detached(detached: found, interface: o.interface, netns: o.namespace, pins: o.pinDirectory))
         } else {
             print(found ? "detached \(o.interface)'s filter" : "nothing was attached to \(o.interface)")
         }
@@ -94,7 +88,7 @@ struct FilterStatusCommand: ParsableCommand {
         var targets = target.interface == nil ? DataplaneOptions.pinned() : [target.options]
         if targets.isEmpty { targets = [.standard] }
         let all = try targets.map { o in try dataplaneStep { () throws(DataplaneError) in try Dataplane.status(o) } }
-        if json { printDataplaneJSON(all); return }
+        if json { printJSON(all); return }
         for (k, s) in all.enumerated() {
             if k > 0 { print("") }
             print(Self.render(s))

@@ -67,7 +67,7 @@ func printChange(_ r: InstallReport, before: [Rule], after: [Rule], enforced: Bo
     let changed = after.filter { a in was[a.id].map { $0 != a } ?? false }.map(\.id).sorted()
     if json {
         struct Change: Encodable { var added: [UInt32]; var removed: [UInt32]; var changed: [UInt32]; var enforced: Bool; var install: InstallReport }
-        printDataplaneJSON(Change(added: added, removed: removed, changed: changed, enforced: enforced, install: r))
+        printJSON(Change(added: added, removed: removed, changed: changed, enforced: enforced, install: r))
         return
     }
     func ids(_ verb: String, _ l: [UInt32]) -> String? {
@@ -172,7 +172,7 @@ struct RulesDel: ParsableCommand {
         struct Deleted: Encodable { var deleted: [UInt32]; var missing: [UInt32]; var enforced: Bool }
         let deleted = ids.filter { !missing.contains($0) }
         let isEnforced = enforced(dp)
-        if json { printDataplaneJSON(Deleted(deleted: deleted, missing: missing.sorted(), enforced: isEnforced)) }
+        if json { printJSON(Deleted(deleted: deleted, missing: missing.sorted(), enforced: isEnforced)) }
         else if !deleted.isEmpty {
             print("deleted \(deleted.map(String.init).joined(separator: ", ")); \(tableAfter(dp.rules.count, enforced: isEnforced))")
         }
@@ -255,7 +255,7 @@ struct RulesList: ParsableCommand {
         let counters = dp.allCounters()
         if json {
             struct Entry: Encodable { var rule: Rule; var hits: UInt64; var drops: UInt64 }
-            printDataplaneJSON(rules.map { r in
+            printJSONArray(rules.map { r in
                 let c = counters[r.id] ?? RuleCounters()
                 return Entry(rule: r, hits: c.hits, drops: c.drops)
             })
@@ -263,12 +263,14 @@ struct RulesList: ParsableCommand {
         }
         if rules.isEmpty { print("no rules: the filter passes everything it does not allowlist") }
         let now = UInt64(Date().timeIntervalSince1970 * 1e9)
+        var out = BufferedOutput()
         for r in rules {
             let c = counters[r.id] ?? RuleCounters()
             // The kernel stops matching a rule at its TTL; it stays listed until removed.
             let expiry = r.expiresAt.map { $0 <= now ? "; EXPIRED (no longer matches)" : String(format: "; expires in %.0f s", Double($0 - now) / 1e9) } ?? ""
-            print("\(r.text)    ; hits \(c.hits) drops \(c.drops)\(expiry)")
+            out.write("\(r.text)    ; hits \(c.hits) drops \(c.drops)\(expiry)\n")
         }
+        out.flush()
     }
 }
 
