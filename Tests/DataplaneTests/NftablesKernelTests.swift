@@ -45,6 +45,39 @@ struct NftablesKernelTests {
         #expect((expected[1] ?? 0) > 0 && (expected[2] ?? 0) > 0 && (expected[3] ?? 0) > 0)
     }
 
+    /// A blocklist exported as one rule over a set drops what its rules drop, one by one, and a
+    /// pass rule above it still passes its source.
+    @Test func aBlocklistAsASetCountsWhatItsRulesWould() throws {
+        let t = try TestLab("nfts")
+        defer { t.close() }
+        let ns = t.options.namespace!
+        let path = NSTemporaryDirectory() + "holon-nft-s-\(getpid()).nft"
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        var rules = (0..<40).map { k in
+            Rule(id: UInt32(100 + k), match: [.equals(.proto, 17), .equals(.dstPort, 9), .equals(.srcIP, UInt64(0x0A4E_0000 + k))],
+                 action: .drop, priority: 50)
+        }
+        rules.append(Rule(id: 7, match: [.equals(.proto, 17), .equals(.srcIP, 0x0A4E_0005)], action: .pass, priority: 60))
+        let text = try NftablesExport.ruleset(rules, table: "holontest", device: t.options.interface)
+        #expect(text.contains("@rules_1") && text.components(separatedBy: "counter drop").count == 2, "the 40 drop rules are one")
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        #expect(shell("ip netns exec \(ns) nft -f \(path)") == 0)
+        let frames = (0..<300).map { i in Frames.udp(source: 0x0A4E_0000 + UInt32(i % 50), port: i % 4 == 0 ? 10 : 9, sequence: i, length: 64) }
+        t.sender.send(frames)
+        _ = try t.settle(packets: UInt64(frames.count))
+        var table = try RuleTable(rules)
+        var expected: [UInt32: Int] = [:]
+        for f in frames {
+            let features = try f.withUnsafeBytes { try PacketParser.features($0) }
+            if let id = table.classify(features).ruleID { expected[id, default: 0] += 1 }
+        }
+        let counters = try nftCounters(namespace: ns, table: "holontest")
+        let dropped = (100..<140).reduce(0) { $0 + (expected[UInt32($1)] ?? 0) }
+        #expect(dropped > 0 && (expected[7] ?? 0) > 0)
+        #expect(counters[100] == dropped, "the set's rule: kernel \(counters[100] ?? -1), reference \(dropped)")
+        #expect(counters[7] == expected[7], "the pass rule above it")
+    }
+
     /// A field added to the table reaches the kernel: `tcp_urgent_ptr` rules (and ranges and masks
     /// of size classes and port bands) count what the reference matcher says, and every field the
     /// exporter names loads in nft (check mode).
