@@ -59,10 +59,12 @@ extension FlowspecAnnouncer {
         queue.async { [self] in
             guard !observing else { return }
             let failed = lock.withLock { table.values.filter { $0.state == .failed }.map(\.ruleID) }
-            for id in failed.sorted() {
-                let announced = lock.withLock { live[id] != nil }
-                if let rule = current[id], !announced { announceNow(rule, baseline: lastBaseline) }
-                if current[id] == nil, announced { withdrawNow(id) }   // its withdrawal failed
+            batch {
+                for id in failed.sorted() {
+                    let announced = lock.withLock { live[id] != nil }
+                    if let rule = current[id], !announced { announceNow(rule, baseline: lastBaseline) }
+                    if current[id] == nil, announced { withdrawNow(id) }   // its withdrawal failed
+                }
             }
             let held: [FlowspecRule]
             do throws(FlowspecError) {
@@ -90,13 +92,15 @@ extension FlowspecAnnouncer {
 
     /// Rules the ceiling refused, in id order (the oldest first), while there is room (on `queue`).
     func announceWaiting() {
-        for id in waitingForRoom.sorted() {
-            guard !observing, lock.withLock({ live.count }) < policy.maxAnnounced else { return }
-            guard let rule = current[id] else {
-                waitingForRoom.remove(id)
-                continue
+        batch {
+            for id in waitingForRoom.sorted() {
+                guard !observing, lock.withLock({ live.count }) < policy.maxAnnounced else { return }
+                guard let rule = current[id] else {
+                    waitingForRoom.remove(id)
+                    continue
+                }
+                announceNow(rule, baseline: lastBaseline)
             }
-            announceNow(rule, baseline: lastBaseline)
         }
     }
 }

@@ -32,7 +32,7 @@ extension FlowspecAnnouncer {
         if after && !before {
             for id in lock.withLock({ Array(live.keys) }).sorted() { withdrawNow(id) }
         } else if before && !after {
-            for id in current.keys.sorted() { announceNow(current[id]!, baseline: lastBaseline) }
+            batch { for id in current.keys.sorted() { announceNow(current[id]!, baseline: lastBaseline) } }
         }
     }
 }
@@ -45,7 +45,7 @@ extension FlowspecAnnouncer {
             guard lock.withLock({ policy.spared }) != prefixes else { return }
             lock.withLock { policy.spared = prefixes }
             guard !observing else { return }
-            for id in current.keys.sorted() { announceNow(current[id]!, baseline: lastBaseline) }
+            batch { for id in current.keys.sorted() { announceNow(current[id]!, baseline: lastBaseline) } }
         }
     }
 }

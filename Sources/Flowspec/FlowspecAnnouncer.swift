@@ -77,6 +77,17 @@ public final class FlowspecAnnouncer: @unchecked Sendable {
     /// The pass rules of the host's tables, operators' too (nil: a table could not be read):
     /// exceptions a route would not carry. Without it, only the loop's own rules are looked at.
     let hostPasses: (@Sendable () -> [Rule]?)?
+    /// ``hostPasses`` read once for the batch of announcements under way (``batch(_:)``), nil
+    /// outside one. Touched on `queue` only.
+    var passesOfBatch: [Rule]??
+
+    /// Runs `body`, a batch of announcements (on `queue`), with the host's pass rules read once:
+    /// read for each rule, a million-rule table was gone through once per rule of a batch.
+    func batch(_ body: () -> Void) {
+        passesOfBatch = hostPasses.map { $0() }
+        defer { passesOfBatch = nil }
+        body()
+    }
 
     public init(speaker: any FlowspecSpeaker, policy: AnnouncePolicy,
                 report: @escaping @Sendable (Announcement) -> Void = { _ in },
@@ -100,7 +111,7 @@ public final class FlowspecAnnouncer: @unchecked Sendable {
             if baseline != nil { lastBaseline = baseline }
             // All of them known first: a rule's exceptions come with it, after it.
             for r in rules { current[r.id] = r }
-            for r in rules { announceNow(r, baseline: baseline) }
+            batch { for r in rules { announceNow(r, baseline: baseline) } }
         }
     }
 
@@ -146,7 +157,7 @@ public final class FlowspecAnnouncer: @unchecked Sendable {
         (asRouted.id, asRouted.priority) = (rule.id, rule.priority)
         var table = Array(current.values)
         if let hostPasses {
-            guard let passes = hostPasses() else {
+            guard let passes = passesOfBatch ?? hostPasses() else {
                 return "the host's table could not be read to look for exceptions above it (a route would not carry them)"
             }
             table += passes.filter { current[$0.id] == nil }

@@ -80,4 +80,21 @@ struct SparedSourcesTests {
         a.flush()
         #expect(state(a, 2)?.state == .refused && state(a, 2)?.detail.contains("could not be read") == true)
     }
+
+    /// The host's table is read once for a batch of rules, not once per rule (a million-rule
+    /// table was gone through once for each rule an incident announced).
+    @Test func theHostsTableIsReadOncePerBatch() {
+        let s = AnnouncerTests.Recording()
+        let reads = Locked(0)
+        let a = FlowspecAnnouncer(speaker: s, policy: AnnouncePolicy(protected: [IPPrefix("198.51.100.0/24")!]),
+                                  hostPasses: { reads.update { $0 += 1 }; return [] })
+        let rules = (0..<5).map { k in Rule(id: UInt32(20 + k), match: [victim, .equals(.proto, 17), .equals(.srcPort, UInt64(100 + k))], action: .drop) }
+        a.announce(rules, baseline: [])
+        a.flush()
+        #expect(rules.allSatisfy { state(a, $0.id)?.state == .announced })
+        #expect(reads.get() == 1)
+        a.setSpared([resolver])   // every rule judged again: one read more
+        a.flush()
+        #expect(reads.get() == 2)
+    }
 }

@@ -7,4 +7,6 @@ public final class Locked<T>: @unchecked Sendable {
     public init(_ v: T) { value = v }
     public func get() -> T { lock.withLock { value } }
     public func set(_ v: T) { lock.withLock { value = v } }
+    /// Changes it in place, under the lock (a count another thread also changes).
+    public func update(_ change: (inout T) -> Void) { lock.withLock { change(&value) } }
 }
