@@ -15,14 +15,40 @@ struct ScenarioCommand: ParsableCommand {
 
         func run() {
             if json {
-                printJSON(Scenario.builtIn.map { ["name": $0.name, "packets": "\($0.totalPackets)", "seconds": "\($0.duration)"] })
+                struct Entry: Encodable { var name: String; var seconds: Double; var packets: Int; var phases: [String] }
+                printJSON(Scenario.builtIn.map { Entry(name: $0.name, seconds: $0.duration, packets: $0.totalPackets, phases: $0.phases.map(\.name)) })
                 return
             }
             var t = TextTable(["scenario", "seconds", "packets", "phases"])
             for s in Scenario.builtIn {
-                t.add([s.name, String(format: "%.0f", s.duration), String(s.totalPackets), s.phases.map(\.name).joined(separator: ", ")])
+                t.add([s.name, String(format: "%.0f", s.duration), String(s.totalPackets), Self.summary(s.phases.map(\.name))])
             }
             print(t.render())
+        }
+
+        /// Phase names with runs of numbered ones folded (`growth-1…16`): a scenario of 30
+        /// phases made the column 500 characters wide.
+        static func summary(_ names: [String]) -> String {
+            func numbered(_ name: String) -> (base: Substring, n: Int)? {
+                guard let dash = name.lastIndex(of: "-"), let n = Int(name[name.index(after: dash)...]) else { return nil }
+                return (name[..<dash], n)
+            }
+            var parts: [String] = []
+            var i = 0
+            while i < names.count {
+                var j = i + 1
+                if let first = numbered(names[i]) {
+                    while j < names.count, let next = numbered(names[j]), next.base == first.base, next.n == first.n + (j - i) { j += 1 }
+                }
+                if j - i >= 3, let last = numbered(names[j - 1]) {
+                    parts.append("\(names[i])…\(last.n)")
+                } else {
+                    j = i + 1
+                    parts.append(names[i])
+                }
+                i = j
+            }
+            return parts.joined(separator: ", ")
         }
     }
 
