@@ -29,15 +29,7 @@ struct NftablesKernelTests {
             let source: UInt32 = i % 5 == 0 ? 0x0A4E_0001 : 0x0A4D_0001   // one in five from outside /24
             frames.append(Frames.udp(source: source, port: port, sequence: i, length: i % 2 == 0 ? 64 : 100))
         }
-        t.sender.send(frames)
-        _ = try t.settle(packets: UInt64(frames.count))
-
-        var table = try RuleTable(rules)
-        var expected: [UInt32: Int] = [:]
-        for f in frames {
-            let features = try f.withUnsafeBytes { try PacketParser.features($0) }
-            if let id = table.classify(features).ruleID { expected[id, default: 0] += 1 }
-        }
+        let expected = try send(frames, through: t, against: rules)
         let counters = try nftCounters(namespace: ns, table: "holontest")
         #expect(counters[1] == expected[1] ?? 0, "drop rule: kernel \(counters[1] ?? -1), reference \(expected[1] ?? 0)")
         #expect(counters[2] == expected[2] ?? 0, "count rule")
@@ -63,14 +55,7 @@ struct NftablesKernelTests {
         try text.write(toFile: path, atomically: true, encoding: .utf8)
         #expect(shell("ip netns exec \(ns) nft -f \(path)") == 0)
         let frames = (0..<300).map { i in Frames.udp(source: 0x0A4E_0000 + UInt32(i % 50), port: i % 4 == 0 ? 10 : 9, sequence: i, length: 64) }
-        t.sender.send(frames)
-        _ = try t.settle(packets: UInt64(frames.count))
-        var table = try RuleTable(rules)
-        var expected: [UInt32: Int] = [:]
-        for f in frames {
-            let features = try f.withUnsafeBytes { try PacketParser.features($0) }
-            if let id = table.classify(features).ruleID { expected[id, default: 0] += 1 }
-        }
+        let expected = try send(frames, through: t, against: rules)
         let counters = try nftCounters(namespace: ns, table: "holontest")
         let dropped = (100..<140).reduce(0) { $0 + (expected[UInt32($1)] ?? 0) }
         #expect(dropped > 0 && (expected[7] ?? 0) > 0)
@@ -128,6 +113,17 @@ struct NftablesKernelTests {
                                   payloadLength: payload)
             return PacketBuilder.bytes(spec)
         }
+        let expected = try send(frames, through: t, against: rules)
+        let counters = try nftCounters(namespace: ns, table: "holontest")
+        #expect(expected[1] == 50 && expected[2] == 50 && (expected[3] ?? 0) > 0 && (expected[4] ?? 0) > 0)
+        for id: UInt32 in 1...4 {
+            #expect(counters[id] == expected[id] ?? 0, "rule \(id): kernel \(counters[id] ?? -1), reference \(expected[id] ?? 0)")
+        }
+    }
+
+    /// Sends `frames` into the lab and waits for them; what the reference matcher says `rules`
+    /// make of them, packets per rule id.
+    func send(_ frames: [[UInt8]], through t: TestLab, against rules: [Rule]) throws -> [UInt32: Int] {
         t.sender.send(frames)
         _ = try t.settle(packets: UInt64(frames.count))
         var table = try RuleTable(rules)
@@ -136,11 +132,7 @@ struct NftablesKernelTests {
             let features = try f.withUnsafeBytes { try PacketParser.features($0) }
             if let id = table.classify(features).ruleID { expected[id, default: 0] += 1 }
         }
-        let counters = try nftCounters(namespace: ns, table: "holontest")
-        #expect(expected[1] == 50 && expected[2] == 50 && (expected[3] ?? 0) > 0 && (expected[4] ?? 0) > 0)
-        for id: UInt32 in 1...4 {
-            #expect(counters[id] == expected[id] ?? 0, "rule \(id): kernel \(counters[id] ?? -1), reference \(expected[id] ?? 0)")
-        }
+        return expected
     }
 
     func shell(_ command: String) -> Int32 {
