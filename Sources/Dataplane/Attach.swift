@@ -105,6 +105,7 @@ extension Dataplane {
         let live = try compareWithLive(options)
         guard let reason = live.reason else { return try open(options) }   // the loaded copy goes
         let dp = live.loaded
+        dp.loadState()   // left unread by the comparison, which most attaches end with
         // Recorded before anything changes, removed once this version's table is written: a
         // takeover killed in between is found cut short by the next `holon`, which refuses to
         // write tables until an attach finishes it. A takeover that fails before the link
@@ -151,8 +152,8 @@ extension Dataplane {
     }
 
     /// This version's object loaded over the pinned maps, creating the ones missing without
-    /// pinning them, and why the live filter is not this version's (nil: it is), with the id of
-    /// the program on its link.
+    /// pinning them (its table not read: ``loadState()``), and why the live filter is not this
+    /// version's (nil: it is), with the id of the program on its link.
     static func compareWithLive(_ options: DataplaneOptions) throws(DataplaneError) -> (loaded: Dataplane, added: [String], reason: String?, previous: UInt32?) {
         let obj = try EmbeddedObject.open(pinDirectory: options.pinDirectory)
         let added: [String]
@@ -160,7 +161,7 @@ extension Dataplane {
             bpf_object__close(obj)
             throw error
         }
-        let dp = try load(obj, options: options)
+        let dp = try load(obj, options: options, readingState: false)
         let (running, previous) = ProgramIdentity.running(options)
         let reason = takeoverReason(running: running, mine: ProgramIdentity(object: obj), added: added, cutShort: upgradeCutShort(options))
         return (dp, added, reason, previous)

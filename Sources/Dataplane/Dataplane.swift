@@ -125,7 +125,9 @@ public final class Dataplane: @unchecked Sendable {
         return dp
     }
 
-    static func load(_ obj: OpaquePointer, options: DataplaneOptions?) throws(DataplaneError) -> Dataplane {
+    /// `readingState`: false leaves ``rules`` unread (``loadState()`` reads them): a caller that
+    /// only compares programs read a million-rule state file for nothing (4 s).
+    static func load(_ obj: OpaquePointer, options: DataplaneOptions?, readingState: Bool = true) throws(DataplaneError) -> Dataplane {
         let r = bpf_object__load(obj)
         if r < 0 {
             bpf_object__close(obj)
@@ -137,7 +139,7 @@ public final class Dataplane: @unchecked Sendable {
         let dp = Dataplane(options: options, object: obj, programFD: bpf_program__fd(prog), maps: maps, rules: [])
         // This version's tags, learnt at the cost of the load: later commands compare with them.
         if let options { ProgramTagCache.record(ProgramIdentity(object: obj), options) }
-        dp.loadState()
+        if readingState { dp.loadState() }
         return dp
     }
 
