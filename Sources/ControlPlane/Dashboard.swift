@@ -10,7 +10,7 @@ enum Dashboard {
     static let chartMinutes = 5.0
     /// The rules the page lists at most (``RuleSelection``): a table of a million would cost the
     /// server seconds and the browser far more, every second.
-    static let ruleLimit = 200
+    static let ruleLimit = 100
 
     /// The page with `snapshot` in it.
     static func page(snapshot: ControlServer.Snapshot) -> String {
@@ -96,7 +96,7 @@ function render(snap) {
   $('pps').textContent = fmt(last ? last.pps : s.filterPps);
   $('dps').textContent = fmt(last ? last.drop_pps : s.filterDropPps);
   $('incidents').textContent = `${s.openIncidents} / ${s.incidents}`;
-  $('rules').textContent = `${s.rulesInstalled} / ${status.rules}`;
+  $('rules').textContent = `${fmt(s.rulesInstalled)} / ${fmt(status.rules)}`;
   $('uptime').textContent = `up ${span(status.uptime_s)} · ${fmt(s.samples)} samples`
     + (s.unexplainedCrossings ? ` · ${fmt(s.unexplainedCrossings)} drift crossing(s) with nothing to blame` : '');
   const st = $('state');
