@@ -48,6 +48,8 @@ public final class Sidecar {
     var lastBeat: (at: UInt64, packets: UInt64, dropped: UInt64)?
     /// Samples the ring had no room for (``SampleLoss``).
     var sampleLoss = SampleLoss()
+    /// Whether any sample goes to the protected prefixes (``ProtectedCoverage``).
+    var coverage = ProtectedCoverage()
     /// Where its rules' ids come from (``SidecarConfig/ruleIDs``, or its own).
     let ids: RuleIDs
     /// When this run started (sample clock): older samples are stale.
@@ -181,6 +183,9 @@ public final class Sidecar {
                 onEvent(.notice(kind: "samples-lost", message: lost.message(sampleEvery: config.sampleEvery)))
             }
         }
+        if !config.protected.isEmpty, let r = coverage.note(now: now) {
+            onEvent(.notice(kind: "outside-protected", message: r.message(protected: config.protected)))
+        }
         stats.filterAttached = attached
         onEvent(.heartbeat(stats))
     }
@@ -220,9 +225,13 @@ public final class Sidecar {
             return
         }
         let dropped = s.verdict == .drop || s.verdict == .rateLimited
-        if !config.protected.isEmpty && !config.protected.contains(where: { $0.contains(f.dstIP) }) {
-            stats.outsideProtected += 1
-            return
+        if !config.protected.isEmpty {
+            let inside = config.protected.contains { $0.contains(f.dstIP) }
+            coverage.count(f.dstIP, inside: inside)
+            guard inside else {
+                stats.outsideProtected += 1
+                return
+            }
         }
         // Dropped traffic is judged (it keeps its incident open) but never learned as normal.
         detector.ingest(f, verdict: dropped ? .dropped : .passed)

@@ -53,3 +53,51 @@ struct SampleLossTests {
         #expect(said.first?.message.contains("raise run.sample_every (now 1 in 1)") == true, "\(said.map(\.message))")
     }
 }
+
+/// A `protected` that names another network than the traffic's: every sample was outside it,
+/// the loop learned and defended nothing, and its heartbeat said "(learning)" for ever. An
+/// `outside-protected` notice now says so, naming where the traffic went.
+@Suite("Traffic outside the protected prefixes (no root)", .ownThread)
+struct ProtectedCoverageTests {
+    let s: UInt64 = 1_000_000_000
+    let victim = IPAddress("198.51.100.10")!
+
+    @Test func aMinuteWithNothingInsideIsSaidThenEveryTenMinutes() {
+        var c = ProtectedCoverage()
+        #expect(c.note(now: 0) == nil)
+        for i in 0..<2_000 { c.count(i % 4 == 0 ? IPAddress("198.51.100.11")! : victim, inside: false) }
+        #expect(c.note(now: 30 * s) == nil, "a window is a minute")
+        let r = c.note(now: 60 * s)
+        #expect(r == ProtectedCoverage.Report(samples: 2_000, top: [(victim, 1_500), (IPAddress("198.51.100.11")!, 500)]))
+        #expect(r?.message(protected: [IPPrefix("10.77.0.0/24")!]).contains(
+            "none of the last 2000 samples went to the protected prefixes (10.77.0.0/24): the loop learns and defends nothing; "
+                + "the traffic went to 198.51.100.10 (1500), 198.51.100.11 (500): check protected in the configuration") == true,
+                "\(r?.message(protected: [IPPrefix("10.77.0.0/24")!]) ?? "")")
+        for _ in 0..<2_000 { c.count(victim, inside: false) }
+        #expect(c.note(now: 120 * s) == nil, "quiet for 10 minutes")
+        // Some traffic inside (a router protecting one network of several): nothing to say.
+        for _ in 0..<2_000 { c.count(victim, inside: false) }
+        c.count(IPAddress("10.77.0.2")!, inside: true)
+        #expect(c.note(now: 800 * s) == nil)
+        // A quiet link neither.
+        for _ in 0..<10 { c.count(victim, inside: false) }
+        #expect(c.note(now: 900 * s) == nil)
+    }
+
+    @Test func theLoopSaysItWhenNothingGoesToTheProtectedPrefixes() throws {
+        let epoch: UInt64 = 1_800_000_000_000_000_000
+        let scenario = Scenario(name: "elsewhere", seed: 5, phases: [ScenarioPhase(name: "normal", duration: 70, normalRate: 200)])
+        let filter = ReferenceFilter(startingAt: epoch)
+        let feed = ReferenceLoopTests.Feed(scenario, epoch: epoch)
+        filter.onPoll = { feed.slice($0) }
+        var config = SidecarConfig()
+        config.sampleEvery = 1
+        config.protected = [IPPrefix("10.77.0.0/24")!]
+        var said: [String] = []
+        try Sidecar(dataplane: filter, config: config).run(until: { feed.done }) { e in
+            if case .notice("outside-protected", let m) = e { said.append(m) }
+        }
+        #expect(said.count == 1, "\(said)")
+        #expect(said.first?.contains("the traffic went to 198.51.100.") == true, "\(said)")
+    }
+}
