@@ -12,6 +12,8 @@ public protocol LoopFilter: AnyObject {
     @discardableResult
     func update(_ change: ([Rule]) throws(DataplaneError) -> [Rule]) throws(DataplaneError) -> InstallReport
     func delete(ids: Set<UInt32>) throws(DataplaneError) -> Set<UInt32>
+    /// The rules of `ids` out and `rules` in, in one change (``Dataplane/change(removing:adding:)``).
+    func change(removing ids: Set<UInt32>, adding rules: [Rule]) throws(DataplaneError) -> InstallReport
     func fingerprint() throws(DataplaneError) -> TableFingerprint
     func reloadRules() throws(DataplaneError) -> [Rule]
     func counters(forRule id: UInt32) -> RuleCounters
@@ -53,6 +55,13 @@ public protocol SampleSource: AnyObject {
 }
 
 extension SampleReader: SampleSource {}
+
+extension LoopFilter {
+    /// Through ``update(_:)``: the table less `ids`, plus `rules`.
+    public func change(removing ids: Set<UInt32>, adding rules: [Rule]) throws(DataplaneError) -> InstallReport {
+        try update { $0.filter { !ids.contains($0.id) } + rules }
+    }
+}
 
 extension Dataplane: LoopFilter {
     public func openSamples() throws(DataplaneError) -> any SampleSource { try sampleReader() }

@@ -46,6 +46,8 @@ extension Dataplane {
         case table([Rule])
         case added([Rule])
         case deleted(Set<UInt32>)
+        /// Rules out by id (those installed), then rules in: ids new, or among those out.
+        case exchanged(Set<UInt32>, [Rule])
     }
 
     func apply(_ change: Change, rebuild: Bool = false) throws(DataplaneError) -> InstallReport {
@@ -73,6 +75,7 @@ extension Dataplane {
             case .table(let t): rules = t
             case .added(let a): rules = installedRules + a
             case .deleted(let ids): rules = installedRules.filter { !ids.contains($0.id) }
+            case .exchanged(let out, let a): rules = installedRules.filter { !out.contains($0.id) } + a
             }
             return try installWhole(Self.stampingInstallTime(rules, now: now), cfg: &cfg)
         }
@@ -116,6 +119,19 @@ extension Dataplane {
             return TableDiff(removed: [], added: rules.map(stamped))
         case .deleted(let ids):
             return TableDiff(removed: ids.compactMap { base.placed[$0]?.rule }, added: [])
+        case .exchanged(let out, let rules):
+            var ids = Set<UInt32>()
+            var d = TableDiff()
+            for r in rules {
+                guard ids.insert(r.id).inserted, base.placed[r.id] == nil || out.contains(r.id) else { return nil }
+                let r = stamped(r)
+                // A rule put back as it is stays, with its counters (as a whole table's diff keeps it).
+                if let old = base.placed[r.id]?.rule, old == r { continue }
+                if let old = base.placed[r.id]?.rule { d.removed.append(old) }
+                d.added.append(r)
+            }
+            for id in out where !ids.contains(id) { if let old = base.placed[id]?.rule { d.removed.append(old) } }
+            return d
         case .table(let rules):
             // Most tables handed over have nothing to stamp: no 100k-rule copy for them.
             let needsStamp = rules.contains { $0.ttlSeconds != nil && $0.createdAt == nil }
@@ -521,6 +537,15 @@ extension Dataplane {
             guard holdsPinnedMaps() else { throw .detachedMeanwhile(options.pinDirectory, written: true) }
             return result
         }
+    }
+
+    /// Takes the rules of `ids` out (those installed) and puts `rules` in (ids new, or among
+    /// `ids`: a rule replaced under its id), as one change: what `update` does with the table
+    /// less `ids` plus `rules`, without handing the whole table over (compared in a pass, that
+    /// was 110 ms beside a million-rule blocklist for the live loop's one rule, not 0.1).
+    @discardableResult
+    public func change(removing ids: Set<UInt32>, adding rules: [Rule]) throws(DataplaneError) -> InstallReport {
+        try modify { _ in .exchanged(ids, rules) }
     }
 
     /// Adds rules to the installed table (ids must be new) and reinstalls it.

@@ -321,8 +321,9 @@ public final class Sidecar {
         let replaced = Set(evicted).union(again.keys)
         let wasAdopted = Set(again.keys.filter { owned[$0]?.adopted == true })
         do {
-            // Through `update`: rules an operator added meanwhile (another process) are kept.
-            let report = try dataplane.update { $0.filter { !replaced.contains($0.id) } + rules }
+            // A change, not a new table: rules an operator added meanwhile (another process) are
+            // kept, and a large table is not compared whole for the incident's few rules.
+            let report = try dataplane.change(removing: replaced, adding: rules)
             tableSeen = try? dataplane.fingerprint()
             for id in evicted { owned[id] = nil }
             waiting[incident] = nil
