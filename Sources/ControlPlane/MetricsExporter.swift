@@ -185,7 +185,7 @@ public final class MetricsExporter: Sendable {
             if let p = s.ruleSeries[key] {
                 pair = p
             } else {
-                let labels = [("id", String(r.id))] + labels + [("owner", r.id >= sidecarRuleBase ? "sidecar" : "operator")]
+                let labels = [("id", String(r.id))] + labels + [("owner", OwnerTotals.owner(of: r.id, sidecarBase: sidecarRuleBase))]
                 pair = (registry.makeCounter(name: "holon_rule_hits_total", labels: labels, help: "Packets that matched the rule."),
                         registry.makeCounter(name: "holon_rule_drops_total", labels: labels, help: "Packets the rule dropped."))
                 s.ruleSeries[key] = pair

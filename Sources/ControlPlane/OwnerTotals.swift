@@ -7,6 +7,9 @@ import Rules
 struct OwnerTotals: Sendable {
     static let owners = ["operator", "sidecar"]
 
+    /// Who owns the rule of `id`: the live loop's ids start at `sidecarBase`.
+    static func owner(of id: UInt32, sidecarBase: UInt32) -> String { id >= sidecarBase ? "sidecar" : "operator" }
+
     private struct Seen: Sendable { var owner: String; var counts: RuleCounters }
     private var live: [UInt32: Seen] = [:]
     private var retired: [String: RuleCounters] = [:]
@@ -20,7 +23,7 @@ struct OwnerTotals: Sendable {
             live[id] = nil
         }
         for (id, now) in counters {
-            let owner = id >= sidecarBase ? "sidecar" : "operator"
+            let owner = Self.owner(of: id, sidecarBase: sidecarBase)
             // Counters that went back are a new life of the id (action changed, or removed and
             // installed again between two looks): the old life is retired.
             if let old = live[id], now.hits < old.counts.hits || now.drops < old.counts.drops || old.owner != owner {

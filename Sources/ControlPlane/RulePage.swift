@@ -5,18 +5,12 @@ import Rules
 /// `?offset=K&limit=N` (a page of them, in table order). Without them, every rule: a blocklist
 /// of a million is a 300 MB answer that takes seconds, which a program pages through instead
 /// (a page shorter than `limit` is the last).
-struct RulePage: Equatable {
+struct RulePage {
     static let maxLimit = 100_000
 
     var owner: String?
     var offset = 0
     var limit: Int?
-
-    init(owner: String? = nil, offset: Int = 0, limit: Int? = nil) {
-        self.owner = owner
-        self.offset = offset
-        self.limit = limit
-    }
 
     init(_ request: Request) throws {
         let q = request.uri.queryParameters
@@ -43,7 +37,7 @@ struct RulePage: Equatable {
         var out: [(reading: Int, rule: Rule)] = []
         var skip = offset
         for (i, f) in readings.enumerated() {
-            for r in f.rules where owner.map({ ($0 == "sidecar") == (r.id >= sidecarBase) }) ?? true {
+            for r in f.rules where owner.map({ $0 == OwnerTotals.owner(of: r.id, sidecarBase: sidecarBase) }) ?? true {
                 if skip > 0 {
                     skip -= 1
                     continue

@@ -39,7 +39,7 @@ struct RuleView: Encodable, Sendable {
         rule = SidecarEvent.short(r)
         action = r.action.keyword
         name = r.name
-        owner = sidecar ? "sidecar" : "operator"
+        owner = OwnerTotals.owner(of: r.id, sidecarBase: sidecarBase)
         ttl_s = r.ttlSeconds
         created_ns = r.createdAt
         explanation = r.explanation

@@ -43,6 +43,9 @@ struct ProtectedCoverage {
             return
         }
         outside += 1
+        // Where the traffic went matters only to a window with nothing inside: once one sample
+        // was, no lookup more per sample (a router protecting one network of several).
+        guard inside == 0 else { return }
         if destinations[destination] != nil || destinations.count < Self.tracked { destinations[destination, default: 0] += 1 }
     }
 
