@@ -1,3 +1,5 @@
+import Glibc
+
 // Big-endian loads on raw buffers. Callers check bounds first: these are the hot path, and the
 // stdlib's own bounds checks on `loadUnaligned` are debug-only, which keeps tests strict.
 
@@ -47,5 +49,16 @@ extension UnsafeMutableRawBufferPointer {
     @inlinable @inline(__always)
     func be16(_ offset: Int) -> UInt16 {
         UInt16(bigEndian: loadUnaligned(fromByteOffset: offset, as: UInt16.self))
+    }
+}
+
+extension Array where Element == UInt8 {
+    /// Whether these bytes are `other`'s: how the readers of text match a word they hold as
+    /// UTF-8 without making a String of what they read.
+    @inlinable
+    public func sameBytes(as other: UnsafeBufferPointer<UInt8>) -> Bool {
+        count == other.count && withUnsafeBufferPointer { mine in
+            count == 0 || memcmp(mine.baseAddress!, other.baseAddress!, count) == 0
+        }
     }
 }

@@ -32,7 +32,8 @@ public enum IPAddress: Hashable, Sendable, Comparable, CustomStringConvertible {
 
     /// Parses dotted IPv4 or any RFC 4291 IPv6 text form.
     public init?(_ text: String) {
-        if let a = Self.dotted(text.utf8) {
+        var t = text
+        if let a = t.withUTF8({ Self.dotted($0) }) {
             self = .v4(a)
             return
         }
@@ -47,7 +48,7 @@ public enum IPAddress: Hashable, Sendable, Comparable, CustomStringConvertible {
     /// Dotted IPv4, read as inet_pton(AF_INET) reads it (four decimal octets of at most 255,
     /// no leading zeros, nothing else), without its call: a 100k-rule state file holds 100k
     /// addresses, and turning each into a C string for inet_pton cost more than reading it.
-    static func dotted(_ text: String.UTF8View) -> UInt32? {
+    public static func dotted(_ text: UnsafeBufferPointer<UInt8>) -> UInt32? {
         var value: UInt32 = 0, octet: UInt32 = 0, octets = 0, sawDigit = false
         for b in text {
             if b >= 0x30 && b <= 0x39 {

@@ -26,16 +26,31 @@ public struct IPPrefix: Sendable, Hashable, CustomStringConvertible {
     /// The one CIDR parser (the rule language, rule JSON, allowlists, the traffic generator's
     /// blocks all use it): `address[/length]`, the length decimal and at most the family's width.
     public static func parse(_ text: String) -> Result<IPPrefix, ParseFailure> {
-        let slash = text.utf8.firstIndex(of: UInt8(ascii: "/"))
-        let first = slash.map { String(text[..<$0]) } ?? text
-        guard let a = IPAddress(first) else { return .failure(.address(first)) }
+        var t = text
+        return t.withUTF8 { parse(utf8: $0) }
+    }
+
+    /// ``parse(_:)`` from the text's UTF-8 (valid UTF-8: a String's). An IPv4 prefix is read from
+    /// the bytes, with no String made (a blocklist's state file holds a million of them).
+    public static func parse(utf8 text: UnsafeBufferPointer<UInt8>) -> Result<IPPrefix, ParseFailure> {
+        let slash = text.firstIndex(of: UInt8(ascii: "/"))
+        let first = UnsafeBufferPointer(rebasing: text[..<(slash ?? text.count)])
+        let address: IPAddress?
+        if let v4 = IPAddress.dotted(first) { address = .v4(v4) } else { address = IPAddress(String(decoding: first, as: UTF8.self)) }
+        guard let a = address else { return .failure(.address(String(decoding: first, as: UTF8.self))) }
         let maxLen: UInt8 = a.isV4 ? 32 : 128
         guard let slash else { return .success(IPPrefix(a, length: maxLen)) }
-        let rest = text[text.index(after: slash)...]
-        guard let len = UInt8(rest), len <= maxLen else {
-            return .failure(.length(String(rest), maximum: maxLen, offset: first.count + 1))
+        let rest = text[(slash + 1)...]
+        var len = 0
+        for b in rest where len <= maxLen {
+            guard b >= UInt8(ascii: "0") && b <= UInt8(ascii: "9") else { len = .max; break }
+            len = len * 10 + Int(b - UInt8(ascii: "0"))
         }
-        return .success(IPPrefix(a, length: len))
+        guard !rest.isEmpty, len <= maxLen else {
+            // The address before the slash is ASCII: its characters are its bytes.
+            return .failure(.length(String(decoding: UnsafeBufferPointer(rebasing: rest), as: UTF8.self), maximum: maxLen, offset: first.count + 1))
+        }
+        return .success(IPPrefix(a, length: UInt8(len)))
     }
 
     /// Whether `a` lies inside (an address of the other family never does).

@@ -70,9 +70,18 @@ public enum PacketField: CaseIterable, Hashable, Sendable, Codable {
     public var rawValue: String { name }
 
     public init?(rawValue: String) {
-        guard let i = Self.names.firstIndex(of: rawValue) else { return nil }
+        var s = rawValue
+        guard let f = s.withUTF8({ Self(utf8: $0) }) else { return nil }
+        self = f
+    }
+
+    /// Looks a field up by the UTF-8 of its name (the rule reader matches the bytes of a line).
+    public init?(utf8 name: UnsafeBufferPointer<UInt8>) {
+        guard let i = Self.utf8Names.firstIndex(where: { $0.sameBytes(as: name) }) else { return nil }
         self = Self.byID[i]
     }
+
+    private static let utf8Names: [[UInt8]] = names.map { Array($0.utf8) }
 
     /// Encoded as its name, as in the rule JSON.
     public init(from decoder: any Decoder) throws {

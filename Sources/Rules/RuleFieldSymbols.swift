@@ -12,6 +12,8 @@ extension RuleField {
         ("gre", 47), ("esp", 50), ("ah", 51), ("icmpv6", 58), ("ospf", 89), ("sctp", 132),
     ]
 
+    private static let protocolUTF8 = protocolNames.map { Array($0.name.utf8) }
+
     /// TCP flag bits, in bit order (byte 13 of the TCP header), so `syn|ack` prints that way.
     public static let tcpFlagNames: [(name: String, bit: UInt64)] = [
         ("fin", 0x01), ("syn", 0x02), ("rst", 0x04), ("psh", 0x08),
@@ -73,17 +75,22 @@ extension RuleField {
     /// `tcp_flags` names and numbers joined by `|`, for addresses a dotted IPv4 address.
     /// Returns nil for text that is none of these or exceeds ``maxValue``.
     public func parseValue(_ text: some StringProtocol) -> UInt64? {
-        let s = String(text)
+        var s = String(text)
+        return s.withUTF8 { parseValue(utf8: $0) }
+    }
+
+    /// ``parseValue(_:)`` from the text's UTF-8 (the rule reader's atoms are bytes of a line).
+    func parseValue(utf8 b: UnsafeBufferPointer<UInt8>) -> UInt64? {
         var v: UInt64?
         switch self {
         case .proto:
-            v = Self.protocolNames.first(where: { $0.name == s })?.number ?? Self.parseNumber(s)
+            v = Self.protocolUTF8.firstIndex(where: { $0.sameBytes(as: b) }).map { Self.protocolNames[$0].number } ?? Self.parseNumber(utf8: b)
         case .tcpFlags:
             var acc: UInt64 = 0
-            for part in s.split(separator: "|", omittingEmptySubsequences: false) {
-                if let bit = Self.tcpFlagNames.first(where: { $0.name == part })?.bit {
+            for part in b.split(separator: UInt8(ascii: "|"), omittingEmptySubsequences: false) {
+                if let bit = Self.tcpFlagNames.first(where: { $0.name.utf8.elementsEqual(part) })?.bit {
                     acc |= bit
-                } else if let n = Self.parseNumber(String(part)) {
+                } else if let n = Self.parseNumber(utf8: UnsafeBufferPointer(rebasing: part)) {
                     acc |= n
                 } else {
                     return nil
@@ -91,11 +98,11 @@ extension RuleField {
             }
             v = acc
         case .srcIP, .dstIP:
-            if s.utf8.contains(UInt8(ascii: ".")), case .v4(let a)? = IPAddress(s) { v = UInt64(a) } else { v = Self.parseNumber(s) }
+            v = b.contains(UInt8(ascii: ".")) ? IPAddress.dotted(b).map(UInt64.init) : Self.parseNumber(utf8: b)
         case .sizeClass, .srcPortBand, .dstPortBand, .direction:
-            v = enumNames.firstIndex(of: s).map(UInt64.init) ?? Self.parseNumber(s)
+            v = enumNames.firstIndex(where: { $0.utf8.elementsEqual(b) }).map(UInt64.init) ?? Self.parseNumber(utf8: b)
         default:
-            v = Self.parseNumber(s)
+            v = Self.parseNumber(utf8: b)
         }
         guard let v, v <= maxValue else { return nil }
         return v
@@ -103,12 +110,33 @@ extension RuleField {
 
     /// Decimal or `0x`-prefixed hexadecimal, no sign.
     static func parseNumber(_ s: String) -> UInt64? {
-        if s.hasPrefix("0x") || s.hasPrefix("0X") {
-            let digits = s.dropFirst(2)
-            guard !digits.isEmpty, digits.allSatisfy(\.isHexDigit) else { return nil }
-            return UInt64(digits, radix: 16)
+        var s = s
+        return s.withUTF8 { parseNumber(utf8: $0) }
+    }
+
+    /// ``parseNumber(_:)`` from UTF-8: nil for anything but digits, or past `UInt64.max`.
+    static func parseNumber(utf8 b: UnsafeBufferPointer<UInt8>) -> UInt64? {
+        var digits = b[...]
+        var radix: UInt64 = 10
+        if b.count >= 2, b[0] == UInt8(ascii: "0"), b[1] | 0x20 == UInt8(ascii: "x") {
+            digits = b[2...]
+            radix = 16
         }
-        guard !s.isEmpty, s.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else { return nil }
-        return UInt64(s)
+        guard !digits.isEmpty else { return nil }
+        var n: UInt64 = 0
+        for c in digits {
+            let d: UInt64
+            switch c {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): d = UInt64(c - UInt8(ascii: "0"))
+            case UInt8(ascii: "a")...UInt8(ascii: "f") where radix == 16: d = UInt64(c - UInt8(ascii: "a") + 10)
+            case UInt8(ascii: "A")...UInt8(ascii: "F") where radix == 16: d = UInt64(c - UInt8(ascii: "A") + 10)
+            default: return nil
+            }
+            let (m, o1) = n.multipliedReportingOverflow(by: radix)
+            let (s, o2) = m.addingReportingOverflow(d)
+            guard !o1, !o2 else { return nil }
+            n = s
+        }
+        return n
     }
 }

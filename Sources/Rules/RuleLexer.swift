@@ -1,10 +1,19 @@
+import Glibc
+import Packets
+
 /// Splits one line of rule text into tokens: `(`, `)`, atoms (any run of characters other than
 /// white space, parentheses, `"` and `;`) and string literals. `;` outside a string starts a
 /// comment that runs to the end of the line.
+///
+/// It reads the line's UTF-8 in place and an atom is where it lies in it, compared with the
+/// grammar's words as bytes: a state file of a million rules holds fifteen million atoms, and
+/// making each a `String` (with the line copied into an array first) was most of what reading it
+/// cost. Only an error, or a value the parser cannot read from bytes, makes an atom a `String`.
 struct RuleLexer {
     enum Kind: Equatable {
         case open, close, end
-        case atom(String)
+        /// The bytes `offset..<end` of the line.
+        case atom
         case string(String)
     }
 
@@ -13,39 +22,22 @@ struct RuleLexer {
         /// Where the token starts in the line's UTF-8; ``RuleLexer/column(at:)`` turns it into
         /// the column an error names (only an error needs one).
         var offset: Int
+        /// Where an atom ends.
+        var end: Int
 
-        /// How an error message shows the token.
-        var found: String {
-            switch kind {
-            case .open: return "\"(\""
-            case .close: return "\")\""
-            case .end: return "end of line"
-            case .atom(let s): return "\"\(s)\""
-            case .string(let s): return "the string " + Rule.quote(s)
-            }
-        }
-
-        var atom: String? {
-            if case .atom(let s) = kind { return s }
-            return nil
-        }
+        var isAtom: Bool { kind == .atom }
     }
 
-    /// The line's UTF-8. Read as bytes, not Unicode scalars: every byte the grammar gives a meaning
-    /// is ASCII, and no byte of a multi-byte character is ASCII, so a character other than those
-    /// is simply part of an atom or string. Decoding the line scalar by scalar and building atoms
-    /// scalar by scalar took most of the 0.8 s a 100k-rule state file took to read.
-    let bytes: [UInt8]
+    /// The line's UTF-8 (a String's, so valid), alive while the lexer is: every lexer is made and
+    /// dropped inside the `withUTF8` of the text it reads. Read as bytes, not Unicode scalars:
+    /// every byte the grammar gives a meaning is ASCII, and no byte of a multi-byte character is
+    /// ASCII, so a character other than those is simply part of an atom or string.
+    let bytes: UnsafeBufferPointer<UInt8>
     let line: Int
     /// The next byte to read.
     var pos = 0
 
-    init(_ text: some StringProtocol, line: Int) {
-        self.init(bytes: Array(text.utf8), line: line)
-    }
-
-    /// `bytes`: one line of UTF-8 (a String's, so valid).
-    init(bytes: [UInt8], line: Int) {
+    init(bytes: UnsafeBufferPointer<UInt8>, line: Int) {
         self.bytes = bytes
         self.line = line
     }
@@ -55,6 +47,39 @@ struct RuleLexer {
         bytes[..<min(offset, bytes.count)].reduce(1) { $1 & 0xC0 == 0x80 ? $0 : $0 + 1 }
     }
 
+    /// An atom's bytes (nil for any other token).
+    func utf8(_ t: Token) -> UnsafeBufferPointer<UInt8>? {
+        t.kind == .atom ? UnsafeBufferPointer(rebasing: bytes[t.offset..<t.end]) : nil
+    }
+
+    /// An atom's text (nil for any other token).
+    func text(_ t: Token) -> String? {
+        utf8(t).map { String(decoding: $0, as: UTF8.self) }
+    }
+
+    /// Whether `t` is the atom `word`.
+    func isAtom(_ t: Token, _ word: StaticString) -> Bool {
+        t.kind == .atom && t.end - t.offset == word.utf8CodeUnitCount
+            && memcmp(bytes.baseAddress! + t.offset, word.utf8Start, word.utf8CodeUnitCount) == 0
+    }
+
+    /// The index in `words` of the atom `t`, or nil.
+    func index(of t: Token, in words: [[UInt8]]) -> Int? {
+        guard let b = utf8(t) else { return nil }
+        return words.firstIndex { $0.sameBytes(as: b) }
+    }
+
+    /// How an error message shows the token.
+    func found(_ t: Token) -> String {
+        switch t.kind {
+        case .open: return "\"(\""
+        case .close: return "\")\""
+        case .end: return "end of line"
+        case .atom: return "\"\(text(t)!)\""
+        case .string(let s): return "the string " + Rule.quote(s)
+        }
+    }
+
     private static func isSpace(_ b: UInt8) -> Bool { b == 0x20 || b == 0x09 || b == 0x0D || b == 0x0A }
 
     mutating func next() throws(RuleParseError) -> Token {
@@ -62,30 +87,38 @@ struct RuleLexer {
         let start = pos
         guard pos < bytes.count, bytes[pos] != UInt8(ascii: ";") else {
             pos = bytes.count
-            return Token(kind: .end, offset: start)
+            return Token(kind: .end, offset: start, end: start)
         }
         switch bytes[pos] {
         case UInt8(ascii: "("):
             pos += 1
-            return Token(kind: .open, offset: start)
+            return Token(kind: .open, offset: start, end: pos)
         case UInt8(ascii: ")"):
             pos += 1
-            return Token(kind: .close, offset: start)
+            return Token(kind: .close, offset: start, end: pos)
         case UInt8(ascii: "\""):
-            return Token(kind: .string(try string()), offset: start)
+            let s = try string()
+            return Token(kind: .string(s), offset: start, end: pos)
         default:
             while pos < bytes.count {
                 let b = bytes[pos]
                 if Self.isSpace(b) || b == UInt8(ascii: "(") || b == UInt8(ascii: ")") || b == UInt8(ascii: "\"") || b == UInt8(ascii: ";") { break }
                 pos += 1
             }
-            return Token(kind: .atom(String(decoding: bytes[start..<pos], as: UTF8.self)), offset: start)
+            return Token(kind: .atom, offset: start, end: pos)
         }
     }
 
     /// Reads a string literal starting at the opening quote.
     private mutating func string() throws(RuleParseError) -> String {
         pos += 1
+        // Most strings have no escape: made from the line's bytes at once.
+        var close = pos
+        while close < bytes.count, bytes[close] != UInt8(ascii: "\""), bytes[close] != UInt8(ascii: "\\") { close += 1 }
+        if close < bytes.count, bytes[close] == UInt8(ascii: "\"") {
+            defer { pos = close + 1 }
+            return String(decoding: UnsafeBufferPointer(rebasing: bytes[pos..<close]), as: UTF8.self)
+        }
         var s: [UInt8] = []
         while pos < bytes.count {
             let b = bytes[pos]

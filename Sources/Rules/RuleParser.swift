@@ -30,18 +30,21 @@ public enum RuleParser {
 
     /// The rule and whether it named its id.
     static func parseLine(_ text: some StringProtocol, line: Int) throws(RuleParseError) -> (rule: Rule, hasID: Bool) {
-        var p = Parser(lexer: RuleLexer(text, line: line))
-        return try p.rule()
+        var s = String(text)
+        var result: Result<(rule: Rule, hasID: Bool), RuleParseError>!
+        s.withUTF8 { utf8 in result = Result { () throws(RuleParseError) in try parseLine(bytes: utf8, line: line) } }
+        return try result.get()
     }
 
-    /// The same from one line's UTF-8 (``RuleFile`` cuts a file's lines as bytes).
-    static func parseLine(bytes: [UInt8], line: Int) throws(RuleParseError) -> (rule: Rule, hasID: Bool) {
+    /// The same from one line's UTF-8 (``RuleFile`` cuts a file's lines as bytes), read in place.
+    static func parseLine(bytes: UnsafeBufferPointer<UInt8>, line: Int) throws(RuleParseError) -> (rule: Rule, hasID: Bool) {
         var p = Parser(lexer: RuleLexer(bytes: bytes, line: line))
         return try p.rule()
     }
 
     static let operators = ["=", "in", "range", "mask", "bytes"]
     static let actions = ["drop", "pass", "count", "rate-limit", "syn-auth", "flow-check"]
+    /// In the order of ``Parser/Option``.
     static let options = [":id", ":priority", ":burst", ":ttl", ":name", ":created", ":explain"]
 }
 
@@ -53,15 +56,25 @@ extension Rule {
 }
 
 private struct Parser {
+    static let operatorsUTF8 = RuleParser.operators.map { Array($0.utf8) }
+    static let actionsUTF8 = RuleParser.actions.map { Array($0.utf8) }
+    static let optionsUTF8 = RuleParser.options.map { Array($0.utf8) }
+
     var lexer: RuleLexer
     /// The `0` of a `(rate-limit 0)`, refused unless the rule gives a `:burst`.
     var zeroRate: RuleLexer.Token?
     /// The keyword of a `(syn-auth)` or `(flow-check)`, whose match is checked once it is known.
     var connectionAction: RuleLexer.Token?
 
+    /// The words of ``RuleParser``'s lists, by their place in them: matched as bytes.
+    enum Operator: Int { case equals, `in`, range, mask, bytes }
+    enum ActionWord: Int { case drop, pass, count, rateLimit, synAuth, flowCheck }
+    /// Bit `rawValue` of the set of options seen.
+    enum Option: Int { case id, priority, burst, ttl, name, created, explain }
+
     func fail(_ t: RuleLexer.Token, _ expected: String, among candidates: [String] = []) -> RuleParseError {
-        RuleParseError(line: lexer.line, column: lexer.column(at: t.offset), expected: expected, found: t.found,
-                       suggestion: t.atom.flatMap { RuleParseError.nearest($0, in: candidates) })
+        RuleParseError(line: lexer.line, column: lexer.column(at: t.offset), expected: expected, found: lexer.found(t),
+                       suggestion: lexer.text(t).flatMap { RuleParseError.nearest($0, in: candidates) })
     }
 
     mutating func expectOpen(_ expected: String) throws(RuleParseError) {
@@ -77,20 +90,20 @@ private struct Parser {
     mutating func rule() throws(RuleParseError) -> (rule: Rule, hasID: Bool) {
         try expectOpen("\"(\" to start a rule")
         let head = try lexer.next()
-        guard head.atom == "rule" else { throw fail(head, "\"rule\"", among: ["rule"]) }
+        guard lexer.isAtom(head, "rule") else { throw fail(head, "\"rule\"", among: ["rule"]) }
         let predicates = try match()
         var rule = Rule(match: predicates, action: try action())
-        var seen: [String] = []   /* at most the seven options: a Set cost more than it saved */
+        var seen: UInt8 = 0
         while true {
             let t = try lexer.next()
             if t.kind == .close { break }
-            guard let name = t.atom, RuleParser.options.contains(name) else {
+            guard let i = lexer.index(of: t, in: Self.optionsUTF8), let option = Option(rawValue: i) else {
                 throw fail(t, "an option (\(RuleParser.options.joined(separator: ", "))) or \")\"",
                            among: RuleParser.options)
             }
-            guard !seen.contains(name) else { throw fail(t, "each option at most once") }
-            seen.append(name)
-            try option(name, at: t, into: &rule)
+            guard seen & 1 << i == 0 else { throw fail(t, "each option at most once") }
+            seen |= 1 << i
+            try self.option(option, at: t, into: &rule)
         }
         // A rate of 0 would drop every match while looking like a limit: (drop) says that.
         // With an explicit :burst it passes that many and then drops, which is a limit.
@@ -110,14 +123,15 @@ private struct Parser {
         }
         let end = try lexer.next()
         guard end.kind == .end else { throw fail(end, "the end of the line") }
-        return (rule, seen.contains(":id"))
+        return (rule, seen & 1 << Option.id.rawValue != 0)
     }
 
     mutating func match() throws(RuleParseError) -> [Predicate] {
         try expectOpen("a match like (= proto udp) or (and …)")
         let op = try lexer.next()
-        guard op.atom == "and" else { return [try predicate(op)] }
+        guard lexer.isAtom(op, "and") else { return [try predicate(op)] }
         var list: [Predicate] = []
+        list.reserveCapacity(4)
         while true {
             let t = try lexer.next()
             if t.kind == .close { return list }
@@ -129,33 +143,33 @@ private struct Parser {
 
     /// Parses a predicate whose "(" is consumed and whose operator is `op`.
     mutating func predicate(_ op: RuleLexer.Token) throws(RuleParseError) -> Predicate {
-        guard let name = op.atom, RuleParser.operators.contains(name) else {
+        guard let i = lexer.index(of: op, in: Self.operatorsUTF8), let op = Operator(rawValue: i) else {
             throw fail(op, "a predicate (\"=\", \"in\", \"range\", \"mask\", \"bytes\")", among: RuleParser.operators + ["and"])
         }
-        if name == "bytes" { return try bytes() }
+        if op == .bytes { return try bytes() }
         let ft = try lexer.next()
-        guard let fname = ft.atom, let field = RuleField(name: fname) else {
+        guard let fname = lexer.utf8(ft), let field = RuleField(utf8: fname) else {
             throw fail(ft, "a field name", among: RuleField.allCases.map(\.rawValue))
         }
         let p: Predicate
-        switch name {
-        case "=":
+        switch op {
+        case .equals:
             let t = try lexer.next()
-            if field.isAddress, let s = t.atom, s.utf8.contains(UInt8(ascii: ":")), let a = IPAddress(s), !a.isV4 {
+            if field.isAddress, let b = lexer.utf8(t), b.contains(UInt8(ascii: ":")), let a = IPAddress(String(decoding: b, as: UTF8.self)), !a.isV4 {
                 p = .prefix(field, a, length: 128)
             } else {
                 p = .equals(field, try value(field, t))
             }
-        case "in":
+        case .in:
             guard field.isAddress else { throw fail(ft, "an address field (src_ip, dst_ip)", among: ["src_ip", "dst_ip"]) }
             p = try prefix(field)
-        case "range":
+        case .range:
             let lo = try value(field, try lexer.next())
             let ht = try lexer.next()
             let hi = try value(field, ht)
             guard lo <= hi else { throw fail(ht, "an upper bound ≥ \(field.format(lo))") }
             p = .range(field, lo...hi)
-        default:
+        case .mask, .bytes:
             let m = try value(field, try lexer.next())
             let vt = try lexer.next()
             let v = try value(field, vt)
@@ -169,15 +183,15 @@ private struct Parser {
     /// `(bytes payload OFFSET "HEX" [:mask "HEX"])` after its operator.
     mutating func bytes() throws(RuleParseError) -> Predicate {
         let at = try lexer.next()
-        guard at.atom == PayloadMatch.anchor else { throw fail(at, "the anchor \"payload\"", among: [PayloadMatch.anchor]) }
+        guard lexer.text(at) == PayloadMatch.anchor else { throw fail(at, "the anchor \"payload\"", among: [PayloadMatch.anchor]) }
         let ot = try lexer.next()
-        guard let os = ot.atom, let offset = Int(os), (0...PayloadMatch.maxOffset).contains(offset) else {
+        guard let os = lexer.text(ot), let offset = Int(os), (0...PayloadMatch.maxOffset).contains(offset) else {
             throw fail(ot, "a payload offset 0…\(PayloadMatch.maxOffset)")
         }
         let value = try hex(try lexer.next(), "the bytes as a hex string like \"1337c0de\" (1…\(PayloadMatch.maxLength) bytes)")
         var mask: [UInt8]?
         var t = try lexer.next()
-        if t.atom == ":mask" {
+        if lexer.isAtom(t, ":mask") {
             let mt = try lexer.next()
             let m = try hex(mt, "a mask as a hex string as long as the bytes")
             guard m.count == value.count else { throw fail(mt, "a mask of \(value.count) bytes, as long as the value") }
@@ -199,7 +213,7 @@ private struct Parser {
     }
 
     mutating func value(_ field: RuleField, _ t: RuleLexer.Token) throws(RuleParseError) -> UInt64 {
-        guard let s = t.atom, let v = field.parseValue(s) else {
+        guard let b = lexer.utf8(t), let v = field.parseValue(utf8: b) else {
             throw fail(t, field.valueHint, among: field.symbolNames)
         }
         return v
@@ -208,16 +222,16 @@ private struct Parser {
     mutating func prefix(_ field: RuleField) throws(RuleParseError) -> Predicate {
         let t = try lexer.next()
         let expected = "an address prefix like 10.0.0.0/8 or 2001:db8::/32"
-        guard let s = t.atom else { throw fail(t, expected) }
-        switch IPPrefix.parse(s) {
+        guard let b = lexer.utf8(t) else { throw fail(t, expected) }
+        switch IPPrefix.parse(utf8: b) {
         case .success(let p):
             return .prefix(field, p.address, length: p.length)
         case .failure(.address):
             throw fail(t, expected)
-        case .failure(.length(let text, let maxLen, let offset)):
+        case .failure(.length(_, let maxLen, let offset)):
+            // The token from the length on: what the error quotes.
             var lt = t
             lt.offset += offset   /* the address before it is ASCII: characters are bytes */
-            lt.kind = .atom(text)
             throw fail(lt, "a prefix length 0…\(maxLen)")
         }
     }
@@ -226,60 +240,60 @@ private struct Parser {
         try expectOpen("an action like (drop) or (rate-limit 5000)")
         let t = try lexer.next()
         let a: Action
-        switch t.atom {
-        case "drop": a = .drop
-        case "pass": a = .pass
-        case "count": a = .count
-        case "syn-auth": a = .synAuth; connectionAction = t
-        case "flow-check": a = .flowCheck; connectionAction = t
-        case "rate-limit":
+        switch lexer.index(of: t, in: Self.actionsUTF8).flatMap(ActionWord.init(rawValue:)) {
+        case .drop: a = .drop
+        case .pass: a = .pass
+        case .count: a = .count
+        case .synAuth: a = .synAuth; connectionAction = t
+        case .flowCheck: a = .flowCheck; connectionAction = t
+        case .rateLimit:
             let r = try lexer.next()
-            guard let s = r.atom, let pps = RuleField.parseNumber(s) else {
+            guard let b = lexer.utf8(r), let pps = RuleField.parseNumber(utf8: b) else {
                 throw fail(r, "a rate in packets per second ≥ 1 (use (drop) to drop everything)")
             }
             if pps == 0 { zeroRate = r }
             a = .rateLimit(pps: pps, burst: nil)
-        default:
+        case nil:
             throw fail(t, "an action (\"drop\", \"pass\", \"count\", \"rate-limit\", \"syn-auth\", \"flow-check\")", among: RuleParser.actions)
         }
         try expectClose()
         return a
     }
 
-    mutating func option(_ name: String, at ot: RuleLexer.Token, into rule: inout Rule) throws(RuleParseError) {
+    mutating func option(_ option: Option, at ot: RuleLexer.Token, into rule: inout Rule) throws(RuleParseError) {
         let t = try lexer.next()
-        switch name {
-        case ":id":
-            guard let s = t.atom, let n = RuleField.parseNumber(s), n <= UInt32.max else {
+        switch option {
+        case .id:
+            guard let b = lexer.utf8(t), let n = RuleField.parseNumber(utf8: b), n <= UInt32.max else {
                 throw fail(t, "a rule id 0…\(UInt32.max)")
             }
             rule.id = UInt32(n)
-        case ":priority":
-            guard let s = t.atom, let n = Int32(s), s.first != "+" else {
+        case .priority:
+            guard let s = lexer.text(t), let n = Int32(s), s.first != "+" else {
                 throw fail(t, "a priority \(Int32.min)…\(Int32.max)")
             }
             rule.priority = n
-        case ":burst":
+        case .burst:
             guard case .rateLimit(let pps, _) = rule.action else {
                 throw fail(ot, "\":burst\" only with (rate-limit …)")
             }
-            guard let s = t.atom, let n = RuleField.parseNumber(s), n <= TokenBucket.maxBurst else {
+            guard let b = lexer.utf8(t), let n = RuleField.parseNumber(utf8: b), n <= TokenBucket.maxBurst else {
                 throw fail(t, "a burst 0…\(TokenBucket.maxBurst) packets")
             }
             rule.action = .rateLimit(pps: pps, burst: n)
-        case ":ttl":
-            guard let s = t.atom, let secs = Self.duration(s) else {
+        case .ttl:
+            guard let s = lexer.text(t), let secs = Self.duration(s) else {
                 throw fail(t, "a duration like 300s, 5m, 2h or 1d")
             }
             rule.ttlSeconds = secs
-        case ":created":
-            guard let s = t.atom, let n = RuleField.parseNumber(s) else {
+        case .created:
+            guard let b = lexer.utf8(t), let n = RuleField.parseNumber(utf8: b) else {
                 throw fail(t, "a timestamp in nanoseconds")
             }
             rule.createdAt = n
-        default: // :name, :explain
+        case .name, .explain:
             guard case .string(let s) = t.kind else { throw fail(t, "a string in double quotes") }
-            if name == ":name" { rule.name = s } else { rule.explanation = s }
+            if option == .name { rule.name = s } else { rule.explanation = s }
         }
     }
 

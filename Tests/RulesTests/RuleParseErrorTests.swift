@@ -1,4 +1,5 @@
 import Testing
+import Packets
 import Rules
 
 @Suite struct RuleParseErrorTests {
@@ -113,6 +114,30 @@ import Rules
         #expect(e.line == 2)
         #expect(e.column == 24)
         #expect(e.expected == "an id not used before (line 1 has :id 5)")
+    }
+
+    /// Ids in increasing order are checked by comparison, others by a second pass: either way
+    /// the first repeat in file order is the error, and before a syntax error on a later line.
+    @Test func repeatedIDsAreFoundInAnyOrder() throws {
+        #expect(try RuleFile.parse("(rule (and) (drop) :id 9)\n(rule (and) (drop) :id 3)\n(rule (and) (drop))").map(\.id) == [9, 3, 10])
+        let text = "(rule (and) (drop) :id 9)\n(rule (and) (drop) :id 3)\n(rule (and) (drop) :id 4)\n(rule (and) (pass) :id 3)\n(rule (and) (pass) :id 9)"
+        let e = try #require(throws: RuleParseError.self) { try RuleFile.parse(text) }
+        #expect(e.line == 4 && e.expected == "an id not used before (line 2 has :id 3)", "\(e)")
+        let before = try #require(throws: RuleParseError.self) { try RuleFile.parse(text + "\n(rule (= proto tcpp) (drop))") }
+        #expect(before.line == 4, "\(before)")
+        let after = try #require(throws: RuleParseError.self) { try RuleFile.parse("(rule (and) (drop) :id 9)\n(rule (= proto tcpp) (drop))\n(rule (and) (drop) :id 9)") }
+        #expect(after.line == 2, "\(after)")
+    }
+
+    /// Numbers are read from the line's bytes: decimal or 0x/0X hexadecimal, nothing past UInt64.
+    @Test func numbersReadAsBefore() throws {
+        #expect(RuleField.dstPort.parseValue("0x1F") == 31 && RuleField.dstPort.parseValue("0X1f") == 31)
+        for bad in ["0x", "+5", "-0", "5 ", "0x1g", "１"] { #expect(RuleField.dstPort.parseValue(bad) == nil, "\(bad)") }
+        #expect(try Rule(parsing: "(rule (and) (drop) :created 18446744073709551615)").createdAt == .max)
+        #expect(throws: RuleParseError.self) { try Rule(parsing: "(rule (and) (drop) :created 18446744073709551616)") }
+        #expect(throws: RuleParseError.self) { try Rule(parsing: "(rule (and) (drop) :created 0x10000000000000000)") }
+        #expect(try Rule(parsing: "(rule (in src_ip 10.0.0.0/08) (drop))").predicates == [.prefix(.srcIP, .v4(0x0A00_0000), length: 8)])
+        #expect(throws: RuleParseError.self) { try Rule(parsing: "(rule (in src_ip 10.0.0.0/) (drop))") }
     }
 
     /// Lines end at "\n" or "\r\n" (a file from Windows); a lone "\r" is white space. The file
