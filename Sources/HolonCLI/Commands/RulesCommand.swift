@@ -60,11 +60,7 @@ func tableAfter(_ n: Int, enforced: Bool) -> String {
 
 /// One line saying what a table change did: which ids came and went, and the table after.
 func printChange(_ r: InstallReport, before: [Rule], after: [Rule], enforced: Bool, json: Bool) {
-    let old = Set(before.map(\.id)), new = Set(after.map(\.id))
-    let added = new.subtracting(old).sorted(), removed = old.subtracting(new).sorted()
-    // By id, once: a scan of `before` per rule took 19 s for a 100k-rule `load --replace-all`.
-    let was = Dictionary(before.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
-    let changed = after.filter { a in was[a.id].map { $0 != a } ?? false }.map(\.id).sorted()
+    let (added, removed, changed) = idChanges(before: before, after: after)
     if json {
         struct Change: Encodable { var added: [UInt32]; var removed: [UInt32]; var changed: [UInt32]; var enforced: Bool; var install: InstallReport }
         printJSON(Change(added: added, removed: removed, changed: changed, enforced: enforced, install: r))
@@ -77,6 +73,32 @@ func printChange(_ r: InstallReport, before: [Rule], after: [Rule], enforced: Bo
     print((what.isEmpty ? "no change" : what.joined(separator: ", "))
           + "; \(tableAfter(r.rules, enforced: enforced)) in \(r.shapes) shape\(r.shapes == 1 ? "" : "s") ("
           + String(format: "%.1f", Double(r.nanoseconds) / 1e6) + " ms)")
+}
+
+/// The ids `after` adds to `before`, removes and changes, each in increasing order: both tables
+/// walked in id order side by side. Sets of both tables' ids and a dictionary of one took 1.1 s
+/// of a fresh `holon rules add` to a million rules (a scan per rule, before those, 19 s at 100k);
+/// a table is mostly in id order already, and sorting one that is costs a pass.
+func idChanges(before: [Rule], after: [Rule]) -> (added: [UInt32], removed: [UInt32], changed: [UInt32]) {
+    let beforeIDs = before.map(\.id), afterIDs = after.map(\.id)
+    let b = beforeIDs.indices.sorted { beforeIDs[$0] < beforeIDs[$1] }
+    let a = afterIDs.indices.sorted { afterIDs[$0] < afterIDs[$1] }
+    var added: [UInt32] = [], removed: [UInt32] = [], changed: [UInt32] = []
+    var i = 0, j = 0
+    while i < b.count || j < a.count {
+        if j == a.count || (i < b.count && beforeIDs[b[i]] < afterIDs[a[j]]) {
+            removed.append(beforeIDs[b[i]])
+            i += 1
+        } else if i == b.count || afterIDs[a[j]] < beforeIDs[b[i]] {
+            added.append(afterIDs[a[j]])
+            j += 1
+        } else {
+            if before[b[i]] != after[a[j]] { changed.append(afterIDs[a[j]]) }
+            i += 1
+            j += 1
+        }
+    }
+    return (added, removed, changed)
 }
 
 /// Rules an operator gave, parsed and checked; a one-line error naming `source` otherwise.
