@@ -1,5 +1,4 @@
 import Glibc
-import Packets
 
 /// Splits one line of rule text into tokens: `(`, `)`, atoms (any run of characters other than
 /// white space, parentheses, `"` and `;`) and string literals. `;` outside a string starts a
@@ -61,12 +60,6 @@ struct RuleLexer {
     func isAtom(_ t: Token, _ word: StaticString) -> Bool {
         t.kind == .atom && t.end - t.offset == word.utf8CodeUnitCount
             && memcmp(bytes.baseAddress! + t.offset, word.utf8Start, word.utf8CodeUnitCount) == 0
-    }
-
-    /// The index in `words` of the atom `t`, or nil.
-    func index(of t: Token, in words: [[UInt8]]) -> Int? {
-        guard let b = utf8(t) else { return nil }
-        return words.firstIndex { $0.sameBytes(as: b) }
     }
 
     /// How an error message shows the token.

@@ -42,10 +42,37 @@ public enum RuleParser {
         return try p.rule()
     }
 
-    static let operators = ["=", "in", "range", "mask", "bytes"]
-    static let actions = ["drop", "pass", "count", "rate-limit", "syn-auth", "flow-check"]
-    /// In the order of ``Parser/Option``.
-    static let options = [":id", ":priority", ":burst", ":ttl", ":name", ":created", ":explain"]
+    static var operators: [String] { Operator.words.names }
+    static var actions: [String] { ActionWord.words.names }
+    static var options: [String] { Option.words.names }
+
+    /// The grammar's words, each list one enum whose raw values are the words.
+    enum Operator: String, CaseIterable, Sendable {
+        case equals = "=", `in`, range, mask, bytes
+        static let words = Words<Self>()
+    }
+    enum ActionWord: String, CaseIterable, Sendable {
+        case drop, pass, count, rateLimit = "rate-limit", synAuth = "syn-auth", flowCheck = "flow-check"
+        static let words = Words<Self>()
+    }
+    /// The bit `1 << index` of an option is its place in the set of those a rule gave.
+    enum Option: String, CaseIterable, Sendable {
+        case id = ":id", priority = ":priority", burst = ":burst", ttl = ":ttl", name = ":name", created = ":created", explain = ":explain"
+        static let words = Words<Self>()
+        var bit: UInt8 { 1 << Self.words.cases.firstIndex(of: self)! }
+    }
+
+    /// A list of words, found by an atom's bytes.
+    struct Words<W: RawRepresentable & CaseIterable & Equatable & Sendable>: Sendable where W.RawValue == String {
+        let cases = Array(W.allCases)
+        var names: [String] { cases.map(\.rawValue) }
+        private let utf8 = W.allCases.map { Array($0.rawValue.utf8) }
+
+        func find(_ bytes: UnsafeBufferPointer<UInt8>?) -> W? {
+            guard let bytes, let i = utf8.firstIndex(where: { $0.sameBytes(as: bytes) }) else { return nil }
+            return cases[i]
+        }
+    }
 }
 
 extension Rule {
@@ -56,21 +83,14 @@ extension Rule {
 }
 
 private struct Parser {
-    static let operatorsUTF8 = RuleParser.operators.map { Array($0.utf8) }
-    static let actionsUTF8 = RuleParser.actions.map { Array($0.utf8) }
-    static let optionsUTF8 = RuleParser.options.map { Array($0.utf8) }
+    typealias Operator = RuleParser.Operator
+    typealias Option = RuleParser.Option
 
     var lexer: RuleLexer
     /// The `0` of a `(rate-limit 0)`, refused unless the rule gives a `:burst`.
     var zeroRate: RuleLexer.Token?
     /// The keyword of a `(syn-auth)` or `(flow-check)`, whose match is checked once it is known.
     var connectionAction: RuleLexer.Token?
-
-    /// The words of ``RuleParser``'s lists, by their place in them: matched as bytes.
-    enum Operator: Int { case equals, `in`, range, mask, bytes }
-    enum ActionWord: Int { case drop, pass, count, rateLimit, synAuth, flowCheck }
-    /// Bit `rawValue` of the set of options seen.
-    enum Option: Int { case id, priority, burst, ttl, name, created, explain }
 
     func fail(_ t: RuleLexer.Token, _ expected: String, among candidates: [String] = []) -> RuleParseError {
         RuleParseError(line: lexer.line, column: lexer.column(at: t.offset), expected: expected, found: lexer.found(t),
@@ -97,12 +117,12 @@ private struct Parser {
         while true {
             let t = try lexer.next()
             if t.kind == .close { break }
-            guard let i = lexer.index(of: t, in: Self.optionsUTF8), let option = Option(rawValue: i) else {
+            guard let option = Option.words.find(lexer.utf8(t)) else {
                 throw fail(t, "an option (\(RuleParser.options.joined(separator: ", "))) or \")\"",
                            among: RuleParser.options)
             }
-            guard seen & 1 << i == 0 else { throw fail(t, "each option at most once") }
-            seen |= 1 << i
+            guard seen & option.bit == 0 else { throw fail(t, "each option at most once") }
+            seen |= option.bit
             try self.option(option, at: t, into: &rule)
         }
         // A rate of 0 would drop every match while looking like a limit: (drop) says that.
@@ -123,7 +143,7 @@ private struct Parser {
         }
         let end = try lexer.next()
         guard end.kind == .end else { throw fail(end, "the end of the line") }
-        return (rule, seen & 1 << Option.id.rawValue != 0)
+        return (rule, seen & Option.id.bit != 0)
     }
 
     mutating func match() throws(RuleParseError) -> [Predicate] {
@@ -143,7 +163,7 @@ private struct Parser {
 
     /// Parses a predicate whose "(" is consumed and whose operator is `op`.
     mutating func predicate(_ op: RuleLexer.Token) throws(RuleParseError) -> Predicate {
-        guard let i = lexer.index(of: op, in: Self.operatorsUTF8), let op = Operator(rawValue: i) else {
+        guard let op = Operator.words.find(lexer.utf8(op)) else {
             throw fail(op, "a predicate (\"=\", \"in\", \"range\", \"mask\", \"bytes\")", among: RuleParser.operators + ["and"])
         }
         if op == .bytes { return try bytes() }
@@ -240,7 +260,7 @@ private struct Parser {
         try expectOpen("an action like (drop) or (rate-limit 5000)")
         let t = try lexer.next()
         let a: Action
-        switch lexer.index(of: t, in: Self.actionsUTF8).flatMap(ActionWord.init(rawValue:)) {
+        switch RuleParser.ActionWord.words.find(lexer.utf8(t)) {
         case .drop: a = .drop
         case .pass: a = .pass
         case .count: a = .count
