@@ -64,6 +64,15 @@ struct RuleStateTests {
         let d = Rule(id: 4, match: [.equals(.proto, 17), .equals(.dstPort, 13)], action: .drop, priority: 10)
         try t.dataplane.add([d])
         #expect(try Dataplane.open(t.options).verifiedRules() == [a, c, d])
+        // A replacement hands over the table it replaces the same way: from what this handle
+        // knows while the filter still shows it (the file, gone, is not read), else read anew.
+        try FileManager.default.removeItem(atPath: t.options.stateFile)
+        var replaced: [Rule]?
+        try t.dataplane.replace(with: [a, b]) { replaced = $0 }
+        #expect(replaced == [a, c, d])
+        _ = try Dataplane.open(t.options).delete(ids: [2])
+        try t.dataplane.replace(with: [c]) { replaced = $0 }
+        #expect(replaced == [a])
     }
 
     /// An install that died after the flip but before the rename: the new text is beside the
