@@ -44,9 +44,8 @@ extension Dataplane {
     /// installed one (which then need not be listed, nor compared rule by rule).
     enum Change {
         case table([Rule])
-        case added([Rule])
-        case deleted(Set<UInt32>)
-        /// Rules out by id (those installed), then rules in: ids new, or among those out.
+        /// Rules out by id (those installed), then rules in: ids new, or among those out. An
+        /// addition takes none out, a deletion puts none in.
         case exchanged(Set<UInt32>, [Rule])
     }
 
@@ -73,9 +72,7 @@ extension Dataplane {
             let rules: [Rule]
             switch change {
             case .table(let t): rules = t
-            case .added(let a): rules = installedRules + a
-            case .deleted(let ids): rules = installedRules.filter { !ids.contains($0.id) }
-            case .exchanged(let out, let a): rules = installedRules.filter { !out.contains($0.id) } + a
+            case .exchanged(let out, let a): rules = (out.isEmpty ? installedRules : installedRules.filter { !out.contains($0.id) }) + a
             }
             return try installWhole(Self.stampingInstallTime(rules, now: now), cfg: &cfg)
         }
@@ -113,12 +110,6 @@ extension Dataplane {
             return s
         }
         switch change {
-        case .added(let rules):
-            var ids = Set<UInt32>()
-            for r in rules { guard ids.insert(r.id).inserted, base.placed[r.id] == nil else { return nil } }
-            return TableDiff(removed: [], added: rules.map(stamped))
-        case .deleted(let ids):
-            return TableDiff(removed: ids.compactMap { base.placed[$0]?.rule }, added: [])
         case .exchanged(let out, let rules):
             var ids = Set<UInt32>()
             var d = TableDiff()
@@ -554,7 +545,7 @@ extension Dataplane {
     /// Adds rules to the installed table (ids must be new) and reinstalls it.
     @discardableResult
     public func add(_ rules: [Rule]) throws(DataplaneError) -> InstallReport {
-        try modify { _ in .added(rules) }
+        try change(removing: [], adding: rules)
     }
 
     /// A TTL with no start runs from installation: stamped at install, so the kernel (which stops
@@ -577,7 +568,7 @@ extension Dataplane {
             } else {
                 missing = ids.subtracting(current.lazy.filter { ids.contains($0.id) }.map(\.id))
             }
-            return .deleted(ids)
+            return .exchanged(ids, [])
         }
         return missing
     }
