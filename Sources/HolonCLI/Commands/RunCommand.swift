@@ -320,10 +320,12 @@ struct RunCommand: AsyncParsableCommand {
         }
     }
 
-    /// SIGHUP: the configuration read again and its policy (allowlist, observe, static rules)
-    /// applied to every filter; a file that does not check is refused and the run goes on as
-    /// before. Either way an event says so (a notice, in the log and `--json` alike). What the
-    /// loops learned is untouched.
+    /// SIGHUP: the configuration read again, the command line's flags over it as at the start
+    /// (`--bgp FILE` read again too), and its policy (allowlist, observe, static rules, Flowspec's
+    /// observe and spare_allowlist) applied to every filter and the announcer; what else changed
+    /// is named as waiting for a restart. A file that does not check is refused and the run goes
+    /// on as before. Either way an event says so (a notice, in the log and `--json` alike). What
+    /// the loops learned is untouched.
     func reloaded(_ plan: RunPlan, _ filters: [Dataplane], _ say: (SidecarEvent) -> Void,
                   applied: (HolonConfig) -> Void = { _ in }) -> RunPlan {
         guard let path = config else {
@@ -332,7 +334,10 @@ struct RunCommand: AsyncParsableCommand {
         }
         do {
             var next = plan
-            next.config = try checkedConfig(path)
+            // The file alone put its bgp section (none: Flowspec announcing) over `--bgp FILE`'s
+            // `observe: true`, and a reload sent the held rules' routes to the routers.
+            let (config, restart) = plan.config.reloaded(from: try self.plan().config)
+            next.config = config
             // Into the filter enforcing now: one detached and attached anew under the run has
             // other maps than the handle it started with (the policy went into those, unseen).
             var statics: [String] = []
@@ -341,8 +346,10 @@ struct RunCommand: AsyncParsableCommand {
                 if let merge { statics.append((filters.count > 1 ? "\(dp.options?.interface ?? "?"): " : "") + merge.summary) }
             }
             applied(next.config)
+            let flowspec = next.config.bgp.map { ", flowspec observe \($0.observe ? "on" : "off")" } ?? ""
             say(.notice(kind: "reloaded", message: "\(path): allowlist \(next.config.allowlist.count), observe \(next.config.observe ? "on" : "off")"
-                        + (statics.isEmpty ? "" : ", " + statics.joined(separator: "; ")) + " (thresholds and interfaces take a restart)"))
+                        + flowspec + (statics.isEmpty ? "" : ", " + statics.joined(separator: "; "))
+                        + (restart.isEmpty ? "" : "; changed, applied at the next start: " + restart.joined(separator: ", "))))
             return next
         } catch {
             say(.notice(kind: "reload-refused", message: "\(path) refused, running on as before: \(error)"))
