@@ -63,15 +63,17 @@ enum RuleJournal {
         return [replay(base, groups[...]), replay(base, groups.dropLast())]
     }
 
-    /// The groups of the journal at `path` (none when there is none); a last group cut short is left out.
+    /// The groups of the journal at `path` (none when there is none); a last group cut short is
+    /// left out, also when its last line is (a write that ended before its newline).
     static func read(_ path: String) throws(RuleState.FileProblem) -> [Group] {
-        let text: String
+        var text: String
         do throws(RuleState.FileProblem) {
             text = try RuleState.readText(path)
         } catch {
             if case .missing = error { return [] }
             throw error
         }
+        if let end = text.lastIndex(of: "\n") { text = String(text[...end]) } else { text = "" }
         var groups: [Group] = []
         var removed: [Rule] = [], added: [Rule] = []
         for (k, line) in text.split(separator: "\n").enumerated() {

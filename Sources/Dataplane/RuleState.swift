@@ -242,21 +242,32 @@ enum RuleState {
     }
 
     /// `bytes` written to the file at `path` (created if need be, opened with `flags` besides:
-    /// O_TRUNC to replace it, O_APPEND to add to it), then synced.
+    /// O_TRUNC to replace it — a file beside the one it will be renamed over —, O_APPEND to add
+    /// to it), then synced. A write that fails leaves nothing of itself: the file replaced is
+    /// removed, the one appended to cut back to where it ended. A full disk (ENOSPC after a short
+    /// write) left half a table's text in /run, which is memory, and half a journal line, which
+    /// made every later reader refuse the journal.
     static func writeSynced(_ bytes: [UInt8], to path: String, flags: Int32) throws(DataplaneError) {
         let fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | flags, 0o644)
         guard fd >= 0 else { throw .stateFile("\(path): \(String(cString: strerror(errno)))") }
         defer { close(fd) }
+        var st = stat()
+        let start = flags & O_APPEND != 0 && fstat(fd, &st) == 0 ? st.st_size : 0
+        func failed(_ what: String) -> DataplaneError {
+            let why = DataplaneError.stateFile("\(what) \(path): \(String(cString: strerror(errno)))")
+            if flags & O_APPEND != 0 { _ = ftruncate(fd, start) } else { unlink(path) }
+            return why
+        }
         var off = 0
         while off < bytes.count {
             let n = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + off, $0.count - off) }
             if n < 0 {
                 if errno == EINTR { continue }
-                throw .stateFile("writing \(path): \(String(cString: strerror(errno)))")
+                throw failed("writing")
             }
             off += n
         }
-        guard fsync(fd) == 0 else { throw .stateFile("syncing \(path): \(String(cString: strerror(errno)))") }
+        guard fsync(fd) == 0 else { throw failed("syncing") }
     }
 
     /// ``locked(_:_:)`` for work that is only worth doing while the filter is still there: when

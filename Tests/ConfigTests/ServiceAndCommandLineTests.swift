@@ -74,6 +74,24 @@ struct ServiceAndCommandLineTests {
         #expect(bad.status == 1 && bad.err.contains("--allowlist: '192.0.2.300' is not an address or prefix"), "\(bad)")
     }
 
+    /// An export to a disk without room for it: refused, and nothing of it left there (the
+    /// half-written file beside the destination stayed).
+    @Test(.enabled(if: geteuid() == 0, "needs root: mounts a small tmpfs")) func anExportThatDoesNotFitLeavesNothing() throws {
+        let dir = try scratch()
+        let full = dir + "/full"
+        try FileManager.default.createDirectory(atPath: full, withIntermediateDirectories: true)
+        _ = try Tools.run("mount", ["-t", "tmpfs", "-o", "size=8k", "tmpfs", full])
+        defer {
+            _ = try? Tools.run("umount", ["-l", full])
+            try? FileManager.default.removeItem(atPath: dir)
+        }
+        try (0..<500).map { "(rule (and (= proto udp) (= src_ip 10.0.\($0 / 256).\($0 % 256)) (= dst_port \($0 + 1))) (drop) :id \($0 + 1))" }
+            .joined(separator: "\n").write(toFile: dir + "/t.rules", atomically: true, encoding: .utf8)
+        let r = try run(["rules", "export", "--from", dir + "/t.rules", "--format", "nftables", "--out", full + "/t.nft"])
+        #expect(r.status == 1 && r.err.contains("cannot write \(full)/t.nft"), "\(r)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: full).isEmpty)
+    }
+
     /// `config check` said nothing of the bgp section: a Flowspec set-up that could announce
     /// nothing (no protected prefixes) read as fine.
     @Test func configCheckShowsFlowspecAndWarnsWhenNothingCouldBeAnnounced() throws {

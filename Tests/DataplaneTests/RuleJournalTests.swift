@@ -20,8 +20,8 @@ struct RuleJournalTests {
     func fresh(_ t: TestLab) throws -> [Rule] { try Dataplane.open(t.options).verifiedRules() }
 
     /// A lab whose filter holds `a`, written whole, then `b`, added in place (in the journal).
-    func journaled(_ name: String) throws -> TestLab {
-        let t = try TestLab(name)
+    func journaled(_ name: String, stateDirectory: String = "/tmp/holon-dtest-state") throws -> TestLab {
+        let t = try TestLab(name, stateDirectory: stateDirectory)
         do {
             try t.dataplane.add([a])
             try t.dataplane.prime()
@@ -85,6 +85,12 @@ struct RuleJournalTests {
         h.write("+ \(c.text)\n".data(using: .utf8)!)
         try h.close()
         #expect(try fresh(t) == [a, b])
+        // A line cut short too (the power went before its newline reached the disk).
+        let cut = try FileHandle(forWritingTo: URL(fileURLWithPath: RuleJournal.path(t.options)))
+        cut.seekToEndOfFile()
+        cut.write("+ (rule (and (= pro".data(using: .utf8)!)
+        try cut.close()
+        #expect(try fresh(t) == [a, b])
         try "- garbage\n".write(toFile: RuleJournal.path(t.options), atomically: true, encoding: .utf8)
         let e = try #require(throws: DataplaneError.self) { try fresh(t) }
         #expect("\(e)".contains("journal"), "\(e)")
@@ -107,6 +113,62 @@ struct RuleJournalTests {
         try t.dataplane.add([c])
         #expect(journal(t) != nil, "the change went in place")
         #expect(try fresh(t) == [a, b, c])
+    }
+
+    /// The state directory's disk fills up (a tmpfs of 256 KiB here; /run is memory). A change
+    /// that cannot be written is refused and leaves nothing behind: half a journal line made
+    /// every later reader refuse the journal, and half a table's text stayed in /run. Once
+    /// there is room again, changes go on as before, without the refused rules (written into
+    /// the inactive maps, which the next change then builds anew).
+    @Test func aFullDiskRefusesAChangeAndLeavesNoPartOfIt() throws {
+        let dir = "/tmp/holon-dtest-full-\(getpid())"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        _ = try Tools.run("mount", ["-t", "tmpfs", "-o", "size=256k", "tmpfs", dir])
+        defer {
+            _ = try? Tools.run("umount", ["-l", dir])
+            try? FileManager.default.removeItem(atPath: dir)
+        }
+        let t = try journaled("jful", stateDirectory: dir)
+        defer { t.close() }
+        let filler = dir + "/filler"
+        func fill() {
+            // Every page taken, then one given back: the next write gets that page and part
+            // of what it wrote before the disk is full.
+            let h = FileHandle(forWritingAtPath: filler) ?? { FileManager.default.createFile(atPath: filler, contents: nil); return FileHandle(forWritingAtPath: filler)! }()
+            h.seekToEndOfFile()
+            let page = Data(count: 4096)
+            while (try? h.write(contentsOf: page)) != nil {}
+            try? h.truncate(atOffset: max(0, h.offsetInFile - 8192))
+            try? h.close()
+        }
+        func size(_ path: String) -> Int { ((try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? Int) ?? -1 }
+        let many = (0..<300).map { Self.rule(UInt32(100 + $0), port: UInt64(1000 + $0)) }
+        func frame(_ port: UInt16) -> [UInt8] { TableEditTests.frame(port: port) }
+
+        // In place: the journal.
+        let journalSize = size(RuleJournal.path(t.options))
+        fill()
+        #expect(throws: DataplaneError.self) { try t.dataplane.add(many) }
+        #expect(size(RuleJournal.path(t.options)) == journalSize, "the journal as it was")
+        #expect(try fresh(t) == [a, b])
+        #expect(t.dataplane.rules == [a, b])
+        #expect(try t.dataplane.testRun(frame(1000)).action == .pass)
+        try FileManager.default.removeItem(atPath: filler)
+        try t.dataplane.add([c])
+        #expect(try fresh(t) == [a, b, c])
+        #expect(t.dataplane.rules == [a, b, c])
+        #expect(try t.dataplane.testRun(frame(1000)).action == .pass, "a refused rule went live")
+        #expect(try t.dataplane.testRun(frame(11)).action == .drop)
+
+        // Whole: the table's text.
+        fill()
+        #expect(throws: DataplaneError.self) { try t.dataplane.install(many, rebuild: true) }
+        #expect(!FileManager.default.fileExists(atPath: t.options.stateFile + ".tmp"), "no part of the text left")
+        #expect(try fresh(t) == [a, b, c])
+        #expect(try t.dataplane.testRun(frame(1000)).action == .pass)
+        try FileManager.default.removeItem(atPath: filler)
+        try t.dataplane.install([a], rebuild: true)
+        #expect(try fresh(t) == [a])
     }
 
     /// Detached with its rules kept, the journal's changes come back with the attach.

@@ -17,7 +17,8 @@ final class TestLab {
 
     static var isRoot: Bool { geteuid() == 0 }
 
-    init(_ name: String) throws {
+    /// `stateDirectory`: where the state file goes (the tests' own directory unless given).
+    init(_ name: String, stateDirectory: String = "/tmp/holon-dtest-state") throws {
         let tag = "hd\(String(getpid() % 10000))\(name.prefix(4))"
         lab = Lab(.scratch(prefix: "holon-dtest", tag: tag))
         try? lab.down()
@@ -25,7 +26,7 @@ final class TestLab {
         options = DataplaneOptions(pinDirectory: "/sys/fs/bpf/holon-dtest-\(tag)",
                                    namespace: lab.topology.filterNamespace,
                                    interface: lab.topology.filterInterface,
-                                   stateDirectory: "/tmp/holon-dtest-state")
+                                   stateDirectory: stateDirectory)
         do {
             _ = try? Dataplane.detach(options, force: true, forgetRules: true)
             (dataplane, mode) = try Dataplane.attach(options)

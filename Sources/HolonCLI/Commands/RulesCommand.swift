@@ -396,8 +396,17 @@ struct RulesExport: ParsableCommand {
             throw ExitCode.failure
         } }
         guard let out else { print(text, terminator: ""); return }
+        // Beside it, then renamed: never half a ruleset at `out`, and none left beside it when
+        // the disk is full (the partial file stayed).
         let tmp = out + ".tmp"
-        try text.write(toFile: tmp, atomically: false, encoding: .utf8)
-        guard rename(tmp, out) == 0 else { throw InputError("cannot write \(out): \(String(cString: strerror(errno)))") }
+        do { try text.write(toFile: tmp, atomically: false, encoding: .utf8) } catch {
+            unlink(tmp)
+            throw InputError("cannot write \(out): \((error as NSError).localizedDescription)")
+        }
+        guard rename(tmp, out) == 0 else {
+            let why = String(cString: strerror(errno))
+            unlink(tmp)
+            throw InputError("cannot write \(out): \(why)")
+        }
     }
 }
