@@ -35,7 +35,9 @@ extension Dataplane {
                 linkFD = bpf_link_create(dp.programFD, Int32(ifindex), BPF_XDP, &lo)
                 mode = m
                 if linkFD >= 0 { break }
+                if m == .native { dp.nativeRefusal = NativeRefusal(code: -linkFD, mtu: interfaceMTU(options.interface)) }
             }
+            if mode == .native || linkFD < 0 { dp.nativeRefusal = nil }
             try DataplaneError.check(linkFD, "attaching XDP to \(options.interface)")
             defer { close(linkFD) }
             // flow-check's egress half: without it every flow-check rule would drop everything.

@@ -45,6 +45,9 @@ public final class Dataplane: @unchecked Sendable {
     /// What ``attach(_:generic:)`` replaced to give this handle its filter, nil when it replaced
     /// nothing (a new filter, or one already running this version's programs).
     public internal(set) var takeover: ProgramTakeover?
+    /// Why ``attach(_:generic:)`` attached in generic mode where native was asked for; nil
+    /// otherwise, and for a filter that was already attached.
+    public internal(set) var nativeRefusal: NativeRefusal?
 
     init(options: DataplaneOptions?, object: OpaquePointer?, programFD: Int32, maps: [XDPMap: Int32], rules: [Rule]) {
         self.options = options

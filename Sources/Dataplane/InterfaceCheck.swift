@@ -19,8 +19,18 @@ extension Dataplane {
         }
     }
 
-    /// SIOCGIFFLAGS on a throwaway socket in the current network namespace.
+    /// The interface's flags (SIOCGIFFLAGS) in the current network namespace.
     static func interfaceFlags(_ name: String) -> Int32? {
+        interfaceRequest(name, SIOCGIFFLAGS).map { Int32($0.ifr_ifru.ifru_flags) }
+    }
+
+    /// The interface's MTU (SIOCGIFMTU) in the current network namespace.
+    static func interfaceMTU(_ name: String) -> Int? {
+        interfaceRequest(name, SIOCGIFMTU).map { Int($0.ifr_ifru.ifru_mtu) }
+    }
+
+    /// `request` about interface `name`, on a throwaway socket; nil when it fails.
+    private static func interfaceRequest(_ name: String, _ request: Int32) -> ifreq? {
         let s = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
         guard s >= 0 else { return nil }
         defer { close(s) }
@@ -29,8 +39,7 @@ extension Dataplane {
         withUnsafeMutableBytes(of: &req.ifr_ifrn.ifrn_name) { raw in
             for (i, b) in bytes.enumerated() { raw[i] = b }
         }
-        guard ioctl(s, UInt(SIOCGIFFLAGS), &req) == 0 else { return nil }
-        return Int32(req.ifr_ifru.ifru_flags)
+        return ioctl(s, UInt(request), &req) == 0 ? req : nil
     }
 }
 

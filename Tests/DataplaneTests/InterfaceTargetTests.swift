@@ -1,4 +1,4 @@
-import Dataplane
+@testable import Dataplane
 import Foundation
 import Lab
 import Rules
@@ -64,6 +64,35 @@ struct InterfaceTargetTests {
         #expect(try Dataplane.status(oa).attached && Dataplane.status(ob).attached)
         try Dataplane.detach(oa, force: true)
         #expect(try Dataplane.status(ob).attached, "detaching one leaves the other")
+    }
+
+    /// Jumbo frames: veth takes the filter natively only while a frame fits one page. The
+    /// fallback to generic mode said "its driver has no native XDP", which sends an operator
+    /// looking for another NIC; it now says the MTU did it. At 1,500 the same pair is native.
+    @Test func aJumboMTUIsNamedAsWhyTheFilterIsGeneric() throws {
+        let net = try Net()
+        defer { net.close() }
+        let o = options(net, net.a)
+        defer {
+            _ = try? Dataplane.detach(o, force: true, forgetRules: true)
+            try? FileManager.default.removeItem(atPath: o.stateDirectory)
+        }
+        for name in [net.a, net.b] { _ = try IPCommand.run(["-n", net.ns, "link", "set", name, "mtu", "9000"]) }
+        let (dp, mode) = try Dataplane.attach(o)
+        #expect(mode == .generic)
+        #expect(dp.nativeRefusal?.mtu == 9000)
+        #expect(dp.nativeRefusal.map { "\($0)".contains("at its MTU of 9000") } == true, "\(String(describing: dp.nativeRefusal))")
+        try Dataplane.detach(o, force: true, forgetRules: true)
+        for name in [net.a, net.b] { _ = try IPCommand.run(["-n", net.ns, "link", "set", name, "mtu", "1500"]) }
+        let (again, native) = try Dataplane.attach(o)
+        #expect(native == .native && again.nativeRefusal == nil)
+    }
+
+    @Test func aRefusalSaysWhatToChange() {
+        #expect(NativeRefusal(code: ERANGE, mtu: 9000).remedy?.contains("a smaller MTU") == true)
+        #expect(NativeRefusal(code: EOPNOTSUPP, mtu: 1500).remedy == nil)
+        #expect("\(NativeRefusal(code: EOPNOTSUPP, mtu: 1500))" == "its driver has no native XDP")
+        #expect("\(NativeRefusal(code: EINVAL, mtu: nil))" == "native XDP was refused (Invalid argument)")
     }
 
     @Test(arguments: ["lo", "missing0"])
