@@ -22,23 +22,34 @@ extension Dataplane {
         try makePinDirectory(options)
         let linkPath = "\(options.pinDirectory)/link"
         if let mode = try liveAttachMode(options) { return (try upgradeLive(options), mode) }
-        let dp = try loadUnattached(options)
+        var dp = try loadUnattached(options)
         let mode = try inNetworkNamespace(options.namespace) { () throws(DataplaneError) -> AttachMode in
             let ifindex = if_nametoindex(options.interface)
             guard ifindex != 0 else { throw .interfaceMissing(options.interface, namespace: options.namespace) }
-            var linkFD: Int32 = -1
-            var mode = AttachMode.native
-            for (m, flags) in [(AttachMode.native, xdpFlagsDrvMode), (.generic, xdpFlagsSKBMode)] where !(generic && m == .native) {
+            func link(_ d: Dataplane, _ flags: UInt32) -> Int32 {
                 var lo = bpf_link_create_opts()
                 lo.sz = MemoryLayout<bpf_link_create_opts>.size
                 lo.flags = flags
-                linkFD = bpf_link_create(dp.programFD, Int32(ifindex), BPF_XDP, &lo)
-                mode = m
-                if linkFD >= 0 { break }
-                if m == .native { dp.nativeRefusal = NativeRefusal(code: -linkFD, mtu: interfaceMTU(options.interface)) }
+                return bpf_link_create(d.programFD, Int32(ifindex), BPF_XDP, &lo)
             }
-            if mode == .native || linkFD < 0 { dp.nativeRefusal = nil }
+            var linkFD: Int32 = -1
+            var refusal: NativeRefusal?
+            if !generic {
+                linkFD = link(dp, xdpFlagsDrvMode)
+                if linkFD < 0 {
+                    let r = NativeRefusal(code: -linkFD, mtu: interfaceMTU(options.interface))
+                    refusal = r
+                    // Jumbo frames: the program loaded frags-aware is taken natively.
+                    if r.jumbo, let multi = try? multiBufferVariant(options) {
+                        let fd = link(multi, xdpFlagsDrvMode)
+                        if fd >= 0 { (linkFD, dp) = (fd, multi) }
+                    }
+                }
+            }
+            let mode: AttachMode = linkFD >= 0 ? .native : .generic
+            if linkFD < 0 { linkFD = link(dp, xdpFlagsSKBMode) }
             try DataplaneError.check(linkFD, "attaching XDP to \(options.interface)")
+            dp.nativeRefusal = mode == .generic ? refusal : nil
             defer { close(linkFD) }
             // flow-check's egress half: without it every flow-check rule would drop everything.
             if let object = dp.object {
@@ -53,6 +64,21 @@ extension Dataplane {
             return mode
         }
         return (dp, mode)
+    }
+
+    /// Whether the interface's MTU may bring frames of several buffers (``NativeRefusal/jumbo``).
+    static func jumboInterface(_ options: DataplaneOptions) -> Bool {
+        let mtu = try? inNetworkNamespace(options.namespace) { () throws(DataplaneError) -> Int? in interfaceMTU(options.interface) }
+        return NativeRefusal(code: 0, mtu: mtu ?? nil).jumbo
+    }
+
+    /// This version's program loaded frags-aware on the filter's pinned maps, its table read:
+    /// for an interface whose frames span several buffers, where drivers refuse the program as
+    /// it is compiled (``EmbeddedObject/open(pinDirectory:multiBuffer:)``).
+    static func multiBufferVariant(_ options: DataplaneOptions) throws(DataplaneError) -> Dataplane {
+        let dp = try load(EmbeddedObject.open(pinDirectory: options.pinDirectory, multiBuffer: true), options: options)
+        dp.multiBuffer = true
+        return dp
     }
 
     /// The filter's maps and program loaded and its maps pinned (rules and settings as
@@ -104,7 +130,10 @@ extension Dataplane {
     /// programs and starts afresh. A filter already running this version's programs is only
     /// opened.
     static func upgradeLive(_ options: DataplaneOptions) throws(DataplaneError) -> Dataplane {
-        let live = try compareWithLive(options)
+        // On an interface of jumbo frames the program taking the link over is frags-aware: the
+        // driver refuses the link the program as compiled (as a fresh attach does, which then
+        // loads this variant). Same instructions, same tag: the comparison is unchanged.
+        let live = try compareWithLive(options, multiBuffer: jumboInterface(options))
         guard let reason = live.reason else { return try open(options) }   // the loaded copy goes
         let dp = live.loaded
         dp.loadState()   // left unread by the comparison, which most attaches end with
@@ -156,14 +185,15 @@ extension Dataplane {
     /// This version's object loaded over the pinned maps, creating the ones missing without
     /// pinning them (its table not read: ``loadState()``), and why the live filter is not this
     /// version's (nil: it is), with the id of the program on its link.
-    static func compareWithLive(_ options: DataplaneOptions) throws(DataplaneError) -> (loaded: Dataplane, added: [String], reason: String?, previous: UInt32?) {
-        let obj = try EmbeddedObject.open(pinDirectory: options.pinDirectory)
+    static func compareWithLive(_ options: DataplaneOptions, multiBuffer: Bool = false) throws(DataplaneError) -> (loaded: Dataplane, added: [String], reason: String?, previous: UInt32?) {
+        let obj = try EmbeddedObject.open(pinDirectory: options.pinDirectory, multiBuffer: multiBuffer)
         let added: [String]
         do { added = try EmbeddedObject.deferPins(obj, in: options.pinDirectory) } catch {
             bpf_object__close(obj)
             throw error
         }
         let dp = try load(obj, options: options, readingState: false)
+        dp.multiBuffer = multiBuffer
         let (running, previous) = ProgramIdentity.running(options)
         let reason = takeoverReason(running: running, mine: ProgramIdentity(object: obj), added: added, cutShort: upgradeCutShort(options))
         return (dp, added, reason, previous)

@@ -9,10 +9,17 @@ enum EmbeddedObject {
 
     /// Opens (does not load) the object. With `pinDirectory`, every shared map gets a pin path
     /// there, so loading reuses maps already pinned (a restart keeps rules and counters) and
-    /// pins the ones it creates.
-    static func open(pinDirectory: String?) throws(DataplaneError) -> OpaquePointer {
+    /// pins the ones it creates. `multiBuffer`: the program is to be loaded frags-aware, for an
+    /// interface whose frames span several buffers (``multiBufferVariant(_:)``).
+    static func open(pinDirectory: String?, multiBuffer: Bool = false) throws(DataplaneError) -> OpaquePointer {
         let obj = image.open()
         guard let obj else { throw .system("opening the embedded BPF object", code: errno) }
+        if multiBuffer {
+            do throws(DataplaneError) { try makeMultiBuffer(obj) } catch {
+                bpf_object__close(obj)
+                throw error
+            }
+        }
         if let dir = pinDirectory {
             var m = bpf_object__next_map(obj, nil)
             while let map = m {
@@ -28,6 +35,32 @@ enum EmbeddedObject {
             }
         }
         return obj
+    }
+
+    /// The filter program of `obj` (opened, not loaded) made frags-aware: loaded with
+    /// BPF_F_XDP_HAS_FRAGS, and `holon_frags` (its one read-only datum) set, so that it reads a
+    /// frame's whole length with the helper. Drivers attach it natively at any MTU.
+    private static func makeMultiBuffer(_ obj: OpaquePointer) throws(DataplaneError) {
+        guard let prog = bpf_object__find_program_by_name(obj, programName) else {
+            throw .system("finding program \(programName)", code: ENOENT)
+        }
+        let r = bpf_program__set_flags(prog, bpf_program__flags(prog) | UInt32(BPF_F_XDP_HAS_FRAGS))
+        if r < 0 { throw .system("making \(programName) frags-aware", code: -r) }
+        var m = bpf_object__next_map(obj, nil)
+        while let map = m {
+            if bpf_map__is_internal(map), String(cString: bpf_map__name(map)).hasSuffix(".rodata") {
+                var size = 0
+                guard bpf_map__initial_value(map, &size) != nil, size == MemoryLayout<UInt32>.size else {
+                    throw .system("setting holon_frags: the object's read-only data is not the one UInt32 it was", code: EINVAL)
+                }
+                var on: UInt32 = 1
+                let r = bpf_map__set_initial_value(map, &on, size)
+                if r < 0 { throw .system("setting holon_frags", code: -r) }
+                return
+            }
+            m = bpf_object__next_map(obj, map)
+        }
+        throw .system("setting holon_frags: the object has no read-only data", code: ENOENT)
     }
 
     /// Takes the pin path off each map of `obj` not pinned in `dir` yet, so loading creates it

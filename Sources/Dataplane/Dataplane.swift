@@ -48,6 +48,8 @@ public final class Dataplane: @unchecked Sendable {
     /// Why ``attach(_:generic:)`` attached in generic mode where native was asked for; nil
     /// otherwise, and for a filter that was already attached.
     public internal(set) var nativeRefusal: NativeRefusal?
+    /// Whether this handle's program was loaded frags-aware (an interface of jumbo frames).
+    public internal(set) var multiBuffer = false
 
     init(options: DataplaneOptions?, object: OpaquePointer?, programFD: Int32, maps: [XDPMap: Int32], rules: [Rule]) {
         self.options = options

@@ -1,6 +1,7 @@
 @testable import Dataplane
 import Foundation
 import Lab
+import Packets
 import Rules
 import TestSupport
 import Testing
@@ -66,10 +67,11 @@ struct InterfaceTargetTests {
         #expect(try Dataplane.status(ob).attached, "detaching one leaves the other")
     }
 
-    /// Jumbo frames: veth takes the filter natively only while a frame fits one page. The
-    /// fallback to generic mode said "its driver has no native XDP", which sends an operator
-    /// looking for another NIC; it now says the MTU did it. At 1,500 the same pair is native.
-    @Test func aJumboMTUIsNamedAsWhyTheFilterIsGeneric() throws {
+    /// Jumbo frames (MTU 9000): veth takes the program as compiled natively only while a frame
+    /// fits one page. The filter fell back to generic mode, saying "its driver has no native
+    /// XDP"; it now loads the program frags-aware and stays native, counting each frame whole
+    /// and matching it. Attached again, it is the same program (no takeover).
+    @Test func jumboFramesAreFilteredNatively() throws {
         let net = try Net()
         defer { net.close() }
         let o = options(net, net.a)
@@ -79,13 +81,40 @@ struct InterfaceTargetTests {
         }
         for name in [net.a, net.b] { _ = try IPCommand.run(["-n", net.ns, "link", "set", name, "mtu", "9000"]) }
         let (dp, mode) = try Dataplane.attach(o)
-        #expect(mode == .generic)
-        #expect(dp.nativeRefusal?.mtu == 9000)
-        #expect(dp.nativeRefusal.map { "\($0)".contains("at its MTU of 9000") } == true, "\(String(describing: dp.nativeRefusal))")
-        try Dataplane.detach(o, force: true, forgetRules: true)
-        for name in [net.a, net.b] { _ = try IPCommand.run(["-n", net.ns, "link", "set", name, "mtu", "1500"]) }
-        let (again, native) = try Dataplane.attach(o)
-        #expect(native == .native && again.nativeRefusal == nil)
+        #expect(mode == .native && dp.multiBuffer && dp.nativeRefusal == nil)
+        try dp.setSampleEvery(1)
+        try dp.add([Rule(id: 5, match: [.equals(.proto, 17), .equals(.dstPort, 7777)], action: .drop, priority: 1)])
+        let socket = try PacketSocket(namespace: net.ns, interface: net.b)
+        func frame(_ port: UInt16) -> [UInt8] {
+            PacketBuilder.bytes(.udp4(source: 0x0A00_0001, destination: 0x0A00_0002, sourcePort: 9, destinationPort: port, frameLength: 8000))
+        }
+        let before = try dp.stats()
+        socket.send([frame(7777), frame(7778)])
+        var after = try dp.stats()
+        for _ in 0..<100 where after.packets < before.packets + 2 {
+            usleep(20_000)
+            after = try dp.stats()
+        }
+        #expect(after.packets - before.packets == 2)
+        #expect(after.bytes - before.bytes == 16_000, "each frame counted whole")
+        #expect(after.dropped - before.dropped == 1 && after.passed - before.passed == 1)
+        let (again, m2) = try Dataplane.attach(o)
+        #expect(m2 == .native && again.takeover == nil)
+
+        // Another version's program on the link (frags-aware, or the link would not take it):
+        // this version's takes over, frags-aware too, and drops again.
+        let other = try #require(ForeignProgram.onLink(pinnedIn: o.pinDirectory, multiBuffer: true), "errno \(errno)")
+        defer { close(other) }
+        let (took, m3) = try Dataplane.attach(o)
+        #expect(m3 == .native && took.takeover != nil && took.multiBuffer)
+        let before3 = try took.stats()
+        socket.send([frame(7777)])
+        var after3 = try took.stats()
+        for _ in 0..<100 where after3.packets < before3.packets + 1 {
+            usleep(20_000)
+            after3 = try took.stats()
+        }
+        #expect(after3.dropped - before3.dropped == 1 && after3.bytes - before3.bytes == 8000)
     }
 
     @Test func aRefusalSaysWhatToChange() {

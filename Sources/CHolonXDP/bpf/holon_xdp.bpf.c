@@ -14,6 +14,12 @@
 
 char LICENSE[] SEC("license") = "GPL";
 
+// 1 when the loader loads the program frags-aware (BPF_F_XDP_HAS_FRAGS) for an interface whose
+// frames may span several buffers (an MTU above what one page holds: jumbo frames). Read-only
+// data fixed at load: in every other load the verifier knows it is 0 and removes what it guards.
+// The only read-only datum of the object (the loader checks the section's size).
+const volatile __u32 holon_frags = 0;
+
 // TokenBucket.take, line by line; the spin lock makes it one step across CPUs.
 static __always_inline int bucket_take(struct holon_bucket *b, __u64 now)
 {
@@ -116,16 +122,19 @@ int holon_xdp(struct xdp_md *ctx)
     // The clock is read only where a verdict needs it (a rate limit, a sample): on this
     // machine class bpf_ktime_get_tai_ns costs as much as parsing the packet.
     __u64 now = 0;
-    // The frame's length without a helper call (~6 ns here): this program is not frags-aware
-    // (SEC("xdp"), not "xdp.frags"), so the kernel never hands it a multi-buffer frame (drivers
+    // The frame's length without a helper call (~6 ns here): loaded as it is compiled
+    // (SEC("xdp"), not "xdp.frags"), the kernel never hands it a multi-buffer frame (drivers
     // refuse to attach it above a page's MTU, generic XDP linearizes first), and the frame is
-    // all between data and data_end. Made frags-aware, it must call bpf_xdp_get_buff_len.
+    // all between data and data_end. Loaded frags-aware (holon_frags), for an interface of
+    // jumbo frames, it asks bpf_xdp_get_buff_len; elsewhere the verifier drops that branch.
     // The empty asm makes the subtraction happen here, in 64 bits: left to clang, it kept the
     // pointers for later and spilled them as 32-bit values, which the verifier rejects.
     void *data = (void *)(long)ctx->data, *data_end = (void *)(long)ctx->data_end;
     __u64 frame = data_end - data;
     asm volatile("" : "+r"(frame));
     __u32 len = frame;
+    if (holon_frags)
+        len = bpf_xdp_get_buff_len(ctx);
     st->packets++;
     st->bytes += len;
 

@@ -39,7 +39,7 @@ struct FilterAttach: ParsableCommand {
             if let t = dp.takeover { out["tookOver"] = t.reason }
             printJSON(out)
         } else {
-            print("attached to \(o.interface) in \(o.namespace ?? "the host namespace") (\(mode.rawValue) XDP), pinned in \(o.pinDirectory); \(rules) rules")
+            print("attached to \(o.interface) in \(o.namespace ?? "the host namespace") (\(mode.rawValue) XDP\(dp.multiBuffer ? ", taking multi-buffer frames" : "")), pinned in \(o.pinDirectory); \(rules) rules")
             if let t = dp.takeover {
                 // Said, not silent: the running filter changed program (its connection state too).
                 print("took over from \(t.previousProgram.map { "program id \($0)" } ?? "the program before") (\(t.reason)): now program id \(t.program.map(String.init) ?? "?"), on the same link, rules and counters kept")
