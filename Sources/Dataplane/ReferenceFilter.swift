@@ -35,6 +35,9 @@ public final class ReferenceFilter: LoopFilter, SampleSource, @unchecked Sendabl
     /// changes are refused as ``DataplaneError/detachedMeanwhile(_:written:)``, and it is not
     /// ``stillAttached()``. False again, it is the filter attached anew, with the table it had.
     public var detached = false
+    /// While set, the rule state cannot be written (a full or read-only /run): changes are
+    /// refused as ``DataplaneError/stateFile(_:)`` with this text, and the table stays.
+    public var stateUnwritable: String?
     /// Observe mode, as `holon filter observe on` sets the real filter's: a rule's drop or rate
     /// limit is counted (its counters, ``DataplaneStats/observedDrops``, the sample marked
     /// ``DataplaneSample/observed``) and the packet passes.
@@ -117,6 +120,7 @@ public final class ReferenceFilter: LoopFilter, SampleSource, @unchecked Sendabl
     @discardableResult
     public func update(_ change: ([Rule]) throws(DataplaneError) -> [Rule]) throws(DataplaneError) -> InstallReport {
         if detached { throw .detachedMeanwhile("the reference filter", written: false) }
+        if let why = stateUnwritable { throw .stateFile(why) }
         let next = Dataplane.stampingInstallTime(try change(rules), now: clock)
         let compiled: CompiledTable
         do { compiled = try RuleCompiler.compile(next) } catch { throw .compile(error) }

@@ -65,6 +65,8 @@ public final class Sidecar {
     var attachedOnce = true
     /// A change was refused because the filter was detached: looked for again at once.
     var filterLost = false
+    /// While the rule state cannot be written: since when, and when a change is tried again.
+    var stateBlocked: (since: UInt64, retryAt: UInt64)?
     /// The table as the sidecar last left it: a different one means another process changed it.
     var tableSeen: TableFingerprint?
     /// Why the filter's program was last found not this process's (nil: it is).
@@ -190,15 +192,43 @@ public final class Sidecar {
         onEvent(.heartbeat(stats))
     }
 
-    /// A change to the filter's table. Refused because the filter was detached under the
-    /// sidecar (`holon filter detach --force`), it counts as made: `owned` then says what the
-    /// sidecar wants, and ``reattach(now:_:)``, looked for at once, installs that in the next
-    /// filter, or stops the sidecar when none comes.
-    func changeFilter(_ change: () throws(DataplaneError) -> Void) throws(DataplaneError) {
+    /// A change to the filter's table; false when it was not made and waits. Refused because the
+    /// filter was detached under the sidecar (`holon filter detach --force`), it counts as made:
+    /// `owned` then says what the sidecar wants, and ``reattach(now:_:)``, looked for at once,
+    /// installs that in the next filter, or stops the sidecar when none comes. Refused because
+    /// the rule state cannot be written (``stateRefused(_:now:_:)``), it waits: the caller leaves
+    /// `owned` as it was and the change is tried again on a later turn.
+    @discardableResult
+    func changeFilter(now: UInt64, _ onEvent: (SidecarEvent) -> Void, _ change: () throws(DataplaneError) -> Void) throws(DataplaneError) -> Bool {
+        if let b = stateBlocked, now < b.retryAt { return false }
         do { try change() } catch {
-            guard case .detachedMeanwhile = error else { throw error }
-            filterLost = true
+            switch error {
+            case .detachedMeanwhile: filterLost = true
+            case .stateFile(let why):
+                stateRefused(why, now: now, onEvent)
+                return false
+            default: throw error
+            }
         }
+        stateWritten(now: now, onEvent)
+        return true
+    }
+
+    /// The rule state could not be written (a full or read-only /run): the filter keeps its
+    /// table, and the loop goes on — detecting, saying so — where it ended the run (a full /run
+    /// stopped `holon run` at the first attack). Changes are tried again once a second.
+    func stateRefused(_ why: String, now: UInt64, _ onEvent: (SidecarEvent) -> Void) {
+        if stateBlocked == nil {
+            onEvent(.notice(kind: "state-unwritable", message: "the rule state cannot be written (\(why)): the filter keeps its table as it is, and the loop's changes (new rules, their removal) wait; tried again every second"))
+        }
+        stateBlocked = (since: stateBlocked?.since ?? now, retryAt: now &+ 1_000_000_000)
+    }
+
+    /// A change went in: after a time the state could not be written, said once.
+    func stateWritten(now: UInt64, _ onEvent: (SidecarEvent) -> Void) {
+        guard let b = stateBlocked else { return }
+        stateBlocked = nil
+        onEvent(.notice(kind: "state-writable", message: String(format: "the rule state is written again after %.0f s: the changes that waited are being made", Double(now &- b.since) / 1e9)))
     }
 
     func ingest(_ s: DataplaneSample) {
@@ -324,6 +354,7 @@ public final class Sidecar {
             // A change, not a new table: rules an operator added meanwhile (another process) are
             // kept, and a large table is not compared whole for the incident's few rules.
             let report = try dataplane.change(removing: replaced, adding: rules)
+            stateWritten(now: now, onEvent)
             tableSeen = try? dataplane.fingerprint()
             for id in evicted { owned[id] = nil }
             waiting[incident] = nil
@@ -343,6 +374,13 @@ public final class Sidecar {
         } catch {
             if case .compile = error {
                 onEvent(.refused(incident: incident, rules, reason: error.description))
+                return
+            }
+            if case .stateFile(let why) = error {
+                let first = waiting[incident] == nil
+                waiting[incident] = detected
+                stateRefused(why, now: now, onEvent)
+                if first { onEvent(.refused(incident: incident, rules, reason: "the rule state cannot be written (\(why)): nothing installed; tried again every second")) }
                 return
             }
             // Detached under the sidecar: the incident's rules wait for the next filter.
@@ -388,14 +426,14 @@ public final class Sidecar {
         let soften = Set(ids.filter { owned[$0]?.rule.action == .drop })
         guard !soften.isEmpty, !config.dryRun else { return }
         let limited = Action.rateLimit(pps: config.heldRate, burst: config.heldRate)
-        try changeFilter { () throws(DataplaneError) in
+        guard try changeFilter(now: dataplane.now(), onEvent, { () throws(DataplaneError) in
             try dataplane.update { $0.map { r in
                 guard soften.contains(r.id) else { return r }
                 var s = r
                 s.action = limited
                 return s
             } }
-        }
+        }) else { return }
         for id in soften { owned[id]?.rule.action = limited }
         tableSeen = try? dataplane.fingerprint()
         // A change of what the rules do, under their ids: a Flowspec route for one says it too.
@@ -411,6 +449,7 @@ public final class Sidecar {
 
     /// Incidents refused for the budget get their rules as soon as there is room.
     func retryWaiting(now: UInt64, _ onEvent: (SidecarEvent) -> Void) throws(DataplaneError) {
+        if let b = stateBlocked, now < b.retryAt { return }
         for (incident, detected) in waiting.sorted(by: { $0.key < $1.key }) {
             try install(detected, incident: incident, now: now, onEvent)
         }
@@ -420,7 +459,7 @@ public final class Sidecar {
         try refresh(now: now, onEvent)
         let due = owned.filter { ($0.value.expiresAt ?? .max) <= now }.map(\.key)
         guard !due.isEmpty else { return }
-        try changeFilter { () throws(DataplaneError) in _ = try dataplane.delete(ids: Set(due)) }
+        guard try changeFilter(now: now, onEvent, { () throws(DataplaneError) in _ = try dataplane.delete(ids: Set(due)) }) else { return }
         tableSeen = try? dataplane.fingerprint()
         let adopted = due.contains { owned[$0]?.adopted == true }
         for id in due { owned[id] = nil }
@@ -442,7 +481,7 @@ public final class Sidecar {
             r.createdAt = now
             renewed[id] = r
         }
-        try changeFilter { () throws(DataplaneError) in try dataplane.update { $0.map { renewed[$0.id] ?? $0 } } }
+        guard try changeFilter(now: now, onEvent, { () throws(DataplaneError) in try dataplane.update { $0.map { renewed[$0.id] ?? $0 } } }) else { return }
         for (id, r) in renewed { owned[id]?.rule = r }
         tableSeen = try? dataplane.fingerprint()
         onEvent(.notice(kind: "re-verified", message: "rule(s) \(renewed.keys.sorted().map(String.init).joined(separator: ", ")): the attack is still seen, TTL renewed"))

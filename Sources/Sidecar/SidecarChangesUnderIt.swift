@@ -141,16 +141,18 @@ extension Sidecar {
         // The new filter's table may hold sidecar-range ids of its own (restored at attach).
         ids.reserve(above: dataplane.rules)
         let mine = owned.values.map(\.rule)
+        var installed = config.dryRun ? 0 : mine.count
         if !config.dryRun && !mine.isEmpty {
-            try changeFilter { () throws(DataplaneError) in
+            // A rule state that cannot be written (a full /run) leaves them out, said below.
+            if try !changeFilter(now: now, onEvent, { () throws(DataplaneError) in
                 try dataplane.update { current in current.filter { r in !mine.contains { $0.id == r.id } } + mine }
-            }
+            }) { installed = 0 }
             // Detached again before the rules went in: not "reattached"; looked for anew at once.
             if filterLost { return true }
         }
         let what = attachedHere ? "\(interface) is \(wasThere ? "back: its filter is attached again" : "there: its filter is attached") (\(config.attachAgainAs?.rawValue ?? "") XDP), rules and settings kept"
             : "a new filter is attached on \(interface)"
-        onEvent(.notice(kind: "filter-reattached", message: "\(what): sampling 1 in \(config.sampleEvery) set, \(config.dryRun ? 0 : mine.count) sidecar rule(s) installed again"))
+        onEvent(.notice(kind: "filter-reattached", message: "\(what): sampling 1 in \(config.sampleEvery) set, \(installed) sidecar rule(s) installed again" + (installed < mine.count && !config.dryRun ? " (\(mine.count) not: the rule state cannot be written)" : "")))
         return true
     }
 

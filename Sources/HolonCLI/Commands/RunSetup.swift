@@ -110,7 +110,7 @@ extension SidecarEvent {
         switch self {
         case .refused: return .warning
         case .notice(let kind, _):
-            return ["filter-lost", "filter-program-changed", "baseline-save-failed", "baseline-ignored", "false-positive", "reload-refused", "samples-lost", "outside-protected"].contains(kind) ? .warning : .notice
+            return ["filter-lost", "filter-program-changed", "baseline-save-failed", "baseline-ignored", "false-positive", "reload-refused", "samples-lost", "outside-protected", "state-unwritable"].contains(kind) ? .warning : .notice
         case .opened, .installed, .closed, .removed, .adopted: return .notice
         default: return .info
         }
