@@ -92,6 +92,15 @@ struct ServiceAndCommandLineTests {
         #expect(try FileManager.default.contentsOfDirectory(atPath: full).isEmpty)
     }
 
+    /// A static_rules file that is not there: "cannot be read" did not say why.
+    @Test func aMissingStaticRulesFileIsNamedWithWhy() throws {
+        let dir = try scratch()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try "interfaces: [eth0]\nstatic_rules: \(dir)/none.rules\n".write(toFile: dir + "/h.yaml", atomically: true, encoding: .utf8)
+        let r = try run(["config", "check", dir + "/h.yaml"])
+        #expect(r.status == 1 && r.err.contains("cannot read \(dir)/none.rules: No such file or directory"), "\(r)")
+    }
+
     /// `config check` said nothing of the bgp section: a Flowspec set-up that could announce
     /// nothing (no protected prefixes) read as fine.
     @Test func configCheckShowsFlowspecAndWarnsWhenNothingCouldBeAnnounced() throws {

@@ -128,8 +128,7 @@ func controlTLS(_ files: HolonConfig.TLSFiles) throws -> ControlTLS {
 
 /// An operator's static rule file (checked as `holon rules load` checks it).
 func staticRules(_ path: String) throws -> [Rule] {
-    guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
-        throw InputError("\(path): static rules file cannot be read")
-    }
+    // Read as `holon rules load` reads a file, so the error says why ("cannot be read" did not).
+    let text = try readRuleText(path)
     return try operatorRules(text, source: path, matchAll: false, allowEmpty: true)
 }
