@@ -97,7 +97,7 @@ let package = Package(
             ]
         ),
         // `.ownThread`: blocking tests off the cooperative pool (Tests/TestSupport).
-        .target(name: "TestSupport", dependencies: ["CLibBPF"], path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["CLibBPF", "Spawn"], path: "Tests/TestSupport"),
         .testTarget(name: "HolonTests", dependencies: ["Holon"]),
         .testTarget(name: "PacketsTests", dependencies: ["Packets", "Holon"], exclude: ["Corpus"]),
         .testTarget(name: "RulesTests", dependencies: ["Rules", "Packets", "Holon", "CHolonFields"]),

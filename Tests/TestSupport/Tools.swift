@@ -1,4 +1,5 @@
 import Foundation
+import Spawn
 
 /// Programs a test runs: `holon` as built next to the test bundle, and the Debian tools
 /// `scripts/setup` installs (openssl, curl, …).
@@ -18,25 +19,13 @@ public enum Tools {
         return dirs.map { "\($0)/\(name)" }.first { FileManager.default.isExecutableFile(atPath: $0) }
     }
 
-    /// Runs `name` to its end; its exit status and what it wrote.
+    /// Runs `name` to its end; its exit status and what it wrote. Through the project's
+    /// ``Spawn`` (posix_spawn), not Foundation's `Process`: its `run()` over-reads the entries of
+    /// /proc/self/fd and now and then crashed the whole test process (SIGSEGV in memcpy under
+    /// Process.run, seen in a full `swift test`; swift-corelibs-foundation PR 5472).
     public static func run(_ name: String, _ arguments: [String]) throws -> (status: Int32, out: String, err: String) {
         guard let exe = path(of: name) else { throw CocoaError(.executableNotLoadable, userInfo: [NSFilePathErrorKey: name]) }
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: exe)
-        p.arguments = arguments
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        try p.run()
-        // Both pipes drained together: a child that fills one while we wait on the other blocks.
-        let errData = ErrBox()
-        let drained = DispatchGroup()
-        DispatchQueue.global().async(group: drained) { errData.data = err.fileHandleForReading.readDataToEndOfFile() }
-        let o = out.fileHandleForReading.readDataToEndOfFile()
-        drained.wait()
-        p.waitUntilExit()
-        return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: errData.data, as: UTF8.self))
+        let r = try Spawn.run(exe, arguments)
+        return (r.status, r.stdoutText, r.stderrText)
     }
 }
-
-private final class ErrBox: @unchecked Sendable { var data = Data() }
