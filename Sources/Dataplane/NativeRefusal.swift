@@ -26,6 +26,14 @@ public struct NativeRefusal: Sendable, Equatable, CustomStringConvertible {
         return "native XDP was refused (\(why))"
     }
 
+    /// The warning for a filter in generic mode where native was asked for: `refusal` is the
+    /// attach's (nil when the filter was already attached, in generic mode, by an earlier one).
+    public static func genericWarning(_ refusal: NativeRefusal?, interface: String) -> String {
+        let why = refusal?.description
+            ?? "its filter was attached in generic mode before (`holon filter detach` then `holon filter attach` try native again, rules kept)"
+        return "\(interface): \(why): generic (skb) XDP, much slower under a flood" + (refusal?.remedy.map { "; \($0)" } ?? "")
+    }
+
     /// What would give native mode, when it is known.
     public var remedy: String? {
         guard jumbo else { return nil }

@@ -122,6 +122,8 @@ struct InterfaceTargetTests {
         #expect(NativeRefusal(code: EOPNOTSUPP, mtu: 1500).remedy == nil)
         #expect("\(NativeRefusal(code: EOPNOTSUPP, mtu: 1500))" == "its driver has no native XDP")
         #expect("\(NativeRefusal(code: EINVAL, mtu: nil))" == "native XDP was refused (Invalid argument)")
+        #expect(NativeRefusal.genericWarning(NativeRefusal(code: ERANGE, mtu: 9000), interface: "eth0").hasSuffix("much slower under a flood; a smaller MTU (3,500 or less; 1,500 with some drivers) gives native mode"))
+        #expect(NativeRefusal.genericWarning(nil, interface: "eth0").contains("attached in generic mode before"), "a filter found generic: nothing was tried")
     }
 
     @Test(arguments: ["lo", "missing0"])

@@ -46,7 +46,7 @@ struct FilterAttach: ParsableCommand {
             }
             if mode == .generic && !generic {
                 // Said loudly: generic XDP runs after the kernel built an skb, at a fraction of native speed.
-                FileHandle.standardError.write("holon: warning: \(o.interface): \(dp.nativeRefusal?.description ?? "native XDP is not available"): attached in generic (skb) mode, much slower under a flood\(dp.nativeRefusal?.remedy.map { "; \($0)" } ?? "")\n".data(using: .utf8)!)
+                FileHandle.standardError.write("holon: warning: \(NativeRefusal.genericWarning(dp.nativeRefusal, interface: o.interface))\n".data(using: .utf8)!)
             }
             if let p = dp.stateProblem { FileHandle.standardError.write("holon: warning: \(p)\n".data(using: .utf8)!) }
         }

@@ -47,7 +47,7 @@ struct RunPlan {
                 do throws(DataplaneError) {
                     let (d, mode) = try Dataplane.attach(t.options, generic: t.generic)
                     if mode == .generic && !t.generic {
-                        FileHandle.standardError.write("holon run: warning: \(t.options.interface): \(d.nativeRefusal?.description ?? "native XDP is not available"): generic (skb) mode, much slower under a flood\(d.nativeRefusal?.remedy.map { "; \($0)" } ?? "")\n".data(using: .utf8)!)
+                        FileHandle.standardError.write("holon run: warning: \(NativeRefusal.genericWarning(d.nativeRefusal, interface: t.options.interface))\n".data(using: .utf8)!)
                     }
                     if let took = d.takeover {
                         FileHandle.standardError.write("holon run: took over \(t.options.interface)'s filter from \(took.previousProgram.map { "program id \($0)" } ?? "the program before") (\(took.reason)); rules and counters kept\n".data(using: .utf8)!)
