@@ -15,14 +15,16 @@ public struct NativeRefusal: Sendable, Equatable, CustomStringConvertible {
     static let singleBufferMTU = 1500
 
     /// Whether the MTU may be why: then the program loaded frags-aware may be taken natively.
-    var jumbo: Bool { mtu.map { $0 > Self.singleBufferMTU } ?? false }
+    /// Not when the driver has no native XDP at all (EOPNOTSUPP; a frame too large for the
+    /// program is EINVAL or ERANGE on the drivers read: veth, mlx5, i40e, ixgbe, virtio_net).
+    var jumbo: Bool { code != EOPNOTSUPP && (mtu.map { $0 > Self.singleBufferMTU } ?? false) }
 
     public var description: String {
         let why = String(cString: strerror(code))
+        if code == EOPNOTSUPP { return "its driver has no native XDP" }
         if let mtu, jumbo {
             return "native XDP was refused (\(why)) at its MTU of \(mtu): the driver took neither the program for one-page frames (an MTU up to about 3,500 on most drivers, 1,500 on some) nor the program for multi-buffer frames"
         }
-        if code == EOPNOTSUPP { return "its driver has no native XDP" }
         return "native XDP was refused (\(why))"
     }
 

@@ -120,6 +120,8 @@ struct InterfaceTargetTests {
     @Test func aRefusalSaysWhatToChange() {
         #expect(NativeRefusal(code: ERANGE, mtu: 9000).remedy?.contains("a smaller MTU") == true)
         #expect(NativeRefusal(code: EOPNOTSUPP, mtu: 1500).remedy == nil)
+        #expect("\(NativeRefusal(code: EOPNOTSUPP, mtu: 9000))" == "its driver has no native XDP", "whatever the MTU")
+        #expect(NativeRefusal(code: EOPNOTSUPP, mtu: 9000).remedy == nil)
         #expect("\(NativeRefusal(code: EOPNOTSUPP, mtu: 1500))" == "its driver has no native XDP")
         #expect("\(NativeRefusal(code: EINVAL, mtu: nil))" == "native XDP was refused (Invalid argument)")
         #expect(NativeRefusal.genericWarning(NativeRefusal(code: ERANGE, mtu: 9000), interface: "eth0").hasSuffix("much slower under a flood; a smaller MTU (3,500 or less; 1,500 with some drivers) gives native mode"))
