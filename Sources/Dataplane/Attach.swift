@@ -66,10 +66,10 @@ extension Dataplane {
         return (dp, mode)
     }
 
-    /// Whether the interface's MTU may bring frames of several buffers (``NativeRefusal/jumbo``).
+    /// Whether the interface's MTU may bring frames of several buffers (``NativeRefusal/jumbo(mtu:)``).
     static func jumboInterface(_ options: DataplaneOptions) -> Bool {
         let mtu = try? inNetworkNamespace(options.namespace) { () throws(DataplaneError) -> Int? in interfaceMTU(options.interface) }
-        return NativeRefusal(code: 0, mtu: mtu ?? nil).jumbo
+        return NativeRefusal.jumbo(mtu: mtu ?? nil)
     }
 
     /// This version's program loaded frags-aware on the filter's pinned maps, its table read:

@@ -17,7 +17,10 @@ public struct NativeRefusal: Sendable, Equatable, CustomStringConvertible {
     /// Whether the MTU may be why: then the program loaded frags-aware may be taken natively.
     /// Not when the driver has no native XDP at all (EOPNOTSUPP; a frame too large for the
     /// program is EINVAL or ERANGE on the drivers read: veth, mlx5, i40e, ixgbe, virtio_net).
-    var jumbo: Bool { code != EOPNOTSUPP && (mtu.map { $0 > Self.singleBufferMTU } ?? false) }
+    var jumbo: Bool { code != EOPNOTSUPP && Self.jumbo(mtu: mtu) }
+
+    /// Whether an interface of this MTU may bring frames of several buffers.
+    static func jumbo(mtu: Int?) -> Bool { mtu.map { $0 > singleBufferMTU } ?? false }
 
     public var description: String {
         let why = String(cString: strerror(code))
